@@ -1,0 +1,87 @@
+// The tiny HTTP server every daemon runs: /livez (the process answers), /readyz (its own
+// readiness checks all pass), /metrics (its prom-client registry), plus read-only JSON routes
+// a daemon adds (the agent's API). Nothing here mutates state.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
+import type { Logger } from './logging.ts';
+import { errorMessage } from './errors.ts';
+
+/** A readiness check: returns null when ready, or the reason it is not. */
+export type ReadinessCheck = () => string | null;
+
+/** A JSON route: returns the body to serialise, or undefined for 404. */
+export type JsonRoute = (url: URL) => unknown;
+
+export interface HealthServerOptions {
+  /** host:port; port 0 picks a free one. */
+  address: string;
+  registry: Registry;
+  logger: Logger;
+  readiness?: Record<string, ReadinessCheck>;
+  routes?: Record<string, JsonRoute>;
+}
+
+export interface HealthServer {
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+function splitAddress(address: string): { host: string; port: number } {
+  const i = address.lastIndexOf(':');
+  const host = i > 0 ? address.slice(0, i).replace(/^\[|\]$/g, '') : '127.0.0.1';
+  const port = Number(i >= 0 ? address.slice(i + 1) : address);
+  return { host, port: Number.isInteger(port) ? port : 0 };
+}
+
+function send(res: ServerResponse, status: number, type: string, body: string): void {
+  res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
+  res.end(body);
+}
+
+async function handle(opts: HealthServerOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', 'read-only\n');
+  if (url.pathname === '/livez') return send(res, 200, 'text/plain', 'ok\n');
+  if (url.pathname === '/readyz') {
+    const failing = Object.entries(opts.readiness ?? {})
+      .map(([name, check]) => [name, check()] as const)
+      .filter(([, reason]) => reason !== null);
+    if (failing.length === 0) return send(res, 200, 'text/plain', 'ok\n');
+    return send(res, 503, 'text/plain', failing.map(([n, r]) => `${n}: ${r}`).join('\n') + '\n');
+  }
+  if (url.pathname === '/metrics') {
+    return send(res, 200, opts.registry.contentType, await opts.registry.metrics());
+  }
+  const route = opts.routes?.[url.pathname];
+  const body = route?.(url);
+  if (body === undefined) return send(res, 404, 'text/plain', 'not found\n');
+  return send(res, 200, 'application/json', JSON.stringify(body, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2) + '\n');
+}
+
+export async function startHealthServer(opts: HealthServerOptions): Promise<HealthServer> {
+  const server: Server = createServer((req, res) => {
+    handle(opts, req, res).catch((err: unknown) => {
+      opts.logger.warn({ err: errorMessage(err), path: req.url }, 'http handler failed');
+      if (!res.headersSent) send(res, 500, 'text/plain', 'internal error\n');
+    });
+  });
+  const { host, port } = splitAddress(opts.address);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const addr = server.address() as AddressInfo;
+  const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  return {
+    url: `http://${shownHost}:${addr.port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,12 @@
+// Original file: model.proto
+
+
+export interface IpBlock {
+  'cidr'?: (string);
+  'except'?: (string)[];
+}
+
+export interface IpBlock__Output {
+  'cidr': (string);
+  'except': (string)[];
+}

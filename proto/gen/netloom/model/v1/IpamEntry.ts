@@ -1,0 +1,18 @@
+// Original file: model.proto
+
+
+export interface IpamEntry {
+  'namespace'?: (string);
+  'pod'?: (string);
+  'containerId'?: (string);
+  'ifname'?: (string);
+  'network'?: (string);
+}
+
+export interface IpamEntry__Output {
+  'namespace': (string);
+  'pod': (string);
+  'containerId': (string);
+  'ifname': (string);
+  'network': (string);
+}

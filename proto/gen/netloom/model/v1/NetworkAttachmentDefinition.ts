@@ -1,0 +1,16 @@
+// Original file: model.proto
+
+
+export interface NetworkAttachmentDefinition {
+  'namespace'?: (string);
+  'name'?: (string);
+  'config'?: (string);
+  'resourceName'?: (string);
+}
+
+export interface NetworkAttachmentDefinition__Output {
+  'namespace': (string);
+  'name': (string);
+  'config': (string);
+  'resourceName': (string);
+}

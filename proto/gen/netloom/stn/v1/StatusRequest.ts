@@ -1,0 +1,8 @@
+// Original file: stn.proto
+
+
+export interface StatusRequest {
+}
+
+export interface StatusRequest__Output {
+}
