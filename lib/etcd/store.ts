@@ -168,7 +168,8 @@ export class Store {
     const worker = async (): Promise<void> => {
       while (next < chunks.length) {
         const chunk = chunks[next++]!;
-        highest = Math.max(highest, await this.txn(chunk));
+        const revision = await this.txn(chunk); // read `highest` only after the await
+        highest = Math.max(highest, revision);
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.writeConcurrency, chunks.length) }, worker));

@@ -22,6 +22,6 @@ build() { # name dir [ldflags]
 }
 build etcd etcd
 # Stamp the release into the binary: the API server derives its compatibility version from it.
-kv=$(sed -n 's/^require k8s.io\/kubernetes v\(.*\)$/\1/p' "$here/kube-apiserver/go.mod")
+kv=$(awk '$1 == "k8s.io/kubernetes" && $2 ~ /^v/ { sub(/^v/, "", $2); print $2; exit }' "$here/kube-apiserver/go.mod")
 vpkg=k8s.io/component-base/version
 build kube-apiserver kube-apiserver "-X $vpkg.gitVersion=v$kv -X $vpkg.gitMajor=${kv%%.*} -X $vpkg.gitMinor=$(echo "$kv" | cut -d. -f2) -X $vpkg.gitTreeState=clean"

@@ -1,0 +1,57 @@
+// Where the real components come from. A current etcd and kube-apiserver are built from their
+// Go modules by test/tools/build.sh into ~/.cache/netloom/bin; Debian's etcd-server (3.4) is
+// the fallback for netloom's own store; env vars override both.
+import { accessSync, constants } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+export const CACHE_BIN = join(process.env['NETLOOM_CACHE_DIR'] ?? join(homedir(), '.cache', 'netloom'), 'bin');
+
+function executable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export type Found = { ok: true; path: string; version: string } | { ok: false; reason: string };
+
+function versionOf(path: string, pattern: RegExp): string {
+  try {
+    const out = execFileSync(path, ['--version'], { encoding: 'utf8', timeout: 10_000 });
+    return pattern.exec(out)?.[1] ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** etcd for netloom's store and for the API server: override, cached 3.6 build, Debian's. */
+export function findEtcd(): Found {
+  const candidates = [process.env['NETLOOM_ETCD'], join(CACHE_BIN, 'etcd'), '/usr/bin/etcd'].filter(
+    (p): p is string => !!p,
+  );
+  const path = candidates.find(executable);
+  if (!path) {
+    return { ok: false, reason: `no etcd binary (run test/tools/build.sh, or apt-get install etcd-server, or set NETLOOM_ETCD)` };
+  }
+  return { ok: true, path, version: versionOf(path, /etcd Version: (\S+)/) };
+}
+
+/** kube-apiserver built from the Kubernetes modules; needs an etcd new enough for it. */
+export function findKubeApiserver(): Found {
+  const path = [process.env['NETLOOM_KUBE_APISERVER'], join(CACHE_BIN, 'kube-apiserver')].find(
+    (p): p is string => !!p && executable(p),
+  );
+  if (!path) return { ok: false, reason: 'no kube-apiserver binary (run test/tools/build.sh, which needs Go)' };
+  const etcd = findEtcd();
+  if (!etcd.ok) return { ok: false, reason: `kube-apiserver needs etcd: ${etcd.reason}` };
+  const [major = 0, minor = 0, patch = 0] = etcd.version.split('.').map(Number);
+  const tooOld = major < 3 || (major === 3 && (minor < 4 || (minor === 4 && patch < 29) || (minor === 5 && patch < 11)));
+  if (tooOld) {
+    return { ok: false, reason: `etcd ${etcd.version} is too old for Kubernetes >= 1.31 (needs 3.4.29 / 3.5.11+); run test/tools/build.sh` };
+  }
+  return { ok: true, path, version: versionOf(path, /Kubernetes (\S+)/) };
+}
