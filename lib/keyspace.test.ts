@@ -67,3 +67,12 @@ describe('Keyspace', () => {
     expect(() => ks.parse('/elsewhere')).toThrow(KeyError);
   });
 });
+
+describe('docs/keyspace.md', () => {
+  it('documents exactly the layout the code uses', async () => {
+    const { readFileSync } = await import('node:fs');
+    const doc = readFileSync(new URL('../docs/keyspace.md', import.meta.url), 'utf8');
+    const rows = [...doc.matchAll(/^\| (\w+) \| `([^`]+)` \|/gm)].map((m) => [m[1], m[2]]);
+    expect(Object.fromEntries(rows)).toEqual(keyLayout());
+  });
+});
