@@ -2,6 +2,7 @@
 // with one loud line naming the reason; nothing is skipped silently.
 import { execFileSync } from 'node:child_process';
 import { findEtcd, findKubeApiserver, type Found } from './binaries.ts';
+import { dockerConfigured } from './containers.ts';
 
 export type Availability = { ok: true; detail: string } | { ok: false; reason: string };
 
@@ -10,11 +11,15 @@ function fromFound(found: Found, what: string): Availability {
 }
 
 export function etcdAvailable(): Availability {
-  return fromFound(findEtcd(), 'etcd');
+  const found = findEtcd();
+  if (!found.ok && dockerConfigured()) return { ok: true, detail: 'etcd in a container (testcontainers)' };
+  return fromFound(found, 'etcd');
 }
 
 export function kubeApiserverAvailable(): Availability {
-  return fromFound(findKubeApiserver(), 'kube-apiserver');
+  const found = findKubeApiserver();
+  if (!found.ok && dockerConfigured()) return { ok: true, detail: 'k3s in a container (testcontainers)' };
+  return fromFound(found, 'kube-apiserver');
 }
 
 /** Root with iproute2 able to create network namespaces. */

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { createEtcdClient } from '../../lib/etcd/client.ts';
 import { Store } from '../../lib/etcd/store.ts';
 import { findEtcd } from './binaries.ts';
+import { dockerConfigured, startEtcdContainer } from './containers.ts';
 import { freePort } from './ports.ts';
 import { TestProcess } from './process.ts';
 
@@ -44,7 +45,10 @@ function atLeast(version: string, major: number, minor: number): boolean {
 
 export async function startEtcd(options: EtcdOptions = {}): Promise<EtcdHandle> {
   const found = findEtcd();
-  if (!found.ok) throw new Error(`cannot start etcd: ${found.reason}`);
+  if (!found.ok) {
+    if (dockerConfigured()) return startEtcdContainer();
+    throw new Error(`cannot start etcd: ${found.reason}`);
+  }
   const name = options.name ?? 'etcd';
   const base = mkdtempSync(join(tmpdir(), `netloom-${name}-`));
   const dataDir = join(base, 'data');

@@ -10,6 +10,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { findKubeApiserver } from './binaries.ts';
 import { startEtcd, type EtcdHandle } from './etcd.ts';
 import { freePort } from './ports.ts';
+import { dockerConfigured, startK3sContainer } from './containers.ts';
 import { TestProcess } from './process.ts';
 
 export interface KubeApiserverHandle {
@@ -64,9 +65,44 @@ function readyz(url: string, token: string): Promise<boolean> {
   });
 }
 
+/** The container fallback: k3s, whose API server keeps its data internally (no `etcd` handle). */
+async function startK3s(): Promise<KubeApiserverHandle> {
+  const k3s = await startK3sContainer();
+  const base = mkdtempSync(join(tmpdir(), 'netloom-k3s-'));
+  const kubeconfigPath = join(base, 'kubeconfig');
+  writeFileSync(kubeconfigPath, k3s.kubeConfigYaml, { mode: 0o600 });
+  const kc = new KubeConfig();
+  kc.loadFromString(k3s.kubeConfigYaml);
+  const noProcess = (): Promise<void> => Promise.reject(new Error('not supported for the k3s container'));
+  return {
+    url: kc.getCurrentCluster()?.server ?? '',
+    token: '',
+    kubeconfigPath,
+    version: 'k3s',
+    get etcd(): EtcdHandle {
+      throw new Error('the k3s container has no separate etcd');
+    },
+    kubeConfig: () => {
+      const copy = new KubeConfig();
+      copy.loadFromString(k3s.kubeConfigYaml);
+      return copy;
+    },
+    stop: noProcess,
+    kill: noProcess,
+    start: noProcess,
+    async destroy() {
+      await k3s.stop();
+      rmSync(base, { recursive: true, force: true });
+    },
+  };
+}
+
 export async function startKubeApiserver(options: KubeApiserverOptions = {}): Promise<KubeApiserverHandle> {
   const found = findKubeApiserver();
-  if (!found.ok) throw new Error(`cannot start kube-apiserver: ${found.reason}`);
+  if (!found.ok) {
+    if (dockerConfigured()) return startK3s();
+    throw new Error(`cannot start kube-apiserver: ${found.reason}`);
+  }
   const base = mkdtempSync(join(tmpdir(), 'netloom-kube-'));
   const etcd = await startEtcd({ name: 'kube-etcd' });
   const port = await freePort();
