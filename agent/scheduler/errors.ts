@@ -20,7 +20,7 @@ export class UnknownFamilyError extends NetloomError {}
 /** One failed item of a transaction. */
 export interface KeyError {
   key: string;
-  operation: 'create' | 'update' | 'delete' | 'validate';
+  operation: 'create' | 'update' | 'delete' | 'validate' | 'retrieve';
   error: string;
   retriable: boolean;
 }

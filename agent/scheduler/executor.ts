@@ -1,0 +1,167 @@
+// One transaction's work: bring every queued key to its target and follow the consequences.
+//
+// Target of a key: applied with its desired value when it is wanted (desired, valid, handled)
+// and every dependency is satisfied; otherwise not applied. Reaching it:
+// - not applied, target present  → create; then re-examine the items that depend on it;
+// - applied, no target           → delete, after deleting every applied item that depends on it
+//                                  (they are re-examined and wait as pending);
+// - applied, value differs       → update in place, or delete + create when the descriptor has
+//                                  no update or says this change needs a recreate.
+// Failures leave the item where it was, with its error and, when retriable, a retry time.
+// Only queued keys and their dependents are visited: the cost follows the change, not the
+// size of the graph.
+import type { ApplyContext } from './descriptor.ts';
+import { errorMessage, markedRetriable, type KeyError } from './errors.ts';
+import type { Graph, Node } from './graph.ts';
+import { isCurrent, missingDeps, wanted } from './status.ts';
+import type { OperationKind, TxnRecord } from './txn-log.ts';
+
+export interface ExecutionOptions {
+  now(): number;
+  /** Delay before retry number `attempts` (1-based). */
+  backoffMs(attempts: number): number;
+  maxOperations: number;
+  onOperation?(family: string, operation: OperationKind, ok: boolean): void;
+}
+
+export class Execution {
+  readonly touched = new Set<string>();
+  private readonly graph: Graph;
+  private readonly record: TxnRecord;
+  private readonly opts: ExecutionOptions;
+  private readonly queue: string[] = [];
+  private readonly queued = new Set<string>();
+  private readonly removing = new Set<string>();
+  private readonly ctx: ApplyContext;
+
+  constructor(graph: Graph, record: TxnRecord, opts: ExecutionOptions) {
+    this.graph = graph;
+    this.record = record;
+    this.opts = opts;
+    this.ctx = { metadata: <M>(key: string): M | undefined => graph.get(key)?.applied?.metadata as M | undefined };
+  }
+
+  enqueue(key: string): void {
+    if (this.queued.has(key)) return;
+    this.queued.add(key);
+    this.queue.push(key);
+  }
+
+  async run(): Promise<void> {
+    for (let i = 0; i < this.queue.length; i++) {
+      const key = this.queue[i]!;
+      this.queued.delete(key);
+      await this.reconcile(key);
+    }
+  }
+
+  private async reconcile(key: string): Promise<void> {
+    const n = this.graph.get(key);
+    if (!n) return;
+    this.visit(n);
+    if (n.applied?.origin === 'external') return this.settled(n);
+    const target = wanted(n) && missingDeps(this.graph, n).length === 0;
+    if (!n.applied) {
+      if (target) await this.create(n);
+      else this.settled(n);
+    } else if (!target) {
+      await this.remove(n);
+    } else if (isCurrent(n, n.applied)) {
+      this.settled(n);
+    } else if (this.needsRecreate(n)) {
+      await this.remove(n);
+      if (!n.applied && !n.lastError) await this.create(n);
+    } else {
+      await this.update(n);
+    }
+    this.graph.forgetIfIdle(n);
+  }
+
+  private visit(n: Node): void {
+    this.record.visited++;
+    n.lastTxn = this.record.seq;
+    this.touched.add(n.key);
+  }
+
+  private needsRecreate(n: Node): boolean {
+    const d = n.descriptor;
+    if (!d?.update) return true;
+    return d.updateWithRecreate?.(n.key, n.applied?.value as never, n.desired as never) ?? false;
+  }
+
+  /** Deletes the item after every applied item that depends on it (those are re-examined). */
+  private async remove(n: Node): Promise<void> {
+    if (this.removing.has(n.key)) return; // a dependency cycle: stop here
+    this.removing.add(n.key);
+    try {
+      for (const dk of this.graph.dependentsOf(n.key)) {
+        const d = this.graph.get(dk);
+        if (d?.applied?.origin !== 'netloom' || !d.appliedDeps.some((x) => x.key === n.key)) continue;
+        this.visit(d);
+        await this.remove(d);
+        this.enqueue(dk);
+      }
+      await this.op(n, 'delete', async () => {
+        await n.descriptor!.delete(n.key, n.applied!.value as never, n.applied!.metadata as never, this.ctx);
+        this.graph.setApplied(n, undefined);
+      });
+    } finally {
+      this.removing.delete(n.key);
+    }
+  }
+
+  private async create(n: Node): Promise<void> {
+    const value = n.desired;
+    const ok = await this.op(n, 'create', async () => {
+      const metadata = await n.descriptor!.create(n.key, value as never, this.ctx);
+      this.graph.setApplied(n, { value, metadata, origin: 'netloom' });
+    });
+    if (ok) for (const dk of this.graph.dependentsOf(n.key)) this.enqueue(dk);
+  }
+
+  private async update(n: Node): Promise<void> {
+    const old = n.applied!;
+    const value = n.desired;
+    await this.op(n, 'update', async () => {
+      const metadata = await n.descriptor!.update!(n.key, old.value as never, value as never, old.metadata as never, this.ctx);
+      this.graph.setApplied(n, { value, metadata: metadata === undefined ? old.metadata : metadata, origin: 'netloom' });
+    });
+  }
+
+  /** Runs one driver call, records it, and books success or failure on the node. */
+  private async op(n: Node, operation: OperationKind, work: () => Promise<void>): Promise<boolean> {
+    this.record.counts[operation]++;
+    const log = this.record.operations.length < this.opts.maxOperations;
+    try {
+      await work();
+      this.opts.onOperation?.(n.descriptor?.name ?? 'unknown', operation, true);
+      if (log) this.record.operations.push({ key: n.key, operation, ok: true });
+      else this.record.truncated++;
+      this.settled(n);
+      return true;
+    } catch (err) {
+      const message = errorMessage(err);
+      this.opts.onOperation?.(n.descriptor?.name ?? 'unknown', operation, false);
+      if (log) this.record.operations.push({ key: n.key, operation, ok: false, error: message });
+      else this.record.truncated++;
+      this.failed(n, operation, err, message);
+      return false;
+    }
+  }
+
+  private settled(n: Node): void {
+    n.lastError = undefined;
+    n.attempts = 0;
+    n.nextRetryAt = undefined;
+  }
+
+  private failed(n: Node, operation: OperationKind, err: unknown, message: string): void {
+    const d = n.descriptor;
+    const retriable = d?.isRetriable ? d.isRetriable(err) : markedRetriable(err);
+    const keyError: KeyError = { key: n.key, operation, error: message, retriable };
+    n.lastError = keyError;
+    n.attempts++;
+    n.nextRetryAt = retriable ? this.opts.now() + this.opts.backoffMs(n.attempts) : undefined;
+    this.record.errors.push(keyError);
+  }
+}
