@@ -7,6 +7,7 @@ type Main = (argv: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, { about: string; load: () => Promise<{ main: Main }> }> = {
   version: { about: 'print the version', load: () => import('./version.ts') },
+  stn: { about: 'STN daemon: lend the NIC to the data plane', load: () => import('../stn/main.ts') },
 };
 
 function usage(): string {

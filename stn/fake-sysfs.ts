@@ -1,0 +1,132 @@
+// A fake sysfs tree for driver rebinding tests, laid out like the real one where the daemon
+// looks (class/net/<if>/device, bus/pci/devices/<pci>/{driver,driver_override,net/}, and
+// bus/pci/drivers/<drv>/{bind,unbind}). A poller plays the kernel: it consumes writes to
+// bind/unbind, moves the `driver` link and creates or removes the device's netdev entry.
+import { mkdir, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { VFIO_DRIVER } from './sysfs.ts';
+
+export interface FakePciDevice {
+  pci: string;
+  /** Kernel driver it starts bound to. */
+  driver: string;
+  /** Netdev name the kernel driver creates for it. */
+  ifname: string;
+}
+
+export class FakeSysfs {
+  readonly root: string;
+  /** Every bind/unbind the "kernel" carried out, e.g. "unbind virtio-pci 0000:00:03.0". */
+  readonly history: string[] = [];
+  /** Writes the real kernel would have refused (EINVAL/ENODEV). */
+  readonly rejected: string[] = [];
+  private readonly devices: FakePciDevice[];
+  private readonly drivers: string[];
+  private timer: NodeJS.Timeout | undefined;
+  private busy = false;
+
+  constructor(root: string, devices: FakePciDevice[], drivers: string[] = [VFIO_DRIVER]) {
+    this.root = root;
+    this.devices = devices;
+    this.drivers = [...new Set([...drivers, ...devices.map((d) => d.driver)])];
+  }
+
+  private devDir(pci: string, ...rest: string[]): string {
+    return join(this.root, 'devices/pci0000:00', pci, ...rest);
+  }
+
+  private drvDir(driver: string, ...rest: string[]): string {
+    return join(this.root, 'bus/pci/drivers', driver, ...rest);
+  }
+
+  async create(): Promise<this> {
+    await mkdir(join(this.root, 'class/net'), { recursive: true });
+    await mkdir(join(this.root, 'bus/pci/devices'), { recursive: true });
+    for (const drv of this.drivers) {
+      await mkdir(this.drvDir(drv), { recursive: true });
+      await writeFile(this.drvDir(drv, 'bind'), '');
+      await writeFile(this.drvDir(drv, 'unbind'), '');
+    }
+    for (const d of this.devices) {
+      await mkdir(this.devDir(d.pci), { recursive: true });
+      await writeFile(this.devDir(d.pci, 'driver_override'), '\n');
+      await symlink(this.devDir(d.pci), join(this.root, 'bus/pci/devices', d.pci));
+      await this.attach(d, d.driver);
+    }
+    return this;
+  }
+
+  async driverOf(pci: string): Promise<string | undefined> {
+    try {
+      return basename(await readlink(this.devDir(pci, 'driver')));
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async attach(d: FakePciDevice, driver: string): Promise<void> {
+    await symlink(this.drvDir(driver), this.devDir(d.pci, 'driver'));
+    if (driver === VFIO_DRIVER) return;
+    await mkdir(this.devDir(d.pci, 'net', d.ifname), { recursive: true });
+    await mkdir(join(this.root, 'class/net', d.ifname), { recursive: true });
+    await symlink(this.devDir(d.pci), join(this.root, 'class/net', d.ifname, 'device'));
+  }
+
+  private async detach(d: FakePciDevice): Promise<void> {
+    await rm(this.devDir(d.pci, 'driver'), { force: true });
+    await rm(this.devDir(d.pci, 'net'), { recursive: true, force: true });
+    await rm(join(this.root, 'class/net', d.ifname), { recursive: true, force: true });
+  }
+
+  /** Takes the pending writes to one bind/unbind file. */
+  private async take(driver: string, file: 'bind' | 'unbind'): Promise<string[]> {
+    const path = this.drvDir(driver, file);
+    const text = await readFile(path, 'utf8');
+    if (text.trim() === '') return [];
+    await writeFile(path, '');
+    return text.split('\n').map((s) => s.trim()).filter((s) => s !== '');
+  }
+
+  /** One pass of the "kernel": unbinds first, then binds. */
+  async step(): Promise<void> {
+    for (const drv of this.drivers) {
+      for (const pci of await this.take(drv, 'unbind')) {
+        const d = this.devices.find((x) => x.pci === pci);
+        if (!d || (await this.driverOf(pci)) !== drv) {
+          this.rejected.push(`unbind ${drv} ${pci}`);
+          continue;
+        }
+        await this.detach(d);
+        this.history.push(`unbind ${drv} ${pci}`);
+      }
+    }
+    for (const drv of this.drivers) {
+      for (const pci of await this.take(drv, 'bind')) {
+        const d = this.devices.find((x) => x.pci === pci);
+        const override = (await readFile(this.devDir(pci, 'driver_override'), 'utf8')).trim();
+        if (!d || (await this.driverOf(pci)) !== undefined || (override !== '' && override !== drv)) {
+          this.rejected.push(`bind ${drv} ${pci}`);
+          continue;
+        }
+        await this.attach(d, drv);
+        this.history.push(`bind ${drv} ${pci}`);
+      }
+    }
+  }
+
+  start(intervalMs = 5): this {
+    this.timer = setInterval(() => {
+      if (this.busy) return;
+      this.busy = true;
+      void this.step()
+        .catch(() => undefined)
+        .finally(() => (this.busy = false));
+    }, intervalMs);
+    return this;
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}
