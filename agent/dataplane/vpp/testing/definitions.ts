@@ -1,0 +1,20 @@
+// The VPP v25.10 definitions shipped with the repository's shared data, loaded once per test file.
+import { fileURLToPath } from 'node:url';
+import { ApiDefinitions, loadApiDirectory } from '../api/definitions.ts';
+import { VppCodec } from '../api/codec.ts';
+
+/** NETLOOM_VPP_API_DIR overrides the default: the checkout's sibling shared/vpp-api/v25.10. */
+export const V25_10_DIR =
+  process.env['NETLOOM_VPP_API_DIR'] ??
+  fileURLToPath(new URL('../../../../../shared/vpp-api/v25.10', import.meta.url));
+
+let cached: Promise<ApiDefinitions> | undefined;
+
+export function loadV25Definitions(): Promise<ApiDefinitions> {
+  cached ??= loadApiDirectory(V25_10_DIR);
+  return cached;
+}
+
+export async function v25Codec(): Promise<VppCodec> {
+  return new VppCodec(await loadV25Definitions());
+}
