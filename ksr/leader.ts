@@ -1,0 +1,110 @@
+// Leader election through etcd: the leader is whoever holds the ksr/status key, created
+// create-only and bound to the holder's lease. When the leader dies its lease expires, the key
+// goes, and a standby (polling) claims it within ttl + poll interval. Every write the leader
+// makes is guarded by that key's create revision (see syncer.ts), so a leader that lost its
+// claim without noticing (paused, partitioned) cannot write: etcd refuses it.
+import type { Lease } from 'etcd3';
+import { errorMessage } from '../lib/errors.ts';
+import type { Store } from '../lib/etcd/store.ts';
+import type { Logger } from '../lib/logging.ts';
+import { sleep } from './timing.ts';
+
+/** One stretch of leadership. */
+export interface Term {
+  readonly identity: string;
+  /** The claimed key (ksr/status). */
+  readonly key: string;
+  readonly createRevision: number;
+  /** Lease ID (decimal string) the key is bound to; puts to the key must carry it. */
+  readonly lease: string;
+  /** Aborted when the term ends, whatever the reason. */
+  readonly signal: AbortSignal;
+  /** Ends the term (idempotent) and frees the key. */
+  end(reason: string): Promise<void>;
+}
+
+export interface ElectorOptions {
+  store: Store;
+  key: string;
+  identity: string;
+  ttlSeconds: number;
+  pollMs: number;
+  logger: Logger;
+  /** The value written when claiming. */
+  initialValue: () => string;
+}
+
+export class Elector {
+  private readonly o: ElectorOptions;
+
+  constructor(options: ElectorOptions) {
+    this.o = options;
+  }
+
+  /** Resolves with a term once this replica leads; undefined when `signal` aborts first. */
+  async campaign(signal: AbortSignal): Promise<Term | undefined> {
+    const { store, key, logger } = this.o;
+    let announced = '';
+    while (!signal.aborted) {
+      try {
+        const current = await store.get(key);
+        if (current) {
+          const holder = leaderOf(current.value);
+          if (holder !== announced) logger.info({ leader: holder }, 'standing by');
+          announced = holder;
+        } else {
+          const term = await this.claim();
+          if (term) return term;
+        }
+      } catch (err) {
+        logger.warn({ err: errorMessage(err) }, 'campaign step failed; retrying');
+      }
+      await sleep(this.o.pollMs, signal);
+    }
+    return undefined;
+  }
+
+  private async claim(): Promise<Term | undefined> {
+    const { store, key, identity, ttlSeconds, logger } = this.o;
+    const lease = store.client.lease(ttlSeconds);
+    let id: string;
+    try {
+      id = await lease.grant();
+      const res = await store.create(key, this.o.initialValue(), id);
+      if (!res.created) {
+        await lease.revoke().catch(() => undefined);
+        return undefined;
+      }
+      logger.info({ identity, createRevision: res.revision, lease: id }, 'became leader');
+      return makeTerm({ identity, key, createRevision: res.revision, lease: id }, lease, logger);
+    } catch (err) {
+      await lease.revoke().catch(() => undefined);
+      throw err;
+    }
+  }
+}
+
+function makeTerm(base: Omit<Term, 'signal' | 'end'>, lease: Lease, logger: Logger): Term {
+  const ctl = new AbortController();
+  let ending: Promise<void> | undefined;
+  const end = (reason: string): Promise<void> => {
+    ending ??= (async () => {
+      logger.warn({ reason }, 'leadership ended');
+      ctl.abort(new Error(reason));
+      // Revoking deletes the key at once so a standby need not wait for the TTL.
+      await lease.revoke().catch((err: unknown) => logger.debug({ err: errorMessage(err) }, 'lease revoke failed'));
+    })();
+    return ending;
+  };
+  lease.on('lost', (err: Error) => void end(`lease lost: ${err.message}`));
+  return { ...base, signal: ctl.signal, end };
+}
+
+/** The leader named in a status value (best effort: it is only shown in logs). */
+function leaderOf(value: string): string {
+  try {
+    return String((JSON.parse(value) as { leader?: unknown }).leader ?? '?');
+  } catch {
+    return '?';
+  }
+}

@@ -1,0 +1,41 @@
+// KSR's metrics, on the registry main() passes in (never the global one).
+import { Counter, Gauge, Histogram, LATENCY_BUCKETS_SECONDS, type Registry } from '../lib/metrics.ts';
+
+export interface KsrMetrics {
+  /** Kubernetes events received, by kind and type (add, update, delete, relist). */
+  events: Counter<'kind' | 'type'>;
+  /** Ops written to etcd, by kind and op (put, delete). */
+  writes: Counter<'kind' | 'op'>;
+  /** Full mark-and-sweep resyncs against etcd, by reason. */
+  resyncs: Counter<'reason'>;
+  /** Errors, by kind (or 'etcd', 'leader') and reason. */
+  errors: Counter<'kind' | 'reason'>;
+  /** Event received → its write confirmed by etcd. */
+  latency: Histogram<'kind'>;
+  /** Objects mirrored, by kind. */
+  objects: Gauge<'kind'>;
+  /** 1 while this replica leads. */
+  leader: Gauge;
+  /** Watch restarts, by kind and reason (watchdog, gone, error, closed, relist). */
+  watchRestarts: Counter<'kind' | 'reason'>;
+}
+
+export function createKsrMetrics(registry: Registry): KsrMetrics {
+  const registers = [registry];
+  return {
+    events: new Counter({ name: 'netloom_ksr_events_total', help: 'Kubernetes events received', labelNames: ['kind', 'type'], registers }),
+    writes: new Counter({ name: 'netloom_ksr_writes_total', help: 'Ops written to etcd', labelNames: ['kind', 'op'], registers }),
+    resyncs: new Counter({ name: 'netloom_ksr_resyncs_total', help: 'Full resyncs against etcd', labelNames: ['reason'], registers }),
+    errors: new Counter({ name: 'netloom_ksr_errors_total', help: 'Errors by kind and reason', labelNames: ['kind', 'reason'], registers }),
+    latency: new Histogram({
+      name: 'netloom_ksr_event_to_etcd_seconds',
+      help: 'From a Kubernetes event to its write confirmed by etcd',
+      labelNames: ['kind'],
+      buckets: LATENCY_BUCKETS_SECONDS,
+      registers,
+    }),
+    objects: new Gauge({ name: 'netloom_ksr_objects', help: 'Objects mirrored, by kind', labelNames: ['kind'], registers }),
+    leader: new Gauge({ name: 'netloom_ksr_leader', help: '1 while this replica is the leader', registers }),
+    watchRestarts: new Counter({ name: 'netloom_ksr_watch_restarts_total', help: 'Watch restarts by kind and reason', labelNames: ['kind', 'reason'], registers }),
+  };
+}

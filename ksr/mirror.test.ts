@@ -1,0 +1,116 @@
+import { describe, expect, it } from 'vitest';
+import { Keyspace, type K8sKind } from '../lib/keyspace.ts';
+import { Mirror } from './mirror.ts';
+
+const ks = new Keyspace('test');
+const kindOf = (key: string): K8sKind | undefined => {
+  const ref = ks.tryParse(key);
+  return ref && ref.kind !== 'ksrStatus' ? (ref.kind as K8sKind) : undefined;
+};
+const pod = (name: string): string => ks.key({ kind: 'pod', namespace: 'a', name });
+
+function fresh(): Mirror {
+  const m = new Mirror(kindOf);
+  m.beginFullRead();
+  m.endFullRead();
+  return m;
+}
+
+describe('Mirror', () => {
+  it('plans puts for new keys and settles them on confirm', () => {
+    const m = fresh();
+    m.set('pod', pod('x'), '{"v":1}', 1000);
+    const plan = m.plan();
+    expect(plan).toEqual([{ op: { type: 'put', key: pod('x'), value: '{"v":1}' }, kind: 'pod', since: 1000 }]);
+    expect(m.confirm(plan, 1005)).toEqual([{ kind: 'pod', latencyMs: 5 }]);
+    expect(m.hasDirty).toBe(false);
+    expect(m.plan()).toEqual([]);
+  });
+
+  it('coalesces a burst on one key into one write of the last value', () => {
+    const m = fresh();
+    for (let i = 0; i < 100; i++) m.set('pod', pod('x'), `{"v":${i}}`, 1000 + i);
+    const plan = m.plan();
+    expect(plan).toHaveLength(1);
+    expect(plan[0]?.op).toEqual({ type: 'put', key: pod('x'), value: '{"v":99}' });
+    expect(plan[0]?.since).toBe(1000);
+  });
+
+  it('writes nothing when a change is undone before the flush', () => {
+    const m = fresh();
+    m.set('pod', pod('x'), 'a');
+    m.confirm(m.plan());
+    m.set('pod', pod('x'), 'b');
+    m.set('pod', pod('x'), 'a');
+    expect(m.plan()).toEqual([]);
+    expect(m.hasDirty).toBe(false);
+  });
+
+  it('keeps a key dirty when it changed while its write was in flight', () => {
+    const m = fresh();
+    m.set('pod', pod('x'), 'a');
+    const plan = m.plan();
+    m.set('pod', pod('x'), 'b');
+    m.confirm(plan);
+    expect(m.plan().map((w) => w.op)).toEqual([{ type: 'put', key: pod('x'), value: 'b' }]);
+  });
+
+  it('mark and sweep: equal keys untouched, changed rewritten, leftovers deleted, missing written', () => {
+    const m = new Mirror(kindOf);
+    m.set('pod', pod('same'), 'S');
+    m.set('pod', pod('changed'), 'NEW');
+    m.set('pod', pod('missing'), 'M');
+    m.beginFullRead();
+    m.absorb([
+      { key: pod('same'), value: 'S' },
+      { key: pod('changed'), value: 'OLD' },
+      { key: pod('gone'), value: 'G' },
+      { key: ks.k8sPrefix + 'junk', value: '?' },
+    ]);
+    m.endFullRead();
+    const ops = m.plan().map((w) => [w.op.type, w.op.key, w.kind, w.since]);
+    expect(ops).toEqual(
+      expect.arrayContaining([
+        ['put', pod('changed'), 'pod', expect.any(Number)],
+        ['put', pod('missing'), 'pod', expect.any(Number)],
+        ['delete', pod('gone'), 'pod', 0],
+        ['delete', ks.k8sPrefix + 'junk', 'unknown', 0],
+      ]),
+    );
+    expect(ops).toHaveLength(4);
+    expect(m.haveSize).toBe(4);
+  });
+
+  it('a failed full read leaves have as it was', () => {
+    const m = fresh();
+    m.set('pod', pod('x'), 'a');
+    m.confirm(m.plan());
+    m.beginFullRead();
+    m.absorb([{ key: pod('y'), value: 'z' }]);
+    m.abortFullRead();
+    expect(m.haveSize).toBe(1);
+    expect(() => m.absorb([])).toThrow(/outside/);
+  });
+
+  it('counts objects per kind and lists keys under a prefix', () => {
+    const m = fresh();
+    m.set('pod', pod('x'), 'a');
+    m.set('pod', pod('y'), 'a');
+    m.set('namespace', ks.key({ kind: 'namespace', name: 'a' }), 'n');
+    m.set('pod', pod('y'), undefined);
+    m.set('pod', pod('nothing'), undefined);
+    expect(m.countsByKind()).toEqual({ namespace: 1, pod: 1 });
+    expect([...m.keysUnder(ks.prefix('pod'))]).toEqual([pod('x')]);
+    expect(m.size).toBe(2);
+  });
+
+  it('wakes the syncer only when something changed', () => {
+    const m = fresh();
+    let wakes = 0;
+    m.onDirty = () => wakes++;
+    m.set('pod', pod('x'), 'a');
+    m.set('pod', pod('x'), 'a');
+    m.set('pod', pod('q'), undefined);
+    expect(wakes).toBe(1);
+  });
+});

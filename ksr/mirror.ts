@@ -1,0 +1,153 @@
+// The mirror: what etcd should hold (want, from Kubernetes) beside what it does hold as far as
+// this process knows (have, from its own confirmed writes and its last full read). Keys whose
+// two sides may differ are dirty; a flush writes exactly those that differ, so an unchanged
+// object never rewrites its key and a burst of changes to one key costs one write.
+// Pure state, no I/O: the syncer drives it.
+import type { K8sKind } from '../lib/keyspace.ts';
+import type { WriteOp } from '../lib/etcd/store.ts';
+
+/** `have` entry for a key etcd holds with a value other than the wanted one. */
+const STALE = '\u0000stale';
+
+/** A planned write: the op plus what the mirror needs to confirm it. */
+export interface PlannedWrite {
+  op: WriteOp;
+  /** 'unknown' for a leftover key of no family (KSR owns the whole k8s/ prefix and removes it). */
+  kind: K8sKind | 'unknown';
+  /** ms timestamp of the first change still pending on this key; 0 when none (a resync). */
+  since: number;
+}
+
+export interface Confirmed {
+  kind: K8sKind | 'unknown';
+  /** ms from the first pending change to the confirmed write; undefined for resync writes. */
+  latencyMs: number | undefined;
+}
+
+export class Mirror {
+  private readonly want = new Map<string, { kind: K8sKind; value: string }>();
+  private have = new Map<string, string>();
+  /** key → ms of its first unwritten change (0 for keys dirty because of a resync). */
+  private readonly dirty = new Map<string, number>();
+  private readonly counts = new Map<K8sKind, number>();
+  private nextHave: Map<string, string> | undefined;
+  private readonly kindOf: (key: string) => K8sKind | undefined;
+  /** Called when a key becomes dirty: wakes the syncer. */
+  onDirty: () => void = () => {};
+
+  /** `kindOf` parses a key's family (the keyspace's job): it labels deletes of leftovers. */
+  constructor(kindOf: (key: string) => K8sKind | undefined) {
+    this.kindOf = kindOf;
+  }
+
+  /** Sets (value) or clears (undefined) the wanted value of a key. */
+  set(kind: K8sKind, key: string, value: string | undefined, now = Date.now()): void {
+    const prev = this.want.get(key);
+    if (value === undefined) {
+      if (!prev) return;
+      this.want.delete(key);
+      this.counts.set(prev.kind, (this.counts.get(prev.kind) ?? 1) - 1);
+    } else {
+      if (prev?.value === value) return;
+      if (!prev) this.counts.set(kind, (this.counts.get(kind) ?? 0) + 1);
+      this.want.set(key, { kind, value });
+    }
+    if (!this.dirty.has(key) || this.dirty.get(key) === 0) this.dirty.set(key, now);
+    this.onDirty();
+  }
+
+  get(key: string): string | undefined {
+    return this.want.get(key)?.value;
+  }
+
+  /** Wanted keys under a prefix (used to sweep what a relist no longer has). */
+  *keysUnder(prefix: string): Generator<string> {
+    for (const key of this.want.keys()) if (key.startsWith(prefix)) yield key;
+  }
+
+  /** Objects wanted per kind. */
+  countsByKind(): Record<string, number> {
+    return Object.fromEntries([...this.counts].filter(([, n]) => n > 0).sort(([a], [b]) => (a < b ? -1 : 1)));
+  }
+
+  get size(): number {
+    return this.want.size;
+  }
+
+  /** How many keys etcd holds under the mirrored prefix, as far as the mirror knows. */
+  get haveSize(): number {
+    return this.have.size;
+  }
+
+  get hasDirty(): boolean {
+    return this.dirty.size > 0;
+  }
+
+  /** Starts a full read of etcd: `absorb` every page, then `endFullRead`. */
+  beginFullRead(): void {
+    this.nextHave = new Map();
+  }
+
+  /** One page of what etcd holds under the mirrored prefix. */
+  absorb(kvs: Iterable<{ key: string; value: string }>): void {
+    const next = this.nextHave;
+    if (!next) throw new Error('absorb outside a full read');
+    for (const { key, value } of kvs) {
+      const want = this.want.get(key)?.value;
+      // Equal values keep the wanted string, so the copy read from etcd can be collected.
+      next.set(key, want !== undefined && want === value ? want : STALE);
+    }
+  }
+
+  /**
+   * Ends a full read: etcd's content replaces `have`, and every key that differs is dirty.
+   * `forgetTimes` turns pending changes into resync writes (a new leader's first sync is not
+   * event latency).
+   */
+  endFullRead(forgetTimes = false): void {
+    const next = this.nextHave;
+    if (!next) throw new Error('endFullRead without beginFullRead');
+    this.nextHave = undefined;
+    this.have = next;
+    if (forgetTimes) for (const key of this.dirty.keys()) this.dirty.set(key, 0);
+    for (const [key, { value }] of this.want) if (next.get(key) !== value && !this.dirty.has(key)) this.dirty.set(key, 0);
+    for (const key of next.keys()) if (!this.want.has(key) && !this.dirty.has(key)) this.dirty.set(key, 0);
+  }
+
+  /** Abandons a full read that failed; `have` is unchanged (and will be reread). */
+  abortFullRead(): void {
+    this.nextHave = undefined;
+  }
+
+  /**
+   * The writes that make etcd equal to want for the dirty keys (at most `limit`). Dirty keys
+   * that turn out equal are settled on the spot.
+   */
+  plan(limit = Infinity): PlannedWrite[] {
+    const out: PlannedWrite[] = [];
+    for (const [key, since] of this.dirty) {
+      if (out.length >= limit) break;
+      const want = this.want.get(key);
+      const have = this.have.get(key);
+      if (want?.value === have) {
+        this.dirty.delete(key);
+        continue;
+      }
+      if (want) out.push({ op: { type: 'put', key, value: want.value }, kind: want.kind, since });
+      else out.push({ op: { type: 'delete', key }, kind: this.kindOf(key) ?? 'unknown', since });
+    }
+    return out;
+  }
+
+  /** Records writes etcd accepted; keys changed again meanwhile stay dirty. */
+  confirm(writes: readonly PlannedWrite[], now = Date.now()): Confirmed[] {
+    return writes.map(({ op, kind, since }) => {
+      if (op.type === 'put') this.have.set(op.key, op.value);
+      else this.have.delete(op.key);
+      const want = this.want.get(op.key)?.value;
+      const settled = op.type === 'put' ? want === op.value : want === undefined;
+      if (settled) this.dirty.delete(op.key);
+      return { kind, latencyMs: since > 0 ? now - since : undefined };
+    });
+  }
+}

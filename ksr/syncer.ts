@@ -1,0 +1,201 @@
+// The syncer: the one loop that writes the mirror into etcd while this replica leads. A term
+// starts with a full mark-and-sweep (read the k8s/ prefix at one revision, put what differs,
+// delete what Kubernetes no longer has, leave equal keys alone); then it flushes dirty keys as
+// they come, beats the status key, and resyncs in full after any failed write, when etcd's
+// revision goes backwards (restore, new cluster), when the key count disagrees (keys deleted
+// behind its back), and periodically. Every write is guarded by the leader's claim on
+// ksr/status: after losing it, not one op lands.
+import { errorMessage } from '../lib/errors.ts';
+import { GuardFailedError, writeGuarded, type Guard } from '../lib/etcd/guarded-write.ts';
+import { prefixEnd, storeError, type Store } from '../lib/etcd/store.ts';
+import type { Logger } from '../lib/logging.ts';
+import type { Term } from './leader.ts';
+import type { KsrMetrics } from './metrics.ts';
+import type { Mirror, PlannedWrite } from './mirror.ts';
+import { RevisionTracker, statusValue } from './status.ts';
+import { Backoff, Wakeup, sleep } from './timing.ts';
+
+export interface SyncerOptions {
+  heartbeatMs: number;
+  fullResyncMs: number;
+  backoffMs: { min: number; max: number };
+  writeConcurrency: number;
+  pageSize: number;
+  /** Most ops one flush writes, so memory stays bounded under a flood. */
+  maxFlush: number;
+}
+
+export interface SyncerDeps {
+  store: Store;
+  mirror: Mirror;
+  /** The mirrored prefix (`k8s/`). */
+  prefix: string;
+  logger: Logger;
+  metrics: KsrMetrics;
+  /** True once every feed finished its first list: before that a sweep would delete too much. */
+  sourcesSynced: () => boolean;
+  options: SyncerOptions;
+}
+
+export const DEFAULT_SYNCER_OPTIONS: SyncerOptions = {
+  heartbeatMs: 2_000,
+  fullResyncMs: 10 * 60_000,
+  backoffMs: { min: 200, max: 10_000 },
+  writeConcurrency: 8,
+  pageSize: 2_000,
+  maxFlush: 16_384,
+};
+
+export interface FlushStats {
+  puts: number;
+  deletes: number;
+  revision: number;
+}
+
+export class Syncer {
+  /** Notified by the mirror and the feeds; the loop waits on it. */
+  readonly wake = new Wakeup();
+  private readonly d: SyncerDeps;
+  private readonly revisions = new RevisionTracker();
+  /** This term's first full sync is done (readiness). */
+  termSynced = false;
+  lastFullSync: Date | undefined;
+  lastFullSyncRevision: number | undefined;
+
+  constructor(deps: SyncerDeps) {
+    this.d = deps;
+  }
+
+  /** Runs until the term ends. Never throws. */
+  async run(term: Term): Promise<void> {
+    const { logger, metrics, options } = this.d;
+    const signal = term.signal;
+    const backoff = new Backoff(options.backoffMs.min, options.backoffMs.max);
+    const guard: Guard = { key: term.key, createRevision: term.createRevision };
+    let resync: string | undefined = 'new leader';
+    let nextHeartbeat = 0;
+    let nextFull = Date.now() + options.fullResyncMs;
+    this.termSynced = false;
+    this.revisions.reset();
+    while (!signal.aborted) {
+      try {
+        const now = Date.now();
+        if (!this.d.sourcesSynced()) {
+          await this.wake.wait(1_000, signal);
+        } else if (resync !== undefined) {
+          await this.fullSync(resync, guard);
+          resync = undefined;
+          nextHeartbeat = 0;
+          nextFull = Date.now() + options.fullResyncMs;
+        } else if (now >= nextHeartbeat) {
+          resync = await this.heartbeat(term, guard);
+          nextHeartbeat = Date.now() + options.heartbeatMs;
+        } else if (this.d.mirror.hasDirty) {
+          const stats = await this.flush(guard, options.maxFlush);
+          if (this.revisions.observe(stats.revision)) resync = 'etcd revision went backwards';
+        } else if (now >= nextFull) {
+          resync = 'periodic';
+        } else {
+          await this.wake.wait(Math.min(nextHeartbeat, nextFull) - now, signal);
+        }
+        backoff.reset();
+      } catch (err) {
+        if (signal.aborted) break;
+        if (err instanceof GuardFailedError) {
+          metrics.errors.inc({ kind: 'leader', reason: 'fenced' });
+          await term.end('lost the claim on ksr/status (taken over, expired or wiped)');
+          break;
+        }
+        metrics.errors.inc({ kind: 'etcd', reason: 'write' });
+        const delay = backoff.next();
+        logger.warn({ err: errorMessage(err), retryInMs: delay }, 'etcd sync failed; full resync after backoff');
+        resync = 'write failed';
+        await sleep(delay, signal);
+      }
+    }
+  }
+
+  /** Mark and sweep against etcd, then write every difference. */
+  async fullSync(reason: string, guard: Guard): Promise<FlushStats> {
+    const { store, mirror, prefix, metrics, logger, options } = this.d;
+    const started = Date.now();
+    metrics.resyncs.inc({ reason });
+    mirror.beginFullRead();
+    let revision = 0;
+    try {
+      for await (const page of store.pages(prefix, { pageSize: options.pageSize })) {
+        mirror.absorb(page.kvs);
+        revision = page.revision;
+      }
+    } catch (err) {
+      mirror.abortFullRead();
+      throw err;
+    }
+    this.revisions.observe(revision);
+    mirror.endFullRead(reason === 'new leader');
+    const stats = await this.flush(guard, Infinity);
+    this.revisions.observe(stats.revision);
+    this.lastFullSync = new Date();
+    this.lastFullSyncRevision = Math.max(revision, stats.revision);
+    this.termSynced = true;
+    logger.info({ reason, objects: mirror.size, puts: stats.puts, deletes: stats.deletes, ms: Date.now() - started, revision: this.lastFullSyncRevision }, 'full sync done');
+    return stats;
+  }
+
+  /** Writes the dirty keys that differ (at most `limit`). */
+  async flush(guard: Guard, limit: number): Promise<FlushStats> {
+    const { store, mirror, metrics, options } = this.d;
+    const plan = mirror.plan(limit);
+    if (plan.length === 0) return { puts: 0, deletes: 0, revision: 0 };
+    const revision = await writeGuarded(
+      store,
+      plan.map((w) => w.op),
+      [guard],
+      options.writeConcurrency,
+    );
+    const confirmed = mirror.confirm(plan);
+    for (const c of confirmed) if (c.latencyMs !== undefined) metrics.latency.observe({ kind: c.kind }, c.latencyMs / 1000);
+    const stats = count(plan);
+    for (const [label, n] of stats.byLabel) metrics.writes.inc(JSON.parse(label) as { kind: string; op: string }, n);
+    for (const [kind, n] of Object.entries(mirror.countsByKind())) metrics.objects.set({ kind }, n);
+    return { puts: stats.puts, deletes: stats.deletes, revision };
+  }
+
+  /**
+   * Rewrites ksr/status (keeping the lease) and checks etcd still holds what the mirror thinks
+   * it does. Returns a reason to resync, if any.
+   */
+  async heartbeat(term: Term, guard: Guard): Promise<string | undefined> {
+    const { store, mirror, prefix } = this.d;
+    const value = statusValue({
+      leader: term.identity,
+      lastFullSync: this.lastFullSync,
+      lastFullSyncRevision: this.lastFullSyncRevision,
+      counts: mirror.countsByKind(),
+      heartbeat: new Date(),
+    });
+    const revision = await writeGuarded(store, [{ type: 'put', key: term.key, value, lease: term.lease }], [guard]);
+    if (this.revisions.observe(revision)) return 'etcd revision went backwards';
+    if (mirror.hasDirty) return undefined;
+    let res;
+    try {
+      res = await store.client.kv.range({ key: Buffer.from(prefix), range_end: prefixEnd(prefix), count_only: true });
+    } catch (err) {
+      throw storeError(`count ${prefix}`, err);
+    }
+    if (this.revisions.observe(Number(res.header.revision))) return 'etcd revision went backwards';
+    const inEtcd = Number(res.count);
+    return inEtcd === mirror.haveSize ? undefined : `etcd holds ${inEtcd} keys, expected ${mirror.haveSize}`;
+  }
+}
+
+function count(plan: readonly PlannedWrite[]): { puts: number; deletes: number; byLabel: Map<string, number> } {
+  let puts = 0;
+  const byLabel = new Map<string, number>();
+  for (const w of plan) {
+    if (w.op.type === 'put') puts++;
+    const label = JSON.stringify({ kind: w.kind, op: w.op.type });
+    byLabel.set(label, (byLabel.get(label) ?? 0) + 1);
+  }
+  return { puts, deletes: plan.length - puts, byLabel };
+}
