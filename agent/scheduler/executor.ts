@@ -32,6 +32,7 @@ export class Execution {
   private readonly queue: string[] = [];
   private readonly queued = new Set<string>();
   private readonly removing = new Set<string>();
+  private readonly waiting = new Map<string, Set<string>>();
   private readonly ctx: ApplyContext;
 
   constructor(graph: Graph, record: TxnRecord, opts: ExecutionOptions) {
@@ -47,6 +48,32 @@ export class Execution {
     this.queue.push(key);
   }
 
+  /** Queues many keys, dependencies before their dependents (fewer pending detours). */
+  enqueueAll(keys: Iterable<string>): void {
+    const inSet = new Set(keys);
+    const done = new Set<string>();
+    for (const root of inSet) {
+      if (done.has(root)) continue;
+      const stack: { key: string; deps: readonly string[]; i: number }[] = [];
+      const push = (key: string): void => {
+        done.add(key);
+        const deps = (this.graph.get(key)?.desiredDeps ?? []).map((d) => d.key).filter((k) => inSet.has(k));
+        stack.push({ key, deps, i: 0 });
+      };
+      push(root);
+      while (stack.length > 0) {
+        const top = stack[stack.length - 1]!;
+        const next = top.deps[top.i++];
+        if (next === undefined) {
+          stack.pop();
+          this.enqueue(top.key);
+        } else if (!done.has(next)) {
+          push(next);
+        }
+      }
+    }
+  }
+
   async run(): Promise<void> {
     for (let i = 0; i < this.queue.length; i++) {
       const key = this.queue[i]!;
@@ -59,22 +86,49 @@ export class Execution {
     const n = this.graph.get(key);
     if (!n) return;
     this.visit(n);
-    if (n.applied?.origin === 'external') return this.settled(n);
-    const target = wanted(n) && missingDeps(this.graph, n).length === 0;
+    if (n.applied?.origin === 'external') return this.settledAndRelease(n);
+    const missing = wanted(n) ? missingDeps(this.graph, n) : [];
+    this.waitFor(n, missing);
+    const target = wanted(n) && missing.length === 0;
     if (!n.applied) {
       if (target) await this.create(n);
       else this.settled(n);
     } else if (!target) {
       await this.remove(n);
     } else if (isCurrent(n, n.applied)) {
-      this.settled(n);
+      this.settledAndRelease(n);
     } else if (this.needsRecreate(n)) {
       await this.remove(n);
-      if (!n.applied && !n.lastError) await this.create(n);
+      // Removing it may have removed a dependency of its new value too: decide again.
+      if (!n.applied && !n.lastError) this.enqueue(n.key);
     } else {
       await this.update(n);
     }
     this.graph.forgetIfIdle(n);
+  }
+
+  /**
+   * A dependency that is applied but not satisfied (its own dependencies are not) may become
+   * satisfied later in this transaction without changing itself: re-examine it, and have it
+   * wake `n` when it does.
+   */
+  private waitFor(n: Node, missing: readonly string[]): void {
+    for (const m of missing) {
+      if (!this.graph.get(m)?.applied) continue; // not applied: its create wakes dependents
+      let set = this.waiting.get(m);
+      if (!set) this.waiting.set(m, (set = new Set()));
+      if (set.has(n.key)) continue;
+      set.add(n.key);
+      this.enqueue(m);
+    }
+  }
+
+  private settledAndRelease(n: Node): void {
+    this.settled(n);
+    const waiters = this.waiting.get(n.key);
+    if (!waiters) return;
+    this.waiting.delete(n.key);
+    for (const k of waiters) this.enqueue(k);
   }
 
   private visit(n: Node): void {
@@ -95,11 +149,13 @@ export class Execution {
     this.removing.add(n.key);
     try {
       for (const dk of this.graph.dependentsOf(n.key)) {
+        if (this.removing.has(dk)) continue; // itself, or a cycle member being removed already
         const d = this.graph.get(dk);
         if (d?.applied?.origin !== 'netloom' || !d.appliedDeps.some((x) => x.key === n.key)) continue;
         this.visit(d);
         await this.remove(d);
         this.enqueue(dk);
+        if (d.applied) return this.blocked(n, d);
       }
       await this.op(n, 'delete', async () => {
         await n.descriptor!.delete(n.key, n.applied!.value as never, n.applied!.metadata as never, this.ctx);
@@ -137,7 +193,7 @@ export class Execution {
       this.opts.onOperation?.(n.descriptor?.name ?? 'unknown', operation, true);
       if (log) this.record.operations.push({ key: n.key, operation, ok: true });
       else this.record.truncated++;
-      this.settled(n);
+      this.settledAndRelease(n);
       return true;
     } catch (err) {
       const message = errorMessage(err);
@@ -149,15 +205,22 @@ export class Execution {
     }
   }
 
+  /** A dependent could not be removed: keep the item (deleting it would strand the dependent). */
+  private blocked(n: Node, dependent: Node): void {
+    const cause = dependent.lastError;
+    const message = `kept: dependent ${dependent.key} could not be removed${cause ? ` (${cause.error})` : ''}`;
+    this.failed(n, 'delete', cause, message, cause?.retriable ?? true);
+  }
+
   private settled(n: Node): void {
     n.lastError = undefined;
     n.attempts = 0;
     n.nextRetryAt = undefined;
   }
 
-  private failed(n: Node, operation: OperationKind, err: unknown, message: string): void {
+  private failed(n: Node, operation: OperationKind, err: unknown, message: string, forceRetriable?: boolean): void {
     const d = n.descriptor;
-    const retriable = d?.isRetriable ? d.isRetriable(err) : markedRetriable(err);
+    const retriable = forceRetriable ?? (d?.isRetriable ? d.isRetriable(err) : markedRetriable(err));
     const keyError: KeyError = { key: n.key, operation, error: message, retriable };
     n.lastError = keyError;
     n.attempts++;

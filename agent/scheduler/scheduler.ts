@@ -97,14 +97,17 @@ export class KvScheduler {
           record.errors.push({ key: f.family, operation: 'retrieve', error: f.error, retriable: true });
         }
       }
-      for (const key of this.graph.nodes.keys()) exec.enqueue(key);
+      exec.enqueueAll(this.graph.nodes.keys());
     });
   }
 
   /** Retries every failed item whose retry time has come; undefined when none was due. */
   retryDue(now = this.now()): Promise<TxnRecord | undefined> {
     const due = [...this.retrying].filter((k) => (this.graph.get(k)?.nextRetryAt ?? Infinity) <= now);
-    if (due.length === 0) return Promise.resolve(undefined);
+    if (due.length === 0) {
+      this.armRetryTimer(); // a timer may fire a little early: wait again
+      return Promise.resolve(undefined);
+    }
     return this.serialize('retry', `retry ${due.length} item(s)`, 0, (exec) => due.forEach((k) => exec.enqueue(k)));
   }
 
@@ -278,7 +281,7 @@ export class KvScheduler {
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.retryDue().catch((err: unknown) => this.logger.error({ err }, 'retry transaction failed'));
-    }, Math.max(0, earliest - this.now()));
+    }, Math.max(1, earliest - this.now() + 1));
     this.timer.unref();
   }
 

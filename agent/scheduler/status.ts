@@ -37,11 +37,20 @@ export interface ItemStatus {
   lastTxn: number;
 }
 
-/** Whether a dependency is met: applied and staying (external, or still wanted). */
-export function satisfied(graph: Graph, key: string): boolean {
+/**
+ * Whether a dependency is met: applied and staying (external, or still wanted with its own
+ * dependencies met, transitively). Items on a dependency cycle never are: the applied state
+ * is then the same as a fresh start would reach, whatever the history.
+ */
+export function satisfied(graph: Graph, key: string, path: Set<string> = new Set()): boolean {
   const d = graph.get(key);
   if (!d?.applied) return false;
-  return d.applied.origin === 'external' || wanted(d);
+  if (d.applied.origin === 'external') return true;
+  if (!wanted(d) || path.has(key)) return false;
+  path.add(key);
+  const ok = d.desiredDeps.every((x) => satisfied(graph, x.key, path));
+  path.delete(key);
+  return ok;
 }
 
 /** Whether the node's desired value may be applied at all (ignoring dependencies). */
@@ -50,7 +59,8 @@ export function wanted(n: Node): boolean {
 }
 
 export function missingDeps(graph: Graph, n: Node): string[] {
-  return n.desiredDeps.filter((d) => !satisfied(graph, d.key)).map((d) => d.key);
+  const path = new Set([n.key]);
+  return n.desiredDeps.filter((d) => !satisfied(graph, d.key, path)).map((d) => d.key);
 }
 
 export function isCurrent(n: Node, applied: Applied): boolean {
