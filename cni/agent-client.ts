@@ -1,0 +1,31 @@
+// The shim's gRPC client to its agent over a unix socket. Every call has a deadline, so the
+// shim never waits longer than the configuration allows.
+import { credentials, loadPackageDefinition, type Client, type ServiceError } from '@grpc/grpc-js';
+import type { CniClient } from '../proto/gen/netloom/cni/v1/Cni.ts';
+import type { CniReply__Output } from '../proto/gen/netloom/cni/v1/CniReply.ts';
+import type { AgentPort } from './shim.ts';
+import { cniPackageDefinition } from './proto.ts';
+
+type ClientCtor = new (address: string, creds: ReturnType<typeof credentials.createInsecure>, options?: object) => CniClient;
+
+export function connectAgent(socketPath: string, timeoutMs: number): AgentPort {
+  const pkg = loadPackageDefinition(cniPackageDefinition()) as unknown as { netloom: { cni: { v1: { Cni: ClientCtor } } } };
+  const client = new pkg.netloom.cni.v1.Cni(`unix://${socketPath}`, credentials.createInsecure(), {
+    'grpc.enable_retries': 0,
+  });
+  const deadline = (): Date => new Date(Date.now() + timeoutMs);
+  const unary =
+    <Req>(method: (req: Req, opts: { deadline: Date }, cb: (err: ServiceError | null, res?: CniReply__Output) => void) => unknown) =>
+    (req: Req): Promise<CniReply__Output> =>
+      new Promise((resolve, reject) => {
+        method.call(client, req, { deadline: deadline() }, (err, res) => (err || !res ? reject(err ?? new Error('empty reply')) : resolve(res)));
+      });
+  return {
+    add: unary(client.Add),
+    del: unary(client.Del),
+    check: unary(client.Check),
+    status: unary(client.Status),
+    gc: unary(client.Gc),
+    close: () => (client as unknown as Client).close(),
+  };
+}
