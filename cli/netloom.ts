@@ -8,6 +8,7 @@ type Main = (argv: string[]) => Promise<number>;
 const COMMANDS: Record<string, { about: string; load: () => Promise<{ main: Main }> }> = {
   version: { about: 'print the version', load: () => import('./version.ts') },
   stn: { about: 'STN daemon: lend the NIC to the data plane', load: () => import('../stn/main.ts') },
+  ksr: { about: 'reflect Kubernetes into etcd', load: () => import('../ksr/main.ts') },
 };
 
 function usage(): string {

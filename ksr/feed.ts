@@ -22,6 +22,8 @@ export interface Feed {
   remove(obj: KubeObject): void;
   beginRelist(): void;
   endRelist(): void;
+  /** A relist that failed half way: forget what it saw, sweep nothing. */
+  abortRelist(): void;
 }
 
 export interface FeedDeps {
@@ -90,6 +92,10 @@ export class ObjectFeed<T extends KubeObject> implements Feed {
 
   beginRelist(): void {
     this.seen = new Set();
+  }
+
+  abortRelist(): void {
+    this.seen = undefined;
   }
 
   endRelist(): void {
@@ -163,6 +169,10 @@ export class EndpointsFeed implements Feed {
 
   beginRelist(): void {
     this.seen = new Set();
+  }
+
+  abortRelist(): void {
+    this.seen = undefined;
   }
 
   endRelist(): void {

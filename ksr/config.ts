@@ -1,0 +1,29 @@
+// `netloom ksr` settings: flags (--etcd-endpoints …), NETLOOM_* environment, or a config file.
+import { hostname } from 'node:os';
+import { z } from 'zod';
+import { list, num } from '../lib/config.ts';
+
+export const ksrConfigSchema = z.object({
+  /** kubeconfig file; without it: in-cluster service account, else $KUBECONFIG / ~/.kube/config. */
+  kubeconfig: z.string().optional(),
+  etcdEndpoints: list(z.string().url()).default(['http://127.0.0.1:2379']),
+  etcdCa: z.string().optional(),
+  etcdCert: z.string().optional(),
+  etcdKey: z.string().optional(),
+  cluster: z.string().default('default'),
+  /** host:port of /livez, /readyz, /metrics and /status. */
+  metricsAddr: z.string().default('0.0.0.0:9102'),
+  /** Name in ksr/status and logs; POD_NAME in a Deployment. */
+  identity: z.string().min(1).default(process.env['POD_NAME'] ?? `${hostname()}-${process.pid}`),
+  leaseTtlSeconds: num().pipe(z.number().int().min(1)).default(5),
+  campaignPollMs: num().pipe(z.number().int().min(50)).default(1_000),
+  heartbeatMs: num().pipe(z.number().int().min(100)).default(2_000),
+  fullResyncMs: num().pipe(z.number().int().min(1_000)).default(600_000),
+  relistMs: num().pipe(z.number().int().min(1_000)).default(900_000),
+  watchdogMs: num().pipe(z.number().int().min(100)).default(120_000),
+  watchTimeoutSeconds: num().pipe(z.number().int().min(1)).default(300),
+  pageSize: num().pipe(z.number().int().min(1)).default(500),
+  logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'),
+});
+
+export type KsrConfig = z.infer<typeof ksrConfigSchema>;

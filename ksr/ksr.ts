@@ -1,0 +1,132 @@
+// The reflector assembled: one Reflector per resource feeding the mirror (on every replica, so
+// a standby holds a warm copy), and a leadership loop that runs the syncer while this replica
+// leads. Shutting down ends the term, which frees ksr/status at once for the standby.
+import { hostname } from 'node:os';
+import type { Store } from '../lib/etcd/store.ts';
+import type { K8sKind, Keyspace } from '../lib/keyspace.ts';
+import type { Logger } from '../lib/logging.ts';
+import { Elector, type Term } from './leader.ts';
+import type { KubeClient } from './kube/client.ts';
+import { DEFAULT_REFLECTOR_OPTIONS, Reflector, type ReflectorOptions } from './kube/reflector.ts';
+import type { KsrMetrics } from './metrics.ts';
+import { Mirror } from './mirror.ts';
+import { RESOURCES } from './resources.ts';
+import { statusValue } from './status.ts';
+import { DEFAULT_SYNCER_OPTIONS, Syncer, type SyncerOptions } from './syncer.ts';
+
+export interface KsrOptions {
+  identity: string;
+  leaseTtlSeconds: number;
+  campaignPollMs: number;
+  syncer: SyncerOptions;
+  reflector: Omit<ReflectorOptions, 'path' | 'optional'>;
+}
+
+export const DEFAULT_KSR_OPTIONS: KsrOptions = {
+  identity: `${hostname()}-${process.pid}`,
+  leaseTtlSeconds: 5,
+  campaignPollMs: 1_000,
+  syncer: DEFAULT_SYNCER_OPTIONS,
+  reflector: DEFAULT_REFLECTOR_OPTIONS,
+};
+
+export interface KsrDeps {
+  store: Store;
+  kube: KubeClient;
+  keyspace: Keyspace;
+  logger: Logger;
+  metrics: KsrMetrics;
+  options: KsrOptions;
+}
+
+export class Ksr {
+  readonly mirror: Mirror;
+  readonly syncer: Syncer;
+  private readonly d: KsrDeps;
+  private readonly reflectors: Reflector[];
+  private readonly elector: Elector;
+  private term: Term | undefined;
+
+  constructor(deps: KsrDeps) {
+    this.d = deps;
+    const { keyspace, logger, metrics, options } = deps;
+    this.mirror = new Mirror((key) => {
+      const kind = keyspace.tryParse(key)?.kind;
+      return RESOURCES.some((r) => r.kind === kind) ? (kind as K8sKind) : undefined;
+    });
+    this.syncer = new Syncer({
+      store: deps.store,
+      mirror: this.mirror,
+      prefix: keyspace.k8sPrefix,
+      logger: logger.child({ part: 'syncer' }),
+      metrics,
+      sourcesSynced: () => this.reflectors.every((r) => r.synced),
+      options: options.syncer,
+    });
+    this.mirror.onDirty = () => this.syncer.wake.notify();
+    const feedDeps = { mirror: this.mirror, keyspace, logger, metrics };
+    this.reflectors = RESOURCES.map(
+      (r) =>
+        new Reflector(deps.kube, r.feed(feedDeps), { ...options.reflector, path: r.path, optional: r.optional }, {
+          logger: logger.child({ part: 'reflector' }),
+          metrics,
+          onSynced: () => this.syncer.wake.notify(),
+        }),
+    );
+    this.elector = new Elector({
+      store: deps.store,
+      key: keyspace.key({ kind: 'ksrStatus' }),
+      identity: options.identity,
+      ttlSeconds: options.leaseTtlSeconds,
+      pollMs: options.campaignPollMs,
+      logger: logger.child({ part: 'leader' }),
+      initialValue: () => statusValue({ leader: options.identity, counts: {}, heartbeat: new Date() }),
+    });
+  }
+
+  /** Runs until `signal` aborts; then gives up leadership. */
+  async run(signal: AbortSignal): Promise<void> {
+    const reflecting = Promise.all(this.reflectors.map((r) => r.run(signal)));
+    while (!signal.aborted) {
+      const term = await this.elector.campaign(signal);
+      if (!term) break;
+      this.term = term;
+      this.d.metrics.leader.set(1);
+      const onAbort = (): void => void term.end('shutting down');
+      signal.addEventListener('abort', onAbort, { once: true });
+      await this.syncer.run(term);
+      signal.removeEventListener('abort', onAbort);
+      await term.end('term over');
+      this.term = undefined;
+      this.d.metrics.leader.set(0);
+    }
+    await reflecting;
+  }
+
+  get isLeader(): boolean {
+    return this.term !== undefined && !this.term.signal.aborted;
+  }
+
+  /**
+   * Readiness: every resource listed, and, on the leader, the term's first full sync written.
+   * A standby with warm caches is ready: it can take over at once.
+   */
+  ready(): string | null {
+    const waiting = this.reflectors.filter((r) => !r.synced).map((r) => r.kind);
+    if (waiting.length > 0) return `waiting for the first list of ${waiting.join(', ')}`;
+    if (this.isLeader && !this.syncer.termSynced) return 'leader: first full sync to etcd not done yet';
+    return null;
+  }
+
+  /** The /status route. */
+  status(): object {
+    return {
+      identity: this.d.options.identity,
+      leader: this.isLeader,
+      synced: Object.fromEntries(this.reflectors.map((r) => [r.kind, r.synced])),
+      objects: this.mirror.countsByKind(),
+      lastFullSync: this.syncer.lastFullSync?.toISOString(),
+      lastFullSyncRevision: this.syncer.lastFullSyncRevision,
+    };
+  }
+}

@@ -1,0 +1,83 @@
+// `netloom ksr`: reflect Kubernetes into etcd. Wires configuration, clients, metrics and the
+// health server around Ksr, and shuts down on SIGTERM/SIGINT (handing leadership over at once).
+import { KubeConfig } from '@kubernetes/client-node';
+import { loadConfig } from '../lib/config.ts';
+import { ConfigError, errorMessage } from '../lib/errors.ts';
+import { createEtcdClient } from '../lib/etcd/client.ts';
+import { Store } from '../lib/etcd/store.ts';
+import { startHealthServer } from '../lib/health-server.ts';
+import { Keyspace } from '../lib/keyspace.ts';
+import { createLogger } from '../lib/logging.ts';
+import { createRegistry } from '../lib/metrics.ts';
+import { ksrConfigSchema, type KsrConfig } from './config.ts';
+import { createKubeClient } from './kube/client.ts';
+import { DEFAULT_REFLECTOR_OPTIONS } from './kube/reflector.ts';
+import { Ksr, type KsrOptions } from './ksr.ts';
+import { createKsrMetrics } from './metrics.ts';
+import { DEFAULT_SYNCER_OPTIONS } from './syncer.ts';
+
+function loadKubeConfig(path: string | undefined): KubeConfig {
+  const kc = new KubeConfig();
+  try {
+    if (path) kc.loadFromFile(path);
+    else if (process.env['KUBERNETES_SERVICE_HOST']) kc.loadFromCluster();
+    else kc.loadFromDefault();
+  } catch (err) {
+    throw new ConfigError('kubeconfig', `cannot load ${path ?? 'the default kubeconfig'}: ${errorMessage(err)}`, { cause: err });
+  }
+  if (!kc.getCurrentCluster()) throw new ConfigError('kubeconfig', 'no current cluster');
+  return kc;
+}
+
+function ksrOptions(c: KsrConfig): KsrOptions {
+  return {
+    identity: c.identity,
+    leaseTtlSeconds: c.leaseTtlSeconds,
+    campaignPollMs: c.campaignPollMs,
+    syncer: { ...DEFAULT_SYNCER_OPTIONS, heartbeatMs: c.heartbeatMs, fullResyncMs: c.fullResyncMs },
+    reflector: {
+      ...DEFAULT_REFLECTOR_OPTIONS,
+      relistMs: c.relistMs,
+      watchdogMs: c.watchdogMs,
+      watchTimeoutSeconds: c.watchTimeoutSeconds,
+      pageSize: c.pageSize,
+    },
+  };
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const { config } = loadConfig(ksrConfigSchema, { argv });
+  const logger = createLogger('ksr', { level: config.logLevel });
+  const keyspace = new Keyspace(config.cluster);
+  const kube = createKubeClient(loadKubeConfig(config.kubeconfig), { watchIdleMs: Math.max(config.watchdogMs * 2, 60_000) });
+  const tls = { ...(config.etcdCa ? { ca: config.etcdCa } : {}), ...(config.etcdCert ? { cert: config.etcdCert } : {}), ...(config.etcdKey ? { key: config.etcdKey } : {}) };
+  const store = new Store(createEtcdClient({ endpoints: config.etcdEndpoints, tls }));
+  const registry = createRegistry('ksr');
+  const metrics = createKsrMetrics(registry);
+  const ksr = new Ksr({ store, kube, keyspace, logger, metrics, options: ksrOptions(config) });
+
+  const health = await startHealthServer({
+    address: config.metricsAddr,
+    registry,
+    logger,
+    readiness: { sync: () => ksr.ready() },
+    routes: { '/status': () => ksr.status() },
+  });
+  logger.info({ url: health.url, identity: config.identity, cluster: config.cluster, etcd: config.etcdEndpoints }, 'ksr started');
+
+  const stop = new AbortController();
+  const onSignal = (sig: string): void => {
+    logger.info({ signal: sig }, 'shutting down');
+    stop.abort();
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+  try {
+    await ksr.run(stop.signal);
+  } finally {
+    await health.close();
+    store.close();
+  }
+  logger.info('stopped');
+  return 0;
+}
