@@ -30,14 +30,20 @@ interface ExecResult {
 
 function exec(binary: string, args: readonly string[], input: string | undefined, timeoutMs: number): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(binary, args, { stdio: ['pipe', 'pipe', 'pipe'], timeout: timeoutMs, killSignal: 'SIGKILL' });
+    const child = spawn(binary, args, {
+      stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+      timeout: timeoutMs,
+      killSignal: 'SIGKILL',
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.once('error', (err) => reject(new KernelError(`cannot run ${binary}: ${err.message}`, { cause: err })));
     child.once('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input ?? '');
+    // ip may exit before reading all of stdin (a fatal error): its exit status tells, not EPIPE.
+    child.stdin?.on('error', () => undefined);
+    child.stdin?.end(input);
   });
 }
 

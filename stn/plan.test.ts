@@ -80,6 +80,10 @@ describe('release plan', () => {
       'address replace 10.0.0.2/24 dev eth0',
       'address replace fd00::2/64 dev eth0 noprefixroute',
     ]);
+    // The kernel lists IPv4 addresses oldest first and IPv6 newest first: replay accordingly.
+    const order = { ...REC, addresses: [addr({ address: '10.0.0.2/24' }), addr({ address: '10.0.0.3/24' }),
+      addr({ address: 'fd00::3/64', family: 'inet6' }), addr({ address: 'fd00::2/64', family: 'inet6' })] };
+    expect(addressRestoreLines(order, empty).map((l) => l.split(' ')[2])).toEqual(['10.0.0.2/24', '10.0.0.3/24', 'fd00::2/64', 'fd00::3/64']);
     const routes = routeRestoreLines(REC, empty);
     expect(routes).toHaveLength(4);
     expect(routes[0]).toContain('10.8.0.0/16');

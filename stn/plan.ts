@@ -110,9 +110,15 @@ export function linkRestoreLines(rec: Recorded, live: Snapshot): string[] {
   return lines;
 }
 
-/** Addresses the live interface lacks. */
+/**
+ * Addresses the live interface lacks, in an order that recreates the kernel's listing: IPv4
+ * appends (the first of a subnet stays primary), IPv6 lists the newest first.
+ */
 export function addressRestoreLines(rec: Recorded, live: Snapshot): string[] {
-  return releaseDiff(rec, live).addresses.map((a) => addressAddLine(a, rec.name));
+  const todo = releaseDiff(rec, live).addresses;
+  const v4 = todo.filter((a) => a.family === 'inet');
+  const v6 = todo.filter((a) => a.family === 'inet6').reverse();
+  return [...v4, ...v6].map((a) => addressAddLine(a, rec.name));
 }
 
 /**
