@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { ConfigError, errorMessage } from './errors.ts';
 
 /** A list given as an array (file) or a comma-separated string (env, flags). */
-export function list<T extends z.ZodType>(item: T) {
+export function list<T extends z.ZodType>(item: T): z.ZodType<z.output<T>[]> {
   return z.preprocess(
     (v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter((s) => s !== '') : v),
     z.array(item),
@@ -16,12 +16,12 @@ export function list<T extends z.ZodType>(item: T) {
 }
 
 /** A number given as a number (file) or a decimal string (env, flags). */
-export function num() {
+export function num(): z.ZodType<number> {
   return z.preprocess((v) => (typeof v === 'string' && /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : v), z.number());
 }
 
 /** A boolean given as a boolean or as true/false/1/0 (a bare flag means true). */
-export function bool() {
+export function bool(): z.ZodType<boolean> {
   return z.preprocess((v) => {
     if (v === 'true' || v === '1') return true;
     if (v === 'false' || v === '0') return false;

@@ -25,7 +25,11 @@ function collect(store: Store, prefix: string, startRevision: number) {
       if (ev.type === 'compacted') terminal.push(ev);
     }
   })();
-  return { changes, statuses, terminal, stop: async () => (abort.abort(), await done), done };
+  const stop = async (): Promise<void> => {
+    abort.abort();
+    await done;
+  };
+  return { changes, statuses, terminal, stop, done };
 }
 
 async function until(cond: () => boolean, ms = 20_000): Promise<void> {
@@ -68,14 +72,14 @@ describe.skipIf(skip)('etcd store (real etcd)', () => {
   it('reads 10k keys page by page at one revision, unaffected by later writes', async () => {
     const pages = store.pages('/t/big/', { pageSize: 500 });
     const first = await pages.next();
-    expect(first.done).toBe(false);
-    const revision = first.value!.revision;
+    if (first.done) throw new Error('no first page');
+    const revision = first.value.revision;
     // writes after the first page must not show up in the later pages
     await store.write([
       { type: 'put', key: '/t/big/99999', value: 'late' },
       { type: 'delete', key: '/t/big/09999' },
     ]);
-    const kvs = [...first.value!.kvs];
+    const kvs = [...first.value.kvs];
     let pageCount = 1;
     for await (const page of pages) {
       expect(page.revision).toBe(revision);

@@ -99,7 +99,7 @@ export class Store {
   async get(key: string): Promise<KeyValue | undefined> {
     try {
       const res = await this.client.kv.range({ key: Buffer.from(key) });
-      const raw = res.kvs[0] as RawKv | undefined;
+      const raw = res.kvs[0];
       return raw ? toKv(raw) : undefined;
     } catch (err) {
       throw storeError(`get ${key}`, err);
@@ -135,7 +135,7 @@ export class Store {
       if (revision === 0) revision = Number(res.header.revision);
       const kvs = (res.kvs as RawKv[]).map(toKv);
       yield { revision, kvs };
-      const last = res.kvs[res.kvs.length - 1] as RawKv | undefined;
+      const last = res.kvs[res.kvs.length - 1];
       if (!res.more || !last) return;
       start = Buffer.concat([last.key, Buffer.from([0])]);
     }
@@ -221,7 +221,7 @@ export class Store {
         failure: [{ request_range: { key: k } }],
       });
       if (res.succeeded) return { created: true, revision: Number(res.header.revision) };
-      const raw = res.responses[0]?.response_range?.kvs[0] as RawKv | undefined;
+      const raw = res.responses[0]?.response_range?.kvs[0];
       if (!raw) throw new StoreError(`create ${key}: lost the race but the key vanished`);
       return { created: false, existing: toKv(raw) };
     } catch (err) {

@@ -138,6 +138,24 @@ const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
     signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
   });
 
+/** What one response means to a watch that resumes at `next` (pure). */
+function interpret(res: RawResponse, next: number): { connected: boolean; events: WatchEvent[] } {
+  const compactRevision = Number(res.compact_revision);
+  if (compactRevision > 0) {
+    return { connected: false, events: [{ type: 'compacted', compactRevision, requestedRevision: next }] };
+  }
+  if (res.canceled) throw new Error(`watch canceled by server: ${res.cancel_reason ?? 'no reason given'}`);
+  if (res.created) return { connected: true, events: [] };
+  if (res.events.length === 0) {
+    const revision = Number(res.header.revision);
+    return { connected: false, events: revision >= next ? [{ type: 'progress', revision }] : [] };
+  }
+  const events: WatchEvent[] = groupByRevision(res.events)
+    .filter((g) => g.revision >= next) // already processed before a resume
+    .map((g) => ({ type: 'events', revision: g.revision, changes: g.changes }));
+  return { connected: false, events };
+}
+
 export async function* watchPrefix(client: Etcd3, prefix: string, options: WatchOptions): AsyncGenerator<WatchEvent> {
   const { min, max } = options.backoffMs ?? { min: 100, max: 3_000 };
   const signal = options.signal;
@@ -151,31 +169,15 @@ export async function* watchPrefix(client: Etcd3, prefix: string, options: Watch
     try {
       stream = await open(client, prefix, next, options.prevKv ?? false, inbox);
       for (;;) {
-        const res = await inbox.take();
-        if (res.canceled || Number(res.compact_revision) > 0) {
-          if (Number(res.compact_revision) > 0) {
-            yield { type: 'compacted', compactRevision: Number(res.compact_revision), requestedRevision: next };
-            return;
-          }
-          throw new Error(`watch canceled by server: ${res.cancel_reason ?? 'no reason given'}`);
-        }
-        if (res.created) {
+        const step = interpret(await inbox.take(), next);
+        if (step.connected) {
           options.onStatus?.({ type: 'connected', fromRevision: next });
           delay = min;
-          continue;
         }
-        if (res.events.length === 0) {
-          const revision = Number(res.header.revision);
-          if (revision >= next) {
-            yield { type: 'progress', revision };
-            next = revision + 1;
-          }
-          continue;
-        }
-        for (const group of groupByRevision(res.events)) {
-          if (group.revision < next) continue; // already processed before a resume
-          yield { type: 'events', revision: group.revision, changes: group.changes };
-          next = group.revision + 1;
+        for (const ev of step.events) {
+          yield ev; // returns when the consumer asks for more: the batch is processed
+          if (ev.type === 'compacted') return;
+          next = ev.revision + 1;
         }
       }
     } catch (err) {
