@@ -37,8 +37,8 @@ function exec(binary: string, args: readonly string[], input: string | undefined
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.once('error', (err) => reject(new KernelError(`cannot run ${binary}: ${err.message}`, { cause: err })));
     child.once('close', (code) => resolve({ code, stdout, stderr }));
     // ip may exit before reading all of stdin (a fatal error): its exit status tells, not EPIPE.
