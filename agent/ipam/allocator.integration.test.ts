@@ -111,6 +111,7 @@ describe.skipIf(skip)('PodIpam (real etcd)', () => {
     expect(deleted).toEqual([r2.ip]); // c3's record changed after it was read: kept
     const { kvs } = await store.list(ks.prefix('ipam', 'n1'));
     expect(kvs.map((kv) => decodeEntry(kv.value).containerId).sort()).toEqual(['c1', 'c3']);
+    expect(ipam.records().map((r) => r.entry.pod)).toEqual(['p1', 'moved']);
   });
 
   it('writes back its records after etcd lost them', async () => {

@@ -148,9 +148,16 @@ export class PodIpam {
     const deleted: string[] = [];
     for (const [offset, rec] of [...this.used]) {
       if (!isLeak(rec)) continue;
-      const ok = await this.store.deleteIf(this.keyspace.key({ kind: 'ipam', node: this.node, ip: rec.ip }), rec.modRevision);
+      const key = this.keyspace.key({ kind: 'ipam', node: this.node, ip: rec.ip });
+      if (await this.store.deleteIf(key, rec.modRevision)) {
+        this.forget(offset);
+        deleted.push(rec.ip);
+        continue;
+      }
+      // Changed since it was read: keep whatever it is now.
       this.forget(offset);
-      if (ok) deleted.push(rec.ip);
+      const now = await this.store.get(key);
+      if (now) this.remember(offset, { ip: rec.ip, entry: decodeEntry(now.value), modRevision: now.modRevision });
     }
     return deleted;
   }
