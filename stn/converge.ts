@@ -31,6 +31,6 @@ export async function converge(opts: ConvergeOptions): Promise<number> {
     attempts++;
     complaint = (await opts.apply()) || complaint;
     await sleep(Math.min(pause, Math.max(0, deadline - Date.now())));
-    pause = Math.min(pause * 2, 500);
+    pause = Math.min(pause * 2, 200);
   }
 }

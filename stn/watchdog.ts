@@ -56,6 +56,7 @@ export class Watchdog {
     this.healthySeen = false;
     this.consecutive = 0;
     this.lastError = '';
+    this.lastCheck = undefined;
     this.generation++;
     this.schedule();
   }
