@@ -23,6 +23,8 @@ export const ksrConfigSchema = z.object({
   watchdogMs: num().pipe(z.number().int().min(100)).default(120_000),
   watchTimeoutSeconds: num().pipe(z.number().int().min(1)).default(300),
   pageSize: num().pipe(z.number().int().min(1)).default(500),
+  /** How often to look for a CRD that is not installed (NetworkAttachmentDefinition). */
+  crdPollMs: num().pipe(z.number().int().min(100)).default(5_000),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'),
 });
 

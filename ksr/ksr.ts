@@ -108,14 +108,15 @@ export class Ksr {
   }
 
   /**
-   * Readiness: every resource listed, and, on the leader, the term's first full sync written.
-   * A standby with warm caches is ready: it can take over at once.
+   * Readiness: every resource listed, and the mirror maintained: on the leader, the term's
+   * first full sync written; on a standby, another replica seen leading. A standby with warm
+   * caches is ready: it can take over at once (and a rollout of two replicas can proceed).
    */
   ready(): string | null {
     const waiting = this.reflectors.filter((r) => !r.synced).map((r) => r.kind);
     if (waiting.length > 0) return `waiting for the first list of ${waiting.join(', ')}`;
-    if (this.isLeader && !this.syncer.termSynced) return 'leader: first full sync to etcd not done yet';
-    return null;
+    if (this.isLeader) return this.syncer.termSynced ? null : 'leader: first full sync to etcd not done yet';
+    return this.elector.otherLeader === undefined ? 'no leader elected yet' : null;
   }
 
   /** The /status route. */

@@ -35,6 +35,8 @@ export interface ElectorOptions {
 }
 
 export class Elector {
+  /** The other replica seen holding the key at the last poll (undefined: none seen). */
+  otherLeader: string | undefined;
   private readonly o: ElectorOptions;
 
   constructor(options: ElectorOptions) {
@@ -48,15 +50,20 @@ export class Elector {
     while (!signal.aborted) {
       try {
         const current = await store.get(key);
+        this.otherLeader = current ? leaderOf(current.value) : undefined;
         if (current) {
           const holder = leaderOf(current.value);
           if (holder !== announced) logger.info({ leader: holder }, 'standing by');
           announced = holder;
         } else {
           const term = await this.claim();
-          if (term) return term;
+          if (term) {
+            this.otherLeader = undefined;
+            return term;
+          }
         }
       } catch (err) {
+        this.otherLeader = undefined;
         logger.warn({ err: errorMessage(err) }, 'campaign step failed; retrying');
       }
       await sleep(this.o.pollMs, signal);

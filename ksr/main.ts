@@ -41,6 +41,7 @@ function ksrOptions(c: KsrConfig): KsrOptions {
       watchdogMs: c.watchdogMs,
       watchTimeoutSeconds: c.watchTimeoutSeconds,
       pageSize: c.pageSize,
+      absentPollMs: c.crdPollMs,
     },
   };
 }
