@@ -1,0 +1,122 @@
+// Pod interfaces on Linux: a veth pair, the host side in the node's namespace (fixed MAC,
+// alias = item key), the pod side in the pod's namespace with its addresses, a permanent
+// neighbour for the link-local gateway 169.254.1.1 and a default route through it.
+//
+// Retrieve reports the desired value only when both sides are exactly as desired. A drifted or
+// half-present interface, and a veth with netloom's alias that no item wants, is reported with
+// what the host side shows (no namespace, no addresses): never equal to a desired value, so
+// the scheduler deletes it, and recreates it where it is wanted.
+import { PREFIX } from '../../../items/keys.ts';
+import { podInterfaceDependencies } from '../../../items/dependencies.ts';
+import type { PodInterface } from '../../../items/values.ts';
+import type { Descriptor, Retrieved } from '../../../scheduler/descriptor.ts';
+import { jsonEqual } from '../../../scheduler/status.ts';
+import { HOST_VETH_MAC, isV6, podMac } from '../naming.ts';
+import type { HostVeth, NodePort, PodLinkPort, PodSide } from '../ports.ts';
+import { check, isCidr, isIfName, isMac, sameSet, vrfProblem } from '../validate.ts';
+
+/** What an applied pod interface tells routes (routeDevice) and the CNI result (MACs). */
+export interface PodInterfaceMeta {
+  hostIfName: string;
+  hostMac: string;
+  mac: string;
+  mtu: number;
+  routeDevice: string;
+}
+
+export interface PodInterfacePorts {
+  links: PodLinkPort;
+  node: NodePort;
+}
+
+const macOf = (v: PodInterface): string => (v.mac !== '' ? v.mac.toLowerCase() : podMac(v.addresses[0] ?? '0.0.0.0/32'));
+
+const metaOf = (v: PodInterface, mac: string): PodInterfaceMeta => ({
+  hostIfName: v.hostIfName,
+  hostMac: HOST_VETH_MAC,
+  mac,
+  mtu: v.mtu,
+  routeDevice: v.hostIfName,
+});
+
+/** Whether both sides are exactly what `v` asks for. */
+export function wiredAsDesired(v: PodInterface, host: HostVeth, pod: PodSide | undefined): boolean {
+  if (!pod) return false;
+  const wantsDefault = v.gateway !== '' && v.addresses.some((a) => !isV6(a));
+  return (
+    host.hostIfName === v.hostIfName &&
+    host.up &&
+    host.mtu === v.mtu &&
+    host.peerIfIndex === pod.ifindex &&
+    pod.up &&
+    pod.mtu === v.mtu &&
+    pod.mac.toLowerCase() === macOf(v) &&
+    sameSet(pod.addresses, v.addresses) &&
+    pod.defaultRoute === wantsDefault
+  );
+}
+
+export function podInterfaceDescriptor(ports: PodInterfacePorts): Descriptor<PodInterface, PodInterfaceMeta> {
+  return {
+    name: 'pod-interface',
+    keyPrefix: PREFIX.podInterface,
+
+    validate(key, v) {
+      check(key, [
+        vrfProblem(v.vrf),
+        !isIfName(v.hostIfName) && `hostIfName ${JSON.stringify(v.hostIfName)} is not a valid interface name`,
+        !isIfName(v.ifname) && `ifname ${JSON.stringify(v.ifname)} is not a valid interface name`,
+        v.netns === '' && 'netns is empty',
+        !(Number.isInteger(v.mtu) && v.mtu >= 68 && v.mtu <= 65535) && `mtu ${v.mtu} out of range`,
+        v.addresses.length === 0 && 'no addresses',
+        ...v.addresses.map((a) => !isCidr(a) && `address ${JSON.stringify(a)} is not a CIDR`),
+        v.mac !== '' && !isMac(v.mac) && `mac ${JSON.stringify(v.mac)} is not a MAC address`,
+      ]);
+    },
+
+    equivalent: (_key, a, b) => sameSet(a.addresses, b.addresses) && jsonEqual({ ...a, addresses: [] }, { ...b, addresses: [] }),
+
+    dependencies: (_key, v) => podInterfaceDependencies(v),
+
+    async create(key, v) {
+      await ports.node.ensureForwarding();
+      const mac = macOf(v);
+      await ports.links.wire({
+        key,
+        hostIfName: v.hostIfName,
+        netns: v.netns,
+        ifname: v.ifname,
+        mtu: v.mtu,
+        mac,
+        addresses: v.addresses,
+        defaultRoute: v.gateway !== '',
+      });
+      return metaOf(v, mac);
+    },
+
+    async delete(_key, v, meta) {
+      await ports.links.unwire(meta?.hostIfName ?? v.hostIfName);
+    },
+
+    async retrieve(ctx) {
+      const out: Retrieved<PodInterface, PodInterfaceMeta>[] = [];
+      for (const host of await ports.links.hostVeths()) {
+        if (host.key === undefined || !host.key.startsWith(PREFIX.podInterface)) continue;
+        const want = ctx.desired.get(host.key);
+        const pod = want ? await ports.links.podSide(want.netns, want.ifname) : undefined;
+        if (want && wiredAsDesired(want, host, pod)) {
+          out.push({ key: host.key, value: want, metadata: metaOf(want, macOf(want)), origin: 'netloom' });
+        } else {
+          out.push({ key: host.key, value: orphan(host), origin: 'netloom' });
+        }
+      }
+      return out;
+    },
+  };
+}
+
+/** What retrieve can say from the host side alone: enough to delete the veth. */
+function orphan(host: HostVeth): PodInterface {
+  const [namespace = '', pod = '', ifname = ''] = (host.key ?? '').slice(PREFIX.podInterface.length).split('/');
+  return { namespace, pod, containerId: '', netns: '', ifname, hostIfName: host.hostIfName, mtu: host.mtu, vrf: 0, addresses: [], gateway: '', mac: '' };
+}

@@ -1,0 +1,68 @@
+// The `linux` data plane: descriptors for the item families the kernel implements here, each
+// built with only the ports it uses. `hostNetns` runs every node-side command in another
+// namespace (tests and the lab run several nodes on one machine); in production it is unset
+// and the agent runs in the host's namespace.
+import type { Driver } from '../../scheduler/descriptor.ts';
+import { addressDescriptor } from './descriptors/address.ts';
+import { overlayDescriptor } from './descriptors/overlay.ts';
+import { podInterfaceDescriptor } from './descriptors/pod-interface.ts';
+import { routeDescriptor } from './descriptors/route.ts';
+import { snatDescriptor } from './descriptors/snat.ts';
+import { tunnelDescriptor } from './descriptors/tunnel.ts';
+import { spawnRunner, type Runner } from './exec.ts';
+import { KernelAddresses } from './kernel/addresses.ts';
+import { KernelNat } from './kernel/nat.ts';
+import { KernelNode } from './kernel/node.ts';
+import { KernelPeers } from './kernel/peers.ts';
+import { KernelPodLinks } from './kernel/pod-links.ts';
+import { KernelRoutes } from './kernel/routes.ts';
+import { KernelVxlan } from './kernel/vxlan.ts';
+import { DEFAULT_NAMES, type LinuxNames } from './naming.ts';
+import type { LinuxPorts } from './ports.ts';
+import { KernelTools } from './tools.ts';
+
+export interface LinuxDriverOptions {
+  /** Namespace of the node side (a path or /run/netns name); unset: the agent's own. */
+  hostNetns?: string;
+  names?: Partial<LinuxNames>;
+  /** Process runner (tests pass a counting one). */
+  runner?: Runner;
+  /** Per-command timeout. */
+  timeoutMs?: number;
+}
+
+/** The kernel ports, for the driver and for tests that inspect the data plane. */
+export function kernelPorts(opts: LinuxDriverOptions = {}): LinuxPorts {
+  const names = { ...DEFAULT_NAMES, ...opts.names };
+  const tools = new KernelTools(opts.runner ?? spawnRunner({ timeoutMs: opts.timeoutMs }));
+  const ns = opts.hostNetns;
+  return {
+    links: new KernelPodLinks(tools, ns, names),
+    routes: new KernelRoutes(tools, ns, names),
+    addresses: new KernelAddresses(tools, ns, names),
+    vxlan: new KernelVxlan(tools, ns, names),
+    peers: new KernelPeers(tools, ns),
+    nat: new KernelNat(tools, ns, names),
+    node: new KernelNode(tools, ns),
+  };
+}
+
+/** The driver over any implementation of the ports (the kernel's, or fake.ts). */
+export function linuxDriverWith(ports: LinuxPorts, names: Partial<LinuxNames> = {}): Driver {
+  const n = { ...DEFAULT_NAMES, ...names };
+  return {
+    name: 'linux',
+    descriptors: [
+      podInterfaceDescriptor(ports),
+      addressDescriptor(ports),
+      routeDescriptor(ports),
+      overlayDescriptor(ports, n),
+      tunnelDescriptor(ports, n),
+      snatDescriptor(ports),
+    ] as Driver['descriptors'],
+  };
+}
+
+export function createLinuxDriver(opts: LinuxDriverOptions = {}): Driver {
+  return linuxDriverWith(kernelPorts(opts), opts.names);
+}

@@ -1,0 +1,187 @@
+// An in-memory kernel behind the Linux driver's ports, for the descriptors' unit tests (after
+// knftables' fake): it keeps links, routes, neighbours, FDB and nft rules with the kernel's
+// knock-on effects (a deleted device takes its routes and entries with it), refuses what the
+// kernel refuses, fails on plan, records every call, and dump()s its state as sorted text.
+import { LinuxCommandError, type Condition } from './errors.ts';
+import type { KernelRoute, LinuxPorts, NatRule, OverlayPeer, PodSide, PodWiring, VxlanSpec } from './ports.ts';
+
+interface FakeVeth {
+  key: string;
+  mtu: number;
+  up: boolean;
+  ifindex: number;
+  peer: PodSide & { netns: string };
+}
+
+const fail = (command: string, condition: Condition, what: string): LinuxCommandError =>
+  new LinuxCommandError(`${command}: ${what}`, { command, condition });
+
+export class FakeKernel {
+  readonly calls: string[] = [];
+  readonly namespaces = new Set<string>();
+  readonly veths = new Map<string, FakeVeth>();
+  readonly routes = new Map<string, KernelRoute>();
+  readonly addresses = new Set<string>();
+  readonly vxlans = new Map<string, VxlanSpec>();
+  readonly neighbours = new Map<string, { device: string; ip: string; mac: string }>();
+  readonly fdb = new Map<string, { device: string; mac: string; dst: string }>();
+  readonly nat = new Map<number, NatRule>();
+  forwarding = false;
+  private nextIndex = 10;
+  private nextHandle = 2;
+  private plans: { call: string; condition: Condition; times: number }[] = [];
+
+  /** The ports the driver uses, over this fake. */
+  readonly ports: LinuxPorts;
+
+  constructor() {
+    this.ports = {
+      links: {
+        wire: async (w) => this.wire(w),
+        unwire: async (h) => void this.op(`unwire ${h}`, () => this.deleteLink(h)),
+        hostVeths: async () =>
+          this.op('hostVeths', () =>
+            [...this.veths].map(([h, v]) => ({
+              hostIfName: h,
+              ifindex: v.ifindex,
+              key: v.key,
+              mtu: v.mtu,
+              up: v.up,
+              mac: 'ee:ee:ee:ee:ee:ee',
+              peerIfIndex: v.peer.ifindex,
+            })),
+          ),
+        podSide: async (netns, ifname) =>
+          this.op(`podSide ${netns} ${ifname}`, () => {
+            const v = [...this.veths.values()].find((x) => x.peer.netns === netns && x.peer.ifname === ifname);
+            return v ? structuredClone(v.peer) : undefined;
+          }),
+      },
+      routes: {
+        replace: async (r) => this.op(`route replace ${r.dst}`, () => this.replaceRoute(r)),
+        remove: async (r) => void this.op(`route del ${r.dst}`, () => this.routes.delete(`${r.table}|${r.dst}`)),
+        list: async () => this.op('route list', () => [...this.routes.values()].map((r) => ({ ...r }))),
+      },
+      addresses: {
+        add: async (c) => void this.op(`addr add ${c}`, () => this.addresses.add(c)),
+        remove: async (c) => void this.op(`addr del ${c}`, () => this.addresses.delete(c)),
+        list: async () => this.op('addr list', () => [...this.addresses]),
+      },
+      vxlan: {
+        create: async (s) => this.op(`vxlan add ${s.device}`, () => (this.deleteLink(s.device), void this.vxlans.set(s.device, { ...s }))),
+        remove: async (d) => void this.op(`vxlan del ${d}`, () => this.deleteLink(d)),
+        list: async () => this.op('vxlan list', () => [...this.vxlans.values()].map((s) => ({ ...s }))),
+      },
+      peers: {
+        set: async (p) => this.op(`peer set ${p.device} ${p.mac}`, () => this.setPeer(p)),
+        remove: async (p) =>
+          void this.op(`peer del ${p.device} ${p.mac}`, () => {
+            this.neighbours.delete(`${p.device}|${p.nextHop}`);
+            this.fdb.delete(`${p.device}|${p.mac}`);
+          }),
+        list: async (devices) =>
+          this.op('peer list', () => ({
+            neighbours: [...this.neighbours.values()].filter((n) => devices.includes(n.device)),
+            fdb: [...this.fdb.values()].filter((f) => devices.includes(f.device)),
+          })),
+      },
+      nat: {
+        add: async (rule) => this.op(`nat add ${rule.comment}`, () => (this.nat.set(this.nextHandle, { ...rule }), this.nextHandle++)),
+        replace: async (h, rule) =>
+          this.op(`nat replace ${h}`, () => {
+            if (!this.nat.has(h)) throw fail('nft replace', 'missing', 'No such file or directory');
+            this.nat.set(h, { ...rule });
+          }),
+        remove: async (h) => void this.op(`nat del ${h}`, () => this.nat.delete(h)),
+        list: async () => this.op('nat list', () => [...this.nat].map(([handle, r]) => ({ ...r, handle }))),
+      },
+      node: { ensureForwarding: async () => void this.op('forwarding', () => (this.forwarding = true)) },
+    };
+  }
+
+  /** Fails the next `times` calls whose text starts with `call` with `condition`. */
+  failNext(call: string, condition: Condition = 'busy', times = 1): void {
+    this.plans.push({ call, condition, times });
+  }
+
+  /** Calls that change state (what "zero data-plane changes" counts). */
+  changes(): string[] {
+    return this.calls.filter((c) => !/^(hostVeths|podSide|route list|addr list|vxlan list|peer list|nat list)/.test(c));
+  }
+
+  /** A link deleted behind the driver's back, with the kernel's knock-on effects. */
+  deleteLink(name: string): boolean {
+    const existed = this.veths.delete(name) || this.vxlans.delete(name);
+    for (const [k, r] of this.routes) if (r.dev === name) this.routes.delete(k);
+    for (const [k, n] of this.neighbours) if (n.device === name) this.neighbours.delete(k);
+    for (const [k, f] of this.fdb) if (f.device === name) this.fdb.delete(k);
+    return existed;
+  }
+
+  /** A pod namespace removed: its veths die, and their host sides with them. */
+  removeNamespace(netns: string): void {
+    this.namespaces.delete(netns);
+    for (const [h, v] of [...this.veths]) if (v.peer.netns === netns) this.deleteLink(h);
+  }
+
+  /** The whole state as sorted lines, for golden comparisons. */
+  dump(): string {
+    const lines: string[] = [];
+    if (this.forwarding) lines.push('forwarding on');
+    for (const [h, v] of this.veths) {
+      const p = v.peer;
+      lines.push(
+        `veth ${h} mtu ${v.mtu}${v.up ? ' up' : ''} alias ${v.key} peer ${p.netns}:${p.ifname} mac ${p.mac} mtu ${p.mtu}` +
+          ` addrs ${[...p.addresses].sort().join(',')}${p.defaultRoute ? ' default' : ''}`,
+      );
+    }
+    for (const a of this.addresses) lines.push(`addr ${a}`);
+    for (const r of this.routes.values()) {
+      lines.push(['route', r.table, r.type, r.dst, r.gateway && `via ${r.gateway}`, r.dev && `dev ${r.dev}`, r.onlink && 'onlink'].filter(Boolean).join(' '));
+    }
+    for (const s of this.vxlans.values()) lines.push(`vxlan ${s.device} id ${s.vni} local ${s.localIp} port ${s.port} mtu ${s.mtu} mac ${s.mac}`);
+    for (const n of this.neighbours.values()) lines.push(`neigh ${n.device} ${n.ip} ${n.mac}`);
+    for (const f of this.fdb.values()) lines.push(`fdb ${f.device} ${f.mac} dst ${f.dst}`);
+    for (const r of this.nat.values()) {
+      lines.push(`nat ${r.comment} ${r.source} except ${[...r.except].sort().join(',') || '-'} ${r.toAddress === '' ? 'masquerade' : `snat ${r.toAddress}`}`);
+    }
+    return lines.sort().join('\n');
+  }
+
+  private op<T>(call: string, work: () => T): T {
+    this.calls.push(call);
+    const plan = this.plans.find((p) => p.times > 0 && call.startsWith(p.call));
+    if (plan) {
+      plan.times--;
+      throw fail(call, plan.condition, `planned failure (${plan.condition})`);
+    }
+    return work();
+  }
+
+  private wire(w: PodWiring): void {
+    this.op(`wire ${w.hostIfName}`, () => {
+      if (!this.namespaces.has(w.netns)) throw fail('link add', 'netns', `Cannot open network namespace "${w.netns}"`);
+      this.deleteLink(w.hostIfName);
+      if ([...this.veths.values()].some((v) => v.peer.netns === w.netns && v.peer.ifname === w.ifname)) {
+        throw fail('link add', 'exists', 'RTNETLINK answers: File exists');
+      }
+      const peer = { netns: w.netns, ifname: w.ifname, ifindex: this.nextIndex++, mac: w.mac, mtu: w.mtu, up: true };
+      const pod = { ...peer, addresses: [...w.addresses], defaultRoute: w.defaultRoute && w.addresses.some((a) => !a.includes(':')) };
+      this.veths.set(w.hostIfName, { key: w.key, mtu: w.mtu, up: true, ifindex: this.nextIndex++, peer: pod });
+    });
+  }
+
+  private replaceRoute(r: KernelRoute): void {
+    const dev = r.dev;
+    if (dev !== undefined && dev !== 'lo' && !this.veths.has(dev) && !this.vxlans.has(dev)) {
+      throw fail(`route replace ${r.dst}`, 'missing', `Cannot find device "${dev}"`);
+    }
+    this.routes.set(`${r.table}|${r.dst}`, { ...r });
+  }
+
+  private setPeer(p: OverlayPeer): void {
+    if (!this.vxlans.has(p.device)) throw fail('neigh replace', 'missing', `Cannot find device "${p.device}"`);
+    this.neighbours.set(`${p.device}|${p.nextHop}`, { device: p.device, ip: p.nextHop, mac: p.mac });
+    this.fdb.set(`${p.device}|${p.mac}`, { device: p.device, mac: p.mac, dst: p.remoteIp });
+  }
+}

@@ -1,0 +1,127 @@
+// Pod veths with iproute2. Wiring costs two processes: one batch in the node's namespace
+// (create the pair with the peer born inside the pod's namespace, mark and raise the host
+// side) and one inside the pod (addresses, link-local gateway with a permanent neighbour,
+// default route). Unwiring is one `link del`: the peer goes with it.
+import { isCondition } from '../errors.ts';
+import { netnsPath } from '../exec.ts';
+import { HOST_VETH_MAC, POD_GATEWAY_V4, POD_GATEWAY_V6, isV6, type LinuxNames } from '../naming.ts';
+import type { HostVeth, PodLinkPort, PodSide, PodWiring } from '../ports.ts';
+import type { BatchLine, KernelTools } from '../tools.ts';
+
+interface IpLink {
+  ifindex: number;
+  ifname: string;
+  flags?: string[];
+  mtu: number;
+  address?: string;
+  ifalias?: string;
+  link_index?: number;
+  addr_info?: { family: string; local: string; prefixlen: number; scope: string }[];
+}
+
+interface IpRoute {
+  dst: string;
+  gateway?: string;
+  dev?: string;
+}
+
+/** The host-side batch of a wiring (pure, for golden tests). */
+export function hostWiringLines(w: PodWiring, names: LinuxNames): BatchLine[] {
+  const h = w.hostIfName;
+  return [
+    { cmd: `link del ${h}`, ok: ['missing'] }, // a stale pair from a crashed attempt
+    {
+      cmd:
+        `link add ${h} address ${HOST_VETH_MAC} mtu ${w.mtu} type veth ` +
+        `peer name ${w.ifname} address ${w.mac} mtu ${w.mtu} netns ${netnsPath(w.netns)}`,
+    },
+    { cmd: `link set ${h} alias ${names.aliasPrefix}${w.key}` },
+    { cmd: `link set ${h} up` },
+  ];
+}
+
+/** The pod-side batch of a wiring (pure, for golden tests). */
+export function podWiringLines(w: PodWiring): BatchLine[] {
+  const i = w.ifname;
+  const lines: BatchLine[] = w.addresses.map((a) => ({ cmd: `addr add ${a} dev ${i}${isV6(a) ? ' nodad' : ''}` }));
+  lines.push({ cmd: `link set ${i} up` });
+  if (w.defaultRoute && w.addresses.some((a) => !isV6(a))) {
+    lines.push(
+      { cmd: `neigh replace ${POD_GATEWAY_V4} lladdr ${HOST_VETH_MAC} dev ${i} nud permanent` },
+      { cmd: `route replace ${POD_GATEWAY_V4} dev ${i} scope link` },
+      { cmd: `route replace default via ${POD_GATEWAY_V4} dev ${i}` },
+    );
+  }
+  if (w.defaultRoute && w.addresses.some(isV6)) {
+    lines.push(
+      { cmd: `neigh replace ${POD_GATEWAY_V6} lladdr ${HOST_VETH_MAC} dev ${i} nud permanent` },
+      { cmd: `route replace ::/0 via ${POD_GATEWAY_V6} dev ${i}` },
+    );
+  }
+  return lines;
+}
+
+export class KernelPodLinks implements PodLinkPort {
+  private readonly tools: KernelTools;
+  private readonly hostNetns: string | undefined;
+  private readonly names: LinuxNames;
+
+  constructor(tools: KernelTools, hostNetns: string | undefined, names: LinuxNames) {
+    this.tools = tools;
+    this.hostNetns = hostNetns;
+    this.names = names;
+  }
+
+  async wire(w: PodWiring): Promise<void> {
+    await this.tools.batch(this.hostNetns, hostWiringLines(w, this.names));
+    try {
+      await this.tools.batch(w.netns, podWiringLines(w));
+    } catch (err) {
+      // Leave nothing half-wired: the pod side goes with the host side.
+      await this.unwire(w.hostIfName).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async unwire(hostIfName: string): Promise<void> {
+    await this.tools.batch(this.hostNetns, [{ cmd: `link del ${hostIfName}`, ok: ['missing'] }]);
+  }
+
+  async hostVeths(): Promise<HostVeth[]> {
+    const links = await this.tools.json<IpLink>(this.hostNetns, ['-d', 'link', 'show', 'type', 'veth']);
+    return links.map((l) => {
+      const alias = l.ifalias ?? '';
+      return {
+        hostIfName: l.ifname,
+        ifindex: l.ifindex,
+        ...(alias.startsWith(this.names.aliasPrefix) ? { key: alias.slice(this.names.aliasPrefix.length) } : {}),
+        mtu: l.mtu,
+        up: l.flags?.includes('UP') ?? false,
+        mac: l.address ?? '',
+        ...(l.link_index !== undefined ? { peerIfIndex: l.link_index } : {}),
+      };
+    });
+  }
+
+  async podSide(netns: string, ifname: string): Promise<PodSide | undefined> {
+    let out: string[];
+    try {
+      out = await this.tools.batch(netns, [{ cmd: `addr show dev ${ifname}` }, { cmd: `route show dev ${ifname}` }], { json: true });
+    } catch (err) {
+      if (isCondition(err, 'netns', 'missing')) return undefined;
+      throw err;
+    }
+    const link = (JSON.parse(out[0] ?? '[]') as IpLink[])[0];
+    if (!link) return undefined;
+    const routes = JSON.parse(out[1] ?? '[]') as IpRoute[];
+    return {
+      ifname: link.ifname,
+      ifindex: link.ifindex,
+      mac: link.address ?? '',
+      mtu: link.mtu,
+      up: link.flags?.includes('UP') ?? false,
+      addresses: (link.addr_info ?? []).filter((a) => a.scope === 'global').map((a) => `${a.local}/${a.prefixlen}`),
+      defaultRoute: routes.some((r) => r.dst === 'default' && r.gateway === POD_GATEWAY_V4),
+    };
+  }
+}

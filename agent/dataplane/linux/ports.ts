@@ -1,0 +1,152 @@
+// The narrow ports the Linux descriptors use: each names only the kernel operations one item
+// family needs, in kernel terms (devices, routes, neighbours). kernel/ implements them with
+// iproute2 and nft; fake.ts implements them in memory for the descriptors' unit tests.
+
+/** Everything needed to wire one pod interface: a veth pair, the peer moved into the pod. */
+export interface PodWiring {
+  /** Item key, kept on the host side (link alias) so retrieve can tell which item a veth is. */
+  key: string;
+  hostIfName: string;
+  /** Pod network namespace: a path or a /run/netns name. */
+  netns: string;
+  ifname: string;
+  mtu: number;
+  /** Pod-side MAC. */
+  mac: string;
+  /** CIDRs inside the pod. */
+  addresses: string[];
+  /** Install the default route(s) via the link-local gateway. */
+  defaultRoute: boolean;
+}
+
+/** A host-side veth as the node's namespace shows it. */
+export interface HostVeth {
+  hostIfName: string;
+  ifindex: number;
+  /** The item key from the alias, when netloom created it. */
+  key?: string;
+  mtu: number;
+  up: boolean;
+  mac: string;
+  /** ifindex of the peer inside its namespace. */
+  peerIfIndex?: number;
+}
+
+/** The pod side of a wired interface, read inside the pod's namespace. */
+export interface PodSide {
+  ifname: string;
+  ifindex: number;
+  mac: string;
+  mtu: number;
+  up: boolean;
+  /** Global-scope CIDRs. */
+  addresses: string[];
+  /** An IPv4 default route via the link-local gateway exists. */
+  defaultRoute: boolean;
+}
+
+export interface PodLinkPort {
+  wire(w: PodWiring): Promise<void>;
+  /** Deletes the host side (the pod side goes with it); succeeds when already gone. */
+  unwire(hostIfName: string): Promise<void>;
+  hostVeths(): Promise<HostVeth[]>;
+  /** Undefined when the namespace or the interface is gone. */
+  podSide(netns: string, ifname: string): Promise<PodSide | undefined>;
+}
+
+/** A route as the kernel holds it. */
+export interface KernelRoute {
+  dst: string;
+  type: 'unicast' | 'blackhole' | 'local';
+  table: 'main' | 'local';
+  dev?: string;
+  gateway?: string;
+  /** The gateway is reachable on `dev` without a covering subnet (overlay next hops). */
+  onlink?: boolean;
+}
+
+export interface RoutePort {
+  /** Creates or replaces the route with this destination and table. */
+  replace(r: KernelRoute): Promise<void>;
+  /** Deletes netloom's route to `dst` in `table`; succeeds when already gone. */
+  remove(r: Pick<KernelRoute, 'dst' | 'table'>): Promise<void>;
+  /** netloom's routes (marked with its protocol number), every table. */
+  list(): Promise<KernelRoute[]>;
+}
+
+/** Addresses on the node's gateway device (created on first use). */
+export interface AddressPort {
+  add(cidr: string): Promise<void>;
+  remove(cidr: string): Promise<void>;
+  list(): Promise<string[]>;
+}
+
+export interface VxlanSpec {
+  device: string;
+  vni: number;
+  localIp: string;
+  port: number;
+  mtu: number;
+  mac: string;
+}
+
+export interface VxlanPort {
+  create(spec: VxlanSpec): Promise<void>;
+  remove(device: string): Promise<void>;
+  /** netloom's VXLAN devices (by name prefix). */
+  list(): Promise<VxlanSpec[]>;
+}
+
+/** A peer on an overlay device: neighbour (next hop → MAC) and FDB (MAC → underlay IP). */
+export interface OverlayPeer {
+  device: string;
+  nextHop: string;
+  mac: string;
+  remoteIp: string;
+}
+
+export interface PeerState {
+  neighbours: { device: string; ip: string; mac: string }[];
+  fdb: { device: string; mac: string; dst: string }[];
+}
+
+export interface PeerPort {
+  set(p: OverlayPeer): Promise<void>;
+  /** Succeeds when the entries or the device are already gone. */
+  remove(p: OverlayPeer): Promise<void>;
+  list(devices: readonly string[]): Promise<PeerState>;
+}
+
+/** One source-NAT rule; `comment` carries the item key. */
+export interface NatRule {
+  source: string;
+  except: string[];
+  /** '' masquerades. */
+  toAddress: string;
+  comment: string;
+}
+
+export interface NatPort {
+  /** Adds the rule (creating table and chain when needed); returns its handle. */
+  add(rule: NatRule): Promise<number>;
+  replace(handle: number, rule: NatRule): Promise<void>;
+  /** Succeeds when the rule or the table is already gone. */
+  remove(handle: number): Promise<void>;
+  list(): Promise<(NatRule & { handle: number })[]>;
+}
+
+/** Node-wide settings the data plane needs (IP forwarding). */
+export interface NodePort {
+  /** Idempotent; cheap after the first call. */
+  ensureForwarding(): Promise<void>;
+}
+
+export interface LinuxPorts {
+  links: PodLinkPort;
+  routes: RoutePort;
+  addresses: AddressPort;
+  vxlan: VxlanPort;
+  peers: PeerPort;
+  nat: NatPort;
+  node: NodePort;
+}

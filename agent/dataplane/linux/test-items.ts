@@ -1,0 +1,68 @@
+// Items for one node, shaped as the agent's renderers produce them (pod gateway, overlay,
+// tunnels, pod interfaces, routes, source NAT): fixtures for the driver's unit tests and the
+// netns lab, independent of the renderers' code.
+import { addressKey, overlayKey, podInterfaceKey, routeKey, snatKey, tunnelKey } from '../../items/keys.ts';
+import type { Address, Overlay, PodInterface, Route, SourceNat, Tunnel } from '../../items/values.ts';
+import type { Item } from '../../scheduler/descriptor.ts';
+
+export interface TestNode {
+  name: string;
+  id: number;
+  underlayIp: string;
+}
+
+export interface TestPod {
+  namespace: string;
+  name: string;
+  containerId: string;
+  netns: string;
+  ip: string;
+  hostIfName: string;
+}
+
+export const VNI = 10;
+export const MTU = 1450;
+export const POD_CIDR = '10.1.0.0/16';
+
+/** Pod subnet of node `id`: 10.1.<id>.0/24. */
+export const podSubnet = (id: number): string => `10.1.${id}.0/24`;
+
+export function nodeItems(self: TestNode, peers: readonly TestNode[]): Item[] {
+  const items: Item[] = [];
+  const gw: Address = { vrf: 0, address: `10.1.${self.id}.1/24`, role: 'pod-gateway' };
+  items.push({ key: addressKey(0, `10.1.${self.id}.1`), value: gw });
+  const overlay: Overlay = { vni: VNI, vrf: 0, localIp: self.underlayIp, localId: self.id, port: 4789, mtu: MTU };
+  items.push({ key: overlayKey(VNI), value: overlay });
+  for (const p of peers) {
+    if (p.name === self.name) continue;
+    const t: Tunnel = { vni: VNI, vrf: 0, peer: p.name, peerId: p.id, remoteIp: p.underlayIp, localIp: self.underlayIp, port: 4789 };
+    items.push({ key: tunnelKey(VNI, p.name), value: t });
+    const r: Route = { vrf: 0, dst: podSubnet(p.id), via: { type: 'interface', interface: tunnelKey(VNI, p.name) } };
+    items.push({ key: routeKey(0, r.dst), value: r });
+  }
+  const snat: SourceNat = { vrf: 0, source: podSubnet(self.id), except: [POD_CIDR, '10.96.0.0/12'], toAddress: '' };
+  items.push({ key: snatKey(0, snat.source), value: snat });
+  return items;
+}
+
+export function podItems(self: TestNode, pod: TestPod): Item[] {
+  const key = podInterfaceKey(pod.namespace, pod.name, 'eth0');
+  const iface: PodInterface = {
+    namespace: pod.namespace,
+    pod: pod.name,
+    containerId: pod.containerId,
+    netns: pod.netns,
+    ifname: 'eth0',
+    hostIfName: pod.hostIfName,
+    mtu: MTU,
+    vrf: 0,
+    addresses: [`${pod.ip}/32`],
+    gateway: `10.1.${self.id}.1`,
+    mac: '',
+  };
+  const route: Route = { vrf: 0, dst: `${pod.ip}/32`, via: { type: 'interface', interface: key } };
+  return [
+    { key, value: iface },
+    { key: routeKey(0, route.dst), value: route },
+  ];
+}
