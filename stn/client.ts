@@ -56,7 +56,10 @@ export class StnClient {
     });
   }
 
-  async steal(interfaceName: string, opts: { dhcp?: boolean; unbind?: boolean } = {}): Promise<InterfaceConfig__Output> {
+  async steal(
+    interfaceName: string,
+    opts: { dhcp?: boolean; unbind?: boolean } = {},
+  ): Promise<InterfaceConfig__Output> {
     const r = await this.call<object, { config: InterfaceConfig__Output | null }>('steal', {
       interfaceName,
       dhcp: opts.dhcp ?? false,
@@ -67,7 +70,9 @@ export class StnClient {
   }
 
   async release(interfaceName: string): Promise<InterfaceConfig__Output | null> {
-    const r = await this.call<object, { restored: InterfaceConfig__Output | null }>('release', { interfaceName });
+    const r = await this.call<object, { restored: InterfaceConfig__Output | null }>('release', {
+      interfaceName,
+    });
     return r.restored;
   }
 
@@ -89,7 +94,11 @@ export interface StealAtStartOptions {
 }
 
 /** Agent start: steal the NIC, or pick up the configuration the daemon already holds for it. */
-export async function stealAtStart(client: StnClient, name: string, opts: StealAtStartOptions = {}): Promise<InterfaceConfig__Output> {
+export async function stealAtStart(
+  client: StnClient,
+  name: string,
+  opts: StealAtStartOptions = {},
+): Promise<InterfaceConfig__Output> {
   const deadline = Date.now() + (opts.retryForMs ?? 30_000);
   let pause = 100;
   for (;;) {
@@ -98,9 +107,14 @@ export async function stealAtStart(client: StnClient, name: string, opts: StealA
     } catch (err) {
       if (!(err instanceof StnClientError)) throw err;
       if (err.code === status.ALREADY_EXISTS) {
-        const held = (await client.status()).stolen.find((s) => s.config?.name === name && s.state === 'stolen');
+        const held = (await client.status()).stolen.find(
+          (s) => s.config?.name === name && s.state === 'stolen',
+        );
         if (held?.config) {
-          opts.logger?.info({ interface: name, since: held.since }, 'STN daemon already holds the NIC; using its recorded configuration');
+          opts.logger?.info(
+            { interface: name, since: held.since },
+            'STN daemon already holds the NIC; using its recorded configuration',
+          );
           return held.config;
         }
       } else if (err.code !== status.UNAVAILABLE) {

@@ -22,29 +22,26 @@ export interface StnDaemon {
   close(): Promise<void>;
 }
 
-export async function startStnDaemon(config: StnConfig, logger: Logger, registry: Registry): Promise<StnDaemon> {
+export async function startStnDaemon(
+  config: StnConfig,
+  logger: Logger,
+  registry: Registry,
+): Promise<StnDaemon> {
   const metrics = createStnMetrics(registry);
-  const ip = createIpRunner({ binary: config.ipBinary, netns: config.netns, timeoutMs: config.kernelTimeoutMs });
+  const ip = createIpRunner({
+    binary: config.ipBinary,
+    netns: config.netns,
+    timeoutMs: config.kernelTimeoutMs,
+  });
   const probes: Probe[] = [];
   if (config.agentReadyzUrl) probes.push(readyzProbe(config.agentReadyzUrl));
   if (config.dataPlaneInterface) probes.push(interfaceProbe(ip, config.dataPlaneInterface));
-  if (probes.length === 0) logger.warn('watchdog disabled: neither agentReadyzUrl nor dataPlaneInterface is set');
+  if (probes.length === 0)
+    logger.warn('watchdog disabled: neither agentReadyzUrl nor dataPlaneInterface is set');
 
-  let engine: NicEngine | undefined;
-  const watchdog = new Watchdog({
-    probes,
-    intervalMs: config.watchdogIntervalMs,
-    failureThreshold: config.watchdogFailures,
-    graceMs: config.watchdogGraceMs,
-    logger,
-    failures: metrics.watchdogFailures,
-    onTrip: async (reason) => {
-      logger.error({ reason }, 'watchdog: the data plane is gone; giving every NIC back to the kernel');
-      metrics.watchdogReleases.inc();
-      await engine?.releaseAll(`watchdog: ${reason}`);
-    },
-  });
-  engine = new NicEngine({
+  // The engine arms the watchdog when it holds something; the watchdog releases through the
+  // engine when it trips (both closures run only after both objects exist).
+  const engine: NicEngine = new NicEngine({
     ip,
     sysfs: createSysfs(config.sysfsRoot),
     store: new StateStore(config.stateDir),
@@ -55,6 +52,19 @@ export async function startStnDaemon(config: StnConfig, logger: Logger, registry
     stepPauseMs: config.debugStepPauseMs,
     onChange: (held) => (held > 0 ? watchdog.arm() : watchdog.disarm()),
   });
+  const watchdog = new Watchdog({
+    probes,
+    intervalMs: config.watchdogIntervalMs,
+    failureThreshold: config.watchdogFailures,
+    graceMs: config.watchdogGraceMs,
+    logger,
+    failures: metrics.watchdogFailures,
+    onTrip: async (reason) => {
+      logger.error({ reason }, 'watchdog: the data plane is gone; giving every NIC back to the kernel');
+      metrics.watchdogReleases.inc();
+      await engine.releaseAll(`watchdog: ${reason}`);
+    },
+  });
 
   const recovered = await engine.recover();
   let server: StnServer | undefined;
@@ -62,12 +72,11 @@ export async function startStnDaemon(config: StnConfig, logger: Logger, registry
   try {
     server = await startStnServer({ socket: config.socket, engine, watchdog, logger });
     if (config.healthAddress) {
-      const e = engine;
       health = await startHealthServer({
         address: config.healthAddress,
         registry,
         logger,
-        routes: { '/status': () => statusReply(e, watchdog) },
+        routes: { '/status': () => statusReply(engine, watchdog) },
       });
       logger.info({ url: health.url }, 'health server listening');
     }
@@ -77,15 +86,14 @@ export async function startStnDaemon(config: StnConfig, logger: Logger, registry
     engine.close();
     throw err;
   }
-  const e = engine;
   return {
-    engine: e,
+    engine,
     watchdog,
     recovered,
     ...(health ? { health } : {}),
     async close() {
       watchdog.disarm();
-      e.close();
+      engine.close();
       await server?.close();
       await health?.close();
     },

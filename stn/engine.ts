@@ -103,7 +103,15 @@ export class NicEngine {
       end();
       this.set({ version: 1, phase: 'stolen', since, interface: rec }, rec.name);
       this.opts.metrics.operations.inc({ operation: 'steal', result: 'ok' });
-      this.opts.logger.info({ interface: rec.name, unbind: rec.unbind, addresses: rec.addresses.length, routes: rec.routes.length }, 'interface stolen');
+      this.opts.logger.info(
+        {
+          interface: rec.name,
+          unbind: rec.unbind,
+          addresses: rec.addresses.length,
+          routes: rec.routes.length,
+        },
+        'interface stolen',
+      );
       return rec;
     });
   }
@@ -130,7 +138,9 @@ export class NicEngine {
       );
     }
     this.opts.metrics.operations.inc({ operation: 'steal', result: 'rolled_back' });
-    throw new KernelError(`steal of ${rec.name} failed and was rolled back: ${errorMessage(err)}`, { cause: err });
+    throw new KernelError(`steal of ${rec.name} failed and was rolled back: ${errorMessage(err)}`, {
+      cause: err,
+    });
   }
 
   async release(name: string, reason: string): Promise<Recorded> {
@@ -148,7 +158,10 @@ export class NicEngine {
     return this.serialize(async () => {
       for (const state of [...this.held.values()]) {
         await this.doRelease(state, reason).catch((err: unknown) => {
-          this.opts.logger.error({ interface: state.interface.name, err: errorMessage(err) }, 'release failed; retrying in the background');
+          this.opts.logger.error(
+            { interface: state.interface.name, err: errorMessage(err) },
+            'release failed; retrying in the background',
+          );
         });
       }
     });
@@ -182,7 +195,10 @@ export class NicEngine {
         const state = this.held.get(name);
         if (state) await this.doRelease(state, 'retry after a failed release');
       }).catch((err: unknown) => {
-        this.opts.logger.error({ interface: name, err: errorMessage(err) }, 'release retry failed; trying again');
+        this.opts.logger.error(
+          { interface: name, err: errorMessage(err) },
+          'release retry failed; trying again',
+        );
       });
     }, this.opts.retryDelayMs);
     timer.unref();
@@ -213,21 +229,33 @@ export class NicEngine {
       if (stale === null) {
         this.set(state, rec.name);
         this.opts.metrics.recoveries.inc({ action: 'resumed' });
-        this.opts.logger.warn({ ...base, action: 'resumed' }, 'found a completed steal: the interface stays stolen');
+        this.opts.logger.warn(
+          { ...base, action: 'resumed' },
+          'found a completed steal: the interface stays stolen',
+        );
         return { ...base, action: 'resumed', reason: 'the steal had completed' };
       }
       reason = stale;
     } else {
-      reason = state.phase === 'stealing' ? 'the steal was interrupted before it completed' : 'a release was interrupted';
+      reason =
+        state.phase === 'stealing'
+          ? 'the steal was interrupted before it completed'
+          : 'a release was interrupted';
     }
     try {
       await this.doRelease(state, `recovery: ${reason}`);
     } catch (err) {
-      this.opts.logger.error({ ...base, reason, err: errorMessage(err) }, 'recovery could not restore the interface yet; retrying');
+      this.opts.logger.error(
+        { ...base, reason, err: errorMessage(err) },
+        'recovery could not restore the interface yet; retrying',
+      );
       return { ...base, action: 'restore-failed', reason: `${reason}; ${errorMessage(err)}` };
     }
     this.opts.metrics.recoveries.inc({ action: 'restored' });
-    this.opts.logger.warn({ ...base, action: 'restored', reason }, 'found an unfinished operation: interface restored');
+    this.opts.logger.warn(
+      { ...base, action: 'restored', reason },
+      'found an unfinished operation: interface restored',
+    );
     return { ...base, action: 'restored', reason };
   }
 
@@ -235,7 +263,9 @@ export class NicEngine {
   private async staleSteal(rec: Recorded): Promise<string | null> {
     if (rec.unbind) {
       const driver = await this.opts.sysfs.driverOf(rec.pciAddress);
-      return driver === VFIO_DRIVER ? null : `${rec.pciAddress} is bound to ${driver ?? 'no driver'}, not ${VFIO_DRIVER}`;
+      return driver === VFIO_DRIVER
+        ? null
+        : `${rec.pciAddress} is bound to ${driver ?? 'no driver'}, not ${VFIO_DRIVER}`;
     }
     return (await readLink(this.opts.ip, rec.name)) ? null : `${rec.name} no longer exists`;
   }

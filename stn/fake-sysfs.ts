@@ -86,7 +86,10 @@ export class FakeSysfs {
     const text = await readFile(path, 'utf8');
     if (text.trim() === '') return [];
     await writeFile(path, '');
-    return text.split('\n').map((s) => s.trim()).filter((s) => s !== '');
+    return text
+      .split('\n')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
   }
 
   /** One pass of the "kernel": unbinds first, then binds. */

@@ -28,7 +28,12 @@ interface ExecResult {
   stderr: string;
 }
 
-function exec(binary: string, args: readonly string[], input: string | undefined, timeoutMs: number): Promise<ExecResult> {
+function exec(
+  binary: string,
+  args: readonly string[],
+  input: string | undefined,
+  timeoutMs: number,
+): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(binary, args, {
       stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
@@ -39,7 +44,9 @@ function exec(binary: string, args: readonly string[], input: string | undefined
     let stderr = '';
     child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.once('error', (err) => reject(new KernelError(`cannot run ${binary}: ${err.message}`, { cause: err })));
+    child.once('error', (err) =>
+      reject(new KernelError(`cannot run ${binary}: ${err.message}`, { cause: err })),
+    );
     child.once('close', (code) => resolve({ code, stdout, stderr }));
     // ip may exit before reading all of stdin (a fatal error): its exit status tells, not EPIPE.
     child.stdin?.on('error', () => undefined);

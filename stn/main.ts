@@ -11,7 +11,12 @@ export async function main(argv: string[]): Promise<number> {
   const logger = createLogger('stn', { level: config.logLevel });
   const daemon = await startStnDaemon(config, logger, createRegistry('stn'));
   logger.info(
-    { socket: config.socket, stateDir: config.stateDir, netns: config.netns || undefined, recovered: daemon.recovered },
+    {
+      socket: config.socket,
+      stateDir: config.stateDir,
+      netns: config.netns || undefined,
+      recovered: daemon.recovered,
+    },
     'stn daemon ready',
   );
   const signal = await new Promise<NodeJS.Signals>((resolve) => {

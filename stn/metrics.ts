@@ -13,7 +13,11 @@ export interface StnMetrics {
 export function createStnMetrics(registry: Registry): StnMetrics {
   const registers = [registry];
   return {
-    stolen: new Gauge({ name: 'netloom_stn_stolen_interfaces', help: 'Interfaces the daemon holds (any phase)', registers }),
+    stolen: new Gauge({
+      name: 'netloom_stn_stolen_interfaces',
+      help: 'Interfaces the daemon holds (any phase)',
+      registers,
+    }),
     operations: new Counter({
       name: 'netloom_stn_operations_total',
       help: 'Steal and release operations by result',
@@ -27,7 +31,11 @@ export function createStnMetrics(registry: Registry): StnMetrics {
       buckets: LATENCY_BUCKETS_SECONDS,
       registers,
     }),
-    watchdogFailures: new Counter({ name: 'netloom_stn_watchdog_failures_total', help: 'Failed watchdog checks', registers }),
+    watchdogFailures: new Counter({
+      name: 'netloom_stn_watchdog_failures_total',
+      help: 'Failed watchdog checks',
+      registers,
+    }),
     watchdogReleases: new Counter({
       name: 'netloom_stn_watchdog_releases_total',
       help: 'Times the watchdog gave the NIC back to the kernel',

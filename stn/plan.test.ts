@@ -1,16 +1,40 @@
 import { describe, expect, it } from 'vitest';
 import type { Recorded, RecordedAddress, RecordedRoute, Snapshot } from './model.ts';
 import {
-  addressAddLine, addressRestoreLines, isReleased, isStolen, linkRestoreLines, releaseDiff, routeAddLine,
-  routeDelLine, routeRestoreLines, stealAddressLines, stealLinkLines, stealRouteLines,
+  addressAddLine,
+  addressRestoreLines,
+  isReleased,
+  isStolen,
+  linkRestoreLines,
+  releaseDiff,
+  routeAddLine,
+  routeDelLine,
+  routeRestoreLines,
+  stealAddressLines,
+  stealLinkLines,
+  stealRouteLines,
 } from './plan.ts';
 
 const route = (r: Partial<RecordedRoute>): RecordedRoute => ({
-  family: 'inet', dst: '10.0.0.0/24', gateway: '', table: 254, metric: 0, scope: 'global',
-  protocol: 'boot', src: '', type: 'unicast', onlink: false, ...r,
+  family: 'inet',
+  dst: '10.0.0.0/24',
+  gateway: '',
+  table: 254,
+  metric: 0,
+  scope: 'global',
+  protocol: 'boot',
+  src: '',
+  type: 'unicast',
+  onlink: false,
+  ...r,
 });
 const addr = (a: Partial<RecordedAddress>): RecordedAddress => ({
-  address: '10.0.0.2/24', family: 'inet', scope: 'global', flags: [], dynamic: false, ...a,
+  address: '10.0.0.2/24',
+  family: 'inet',
+  scope: 'global',
+  flags: [],
+  dynamic: false,
+  ...a,
 });
 
 const ADDRS = [
@@ -27,32 +51,60 @@ const ROUTES = [
   route({ family: 'inet6', dst: 'default', gateway: 'fe80::1', metric: 1024, protocol: 'ra' }),
 ];
 const REC: Recorded = {
-  name: 'eth0', mac: 'aa:bb:cc:dd:ee:ff', mtu: 1500, adminUp: true, pciAddress: '', kernelDriver: '',
-  addresses: ADDRS, routes: ROUTES, dhcp: false, unbind: false,
+  name: 'eth0',
+  mac: 'aa:bb:cc:dd:ee:ff',
+  mtu: 1500,
+  adminUp: true,
+  pciAddress: '',
+  kernelDriver: '',
+  addresses: ADDRS,
+  routes: ROUTES,
+  dhcp: false,
+  unbind: false,
 };
-const link = { name: 'eth0', mac: 'aa:bb:cc:dd:ee:ff', mtu: 1500, adminUp: true, carrier: true, loopback: false };
+const link = {
+  name: 'eth0',
+  mac: 'aa:bb:cc:dd:ee:ff',
+  mtu: 1500,
+  adminUp: true,
+  carrier: true,
+  loopback: false,
+};
 const full: Snapshot = { link, addresses: ADDRS, routes: ROUTES };
 const empty: Snapshot = { link: { ...link, adminUp: false }, addresses: [], routes: [] };
 
 describe('rendering ip batch lines', () => {
   it('renders a route with every attribute needed to recreate it exactly', () => {
-    expect(routeAddLine(ROUTES[2]!, 'eth0')).toBe('route replace 10.9.0.0/16 via 10.0.0.1 dev eth0 table 100 proto static scope global');
-    expect(routeAddLine(ROUTES[3]!, 'eth0')).toBe('route replace 10.8.0.0/16 dev eth0 table 100 proto boot scope link src 10.0.0.2');
-    expect(routeAddLine(route({ family: 'inet6', dst: 'default', gateway: 'fe80::1', metric: 5, onlink: true, pref: 'high' }), 'eth0'))
-      .toBe('route replace ::/0 via fe80::1 dev eth0 table 254 metric 5 proto boot onlink pref high');
+    expect(routeAddLine(ROUTES[2]!, 'eth0')).toBe(
+      'route replace 10.9.0.0/16 via 10.0.0.1 dev eth0 table 100 proto static scope global',
+    );
+    expect(routeAddLine(ROUTES[3]!, 'eth0')).toBe(
+      'route replace 10.8.0.0/16 dev eth0 table 100 proto boot scope link src 10.0.0.2',
+    );
+    expect(
+      routeAddLine(
+        route({ family: 'inet6', dst: 'default', gateway: 'fe80::1', metric: 5, onlink: true, pref: 'high' }),
+        'eth0',
+      ),
+    ).toBe('route replace ::/0 via fe80::1 dev eth0 table 254 metric 5 proto boot onlink pref high');
   });
 
   it('spells the default route per family, since a batch line has no -4/-6', () => {
     expect(routeDelLine(ROUTES[1]!, 'eth0')).toBe('route del 0.0.0.0/0 via 10.0.0.1 dev eth0 table 254');
-    expect(routeDelLine(ROUTES[4]!, 'eth0')).toBe('route del ::/0 via fd00::1 dev eth0 table 254 metric 1024');
+    expect(routeDelLine(ROUTES[4]!, 'eth0')).toBe(
+      'route del ::/0 via fd00::1 dev eth0 table 254 metric 1024',
+    );
   });
 
   it('renders addresses with their flags, label aliases and peers', () => {
     expect(addressAddLine(ADDRS[0]!, 'eth0')).toBe('address replace 10.0.0.2/24 dev eth0');
     expect(addressAddLine(ADDRS[1]!, 'eth0')).toBe('address replace fd00::2/64 dev eth0 noprefixroute');
-    expect(addressAddLine(addr({ label: 'eth0:1', broadcast: '10.0.0.255', scope: 'link' }), 'eth0'))
-      .toBe('address replace 10.0.0.2/24 dev eth0 scope link broadcast 10.0.0.255 label eth0:1');
-    expect(addressAddLine(addr({ address: '10.0.0.1', peer: '10.0.0.9/32' }), 'eth0')).toBe('address replace 10.0.0.1 peer 10.0.0.9/32 dev eth0');
+    expect(addressAddLine(addr({ label: 'eth0:1', broadcast: '10.0.0.255', scope: 'link' }), 'eth0')).toBe(
+      'address replace 10.0.0.2/24 dev eth0 scope link broadcast 10.0.0.255 label eth0:1',
+    );
+    expect(addressAddLine(addr({ address: '10.0.0.1', peer: '10.0.0.9/32' }), 'eth0')).toBe(
+      'address replace 10.0.0.1 peer 10.0.0.9/32 dev eth0',
+    );
   });
 });
 
@@ -81,9 +133,21 @@ describe('release plan', () => {
       'address replace fd00::2/64 dev eth0 noprefixroute',
     ]);
     // The kernel lists IPv4 addresses oldest first and IPv6 newest first: replay accordingly.
-    const order = { ...REC, addresses: [addr({ address: '10.0.0.2/24' }), addr({ address: '10.0.0.3/24' }),
-      addr({ address: 'fd00::3/64', family: 'inet6' }), addr({ address: 'fd00::2/64', family: 'inet6' })] };
-    expect(addressRestoreLines(order, empty).map((l) => l.split(' ')[2])).toEqual(['10.0.0.2/24', '10.0.0.3/24', 'fd00::2/64', 'fd00::3/64']);
+    const order = {
+      ...REC,
+      addresses: [
+        addr({ address: '10.0.0.2/24' }),
+        addr({ address: '10.0.0.3/24' }),
+        addr({ address: 'fd00::3/64', family: 'inet6' }),
+        addr({ address: 'fd00::2/64', family: 'inet6' }),
+      ],
+    };
+    expect(addressRestoreLines(order, empty).map((l) => l.split(' ')[2])).toEqual([
+      '10.0.0.2/24',
+      '10.0.0.3/24',
+      'fd00::2/64',
+      'fd00::3/64',
+    ]);
     const routes = routeRestoreLines(REC, empty);
     expect(routes).toHaveLength(4);
     expect(routes[0]).toContain('10.8.0.0/16');
@@ -102,7 +166,11 @@ describe('release plan', () => {
   });
 
   it('is idempotent: nothing to do once the kernel shows everything', () => {
-    expect([...linkRestoreLines(REC, full), ...addressRestoreLines(REC, full), ...routeRestoreLines(REC, full)]).toEqual([]);
+    expect([
+      ...linkRestoreLines(REC, full),
+      ...addressRestoreLines(REC, full),
+      ...routeRestoreLines(REC, full),
+    ]).toEqual([]);
     expect(isReleased(REC, full)).toBe(true);
   });
 

@@ -35,8 +35,10 @@ function routeSelector(r: RecordedRoute, dev: string): string[] {
     ...(r.type !== 'unicast' ? [r.type] : []),
     dstArg(r),
     ...(r.gateway ? ['via', r.gateway] : []),
-    'dev', dev,
-    'table', String(r.table),
+    'dev',
+    dev,
+    'table',
+    String(r.table),
     ...(r.family === 'inet6' || r.metric !== 0 ? ['metric', String(r.metric)] : []),
   ];
 }
@@ -45,7 +47,8 @@ export function routeAddLine(r: RecordedRoute, dev: string): string {
   return [
     'route replace',
     ...routeSelector(r, dev),
-    'proto', r.protocol,
+    'proto',
+    r.protocol,
     ...(r.family === 'inet' ? ['scope', r.scope] : []),
     ...(r.src ? ['src', r.src] : []),
     ...(r.onlink ? ['onlink'] : []),
@@ -62,7 +65,8 @@ export function addressAddLine(a: RecordedAddress, dev: string): string {
     'address replace',
     a.address,
     ...(a.peer ? ['peer', a.peer] : []),
-    'dev', dev,
+    'dev',
+    dev,
     ...(a.scope !== 'global' ? ['scope', a.scope] : []),
     ...(a.broadcast ? ['broadcast', a.broadcast] : []),
     ...(a.label && a.label !== dev ? ['label', a.label] : []),
@@ -71,7 +75,10 @@ export function addressAddLine(a: RecordedAddress, dev: string): string {
 }
 
 /** What the kernel must show once the interface is given back. */
-export function expectedAfterRelease(rec: Recorded): { addresses: RecordedAddress[]; routes: RecordedRoute[] } {
+export function expectedAfterRelease(rec: Recorded): {
+  addresses: RecordedAddress[];
+  routes: RecordedRoute[];
+} {
   return {
     addresses: rec.addresses.filter((a) => !isLearnedAddress(a)),
     routes: rec.routes.filter((r) => !isLearnedRoute(r)),
@@ -94,8 +101,13 @@ export function releaseDiff(rec: Recorded, live: Snapshot): ReleaseDiff {
 
 export function isReleased(rec: Recorded, live: Snapshot): boolean {
   const d = releaseDiff(rec, live);
-  return d.addresses.length === 0 && d.routes.length === 0 && live.link.adminUp === rec.adminUp &&
-    live.link.mtu === rec.mtu && live.link.mac.toLowerCase() === rec.mac.toLowerCase();
+  return (
+    d.addresses.length === 0 &&
+    d.routes.length === 0 &&
+    live.link.adminUp === rec.adminUp &&
+    live.link.mtu === rec.mtu &&
+    live.link.mac.toLowerCase() === rec.mac.toLowerCase()
+  );
 }
 
 /** Link properties first (MAC and MTU while down), then admin state. */

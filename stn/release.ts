@@ -47,8 +47,10 @@ async function restoreKernelConfig(ctx: OpContext, rec: Recorded): Promise<void>
       const now = await live();
       if (isReleased(rec, now)) return null;
       const d = releaseDiff(rec, now);
-      return `missing ${d.addresses.length} addresses, ${d.routes.length} routes` +
-        (d.routes[0] ? ` (first: ${d.routes[0].dst} table ${d.routes[0].table})` : '');
+      return (
+        `missing ${d.addresses.length} addresses, ${d.routes.length} routes` +
+        (d.routes[0] ? ` (first: ${d.routes[0].dst} table ${d.routes[0].table})` : '')
+      );
     },
     apply: async () => {
       const a = await applyLines(ctx, linkRestoreLines(rec, await live()));

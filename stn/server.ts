@@ -31,7 +31,13 @@ function fail(err: unknown): Partial<ServiceError> {
   return { code: grpcStatusOf(err), details: errorMessage(err), metadata };
 }
 
-function reply<T>(logger: Logger, method: string, name: string, cb: sendUnaryData<T>, work: () => Promise<T>): void {
+function reply<T>(
+  logger: Logger,
+  method: string,
+  name: string,
+  cb: sendUnaryData<T>,
+  work: () => Promise<T>,
+): void {
   work().then(
     (value) => cb(null, value),
     (err: unknown) => {
@@ -45,14 +51,19 @@ function reply<T>(logger: Logger, method: string, name: string, cb: sendUnaryDat
 
 export function statusReply(engine: NicEngine, watchdog: Watchdog): StatusReply {
   return {
-    stolen: engine.list().map((h) => ({ config: toInterfaceConfig(h.record), since: h.since, state: h.phase })),
+    stolen: engine
+      .list()
+      .map((h) => ({ config: toInterfaceConfig(h.record), since: h.since, state: h.phase })),
     watchdog: watchdog.status(),
   };
 }
 
 /** A socket file nobody answers on is a leftover of a dead daemon; a live one is an error. */
 async function clearStaleSocket(path: string): Promise<void> {
-  const exists = await stat(path).then(() => true, () => false);
+  const exists = await stat(path).then(
+    () => true,
+    () => false,
+  );
   if (!exists) return;
   const alive = await new Promise<boolean>((resolve) => {
     const s = connect(path);
@@ -69,7 +80,9 @@ export async function startStnServer(opts: StnServerOptions): Promise<StnServer>
     Steal: (call, cb) => {
       const r = call.request;
       reply(logger, 'Steal', r.interfaceName, cb, async () => ({
-        config: toInterfaceConfig(await engine.steal({ name: r.interfaceName, dhcp: r.dhcp, unbind: r.unbind })),
+        config: toInterfaceConfig(
+          await engine.steal({ name: r.interfaceName, dhcp: r.dhcp, unbind: r.unbind }),
+        ),
       }));
     },
     Release: (call, cb) => {
@@ -78,7 +91,8 @@ export async function startStnServer(opts: StnServerOptions): Promise<StnServer>
         restored: toInterfaceConfig(await engine.release(name, 'requested')),
       }));
     },
-    Status: (_call, cb) => reply(logger, 'Status', '', cb, () => Promise.resolve(statusReply(engine, watchdog))),
+    Status: (_call, cb) =>
+      reply(logger, 'Status', '', cb, () => Promise.resolve(statusReply(engine, watchdog))),
   };
   const server = new Server();
   server.addService(stnProto().netloom.stn.v1.Stn.service, handlers);
@@ -88,7 +102,9 @@ export async function startStnServer(opts: StnServerOptions): Promise<StnServer>
   const umask = process.umask(0o177);
   try {
     await new Promise<void>((resolve, reject) => {
-      server.bindAsync(socketTarget(opts.socket), ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve()));
+      server.bindAsync(socketTarget(opts.socket), ServerCredentials.createInsecure(), (err) =>
+        err ? reject(err) : resolve(),
+      );
     });
   } finally {
     process.umask(umask);

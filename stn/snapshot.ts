@@ -5,11 +5,32 @@ import { z } from 'zod';
 import { KernelError } from './errors.ts';
 import type { Family, LinkFacts, RecordedAddress, RecordedRoute } from './model.ts';
 
-const PROTOCOLS: Record<string, string> = { '1': 'redirect', '2': 'kernel', '3': 'boot', '4': 'static', '9': 'ra', '16': 'dhcp' };
-const SCOPES: Record<string, string> = { '0': 'global', '200': 'site', '253': 'link', '254': 'host', '255': 'nowhere' };
+const PROTOCOLS: Record<string, string> = {
+  '1': 'redirect',
+  '2': 'kernel',
+  '3': 'boot',
+  '4': 'static',
+  '9': 'ra',
+  '16': 'dhcp',
+};
+const SCOPES: Record<string, string> = {
+  '0': 'global',
+  '200': 'site',
+  '253': 'link',
+  '254': 'host',
+  '255': 'nowhere',
+};
 const TYPES: Record<string, string> = {
-  '1': 'unicast', '2': 'local', '3': 'broadcast', '4': 'anycast', '5': 'multicast',
-  '6': 'blackhole', '7': 'unreachable', '8': 'prohibit', '9': 'throw', '10': 'nat',
+  '1': 'unicast',
+  '2': 'local',
+  '3': 'broadcast',
+  '4': 'anycast',
+  '5': 'multicast',
+  '6': 'blackhole',
+  '7': 'unreachable',
+  '8': 'prohibit',
+  '9': 'throw',
+  '10': 'nat',
 };
 const TABLES: Record<string, number> = { main: 254, local: 255, default: 253 };
 /** Address flags `ip address add` accepts back. */
@@ -61,7 +82,10 @@ const routeSchema = z.object({
 
 function parse<T extends z.ZodType>(schema: T, data: unknown, what: string): z.infer<T> {
   const r = schema.safeParse(data);
-  if (!r.success) throw new KernelError(`unexpected ip -json output for ${what}: ${r.error.issues[0]?.message ?? 'invalid'}`);
+  if (!r.success)
+    throw new KernelError(
+      `unexpected ip -json output for ${what}: ${r.error.issues[0]?.message ?? 'invalid'}`,
+    );
   return r.data;
 }
 
@@ -82,7 +106,11 @@ export function parseLink(json: unknown): LinkFacts {
 
 /** `ip -json address show dev X` → its addresses, in kernel order. */
 export function parseAddresses(json: unknown): RecordedAddress[] {
-  const entries = parse(z.array(z.object({ addr_info: z.array(addrInfoSchema).default([]) })), json, 'addresses');
+  const entries = parse(
+    z.array(z.object({ addr_info: z.array(addrInfoSchema).default([]) })),
+    json,
+    'addresses',
+  );
   return entries.flatMap((e) =>
     e.addr_info
       .filter((a) => a.family === 'inet' || a.family === 'inet6')

@@ -11,8 +11,16 @@ const record = (name: string, phase: StateRecord['phase'] = 'stealing'): StateRe
   phase,
   since: '2026-01-01T00:00:00.000Z',
   interface: {
-    name, mac: 'aa:bb:cc:dd:ee:ff', mtu: 1500, adminUp: true, pciAddress: '', kernelDriver: '',
-    addresses: [], routes: [], dhcp: false, unbind: false,
+    name,
+    mac: 'aa:bb:cc:dd:ee:ff',
+    mtu: 1500,
+    adminUp: true,
+    pciAddress: '',
+    kernelDriver: '',
+    addresses: [],
+    routes: [],
+    dhcp: false,
+    unbind: false,
   },
 });
 

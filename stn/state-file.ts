@@ -45,7 +45,9 @@ export class StateStore {
       await rm(this.pathOf(name), { force: true });
       await this.syncDir();
     } catch (err) {
-      throw new StateFileError(`cannot remove state file ${this.pathOf(name)}: ${errorMessage(err)}`, { cause: err });
+      throw new StateFileError(`cannot remove state file ${this.pathOf(name)}: ${errorMessage(err)}`, {
+        cause: err,
+      });
     }
   }
 
@@ -55,7 +57,9 @@ export class StateStore {
       text = await readFile(this.pathOf(name), 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw new StateFileError(`cannot read state file ${this.pathOf(name)}: ${errorMessage(err)}`, { cause: err });
+      throw new StateFileError(`cannot read state file ${this.pathOf(name)}: ${errorMessage(err)}`, {
+        cause: err,
+      });
     }
     return parseRecord(text, this.pathOf(name));
   }
@@ -98,10 +102,15 @@ function parseRecord(text: string, path: string): StateRecord {
     throw new StateFileError(`state file ${path} is not JSON`, { cause: err });
   }
   const rec = data as Partial<StateRecord> | null;
-  const ok = rec !== null && typeof rec === 'object' && rec.version === 1 &&
+  const ok =
+    rec !== null &&
+    typeof rec === 'object' &&
+    rec.version === 1 &&
     (rec.phase === 'stealing' || rec.phase === 'stolen' || rec.phase === 'releasing') &&
-    typeof rec.since === 'string' && typeof rec.interface?.name === 'string' &&
-    Array.isArray(rec.interface.addresses) && Array.isArray(rec.interface.routes);
+    typeof rec.since === 'string' &&
+    typeof rec.interface?.name === 'string' &&
+    Array.isArray(rec.interface.addresses) &&
+    Array.isArray(rec.interface.routes);
   if (!ok) throw new StateFileError(`state file ${path} does not hold a version 1 STN record`);
   return rec as StateRecord;
 }

@@ -1,8 +1,14 @@
 import { status } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import {
-  AlreadyStolenError, InterfaceNotFoundError, InvalidInterfaceError, KernelError, NotStolenError,
-  PreconditionError, StateFileError, SysfsError,
+  AlreadyStolenError,
+  InterfaceNotFoundError,
+  InvalidInterfaceError,
+  KernelError,
+  NotStolenError,
+  PreconditionError,
+  StateFileError,
+  SysfsError,
 } from './errors.ts';
 import { grpcStatusOf, isRefusal } from './status-codes.ts';
 

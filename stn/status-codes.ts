@@ -23,6 +23,10 @@ export function grpcStatusOf(err: unknown): status {
 
 /** Whether the request was refused before anything was changed. */
 export function isRefusal(code: status): boolean {
-  return code === status.INVALID_ARGUMENT || code === status.NOT_FOUND || code === status.ALREADY_EXISTS ||
-    code === status.FAILED_PRECONDITION;
+  return (
+    code === status.INVALID_ARGUMENT ||
+    code === status.NOT_FOUND ||
+    code === status.ALREADY_EXISTS ||
+    code === status.FAILED_PRECONDITION
+  );
 }

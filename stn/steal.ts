@@ -19,13 +19,17 @@ export interface StealRequest {
 /** Reads the interface and checks the request can be carried out. Changes nothing. */
 export async function prepareSteal(ctx: OpContext, req: StealRequest): Promise<Recorded> {
   const live = await readSnapshot(ctx.ip, req.name);
-  if (live.link.loopback) throw new InvalidInterfaceError(`${req.name} is a loopback interface and cannot be stolen`);
+  if (live.link.loopback)
+    throw new InvalidInterfaceError(`${req.name} is a loopback interface and cannot be stolen`);
   const pci = (await ctx.sysfs.pciAddressOf(req.name)) ?? live.link.parentPci ?? '';
   const driver = pci ? ((await ctx.sysfs.driverOf(pci)) ?? '') : '';
   if (req.unbind) {
-    if (!pci) throw new PreconditionError(`${req.name} is not a PCI device: it cannot be unbound for vfio-pci`);
+    if (!pci)
+      throw new PreconditionError(`${req.name} is not a PCI device: it cannot be unbound for vfio-pci`);
     if (!driver || driver === VFIO_DRIVER) {
-      throw new PreconditionError(`${req.name} (${pci}) is bound to ${driver || 'no driver'}, not a kernel network driver`);
+      throw new PreconditionError(
+        `${req.name} (${pci}) is bound to ${driver || 'no driver'}, not a kernel network driver`,
+      );
     }
     if (!(await ctx.sysfs.driverLoaded(VFIO_DRIVER))) {
       throw new PreconditionError('the vfio-pci driver is not loaded (modprobe vfio-pci)');
@@ -71,11 +75,15 @@ export async function runSteal(ctx: OpContext, rec: Recorded, since: string): Pr
     timeoutMs: ctx.timeoutMs,
     check: async () => {
       const live = await liveOrGone(ctx, rec.name);
-      return !live || isStolen(live) ? null : `${live.addresses.length} addresses, ${live.routes.length} routes, up=${live.link.adminUp}`;
+      return !live || isStolen(live)
+        ? null
+        : `${live.addresses.length} addresses, ${live.routes.length} routes, up=${live.link.adminUp}`;
     },
     apply: async () => {
       const live = await liveOrGone(ctx, rec.name);
-      return live ? applyLines(ctx, [...stealRouteLines(live), ...stealAddressLines(live), ...stealLinkLines(live)]) : '';
+      return live
+        ? applyLines(ctx, [...stealRouteLines(live), ...stealAddressLines(live), ...stealLinkLines(live)])
+        : '';
     },
   });
   await step('verify');

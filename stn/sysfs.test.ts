@@ -43,7 +43,10 @@ describe('sysfs driver rebinding (against the fake tree)', () => {
     expect(await sys.driverOf(PCI)).toBe('virtio-pci');
     expect(await sys.netdevsOf(PCI)).toEqual(['ens3']);
     expect(fake.history).toEqual([
-      `unbind virtio-pci ${PCI}`, `bind vfio-pci ${PCI}`, `unbind vfio-pci ${PCI}`, `bind virtio-pci ${PCI}`,
+      `unbind virtio-pci ${PCI}`,
+      `bind vfio-pci ${PCI}`,
+      `unbind vfio-pci ${PCI}`,
+      `bind virtio-pci ${PCI}`,
     ]);
     expect(fake.rejected).toEqual([]);
   });

@@ -33,13 +33,16 @@ async function write(path: string, value: string): Promise<void> {
   try {
     await writeFile(path, value);
   } catch (err) {
-    throw new SysfsError(`cannot write ${JSON.stringify(value.trim())} to ${path}: ${errorMessage(err)}`, { cause: err });
+    throw new SysfsError(`cannot write ${JSON.stringify(value.trim())} to ${path}: ${errorMessage(err)}`, {
+      cause: err,
+    });
   }
 }
 
 export function createSysfs(root: string): Sysfs {
   const device = (pci: string, ...rest: string[]): string => join(root, 'bus/pci/devices', pci, ...rest);
-  const driverDir = (driver: string, ...rest: string[]): string => join(root, 'bus/pci/drivers', driver, ...rest);
+  const driverDir = (driver: string, ...rest: string[]): string =>
+    join(root, 'bus/pci/drivers', driver, ...rest);
   const api: Sysfs = {
     pciAddressOf: (ifname) => readLinkName(join(root, 'class/net', ifname, 'device')),
     driverOf: (pci) => readLinkName(device(pci, 'driver')),

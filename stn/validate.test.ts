@@ -7,10 +7,19 @@ describe('validateInterfaceName', () => {
     expect(validateInterfaceName(n)).toBe(n);
   });
 
-  it.each(['', 'lo', 'eth0; reboot', 'a b', 'a/b', 'eth0\nlink del x', '../x', '.', 'x'.repeat(16), 'eth0:1', 'é0'])(
-    'rejects %j',
-    (n) => {
-      expect(() => validateInterfaceName(n)).toThrow(InvalidInterfaceError);
-    },
-  );
+  it.each([
+    '',
+    'lo',
+    'eth0; reboot',
+    'a b',
+    'a/b',
+    'eth0\nlink del x',
+    '../x',
+    '.',
+    'x'.repeat(16),
+    'eth0:1',
+    'é0',
+  ])('rejects %j', (n) => {
+    expect(() => validateInterfaceName(n)).toThrow(InvalidInterfaceError);
+  });
 });

@@ -9,7 +9,9 @@ const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 export function validateInterfaceName(name: string): string {
   if (name === '') throw new InvalidInterfaceError('interface name is empty');
   if (name.length > MAX_NAME) {
-    throw new InvalidInterfaceError(`interface name ${JSON.stringify(name)} is longer than ${MAX_NAME} characters`);
+    throw new InvalidInterfaceError(
+      `interface name ${JSON.stringify(name)} is longer than ${MAX_NAME} characters`,
+    );
   }
   if (!NAME.test(name)) {
     throw new InvalidInterfaceError(

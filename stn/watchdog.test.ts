@@ -35,7 +35,12 @@ describe('Watchdog', () => {
     await t.wd.tick();
     await t.wd.tick();
     expect(t.trips).toEqual([]);
-    expect(t.wd.status()).toMatchObject({ enabled: true, consecutiveFailures: 2, failureThreshold: 3, lastError: 'agent: down' });
+    expect(t.wd.status()).toMatchObject({
+      enabled: true,
+      consecutiveFailures: 2,
+      failureThreshold: 3,
+      lastError: 'agent: down',
+    });
     await t.wd.tick();
     expect(t.trips).toHaveLength(1);
     expect(t.trips[0]).toMatch(/3 consecutive failed checks, last: agent: down/);
@@ -85,13 +90,23 @@ describe('Watchdog', () => {
     const trips: string[] = [];
     const wd = new Watchdog({
       probes: [{ name: 'x', check: () => Promise.reject(new Error('boom')) }],
-      intervalMs: 60_000, failureThreshold: 1, graceMs: 0, logger: silentLogger(),
+      intervalMs: 60_000,
+      failureThreshold: 1,
+      graceMs: 0,
+      logger: silentLogger(),
       onTrip: (r) => (trips.push(r), Promise.resolve()),
     });
     wd.arm();
     await wd.tick();
     expect(trips[0]).toMatch(/x: boom/);
-    const none = new Watchdog({ probes: [], intervalMs: 1_000, failureThreshold: 1, graceMs: 0, logger: silentLogger(), onTrip: () => Promise.resolve() });
+    const none = new Watchdog({
+      probes: [],
+      intervalMs: 1_000,
+      failureThreshold: 1,
+      graceMs: 0,
+      logger: silentLogger(),
+      onTrip: () => Promise.resolve(),
+    });
     none.arm();
     expect(none.armed).toBe(false);
     expect(none.status().enabled).toBe(false);
@@ -101,7 +116,11 @@ describe('Watchdog', () => {
     let checks = 0;
     const wd = new Watchdog({
       probes: [{ name: 'x', check: () => (checks++, Promise.resolve(null)) }],
-      intervalMs: 50, failureThreshold: 1, graceMs: 0, logger: silentLogger(), onTrip: () => Promise.resolve(),
+      intervalMs: 50,
+      failureThreshold: 1,
+      graceMs: 0,
+      logger: silentLogger(),
+      onTrip: () => Promise.resolve(),
     });
     wd.arm();
     await new Promise((r) => setTimeout(r, 300));

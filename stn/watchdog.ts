@@ -102,7 +102,8 @@ export class Watchdog {
     if (gen !== this.generation || this.armedAt === undefined) return;
     this.lastCheck = this.now();
     if (failure === null) {
-      if (this.consecutive > 0) this.opts.logger.info({ after: this.consecutive }, 'watchdog: data plane healthy again');
+      if (this.consecutive > 0)
+        this.opts.logger.info({ after: this.consecutive }, 'watchdog: data plane healthy again');
       this.healthySeen = true;
       this.consecutive = 0;
       this.lastError = '';

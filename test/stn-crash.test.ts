@@ -30,7 +30,10 @@ describe.skipIf(skip)('STN daemon killed with SIGKILL mid-operation', () => {
     await lab.cleanup();
   });
 
-  async function withDaemon<T>(flags: Record<string, string | number>, fn: (d: StnDaemonProcess, c: StnClient) => Promise<T>): Promise<T> {
+  async function withDaemon<T>(
+    flags: Record<string, string | number>,
+    fn: (d: StnDaemonProcess, c: StnClient) => Promise<T>,
+  ): Promise<T> {
     const d = await lab.daemon(`stn-${run++}`, flags).start();
     const c = new StnClient({ socket: lab.socket, callTimeoutMs: 30_000 });
     try {
@@ -51,7 +54,11 @@ describe.skipIf(skip)('STN daemon killed with SIGKILL mid-operation', () => {
       expect(held.map((h) => [h.config?.name, h.state])).toEqual([[NIC, 'stolen']]);
       expect(driver).toBe('vfio-pci');
       const v = lab.view();
-      expect({ addresses: v.addresses, routes: v.routes, up: v.link.up }).toEqual({ addresses: [], routes: [], up: false });
+      expect({ addresses: v.addresses, routes: v.routes, up: v.link.up }).toEqual({
+        addresses: [],
+        routes: [],
+        up: false,
+      });
       return 'stolen';
     }
     expect(held).toEqual([]);
@@ -61,30 +68,40 @@ describe.skipIf(skip)('STN daemon killed with SIGKILL mid-operation', () => {
     return 'restored';
   }
 
-  async function killAt(op: 'steal' | 'release', step: string, start: (c: StnClient) => Promise<unknown>): Promise<void> {
+  async function killAt(
+    op: 'steal' | 'release',
+    step: string,
+    start: (c: StnClient) => Promise<unknown>,
+  ): Promise<void> {
     await withDaemon({ 'debug-step-pause-ms': PAUSE_MS }, async (d, c) => {
-      const call = start(c).then(() => 'answered', (e: unknown) => String(e));
+      const call = start(c).then(
+        () => 'answered',
+        (e: unknown) => String(e),
+      );
       await d.waitForLog((l) => l.operation === op && l.step === step, 20_000, `${op} step ${step}`);
       await d.proc.kill();
       expect(await call).toMatch(/UNAVAILABLE|Connection dropped|No connection/);
     });
   }
 
-  it.each(STEAL_STEPS)('killed after steal step "%s": the restart leaves it fully stolen or fully restored', async (step) => {
-    await killAt('steal', step, (c) => c.steal(NIC, { unbind: true }));
-    await withDaemon({}, async (d, c) => {
-      const result = await outcome(c);
-      const recovery = d.lines().find((l) => l.msg?.startsWith('found ') === true);
-      outcomes.push(`steal killed after ${step}: ${result} (${String(recovery?.['action'] ?? 'nothing to recover')})`);
-      // Designed policy: an unfinished steal is rolled back; a committed one is kept.
-      expect(result).toBe(step === 'commit' ? 'stolen' : 'restored');
-      if (result === 'stolen') {
-        await c.release(NIC);
-        await lab.settled();
-        expect(lab.view()).toEqual(baseline);
-      }
-    });
-  });
+  it.each(STEAL_STEPS)(
+    'killed after steal step "%s": the restart leaves it fully stolen or fully restored',
+    async (step) => {
+      await killAt('steal', step, (c) => c.steal(NIC, { unbind: true }));
+      await withDaemon({}, async (d, c) => {
+        const result = await outcome(c);
+        const recovery = d.lines().find((l) => l.msg?.startsWith('found ') === true);
+        outcomes.push(`steal killed after ${step}: ${result} (${recovery?.action ?? 'nothing to recover'})`);
+        // Designed policy: an unfinished steal is rolled back; a committed one is kept.
+        expect(result).toBe(step === 'commit' ? 'stolen' : 'restored');
+        if (result === 'stolen') {
+          await c.release(NIC);
+          await lab.settled();
+          expect(lab.view()).toEqual(baseline);
+        }
+      });
+    },
+  );
 
   it.each(RELEASE_STEPS)('killed after release step "%s": the restart finishes the release', async (step) => {
     await withDaemon({}, (_d, c) => c.steal(NIC, { unbind: true }));
@@ -92,7 +109,7 @@ describe.skipIf(skip)('STN daemon killed with SIGKILL mid-operation', () => {
     await withDaemon({}, async (d, c) => {
       const result = await outcome(c);
       const recovery = d.lines().find((l) => l.msg?.startsWith('found ') === true);
-      outcomes.push(`release killed after ${step}: ${result} (${String(recovery?.['action'] ?? 'nothing to recover')})`);
+      outcomes.push(`release killed after ${step}: ${result} (${recovery?.action ?? 'nothing to recover'})`);
       expect(result).toBe('restored');
     });
   });

@@ -41,7 +41,20 @@ export class StnLab {
     this.dir = await mkdtemp(join(tmpdir(), `nl-stn-${this.id}-`));
     execFileSync('ip', ['netns', 'add', this.host]);
     execFileSync('ip', ['netns', 'add', this.peer]);
-    execFileSync('ip', ['link', 'add', NIC, 'netns', this.host, 'type', 'veth', 'peer', 'name', 'up0', 'netns', this.peer]);
+    execFileSync('ip', [
+      'link',
+      'add',
+      NIC,
+      'netns',
+      this.host,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      'up0',
+      'netns',
+      this.peer,
+    ]);
     const h = (...a: string[]): string => ip(this.host, ...a);
     const p = (...a: string[]): string => ip(this.peer, ...a);
     h('link', 'set', 'lo', 'up');
@@ -65,7 +78,9 @@ export class StnLab {
     h('-6', 'route', 'add', 'fd00:9::/64', 'via', 'fd00:250::1', 'table', '100');
     h('rule', 'add', 'from', '10.250.1.2', 'lookup', '100');
     await this.settled();
-    this.sysfs = await new FakeSysfs(join(this.dir, 'sys'), [{ pci: PCI, driver: KERNEL_DRIVER, ifname: NIC }]).create();
+    this.sysfs = await new FakeSysfs(join(this.dir, 'sys'), [
+      { pci: PCI, driver: KERNEL_DRIVER, ifname: NIC },
+    ]).create();
     this.sysfs.start();
     return this;
   }
@@ -83,10 +98,18 @@ export class StnLab {
   }
 
   view(): IpView {
-    const [link] = JSON.parse(ip(this.host, '-json', 'link', 'show', 'dev', NIC)) as { mtu: number; address: string; flags: string[] }[];
-    const [addr] = JSON.parse(ip(this.host, '-json', 'address', 'show', 'dev', NIC)) as { addr_info: unknown[] }[];
+    const [link] = JSON.parse(ip(this.host, '-json', 'link', 'show', 'dev', NIC)) as {
+      mtu: number;
+      address: string;
+      flags: string[];
+    }[];
+    const [addr] = JSON.parse(ip(this.host, '-json', 'address', 'show', 'dev', NIC)) as {
+      addr_info: unknown[];
+    }[];
     const routes = ['-4', '-6'].flatMap((f) =>
-      (JSON.parse(ip(this.host, '-json', f, 'route', 'show', 'table', 'all', 'dev', NIC)) as unknown[]).map((r) => JSON.stringify(r)),
+      (JSON.parse(ip(this.host, '-json', f, 'route', 'show', 'table', 'all', 'dev', NIC)) as unknown[]).map(
+        (r) => JSON.stringify(r),
+      ),
     );
     return {
       link: { mtu: link!.mtu, address: link!.address, up: link!.flags.includes('UP') },
@@ -107,19 +130,34 @@ export class StnLab {
   /** A daemon as a real child process managing the lab's host namespace. */
   daemon(name: string, flags: Record<string, string | number> = {}): StnDaemonProcess {
     const args = [
-      join(ROOT, 'cli/netloom.ts'), 'stn',
-      '--netns', this.host,
-      '--socket', this.socket,
-      '--state-dir', this.stateDir,
-      '--sysfs-root', this.sysfs.root,
-      '--health-address', '127.0.0.1:0',
-      '--agent-readyz-url', '',
-      '--kernel-timeout-ms', '5000',
-      '--release-retry-ms', '500',
+      join(ROOT, 'cli/netloom.ts'),
+      'stn',
+      '--netns',
+      this.host,
+      '--socket',
+      this.socket,
+      '--state-dir',
+      this.stateDir,
+      '--sysfs-root',
+      this.sysfs.root,
+      '--health-address',
+      '127.0.0.1:0',
+      '--agent-readyz-url',
+      '',
+      '--kernel-timeout-ms',
+      '5000',
+      '--release-retry-ms',
+      '500',
       ...Object.entries(flags).flatMap(([k, v]) => [`--${k}`, String(v)]),
     ];
     return new StnDaemonProcess(
-      new TestProcess({ name, command: join(ROOT, 'node_modules/.bin/node'), args, logFile: join(this.dir, `${name}.log`), cwd: ROOT }),
+      new TestProcess({
+        name,
+        command: join(ROOT, 'node_modules/.bin/node'),
+        args,
+        logFile: join(this.dir, `${name}.log`),
+        cwd: ROOT,
+      }),
       this.socket,
     );
   }
@@ -146,15 +184,17 @@ export class StnLab {
         // already gone
       }
     }
-    if (this.dir && !process.env["STN_KEEP_LAB"]) await rm(this.dir, { recursive: true, force: true });
+    if (this.dir && !process.env['STN_KEEP_LAB']) await rm(this.dir, { recursive: true, force: true });
   }
 }
 
-interface LogLine {
+export interface LogLine {
   msg?: string;
   operation?: string;
   step?: string;
-  [k: string]: unknown;
+  time?: string;
+  action?: string;
+  reason?: string;
 }
 
 export class StnDaemonProcess {
@@ -169,7 +209,7 @@ export class StnDaemonProcess {
   }
 
   lines(): LogLine[] {
-    let text = '';
+    let text: string;
     try {
       text = readFileSync(this.proc.logFile, 'utf8');
     } catch {
@@ -190,7 +230,8 @@ export class StnDaemonProcess {
     while (Date.now() < deadline) {
       const hit = this.lines().slice(this.from).find(match);
       if (hit) return hit;
-      if (!this.proc.running) throw new Error(`${this.proc.name} exited while waiting for ${what}:\n${this.proc.tail()}`);
+      if (!this.proc.running)
+        throw new Error(`${this.proc.name} exited while waiting for ${what}:\n${this.proc.tail()}`);
       await sleep(10);
     }
     throw new Error(`${this.proc.name}: no ${what} after ${timeoutMs} ms:\n${this.proc.tail()}`);
@@ -202,7 +243,13 @@ export class StnDaemonProcess {
     this.proc.start();
     const deadline = Date.now() + 20_000;
     while (Date.now() < deadline) {
-      if (this.lines().slice(before).some((l) => l.msg === 'stn daemon ready') && existsSync(this.socket)) return this;
+      if (
+        this.lines()
+          .slice(before)
+          .some((l) => l.msg === 'stn daemon ready') &&
+        existsSync(this.socket)
+      )
+        return this;
       if (!this.proc.running) throw new Error(`${this.proc.name} exited at start:\n${this.proc.tail()}`);
       await sleep(20);
     }

@@ -11,7 +11,10 @@ import { ip, KERNEL_DRIVER, NIC, PCI, StnLab, type StnDaemonProcess } from './st
 const skip = skipUnless('STN daemon tests', netnsAvailable());
 
 async function refusal(p: Promise<unknown>): Promise<StnClientError> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(StnClientError);
   return err as StnClientError;
 }
@@ -46,15 +49,25 @@ describe.skipIf(skip)('STN daemon: steal and release on a real NIC in a namespac
     const t0 = performance.now();
     const config = await client.steal(NIC);
     const stealMs = performance.now() - t0;
-    expect(config).toMatchObject({ name: NIC, mtu: 1500, mac: before.link.address, pciAddress: PCI, kernelDriver: KERNEL_DRIVER });
-    expect(config.addresses.map((a) => a.address)).toEqual(expect.arrayContaining(['10.250.0.2/24', '10.250.1.2/24', 'fd00:250::2/64']));
-    expect(config.routes).toEqual(expect.arrayContaining([
-      expect.objectContaining({ dst: 'default', gateway: '10.250.0.1', table: 254, family: 'inet' }),
-      expect.objectContaining({ dst: 'default', gateway: 'fd00:250::1', metric: 50, family: 'inet6' }),
-      expect.objectContaining({ dst: 'default', gateway: '10.250.1.1', table: 100, metric: 10 }),
-      expect.objectContaining({ dst: '10.9.0.0/16', table: 100, protocol: 'static' }),
-      expect.objectContaining({ dst: 'fd00:9::/64', table: 100, family: 'inet6' }),
-    ]));
+    expect(config).toMatchObject({
+      name: NIC,
+      mtu: 1500,
+      mac: before.link.address,
+      pciAddress: PCI,
+      kernelDriver: KERNEL_DRIVER,
+    });
+    expect(config.addresses.map((a) => a.address)).toEqual(
+      expect.arrayContaining(['10.250.0.2/24', '10.250.1.2/24', 'fd00:250::2/64']),
+    );
+    expect(config.routes).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ dst: 'default', gateway: '10.250.0.1', table: 254, family: 'inet' }),
+        expect.objectContaining({ dst: 'default', gateway: 'fd00:250::1', metric: 50, family: 'inet6' }),
+        expect.objectContaining({ dst: 'default', gateway: '10.250.1.1', table: 100, metric: 10 }),
+        expect.objectContaining({ dst: '10.9.0.0/16', table: 100, protocol: 'static' }),
+        expect.objectContaining({ dst: 'fd00:9::/64', table: 100, family: 'inet6' }),
+      ]),
+    );
 
     const stolen = lab.view();
     expect(stolen.addresses).toEqual([]);
@@ -63,7 +76,9 @@ describe.skipIf(skip)('STN daemon: steal and release on a real NIC in a namespac
     expect(lab.stateFile()?.phase).toBe('stolen');
     expect(lab.ping(lab.host, '10.251.0.1')).toBe(false);
     const st = await client.status();
-    expect(st.stolen).toEqual([expect.objectContaining({ state: 'stolen', config: expect.objectContaining({ name: NIC }) })]);
+    expect(st.stolen).toEqual([
+      expect.objectContaining({ state: 'stolen', config: expect.objectContaining({ name: NIC }) }),
+    ]);
 
     // The data plane may change the link while it holds it: release must put that back too.
     ip(lab.host, 'link', 'set', NIC, 'mtu', '9000', 'address', '02:00:00:00:00:42');
@@ -77,7 +92,9 @@ describe.skipIf(skip)('STN daemon: steal and release on a real NIC in a namespac
     expect(lab.ping(lab.host, '10.251.0.1')).toBe(true);
     expect(ip(lab.host, 'route', 'get', '10.9.1.1', 'from', '10.250.1.2')).toContain('via 10.250.1.1');
     expect((await client.status()).stolen).toEqual([]);
-    console.log(`steal ${stealMs.toFixed(0)} ms, release (until the kernel shows everything, IPv6 DAD included) ${releaseMs.toFixed(0)} ms`);
+    console.log(
+      `steal ${stealMs.toFixed(0)} ms, release (until the kernel shows everything, IPv6 DAD included) ${releaseMs.toFixed(0)} ms`,
+    );
   });
 
   it('unbind: the device goes to vfio-pci through sysfs and comes back to its kernel driver', async () => {
@@ -88,7 +105,10 @@ describe.skipIf(skip)('STN daemon: steal and release on a real NIC in a namespac
     await client.release(NIC);
     expect(await lab.sysfs.driverOf(PCI)).toBe(KERNEL_DRIVER);
     expect(lab.sysfs.history.slice(-4)).toEqual([
-      `unbind ${KERNEL_DRIVER} ${PCI}`, `bind vfio-pci ${PCI}`, `unbind vfio-pci ${PCI}`, `bind ${KERNEL_DRIVER} ${PCI}`,
+      `unbind ${KERNEL_DRIVER} ${PCI}`,
+      `bind vfio-pci ${PCI}`,
+      `unbind vfio-pci ${PCI}`,
+      `bind ${KERNEL_DRIVER} ${PCI}`,
     ]);
     expect(lab.sysfs.rejected).toEqual([]);
     await lab.settled();
@@ -109,7 +129,10 @@ describe.skipIf(skip)('STN daemon: steal and release on a real NIC in a namespac
     ];
     for (const [call, code, message] of cases) {
       const err = await refusal(call());
-      expect({ code: err.code, message: err.message }).toEqual({ code, message: expect.stringMatching(message) });
+      expect({ code: err.code, message: err.message }).toEqual({
+        code,
+        message: expect.stringMatching(message),
+      });
     }
     // A device with no PCI parent cannot be handed to vfio-pci.
     ip(lab.host, 'link', 'add', 'nopci0', 'type', 'veth', 'peer', 'name', 'nopci1');

@@ -18,7 +18,12 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 function agentStandIn(lab: StnLab, port: number): TestProcess {
   const script = `require('node:http').createServer((q, s) => s.end(q.url === '/readyz' ? 'ok' : '')).listen(${port}, '127.0.0.1')`;
-  return new TestProcess({ name: 'agent-stand-in', command: NODE, args: ['-e', script], logFile: join(lab.dir, 'agent.log') });
+  return new TestProcess({
+    name: 'agent-stand-in',
+    command: NODE,
+    args: ['-e', script],
+    logFile: join(lab.dir, 'agent.log'),
+  });
 }
 
 async function startAgent(agent: TestProcess, url: string): Promise<void> {
@@ -59,14 +64,16 @@ describe.skipIf(skip)('STN watchdog', () => {
     ip(lab.host, 'link', 'set', 'dp1', 'up');
     readyz = `http://127.0.0.1:${await freePort()}/readyz`;
     agent = agentStandIn(lab, Number(new URL(readyz).port));
-    daemon = await lab.daemon('stn-watchdog', {
-      'agent-readyz-url': readyz,
-      'data-plane-interface': 'dp0',
-      'watchdog-interval-ms': INTERVAL_MS,
-      'watchdog-failures': FAILURES,
-      'watchdog-grace-ms': 10_000,
-      'kernel-timeout-ms': KERNEL_TIMEOUT_MS,
-    }).start();
+    daemon = await lab
+      .daemon('stn-watchdog', {
+        'agent-readyz-url': readyz,
+        'data-plane-interface': 'dp0',
+        'watchdog-interval-ms': INTERVAL_MS,
+        'watchdog-failures': FAILURES,
+        'watchdog-grace-ms': 10_000,
+        'kernel-timeout-ms': KERNEL_TIMEOUT_MS,
+      })
+      .start();
     client = new StnClient({ socket: lab.socket });
   });
 
@@ -90,11 +97,13 @@ describe.skipIf(skip)('STN watchdog', () => {
     // Detection: FAILURES checks INTERVAL_MS apart; then the release, which waits for the kernel.
     const budget = INTERVAL_MS * (FAILURES + 1) + KERNEL_TIMEOUT_MS;
     const backMs = await waitReleased(lab, budget);
-    const trip = await daemon.waitForLog((l) => l.msg?.startsWith('watchdog: the data plane is gone') === true);
-    const detectMs = Date.parse(String(trip['time'])) - killedAt;
+    const trip = await daemon.waitForLog(
+      (l) => l.msg?.startsWith('watchdog: the data plane is gone') === true,
+    );
+    const detectMs = Date.parse(trip.time ?? '') - killedAt;
     const routesBack = await daemon.waitForLog((l) => l.operation === 'release' && l.step === 'routes');
-    const routesMs = Date.parse(String(routesBack['time'])) - killedAt;
-    expect(trip['reason']).toMatch(/agent: GET .* failed: ECONNREFUSED/);
+    const routesMs = Date.parse(routesBack.time ?? '') - killedAt;
+    expect(trip.reason).toMatch(/agent: GET .* failed: ECONNREFUSED/);
     await lab.settled();
     expect(lab.view()).toEqual(before);
     expect(lab.ping(lab.host, '10.251.0.1')).toBe(true);
@@ -112,7 +121,9 @@ describe.skipIf(skip)('STN watchdog', () => {
     await waitHealthy(client);
     ip(lab.host, 'link', 'del', 'dp0');
     const backMs = await waitReleased(lab, INTERVAL_MS * (FAILURES + 1) + KERNEL_TIMEOUT_MS);
-    const trip = await daemon.waitForLog((l) => /data-plane-interface: dp0 does not exist/.test(String(l['reason'] ?? '')));
+    const trip = await daemon.waitForLog((l) =>
+      /data-plane-interface: dp0 does not exist/.test(l.reason ?? ''),
+    );
     expect(trip).toBeDefined();
     await lab.settled();
     expect(lab.view()).toEqual(before);
@@ -133,12 +144,14 @@ describe.skipIf(skip)('STN watchdog start-up grace', () => {
   it('an agent that never becomes ready gets the grace period, then the NIC comes back', async () => {
     await lab.setup();
     const grace = 1_500;
-    daemon = await lab.daemon('stn-grace', {
-      'agent-readyz-url': `http://127.0.0.1:${await freePort()}/readyz`,
-      'watchdog-interval-ms': INTERVAL_MS,
-      'watchdog-failures': FAILURES,
-      'watchdog-grace-ms': grace,
-    }).start();
+    daemon = await lab
+      .daemon('stn-grace', {
+        'agent-readyz-url': `http://127.0.0.1:${await freePort()}/readyz`,
+        'watchdog-interval-ms': INTERVAL_MS,
+        'watchdog-failures': FAILURES,
+        'watchdog-grace-ms': grace,
+      })
+      .start();
     const client = new StnClient({ socket: lab.socket });
     await client.steal(NIC);
     await sleep(grace / 2);
