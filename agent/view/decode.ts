@@ -1,0 +1,76 @@
+// Values in etcd are proto3 JSON with default values omitted; the view fills the top-level
+// defaults so the rest of the agent reads `pod.labels` without `?? {}` everywhere.
+import type { Endpoints__Output as Endpoints } from '../../proto/gen/netloom/model/v1/Endpoints.ts';
+import type { Namespace__Output as Namespace } from '../../proto/gen/netloom/model/v1/Namespace.ts';
+import type { NetworkAttachmentDefinition__Output as NetAttach } from '../../proto/gen/netloom/model/v1/NetworkAttachmentDefinition.ts';
+import type { Network__Output as Network } from '../../proto/gen/netloom/model/v1/Network.ts';
+import type { Node__Output as K8sNode } from '../../proto/gen/netloom/model/v1/Node.ts';
+import type { NodeInfo__Output as NodeInfo } from '../../proto/gen/netloom/model/v1/NodeInfo.ts';
+import type { Pod__Output as Pod } from '../../proto/gen/netloom/model/v1/Pod.ts';
+import type { Policy__Output as Policy } from '../../proto/gen/netloom/model/v1/Policy.ts';
+import type { Service__Output as Service } from '../../proto/gen/netloom/model/v1/Service.ts';
+import type { KsrStatus__Output as KsrStatus } from '../../proto/gen/netloom/model/v1/KsrStatus.ts';
+
+export type { Endpoints, Namespace, NetAttach, Network, K8sNode, NodeInfo, Pod, Policy, Service, KsrStatus };
+
+function withDefaults<T>(defaults: T, text: string): T {
+  const parsed = JSON.parse(text) as Partial<T>;
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new SyntaxError('not a JSON object');
+  return { ...defaults, ...parsed };
+}
+
+export const decode = {
+  namespace: (t: string): Namespace => withDefaults<Namespace>({ name: '', labels: {}, annotations: {} }, t),
+  node: (t: string): K8sNode =>
+    withDefaults<K8sNode>({ name: '', labels: {}, annotations: {}, addresses: [], podCidrs: [], unschedulable: false }, t),
+  pod: (t: string): Pod =>
+    withDefaults<Pod>(
+      {
+        namespace: '',
+        name: '',
+        uid: '',
+        labels: {},
+        annotations: {},
+        nodeName: '',
+        hostNetwork: false,
+        podIps: [],
+        phase: '',
+        containerPorts: [],
+        terminating: false,
+      },
+      t,
+    ),
+  service: (t: string): Service =>
+    withDefaults<Service>(
+      {
+        namespace: '',
+        name: '',
+        labels: {},
+        annotations: {},
+        type: '',
+        clusterIps: [],
+        externalIps: [],
+        loadBalancerIps: [],
+        loadBalancerClass: '',
+        selector: {},
+        hasSelector: false,
+        ports: [],
+        sessionAffinity: '',
+        sessionAffinityTimeoutSeconds: 0,
+        externalTrafficPolicy: '',
+        internalTrafficPolicy: '',
+        healthCheckNodePort: 0,
+        externalName: '',
+        publishNotReadyAddresses: false,
+      },
+      t,
+    ),
+  endpoints: (t: string): Endpoints => withDefaults<Endpoints>({ namespace: '', service: '', subsets: [] }, t),
+  policy: (t: string): Policy =>
+    withDefaults<Policy>({ namespace: '', name: '', podSelector: null, policyTypes: [], ingress: [], egress: [] }, t),
+  netattach: (t: string): NetAttach => withDefaults<NetAttach>({ namespace: '', name: '', config: '', resourceName: '' }, t),
+  nodeInfo: (t: string): NodeInfo => withDefaults<NodeInfo>({ name: '', id: 0, managementIp: '', tunnelEndpoint: '', podSubnet: '' }, t),
+  network: (t: string): Network => withDefaults<Network>({ name: '', id: 0, subnets: [] }, t),
+  ksrStatus: (t: string): KsrStatus =>
+    withDefaults<KsrStatus>({ leader: '', lastFullSync: '', lastFullSyncRevision: '', counts: {}, heartbeat: '' }, t),
+};
