@@ -106,6 +106,18 @@ export class ApiDefinitions {
     return this;
   }
 
+  /** A copy that can be extended without changing this one. */
+  clone(): ApiDefinitions {
+    const c = new ApiDefinitions();
+    for (const [k, v] of this.types) c.types.set(k, v);
+    for (const [k, v] of this.unions) c.unions.set(k, v);
+    for (const [k, v] of this.enums) c.enums.set(k, v);
+    for (const [k, v] of this.aliases) c.aliases.set(k, v);
+    for (const [k, v] of this.messages) c.messages.set(k, v);
+    for (const [k, v] of this.services) c.services.set(k, v);
+    return c;
+  }
+
   message(name: string): MessageDef {
     const def = this.messages.get(name);
     if (def === undefined) throw new VppDefinitionError(`no definition for message ${name}`);

@@ -96,3 +96,6 @@ export class VppDisconnectedError extends NetloomError {
     super(message, { retriable: true, ...options });
   }
 }
+
+/** The caller used the API wrongly (request() on a dump, a message without a reply). */
+export class VppUsageError extends NetloomError {}
