@@ -1,0 +1,150 @@
+// Fake handlers for NAT44-ED and ACLs, with the retvals of the real plugins for the cases a
+// driver meets: NAT disabled → UNSUPPORTED, mapping exists → VALUE_EXIST, fewer than two LB
+// locals → INVALID_VALUE, enabling twice → retval 1 (not an error), unknown ACL → NO_SUCH_ENTRY.
+import { ip4String } from '../addresses.ts';
+import type { VppFields } from '../api/field-codecs.ts';
+import { fail, ok, VNET, type Handler, type HandlerResult } from './handler.ts';
+import type { FakeVppState } from './state.ts';
+
+const NAT_IS_INSIDE = 32;
+const NAT_IS_OUTSIDE = 16;
+
+function natEnabled(state: FakeVppState, fn: () => HandlerResult): HandlerResult {
+  return state.nat.enabled ? fn() : fail(VNET.UNSUPPORTED);
+}
+
+function lbKey(addr: unknown, port: unknown, proto: unknown): string {
+  return `${ip4String(addr as Uint8Array)}:${String(port)}:${String(proto)}`;
+}
+
+export const natHandlers: Record<string, Handler> = {
+  nat44_ed_plugin_enable_disable: (msg, ctx) => {
+    const nat = ctx.state.nat;
+    if (msg['enable'] === true) {
+      if (nat.enabled) return { reply: { retval: 1 } };
+      nat.enabled = true;
+      return ok();
+    }
+    if (!nat.enabled) return { reply: { retval: 1 } };
+    nat.enabled = false;
+    nat.interfaces.clear();
+    nat.addresses.clear();
+    nat.lb.clear();
+    nat.static.clear();
+    return ok();
+  },
+  nat44_interface_add_del_feature: (msg, ctx) =>
+    natEnabled(ctx.state, () => {
+      const sw = msg['sw_if_index'] as number;
+      if (!ctx.state.interfaces.has(sw)) return fail(VNET.INVALID_SW_IF_INDEX);
+      const side = (msg['flags'] as number) & (NAT_IS_INSIDE | NAT_IS_OUTSIDE);
+      const cur = ctx.state.nat.interfaces.get(sw) ?? 0;
+      if (msg['is_add'] === true) ctx.state.nat.interfaces.set(sw, cur | side);
+      else if ((cur & side) === 0) return fail(VNET.NO_SUCH_ENTRY);
+      else if ((cur & ~side) === 0) ctx.state.nat.interfaces.delete(sw);
+      else ctx.state.nat.interfaces.set(sw, cur & ~side);
+      return ok();
+    }),
+  nat44_interface_dump: (_msg, ctx) => ({
+    details: [...ctx.state.nat.interfaces].map(([sw_if_index, flags]) => ({ sw_if_index, flags })),
+  }),
+  nat44_add_del_address_range: (msg, ctx) =>
+    natEnabled(ctx.state, () => {
+      const first = ip4String(msg['first_ip_address'] as Uint8Array);
+      const last = ip4String(msg['last_ip_address'] as Uint8Array);
+      if (first !== last) return fail(VNET.UNIMPLEMENTED);
+      const addresses = ctx.state.nat.addresses;
+      if (msg['is_add'] === true) {
+        if (addresses.has(first)) return fail(VNET.VALUE_EXIST);
+        addresses.set(first, {
+          ip_address: msg['first_ip_address'],
+          flags: msg['flags'],
+          vrf_id: msg['vrf_id'],
+        });
+        return ok();
+      }
+      return addresses.delete(first) ? ok() : fail(VNET.NO_SUCH_ENTRY);
+    }),
+  nat44_address_dump: (_msg, ctx) => ({ details: [...ctx.state.nat.addresses.values()] }),
+  nat44_add_del_lb_static_mapping: (msg, ctx) =>
+    natEnabled(ctx.state, () => {
+      const key = lbKey(msg['external_addr'], msg['external_port'], msg['protocol']);
+      const lb = ctx.state.nat.lb;
+      if (msg['is_add'] !== true) return lb.delete(key) ? ok() : fail(VNET.NO_SUCH_ENTRY);
+      if (lb.has(key) || ctx.state.nat.static.has(key)) return fail(VNET.VALUE_EXIST);
+      const locals = msg['locals'] as VppFields[];
+      if (locals.length < 2) return fail(VNET.INVALID_VALUE);
+      const { external_addr, external_port, protocol, flags, affinity, tag } = msg;
+      lb.set(key, { external_addr, external_port, protocol, flags, affinity, tag, locals });
+      return ok();
+    }),
+  nat44_lb_static_mapping_dump: (_msg, ctx) => ({ details: [...ctx.state.nat.lb.values()] }),
+  nat44_add_del_static_mapping_v2: (msg, ctx) =>
+    natEnabled(ctx.state, () => {
+      const key = lbKey(msg['external_ip_address'], msg['external_port'], msg['protocol']);
+      const mappings = ctx.state.nat.static;
+      if (msg['is_add'] !== true) return mappings.delete(key) ? ok() : fail(VNET.NO_SUCH_ENTRY);
+      if (mappings.has(key) || ctx.state.nat.lb.has(key)) return fail(VNET.VALUE_EXIST);
+      const {
+        flags,
+        local_ip_address,
+        external_ip_address,
+        protocol,
+        local_port,
+        external_port,
+        external_sw_if_index,
+        vrf_id,
+        tag,
+      } = msg;
+      mappings.set(key, {
+        flags,
+        local_ip_address,
+        external_ip_address,
+        protocol,
+        local_port,
+        external_port,
+        external_sw_if_index,
+        vrf_id,
+        tag,
+      });
+      return ok();
+    }),
+  nat44_static_mapping_dump: (_msg, ctx) => ({ details: [...ctx.state.nat.static.values()] }),
+};
+
+export const aclHandlers: Record<string, Handler> = {
+  acl_add_replace: (msg, ctx) => {
+    let index = msg['acl_index'] as number;
+    const acl = { tag: msg['tag'] as string, rules: msg['r'] as VppFields[] };
+    if (index === 0xffffffff) index = ctx.state.allocateAcl();
+    else if (!ctx.state.acls.has(index)) return fail(VNET.NO_SUCH_ENTRY, { acl_index: index });
+    ctx.state.acls.set(index, acl);
+    return ok({ acl_index: index });
+  },
+  acl_del: (msg, ctx) => {
+    const index = msg['acl_index'] as number;
+    if (!ctx.state.acls.has(index)) return fail(VNET.NO_SUCH_ENTRY);
+    for (const b of ctx.state.aclBindings.values()) if (b.acls.includes(index)) return fail(-142);
+    ctx.state.acls.delete(index);
+    return ok();
+  },
+  acl_dump: (msg, ctx) => {
+    const want = msg['acl_index'] as number;
+    const list = [...ctx.state.acls].filter(([i]) => want === 0xffffffff || i === want);
+    return { details: list.map(([acl_index, a]) => ({ acl_index, tag: a.tag, r: a.rules })) };
+  },
+  acl_interface_set_acl_list: (msg, ctx) => {
+    const sw = msg['sw_if_index'] as number;
+    if (!ctx.state.interfaces.has(sw)) return fail(VNET.INVALID_SW_IF_INDEX);
+    const acls = msg['acls'] as number[];
+    if (acls.some((a) => !ctx.state.acls.has(a))) return fail(VNET.NO_SUCH_ENTRY);
+    if (acls.length === 0) ctx.state.aclBindings.delete(sw);
+    else ctx.state.aclBindings.set(sw, { nInput: msg['n_input'] as number, acls: [...acls] });
+    return ok();
+  },
+  acl_interface_list_dump: (msg, ctx) => {
+    const want = msg['sw_if_index'] as number;
+    const list = [...ctx.state.aclBindings].filter(([sw]) => want === 0xffffffff || sw === want);
+    return { details: list.map(([sw_if_index, b]) => ({ sw_if_index, n_input: b.nInput, acls: b.acls })) };
+  },
+};

@@ -1,0 +1,169 @@
+// What the fake VPP remembers: interfaces (local0, TAPs, VXLAN tunnels), FIB tables and routes
+// (with the special routes a real VPP shows in every table, and the connected/local routes an
+// interface address adds), neighbours, NAT44-ED and ACL configuration. Values are kept in the
+// API's own shapes so dumps return what was configured.
+import { fromAddress, fromPrefix, toPrefix } from '../addresses.ts';
+import type { VppFields } from '../api/field-codecs.ts';
+
+export const IF_ADMIN_UP = 1;
+export const IF_LINK_UP = 2;
+const PATH_TYPE_LOCAL = 1;
+const PATH_TYPE_DROP = 2;
+
+export interface FakeInterface {
+  readonly swIfIndex: number;
+  readonly name: string;
+  readonly devType: string;
+  tag: string;
+  flags: number;
+  mtu: number[];
+  mac: Uint8Array;
+  vrf4: number;
+  vrf6: number;
+  /** vl_api_address_with_prefix_t values. */
+  addresses: VppFields[];
+  tap?: VppFields;
+  vxlan?: VppFields;
+}
+
+export interface FakeAcl {
+  tag: string;
+  rules: VppFields[];
+}
+
+export class FakeVppState {
+  readonly interfaces = new Map<number, FakeInterface>();
+  /** key `4/<id>` or `6/<id>` → ip_table struct. */
+  readonly tables = new Map<string, VppFields>();
+  /** table key → prefix text → ip_route struct. */
+  readonly routes = new Map<string, Map<string, VppFields>>();
+  readonly neighbors = new Map<string, VppFields>();
+  readonly nat = {
+    enabled: false,
+    interfaces: new Map<number, number>(),
+    addresses: new Map<string, VppFields>(),
+    /** `addr:port:proto` → lb static mapping details fields. */
+    lb: new Map<string, VppFields>(),
+    /** `external:port:proto` → static mapping details fields. */
+    static: new Map<string, VppFields>(),
+  };
+  readonly acls = new Map<number, FakeAcl>();
+  readonly aclBindings = new Map<number, { nInput: number; acls: number[] }>();
+  private nextIfIndex = 1;
+  private nextAclIndex = 0;
+  private nextStats = 1;
+
+  constructor() {
+    this.interfaces.set(0, {
+      swIfIndex: 0,
+      name: 'local0',
+      devType: 'local',
+      tag: '',
+      flags: 0,
+      mtu: [0, 0, 0, 0],
+      mac: new Uint8Array(6),
+      vrf4: 0,
+      vrf6: 0,
+      addresses: [],
+    });
+    this.addTable({ table_id: 0, is_ip6: false, name: 'ipv4-VRF:0' });
+    this.addTable({ table_id: 0, is_ip6: true, name: 'ipv6-VRF:0' });
+  }
+
+  addInterface(
+    init: Omit<FakeInterface, 'swIfIndex' | 'flags' | 'vrf4' | 'vrf6' | 'addresses' | 'tag'> & {
+      tag?: string;
+    },
+  ): FakeInterface {
+    const swIfIndex = this.nextIfIndex++;
+    const itf: FakeInterface = { swIfIndex, flags: 0, vrf4: 0, vrf6: 0, addresses: [], tag: '', ...init };
+    this.interfaces.set(swIfIndex, itf);
+    return itf;
+  }
+
+  removeInterface(swIfIndex: number): void {
+    const itf = this.interfaces.get(swIfIndex);
+    if (itf === undefined) return;
+    for (const a of [...itf.addresses]) this.removeAddress(itf, a);
+    this.interfaces.delete(swIfIndex);
+    this.aclBindings.delete(swIfIndex);
+    this.nat.interfaces.delete(swIfIndex);
+    for (const [k, n] of this.neighbors)
+      if ((n['sw_if_index'] as number) === swIfIndex) this.neighbors.delete(k);
+  }
+
+  tableKey(isIp6: boolean, id: number): string {
+    return `${isIp6 ? 6 : 4}/${id}`;
+  }
+
+  addTable(table: VppFields): void {
+    const key = this.tableKey(table['is_ip6'] === true, table['table_id'] as number);
+    if (this.tables.has(key)) return;
+    this.tables.set(key, table);
+    const routes = new Map<string, VppFields>();
+    this.routes.set(key, routes);
+    // The entries every VPP table starts with; a resync must leave them alone.
+    const special =
+      table['is_ip6'] === true
+        ? ['::/0', 'fe80::/10', 'ff00::/8']
+        : ['0.0.0.0/0', '0.0.0.0/32', '224.0.0.0/4', '240.0.0.0/4', '255.255.255.255/32'];
+    for (const p of special)
+      routes.set(p, this.route(table, p, [{ sw_if_index: 0xffffffff, type: PATH_TYPE_DROP }]));
+  }
+
+  removeTable(isIp6: boolean, id: number): void {
+    const key = this.tableKey(isIp6, id);
+    this.tables.delete(key);
+    this.routes.delete(key);
+  }
+
+  addAddress(itf: FakeInterface, prefix: VppFields): void {
+    const text = fromPrefix(prefix);
+    if (itf.addresses.some((a) => fromPrefix(a) === text)) return;
+    itf.addresses.push(prefix);
+    const ip6 = (prefix['address'] as VppFields)['af'] === 1;
+    const table = this.tables.get(this.tableKey(ip6, ip6 ? itf.vrf6 : itf.vrf4));
+    if (table === undefined) return;
+    const routes = this.routes.get(this.tableKey(ip6, table['table_id'] as number))!;
+    const host = `${fromAddress(prefix['address'] as VppFields)}/${ip6 ? 128 : 32}`;
+    routes.set(networkOf(text), this.route(table, networkOf(text), [{ sw_if_index: itf.swIfIndex }]));
+    routes.set(host, this.route(table, host, [{ sw_if_index: itf.swIfIndex, type: PATH_TYPE_LOCAL }]));
+  }
+
+  removeAddress(itf: FakeInterface, prefix: VppFields): boolean {
+    const text = fromPrefix(prefix);
+    const i = itf.addresses.findIndex((a) => fromPrefix(a) === text);
+    if (i < 0) return false;
+    itf.addresses.splice(i, 1);
+    const ip6 = (prefix['address'] as VppFields)['af'] === 1;
+    const routes = this.routes.get(this.tableKey(ip6, ip6 ? itf.vrf6 : itf.vrf4));
+    routes?.delete(networkOf(text));
+    routes?.delete(`${fromAddress(prefix['address'] as VppFields)}/${ip6 ? 128 : 32}`);
+    return true;
+  }
+
+  route(table: VppFields, cidr: string, paths: VppFields[]): VppFields {
+    return {
+      table_id: table['table_id'],
+      stats_index: this.nextStats++,
+      prefix: toPrefix(cidr),
+      n_paths: paths.length,
+      paths,
+    };
+  }
+
+  allocateAcl(): number {
+    return this.nextAclIndex++;
+  }
+}
+
+/** "10.1.3.5/24" → "10.1.3.0/24" (IPv4), IPv6 left as given. */
+export function networkOf(cidr: string): string {
+  const [ip = '', len = '32'] = cidr.split('/');
+  if (ip.includes(':')) return cidr;
+  const n = Number(len);
+  const v = ip.split('.').reduce((acc, o) => (acc << 8) | Number(o), 0) >>> 0;
+  const mask = n === 0 ? 0 : (0xffffffff << (32 - n)) >>> 0;
+  const net = (v & mask) >>> 0;
+  return `${[24, 16, 8, 0].map((s) => (net >>> s) & 0xff).join('.')}/${n}`;
+}
