@@ -9,7 +9,7 @@ import { NicEngine, type RecoveryAction } from './engine.ts';
 import { createIpRunner } from './iproute.ts';
 import { createStnMetrics } from './metrics.ts';
 import { interfaceProbe, readyzProbe } from './probes.ts';
-import { startStnServer, statusReply, type StnServer } from './server.ts';
+import { clearStaleSocket, startStnServer, statusReply, type StnServer } from './server.ts';
 import { StateStore } from './state-file.ts';
 import { createSysfs } from './sysfs.ts';
 import { Watchdog, type Probe } from './watchdog.ts';
@@ -66,6 +66,9 @@ export async function startStnDaemon(
     },
   });
 
+  // Refuse to start beside a live daemon before recovery touches anything: its state files
+  // belong to operations it is still carrying out.
+  await clearStaleSocket(config.socket);
   const recovered = await engine.recover();
   let server: StnServer | undefined;
   let health: HealthServer | undefined;

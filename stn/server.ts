@@ -9,6 +9,7 @@ import type { Logger } from '../lib/logging.ts';
 import type { StnHandlers } from '../proto/gen/netloom/stn/v1/Stn.ts';
 import type { StatusReply } from '../proto/gen/netloom/stn/v1/StatusReply.ts';
 import type { NicEngine } from './engine.ts';
+import { StnError } from './errors.ts';
 import { toInterfaceConfig } from './model.ts';
 import { ERROR_TRAILER, grpcStatusOf, isRefusal } from './status-codes.ts';
 import { socketTarget, stnProto } from './grpc.ts';
@@ -59,7 +60,7 @@ export function statusReply(engine: NicEngine, watchdog: Watchdog): StatusReply 
 }
 
 /** A socket file nobody answers on is a leftover of a dead daemon; a live one is an error. */
-async function clearStaleSocket(path: string): Promise<void> {
+export async function clearStaleSocket(path: string): Promise<void> {
   const exists = await stat(path).then(
     () => true,
     () => false,
@@ -70,7 +71,7 @@ async function clearStaleSocket(path: string): Promise<void> {
     s.once('connect', () => (s.destroy(), resolve(true)));
     s.once('error', () => resolve(false));
   });
-  if (alive) throw new NetloomError(`another process serves ${path}: is an STN daemon already running?`);
+  if (alive) throw new StnError(`another process serves ${path}: is an STN daemon already running?`);
   await rm(path, { force: true });
 }
 

@@ -195,6 +195,7 @@ export interface LogLine {
   time?: string;
   action?: string;
   reason?: string;
+  url?: string;
 }
 
 export class StnDaemonProcess {

@@ -4,7 +4,8 @@
 import { status } from '@grpc/grpc-js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readdirSync } from 'node:fs';
-import { StnClient, StnClientError } from '../stn/client.ts';
+import { statSync } from 'node:fs';
+import { releaseAtShutdown, stealAtStart, StnClient, StnClientError } from '../stn/client.ts';
 import { netnsAvailable, skipUnless } from './harness/availability.ts';
 import { ip, KERNEL_DRIVER, NIC, PCI, StnLab, type StnDaemonProcess } from './stn-lab.ts';
 
@@ -152,6 +153,68 @@ describe.skipIf(skip)('STN daemon: steal and release on a real NIC in a namespac
     expect(again.errorName).toBe('AlreadyStolenError');
     expect(lab.view()).toEqual(stolen);
     expect(lab.stateFile()).toEqual(state);
+  });
+});
+
+describe.skipIf(skip)('STN daemon: process surface and the agent-side client', () => {
+  const lab = new StnLab();
+  let daemon: StnDaemonProcess;
+  let client: StnClient;
+
+  beforeAll(async () => {
+    await lab.setup();
+    daemon = await lab.daemon('stn-surface').start();
+    client = new StnClient({ socket: lab.socket });
+  });
+
+  afterAll(async () => {
+    client?.close();
+    await daemon?.proc.stop();
+    await lab.cleanup();
+  });
+
+  it('serves gRPC on a 0600 socket and /livez /readyz /metrics /status over HTTP', async () => {
+    expect(statSync(lab.socket).mode & 0o777).toBe(0o600);
+    const url = (await daemon.waitForLog((l) => l.msg === 'health server listening')).url ?? '';
+    expect((await fetch(`${url}/livez`)).status).toBe(200);
+    expect((await fetch(`${url}/readyz`)).status).toBe(200);
+    await client.steal(NIC);
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toMatch(/netloom_stn_stolen_interfaces\{[^}]*\} 1/);
+    expect(metrics).toMatch(/netloom_stn_operations_total\{[^}]*operation="steal",result="ok"[^}]*\} 1/);
+    const st = (await (await fetch(`${url}/status`)).json()) as { stolen: { state: string }[] };
+    expect(st.stolen.map((s) => s.state)).toEqual(['stolen']);
+    await client.release(NIC);
+  });
+
+  it('a second daemon on the same socket refuses to start and touches nothing', async () => {
+    const second = lab.daemon('stn-second');
+    const err = await second.start().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    await second.proc.stop();
+    expect(String(err)).toMatch(/another process serves .*stn\.sock/);
+    expect((await client.status()).stolen).toEqual([]);
+  });
+
+  it('stealAtStart returns the held configuration to a restarted agent; releaseAtShutdown is idempotent', async () => {
+    const first = await stealAtStart(client, NIC);
+    const again = await stealAtStart(client, NIC);
+    expect(again).toEqual(first);
+    expect(await releaseAtShutdown(client, NIC)).toBe(true);
+    expect(await releaseAtShutdown(client, NIC)).toBe(false);
+  });
+
+  it('stealAtStart waits for a daemon that is restarting', async () => {
+    await daemon.proc.stop();
+    const pending = stealAtStart(client, NIC, { retryForMs: 20_000 });
+    await new Promise((r) => setTimeout(r, 700));
+    await daemon.start();
+    const config = await pending;
+    expect(config.name).toBe(NIC);
+    expect(lab.stateFile()?.phase).toBe('stolen');
+    await releaseAtShutdown(client, NIC);
   });
 });
 
