@@ -1,6 +1,9 @@
 // The kernel tools as the ports use them: `ip`/`bridge` batches (one process for many
-// commands, each line allowed its own tolerated failures), `ip -json` reads, and `nft -f -`
+// commands, each line allowed its own tolerated failures), `ip -json` reads, and `nft -f`
 // scripts with JSON echo and listing. Everything runs in a given network namespace.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { LinuxCommandError, type Condition } from './errors.ts';
 import { inNetns, type Runner } from './exec.ts';
 
@@ -33,6 +36,8 @@ export function batchErrors(stderr: string): Map<number, string> {
 
 export class KernelTools {
   private readonly runner: Runner;
+  private dir: string | undefined;
+  private seq = 0;
 
   constructor(runner: Runner) {
     this.runner = runner;
@@ -71,13 +76,27 @@ export class KernelTools {
     return text === '' ? [] : (JSON.parse(text) as T[]);
   }
 
-  /** Applies an nft script atomically (`nft -f -`); with `echo`, returns the JSON echo. */
+  /**
+   * Applies an nft script atomically (`nft -f <file>`); with `echo`, returns the JSON echo.
+   * A file, not stdin: nft opens /dev/stdin, which fails on the socket Node gives a child.
+   */
   async nft(netns: string | undefined, script: string, opts: { echo?: boolean } = {}): Promise<unknown> {
     const flags = opts.echo ? ['-e', '-a', '-j'] : [];
-    const [cmd, argv] = inNetns(netns, 'nft', [...flags, '-f', '-']);
-    const res = await this.runner.run(cmd, argv, { stdin: script });
-    if (res.code !== 0) throw LinuxCommandError.parse('nft -f', res.stderr || `exit ${res.code}`);
-    return opts.echo && res.stdout.trim() !== '' ? JSON.parse(res.stdout) : undefined;
+    const file = join(this.scratch(), `nft-${process.pid}-${++this.seq}.nft`);
+    writeFileSync(file, script);
+    try {
+      const [cmd, argv] = inNetns(netns, 'nft', [...flags, '-f', file]);
+      const res = await this.runner.run(cmd, argv);
+      if (res.code !== 0) throw LinuxCommandError.parse('nft -f', res.stderr || `exit ${res.code}`);
+      return opts.echo && res.stdout.trim() !== '' ? JSON.parse(res.stdout) : undefined;
+    } finally {
+      rmSync(file, { force: true });
+    }
+  }
+
+  private scratch(): string {
+    this.dir ??= mkdtempSync(join(tmpdir(), 'netloom-nft-'));
+    return this.dir;
   }
 
   /** `nft -j -a <args>` (a listing), parsed. */
