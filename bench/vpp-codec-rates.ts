@@ -63,7 +63,7 @@ export function codecRates(codec: VppCodec): Rate[] {
   );
   const routeBytes = codec.encode(
     'ip_route_details',
-    { route: route['route'] as VppFields },
+    { route: route['route'] },
     { msgId: 102, context: 1 },
   );
   const vx: VppFields = {
