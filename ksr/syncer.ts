@@ -40,7 +40,7 @@ export interface SyncerDeps {
 export const DEFAULT_SYNCER_OPTIONS: SyncerOptions = {
   heartbeatMs: 2_000,
   fullResyncMs: 10 * 60_000,
-  backoffMs: { min: 200, max: 10_000 },
+  backoffMs: { min: 200, max: 5_000 },
   writeConcurrency: 8,
   pageSize: 2_000,
   maxFlush: 16_384,

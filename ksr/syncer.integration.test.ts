@@ -1,0 +1,129 @@
+// The syncer and the election against a real etcd, in process: a full sync is a mark and
+// sweep that leaves equal keys alone; writes are fenced by the leader's claim (a deposed leader
+// cannot write one op); a heartbeat notices a rewound store (restore from an older backup).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GuardFailedError } from '../lib/etcd/guarded-write.ts';
+import type { Store } from '../lib/etcd/store.ts';
+import { Keyspace, type K8sKind } from '../lib/keyspace.ts';
+import { silentLogger } from '../lib/logging.ts';
+import { createRegistry } from '../lib/metrics.ts';
+import { etcdAvailable, skipUnless } from '../test/harness/availability.ts';
+import { startEtcd, type EtcdHandle } from '../test/harness/etcd.ts';
+import { Elector, type Term } from './leader.ts';
+import { createKsrMetrics } from './metrics.ts';
+import { Mirror } from './mirror.ts';
+import { DEFAULT_SYNCER_OPTIONS, Syncer } from './syncer.ts';
+
+const skip = skipUnless('KSR syncer against etcd', etcdAvailable());
+
+describe.skipIf(skip)('syncer and election on a real etcd', () => {
+  let etcd: EtcdHandle;
+  let store: Store;
+  const ks = new Keyspace('sync-test');
+  const statusKey = ks.key({ kind: 'ksrStatus' });
+  const pod = (name: string): string => ks.key({ kind: 'pod', namespace: 'a', name });
+
+  const elector = (identity: string): Elector =>
+    new Elector({ store, key: statusKey, identity, ttlSeconds: 2, pollMs: 100, logger: silentLogger(), initialValue: () => JSON.stringify({ leader: identity }) });
+  const syncer = (mirror: Mirror): Syncer =>
+    new Syncer({ store, mirror, prefix: ks.k8sPrefix, logger: silentLogger(), metrics: createKsrMetrics(createRegistry('t', { processMetrics: false })), sourcesSynced: () => true, options: DEFAULT_SYNCER_OPTIONS });
+  const mirror = (): Mirror => new Mirror((k) => ks.tryParse(k)?.kind as K8sKind | undefined);
+
+  beforeAll(async () => {
+    etcd = await startEtcd({ name: 'ksr-sync' });
+    store = etcd.store();
+  });
+  afterAll(async () => {
+    await etcd?.destroy();
+  });
+
+  it('mark and sweep: writes differences only, deletes leftovers, keeps equal keys at their revision', async () => {
+    await store.write([
+      { type: 'put', key: pod('same'), value: 'S' },
+      { type: 'put', key: pod('old'), value: 'OLD' },
+      { type: 'put', key: pod('gone'), value: 'G' },
+      ...Array.from({ length: 1000 }, (_, i) => ({ type: 'put' as const, key: pod(`bulk-${i}`), value: `B${i}` })),
+    ]);
+    const sameBefore = (await store.get(pod('same')))!.modRevision;
+    const term = (await elector('a').campaign(new AbortController().signal))!;
+    const m = mirror();
+    m.set('pod', pod('same'), 'S');
+    m.set('pod', pod('old'), 'NEW');
+    m.set('pod', pod('new'), 'N');
+    for (let i = 0; i < 1000; i++) m.set('pod', pod(`bulk-${i}`), i % 2 ? `B${i}` : `C${i}`);
+    const s = syncer(m);
+    const stats = await s.fullSync('test', { key: term.key, createRevision: term.createRevision });
+    expect(stats).toMatchObject({ puts: 2 + 500, deletes: 1 });
+    expect((await store.get(pod('same')))!.modRevision).toBe(sameBefore);
+    expect((await store.get(pod('bulk-1')))!.modRevision).toBe(sameBefore);
+    expect((await store.get(pod('old')))!.value).toBe('NEW');
+    expect(await store.get(pod('gone'))).toBeUndefined();
+    // A second full sync writes nothing at all.
+    const again = await s.fullSync('test', { key: term.key, createRevision: term.createRevision });
+    expect(again).toMatchObject({ puts: 0, deletes: 0 });
+    expect(await s.heartbeat(term, { key: term.key, createRevision: term.createRevision })).toBeUndefined();
+    await term.end('test over');
+  });
+
+  it('one leader at a time; a deposed leader cannot write a single op', async () => {
+    const a = elector('a');
+    const b = elector('b');
+    const termA = (await a.campaign(new AbortController().signal))!;
+    const stopB = new AbortController();
+    const bWins = b.campaign(stopB.signal);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(b.otherLeader).toBe('a');
+    // A stalls (as if paused) while its lease is revoked: B takes over within the poll interval.
+    await store.client.leaseClient.leaseRevoke({ ID: termA.lease });
+    const t0 = Date.now();
+    const termB: Term = (await bWins)!;
+    expect(Date.now() - t0).toBeLessThan(1_000);
+    const m = mirror();
+    m.set('pod', pod('fenced'), 'from-a');
+    const s = syncer(m);
+    await expect(s.flush({ key: termA.key, createRevision: termA.createRevision }, Infinity)).rejects.toBeInstanceOf(GuardFailedError);
+    expect(await store.get(pod('fenced'))).toBeUndefined();
+    await expect(s.flush({ key: termB.key, createRevision: termB.createRevision }, Infinity)).resolves.toMatchObject({ puts: 1 });
+    await termA.end('test');
+    await termB.end('test');
+  });
+
+  it('a leader that dies (lease expires) is replaced within ttl + poll', async () => {
+    const a = elector('dying');
+    const termA = (await a.campaign(new AbortController().signal))!;
+    // Stop keeping the lease alive without revoking it: what kill -9 leaves behind.
+    const lease = store.client.lease(2, { autoKeepAlive: false });
+    const id = await lease.grant();
+    await termA.end('simulated death'); // frees the key at once; now a stale key with a dead lease:
+    await store.create(statusKey, JSON.stringify({ leader: 'ghost' }), id);
+    const t0 = Date.now();
+    const termB = (await elector('heir').campaign(new AbortController().signal))!;
+    const took = Date.now() - t0;
+    expect(took).toBeLessThan(4_000);
+    expect(took).toBeGreaterThan(500);
+    await termB.end('test');
+  });
+
+  it('a heartbeat notices a store restored from an older backup', async () => {
+    const term = (await elector('h').campaign(new AbortController().signal))!;
+    const guard = { key: term.key, createRevision: term.createRevision };
+    const m = mirror();
+    const s = syncer(m);
+    await s.fullSync('test', guard);
+    expect(await s.heartbeat(term, guard)).toBeUndefined();
+    await etcd.stop();
+    const backup = etcd.backup();
+    await etcd.start();
+    for (let i = 0; i < 50; i++) await s.heartbeat(term, guard);
+    await etcd.stop();
+    etcd.restore(backup);
+    await etcd.start();
+    let reason: string | undefined;
+    for (let i = 0; i < 50 && reason === undefined; i++) {
+      reason = await s.heartbeat(term, guard).catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(reason).toBe('etcd revision went backwards');
+    await term.end('test');
+  });
+});
