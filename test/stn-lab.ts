@@ -118,11 +118,16 @@ export class StnLab {
     };
   }
 
+  /** One ICMP echo from a namespace; throws (not false) when ping itself is missing. */
   ping(from: string, to: string): boolean {
     try {
-      execFileSync('ip', ['netns', 'exec', from, 'ping', '-c', '1', '-W', '1', to], { stdio: 'ignore' });
+      execFileSync('ip', ['netns', 'exec', from, 'ping', '-c', '1', '-W', '1', to], { stdio: 'pipe' });
       return true;
-    } catch {
+    } catch (err) {
+      const stderr = String((err as { stderr?: Buffer }).stderr ?? '');
+      if (/No such file|not found|exec of "ping" failed/i.test(stderr)) {
+        throw new Error('ping is not installed: apt-get install iputils-ping', { cause: err });
+      }
       return false;
     }
   }
