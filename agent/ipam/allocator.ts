@@ -163,6 +163,21 @@ export class PodIpam {
   }
 
   /**
+   * Takes in allocations this node knows from its own records (its attachments) that etcd
+   * does not hold — lost in a restore. `reassert()` then writes them back. Returns how many.
+   */
+  adopt(known: readonly { ip: string; entry: Required<IpamEntry> }[]): number {
+    let added = 0;
+    for (const k of known) {
+      const offset = this.offsetOf(k.ip);
+      if (offset === undefined || this.subnet.reserved.has(offset) || this.used.has(offset)) continue;
+      this.remember(offset, { ip: k.ip, entry: k.entry, modRevision: 0 });
+      added++;
+    }
+    return added;
+  }
+
+  /**
    * Writes back records etcd lost (a restore from an older backup) from what this agent
    * knows: its own records stay its own, so no other allocator can take them.
    */

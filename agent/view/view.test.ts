@@ -50,6 +50,7 @@ describe('ClusterView', () => {
     expect(v.netattachs.get('a/macvlan')?.config).toBe('{}');
     expect(v.nodeInfos.get('n1')?.tunnelEndpoint).toBe('');
     expect(v.nodeIds.get('1')).toBe('n1');
+    expect([...v.idsOfNode('n1')]).toEqual(['1']);
     expect(v.networks.get('blue')?.subnets).toEqual([]);
     expect(v.ksrStatus?.lastFullSync).toBe('2025-01-01T00:00:00Z');
     expect(v.apply(ks.parse(ks.root + 'ipam/n1/10.1.1.2'), '{}')).toBeUndefined();

@@ -91,12 +91,18 @@ export class ClusterView {
   ksrStatus: KsrStatus | undefined;
   /** The etcd revision the view reflects. */
   revision = 0;
+  private readonly idsByNode = new Index();
   private readonly podsByNodeIndex = new Index();
   private readonly podsByLabelIndex = new Index();
 
   /** Pods scheduled to a node, as "namespace/name". */
   podsOnNode(node: string): ReadonlySet<string> {
     return this.podsByNodeIndex.get(node);
+  }
+
+  /** The IDs nodes/id/<id> gives a node name (one, unless claims conflict). */
+  idsOfNode(node: string): ReadonlySet<string> {
+    return this.idsByNode.get(node);
   }
 
   /** Pods carrying the label key=value, as "namespace/name". */
@@ -109,6 +115,7 @@ export class ClusterView {
     for (const t of [this.namespaces, this.nodes, this.pods, this.services, this.endpoints, this.policies, this.netattachs, this.nodeInfos, this.nodeIds, this.networks]) {
       t.clear();
     }
+    this.idsByNode.clear();
     this.podsByNodeIndex.clear();
     this.podsByLabelIndex.clear();
     this.ksrStatus = undefined;
@@ -132,8 +139,11 @@ export class ClusterView {
         return this.simple('netattach', this.netattachs, nsName(ref), value, decode.netattach);
       case 'nodeInfo':
         return this.simple('nodeInfo', this.nodeInfos, ref.name, value, decode.nodeInfo);
-      case 'nodeId':
-        return this.simple('nodeId', this.nodeIds, ref.id, value, (t) => t);
+      case 'nodeId': {
+        const change = this.simple('nodeId', this.nodeIds, ref.id, value, (t) => t);
+        this.idsByNode.update(ref.id, change.old ? [change.old as string] : [], value !== undefined ? [value] : []);
+        return change;
+      }
       case 'network':
         return this.simple('network', this.networks, ref.name, value, decode.network);
       case 'pod':

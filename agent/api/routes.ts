@@ -1,0 +1,38 @@
+// The agent's read-only JSON API, served by lib/health-server.ts next to /livez, /readyz and
+// /metrics. Everything here reads state; nothing changes it.
+import type { JsonRoute } from '../../lib/health-server.ts';
+import type { IpamRecord } from '../ipam/allocator.ts';
+import type { KvScheduler } from '../scheduler/scheduler.ts';
+import type { ItemStatus } from '../scheduler/status.ts';
+
+export interface ApiSources {
+  scheduler: KvScheduler;
+  node(): unknown;
+  ipam(): { subnet: string; gateway: string; usable: number; records: IpamRecord[] } | undefined;
+  view(): { revision: number; counts: Record<string, number> };
+}
+
+/** `?prefix=route/` narrows item listings to keys with that prefix. */
+function byPrefix<T extends { key: string }>(url: URL, list: T[]): T[] {
+  const prefix = url.searchParams.get('prefix');
+  const out = prefix ? list.filter((i) => i.key.startsWith(prefix)) : list;
+  return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+
+export function apiRoutes(src: ApiSources): Record<string, JsonRoute> {
+  return {
+    '/api/v1/node': () => src.node(),
+    '/api/v1/items/desired': (url) => byPrefix(url, src.scheduler.desiredItems()),
+    '/api/v1/items/applied': (url) => byPrefix(url, src.scheduler.appliedItems()),
+    /** `?state=failed,retrying` filters by state. */
+    '/api/v1/items/status': (url) => {
+      const states = url.searchParams.get('state')?.split(',');
+      const filter = states ? (s: ItemStatus) => states.includes(s.state) : undefined;
+      return byPrefix(url, src.scheduler.statuses(filter));
+    },
+    /** `?limit=N` newest transactions, newest last. */
+    '/api/v1/transactions': (url) => src.scheduler.transactions(Number(url.searchParams.get('limit') ?? '') || undefined),
+    '/api/v1/ipam': () => src.ipam() ?? { error: 'IPAM not ready' },
+    '/api/v1/view': () => src.view(),
+  };
+}

@@ -1,0 +1,61 @@
+// `netloom agent` settings: flags (--node-name …), NETLOOM_* environment, or a config file.
+import { hostname, networkInterfaces } from 'node:os';
+import { z } from 'zod';
+import { bool, list, num } from '../lib/config.ts';
+import { ConfigError } from '../lib/errors.ts';
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => num().pipe(z.number().int().min(min).max(max));
+
+export const agentConfigSchema = z.object({
+  /** This node's Kubernetes name (NODE_NAME from the downward API in the DaemonSet). */
+  nodeName: z.string().min(1).default(process.env['NODE_NAME'] ?? hostname()),
+  cluster: z.string().default('default'),
+  etcdEndpoints: list(z.string().url()).default(['http://127.0.0.1:2379']),
+  etcdCa: z.string().optional(),
+  etcdCert: z.string().optional(),
+  etcdKey: z.string().optional(),
+  /** host:port of /livez, /readyz, /metrics and the read-only /api/v1/… routes. */
+  metricsAddr: z.string().default('0.0.0.0:9103'),
+  /** Node-local state that must outlive the agent and etcd: node ID, attachments. */
+  stateDir: z.string().default('/var/lib/netloom'),
+  /** Data plane driver. `fake` keeps items in a file in stateDir (tests, dry runs). */
+  dataplane: z.enum(['linux', 'vpp', 'fake']).default('linux'),
+  podCidr: z.string().default('10.1.0.0/16'),
+  nodePrefixLength: int(1, 30).default(24),
+  gatewayOffset: int(1).default(1),
+  /** Host offsets in every node subnet never handed out, besides network, gateway, broadcast. */
+  reservedOffsets: list(int(0)).default([]),
+  serviceCidr: z.string().default('10.96.0.0/12'),
+  vxlanVni: int(1, 16_777_215).default(10),
+  vxlanPort: int(1, 65_535).default(4789),
+  mtu: int(576, 65_535).default(1450),
+  /** This node's address; by default the first non-loopback IPv4 address. */
+  managementIp: z.string().optional(),
+  /** Underlay address for VXLAN; defaults to managementIp. Set to "" to disable the overlay. */
+  tunnelEndpoint: z.string().optional(),
+  leaseTtlSeconds: int(2).default(15),
+  /** Interval of the node ID / nodes/info re-assert check. */
+  identityCheckMs: int(50).default(5_000),
+  /** How long a new node holds a fresh ID claim before using it (> identityCheckMs of every node). */
+  idSettleMs: int(0).default(15_000),
+  /** How long to wait for another agent's lease on this node to expire before giving up. */
+  ownerWaitMs: int(0).default(20_000),
+  /** Full resync (read the data plane back, repair) every so often; 0 disables. */
+  resyncIntervalSeconds: int(0).default(600),
+  /** IPAM leak collection interval; 0 disables. */
+  ipamGcIntervalSeconds: int(0).default(300),
+  /** Let the scheduler retry on its own timers (off only for tests that drive retries). */
+  autoRetry: bool().default(true),
+  logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'),
+});
+
+export type AgentConfig = z.infer<typeof agentConfigSchema>;
+
+/** The management IP: configured, else the first non-internal IPv4 address of the host. */
+export function managementIp(config: AgentConfig): string {
+  if (config.managementIp) return config.managementIp;
+  for (const addrs of Object.values(networkInterfaces())) {
+    for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  throw new ConfigError('managementIp', 'no non-loopback IPv4 address found on this host; set it explicitly');
+}

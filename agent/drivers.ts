@@ -1,0 +1,32 @@
+// Data plane drivers by name. Each is loaded lazily so the agent only imports the one it runs.
+import { join } from 'node:path';
+import { ConfigError } from '../lib/errors.ts';
+import type { Logger } from '../lib/logging.ts';
+import type { Driver } from './scheduler/descriptor.ts';
+
+export interface DriverContext {
+  stateDir: string;
+  cluster: string;
+  logger: Logger;
+}
+
+type Loader = (ctx: DriverContext) => Promise<Driver>;
+
+const DRIVERS: Record<string, Loader> = {
+  /** Items in a JSON file: for tests and dry runs; survives restarts like a real data plane. */
+  fake: async (ctx) => {
+    const { FakeDataPlane } = await import('./scheduler/fake-plane.ts');
+    const { fakeDriver } = await import('./scheduler/fake-driver.ts');
+    const plane = new FakeDataPlane({ file: join(ctx.stateDir, `fake-dataplane-${ctx.cluster}.json`) });
+    plane.recordHistory = false;
+    return fakeDriver(plane);
+  },
+};
+
+export async function loadDriver(name: string, ctx: DriverContext): Promise<Driver> {
+  const load = DRIVERS[name];
+  if (!load) {
+    throw new ConfigError('dataplane', `the ${name} driver is not part of this build yet (available: ${Object.keys(DRIVERS).join(', ')})`);
+  }
+  return load(ctx);
+}

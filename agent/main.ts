@@ -1,0 +1,59 @@
+// `netloom agent`: the per-node agent. Wires configuration, the etcd store, metrics and the
+// health server (with the read-only API) around Agent, and shuts down on SIGTERM/SIGINT.
+import { loadConfig } from '../lib/config.ts';
+import { createEtcdClient } from '../lib/etcd/client.ts';
+import { Store } from '../lib/etcd/store.ts';
+import { startHealthServer } from '../lib/health-server.ts';
+import { createLogger } from '../lib/logging.ts';
+import { createRegistry } from '../lib/metrics.ts';
+import { Agent } from './agent.ts';
+import { apiRoutes } from './api/routes.ts';
+import { agentConfigSchema, managementIp } from './config.ts';
+
+export async function main(argv: string[]): Promise<number> {
+  const { config } = loadConfig(agentConfigSchema, { argv });
+  const ip = managementIp(config);
+  const logger = createLogger('agent', { level: config.logLevel }).child({ node: config.nodeName });
+  const tls = { ...(config.etcdCa ? { ca: config.etcdCa } : {}), ...(config.etcdCert ? { cert: config.etcdCert } : {}), ...(config.etcdKey ? { key: config.etcdKey } : {}) };
+  const store = new Store(createEtcdClient({ endpoints: config.etcdEndpoints, tls }));
+  const registry = createRegistry('agent');
+
+  const stop = new AbortController();
+  const onSignal = (sig: string): void => {
+    logger.info({ signal: sig }, 'shutting down');
+    stop.abort();
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+
+  let agent: Agent;
+  try {
+    agent = await Agent.start(config, ip, { store, logger, registry });
+  } catch (err) {
+    store.close();
+    throw err;
+  }
+  const health = await startHealthServer({
+    address: config.metricsAddr,
+    registry,
+    logger,
+    readiness: { agent: () => agent.readiness() },
+    routes: apiRoutes({
+      scheduler: agent.scheduler,
+      node: () => ({ ...agent.identity.info(), gateway: agent.identity.subnet.gateway, ready: agent.readiness() ?? 'ready' }),
+      ipam: () => ({ subnet: agent.ipam.subnet.cidr, gateway: agent.ipam.subnet.gateway, usable: agent.ipam.usable, records: agent.ipam.records() }),
+      view: () => ({
+        revision: agent.view.revision,
+        counts: { pods: agent.view.pods.size, nodes: agent.view.nodes.size, nodeInfos: agent.view.nodeInfos.size, services: agent.view.services.size },
+      }),
+    }),
+  });
+  logger.info({ url: health.url, id: agent.identity.id, subnet: agent.identity.subnet.cidr, dataplane: config.dataplane }, 'agent started');
+
+  await new Promise<void>((resolve) => (stop.signal.aborted ? resolve() : stop.signal.addEventListener('abort', () => resolve(), { once: true })));
+  await health.close();
+  await agent.close();
+  store.close();
+  logger.info('stopped');
+  return 0;
+}
