@@ -19,7 +19,7 @@ export const stnConfigSchema = z.object({
   netns: z.string().default(''),
   ipBinary: z.string().min(1).default('ip'),
   /** host:port of /livez, /readyz, /metrics, /status; '' to disable. */
-  healthAddress: z.string().default('127.0.0.1:9103'),
+  metricsAddr: z.string().default('127.0.0.1:9103'),
   /** The agent's readiness URL the watchdog checks; '' to skip that check. */
   agentReadyzUrl: z.string().default('http://127.0.0.1:9102/readyz'),
   /** The data plane's host-side interface (e.g. VPP's TAP) the watchdog checks; '' to skip. */

@@ -74,9 +74,9 @@ export async function startStnDaemon(
   let health: HealthServer | undefined;
   try {
     server = await startStnServer({ socket: config.socket, engine, watchdog, logger });
-    if (config.healthAddress) {
+    if (config.metricsAddr) {
       health = await startHealthServer({
-        address: config.healthAddress,
+        address: config.metricsAddr,
         registry,
         logger,
         routes: { '/status': () => statusReply(engine, watchdog) },

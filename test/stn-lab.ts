@@ -145,7 +145,7 @@ export class StnLab {
       this.stateDir,
       '--sysfs-root',
       this.sysfs.root,
-      '--health-address',
+      '--metrics-addr',
       '127.0.0.1:0',
       '--agent-readyz-url',
       '',
