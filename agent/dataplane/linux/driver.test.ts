@@ -56,7 +56,7 @@ describe('linux driver over the fake kernel', () => {
     );
     // The pod's metadata is what the CNI result is built from.
     const applied = s.appliedItems().find((i) => i.key === podInterfaceKey('default', 'p1', 'eth0'));
-    expect(applied?.metadata).toEqual({ hostIfName: 'nlp1', hostMac: 'ee:ee:ee:ee:ee:ee', mac: '0a:58:0a:01:01:0b', mtu: 1450, routeDevice: 'nlp1' });
+    expect(applied?.metadata).toEqual({ hostIfName: 'nlp1', hostMac: 'ee:ee:ee:ee:ee:ee', mac: '0a:58:0a:01:01:0b', mtu: 1450, routeDevice: 'nlp1', gateway: '169.254.1.1' });
   });
 
   it('makes no change on a resync when nothing changed', async () => {

@@ -11,7 +11,7 @@ import { podInterfaceDependencies } from '../../../items/dependencies.ts';
 import type { PodInterface } from '../../../items/values.ts';
 import type { Descriptor, Retrieved } from '../../../scheduler/descriptor.ts';
 import { jsonEqual } from '../../../scheduler/status.ts';
-import { HOST_VETH_MAC, isV6, podMac } from '../naming.ts';
+import { HOST_VETH_MAC, POD_GATEWAY_V4, isV6, podMac } from '../naming.ts';
 import type { HostVeth, NodePort, PodLinkPort, PodSide } from '../ports.ts';
 import { check, isCidr, isIfName, isMac, sameSet, vrfProblem } from '../validate.ts';
 
@@ -22,6 +22,8 @@ export interface PodInterfaceMeta {
   mac: string;
   mtu: number;
   routeDevice: string;
+  /** The pod's IPv4 next hop as installed ('' without a default route). */
+  gateway: string;
 }
 
 export interface PodInterfacePorts {
@@ -37,6 +39,7 @@ const metaOf = (v: PodInterface, mac: string): PodInterfaceMeta => ({
   mac,
   mtu: v.mtu,
   routeDevice: v.hostIfName,
+  gateway: v.gateway !== '' && v.addresses.some((a) => !isV6(a)) ? POD_GATEWAY_V4 : '',
 });
 
 /** Whether both sides are exactly what `v` asks for. */

@@ -1,0 +1,52 @@
+// Who a CNI request is about, checked as the spec requires (the shim checks too; the agent
+// does not trust its socket's other clients to have done so): container ID and interface
+// name, the namespace path for ADD/CHECK, the pod from K8S_POD_* (or, outside Kubernetes, the
+// container itself), and the host-side interface name derived from the pod interface.
+import { createHash } from 'node:crypto';
+import type { CniRequest__Output } from '../../proto/gen/netloom/cni/v1/CniRequest.ts';
+import { CniCode, CniFailure } from './errors.ts';
+
+export interface Identity {
+  containerId: string;
+  ifname: string;
+  netns: string;
+  namespace: string;
+  pod: string;
+  podUid: string;
+  hostIfName: string;
+}
+
+const CONTAINER_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+const IFNAME = /^[A-Za-z0-9_.-]{1,15}$/;
+/** Kubernetes names: DNS labels/subdomains; anything else cannot become an item key part. */
+const K8S_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+
+/** Host-side name: prefix + hash of the pod interface, at most 15 characters. */
+export function hostIfNameOf(prefix: string, namespace: string, pod: string, ifname: string): string {
+  const hash = createHash('sha1').update(`${namespace}/${pod}/${ifname}`).digest('hex');
+  return prefix + hash.slice(0, 15 - prefix.length);
+}
+
+export function identify(req: CniRequest__Output, opts: { needNetns: boolean; hostIfPrefix: string }): Identity {
+  const bad = (what: string): CniFailure => new CniFailure(CniCode.InvalidEnvironment, what);
+  if (!CONTAINER_ID.test(req.containerId)) throw bad(`invalid container ID ${JSON.stringify(req.containerId)}`);
+  if (!IFNAME.test(req.ifname)) throw bad(`invalid interface name ${JSON.stringify(req.ifname)}`);
+  if (opts.needNetns && !req.netns.startsWith('/')) throw bad(`netns must be an absolute path, got ${JSON.stringify(req.netns)}`);
+  let namespace = req.podNamespace;
+  let pod = req.podName;
+  if (namespace === '' && pod === '') {
+    namespace = '_cni'; // not a Kubernetes pod (cnitool, a bare runtime): the container is the pod
+    pod = req.containerId;
+  } else if (!K8S_NAME.test(namespace) || !K8S_NAME.test(pod)) {
+    throw bad(`invalid K8S_POD_NAMESPACE/K8S_POD_NAME ${JSON.stringify(`${namespace}/${pod}`)}`);
+  }
+  return {
+    containerId: req.containerId,
+    ifname: req.ifname,
+    netns: req.netns,
+    namespace,
+    pod,
+    podUid: req.podUid,
+    hostIfName: hostIfNameOf(opts.hostIfPrefix, namespace, pod, req.ifname),
+  };
+}
