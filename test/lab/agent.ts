@@ -1,0 +1,85 @@
+// A node agent's pipeline in-process, for the netns lab until the agent process exists: IPAM
+// on the real etcd (agent/ipam), the KV scheduler with the linux driver in the node's
+// namespace, the CNI service and its gRPC server on the node's own socket. The node's own
+// items (pod gateway, overlay, tunnels, source NAT) come from the fixture the renderers will
+// replace. kill() drops it without any cleanup, as kill -9 would; a new start() on the same
+// state dir is a restarted agent.
+import { Keyspace } from '../../lib/keyspace.ts';
+import { silentLogger } from '../../lib/logging.ts';
+import type { Store } from '../../lib/etcd/store.ts';
+import { AttachmentStore } from '../../agent/cni-server/attachments.ts';
+import { startCniServer, type CniServer } from '../../agent/cni-server/server.ts';
+import { CniService } from '../../agent/cni-server/service.ts';
+import { createLinuxDriver } from '../../agent/dataplane/linux/driver.ts';
+import type { Runner } from '../../agent/dataplane/linux/exec.ts';
+import { nodeItems, type TestNode } from '../../agent/dataplane/linux/test-items.ts';
+import { PodIpam } from '../../agent/ipam/allocator.ts';
+import { AddressPlan } from '../../agent/ipam/plan.ts';
+import { addressKey, overlayKey } from '../../agent/items/keys.ts';
+import { KvScheduler } from '../../agent/scheduler/scheduler.ts';
+import type { TxnRecord } from '../../agent/scheduler/txn-log.ts';
+
+export const CLUSTER = 'lab';
+export const PLAN = new AddressPlan({ podCidr: '10.1.0.0/16', nodePrefixLength: 24, gatewayOffset: 1 });
+
+export interface LabNode extends TestNode {
+  netns: string;
+  socketPath: string;
+  stateDir: string;
+}
+
+export interface LabAgentOptions {
+  node: LabNode;
+  peers: readonly TestNode[];
+  store: Store;
+  runner?: Runner;
+}
+
+export class LabAgent {
+  readonly node: LabNode;
+  readonly scheduler: KvScheduler;
+  readonly service: CniService;
+  readonly ipam: PodIpam;
+  /** The start-up resync: what a restarted agent had to change. */
+  readonly startup: TxnRecord;
+  private readonly server: CniServer;
+
+  private constructor(node: LabNode, scheduler: KvScheduler, service: CniService, ipam: PodIpam, server: CniServer, startup: TxnRecord) {
+    this.node = node;
+    this.scheduler = scheduler;
+    this.service = service;
+    this.ipam = ipam;
+    this.server = server;
+    this.startup = startup;
+  }
+
+  static async start(opts: LabAgentOptions): Promise<LabAgent> {
+    const { node } = opts;
+    const logger = silentLogger();
+    const ipam = new PodIpam({ store: opts.store, keyspace: new Keyspace(CLUSTER), node: node.name, subnet: PLAN.forNode(node.id), logger });
+    await ipam.load();
+    const driver = createLinuxDriver({ hostNetns: node.netns, ...(opts.runner ? { runner: opts.runner } : {}) });
+    const scheduler = new KvScheduler({ driver, logger, retry: { initialMs: 50, maxMs: 2_000 } });
+    const nodeKeys = [addressKey(0, PLAN.forNode(node.id).gateway), overlayKey(10)];
+    const ready = (): { ready: boolean; reason?: string } => {
+      const pending = nodeKeys.filter((k) => scheduler.status(k)?.state !== 'configured');
+      return pending.length === 0 ? { ready: true } : { ready: false, reason: `node items not applied: ${pending.join(', ')}` };
+    };
+    const service = new CniService({ ipam, scheduler, attachments: new AttachmentStore(node.stateDir, logger), ready, logger });
+    const pods = service.load();
+    const startup = await scheduler.resync({ desired: [...nodeItems(node, opts.peers), ...pods], description: 'agent start' });
+    const server = await startCniServer({ socketPath: node.socketPath, service, logger });
+    return new LabAgent(node, scheduler, service, ipam, server, startup);
+  }
+
+  /** The periodic resync an agent runs: read the data plane back and repair it. */
+  resync(): Promise<TxnRecord> {
+    return this.scheduler.resync({ description: 'periodic resync' });
+  }
+
+  /** Gone at once, data plane untouched (kill -9). */
+  async kill(): Promise<void> {
+    await this.server.close(0);
+    await this.scheduler.close();
+  }
+}
