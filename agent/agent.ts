@@ -101,9 +101,11 @@ export class Agent {
     let driver: Driver | undefined;
     try {
       // The driver first: a data plane that cannot load must fail before the node claims anything.
-      driver = deps.driver ?? (await loadDriver(config.dataplane, { stateDir: config.stateDir, cluster: config.cluster, logger }));
+      driver =
+        deps.driver ??
+        (await loadDriver(config.dataplane, { stateDir: config.stateDir, cluster: config.cluster, logger }));
       const attachments = new AttachmentStore(config.stateDir, config.cluster);
-      let ipamRef: PodIpam | undefined;
+      const ipamRef: { current?: PodIpam } = {};
       const identity = await NodeIdentity.start({
         store,
         keyspace,
@@ -117,15 +119,43 @@ export class Agent {
         settleMs: config.idSettleMs,
         ownerWaitMs: config.ownerWaitMs,
         logger: logger.child({ part: 'identity' }),
-        onRestored: async () => void (await ipamRef?.reassert()),
+        onRestored: async () => void (await ipamRef.current?.reassert()),
       });
-      const ipam = new PodIpam({ store, keyspace, node: config.nodeName, subnet: identity.subnet, logger: logger.child({ part: 'ipam' }) });
-      ipamRef = ipam;
+      const ipam = new PodIpam({
+        store,
+        keyspace,
+        node: config.nodeName,
+        subnet: identity.subnet,
+        logger: logger.child({ part: 'ipam' }),
+      });
+      ipamRef.current = ipam;
       await ipam.load();
-      const adopted = ipam.adopt(attachments.all().map((a) => ({ ip: a.ip, entry: { namespace: a.namespace, pod: a.pod, containerId: a.containerId, ifname: a.ifname, network: a.network } })));
-      if (adopted > 0) logger.warn({ adopted, rewritten: await ipam.reassert() }, 'IPAM records missing from etcd were written back');
+      const adopted = ipam.adopt(
+        attachments
+          .all()
+          .map((a) => ({
+            ip: a.ip,
+            entry: {
+              namespace: a.namespace,
+              pod: a.pod,
+              containerId: a.containerId,
+              ifname: a.ifname,
+              network: a.network,
+            },
+          })),
+      );
+      if (adopted > 0)
+        logger.warn(
+          { adopted, rewritten: await ipam.reassert() },
+          'IPAM records missing from etcd were written back',
+        );
 
-      const scheduler = new KvScheduler({ driver, logger: logger.child({ part: 'scheduler' }), registry, retry: { auto: config.autoRetry } });
+      const scheduler = new KvScheduler({
+        driver,
+        logger: logger.child({ part: 'scheduler' }),
+        registry,
+        retry: { auto: config.autoRetry },
+      });
       const ctx: NodeContext = {
         node: config.nodeName,
         id: identity.id,
@@ -149,8 +179,22 @@ export class Agent {
         gatewayOffset: config.gatewayOffset,
         logger,
       });
-      new Gauge({ name: 'netloom_agent_node_id', help: 'This node\'s ID', registers: [registry] }).set(identity.id);
-      const agent = new Agent({ config, deps, keyspace, identity, ipam, driver, scheduler, pipeline, view, attachments, lock });
+      new Gauge({ name: 'netloom_agent_node_id', help: "This node's ID", registers: [registry] }).set(
+        identity.id,
+      );
+      const agent = new Agent({
+        config,
+        deps,
+        keyspace,
+        identity,
+        ipam,
+        driver,
+        scheduler,
+        pipeline,
+        view,
+        attachments,
+        lock,
+      });
       agent.run();
       return agent;
     } catch (err) {
@@ -167,7 +211,10 @@ export class Agent {
       if (u.type === 'resync') {
         // The first resync reads the data plane back: a restarted agent repairs only what differs.
         const rec = await this.pipeline.resync(first, `view ${u.reason} at revision ${u.revision}`);
-        logger.info({ reason: u.reason, revision: u.revision, counts: rec.counts, errors: rec.errors.length }, 'resynced');
+        logger.info(
+          { reason: u.reason, revision: u.revision, counts: rec.counts, errors: rec.errors.length },
+          'resynced',
+        );
         first = false;
         this.synced = true;
         return;
@@ -175,12 +222,20 @@ export class Agent {
       await this.pipeline.onViewChanges(u.changes);
     };
     this.tasks.push(
-      runViewSync({ store: this.deps.store, keyspace: this.keyspace, view: this.view, logger, signal: this.stop.signal, onUpdate }).catch((err: unknown) =>
-        logger.error({ err: errorMessage(err) }, 'cluster view sync stopped'),
-      ),
+      runViewSync({
+        store: this.deps.store,
+        keyspace: this.keyspace,
+        view: this.view,
+        logger,
+        signal: this.stop.signal,
+        onUpdate,
+      }).catch((err: unknown) => logger.error({ err: errorMessage(err) }, 'cluster view sync stopped')),
     );
     if (this.config.resyncIntervalSeconds > 0) {
-      this.every(this.config.resyncIntervalSeconds, async () => void (await this.pipeline.resync(true, 'periodic resync')));
+      this.every(
+        this.config.resyncIntervalSeconds,
+        async () => void (await this.pipeline.resync(true, 'periodic resync')),
+      );
     }
     if (this.config.ipamGcIntervalSeconds > 0) {
       const leaks = new LeakCollector(

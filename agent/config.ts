@@ -8,7 +8,10 @@ const int = (min: number, max = Number.MAX_SAFE_INTEGER) => num().pipe(z.number(
 
 export const agentConfigSchema = z.object({
   /** This node's Kubernetes name (NODE_NAME from the downward API in the DaemonSet). */
-  nodeName: z.string().min(1).default(process.env['NODE_NAME'] ?? hostname()),
+  nodeName: z
+    .string()
+    .min(1)
+    .default(process.env['NODE_NAME'] ?? hostname()),
   cluster: z.string().default('default'),
   etcdEndpoints: list(z.string().url()).default(['http://127.0.0.1:2379']),
   etcdCa: z.string().optional(),

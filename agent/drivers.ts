@@ -26,7 +26,10 @@ const DRIVERS: Record<string, Loader> = {
 export async function loadDriver(name: string, ctx: DriverContext): Promise<Driver> {
   const load = DRIVERS[name];
   if (!load) {
-    throw new ConfigError('dataplane', `the ${name} driver is not part of this build yet (available: ${Object.keys(DRIVERS).join(', ')})`);
+    throw new ConfigError(
+      'dataplane',
+      `the ${name} driver is not part of this build yet (available: ${Object.keys(DRIVERS).join(', ')})`,
+    );
   }
   return load(ctx);
 }

@@ -14,7 +14,11 @@ export async function main(argv: string[]): Promise<number> {
   const { config } = loadConfig(agentConfigSchema, { argv });
   const ip = managementIp(config);
   const logger = createLogger('agent', { level: config.logLevel }).child({ node: config.nodeName });
-  const tls = { ...(config.etcdCa ? { ca: config.etcdCa } : {}), ...(config.etcdCert ? { cert: config.etcdCert } : {}), ...(config.etcdKey ? { key: config.etcdKey } : {}) };
+  const tls = {
+    ...(config.etcdCa ? { ca: config.etcdCa } : {}),
+    ...(config.etcdCert ? { cert: config.etcdCert } : {}),
+    ...(config.etcdKey ? { key: config.etcdKey } : {}),
+  };
   const store = new Store(createEtcdClient({ endpoints: config.etcdEndpoints, tls }));
   const registry = createRegistry('agent');
 
@@ -40,17 +44,41 @@ export async function main(argv: string[]): Promise<number> {
     readiness: { agent: () => agent.readiness() },
     routes: apiRoutes({
       scheduler: agent.scheduler,
-      node: () => ({ ...agent.identity.info(), gateway: agent.identity.subnet.gateway, ready: agent.readiness() ?? 'ready' }),
-      ipam: () => ({ subnet: agent.ipam.subnet.cidr, gateway: agent.ipam.subnet.gateway, usable: agent.ipam.usable, records: agent.ipam.records() }),
+      node: () => ({
+        ...agent.identity.info(),
+        gateway: agent.identity.subnet.gateway,
+        ready: agent.readiness() ?? 'ready',
+      }),
+      ipam: () => ({
+        subnet: agent.ipam.subnet.cidr,
+        gateway: agent.ipam.subnet.gateway,
+        usable: agent.ipam.usable,
+        records: agent.ipam.records(),
+      }),
       view: () => ({
         revision: agent.view.revision,
-        counts: { pods: agent.view.pods.size, nodes: agent.view.nodes.size, nodeInfos: agent.view.nodeInfos.size, services: agent.view.services.size },
+        counts: {
+          pods: agent.view.pods.size,
+          nodes: agent.view.nodes.size,
+          nodeInfos: agent.view.nodeInfos.size,
+          services: agent.view.services.size,
+        },
       }),
     }),
   });
-  logger.info({ url: health.url, id: agent.identity.id, subnet: agent.identity.subnet.cidr, dataplane: config.dataplane }, 'agent started');
+  logger.info(
+    {
+      url: health.url,
+      id: agent.identity.id,
+      subnet: agent.identity.subnet.cidr,
+      dataplane: config.dataplane,
+    },
+    'agent started',
+  );
 
-  await new Promise<void>((resolve) => (stop.signal.aborted ? resolve() : stop.signal.addEventListener('abort', () => resolve(), { once: true })));
+  await new Promise<void>((resolve) =>
+    stop.signal.aborted ? resolve() : stop.signal.addEventListener('abort', () => resolve(), { once: true }),
+  );
   await health.close();
   await agent.close();
   store.close();

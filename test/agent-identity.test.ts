@@ -48,7 +48,8 @@ describe.skipIf(skip)('agent node identity (processes, real etcd)', () => {
     expect(new Set(before.map((n) => n.id)).size).toBe(3);
     expect(new Set(before.map((n) => n.podSubnet)).size).toBe(3);
     for (const n of before) expect(n.podSubnet).toBe(`10.1.${n.id}.0/24`);
-    for (const n of before) expect((await store.get(ks.key({ kind: 'nodeId', id: String(n.id) })))?.value).toBe(n.name);
+    for (const n of before)
+      expect((await store.get(ks.key({ kind: 'nodeId', id: String(n.id) })))?.value).toBe(n.name);
 
     // Restart all three, in the reverse order: the IDs must not move.
     for (const x of [c!, b!, a!]) {
@@ -91,7 +92,17 @@ describe.skipIf(skip)('agent node identity (processes, real etcd)', () => {
     const podIp = `10.1.${bNode.id}.9`;
     writeFileSync(
       join(bDir, `attachments-${ks.cluster}.json`),
-      JSON.stringify([{ containerId: 'c1', ifname: 'eth0', namespace: 'default', pod: 'web', netns: '/var/run/netns/web', ip: podIp, network: '' }]),
+      JSON.stringify([
+        {
+          containerId: 'c1',
+          ifname: 'eth0',
+          namespace: 'default',
+          pod: 'web',
+          netns: '/var/run/netns/web',
+          ip: podIp,
+          network: '',
+        },
+      ]),
     );
     await b.start();
     await b.waitReady();
@@ -108,17 +119,31 @@ describe.skipIf(skip)('agent node identity (processes, real etcd)', () => {
     const c = agent(ks.cluster, 'node-c', undefined, ['--id-settle-ms', '6000']);
     await c.start();
     // C claims the lowest free ID, which is B's lost one — tentatively.
-    await until(async () => (await store.get(ks.key({ kind: 'nodeId', id: '2' })))?.value === 'node-c', 20_000, 'C claims ID 2');
+    await until(
+      async () => (await store.get(ks.key({ kind: 'nodeId', id: '2' })))?.value === 'node-c',
+      20_000,
+      'C claims ID 2',
+    );
     b.signal('SIGCONT');
     await c.waitReady(40_000);
     const cNode = await nodeOf(c);
     expect(cNode.id).not.toBe(bNode.id);
     expect(cNode.podSubnet).not.toBe(bNode.podSubnet);
     // B took its ID back, republished its info and rewrote its pod's IPAM record.
-    await until(async () => (await store.get(ks.key({ kind: 'nodeId', id: '2' })))?.value === 'node-b', 20_000, 'B re-claims ID 2');
-    await until(async () => (await store.get(ks.key({ kind: 'nodeInfo', name: 'node-b' }))) !== undefined, 20_000, 'B republishes');
+    await until(
+      async () => (await store.get(ks.key({ kind: 'nodeId', id: '2' })))?.value === 'node-b',
+      20_000,
+      'B re-claims ID 2',
+    );
+    await until(
+      async () => (await store.get(ks.key({ kind: 'nodeInfo', name: 'node-b' }))) !== undefined,
+      20_000,
+      'B republishes',
+    );
     await until(async () => (await store.get(ipamKey)) !== undefined, 20_000, 'B rewrites its IPAM record');
-    const info = JSON.parse((await store.get(ks.key({ kind: 'nodeInfo', name: 'node-b' })))!.value) as NodeView;
+    const info = JSON.parse(
+      (await store.get(ks.key({ kind: 'nodeInfo', name: 'node-b' })))!.value,
+    ) as NodeView;
     expect(info).toMatchObject({ id: bNode.id, podSubnet: bNode.podSubnet });
     await b.waitReady();
     expect((await nodeOf(b)).id).toBe(bNode.id);

@@ -41,7 +41,22 @@ describe.skipIf(skip)('one node, 1,000 concurrent allocations, and a second agen
     dirs.push(dir);
     const { config } = loadConfig(agentConfigSchema, {
       env: {},
-      argv: ['--node-name', 'worker', '--cluster', ks.cluster, '--state-dir', dir, '--node-prefix-length', '20', '--id-settle-ms', '500', '--identity-check-ms', '200', '--lease-ttl-seconds', '5'],
+      argv: [
+        '--node-name',
+        'worker',
+        '--cluster',
+        ks.cluster,
+        '--state-dir',
+        dir,
+        '--node-prefix-length',
+        '20',
+        '--id-settle-ms',
+        '500',
+        '--identity-check-ms',
+        '200',
+        '--lease-ttl-seconds',
+        '5',
+      ],
     });
     agent = await Agent.start(config, '192.168.1.10', {
       store,
@@ -54,11 +69,19 @@ describe.skipIf(skip)('one node, 1,000 concurrent allocations, and a second agen
     // at the same moment as the burst of allocations.
     const otherDir = tempStateDir('race-b');
     dirs.push(otherDir);
-    const second = new AgentProcess({ etcd: etcd.endpoint, node: 'worker', cluster: ks.cluster, stateDir: otherDir, args: ['--node-prefix-length', '20'] });
+    const second = new AgentProcess({
+      etcd: etcd.endpoint,
+      node: 'worker',
+      cluster: ks.cluster,
+      stateDir: otherDir,
+      args: ['--node-prefix-length', '20'],
+    });
     const secondStarted = second.start();
     const t0 = performance.now();
     const results = await Promise.all(
-      Array.from({ length: 1000 }, (_, i) => agent!.ipam.allocate({ namespace: 'load', pod: `p${i}`, containerId: `c${i}`, ifname: 'eth0' })),
+      Array.from({ length: 1000 }, (_, i) =>
+        agent!.ipam.allocate({ namespace: 'load', pod: `p${i}`, containerId: `c${i}`, ifname: 'eth0' }),
+      ),
     );
     const allocMs = performance.now() - t0;
     await secondStarted;
@@ -69,13 +92,19 @@ describe.skipIf(skip)('one node, 1,000 concurrent allocations, and a second agen
     expect(ips).not.toContain(agent.identity.subnet.gateway);
     const { kvs } = await store.list(ks.prefix('ipam', 'worker'));
     expect(kvs.length).toBe(1000);
-    const stored = new Map(kvs.map((kv) => [kv.key.slice(kv.key.lastIndexOf('/') + 1), decodeEntry(kv.value).containerId]));
+    const stored = new Map(
+      kvs.map((kv) => [kv.key.slice(kv.key.lastIndexOf('/') + 1), decodeEntry(kv.value).containerId]),
+    );
     results.forEach((r, i) => expect(stored.get(r.ip)).toBe(`c${i}`));
 
     expect(code).toBe(1);
-    expect(second.log()).toMatch(/node worker is already served by another agent: nodes\/info\/worker is held by lease \S+, not this agent's/);
+    expect(second.log()).toMatch(
+      /node worker is already served by another agent: nodes\/info\/worker is held by lease \S+, not this agent's/,
+    );
     expect(agent.readiness()).toBeNull();
-    expect((await store.get(ks.key({ kind: 'nodeInfo', name: 'worker' })))?.value).toContain(`"id":${agent.identity.id}`);
+    expect((await store.get(ks.key({ kind: 'nodeInfo', name: 'worker' })))?.value).toContain(
+      `"id":${agent.identity.id}`,
+    );
     console.log(`1000 concurrent allocations with a competing agent: ${allocMs.toFixed(0)} ms`);
   }, 120_000);
 });

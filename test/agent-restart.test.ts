@@ -23,7 +23,11 @@ describe.skipIf(skip)('agent process with the fake data plane', () => {
   // The fake data plane's file (written 50 ms after a change, and on shutdown).
   const plane = (): Record<string, { value: unknown }> => {
     try {
-      return (JSON.parse(readFileSync(join(dir, `fake-dataplane-${ks.cluster}.json`), 'utf8')) as { entries: Record<string, { value: unknown }> }).entries;
+      return (
+        JSON.parse(readFileSync(join(dir, `fake-dataplane-${ks.cluster}.json`), 'utf8')) as {
+          entries: Record<string, { value: unknown }>;
+        }
+      ).entries;
     } catch {
       return {};
     }
@@ -35,15 +39,40 @@ describe.skipIf(skip)('agent process with the fake data plane', () => {
     store = etcd.store();
     dir = tempStateDir('restart');
     // Two peers, as their agents and KSR would have written them.
-    for (const [name, id] of [['peer-1', 7], ['peer-2', 8]] as const) {
+    for (const [name, id] of [
+      ['peer-1', 7],
+      ['peer-2', 8],
+    ] as const) {
       await store.put(ks.key({ kind: 'nodeId', id: String(id) }), name);
-      await store.put(ks.key({ kind: 'nodeInfo', name }), JSON.stringify({ name, id, managementIp: `192.168.5.${id}`, tunnelEndpoint: `192.168.5.${id}`, podSubnet: `10.1.${id}.0/24` }));
-      await store.put(ks.key({ kind: 'node', name }), JSON.stringify({ name, addresses: [{ type: 'InternalIP', address: `192.168.5.${id}` }] }));
+      await store.put(
+        ks.key({ kind: 'nodeInfo', name }),
+        JSON.stringify({
+          name,
+          id,
+          managementIp: `192.168.5.${id}`,
+          tunnelEndpoint: `192.168.5.${id}`,
+          podSubnet: `10.1.${id}.0/24`,
+        }),
+      );
+      await store.put(
+        ks.key({ kind: 'node', name }),
+        JSON.stringify({ name, addresses: [{ type: 'InternalIP', address: `192.168.5.${id}` }] }),
+      );
     }
     // Three pods already wired on this node.
     writeFileSync(
       join(dir, `attachments-${ks.cluster}.json`),
-      JSON.stringify([1, 2, 3].map((i) => ({ containerId: `c${i}`, ifname: 'eth0', namespace: 'default', pod: `web-${i}`, netns: `/var/run/netns/w${i}`, ip: `10.1.1.${10 + i}`, network: '' }))),
+      JSON.stringify(
+        [1, 2, 3].map((i) => ({
+          containerId: `c${i}`,
+          ifname: 'eth0',
+          namespace: 'default',
+          pod: `web-${i}`,
+          netns: `/var/run/netns/w${i}`,
+          ip: `10.1.1.${10 + i}`,
+          network: '',
+        })),
+      ),
     );
     agent = new AgentProcess({ etcd: etcd.endpoint, node: 'self', cluster: ks.cluster, stateDir: dir });
     await agent.start();
@@ -79,19 +108,35 @@ describe.skipIf(skip)('agent process with the fake data plane', () => {
   });
 
   it('follows peers: a new one adds two items; a dead one keeps its routes while its Node exists', async () => {
-    await store.put(ks.key({ kind: 'nodeInfo', name: 'peer-3' }), JSON.stringify({ name: 'peer-3', id: 9, tunnelEndpoint: '192.168.5.9', podSubnet: '10.1.9.0/24' }));
-    await until(async () => (await statuses()).some((s) => s.key === 'tunnel/10/peer-3' && s.state === 'configured'), 10_000, 'peer-3 tunnel');
+    await store.put(
+      ks.key({ kind: 'nodeInfo', name: 'peer-3' }),
+      JSON.stringify({ name: 'peer-3', id: 9, tunnelEndpoint: '192.168.5.9', podSubnet: '10.1.9.0/24' }),
+    );
+    await until(
+      async () => (await statuses()).some((s) => s.key === 'tunnel/10/peer-3' && s.state === 'configured'),
+      10_000,
+      'peer-3 tunnel',
+    );
     const [last] = await agent.api<TxnRecord[]>('/api/v1/transactions?limit=1');
     expect(last?.counts).toEqual({ create: 2, update: 0, delete: 0 });
     // peer-1's agent dies: its info expires, its Node stays → routes stay.
     await store.delete(ks.key({ kind: 'nodeInfo', name: 'peer-1' }));
     // peer-3 had no Node object: its info gone → its items go.
     await store.delete(ks.key({ kind: 'nodeInfo', name: 'peer-3' }));
-    await until(async () => !(await statuses()).some((s) => s.key.includes('peer-3') || s.key === 'route/0/10.1.9.0/24'), 10_000, 'peer-3 removed');
+    await until(
+      async () =>
+        !(await statuses()).some((s) => s.key.includes('peer-3') || s.key === 'route/0/10.1.9.0/24'),
+      10_000,
+      'peer-3 removed',
+    );
     expect((await statuses()).find((s) => s.key === 'tunnel/10/peer-1')?.state).toBe('configured');
     // The Node object is deleted: now peer-1 goes too.
     await store.delete(ks.key({ kind: 'node', name: 'peer-1' }));
-    await until(async () => !(await statuses()).some((s) => s.key === 'tunnel/10/peer-1'), 10_000, 'peer-1 removed');
+    await until(
+      async () => !(await statuses()).some((s) => s.key === 'tunnel/10/peer-1'),
+      10_000,
+      'peer-1 removed',
+    );
     await until(() => !('route/0/10.1.7.0/24' in plane()), 5_000, 'data plane file drops peer-1');
   });
 

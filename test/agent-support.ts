@@ -23,7 +23,16 @@ export interface AgentProcessOptions {
 }
 
 /** Settings that make tests quick: short lease, frequent checks, short settle. */
-export const FAST = ['--lease-ttl-seconds', '3', '--identity-check-ms', '200', '--id-settle-ms', '1500', '--owner-wait-ms', '1000'];
+export const FAST = [
+  '--lease-ttl-seconds',
+  '3',
+  '--identity-check-ms',
+  '200',
+  '--id-settle-ms',
+  '1500',
+  '--owner-wait-ms',
+  '1000',
+];
 
 export class AgentProcess {
   readonly opts: AgentProcessOptions;
@@ -52,17 +61,27 @@ export class AgentProcess {
     const args = [
       join(root, 'cli/netloom.ts'),
       'agent',
-      '--node-name', this.opts.node,
-      '--cluster', this.opts.cluster,
-      '--etcd-endpoints', this.opts.etcd,
-      '--state-dir', this.opts.stateDir,
-      '--metrics-addr', `127.0.0.1:${port}`,
-      '--dataplane', 'fake',
-      '--management-ip', `192.168.77.${(hash(this.opts.node) % 250) + 1}`,
+      '--node-name',
+      this.opts.node,
+      '--cluster',
+      this.opts.cluster,
+      '--etcd-endpoints',
+      this.opts.etcd,
+      '--state-dir',
+      this.opts.stateDir,
+      '--metrics-addr',
+      `127.0.0.1:${port}`,
+      '--dataplane',
+      'fake',
+      '--management-ip',
+      `192.168.77.${(hash(this.opts.node) % 250) + 1}`,
       ...FAST,
       ...(this.opts.args ?? []),
     ];
-    const child = spawn(process.execPath, args, { stdio: ['ignore', fd, fd], env: { ...process.env, NETLOOM_LOG_LEVEL: 'info' } });
+    const child = spawn(process.execPath, args, {
+      stdio: ['ignore', fd, fd],
+      env: { ...process.env, NETLOOM_LOG_LEVEL: 'info' },
+    });
     closeSync(fd);
     live.add(child);
     this.child = child;
@@ -91,12 +110,20 @@ export class AgentProcess {
   async waitReady(timeoutMs = 30_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
-      if (!this.running) throw new Error(`agent ${this.opts.node} exited (${this.child?.exitCode}); log:\n${this.log().slice(-3000)}`);
-      const ok = await fetch(this.url + '/readyz', { signal: AbortSignal.timeout(1_000) }).then((r) => r.ok, () => false);
+      if (!this.running)
+        throw new Error(
+          `agent ${this.opts.node} exited (${this.child?.exitCode}); log:\n${this.log().slice(-3000)}`,
+        );
+      const ok = await fetch(this.url + '/readyz', { signal: AbortSignal.timeout(1_000) }).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (ok) return;
       await new Promise((r) => setTimeout(r, 100));
     }
-    throw new Error(`agent ${this.opts.node} not ready after ${timeoutMs} ms; log:\n${this.log().slice(-3000)}`);
+    throw new Error(
+      `agent ${this.opts.node} not ready after ${timeoutMs} ms; log:\n${this.log().slice(-3000)}`,
+    );
   }
 
   signal(sig: NodeJS.Signals): void {
@@ -123,7 +150,11 @@ export function tempStateDir(name: string): string {
   return mkdtempSync(join(tmpdir(), `nl-agent-${name}-`));
 }
 
-export async function until(cond: () => boolean | Promise<boolean>, timeoutMs = 20_000, what = 'condition'): Promise<void> {
+export async function until(
+  cond: () => boolean | Promise<boolean>,
+  timeoutMs = 20_000,
+  what = 'condition',
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await cond())) {
     if (Date.now() > deadline) throw new Error(`${what} not met after ${timeoutMs} ms`);

@@ -31,7 +31,8 @@ export function apiRoutes(src: ApiSources): Record<string, JsonRoute> {
       return byPrefix(url, src.scheduler.statuses(filter));
     },
     /** `?limit=N` newest transactions, newest last. */
-    '/api/v1/transactions': (url) => src.scheduler.transactions(Number(url.searchParams.get('limit') ?? '') || undefined),
+    '/api/v1/transactions': (url) =>
+      src.scheduler.transactions(Number(url.searchParams.get('limit') ?? '') || undefined),
     '/api/v1/ipam': () => src.ipam() ?? { error: 'IPAM not ready' },
     '/api/v1/view': () => src.view(),
   };

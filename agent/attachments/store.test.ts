@@ -6,7 +6,15 @@ import { AttachmentStore, AttachmentStoreError } from './store.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'nl-att-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const att = (i: number, ifname = 'eth0') => ({ containerId: `c${i}`, ifname, namespace: 'ns', pod: `p${i}`, netns: `/n/${i}`, ip: `10.1.1.${i}`, network: '' });
+const att = (i: number, ifname = 'eth0') => ({
+  containerId: `c${i}`,
+  ifname,
+  namespace: 'ns',
+  pod: `p${i}`,
+  netns: `/n/${i}`,
+  ip: `10.1.1.${i}`,
+  network: '',
+});
 
 describe('AttachmentStore', () => {
   it('persists adds and removes, grouped, and reloads them', async () => {

@@ -24,7 +24,8 @@ export class AttachmentStore {
     try {
       text = readFileSync(this.path, 'utf8');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new AttachmentStoreError(`cannot read ${this.path}: ${errorMessage(err)}`, { cause: err });
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+        throw new AttachmentStoreError(`cannot read ${this.path}: ${errorMessage(err)}`, { cause: err });
     }
     if (text === undefined) return;
     let list: Attachment[];
@@ -52,7 +53,9 @@ export class AttachmentStore {
 
   /** Removes a container's attachments (one interface when `ifname` is given); returns them. */
   async remove(containerId: string, ifname?: string): Promise<Attachment[]> {
-    const gone = this.all().filter((a) => a.containerId === containerId && (ifname === undefined || a.ifname === ifname));
+    const gone = this.all().filter(
+      (a) => a.containerId === containerId && (ifname === undefined || a.ifname === ifname),
+    );
     for (const a of gone) this.items.delete(idOf(a.containerId, a.ifname));
     if (gone.length > 0) await this.save();
     return gone;

@@ -21,7 +21,10 @@ describe.skipIf(skip)('PodIpam (real etcd)', () => {
   const fresh = (nodePrefixLength = 22, node = 'n1'): { ipam: PodIpam; ks: Keyspace } => {
     const ks = new Keyspace(`ipam${++cluster}`);
     const plan = new AddressPlan({ podCidr: '10.1.0.0/16', nodePrefixLength, gatewayOffset: 1 });
-    return { ks, ipam: new PodIpam({ store, keyspace: ks, node, subnet: plan.forNode(3), logger: silentLogger() }) };
+    return {
+      ks,
+      ipam: new PodIpam({ store, keyspace: ks, node, subnet: plan.forNode(3), logger: silentLogger() }),
+    };
   };
   const req = (i: number) => ({ namespace: 'default', pod: `p${i}`, containerId: `c${i}`, ifname: 'eth0' });
 
@@ -39,8 +42,19 @@ describe.skipIf(skip)('PodIpam (real etcd)', () => {
     const a = await ipam.allocate(req(1));
     expect(a).toEqual({ ip: '10.1.3.2', prefixLength: 24, gateway: '10.1.3.1', existing: false });
     const stored = await store.get(ks.key({ kind: 'ipam', node: 'n1', ip: '10.1.3.2' }));
-    expect(decodeEntry(stored!.value)).toEqual({ namespace: 'default', pod: 'p1', containerId: 'c1', ifname: 'eth0', network: '' });
-    expect(JSON.parse(stored!.value)).toEqual({ namespace: 'default', pod: 'p1', containerId: 'c1', ifname: 'eth0' });
+    expect(decodeEntry(stored!.value)).toEqual({
+      namespace: 'default',
+      pod: 'p1',
+      containerId: 'c1',
+      ifname: 'eth0',
+      network: '',
+    });
+    expect(JSON.parse(stored!.value)).toEqual({
+      namespace: 'default',
+      pod: 'p1',
+      containerId: 'c1',
+      ifname: 'eth0',
+    });
     // A repeated ADD gets the same address.
     expect(await ipam.allocate(req(1))).toMatchObject({ ip: '10.1.3.2', existing: true });
   });
@@ -55,7 +69,11 @@ describe.skipIf(skip)('PodIpam (real etcd)', () => {
     expect(new Set(ips).size).toBe(1000);
     const { kvs } = await store.list(ks.prefix('ipam', 'n1'));
     expect(kvs.length).toBe(1000);
-    const byIp = new Map(kvs.map((kv) => [ks.parse(kv.key), decodeEntry(kv.value)] as const).map(([r, e]) => [(r as { ip: string }).ip, e]));
+    const byIp = new Map(
+      kvs
+        .map((kv) => [ks.parse(kv.key), decodeEntry(kv.value)] as const)
+        .map(([r, e]) => [(r as { ip: string }).ip, e]),
+    );
     results.forEach((r, i) => expect(byIp.get(r.ip)?.containerId).toBe(`c${i}`));
     expect(ips).not.toContain('10.1.12.1'); // 10.1.12.0/22 is node 3's subnet; .1 the gateway
     console.log(`1000 concurrent allocations in ${ms.toFixed(0)} ms`);
@@ -82,7 +100,9 @@ describe.skipIf(skip)('PodIpam (real etcd)', () => {
     expect(new Set(got.map((g) => g.ip)).size).toBe(13);
     const err = await ipam.allocate(req(99)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SubnetFullError);
-    expect((err as Error).message).toMatch(/pod subnet 10\.1\.0\.48\/28 of node n1 is full: 13 of 13 usable addresses/);
+    expect((err as Error).message).toMatch(
+      /pod subnet 10\.1\.0\.48\/28 of node n1 is full: 13 of 13 usable addresses/,
+    );
   });
 
   it('releases, reuses released addresses last, and survives a reload', async () => {
@@ -94,7 +114,13 @@ describe.skipIf(skip)('PodIpam (real etcd)', () => {
     expect(await store.get(ks.key({ kind: 'ipam', node: 'n1', ip: a.ip }))).toBeUndefined();
     expect((await ipam.allocate(req(3))).ip).not.toBe(a.ip);
     expect(await ipam.release('nothing')).toEqual([]);
-    const again = new PodIpam({ store, keyspace: ks, node: 'n1', subnet: ipam.subnet, logger: silentLogger() });
+    const again = new PodIpam({
+      store,
+      keyspace: ks,
+      node: 'n1',
+      subnet: ipam.subnet,
+      logger: silentLogger(),
+    });
     await again.load();
     expect(again.records().map((r) => r.entry.containerId)).toEqual(['c2', 'c3']);
     expect(await again.allocate(req(2))).toMatchObject({ existing: true });
@@ -106,7 +132,10 @@ describe.skipIf(skip)('PodIpam (real etcd)', () => {
     await Promise.all([1, 2, 3].map((i) => ipam.allocate(req(i))));
     const r2 = ipam.recordOf('c2', 'eth0')!;
     const r3 = ipam.recordOf('c3', 'eth0')!;
-    await store.put(ks.key({ kind: 'ipam', node: 'n1', ip: r3.ip }), JSON.stringify({ containerId: 'c3', pod: 'moved' }));
+    await store.put(
+      ks.key({ kind: 'ipam', node: 'n1', ip: r3.ip }),
+      JSON.stringify({ containerId: 'c3', pod: 'moved' }),
+    );
     const deleted = await ipam.collect((r) => r.entry.containerId !== 'c1');
     expect(deleted).toEqual([r2.ip]); // c3's record changed after it was read: kept
     const { kvs } = await store.list(ks.prefix('ipam', 'n1'));

@@ -99,7 +99,10 @@ export class PodIpam {
       if (ref?.kind !== 'ipam') continue;
       const offset = this.offsetOf(ref.ip);
       if (offset === undefined || this.subnet.reserved.has(offset)) {
-        this.logger.warn({ key: kv.key, subnet: this.subnet.cidr }, 'ignoring an IPAM record outside the usable node subnet');
+        this.logger.warn(
+          { key: kv.key, subnet: this.subnet.cidr },
+          'ignoring an IPAM record outside the usable node subnet',
+        );
         continue;
       }
       this.remember(offset, { ip: ref.ip, entry: decodeEntry(kv.value), modRevision: kv.modRevision });
@@ -123,8 +126,12 @@ export class PodIpam {
   async release(containerId: string, ifname?: string): Promise<string[]> {
     const released: string[] = [];
     for (const [offset, rec] of [...this.used]) {
-      if (rec.entry.containerId !== containerId || (ifname !== undefined && rec.entry.ifname !== ifname)) continue;
-      await this.store.deleteIf(this.keyspace.key({ kind: 'ipam', node: this.node, ip: rec.ip }), rec.modRevision);
+      if (rec.entry.containerId !== containerId || (ifname !== undefined && rec.entry.ifname !== ifname))
+        continue;
+      await this.store.deleteIf(
+        this.keyspace.key({ kind: 'ipam', node: this.node, ip: rec.ip }),
+        rec.modRevision,
+      );
       this.forget(offset);
       released.push(rec.ip);
     }
@@ -157,7 +164,8 @@ export class PodIpam {
       // Changed since it was read: keep whatever it is now.
       this.forget(offset);
       const now = await this.store.get(key);
-      if (now) this.remember(offset, { ip: rec.ip, entry: decodeEntry(now.value), modRevision: now.modRevision });
+      if (now)
+        this.remember(offset, { ip: rec.ip, entry: decodeEntry(now.value), modRevision: now.modRevision });
     }
     return deleted;
   }
@@ -190,7 +198,10 @@ export class PodIpam {
         rewritten++;
         this.used.set(offset, { ...rec, modRevision: res.revision });
       } else if (decodeEntry(res.existing.value).containerId !== rec.entry.containerId) {
-        this.logger.error({ ip: rec.ip, ours: rec.entry, theirs: res.existing.value }, 'IPAM record taken by another allocator');
+        this.logger.error(
+          { ip: rec.ip, ours: rec.entry, theirs: res.existing.value },
+          'IPAM record taken by another allocator',
+        );
       }
     }
     return rewritten;
@@ -206,18 +217,23 @@ export class PodIpam {
     };
     for (;;) {
       const offset = this.nextFree();
-      if (offset === undefined) throw new SubnetFullError(this.node, this.subnet.cidr, this.used.size, this.usable);
+      if (offset === undefined)
+        throw new SubnetFullError(this.node, this.subnet.cidr, this.used.size, this.usable);
       const ip = formatIp(this.subnet.subnet.base + offset);
       this.inFlight.add(offset);
       try {
-        const res = await this.store.create(this.keyspace.key({ kind: 'ipam', node: this.node, ip }), encodeEntry(entry));
+        const res = await this.store.create(
+          this.keyspace.key({ kind: 'ipam', node: this.node, ip }),
+          encodeEntry(entry),
+        );
         if (res.created) {
           this.remember(offset, { ip, entry, modRevision: res.revision });
           return this.result(offset, false);
         }
         const theirs = decodeEntry(res.existing.value);
         this.remember(offset, { ip, entry: theirs, modRevision: res.existing.modRevision });
-        if (theirs.containerId === entry.containerId && theirs.ifname === entry.ifname) return this.result(offset, true);
+        if (theirs.containerId === entry.containerId && theirs.ifname === entry.ifname)
+          return this.result(offset, true);
         this.logger.warn({ ip, holder: theirs }, 'address taken by another allocator; trying the next one');
       } finally {
         this.inFlight.delete(offset);
@@ -252,7 +268,8 @@ export class PodIpam {
   }
 
   private remember(offset: number, rec: IpamRecord): void {
-    if (this.subnet.reserved.has(offset)) throw new ForeignAddressError(`${rec.ip} is reserved in ${this.subnet.cidr}`);
+    if (this.subnet.reserved.has(offset))
+      throw new ForeignAddressError(`${rec.ip} is reserved in ${this.subnet.cidr}`);
     this.used.set(offset, rec);
     this.byOwner.set(ownerKey(rec.entry.containerId, rec.entry.ifname), offset);
   }

@@ -35,7 +35,10 @@ export function parsePrefix(text: string, field: string): Prefix {
     throw new ConfigError(field, `${JSON.stringify(text)} is not an IPv4 CIDR (a.b.c.d/n)`);
   }
   if (base % sizeOf(length) !== 0) {
-    throw new ConfigError(field, `${text} has host bits set; did you mean ${formatIp(base - (base % sizeOf(length)))}/${length}?`);
+    throw new ConfigError(
+      field,
+      `${text} has host bits set; did you mean ${formatIp(base - (base % sizeOf(length)))}/${length}?`,
+    );
   }
   return { base, length };
 }

@@ -22,7 +22,9 @@ export function judge(
   const collect = new Set<string>();
   const next = new Map<string, number>();
   for (const r of records) {
-    const leaked = !inputs.podExists(r.entry.namespace, r.entry.pod) && !inputs.hasInterface(r.entry.containerId, r.entry.ifname);
+    const leaked =
+      !inputs.podExists(r.entry.namespace, r.entry.pod) &&
+      !inputs.hasInterface(r.entry.containerId, r.entry.ifname);
     if (!leaked) continue;
     if (suspects.get(r.ip) === r.modRevision) collect.add(r.ip);
     else next.set(r.ip, r.modRevision);

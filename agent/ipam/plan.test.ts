@@ -24,7 +24,12 @@ describe('AddressPlan', () => {
   });
 
   it('supports other splits and reserved offsets', () => {
-    const p = new AddressPlan({ podCidr: '172.16.0.0/12', nodePrefixLength: 26, gatewayOffset: 62, reservedOffsets: [2, 3, 999] });
+    const p = new AddressPlan({
+      podCidr: '172.16.0.0/12',
+      nodePrefixLength: 26,
+      gatewayOffset: 62,
+      reservedOffsets: [2, 3, 999],
+    });
     expect(p.maxNodeId).toBe(2 ** 14 - 1);
     const s = p.forNode(5);
     expect(s.cidr).toBe('172.16.1.64/26');
@@ -48,7 +53,9 @@ describe('AddressPlan', () => {
 });
 
 describe('cidr', () => {
-  it.each(['1.2.3', '256.1.1.1', '1.2.3.4.5', 'a.b.c.d', ''])('rejects ip %s', (t) => expect(parseIp(t)).toBeUndefined());
+  it.each(['1.2.3', '256.1.1.1', '1.2.3.4.5', 'a.b.c.d', ''])('rejects ip %s', (t) =>
+    expect(parseIp(t)).toBeUndefined(),
+  );
   it('round-trips prefixes', () => {
     expect(formatPrefix(parsePrefix('192.168.128.0/17', 'x'))).toBe('192.168.128.0/17');
     expect(parseIp('255.255.255.255')).toBe(2 ** 32 - 1);

@@ -33,11 +33,22 @@ export class AddressPlan {
   constructor(config: PlanConfig) {
     this.podCidr = parsePrefix(config.podCidr, 'podCidr');
     this.nodePrefixLength = config.nodePrefixLength;
-    if (!Number.isInteger(config.nodePrefixLength) || config.nodePrefixLength <= this.podCidr.length || config.nodePrefixLength > 30) {
-      throw new ConfigError('nodePrefixLength', `must be an integer longer than the pod CIDR's /${this.podCidr.length} and at most 30`);
+    if (
+      !Number.isInteger(config.nodePrefixLength) ||
+      config.nodePrefixLength <= this.podCidr.length ||
+      config.nodePrefixLength > 30
+    ) {
+      throw new ConfigError(
+        'nodePrefixLength',
+        `must be an integer longer than the pod CIDR's /${this.podCidr.length} and at most 30`,
+      );
     }
     const hosts = sizeOf(config.nodePrefixLength);
-    if (!Number.isInteger(config.gatewayOffset) || config.gatewayOffset < 1 || config.gatewayOffset > hosts - 2) {
+    if (
+      !Number.isInteger(config.gatewayOffset) ||
+      config.gatewayOffset < 1 ||
+      config.gatewayOffset > hosts - 2
+    ) {
       throw new ConfigError('gatewayOffset', `must be between 1 and ${hosts - 2}`);
     }
     this.gatewayOffset = config.gatewayOffset;
@@ -51,11 +62,24 @@ export class AddressPlan {
 
   forNode(id: number): NodeSubnet {
     if (!Number.isInteger(id) || id < 1 || id > this.maxNodeId) {
-      throw new RangeError(`node ID ${id} outside 1..${this.maxNodeId} for pod CIDR ${formatPrefix(this.podCidr)}`);
+      throw new RangeError(
+        `node ID ${id} outside 1..${this.maxNodeId} for pod CIDR ${formatPrefix(this.podCidr)}`,
+      );
     }
     const size = sizeOf(this.nodePrefixLength);
     const subnet = { base: this.podCidr.base + id * size, length: this.nodePrefixLength };
-    const reserved = new Set([0, this.gatewayOffset, size - 1, ...this.reservedOffsets.filter((o) => o >= 0 && o < size)]);
-    return { id, subnet, cidr: formatPrefix(subnet), gateway: formatIp(subnet.base + this.gatewayOffset), reserved };
+    const reserved = new Set([
+      0,
+      this.gatewayOffset,
+      size - 1,
+      ...this.reservedOffsets.filter((o) => o >= 0 && o < size),
+    ]);
+    return {
+      id,
+      subnet,
+      cidr: formatPrefix(subnet),
+      gateway: formatIp(subnet.base + this.gatewayOffset),
+      reserved,
+    };
   }
 }

@@ -2,7 +2,17 @@
 // driver's descriptor returns these from `dependencies` and may add its own.
 import type { Dependency } from '../scheduler/descriptor.ts';
 import { addressKey, overlayKey, vrfKey } from './keys.ts';
-import type { Address, Overlay, PodInterface, PodPolicy, Route, Service, SourceNat, Tunnel, Vrf } from './values.ts';
+import type {
+  Address,
+  Overlay,
+  PodInterface,
+  PodPolicy,
+  Route,
+  Service,
+  SourceNat,
+  Tunnel,
+  Vrf,
+} from './values.ts';
 
 const inVrf = (vrf: number): Dependency[] => (vrf === 0 ? [] : [{ label: 'vrf', key: vrfKey(vrf) }]);
 
@@ -12,7 +22,8 @@ export function vrfDependencies(_value: Vrf): Dependency[] {
 
 /** A pod interface needs its VRF and the gateway address its default route points at. */
 export function podInterfaceDependencies(value: PodInterface): Dependency[] {
-  const gateway = value.gateway === '' ? [] : [{ label: 'gateway', key: addressKey(value.vrf, value.gateway) }];
+  const gateway =
+    value.gateway === '' ? [] : [{ label: 'gateway', key: addressKey(value.vrf, value.gateway) }];
   return [...inVrf(value.vrf), ...gateway];
 }
 

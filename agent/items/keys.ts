@@ -42,7 +42,8 @@ export const routeKey = (vrf: number, dst: string): string => PREFIX.route + `${
 export const overlayKey = (vni: number): string => PREFIX.overlay + part(vni);
 
 /** The tunnel to one peer node on one VNI. */
-export const tunnelKey = (vni: number, peerNode: string): string => PREFIX.tunnel + `${part(vni)}/${part(peerNode)}`;
+export const tunnelKey = (vni: number, peerNode: string): string =>
+  PREFIX.tunnel + `${part(vni)}/${part(peerNode)}`;
 
 /** Source NAT of traffic from `source` (a CIDR) leaving the cluster. */
 export const snatKey = (vrf: number, source: string): string => PREFIX.snat + `${part(vrf)}/${source}`;

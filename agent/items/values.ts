@@ -47,9 +47,7 @@ export interface Address {
 
 /** Where a route sends traffic. `interface` is an item key (pod-interface/…, tunnel/…). */
 export type NextHop =
-  | { type: 'interface'; interface: string; gateway?: string }
-  | { type: 'host' }
-  | { type: 'drop' };
+  { type: 'interface'; interface: string; gateway?: string } | { type: 'host' } | { type: 'drop' };
 
 export interface Route {
   vrf: number;

@@ -71,7 +71,8 @@ export async function assertClaim(ctx: ClaimContext, id: number, since: string):
     if (res.created) return 'recreated';
     const holder = res.existing.value;
     if (holder === ctx.node) return 'held';
-    if ((await committedHolder(ctx, id)) === holder) throw new NodeIdConflictError(ctx.node, id, holder, since);
+    if ((await committedHolder(ctx, id)) === holder)
+      throw new NodeIdConflictError(ctx.node, id, holder, since);
     // A tentative claim (or a stale one from before a restore): ours by seniority.
     ctx.logger.warn({ id, holder }, 'taking back this node ID from a tentative claim');
     if (await ctx.store.deleteIf(key, res.existing.modRevision)) {
@@ -92,7 +93,9 @@ const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
   new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason as Error);
     const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => (clearTimeout(t), reject(signal.reason as Error)), { once: true });
+    signal?.addEventListener('abort', () => (clearTimeout(t), reject(signal.reason as Error)), {
+      once: true,
+    });
   });
 
 /** A new node's claim: lowest free ID, held tentatively for settleMs, then returned. */
@@ -101,7 +104,9 @@ export async function claimFreshId(ctx: ClaimContext, opts: FreshClaimOptions): 
   for (;;) {
     const id = await pickId(ctx, avoid);
     if (id === undefined) {
-      throw new NoFreeNodeIdError(`no free node ID left (1..${ctx.maxId} are claimed); delete departed nodes or widen the pod CIDR`);
+      throw new NoFreeNodeIdError(
+        `no free node ID left (1..${ctx.maxId} are claimed); delete departed nodes or widen the pod CIDR`,
+      );
     }
     const res = await ctx.store.create(idKey(ctx, id), ctx.node);
     if (!res.created && res.existing.value !== ctx.node) {

@@ -32,7 +32,12 @@ describe.skipIf(skip)('NodeIdentity (real etcd)', () => {
   const running: NodeIdentity[] = [];
   let n = 0;
 
-  const options = (ks: Keyspace, node: string, stateDir: string, extra: Partial<NodeIdentityOptions> = {}): NodeIdentityOptions => ({
+  const options = (
+    ks: Keyspace,
+    node: string,
+    stateDir: string,
+    extra: Partial<NodeIdentityOptions> = {},
+  ): NodeIdentityOptions => ({
     store,
     keyspace: ks,
     node,
@@ -75,7 +80,13 @@ describe.skipIf(skip)('NodeIdentity (real etcd)', () => {
     expect(new Set([a.id, b.id]).size).toBe(2);
     expect([a.id, b.id].sort()).toEqual([1, 2]);
     const info = await store.get(ks.key({ kind: 'nodeInfo', name: 'a' }));
-    expect(JSON.parse(info!.value)).toEqual({ name: 'a', id: a.id, managementIp: '192.168.0.1', tunnelEndpoint: '192.168.0.1', podSubnet: `10.1.${a.id}.0/24` });
+    expect(JSON.parse(info!.value)).toEqual({
+      name: 'a',
+      id: a.id,
+      managementIp: '192.168.0.1',
+      tunnelEndpoint: '192.168.0.1',
+      podSubnet: `10.1.${a.id}.0/24`,
+    });
     expect(info!.lease).not.toBe('0');
     expect((await store.get(ks.key({ kind: 'nodeId', id: String(a.id) })))?.value).toBe('a');
     expect(readState(da, ks.cluster)?.id).toBe(a.id);

@@ -62,14 +62,17 @@ export class NodeIdentity {
     const { store, keyspace, node, logger } = opts;
     const previous = readState(opts.stateDir, keyspace.cluster);
     if (previous && previous.node !== node) {
-      throw new NetloomError(`state directory ${opts.stateDir} belongs to node ${previous.node}, not ${node}`);
+      throw new NetloomError(
+        `state directory ${opts.stateDir} belongs to node ${previous.node}, not ${node}`,
+      );
     }
     await waitForOwner(opts, previous?.lease);
     const ctx: ClaimContext = { store, keyspace, node, maxId: opts.plan.maxNodeId, logger };
     let state: NodeState;
     if (previous) {
       const result = await assertClaim(ctx, previous.id, previous.claimedAt);
-      if (result !== 'held') logger.warn({ id: previous.id, result }, 'node ID claim re-asserted from the state file');
+      if (result !== 'held')
+        logger.warn({ id: previous.id, result }, 'node ID claim re-asserted from the state file');
       state = previous;
     } else {
       const id = await claimFreshId(ctx, { settleMs: opts.settleMs, checkMs: opts.checkMs });
@@ -131,12 +134,16 @@ export class NodeIdentity {
     try {
       const result = await assertClaim(ctx, this.id, this.state.claimedAt);
       if (result !== 'held') {
-        this.opts.logger.warn({ id: this.id, result }, 'node ID claim was missing or taken: re-asserted (etcd restored from an older backup?)');
+        this.opts.logger.warn(
+          { id: this.id, result },
+          'node ID claim was missing or taken: re-asserted (etcd restored from an older backup?)',
+        );
         restored = true;
       }
     } catch (err) {
       if (err instanceof NodeIdConflictError) {
-        if (this.problem !== err.message) this.opts.logger.error({ id: this.id, holder: err.holder }, err.message);
+        if (this.problem !== err.message)
+          this.opts.logger.error({ id: this.id, holder: err.holder }, err.message);
         this.problem = err.message;
         return;
       }
@@ -153,7 +160,9 @@ export class NodeIdentity {
     const current = await this.opts.store.get(key);
     if (current && current.lease === this.leaseId && this.lease && !this.lease.revoked()) return false;
     if (current && current.lease !== this.leaseId && current.lease !== '0') {
-      throw new AgentConflictError(`another agent publishes node ${this.opts.node} (nodes/info lease ${current.lease}); this one stays unready`);
+      throw new AgentConflictError(
+        `another agent publishes node ${this.opts.node} (nodes/info lease ${current.lease}); this one stays unready`,
+      );
     }
     if (current && current.lease === '0') await this.opts.store.deleteIf(key, current.modRevision); // written without a lease: not an agent's
     await this.renewLease();
@@ -205,7 +214,7 @@ async function waitForOwner(opts: NodeIdentityOptions, ownLease: string | undefi
     const current = await opts.store.get(key);
     if (!current || current.lease === '0') return;
     if (current.lease === ownLease) {
-      opts.logger.info({ lease: current.lease }, 'revoking the lease of this node\'s previous agent');
+      opts.logger.info({ lease: current.lease }, "revoking the lease of this node's previous agent");
       await opts.store.client.leaseClient.leaseRevoke({ ID: current.lease }).catch(() => undefined);
       return;
     }

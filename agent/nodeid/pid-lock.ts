@@ -31,7 +31,9 @@ export function acquirePidLock(stateDir: string, name = 'agent.pid'): PidLock {
     }
     const pid = Number(readFileSync(path, 'utf8').trim());
     if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
-      throw new AgentAlreadyRunningError(`another agent (pid ${pid}) is running with state directory ${stateDir}`);
+      throw new AgentAlreadyRunningError(
+        `another agent (pid ${pid}) is running with state directory ${stateDir}`,
+      );
     }
     rmSync(path, { force: true }); // left by a dead agent
   }

@@ -36,9 +36,17 @@ export function readState(stateDir: string, cluster: string): NodeState | undefi
   try {
     state = JSON.parse(text) as NodeState;
   } catch (err) {
-    throw new StateFileError(`${path} is corrupt (${errorMessage(err)}); it holds this node's ID: repair it, do not delete it`, { cause: err });
+    throw new StateFileError(
+      `${path} is corrupt (${errorMessage(err)}); it holds this node's ID: repair it, do not delete it`,
+      { cause: err },
+    );
   }
-  if (!Number.isInteger(state.id) || state.id < 1 || typeof state.node !== 'string' || state.cluster !== cluster) {
+  if (
+    !Number.isInteger(state.id) ||
+    state.id < 1 ||
+    typeof state.node !== 'string' ||
+    state.cluster !== cluster
+  ) {
     throw new StateFileError(`${path} does not hold a valid node state for cluster ${cluster}`);
   }
   return state;

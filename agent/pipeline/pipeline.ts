@@ -23,7 +23,7 @@ export interface PipelineOptions {
   view: ClusterView;
   scheduler: KvScheduler;
   pods: PodSource;
-  subnetOf(id: number): string | undefined;
+  subnetOf: (id: number) => string | undefined;
   gatewayOffset: number;
   logger: Logger;
 }
@@ -42,7 +42,11 @@ export class Pipeline {
     this.desired = new DesiredState();
     this.desired.set('node', renderNodeBase(this.opts.ctx));
     for (const name of this.peerNames()) this.desired.set(`peer:${name}`, this.renderPeerNamed(name));
-    return this.opts.scheduler.resync({ desired: [...this.desired.items(), ...this.opts.pods.items()], retrieve, description });
+    return this.opts.scheduler.resync({
+      desired: [...this.desired.items(), ...this.opts.pods.items()],
+      retrieve,
+      description,
+    });
   }
 
   /** Applies the consequences of view changes; undefined when nothing the agent renders changed. */
@@ -66,7 +70,11 @@ export class Pipeline {
 
   private peerNames(): Set<string> {
     const { view } = this.opts;
-    const names = new Set([...view.nodeInfos.items.keys(), ...view.nodes.items.keys(), ...this.lastKnown.keys()]);
+    const names = new Set([
+      ...view.nodeInfos.items.keys(),
+      ...view.nodes.items.keys(),
+      ...this.lastKnown.keys(),
+    ]);
     names.delete(this.opts.ctx.node);
     return names;
   }

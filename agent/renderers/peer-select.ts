@@ -11,7 +11,7 @@ export interface PeerInputs {
   /** The ID nodes/id/<id> gives this node name. */
   claimedId?: number;
   lastKnown?: PeerNode;
-  subnetOf(id: number): string | undefined;
+  subnetOf: (id: number) => string | undefined;
 }
 
 export function peerFor(name: string, inputs: PeerInputs): PeerNode | undefined {

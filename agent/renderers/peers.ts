@@ -13,7 +13,13 @@ function peerGateway(subnet: string, gatewayOffset: number): string | undefined 
 
 export function renderPeer(ctx: NodeContext, peer: PeerNode, gatewayOffset = 1): Item[] {
   const gateway = peerGateway(peer.podSubnet, gatewayOffset);
-  if (ctx.tunnelEndpoint === '' || peer.name === ctx.node || peer.tunnelEndpoint === '' || gateway === undefined) return [];
+  if (
+    ctx.tunnelEndpoint === '' ||
+    peer.name === ctx.node ||
+    peer.tunnelEndpoint === '' ||
+    gateway === undefined
+  )
+    return [];
   const tKey = tunnelKey(ctx.vni, peer.name);
   const tunnel: Tunnel = {
     vni: ctx.vni,

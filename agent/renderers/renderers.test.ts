@@ -49,7 +49,14 @@ describe('renderPodAttachment', () => {
           mac: '',
         },
       },
-      { key: 'route/0/10.1.3.7/32', value: { vrf: 0, dst: '10.1.3.7/32', via: { type: 'interface', interface: 'pod-interface/default/web-1/eth0' } } },
+      {
+        key: 'route/0/10.1.3.7/32',
+        value: {
+          vrf: 0,
+          dst: '10.1.3.7/32',
+          via: { type: 'interface', interface: 'pod-interface/default/web-1/eth0' },
+        },
+      },
     ]);
   });
 
@@ -63,16 +70,32 @@ describe('renderPodAttachment', () => {
 describe('renderNodeBase', () => {
   it.each([
     ['with an overlay', ctx, ['address/0/10.1.3.1', 'snat/0/10.1.3.0/24', 'overlay/10']],
-    ['without a tunnel endpoint', { ...ctx, tunnelEndpoint: '' }, ['address/0/10.1.3.1', 'snat/0/10.1.3.0/24']],
+    [
+      'without a tunnel endpoint',
+      { ...ctx, tunnelEndpoint: '' },
+      ['address/0/10.1.3.1', 'snat/0/10.1.3.0/24'],
+    ],
   ])('%s', (_name, c, keys) => {
     const items = renderNodeBase(c);
     expect(items.map((i) => i.key)).toEqual(keys);
     expect(items[0]?.value).toEqual({ vrf: 0, address: '10.1.3.1/24', role: 'pod-gateway' });
-    expect(items[1]?.value).toEqual({ vrf: 0, source: '10.1.3.0/24', except: ['10.1.0.0/16', '10.96.0.0/12'], toAddress: '' });
+    expect(items[1]?.value).toEqual({
+      vrf: 0,
+      source: '10.1.3.0/24',
+      except: ['10.1.0.0/16', '10.96.0.0/12'],
+      toAddress: '',
+    });
   });
 
   it('describes this node as the overlay end', () => {
-    expect(renderNodeBase(ctx)[2]?.value).toEqual({ vni: 10, vrf: 0, localIp: '192.168.0.3', localId: 3, port: 4789, mtu: 1450 });
+    expect(renderNodeBase(ctx)[2]?.value).toEqual({
+      vni: 10,
+      vrf: 0,
+      localIp: '192.168.0.3',
+      localId: 3,
+      port: 4789,
+      mtu: 1450,
+    });
   });
 });
 
@@ -81,10 +104,25 @@ describe('renderPeer', () => {
 
   it('renders a tunnel and the route to the peer pod subnet through it', () => {
     expect(renderPeer(ctx, peer)).toEqual([
-      { key: 'tunnel/10/n5', value: { vni: 10, vrf: 0, peer: 'n5', peerId: 5, remoteIp: '192.168.0.5', localIp: '192.168.0.3', port: 4789 } },
+      {
+        key: 'tunnel/10/n5',
+        value: {
+          vni: 10,
+          vrf: 0,
+          peer: 'n5',
+          peerId: 5,
+          remoteIp: '192.168.0.5',
+          localIp: '192.168.0.3',
+          port: 4789,
+        },
+      },
       {
         key: 'route/0/10.1.5.0/24',
-        value: { vrf: 0, dst: '10.1.5.0/24', via: { type: 'interface', interface: 'tunnel/10/n5', gateway: '10.1.5.1' } },
+        value: {
+          vrf: 0,
+          dst: '10.1.5.0/24',
+          via: { type: 'interface', interface: 'tunnel/10/n5', gateway: '10.1.5.1' },
+        },
       },
     ]);
   });
@@ -101,13 +139,34 @@ describe('renderPeer', () => {
 
 describe('peerFor', () => {
   const subnetOf = (id: number): string => `10.1.${id}.0/24`;
-  const info = { name: 'n5', id: 5, managementIp: '', tunnelEndpoint: '192.168.0.5', podSubnet: '10.1.5.0/24' };
-  const k8sNode = { name: 'n5', labels: {}, annotations: {}, addresses: [{ type: 'InternalIP', address: '192.168.9.5' }], podCidrs: [], unschedulable: false };
+  const info = {
+    name: 'n5',
+    id: 5,
+    managementIp: '',
+    tunnelEndpoint: '192.168.0.5',
+    podSubnet: '10.1.5.0/24',
+  };
+  const k8sNode = {
+    name: 'n5',
+    labels: {},
+    annotations: {},
+    addresses: [{ type: 'InternalIP', address: '192.168.9.5' }],
+    podCidrs: [],
+    unschedulable: false,
+  };
   const last = { name: 'n5', id: 5, tunnelEndpoint: '192.168.0.55', podSubnet: '10.1.5.0/24' };
   it.each<[string, Omit<PeerInputs, 'subnetOf'>, unknown]>([
-    ['published info wins', { info, k8sNode, lastKnown: last, claimedId: 5 }, { name: 'n5', id: 5, tunnelEndpoint: '192.168.0.5', podSubnet: '10.1.5.0/24' }],
+    [
+      'published info wins',
+      { info, k8sNode, lastKnown: last, claimedId: 5 },
+      { name: 'n5', id: 5, tunnelEndpoint: '192.168.0.5', podSubnet: '10.1.5.0/24' },
+    ],
     ['info gone, Node kept: last known', { k8sNode, lastKnown: last, claimedId: 5 }, last],
-    ['info gone, agent restarted: claim + InternalIP', { k8sNode, claimedId: 5 }, { name: 'n5', id: 5, tunnelEndpoint: '192.168.9.5', podSubnet: '10.1.5.0/24' }],
+    [
+      'info gone, agent restarted: claim + InternalIP',
+      { k8sNode, claimedId: 5 },
+      { name: 'n5', id: 5, tunnelEndpoint: '192.168.9.5', podSubnet: '10.1.5.0/24' },
+    ],
     ['info gone, no claim', { k8sNode }, undefined],
     ['info and Node gone', { lastKnown: last, claimedId: 5 }, undefined],
     ['incomplete info, no Node', { info: { ...info, tunnelEndpoint: '' } }, undefined],

@@ -72,7 +72,13 @@ export interface Descriptor<V = unknown, M = unknown> {
 
   create(key: string, value: V, ctx: ApplyContext): Promise<M | undefined>;
   /** In-place change; when absent every change is a delete + create. */
-  update?(key: string, oldValue: V, newValue: V, oldMetadata: M | undefined, ctx: ApplyContext): Promise<M | undefined>;
+  update?(
+    key: string,
+    oldValue: V,
+    newValue: V,
+    oldMetadata: M | undefined,
+    ctx: ApplyContext,
+  ): Promise<M | undefined>;
   /** True when this particular change cannot be done in place (e.g. a changed VRF). */
   updateWithRecreate?(key: string, oldValue: V, newValue: V): boolean;
   delete(key: string, value: V, metadata: M | undefined, ctx: ApplyContext): Promise<void>;
@@ -101,4 +107,3 @@ export interface Driver {
   /** Releases connections; the scheduler never calls the descriptors afterwards. */
   close?(): Promise<void>;
 }
-

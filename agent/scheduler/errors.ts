@@ -32,7 +32,8 @@ export class TransactionError extends NetloomError {
   constructor(seq: number, errors: readonly KeyError[]) {
     const first = errors[0];
     super(
-      `transaction ${seq}: ${errors.length} item(s) failed` + (first ? `; first: ${first.operation} ${first.key}: ${first.error}` : ''),
+      `transaction ${seq}: ${errors.length} item(s) failed` +
+        (first ? `; first: ${first.operation} ${first.key}: ${first.error}` : ''),
       { retriable: errors.every((e) => e.retriable) },
     );
     this.errors = errors;

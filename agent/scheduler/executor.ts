@@ -39,7 +39,9 @@ export class Execution {
     this.graph = graph;
     this.record = record;
     this.opts = opts;
-    this.ctx = { metadata: <M>(key: string): M | undefined => graph.get(key)?.applied?.metadata as M | undefined };
+    this.ctx = {
+      metadata: <M>(key: string): M | undefined => graph.get(key)?.applied?.metadata as M | undefined,
+    };
   }
 
   enqueue(key: string): void {
@@ -140,7 +142,7 @@ export class Execution {
   private needsRecreate(n: Node): boolean {
     const d = n.descriptor;
     if (!d?.update) return true;
-    return d.updateWithRecreate?.(n.key, n.applied?.value as never, n.desired as never) ?? false;
+    return d.updateWithRecreate?.(n.key, n.applied?.value, n.desired) ?? false;
   }
 
   /** Deletes the item after every applied item that depends on it (those are re-examined). */
@@ -158,7 +160,7 @@ export class Execution {
         if (d.applied) return this.blocked(n, d);
       }
       await this.op(n, 'delete', async () => {
-        await n.descriptor!.delete(n.key, n.applied!.value as never, n.applied!.metadata as never, this.ctx);
+        await n.descriptor!.delete(n.key, n.applied!.value, n.applied!.metadata, this.ctx);
         this.graph.setApplied(n, undefined);
       });
     } finally {
@@ -169,7 +171,7 @@ export class Execution {
   private async create(n: Node): Promise<void> {
     const value = n.desired;
     const ok = await this.op(n, 'create', async () => {
-      const metadata = await n.descriptor!.create(n.key, value as never, this.ctx);
+      const metadata = await n.descriptor!.create(n.key, value, this.ctx);
       this.graph.setApplied(n, { value, metadata, origin: 'netloom' });
     });
     if (ok) for (const dk of this.graph.dependentsOf(n.key)) this.enqueue(dk);
@@ -179,8 +181,12 @@ export class Execution {
     const old = n.applied!;
     const value = n.desired;
     await this.op(n, 'update', async () => {
-      const metadata = await n.descriptor!.update!(n.key, old.value as never, value as never, old.metadata as never, this.ctx);
-      this.graph.setApplied(n, { value, metadata: metadata === undefined ? old.metadata : metadata, origin: 'netloom' });
+      const metadata = await n.descriptor!.update!(n.key, old.value, value, old.metadata, this.ctx);
+      this.graph.setApplied(n, {
+        value,
+        metadata: metadata === undefined ? old.metadata : metadata,
+        origin: 'netloom',
+      });
     });
   }
 
@@ -218,7 +224,13 @@ export class Execution {
     n.nextRetryAt = undefined;
   }
 
-  private failed(n: Node, operation: OperationKind, err: unknown, message: string, forceRetriable?: boolean): void {
+  private failed(
+    n: Node,
+    operation: OperationKind,
+    err: unknown,
+    message: string,
+    forceRetriable?: boolean,
+  ): void {
     const d = n.descriptor;
     const retriable = forceRetriable ?? (d?.isRetriable ? d.isRetriable(err) : markedRetriable(err));
     const keyError: KeyError = { key: n.key, operation, error: message, retriable };

@@ -27,45 +27,53 @@ export interface FakeMetadata {
 export function fakeDescriptor<V>(plane: FakeDataPlane, family: FakeFamily<V>): Descriptor<V, FakeMetadata> {
   const depsOf = (v: V): readonly Dependency[] => family.dependencies?.(v) ?? [];
   const checkDeps = (key: string, v: V): void => {
-    for (const d of depsOf(v)) if (!plane.entries.has(d.key)) plane.violations.push(`${key} applied before its ${d.label} ${d.key}`);
+    for (const d of depsOf(v))
+      if (!plane.entries.has(d.key)) plane.violations.push(`${key} applied before its ${d.label} ${d.key}`);
   };
+  // The fake answers at once, but through a promise like a real data plane: failures reject.
+  const later = <T>(work: () => T): Promise<T> => Promise.resolve().then(work);
   const descriptor: Descriptor<V, FakeMetadata> = {
     name: family.name,
     keyPrefix: family.prefix,
     validate: family.validate ? (key, v) => family.validate!(key, v) : undefined,
-    async create(key, value) {
-      plane.begin('create', key);
-      checkDeps(key, value);
-      if (plane.entries.get(key)?.origin === 'netloom') plane.violations.push(`${key} created twice`);
-      const metadata = { index: plane.newId() };
-      plane.set(key, { value, metadata, origin: 'netloom' });
-      plane.note('create', key, true);
-      return metadata;
-    },
-    async delete(key) {
-      plane.begin('delete', key);
-      plane.remove(key);
-      plane.note('delete', key, true);
-    },
-    async retrieve() {
-      plane.begin('retrieve', family.prefix);
-      const out: Retrieved<V, FakeMetadata>[] = [];
-      for (const [key, e] of plane.entries) {
-        if (key.startsWith(family.prefix)) out.push({ key, value: e.value as V, metadata: e.metadata as FakeMetadata, origin: e.origin });
-      }
-      return out;
-    },
+    create: (key, value) =>
+      later(() => {
+        plane.begin('create', key);
+        checkDeps(key, value);
+        if (plane.entries.get(key)?.origin === 'netloom') plane.violations.push(`${key} created twice`);
+        const metadata = { index: plane.newId() };
+        plane.set(key, { value, metadata, origin: 'netloom' });
+        plane.note('create', key, true);
+        return metadata;
+      }),
+    delete: (key) =>
+      later(() => {
+        plane.begin('delete', key);
+        plane.remove(key);
+        plane.note('delete', key, true);
+      }),
+    retrieve: () =>
+      later(() => {
+        plane.begin('retrieve', family.prefix);
+        const out: Retrieved<V, FakeMetadata>[] = [];
+        for (const [key, e] of plane.entries) {
+          if (key.startsWith(family.prefix))
+            out.push({ key, value: e.value as V, metadata: e.metadata as FakeMetadata, origin: e.origin });
+        }
+        return out;
+      }),
     dependencies: (_key, v) => depsOf(v),
-    derivedValues: family.derivedValues,
+    ...(family.derivedValues ? { derivedValues: (key: string, v: V) => family.derivedValues!(key, v) } : {}),
   };
   if (family.update !== false) {
-    descriptor.update = async (key, _old, value, meta) => {
-      plane.begin('update', key);
-      checkDeps(key, value);
-      plane.set(key, { value, metadata: meta ?? { index: plane.newId() }, origin: 'netloom' });
-      plane.note('update', key, true);
-      return meta;
-    };
+    descriptor.update = (key, _old, value, meta) =>
+      later(() => {
+        plane.begin('update', key);
+        checkDeps(key, value);
+        plane.set(key, { value, metadata: meta ?? { index: plane.newId() }, origin: 'netloom' });
+        plane.note('update', key, true);
+        return meta;
+      });
     if (family.recreate) descriptor.updateWithRecreate = (_k, a, b) => family.recreate!(a, b);
   }
   return descriptor;
@@ -96,18 +104,22 @@ const DEPENDENCIES: { [F in Family]: (v: never) => readonly Dependency[] } = {
 };
 
 function validatePodInterface(key: string, v: PodInterface): void {
-  if (v.hostIfName.length === 0 || v.hostIfName.length > 15) throw new ValidationError(key, `host interface name ${v.hostIfName} must be 1-15 characters`);
+  if (v.hostIfName.length === 0 || v.hostIfName.length > 15)
+    throw new ValidationError(key, `host interface name ${v.hostIfName} must be 1-15 characters`);
 }
 
 /** A driver implementing every family of the vocabulary in memory (optionally only some). */
-export function fakeDriver(plane: FakeDataPlane, families: readonly Family[] = Object.keys(PREFIX) as Family[]): Driver {
+export function fakeDriver(
+  plane: FakeDataPlane,
+  families: readonly Family[] = Object.keys(PREFIX) as Family[],
+): Driver {
   const descriptors = families.map((f) =>
     fakeDescriptor<unknown>(plane, {
       name: f,
       prefix: PREFIX[f],
-      dependencies: DEPENDENCIES[f] as (v: unknown) => readonly Dependency[],
-      ...(f === 'podInterface' ? { validate: validatePodInterface as (k: string, v: unknown) => void } : {}),
+      dependencies: DEPENDENCIES[f],
+      ...(f === 'podInterface' ? { validate: validatePodInterface } : {}),
     }),
   );
-  return { name: 'fake', descriptors, close: async () => plane.flush() };
+  return { name: 'fake', descriptors, close: () => Promise.resolve(plane.flush()) };
 }

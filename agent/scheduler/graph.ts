@@ -104,7 +104,8 @@ export class Graph {
       n.invalid = this.validate(n, value);
       if (n.invalid === undefined) deps = this.dependenciesOf(n, value);
     }
-    if (derivedFrom !== undefined && value !== undefined) deps = [...deps, { label: 'parent', key: derivedFrom }];
+    if (derivedFrom !== undefined && value !== undefined)
+      deps = [...deps, { label: 'parent', key: derivedFrom }];
     this.reindex(n, () => (n.desiredDeps = deps));
   }
 
@@ -121,7 +122,7 @@ export class Graph {
   /** The derived items the desired value implies, or [] when invalid. */
   derivedOf(n: Node): readonly Item[] {
     if (n.desired === undefined || n.invalid !== undefined || !n.descriptor?.derivedValues) return [];
-    return n.descriptor.derivedValues(n.key, n.desired as never);
+    return n.descriptor.derivedValues(n.key, n.desired);
   }
 
   /** Drops a node that is neither desired nor applied and has nothing left to say. */
@@ -135,9 +136,10 @@ export class Graph {
   }
 
   private validate(n: Node, value: unknown): string | undefined {
-    if (!n.descriptor) return new UnknownFamilyError(`no descriptor of this data plane handles ${n.key}`).message;
+    if (!n.descriptor)
+      return new UnknownFamilyError(`no descriptor of this data plane handles ${n.key}`).message;
     try {
-      n.descriptor.validate?.(n.key, value as never);
+      n.descriptor.validate?.(n.key, value);
       return undefined;
     } catch (err) {
       return err instanceof ValidationError ? err.message : `validate: ${errorMessage(err)}`;
@@ -145,7 +147,7 @@ export class Graph {
   }
 
   private dependenciesOf(n: Node, value: unknown): readonly Dependency[] {
-    return n.descriptor?.dependencies?.(n.key, value as never) ?? [];
+    return n.descriptor?.dependencies?.(n.key, value) ?? [];
   }
 
   private reindex(n: Node, change: () => void): void {

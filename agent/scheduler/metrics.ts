@@ -8,7 +8,10 @@ export interface SchedulerMetrics {
   operation(family: string, operation: string, ok: boolean): void;
 }
 
-export function schedulerMetrics(registry: Registry | undefined, countStates: () => Map<ItemState, number>): SchedulerMetrics {
+export function schedulerMetrics(
+  registry: Registry | undefined,
+  countStates: () => Map<ItemState, number>,
+): SchedulerMetrics {
   if (!registry) return { transaction: () => undefined, operation: () => undefined };
   const txns = new Counter({
     name: 'netloom_agent_scheduler_transactions_total',

@@ -35,7 +35,10 @@ export function retrieveOrder(descriptors: readonly Descriptor[]): Descriptor[] 
  * Retrieves every family and records the result as the applied state. Returns the families
  * whose retrieve failed (their applied state is left as it was).
  */
-export async function retrieveAll(graph: Graph, descriptors: readonly Descriptor[]): Promise<RetrieveFailure[]> {
+export async function retrieveAll(
+  graph: Graph,
+  descriptors: readonly Descriptor[],
+): Promise<RetrieveFailure[]> {
   const failures: RetrieveFailure[] = [];
   for (const d of retrieveOrder(descriptors)) {
     if (!d.retrieve) continue;

@@ -79,6 +79,8 @@ describe('KvScheduler cost', () => {
     expect(small.add.counts).toEqual({ create: 2, update: 0, delete: 0 });
     expect(small.change.counts).toEqual({ create: 0, update: 1, delete: 0 });
     expect(small.remove.counts).toEqual({ create: 0, update: 0, delete: 2 });
-    console.log(`3 single-pod transactions: ${small.ms.toFixed(2)} ms at 1k pods, ${large.ms.toFixed(2)} ms at 100k pods`);
+    console.log(
+      `3 single-pod transactions: ${small.ms.toFixed(2)} ms at 1k pods, ${large.ms.toFixed(2)} ms at 100k pods`,
+    );
   }, 120_000);
 });

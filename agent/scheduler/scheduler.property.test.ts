@@ -17,7 +17,10 @@ const value = fc.record({
   v: fc.integer({ min: 0, max: 3 }),
   deps: fc.subarray(KEYS, { maxLength: 2 }),
   mode: fc.constantFrom('a', 'b'),
-  invalid: fc.oneof({ weight: 9, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+  invalid: fc.oneof(
+    { weight: 9, arbitrary: fc.constant(false) },
+    { weight: 1, arbitrary: fc.constant(true) },
+  ),
   derived: fc.subarray(['0', '1'], { maxLength: 2 }),
 });
 
@@ -33,10 +36,13 @@ const step: fc.Arbitrary<Step> = fc.oneof(
     weight: 6,
     arbitrary: fc.record({
       type: fc.constant('put' as const),
-      changes: fc.array(fc.record({ key: fc.constantFrom(...KEYS), value: fc.option(value, { nil: undefined, freq: 4 }) }), {
-        minLength: 1,
-        maxLength: 4,
-      }),
+      changes: fc.array(
+        fc.record({ key: fc.constantFrom(...KEYS), value: fc.option(value, { nil: undefined, freq: 4 }) }),
+        {
+          minLength: 1,
+          maxLength: 4,
+        },
+      ),
     }),
   },
   {
@@ -49,8 +55,21 @@ const step: fc.Arbitrary<Step> = fc.oneof(
       times: fc.integer({ min: 1, max: 3 }),
     }),
   },
-  { weight: 1, arbitrary: fc.record({ type: fc.constant('drift' as const), key: fc.constantFrom(...KEYS), kind: fc.constantFrom('lose', 'alter', 'stray') }) },
-  { weight: 2, arbitrary: fc.record({ type: fc.constant('retry' as const), advanceMs: fc.integer({ min: 0, max: 2_000 }) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      type: fc.constant('drift' as const),
+      key: fc.constantFrom(...KEYS),
+      kind: fc.constantFrom('lose', 'alter', 'stray'),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      type: fc.constant('retry' as const),
+      advanceMs: fc.integer({ min: 0, max: 2_000 }),
+    }),
+  },
   { weight: 1, arbitrary: fc.constant({ type: 'resync' as const }) },
 );
 
@@ -62,7 +81,7 @@ function withDerived(key: string, v: TestValue): TestValue {
 /** The model: the least set of wanted items whose dependencies are all in the set. */
 function expected(desired: Map<string, TestValue>): Record<string, unknown> {
   const applied = new Map<string, unknown>();
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     for (const [key, v] of desired) {
       if (applied.has(key) || v.invalid || !(v.deps ?? []).every((d) => applied.has(d))) continue;
@@ -78,7 +97,12 @@ async function run(steps: Step[], update: boolean): Promise<void> {
   const plane = new FakeDataPlane();
   const driver = testDriver(plane, { update });
   let clock = 0;
-  const s = new KvScheduler({ driver, logger: silentLogger(), retry: { auto: false, initialMs: 100, maxMs: 800 }, now: () => clock });
+  const s = new KvScheduler({
+    driver,
+    logger: silentLogger(),
+    retry: { auto: false, initialMs: 100, maxMs: 800 },
+    now: () => clock,
+  });
   const desired = new Map<string, TestValue>();
   let drifted = false;
   const invariants = (): void => {
@@ -99,13 +123,19 @@ async function run(steps: Step[], update: boolean): Promise<void> {
         );
         break;
       case 'fail':
-        plane.fail({ key: st.operation === 'retrieve' ? st.key.slice(0, 2) : st.key, operation: st.operation, retriable: st.retriable, times: st.times });
+        plane.fail({
+          key: st.operation === 'retrieve' ? st.key.slice(0, 2) : st.key,
+          operation: st.operation,
+          retriable: st.retriable,
+          times: st.times,
+        });
         break;
       case 'drift': {
         const e = plane.entries.get(st.key);
         if (st.kind === 'lose' && e) plane.entries.delete(st.key);
         if (st.kind === 'alter' && e) plane.entries.set(st.key, { ...e, value: { v: 99 } });
-        if (st.kind === 'stray' && !e) plane.entries.set(st.key, { value: { v: 98 }, metadata: { index: 0 }, origin: 'netloom' });
+        if (st.kind === 'stray' && !e)
+          plane.entries.set(st.key, { value: { v: 98 }, metadata: { index: 0 }, origin: 'netloom' });
         drifted = true;
         break;
       }
@@ -145,7 +175,9 @@ async function run(steps: Step[], update: boolean): Promise<void> {
 describe('KvScheduler convergence (property)', () => {
   it('converges to exactly the satisfiable desired state after random changes, failures and drift', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 40 }), fc.boolean(), (steps, update) => run(steps, update)),
+      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 40 }), fc.boolean(), (steps, update) =>
+        run(steps, update),
+      ),
       { numRuns: 400 },
     );
   });

@@ -10,10 +10,18 @@ function setup(opts: { update?: boolean } = {}) {
   const plane = new FakeDataPlane();
   const driver = testDriver(plane, opts);
   let clock = 1_000_000;
-  const s = new KvScheduler({ driver, logger: silentLogger(), retry: { auto: false, initialMs: 100, maxMs: 1_000 }, now: () => clock });
+  const s = new KvScheduler({
+    driver,
+    logger: silentLogger(),
+    retry: { auto: false, initialMs: 100, maxMs: 1_000 },
+    now: () => clock,
+  });
   const put = (key: string, value: TestValue): Change => ({ key, value });
   const del = (key: string): Change => ({ key, value: undefined });
-  const ops = (): string[] => plane.history.filter((h) => h.operation !== 'retrieve').map((h) => `${h.operation} ${h.key}${h.ok ? '' : ' !'}`);
+  const ops = (): string[] =>
+    plane.history
+      .filter((h) => h.operation !== 'retrieve')
+      .map((h) => `${h.operation} ${h.key}${h.ok ? '' : ' !'}`);
   const check = (): void => {
     expect(plane.violations).toEqual([]);
     expect(danglingDependencies(plane, driver)).toEqual([]);
@@ -24,7 +32,11 @@ function setup(opts: { update?: boolean } = {}) {
 describe('KvScheduler', () => {
   it('creates in dependency order, whatever the order of the changes', async () => {
     const t = setup();
-    await t.s.commit([t.put('x/c', { v: 1, deps: ['x/b'] }), t.put('x/b', { v: 1, deps: ['x/a'] }), t.put('x/a', { v: 1 })]);
+    await t.s.commit([
+      t.put('x/c', { v: 1, deps: ['x/b'] }),
+      t.put('x/b', { v: 1, deps: ['x/a'] }),
+      t.put('x/a', { v: 1 }),
+    ]);
     expect(t.ops()).toEqual(['create x/a', 'create x/b', 'create x/c']);
     expect(t.s.status('x/c')?.state).toBe('configured');
     t.check();
@@ -42,7 +54,11 @@ describe('KvScheduler', () => {
 
   it('removes dependents first when a dependency goes, and they wait as pending', async () => {
     const t = setup();
-    await t.s.commit([t.put('x/a', { v: 1 }), t.put('x/b', { v: 1, deps: ['x/a'] }), t.put('x/c', { v: 1, deps: ['x/b'] })]);
+    await t.s.commit([
+      t.put('x/a', { v: 1 }),
+      t.put('x/b', { v: 1, deps: ['x/a'] }),
+      t.put('x/c', { v: 1, deps: ['x/b'] }),
+    ]);
     t.plane.resetCounts();
     await t.s.commit([t.del('x/a')]);
     expect(t.ops()).toEqual(['delete x/c', 'delete x/b', 'delete x/a']);
@@ -189,7 +205,12 @@ describe('KvScheduler', () => {
     await t.s.resync();
     expect(t.ops().sort()).toEqual(['create x/c', 'delete x/stray', 'update x/b']);
     expect(t.s.status('x/ext')?.state).toBe('obtained');
-    expect(t.plane.dump()).toEqual({ 'x/a': { v: 1 }, 'x/b': { v: 1, deps: ['x/a'] }, 'x/c': { v: 1 }, 'x/ext': { v: 1 } });
+    expect(t.plane.dump()).toEqual({
+      'x/a': { v: 1 },
+      'x/b': { v: 1, deps: ['x/a'] },
+      'x/c': { v: 1 },
+      'x/ext': { v: 1 },
+    });
   });
 
   it('external items satisfy dependencies and are never deleted', async () => {
@@ -206,13 +227,21 @@ describe('KvScheduler', () => {
     const t = setup();
     await t.s.commit([t.put('x/a', { v: 1 }), t.put('x/b', { v: 1 })]);
     t.plane.resetCounts();
-    await t.s.resync({ desired: [{ key: 'x/b', value: { v: 1 } }, { key: 'x/c', value: { v: 1 } }] });
+    await t.s.resync({
+      desired: [
+        { key: 'x/b', value: { v: 1 } },
+        { key: 'x/c', value: { v: 1 } },
+      ],
+    });
     expect(t.ops().sort()).toEqual(['create x/c', 'delete x/a']);
   });
 
   it('resync with unchanged state makes no driver change', async () => {
     const t = setup();
-    const items = Array.from({ length: 50 }, (_, i) => ({ key: `x/${i}`, value: { v: i, deps: i > 0 ? [`x/${i - 1}`] : [] } }));
+    const items = Array.from({ length: 50 }, (_, i) => ({
+      key: `x/${i}`,
+      value: { v: i, deps: i > 0 ? [`x/${i - 1}`] : [] },
+    }));
     await t.s.resync({ desired: items });
     // A new scheduler (a restarted agent) over the same data plane.
     const s2 = new KvScheduler({ driver: testDriver(t.plane), logger: silentLogger() });
@@ -234,7 +263,10 @@ describe('KvScheduler', () => {
 
   it('serializes concurrent commits', async () => {
     const t = setup();
-    const recs = await Promise.all([t.s.commit([t.put('x/a', { v: 1 })]), t.s.commit([t.put('x/b', { v: 1, deps: ['x/a'] })])]);
+    const recs = await Promise.all([
+      t.s.commit([t.put('x/a', { v: 1 })]),
+      t.s.commit([t.put('x/b', { v: 1, deps: ['x/a'] })]),
+    ]);
     expect(recs.map((r) => r.seq)).toEqual([1, 2]);
     expect(t.ops()).toEqual(['create x/a', 'create x/b']);
   });
@@ -272,10 +304,20 @@ describe('KvScheduler', () => {
   it('exports metrics', async () => {
     const plane = new FakeDataPlane();
     const registry = createRegistry('test', { processMetrics: false });
-    const s = new KvScheduler({ driver: testDriver(plane), logger: silentLogger(), registry, retry: { auto: false } });
-    await s.commit([{ key: 'x/a', value: { v: 1 } }, { key: 'x/b', value: { v: 1, deps: ['x/none'] } }]);
+    const s = new KvScheduler({
+      driver: testDriver(plane),
+      logger: silentLogger(),
+      registry,
+      retry: { auto: false },
+    });
+    await s.commit([
+      { key: 'x/a', value: { v: 1 } },
+      { key: 'x/b', value: { v: 1, deps: ['x/none'] } },
+    ]);
     const text = await registry.metrics();
-    expect(text).toContain('netloom_agent_scheduler_operations_total{family="x",operation="create",outcome="ok",component="test"} 1');
+    expect(text).toContain(
+      'netloom_agent_scheduler_operations_total{family="x",operation="create",outcome="ok",component="test"} 1',
+    );
     expect(text).toContain('netloom_agent_scheduler_items{state="pending",component="test"} 1');
   });
 

@@ -23,7 +23,11 @@ export interface SchedulerOptions {
   logger: Logger;
   registry?: Registry;
   /** Exponential backoff of retries: initialMs · 2^(attempt-1), at most maxMs. */
-  retry?: { initialMs?: number; maxMs?: number; /** false: only retryDue() retries (tests). */ auto?: boolean };
+  retry?: {
+    initialMs?: number;
+    maxMs?: number;
+    /** false: only retryDue() retries (tests). */ auto?: boolean;
+  };
   /** Transactions kept in the log. */
   logSize?: number;
   /** Operations kept per logged transaction. */
@@ -38,7 +42,13 @@ export interface AppliedItem {
   origin: 'netloom' | 'external';
 }
 
-const TERMINAL: ReadonlySet<ItemState> = new Set(['configured', 'obtained', 'failed', 'invalid', 'unimplemented']);
+const TERMINAL: ReadonlySet<ItemState> = new Set([
+  'configured',
+  'obtained',
+  'failed',
+  'invalid',
+  'unimplemented',
+]);
 
 export class KvScheduler {
   private readonly graph: Graph;
@@ -83,22 +93,31 @@ export class KvScheduler {
    * Full resync: optionally replaces the whole desired state, reads the data plane back
    * (`retrieve`, default true) and repairs every difference, failed items included.
    */
-  resync(opts: { desired?: Iterable<Item>; retrieve?: boolean; description?: string } = {}): Promise<TxnRecord> {
-    const desired = opts.desired === undefined ? undefined : new Map([...opts.desired].map((i) => [i.key, i.value]));
-    return this.serialize('resync', opts.description ?? 'full resync', desired?.size ?? 0, async (exec, record) => {
-      if (desired) {
-        for (const n of [...this.graph.nodes.values()]) {
-          if (n.desired !== undefined && n.derivedFrom === undefined && !desired.has(n.key)) this.setDesired(exec, n.key, undefined);
+  resync(
+    opts: { desired?: Iterable<Item>; retrieve?: boolean; description?: string } = {},
+  ): Promise<TxnRecord> {
+    const desired =
+      opts.desired === undefined ? undefined : new Map([...opts.desired].map((i) => [i.key, i.value]));
+    return this.serialize(
+      'resync',
+      opts.description ?? 'full resync',
+      desired?.size ?? 0,
+      async (exec, record) => {
+        if (desired) {
+          for (const n of [...this.graph.nodes.values()]) {
+            if (n.desired !== undefined && n.derivedFrom === undefined && !desired.has(n.key))
+              this.setDesired(exec, n.key, undefined);
+          }
+          for (const [key, value] of desired) this.setDesired(exec, key, value);
         }
-        for (const [key, value] of desired) this.setDesired(exec, key, value);
-      }
-      if (opts.retrieve ?? true) {
-        for (const f of await retrieveAll(this.graph, this.driver.descriptors)) {
-          record.errors.push({ key: f.family, operation: 'retrieve', error: f.error, retriable: true });
+        if (opts.retrieve ?? true) {
+          for (const f of await retrieveAll(this.graph, this.driver.descriptors)) {
+            record.errors.push({ key: f.family, operation: 'retrieve', error: f.error, retriable: true });
+          }
         }
-      }
-      exec.enqueueAll(this.graph.nodes.keys());
-    });
+        exec.enqueueAll(this.graph.nodes.keys());
+      },
+    );
   }
 
   /** Retries every failed item whose retry time has come; undefined when none was due. */
@@ -108,7 +127,9 @@ export class KvScheduler {
       this.armRetryTimer(); // a timer may fire a little early: wait again
       return Promise.resolve(undefined);
     }
-    return this.serialize('retry', `retry ${due.length} item(s)`, 0, (exec) => due.forEach((k) => exec.enqueue(k)));
+    return this.serialize('retry', `retry ${due.length} item(s)`, 0, (exec) =>
+      due.forEach((k) => exec.enqueue(k)),
+    );
   }
 
   status(key: string): ItemStatus | undefined {
@@ -126,13 +147,20 @@ export class KvScheduler {
   }
 
   desiredItems(): Item[] {
-    return [...this.graph.nodes.values()].filter((n) => n.desired !== undefined).map((n) => ({ key: n.key, value: n.desired }));
+    return [...this.graph.nodes.values()]
+      .filter((n) => n.desired !== undefined)
+      .map((n) => ({ key: n.key, value: n.desired }));
   }
 
   appliedItems(): AppliedItem[] {
     return [...this.graph.nodes.values()]
       .filter((n): n is Node & { applied: NonNullable<Node['applied']> } => n.applied !== undefined)
-      .map((n) => ({ key: n.key, value: n.applied.value, metadata: n.applied.metadata, origin: n.applied.origin }));
+      .map((n) => ({
+        key: n.key,
+        value: n.applied.value,
+        metadata: n.applied.metadata,
+        origin: n.applied.origin,
+      }));
   }
 
   transactions(limit?: number): TxnRecord[] {
@@ -159,7 +187,10 @@ export class KvScheduler {
         resolve(all as ItemStatus[]);
         return true;
       };
-      const onAbort = (): void => (stop(), reject(signal?.reason ?? new Error('aborted')));
+      const onAbort = (): void => (
+        stop(),
+        reject(signal?.reason instanceof Error ? signal.reason : new Error('aborted'))
+      );
       const wanted = new Set(keys);
       const unsubscribe = this.onStatus((s) => void (wanted.has(s.key) && check()));
       const stop = (): void => (unsubscribe(), signal?.removeEventListener('abort', onAbort));
@@ -200,7 +231,10 @@ export class KvScheduler {
     for (const [key, value] of next) {
       const d = this.graph.node(key);
       if (d.desired !== undefined && d.derivedFrom !== parent.key) {
-        this.logger.warn({ key, parent: parent.key }, 'derived item collides with another desired item; ignored');
+        this.logger.warn(
+          { key, parent: parent.key },
+          'derived item collides with another desired item; ignored',
+        );
         next.delete(key);
         continue;
       }
@@ -260,7 +294,10 @@ export class KvScheduler {
     }
     if (record.errors.length > 0) {
       const first = record.errors[0];
-      this.logger.warn({ seq: record.seq, kind: record.kind, errors: record.errors.length, first }, 'transaction had failures');
+      this.logger.warn(
+        { seq: record.seq, kind: record.kind, errors: record.errors.length, first },
+        'transaction had failures',
+      );
     }
     if (this.listeners.size > 0) {
       for (const key of touched) {
@@ -276,12 +313,16 @@ export class KvScheduler {
     this.timer = undefined;
     if (!this.autoRetry || this.closed || this.retrying.size === 0) return;
     let earliest = Infinity;
-    for (const key of this.retrying) earliest = Math.min(earliest, this.graph.get(key)?.nextRetryAt ?? Infinity);
+    for (const key of this.retrying)
+      earliest = Math.min(earliest, this.graph.get(key)?.nextRetryAt ?? Infinity);
     if (earliest === Infinity) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.retryDue().catch((err: unknown) => this.logger.error({ err }, 'retry transaction failed'));
-    }, Math.max(1, earliest - this.now() + 1));
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        this.retryDue().catch((err: unknown) => this.logger.error({ err }, 'retry transaction failed'));
+      },
+      Math.max(1, earliest - this.now() + 1),
+    );
     this.timer.unref();
   }
 
@@ -297,5 +338,13 @@ export class KvScheduler {
 
 /** The last status of an item that is neither desired nor applied any more. */
 function goneStatus(key: string): ItemStatus {
-  return { key, family: 'unknown', state: 'removed', desired: false, applied: false, attempts: 0, lastTxn: 0 };
+  return {
+    key,
+    family: 'unknown',
+    state: 'removed',
+    desired: false,
+    applied: false,
+    attempts: 0,
+    lastTxn: 0,
+  };
 }

@@ -66,7 +66,7 @@ export function missingDeps(graph: Graph, n: Node): string[] {
 export function isCurrent(n: Node, applied: Applied): boolean {
   if (applied.origin === 'external') return true;
   const d = n.descriptor;
-  if (d?.equivalent) return d.equivalent(n.key, applied.value as never, n.desired as never);
+  if (d?.equivalent) return d.equivalent(n.key, applied.value, n.desired);
   return jsonEqual(applied.value, n.desired);
 }
 
@@ -94,7 +94,12 @@ export function statusOf(graph: Graph, n: Node): ItemStatus {
   if (n.derivedFrom !== undefined) s.derivedFrom = n.derivedFrom;
   if (state === 'pending') s.missing = missingDeps(graph, n);
   if (n.invalid !== undefined) s.error = { operation: 'validate', message: n.invalid, retriable: false };
-  if (n.lastError) s.error = { operation: n.lastError.operation, message: n.lastError.error, retriable: n.lastError.retriable };
+  if (n.lastError)
+    s.error = {
+      operation: n.lastError.operation,
+      message: n.lastError.error,
+      retriable: n.lastError.retriable,
+    };
   if (n.nextRetryAt !== undefined) s.nextRetryAt = new Date(n.nextRetryAt).toISOString();
   return s;
 }

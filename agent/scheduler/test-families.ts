@@ -23,7 +23,8 @@ export function testDriver(plane: FakeDataPlane, opts: { update?: boolean } = {}
       if (v.invalid) throw new ValidationError(key, 'marked invalid');
     },
     recreate: (a: TestValue, b: TestValue) => a.mode !== b.mode,
-    derivedValues: (_key: string, v: TestValue): Item[] => (v.derived ?? []).map((k) => ({ key: k, value: { v: v.v } })),
+    derivedValues: (_key: string, v: TestValue): Item[] =>
+      (v.derived ?? []).map((k) => ({ key: k, value: { v: v.v } })),
     ...(opts.update === false ? { update: false } : {}),
   };
   return {

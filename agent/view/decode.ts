@@ -15,14 +15,18 @@ export type { Endpoints, Namespace, NetAttach, Network, K8sNode, NodeInfo, Pod, 
 
 function withDefaults<T>(defaults: T, text: string): T {
   const parsed = JSON.parse(text) as Partial<T>;
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new SyntaxError('not a JSON object');
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new SyntaxError('not a JSON object');
   return { ...defaults, ...parsed };
 }
 
 export const decode = {
   namespace: (t: string): Namespace => withDefaults<Namespace>({ name: '', labels: {}, annotations: {} }, t),
   node: (t: string): K8sNode =>
-    withDefaults<K8sNode>({ name: '', labels: {}, annotations: {}, addresses: [], podCidrs: [], unschedulable: false }, t),
+    withDefaults<K8sNode>(
+      { name: '', labels: {}, annotations: {}, addresses: [], podCidrs: [], unschedulable: false },
+      t,
+    ),
   pod: (t: string): Pod =>
     withDefaults<Pod>(
       {
@@ -65,12 +69,21 @@ export const decode = {
       },
       t,
     ),
-  endpoints: (t: string): Endpoints => withDefaults<Endpoints>({ namespace: '', service: '', subsets: [] }, t),
+  endpoints: (t: string): Endpoints =>
+    withDefaults<Endpoints>({ namespace: '', service: '', subsets: [] }, t),
   policy: (t: string): Policy =>
-    withDefaults<Policy>({ namespace: '', name: '', podSelector: null, policyTypes: [], ingress: [], egress: [] }, t),
-  netattach: (t: string): NetAttach => withDefaults<NetAttach>({ namespace: '', name: '', config: '', resourceName: '' }, t),
-  nodeInfo: (t: string): NodeInfo => withDefaults<NodeInfo>({ name: '', id: 0, managementIp: '', tunnelEndpoint: '', podSubnet: '' }, t),
+    withDefaults<Policy>(
+      { namespace: '', name: '', podSelector: null, policyTypes: [], ingress: [], egress: [] },
+      t,
+    ),
+  netattach: (t: string): NetAttach =>
+    withDefaults<NetAttach>({ namespace: '', name: '', config: '', resourceName: '' }, t),
+  nodeInfo: (t: string): NodeInfo =>
+    withDefaults<NodeInfo>({ name: '', id: 0, managementIp: '', tunnelEndpoint: '', podSubnet: '' }, t),
   network: (t: string): Network => withDefaults<Network>({ name: '', id: 0, subnets: [] }, t),
   ksrStatus: (t: string): KsrStatus =>
-    withDefaults<KsrStatus>({ leader: '', lastFullSync: '', lastFullSyncRevision: '', counts: {}, heartbeat: '' }, t),
+    withDefaults<KsrStatus>(
+      { leader: '', lastFullSync: '', lastFullSyncRevision: '', counts: {}, heartbeat: '' },
+      t,
+    ),
 };

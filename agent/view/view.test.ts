@@ -3,14 +3,20 @@ import { Keyspace } from '../../lib/keyspace.ts';
 import { ClusterView } from './view.ts';
 
 const ks = new Keyspace('c1');
-const put = (v: ClusterView, key: string, value: unknown) => v.apply(ks.parse(ks.root + key), JSON.stringify(value));
+const put = (v: ClusterView, key: string, value: unknown) =>
+  v.apply(ks.parse(ks.root + key), JSON.stringify(value));
 const del = (v: ClusterView, key: string) => v.apply(ks.parse(ks.root + key), undefined);
 
 describe('ClusterView', () => {
   it('fills proto3 defaults and reports old and new values', () => {
     const v = new ClusterView();
     const c1 = put(v, 'k8s/pod/default/web', { namespace: 'default', name: 'web', nodeName: 'n1' });
-    expect(c1).toMatchObject({ kind: 'pod', name: 'default/web', old: undefined, new: { labels: {}, podIps: [], nodeName: 'n1' } });
+    expect(c1).toMatchObject({
+      kind: 'pod',
+      name: 'default/web',
+      old: undefined,
+      new: { labels: {}, podIps: [], nodeName: 'n1' },
+    });
     const c2 = del(v, 'k8s/pod/default/web');
     expect(c2).toMatchObject({ kind: 'pod', old: { nodeName: 'n1' }, new: undefined });
   });

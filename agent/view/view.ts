@@ -2,7 +2,19 @@
 // indexed in memory. Pure: `apply` takes one parsed key and its new value (or undefined for a
 // delete) and reports what changed; the watcher (watcher.ts) feeds it in revision order.
 import type { KeyRef } from '../../lib/keyspace.ts';
-import { decode, type Endpoints, type K8sNode, type KsrStatus, type Namespace, type NetAttach, type Network, type NodeInfo, type Pod, type Policy, type Service } from './decode.ts';
+import {
+  decode,
+  type Endpoints,
+  type K8sNode,
+  type KsrStatus,
+  type Namespace,
+  type NetAttach,
+  type Network,
+  type NodeInfo,
+  type Pod,
+  type Policy,
+  type Service,
+} from './decode.ts';
 
 /** One change the view took in: the family, the object's name within it, before and after. */
 export type ViewChange =
@@ -73,7 +85,8 @@ class Index {
 const EMPTY: ReadonlySet<string> = new Set();
 
 const nsName = (ref: { namespace: string; name: string }): string => `${ref.namespace}/${ref.name}`;
-const labelKeys = (labels: Record<string, string>): string[] => Object.entries(labels).map(([k, v]) => `${k}=${v}`);
+const labelKeys = (labels: Record<string, string>): string[] =>
+  Object.entries(labels).map(([k, v]) => `${k}=${v}`);
 
 export class ClusterView {
   readonly namespaces = new Table<Namespace>();
@@ -112,7 +125,18 @@ export class ClusterView {
 
   /** Forgets everything (before a relist). */
   clear(): void {
-    for (const t of [this.namespaces, this.nodes, this.pods, this.services, this.endpoints, this.policies, this.netattachs, this.nodeInfos, this.nodeIds, this.networks]) {
+    for (const t of [
+      this.namespaces,
+      this.nodes,
+      this.pods,
+      this.services,
+      this.endpoints,
+      this.policies,
+      this.netattachs,
+      this.nodeInfos,
+      this.nodeIds,
+      this.networks,
+    ]) {
       t.clear();
     }
     this.idsByNode.clear();
@@ -141,7 +165,11 @@ export class ClusterView {
         return this.simple('nodeInfo', this.nodeInfos, ref.name, value, decode.nodeInfo);
       case 'nodeId': {
         const change = this.simple('nodeId', this.nodeIds, ref.id, value, (t) => t);
-        this.idsByNode.update(ref.id, change.old ? [change.old as string] : [], value !== undefined ? [value] : []);
+        this.idsByNode.update(
+          ref.id,
+          change.old ? [change.old as string] : [],
+          value !== undefined ? [value] : [],
+        );
         return change;
       }
       case 'network':
@@ -151,14 +179,20 @@ export class ClusterView {
       case 'ksrStatus': {
         const old = this.ksrStatus;
         this.ksrStatus = value === undefined ? undefined : decode.ksrStatus(value);
-        return { kind: 'ksrStatus', name: 'status', old, new: this.ksrStatus } as ViewChange;
+        return { kind: 'ksrStatus', name: 'status', old, new: this.ksrStatus };
       }
       default:
         return undefined; // ipam, lbipam: not part of the view
     }
   }
 
-  private simple<T>(kind: Kind, table: Table<T>, name: string, value: string | undefined, parse: (t: string) => T): ViewChange {
+  private simple<T>(
+    kind: Kind,
+    table: Table<T>,
+    name: string,
+    value: string | undefined,
+    parse: (t: string) => T,
+  ): ViewChange {
     const next = value === undefined ? undefined : parse(value);
     const old = table.set(name, next);
     return { kind, name, old, new: next } as ViewChange;
@@ -167,7 +201,11 @@ export class ClusterView {
   private pod(name: string, value: string | undefined): ViewChange {
     const next = value === undefined ? undefined : decode.pod(value);
     const old = this.pods.set(name, next);
-    this.podsByNodeIndex.update(name, old?.nodeName ? [old.nodeName] : [], next?.nodeName ? [next.nodeName] : []);
+    this.podsByNodeIndex.update(
+      name,
+      old?.nodeName ? [old.nodeName] : [],
+      next?.nodeName ? [next.nodeName] : [],
+    );
     this.podsByLabelIndex.update(name, old ? labelKeys(old.labels) : [], next ? labelKeys(next.labels) : []);
     return { kind: 'pod', name, old, new: next };
   }

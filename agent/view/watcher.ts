@@ -49,7 +49,10 @@ export async function runViewSync(opts: ViewSyncOptions): Promise<void> {
       store.revision().then(
         (rev) => {
           if (rev < view.revision) {
-            logger.warn({ etcdRevision: rev, viewRevision: view.revision }, 'etcd revision went backwards (restored?); relisting');
+            logger.warn(
+              { etcdRevision: rev, viewRevision: view.revision },
+              'etcd revision went backwards (restored?); relisting',
+            );
             ended = 'rewound';
             inner.abort();
           }
@@ -58,7 +61,12 @@ export async function runViewSync(opts: ViewSyncOptions): Promise<void> {
       );
     };
     try {
-      for await (const ev of store.watch(keyspace.root, { startRevision: view.revision + 1, signal: inner.signal, onStatus, ...(opts.backoffMs ? { backoffMs: opts.backoffMs } : {}) })) {
+      for await (const ev of store.watch(keyspace.root, {
+        startRevision: view.revision + 1,
+        signal: inner.signal,
+        onStatus,
+        ...(opts.backoffMs ? { backoffMs: opts.backoffMs } : {}),
+      })) {
         if (ev.type === 'compacted') {
           logger.warn({ compactRevision: ev.compactRevision }, 'cluster view watch compacted; relisting');
           ended = 'compacted';
@@ -68,11 +76,9 @@ export async function runViewSync(opts: ViewSyncOptions): Promise<void> {
           view.revision = Math.max(view.revision, ev.revision);
           continue;
         }
-        const changes: ViewChange[] = [];
-        for (const c of ev.changes) {
-          const change = applyOne(opts, c.key, c.type === 'put' ? c.value : undefined);
-          if (change) changes.push(change);
-        }
+        const changes = ev.changes
+          .map((c) => applyOne(opts, c.key, c.type === 'put' ? c.value : undefined))
+          .filter((c) => c !== undefined);
         view.revision = ev.revision;
         if (changes.length > 0) await opts.onUpdate({ type: 'changes', revision: ev.revision, changes });
       }
