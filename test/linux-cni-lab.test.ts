@@ -4,7 +4,7 @@
 // stdin, CNI_ARGS with K8S_POD_*) from deploy/netloom.conflist, chained with Debian's
 // reference plugins. 30 pods, every pair talking TCP; agents killed and restarted under
 // traffic; a node's data plane wiped by hand and repaired; portmap and bandwidth after netloom.
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -250,7 +250,7 @@ describe('netloom CNI in a three-node netns lab', () => {
     for (const p of pods) await runners.get(p.node)!.del(conflists.get(p.node)!, p.rt);
     for (const node of nodes) {
       expect((await store.list(keyspace.prefix('ipam', node.name))).kvs).toEqual([]);
-      expect(readdirSync(node.stateDir)).toEqual([]);
+      expect(JSON.parse(readFileSync(join(node.stateDir, `attachments-${CLUSTER}.json`), 'utf8'))).toEqual([]);
       const veths = JSON.parse(await lab.ip(node.netns, ['-json', 'link', 'show', 'type', 'veth'])) as { ifname: string }[];
       expect(veths.map((v) => v.ifname)).toEqual(['ul0']);
     }

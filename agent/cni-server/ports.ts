@@ -1,5 +1,7 @@
 // What the CNI service needs from the rest of the agent, narrowed to the calls it makes: the
-// node's IPAM (agent/ipam PodIpam fits) and the KV scheduler (agent/scheduler KvScheduler fits).
+// node's IPAM (agent/ipam PodIpam fits), the KV scheduler (agent/scheduler KvScheduler fits)
+// and the node's attachment store (agent/attachments AttachmentStore fits).
+import type { Attachment } from '../attachments/attachment.ts';
 import type { Allocation, AllocationRequest } from '../ipam/allocator.ts';
 import type { TxnRecord } from '../scheduler/txn-log.ts';
 import type { ItemStatus } from '../scheduler/status.ts';
@@ -22,4 +24,13 @@ export interface SchedulerPort {
 export interface Readiness {
   ready: boolean;
   reason?: string;
+}
+
+export interface AttachmentsPort {
+  /** Oldest first. */
+  all(): Attachment[];
+  get(containerId: string, ifname: string): Attachment | undefined;
+  /** Resolves once the attachment is on disk. */
+  add(a: Attachment): Promise<void>;
+  remove(containerId: string, ifname?: string): Promise<Attachment[]>;
 }

@@ -1,8 +1,7 @@
 // Who a CNI request is about, checked as the spec requires (the shim checks too; the agent
 // does not trust its socket's other clients to have done so): container ID and interface
 // name, the namespace path for ADD/CHECK, the pod from K8S_POD_* (or, outside Kubernetes, the
-// container itself), and the host-side interface name derived from the pod interface.
-import { createHash } from 'node:crypto';
+// container itself).
 import type { CniRequest__Output } from '../../proto/gen/netloom/cni/v1/CniRequest.ts';
 import { CniCode, CniFailure } from './errors.ts';
 
@@ -13,7 +12,6 @@ export interface Identity {
   namespace: string;
   pod: string;
   podUid: string;
-  hostIfName: string;
 }
 
 const CONTAINER_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
@@ -21,13 +19,7 @@ const IFNAME = /^[A-Za-z0-9_.-]{1,15}$/;
 /** Kubernetes names: DNS labels/subdomains; anything else cannot become an item key part. */
 const K8S_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 
-/** Host-side name: prefix + hash of the pod interface, at most 15 characters. */
-export function hostIfNameOf(prefix: string, namespace: string, pod: string, ifname: string): string {
-  const hash = createHash('sha1').update(`${namespace}/${pod}/${ifname}`).digest('hex');
-  return prefix + hash.slice(0, 15 - prefix.length);
-}
-
-export function identify(req: CniRequest__Output, opts: { needNetns: boolean; hostIfPrefix: string }): Identity {
+export function identify(req: CniRequest__Output, opts: { needNetns: boolean }): Identity {
   const bad = (what: string): CniFailure => new CniFailure(CniCode.InvalidEnvironment, what);
   if (!CONTAINER_ID.test(req.containerId)) throw bad(`invalid container ID ${JSON.stringify(req.containerId)}`);
   if (!IFNAME.test(req.ifname)) throw bad(`invalid interface name ${JSON.stringify(req.ifname)}`);
@@ -47,6 +39,5 @@ export function identify(req: CniRequest__Output, opts: { needNetns: boolean; ho
     namespace,
     pod,
     podUid: req.podUid,
-    hostIfName: hostIfNameOf(opts.hostIfPrefix, namespace, pod, req.ifname),
   };
 }

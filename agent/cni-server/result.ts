@@ -3,8 +3,7 @@
 // at the pod interface (index 1, as portmap needs), and the default route via the gateway the
 // data plane really installed (its metadata's `gateway`, e.g. the Linux driver's link-local one).
 import type { CniResult } from '../../proto/gen/netloom/cni/v1/CniResult.ts';
-import type { Attachment } from './attachments.ts';
-import { hostPrefix } from './render.ts';
+import type { PodInterface } from '../items/values.ts';
 
 /** What the CNI server reads from an applied pod interface's metadata (any driver). */
 export interface PodInterfaceInfo {
@@ -15,17 +14,18 @@ export interface PodInterfaceInfo {
   gateway?: string;
 }
 
-export function cniResult(a: Attachment, info: PodInterfaceInfo, dns?: CniResult['dns']): CniResult {
-  const mtu = info.mtu ?? a.mtu;
-  const v4 = a.ips.filter((ip) => !ip.includes(':'));
-  const v6 = a.ips.filter((ip) => ip.includes(':'));
-  const gw4 = info.gateway ?? a.gateway;
+/** The result for a wired pod interface: its item value and the driver's metadata. */
+export function cniResult(v: PodInterface, info: PodInterfaceInfo, dns?: CniResult['dns']): CniResult {
+  const mtu = info.mtu ?? v.mtu;
+  const gw4 = info.gateway ?? v.gateway;
+  const v4 = v.addresses.filter((a) => !a.includes(':'));
+  const v6 = v.addresses.filter((a) => a.includes(':'));
   return {
     interfaces: [
-      { name: info.hostIfName ?? a.hostIfName, mac: info.hostMac ?? '', mtu, sandbox: '' },
-      { name: a.ifname, mac: info.mac ?? '', mtu, sandbox: a.netns },
+      { name: info.hostIfName ?? v.hostIfName, mac: info.hostMac ?? '', mtu, sandbox: '' },
+      { name: v.ifname, mac: info.mac ?? '', mtu, sandbox: v.netns },
     ],
-    ips: a.ips.map((ip) => ({ address: hostPrefix(ip), gateway: ip.includes(':') ? '' : gw4, interface: 1 })),
+    ips: [...v4.map((address) => ({ address, gateway: gw4, interface: 1 })), ...v6.map((address) => ({ address, gateway: '', interface: 1 }))],
     routes: [...(v4.length > 0 ? [{ dst: '0.0.0.0/0', gw: gw4 }] : []), ...(v6.length > 0 ? [{ dst: '::/0' }] : [])],
     ...(dns ? { dns } : {}),
   };

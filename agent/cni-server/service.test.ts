@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -6,11 +6,13 @@ import { silentLogger } from '../../lib/logging.ts';
 import type { CniRequest__Output } from '../../proto/gen/netloom/cni/v1/CniRequest.ts';
 import { linuxDriverWith } from '../dataplane/linux/driver.ts';
 import { FakeKernel } from '../dataplane/linux/fake.ts';
-import { nodeItems } from '../dataplane/linux/test-items.ts';
 import type { Allocation, AllocationRequest } from '../ipam/allocator.ts';
 import { podInterfaceKey } from '../items/keys.ts';
 import { KvScheduler } from '../scheduler/scheduler.ts';
-import { AttachmentStore } from './attachments.ts';
+import { AttachmentStore } from '../attachments/store.ts';
+import type { NodeContext } from '../renderers/context.ts';
+import { renderNodeBase } from '../renderers/node.ts';
+import { renderPodAttachment } from '../renderers/pods.ts';
 import type { IpamPort, Readiness } from './ports.ts';
 import { CniService } from './service.ts';
 
@@ -45,7 +47,25 @@ class MemIpam implements IpamPort {
   }
 }
 
+const ctx: NodeContext = {
+  node: 'n1',
+  id: 1,
+  podSubnet: '10.1.1.0/24',
+  gateway: '10.1.1.1',
+  podPrefixLength: 24,
+  podCidr: '10.1.0.0/16',
+  serviceCidr: '10.96.0.0/12',
+  tunnelEndpoint: '192.168.0.1',
+  vni: 10,
+  vxlanPort: 4789,
+  mtu: 1450,
+};
+
 const dirs: string[] = [];
+const attachmentsOnDisk = (dir: string): unknown[] => {
+  const file = join(dir, 'attachments-test.json');
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as unknown[]) : [];
+};
 afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 async function setup(opts: { ready?: Readiness; addTimeoutMs?: number; dir?: string; kernel?: FakeKernel; ipam?: MemIpam } = {}) {
@@ -58,13 +78,13 @@ async function setup(opts: { ready?: Readiness; addTimeoutMs?: number; dir?: str
   const service = new CniService({
     ipam,
     scheduler,
-    attachments: new AttachmentStore(dir, silentLogger()),
+    attachments: new AttachmentStore(dir, 'test'),
+    render: (a) => renderPodAttachment(ctx, a),
     ready: () => ready,
     logger: silentLogger(),
     addTimeoutMs: opts.addTimeoutMs ?? 2_000,
   });
-  const restored = service.load();
-  await scheduler.resync({ desired: [...nodeItems({ name: 'n1', id: 1, underlayIp: '192.168.0.1' }, []), ...restored] });
+  await scheduler.resync({ desired: [...renderNodeBase(ctx), ...service.items()] });
   return { dir, kernel, scheduler, ipam, service, setReady: (r: Readiness) => (ready = r) };
 }
 
@@ -90,7 +110,7 @@ describe('CniService', () => {
     expect(reply.error).toBeUndefined();
     const host = reply.result?.interfaces?.[0];
     expect(host).toMatchObject({ mac: 'ee:ee:ee:ee:ee:ee', mtu: 1450, sandbox: '' });
-    expect(host?.name).toMatch(/^nl[0-9a-f]{13}$/);
+    expect(host?.name).toMatch(/^nl[0-9a-f]{12}$/);
     expect(reply.result?.interfaces?.[1]).toEqual({ name: 'eth0', mac: '0a:58:0a:01:01:0a', mtu: 1450, sandbox: '/run/netns/p1' });
     expect(reply.result?.ips).toEqual([{ address: '10.1.1.10/32', gateway: '169.254.1.1', interface: 1 }]);
     expect(reply.result?.routes).toEqual([{ dst: '0.0.0.0/0', gw: '169.254.1.1' }]);
@@ -111,7 +131,7 @@ describe('CniService', () => {
     expect(t.kernel.dump()).not.toContain('veth');
     expect(t.kernel.dump()).not.toContain('10.1.1.10');
     expect(t.ipam.held.size).toBe(0);
-    expect(readdirSync(t.dir)).toEqual([]);
+    expect(attachmentsOnDisk(t.dir)).toEqual([]);
     expect((await t.service.del(req({ netns: '' }))).error).toBeUndefined();
     expect((await t.service.del(req({ containerId: 'never-seen' }))).error).toBeUndefined();
   });
@@ -123,7 +143,7 @@ describe('CniService', () => {
     expect(reply.error?.code).toBe(100);
     expect(reply.error?.details).toContain('pod-interface/default/web-0/eth0: failed');
     expect(t.ipam.held.size).toBe(0);
-    expect(readdirSync(t.dir)).toEqual([]);
+    expect(attachmentsOnDisk(t.dir)).toEqual([]);
     expect(t.kernel.dump()).not.toContain('veth');
     expect(t.scheduler.desiredItems().some((i) => i.key.startsWith('pod-interface/'))).toBe(false);
   });
@@ -211,7 +231,7 @@ describe('CniService', () => {
     const again = await setup({ dir: t.dir, kernel: t.kernel, ipam: t.ipam });
     expect(t.kernel.changes().length).toBe(changes);
     expect(again.scheduler.status(podInterfaceKey('default', 'web-0', 'eth0'))?.state).toBe('configured');
-    expect(again.service.desiredItems().map((i) => i.key)).toEqual(['pod-interface/default/web-0/eth0', 'route/0/10.1.1.10/32']);
+    expect(again.service.items().map((i) => i.key)).toEqual(['pod-interface/default/web-0/eth0', 'route/0/10.1.1.10/32']);
     expect((await again.service.del(req())).error).toBeUndefined();
     expect(t.kernel.dump()).not.toContain('veth');
   });

@@ -1,41 +1,45 @@
 // The CNI operations of the agent, independent of gRPC. ADD allocates the pod's address (IPAM
-// persists it in etcd before answering), records the attachment locally, commits the pod's
-// items to the KV scheduler and answers only once they are applied. DEL is idempotent and
-// succeeds when nothing is left. All operations on one container ID are serialised; GC tears
-// down what the runtime no longer lists. Every operation answers a CniReply and never throws.
+// persists it in etcd before answering), records the attachment in the node's attachment
+// store, commits the pod's items to the KV scheduler and answers only once they are applied.
+// DEL is idempotent and succeeds when nothing is left. All operations on one container ID are
+// serialised; GC tears down what the runtime no longer lists. Every operation answers a
+// CniReply and never throws. It is also the pipeline's PodSource: items() lists every local
+// pod's items for full resyncs.
 import type { Logger } from '../../lib/logging.ts';
 import type { Registry } from '../../lib/metrics.ts';
 import type { CniReply } from '../../proto/gen/netloom/cni/v1/CniReply.ts';
 import type { CniRequest__Output } from '../../proto/gen/netloom/cni/v1/CniRequest.ts';
 import type { GcRequest__Output } from '../../proto/gen/netloom/cni/v1/GcRequest.ts';
+import type { Attachment } from '../attachments/attachment.ts';
+import { podInterfaceKey } from '../items/keys.ts';
+import type { PodInterface } from '../items/values.ts';
 import type { Item } from '../scheduler/descriptor.ts';
-import { attachmentId, type Attachment, type AttachmentStore } from './attachments.ts';
 import { CniCode, CniFailure } from './errors.ts';
 import { KeyedMutex } from './keyed-mutex.ts';
 import { cniMetrics, type CniMetrics } from './metrics.ts';
 import { dnsOf, prevResultIps, validAttachmentsOf } from './netconf.ts';
 import { identify, type Identity } from './request.ts';
-import { attachmentItems, podKeyOf } from './render.ts';
 import { cniResult, type PodInterfaceInfo } from './result.ts';
-import type { IpamPort, Readiness, SchedulerPort } from './ports.ts';
+import type { AttachmentsPort, IpamPort, Readiness, SchedulerPort } from './ports.ts';
 
 export interface CniServiceOptions {
   ipam: IpamPort;
   scheduler: SchedulerPort;
-  attachments: AttachmentStore;
+  attachments: AttachmentsPort;
+  /** A pod attachment's items, the pod interface first (agent/renderers/pods.ts). */
+  render: (a: Attachment) => Item[];
   /** Whether the node can wire pods now (node ID claimed, gateway and overlay applied…). */
   ready: () => Readiness;
   logger: Logger;
   registry?: Registry;
-  /** MTU of pod interfaces. */
-  mtu?: number;
-  /** Prefix of host-side interface names (at most 4 characters). */
-  hostIfPrefix?: string;
   /** How long ADD waits for the pod's items to be applied. */
   addTimeoutMs?: number;
 }
 
 type Op = 'add' | 'del' | 'check' | 'status' | 'gc';
+
+const attachmentId = (containerId: string, ifname: string): string => `${containerId}/${ifname}`;
+const podKeyOf = (a: Pick<Attachment, 'namespace' | 'pod' | 'ifname'>): string => podInterfaceKey(a.namespace, a.pod, a.ifname);
 
 export class CniService {
   private readonly opts: CniServiceOptions;
@@ -47,32 +51,21 @@ export class CniService {
   constructor(opts: CniServiceOptions) {
     this.opts = opts;
     this.metrics = cniMetrics(opts.registry);
+    // Recorded attachments, oldest first: where two share a pod interface, the newer owns it.
+    for (const a of opts.attachments.all()) this.owner.set(podKeyOf(a), a.containerId);
   }
 
-  /**
-   * Loads the recorded attachments and returns their items (the newest attachment per pod
-   * interface), for the agent's start-up resync.
-   */
-  load(): Item[] {
-    const newest = new Map<string, Attachment>();
-    for (const a of this.opts.attachments.load()) {
-      const key = podKeyOf(a);
-      const seen = newest.get(key);
-      if (!seen || seen.createdAt < a.createdAt) newest.set(key, a);
-    }
-    this.owner.clear();
-    for (const [key, a] of newest) this.owner.set(key, a.containerId);
-    return [...newest.values()].flatMap(attachmentItems);
-  }
-
-  /** The items of every attachment currently owning its pod interface. */
-  desiredItems(): Item[] {
-    return this.opts.attachments.all().filter((a) => this.owner.get(podKeyOf(a)) === a.containerId).flatMap(attachmentItems);
+  /** Every local pod's items (each pod interface's owning attachment): the PodSource. */
+  items(): Item[] {
+    return this.opts.attachments
+      .all()
+      .filter((a) => this.owner.get(podKeyOf(a)) === a.containerId)
+      .flatMap((a) => this.opts.render(a));
   }
 
   add(req: CniRequest__Output): Promise<CniReply> {
     return this.answer('add', req.containerId, async () => {
-      const id = identify(req, { needNetns: true, hostIfPrefix: this.opts.hostIfPrefix ?? 'nl' });
+      const id = identify(req, { needNetns: true });
       const readiness = this.opts.ready();
       if (!readiness.ready) throw new CniFailure(CniCode.TryAgainLater, `netloom agent not ready: ${readiness.reason ?? 'starting'}`);
       return this.mutex.run(id.containerId, () => this.doAdd(id, req));
@@ -81,7 +74,7 @@ export class CniService {
 
   del(req: CniRequest__Output): Promise<CniReply> {
     return this.answer('del', req.containerId, async () => {
-      const id = identify(req, { needNetns: false, hostIfPrefix: this.opts.hostIfPrefix ?? 'nl' });
+      const id = identify(req, { needNetns: false });
       await this.mutex.run(id.containerId, () => this.detach(id.containerId, id.ifname));
       return {};
     });
@@ -89,7 +82,7 @@ export class CniService {
 
   check(req: CniRequest__Output): Promise<CniReply> {
     return this.answer('check', req.containerId, async () => {
-      const id = identify(req, { needNetns: true, hostIfPrefix: this.opts.hostIfPrefix ?? 'nl' });
+      const id = identify(req, { needNetns: true });
       await this.mutex.run(id.containerId, async () => this.doCheck(id, req.networkConfig));
       return {};
     });
@@ -135,23 +128,11 @@ export class CniService {
         const retriable = (err as { retriable?: boolean }).retriable === true;
         throw new CniFailure(retriable ? CniCode.TryAgainLater : CniCode.IoFailure, `IPAM: ${String((err as Error).message ?? err)}`, { cause: err });
       });
-    const a: Attachment = {
-      containerId: id.containerId,
-      ifname: id.ifname,
-      netns: id.netns,
-      namespace: id.namespace,
-      pod: id.pod,
-      podUid: id.podUid,
-      ips: [alloc.ip],
-      gateway: alloc.gateway,
-      hostIfName: id.hostIfName,
-      mtu: this.opts.mtu ?? 1450,
-      createdAt: previous?.createdAt ?? new Date().toISOString(),
-    };
-    attachments.save(a);
+    const a: Attachment = { containerId: id.containerId, ifname: id.ifname, namespace: id.namespace, pod: id.pod, netns: id.netns, ip: alloc.ip, network: '' };
+    await attachments.add(a);
     const key = podKeyOf(a);
     try {
-      const items = attachmentItems(a);
+      const items = this.opts.render(a);
       await this.commitOwned(key, a, items, `cni add ${a.containerId}`);
       // The interface first: items that depend on a failed one stay pending and never settle.
       const signal = AbortSignal.timeout(this.opts.addTimeoutMs ?? 30_000);
@@ -170,7 +151,7 @@ export class CniService {
       throw err;
     }
     const info = scheduler.appliedItems().find((i) => i.key === key)?.metadata as PodInterfaceInfo | undefined;
-    return { result: cniResult(a, info ?? {}, dnsOf(req.networkConfig)) };
+    return { result: cniResult(this.opts.render(a)[0]!.value as PodInterface, info ?? {}, dnsOf(req.networkConfig)) };
   }
 
   /** Commits `a`'s items as the pod interface's owner, removing routes the previous owner had. */
@@ -179,7 +160,7 @@ export class CniService {
     const prevOwner = this.owner.get(key);
     const prev = prevOwner !== undefined && prevOwner !== a.containerId ? this.opts.attachments.get(prevOwner, a.ifname) : undefined;
     const keep = new Set(items.map((i) => i.key));
-    if (prev) for (const i of attachmentItems(prev)) if (!keep.has(i.key)) changes.push({ key: i.key, value: undefined });
+    if (prev) for (const i of this.opts.render(prev)) if (!keep.has(i.key)) changes.push({ key: i.key, value: undefined });
     this.owner.set(key, a.containerId);
     await this.opts.scheduler.commit(changes, description);
   }
@@ -194,11 +175,14 @@ export class CniService {
     if (a) {
       const key = podKeyOf(a);
       if (this.owner.get(key) === containerId) {
-        const heir = attachments.forPod(a.namespace, a.pod, a.ifname).find((o) => o.containerId !== containerId);
-        const kept = new Set(heir ? attachmentItems(heir).map((i) => i.key) : []);
-        const gone = attachmentItems(a).filter((i) => !kept.has(i.key));
+        const heir = attachments
+          .all()
+          .filter((o) => podKeyOf(o) === key && o.containerId !== containerId)
+          .pop();
+        const kept = new Set(heir ? this.opts.render(heir).map((i) => i.key) : []);
+        const gone = this.opts.render(a).filter((i) => !kept.has(i.key));
         if (heir) {
-          await this.commitOwned(key, heir, attachmentItems(heir), `cni del ${containerId} (pod kept by ${heir.containerId})`);
+          await this.commitOwned(key, heir, this.opts.render(heir), `cni del ${containerId} (pod kept by ${heir.containerId})`);
         } else {
           this.owner.delete(key);
           await scheduler.commit(gone.map((i) => ({ key: i.key, value: undefined })), `cni del ${containerId}`);
@@ -206,7 +190,7 @@ export class CniService {
         const left = gone.filter((i) => scheduler.status(i.key)?.applied === true).map((i) => i.key);
         if (left.length > 0) throw new CniFailure(CniCode.TryAgainLater, 'the data plane still holds the pod', { details: left.join(', ') });
       }
-      attachments.remove(containerId, ifname);
+      await attachments.remove(containerId, ifname);
     }
     await ipam.release(containerId, ifname).catch((err: unknown) => {
       throw new CniFailure(CniCode.TryAgainLater, `IPAM release: ${String((err as Error).message ?? err)}`, { cause: err });
@@ -220,14 +204,14 @@ export class CniService {
     if (a.netns !== id.netns) problems.push(`netns is ${a.netns}, runtime says ${id.netns}`);
     const key = podKeyOf(a);
     if (this.owner.get(key) !== a.containerId) problems.push(`pod interface owned by ${this.owner.get(key) ?? 'nobody'}`);
-    for (const i of attachmentItems(a)) {
+    for (const i of this.opts.render(a)) {
       const st = this.opts.scheduler.status(i.key);
       if (st?.state !== 'configured') problems.push(`${i.key}: ${st?.state ?? 'unknown'}`);
     }
     const held = new Set(this.opts.ipam.records().filter((r) => r.entry.containerId === a.containerId && r.entry.ifname === a.ifname).map((r) => r.ip));
-    for (const ip of a.ips) if (!held.has(ip)) problems.push(`IPAM holds no record of ${ip}`);
+    if (!held.has(a.ip)) problems.push(`IPAM holds no record of ${a.ip}`);
     const prev = prevResultIps(networkConfig);
-    if (prev && !a.ips.every((ip) => prev.includes(ip))) problems.push(`prevResult lists ${prev.join(',')}, attachment has ${a.ips.join(',')}`);
+    if (prev && !prev.includes(a.ip)) problems.push(`prevResult lists ${prev.join(',')}, attachment has ${a.ip}`);
     if (problems.length > 0) throw new CniFailure(CniCode.IoFailure, 'pod network differs from what was set up', { details: problems.join('; ') });
   }
 

@@ -1,21 +1,25 @@
-// A node agent's pipeline in-process, for the netns lab until the agent process exists: IPAM
-// on the real etcd (agent/ipam), the KV scheduler with the linux driver in the node's
-// namespace, the CNI service and its gRPC server on the node's own socket. The node's own
-// items (pod gateway, overlay, tunnels, source NAT) come from the fixture the renderers will
-// replace. kill() drops it without any cleanup, as kill -9 would; a new start() on the same
-// state dir is a restarted agent.
+// A node agent's pipeline in-process, for the netns lab: IPAM on the real etcd (agent/ipam),
+// the attachment store, the agent's renderers (node base, peers, pods), the KV scheduler with
+// the linux driver in the node's namespace, the CNI service and its gRPC server on the node's
+// own socket. Peers are given (no cluster view, no node-ID claims: the agent process tests
+// cover those). kill() drops it without any cleanup, as kill -9 would; a new start() on the
+// same state dir is a restarted agent.
 import { Keyspace } from '../../lib/keyspace.ts';
 import { silentLogger } from '../../lib/logging.ts';
 import type { Store } from '../../lib/etcd/store.ts';
-import { AttachmentStore } from '../../agent/cni-server/attachments.ts';
+import { AttachmentStore } from '../../agent/attachments/store.ts';
 import { startCniServer, type CniServer } from '../../agent/cni-server/server.ts';
 import { CniService } from '../../agent/cni-server/service.ts';
 import { createLinuxDriver } from '../../agent/dataplane/linux/driver.ts';
 import type { Runner } from '../../agent/dataplane/linux/exec.ts';
-import { nodeItems, type TestNode } from '../../agent/dataplane/linux/test-items.ts';
+import type { TestNode } from '../../agent/dataplane/linux/test-items.ts';
 import { PodIpam } from '../../agent/ipam/allocator.ts';
 import { AddressPlan } from '../../agent/ipam/plan.ts';
 import { addressKey, overlayKey } from '../../agent/items/keys.ts';
+import type { NodeContext } from '../../agent/renderers/context.ts';
+import { renderNodeBase } from '../../agent/renderers/node.ts';
+import { renderPeer } from '../../agent/renderers/peers.ts';
+import { renderPodAttachment } from '../../agent/renderers/pods.ts';
 import { KvScheduler } from '../../agent/scheduler/scheduler.ts';
 import type { TxnRecord } from '../../agent/scheduler/txn-log.ts';
 
@@ -65,9 +69,12 @@ export class LabAgent {
       const pending = nodeKeys.filter((k) => scheduler.status(k)?.state !== 'configured');
       return pending.length === 0 ? { ready: true } : { ready: false, reason: `node items not applied: ${pending.join(', ')}` };
     };
-    const service = new CniService({ ipam, scheduler, attachments: new AttachmentStore(node.stateDir, logger), ready, logger });
-    const pods = service.load();
-    const startup = await scheduler.resync({ desired: [...nodeItems(node, opts.peers), ...pods], description: 'agent start' });
+    const ctx = contextOf(node);
+    const render = (a: Parameters<typeof renderPodAttachment>[1]): ReturnType<typeof renderPodAttachment> => renderPodAttachment(ctx, a);
+    const attachments = new AttachmentStore(node.stateDir, CLUSTER);
+    const service = new CniService({ ipam, scheduler, attachments, render, ready, logger });
+    const peers = opts.peers.flatMap((p) => renderPeer(ctx, { name: p.name, id: p.id, tunnelEndpoint: p.underlayIp, podSubnet: PLAN.forNode(p.id).cidr }));
+    const startup = await scheduler.resync({ desired: [...renderNodeBase(ctx), ...peers, ...service.items()], description: 'agent start' });
     const server = await startCniServer({ socketPath: node.socketPath, service, logger });
     return new LabAgent(node, scheduler, service, ipam, server, startup);
   }
@@ -82,4 +89,21 @@ export class LabAgent {
     await this.server.close(0);
     await this.scheduler.close();
   }
+}
+
+function contextOf(node: LabNode): NodeContext {
+  const subnet = PLAN.forNode(node.id);
+  return {
+    node: node.name,
+    id: node.id,
+    podSubnet: subnet.cidr,
+    gateway: subnet.gateway,
+    podPrefixLength: 24,
+    podCidr: '10.1.0.0/16',
+    serviceCidr: '10.96.0.0/12',
+    tunnelEndpoint: node.underlayIp,
+    vni: 10,
+    vxlanPort: 4789,
+    mtu: 1450,
+  };
 }

@@ -142,6 +142,13 @@ describe('linux driver over the fake kernel', () => {
     expect(st?.state).toBe('invalid');
   });
 
+  it('routes a peer subnet via the derived overlay next hop even when the route names the peer gateway', async () => {
+    const { kernel, s } = setup();
+    await s.commit(nodeItems(nodes[0]!, nodes));
+    await s.commit([{ key: routeKey(0, '10.1.2.0/24'), value: { vrf: 0, dst: '10.1.2.0/24', via: { type: 'interface', interface: tunnelKey(10, 'n2'), gateway: '10.1.2.1' } } }]);
+    expect(kernel.dump()).toContain('route main unicast 10.1.2.0/24 via 169.254.128.2 dev nlvx10 onlink');
+  });
+
   it('updates a NAT rule in place and a tunnel whose peer moved', async () => {
     const { kernel, s } = setup();
     await s.commit(nodeItems(nodes[0]!, nodes));

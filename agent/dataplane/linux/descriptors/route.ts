@@ -1,6 +1,6 @@
 // Routes in the node's namespace, marked with netloom's protocol number. A route through an
-// interface item takes the device (and, for tunnels, the onlink next hop) from that item's
-// metadata: `routeDevice` / `routeGateway`, which pod interfaces and tunnels both provide.
+// interface item takes the device (and, for tunnels, the onlink next hop, which wins over the
+// value's gateway) from that item's metadata: `routeDevice` / `routeGateway`.
 // `host` is a local route (delivered to the node), `drop` a blackhole.
 import { PREFIX, routeKey } from '../../../items/keys.ts';
 import { routeDependencies } from '../../../items/dependencies.ts';
@@ -25,7 +25,10 @@ export function kernelRoute(v: Route, target: RouteTargetMeta | undefined): Kern
       return { dst: v.dst, type: 'local', table: 'local', dev: 'lo' };
     case 'interface': {
       if (!target) return undefined;
-      const gateway = v.via.gateway ?? target.routeGateway;
+      // Through a tunnel the driver's own overlay next hop is used: the peer's pod gateway
+      // (via.gateway) is where the packet ends up anyway, and only the derived next hop has
+      // a neighbour entry on the VXLAN device.
+      const gateway = target.routeGateway ?? v.via.gateway;
       return { dst: v.dst, type: 'unicast', table: 'main', dev: target.routeDevice, ...(gateway ? { gateway, onlink: true } : {}) };
     }
   }
