@@ -17,6 +17,7 @@ import { LeakCollector } from './ipam/leaks.ts';
 import { AddressPlan } from './ipam/plan.ts';
 import { NodeIdentity } from './nodeid/identity.ts';
 import { acquirePidLock, type PidLock } from './nodeid/pid-lock.ts';
+import { DepartedNodes } from './nodeid/release.ts';
 import { Pipeline, type PodSource } from './pipeline/pipeline.ts';
 import type { NodeContext } from './renderers/context.ts';
 import type { Driver } from './scheduler/descriptor.ts';
@@ -50,6 +51,7 @@ export class Agent {
   private readonly tasks: Promise<void>[] = [];
   private synced = false;
   private timers: NodeJS.Timeout[] = [];
+  private departed: DepartedNodes | undefined;
 
   private constructor(parts: {
     config: AgentConfig;
@@ -86,6 +88,7 @@ export class Agent {
   async close(): Promise<void> {
     this.stop.abort();
     for (const t of this.timers) clearInterval(t);
+    this.departed?.close();
     await Promise.allSettled(this.tasks);
     await this.scheduler.close();
     await this.driver.close?.();
@@ -131,18 +134,16 @@ export class Agent {
       ipamRef.current = ipam;
       await ipam.load();
       const adopted = ipam.adopt(
-        attachments
-          .all()
-          .map((a) => ({
-            ip: a.ip,
-            entry: {
-              namespace: a.namespace,
-              pod: a.pod,
-              containerId: a.containerId,
-              ifname: a.ifname,
-              network: a.network,
-            },
-          })),
+        attachments.all().map((a) => ({
+          ip: a.ip,
+          entry: {
+            namespace: a.namespace,
+            pod: a.pod,
+            containerId: a.containerId,
+            ifname: a.ifname,
+            network: a.network,
+          },
+        })),
       );
       if (adopted > 0)
         logger.warn(
@@ -207,6 +208,16 @@ export class Agent {
   private run(): void {
     const { logger } = this.deps;
     let first = true;
+    if (this.config.releaseDeletedNodesAfterSeconds > 0) {
+      const delayMs = this.config.releaseDeletedNodesAfterSeconds * 1000;
+      this.departed = new DepartedNodes({
+        store: this.deps.store,
+        keyspace: this.keyspace,
+        view: this.view,
+        delayMs,
+        logger,
+      });
+    }
     const onUpdate = async (u: ViewUpdate): Promise<void> => {
       if (u.type === 'resync') {
         // The first resync reads the data plane back: a restarted agent repairs only what differs.
@@ -219,6 +230,7 @@ export class Agent {
         this.synced = true;
         return;
       }
+      this.departed?.observe(u.changes);
       await this.pipeline.onViewChanges(u.changes);
     };
     this.tasks.push(

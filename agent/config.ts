@@ -47,6 +47,8 @@ export const agentConfigSchema = z.object({
   resyncIntervalSeconds: int(0).default(600),
   /** IPAM leak collection interval; 0 disables. */
   ipamGcIntervalSeconds: int(0).default(300),
+  /** Release a deleted Node's ID and IPAM records this long after the delete; 0 never. */
+  releaseDeletedNodesAfterSeconds: int(0).default(300),
   /** Let the scheduler retry on its own timers (off only for tests that drive retries). */
   autoRetry: bool().default(true),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'),
