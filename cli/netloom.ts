@@ -9,6 +9,7 @@ const COMMANDS: Record<string, { about: string; load: () => Promise<{ main: Main
   version: { about: 'print the version', load: () => import('./version.ts') },
   stn: { about: 'STN daemon: lend the NIC to the data plane', load: () => import('../stn/main.ts') },
   ksr: { about: 'reflect Kubernetes into etcd', load: () => import('../ksr/main.ts') },
+  lab: { about: 'the whole system on one machine: lab up|status|check|restart|down', load: () => import('./lab/main.ts') },
   agent: { about: 'per-node agent', load: () => import('../agent/main.ts') },
 };
 

@@ -2,7 +2,8 @@
 // readiness checks all pass), /metrics (its prom-client registry), plus read-only JSON routes
 // a daemon adds (the agent's API). Nothing here mutates state.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { existsSync, rmSync } from 'node:fs';
+import { connect, type AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { Logger } from './logging.ts';
 import { errorMessage } from './errors.ts';
@@ -14,7 +15,11 @@ export type ReadinessCheck = () => string | null;
 export type JsonRoute = (url: URL) => unknown;
 
 export interface HealthServerOptions {
-  /** host:port; port 0 picks a free one. */
+  /**
+   * host:port (port 0 picks a free one), or `unix:/path` for a unix socket (reachable from other
+   * network namespaces, as the lab's node agents are; a socket file left by a dead process is
+   * replaced).
+   */
   address: string;
   registry: Registry;
   logger: Logger;
@@ -66,22 +71,48 @@ export async function startHealthServer(opts: HealthServerOptions): Promise<Heal
       if (!res.headersSent) send(res, 500, 'text/plain', 'internal error\n');
     });
   });
+  if (opts.address.startsWith('unix:')) {
+    const path = opts.address.slice('unix:'.length);
+    if (await staleSocket(path)) rmSync(path, { force: true });
+    await listen(server, (cb) => server.listen(path, cb));
+    return { url: opts.address, close: () => closeServer(server) };
+  }
   const { host, port } = splitAddress(opts.address);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  await listen(server, (cb) => server.listen(port, host, cb));
   const addr = server.address() as AddressInfo;
   const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   return {
     url: `http://${shownHost}:${addr.port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: () => closeServer(server),
   };
+}
+
+function listen(server: Server, start: (cb: () => void) => void): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    start(() => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise<void>((resolve) => {
+    server.closeAllConnections();
+    server.close(() => resolve());
+  });
+}
+
+/** A socket file nobody accepts on (its server died): safe to replace. */
+function staleSocket(path: string): Promise<boolean> {
+  if (!existsSync(path)) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const sock = connect(path);
+    sock.once('connect', () => {
+      sock.destroy();
+      resolve(false);
+    });
+    sock.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED'));
+  });
 }

@@ -1,0 +1,58 @@
+// The lab's external programs: etcd and kube-apiserver as the test harness finds them (env
+// override, the cached builds from test/tools/build.sh, Debian's etcd), plus kube-controller-
+// manager (cli/lab/tools/build.sh) which runs Deployments, ReplicaSets, EndpointSlices, garbage
+// collection and service accounts. Without it the lab still runs, and says what is missing.
+import { accessSync, constants } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+export const CACHE_BIN = join(process.env['NETLOOM_CACHE_DIR'] ?? join(homedir(), '.cache', 'netloom'), 'bin');
+
+export type Found = { ok: true; path: string; version: string } | { ok: false; reason: string };
+
+function executable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function versionOf(path: string, pattern: RegExp): string {
+  try {
+    return pattern.exec(execFileSync(path, ['--version'], { encoding: 'utf8', timeout: 10_000 }))?.[1] ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+function find(candidates: (string | undefined)[], pattern: RegExp, missing: string): Found {
+  const path = candidates.find((p): p is string => !!p && executable(p));
+  return path ? { ok: true, path, version: versionOf(path, pattern) } : { ok: false, reason: missing };
+}
+
+export function findEtcd(): Found {
+  return find(
+    [process.env['NETLOOM_ETCD'], join(CACHE_BIN, 'etcd'), '/usr/bin/etcd'],
+    /etcd Version: (\S+)/,
+    'no etcd (run `npm run setup`, or apt-get install etcd-server, or set NETLOOM_ETCD)',
+  );
+}
+
+export function findKubeApiserver(): Found {
+  return find(
+    [process.env['NETLOOM_KUBE_APISERVER'], join(CACHE_BIN, 'kube-apiserver')],
+    /Kubernetes (\S+)/,
+    'no kube-apiserver (run `npm run setup`, which builds it with Go, or set NETLOOM_KUBE_APISERVER)',
+  );
+}
+
+export function findKubeControllerManager(): Found {
+  return find(
+    [process.env['NETLOOM_KUBE_CONTROLLER_MANAGER'], join(CACHE_BIN, 'kube-controller-manager')],
+    /Kubernetes (\S+)/,
+    'no kube-controller-manager (run `bash cli/lab/tools/build.sh`, or set NETLOOM_KUBE_CONTROLLER_MANAGER)',
+  );
+}

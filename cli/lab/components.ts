@@ -1,0 +1,267 @@
+// Every process of a lab, as data: how to start it (a DaemonSpec derived from lab.json only, so
+// `lab up`, `lab restart` and the supervisor start it identically), what it waits for, and how
+// to tell it is ready. Order matters: a component starts after those it names in `after`.
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { agentConfigSchema } from '../../agent/config.ts';
+import type { Found } from './binaries.ts';
+import type { DaemonSpec } from './daemon.ts';
+import { get, ok200 } from './http.ts';
+import { kubeFiles } from './kube-files.ts';
+import { logFile, pidFile, type NodeLayout } from './layout.ts';
+import { apiserverUrl, etcdEndpoint, layoutOf, type LabState } from './state.ts';
+
+export const ROOT = join(import.meta.dirname, '..', '..');
+export const NETLOOM = join(ROOT, 'cli', 'netloom.ts');
+
+export interface Component {
+  name: string;
+  title: string;
+  after: string[];
+  spec: DaemonSpec;
+  ready(): Promise<boolean>;
+  /** Runs before every start (e.g. removes a socket a killed process left behind). */
+  prepare?(): void;
+  /** Where it answers, for people. */
+  endpoint?: string;
+  /** The node an agent serves. */
+  node?: string;
+}
+
+export interface Binaries {
+  etcd: Found;
+  kubeApiserver: Found;
+  kubeControllerManager: Found;
+  /** Whether `netloom agent` exists in this checkout. */
+  agent: boolean;
+}
+
+function atLeast(version: string, major: number, minor: number): boolean {
+  const [a = 0, b = 0] = version.split('.').map(Number);
+  return a > major || (a === major && b >= minor);
+}
+
+async function etcdHealthy(endpoint: string): Promise<boolean> {
+  try {
+    const res = await get(`${endpoint}/health`, { timeoutMs: 1_000 });
+    return res.status === 200 && (JSON.parse(res.body) as { health?: string }).health === 'true';
+  } catch {
+    return false;
+  }
+}
+
+function etcdArgs(name: string, dataDir: string, client: string[], advertise: string, peerPort: number, version: string): string[] {
+  const peer = `http://127.0.0.1:${peerPort}`;
+  return [
+    `--name=${name}`,
+    `--data-dir=${dataDir}`,
+    `--listen-client-urls=${client.join(',')}`,
+    `--advertise-client-urls=${advertise}`,
+    `--listen-peer-urls=${peer}`,
+    `--initial-advertise-peer-urls=${peer}`,
+    `--initial-cluster=${name}=${peer}`,
+    '--logger=zap',
+    '--log-level=warn',
+    // The state dir is on /run (tmpfs) by default: fsync buys nothing there and costs a lot.
+    ...(atLeast(version, 3, 5) ? ['--unsafe-no-fsync'] : []),
+  ];
+}
+
+/** Flag name (kebab case) of an agent setting, if this checkout's agent has it. */
+function agentFlag(pattern: RegExp): string | undefined {
+  const key = Object.keys(agentConfigSchema.shape).find((k) => pattern.test(k));
+  return key?.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+/** `netloom agent` for one lab node; settings the agent does not have (yet) are left out. */
+export function agentArgs(node: NodeLayout, state: LabState): string[] {
+  const cniSocket = agentFlag(/^cni.*Socket$/);
+  return [
+    NETLOOM,
+    'agent',
+    '--node-name',
+    node.name,
+    '--cluster',
+    state.cluster,
+    // Through a unix socket: the agent lives in its node's namespace, where 127.0.0.1 is its own.
+    '--etcd-endpoints',
+    `unix://${layoutOf(state).files.etcdSocket}`,
+    '--state-dir',
+    node.agentStateDir,
+    '--metrics-addr',
+    `unix:${node.apiSocket}`,
+    '--management-ip',
+    node.ip,
+    // Lab nodes all start at once on one machine: a short settle is safe (> the check interval).
+    '--identity-check-ms',
+    '1000',
+    '--id-settle-ms',
+    '2500',
+    ...(cniSocket ? [`--${cniSocket}`, node.cniSocket] : []),
+    '--log-level',
+    state.logLevel,
+    ...(state.agentArgs ?? '').split(/\s+/).filter((a) => a !== ''),
+  ];
+}
+
+export function labComponents(state: LabState, bins: Binaries): Component[] {
+  const layout = layoutOf(state);
+  const kube = kubeFiles(layout.files.kubeDir);
+  const marker = layout.marker;
+  const daemon = (name: string, command: string, args: string[], extra: Partial<DaemonSpec> = {}): DaemonSpec => ({
+    command,
+    args,
+    logFile: logFile(layout, name),
+    pidFile: pidFile(layout, name),
+    marker,
+    ...extra,
+  });
+  const node = process.execPath;
+  const list: Component[] = [];
+  const etcd = etcdEndpoint(state);
+
+  if (bins.etcd.ok) {
+    const e = bins.etcd;
+    list.push({
+      name: 'etcd',
+      title: `etcd ${e.version} (netloom's store)`,
+      after: [],
+      endpoint: etcd,
+      prepare: () => rmSync(layout.files.etcdSocket, { force: true }),
+      spec: daemon('etcd', e.path, etcdArgs('netloom', layout.files.etcdData, [etcd, `unix://${layout.files.etcdSocket}`], etcd, state.ports.etcdPeer, e.version)),
+      ready: () => etcdHealthy(etcd),
+    });
+    const kubeEtcd = `http://127.0.0.1:${state.ports.kubeEtcd}`;
+    list.push({
+      name: 'kube-etcd',
+      title: `etcd ${e.version} (the API server's)`,
+      after: [],
+      endpoint: kubeEtcd,
+      spec: daemon('kube-etcd', e.path, etcdArgs('kube', layout.files.kubeEtcdData, [kubeEtcd], kubeEtcd, state.ports.kubeEtcdPeer, e.version)),
+      ready: () => etcdHealthy(kubeEtcd),
+    });
+  }
+
+  const api = apiserverUrl(state);
+  if (bins.kubeApiserver.ok) {
+    list.push({
+      name: 'kube-apiserver',
+      title: `kube-apiserver ${bins.kubeApiserver.version}`,
+      after: ['kube-etcd'],
+      endpoint: api,
+      spec: daemon('kube-apiserver', bins.kubeApiserver.path, [
+        `--etcd-servers=http://127.0.0.1:${state.ports.kubeEtcd}`,
+        '--bind-address=127.0.0.1',
+        `--secure-port=${state.ports.apiserver}`,
+        `--cert-dir=${kube.certDir}`,
+        `--token-auth-file=${kube.tokens}`,
+        '--authorization-mode=RBAC',
+        `--service-account-key-file=${kube.saPub}`,
+        `--service-account-signing-key-file=${kube.saKey}`,
+        '--service-account-issuer=https://kubernetes.default.svc',
+        '--service-cluster-ip-range=10.96.0.0/12',
+        '--enable-priority-and-fairness=false',
+        '--profiling=false',
+        '--v=1',
+      ]),
+      ready: () => ok200(`${api}/readyz`, { token: state.token, timeoutMs: 2_000 }),
+    });
+  }
+
+  if (bins.kubeControllerManager.ok) {
+    const url = `https://127.0.0.1:${state.ports.controllerManager}`;
+    list.push({
+      name: 'kube-controller-manager',
+      title: `kube-controller-manager ${bins.kubeControllerManager.version}`,
+      after: ['kube-apiserver'],
+      endpoint: url,
+      spec: daemon('kube-controller-manager', bins.kubeControllerManager.path, [
+        `--kubeconfig=${kube.kubeconfig}`,
+        `--authentication-kubeconfig=${kube.kubeconfig}`,
+        `--authorization-kubeconfig=${kube.kubeconfig}`,
+        '--bind-address=127.0.0.1',
+        `--secure-port=${state.ports.controllerManager}`,
+        `--cert-dir=${join(kube.dir, 'kcm-certs')}`,
+        '--leader-elect=false',
+        '--use-service-account-credentials=false',
+        `--service-account-private-key-file=${kube.saKey}`,
+        `--root-ca-file=${kube.servingCert}`,
+        `--cluster-name=${state.name}`,
+        // netloom allocates pod subnets itself; no cloud.
+        '--allocate-node-cidrs=false',
+        '--v=1',
+      ]),
+      ready: () => ok200(`${url}/healthz`, { timeoutMs: 2_000 }),
+    });
+  }
+
+  const ksrUrl = `http://127.0.0.1:${state.ports.ksrMetrics}`;
+  list.push({
+    name: 'ksr',
+    title: 'KSR (Kubernetes → etcd)',
+    after: ['etcd', 'kube-apiserver'],
+    endpoint: ksrUrl,
+    spec: daemon('ksr', node, [
+      NETLOOM,
+      'ksr',
+      '--kubeconfig',
+      kube.kubeconfig,
+      '--etcd-endpoints',
+      etcd,
+      '--cluster',
+      state.cluster,
+      '--metrics-addr',
+      `127.0.0.1:${state.ports.ksrMetrics}`,
+      '--identity',
+      `${state.name}-ksr`,
+      '--log-level',
+      state.logLevel,
+    ]),
+    ready: () => ok200(`${ksrUrl}/readyz`),
+  });
+
+  if (bins.agent) {
+    for (const n of layout.nodes) {
+      list.push({
+        name: `agent-${n.name}`,
+        title: `agent on ${n.name}`,
+        after: ['etcd'],
+        node: n.name,
+        endpoint: `unix:${n.apiSocket}`,
+        prepare: () => {
+          rmSync(n.cniSocket, { force: true });
+          rmSync(n.apiSocket, { force: true });
+        },
+        spec: daemon(`agent-${n.name}`, node, agentArgs(n, state), { netns: n.netns }),
+        ready: () => ok200('http://agent/readyz', { socketPath: n.apiSocket }),
+      });
+    }
+  }
+
+  const kubeletSocket = join(layout.stateDir, 'kubelet.sock');
+  list.push({
+    name: 'kubelet',
+    title: `node simulator (kubelet × ${state.nodes}, scheduler)`,
+    after: ['kube-apiserver'],
+    endpoint: `unix:${kubeletSocket}`,
+    prepare: () => rmSync(kubeletSocket, { force: true }),
+    spec: daemon('kubelet', node, [NETLOOM, 'lab', 'kubelet', '--name', state.name, '--state-dir', state.stateDir, '--log-level', state.logLevel]),
+    ready: () => ok200('http://kubelet/readyz', { socketPath: kubeletSocket }),
+  });
+
+  list.push({
+    name: 'supervisor',
+    title: 'supervisor (restarts what dies)',
+    after: [],
+    spec: daemon('supervisor', node, [NETLOOM, 'lab', 'supervise', '--name', state.name, '--state-dir', state.stateDir]),
+    ready: () => Promise.resolve(true),
+  });
+  return list;
+}
+
+export const KUBELET_SOCKET = 'kubelet.sock';
+
+/** Reads the agent's existence from the checkout: `netloom agent` lands with agent/main.ts. */
+export function agentAvailable(): boolean {
+  return existsSync(join(ROOT, 'agent', 'main.ts')) && readFileSync(join(ROOT, 'cli', 'netloom.ts'), 'utf8').includes("agent:");
+}

@@ -1,0 +1,32 @@
+// `netloom lab` settings: flags (--nodes 5), NETLOOM_* environment, or a config file. One schema
+// for every lab subcommand, so `lab down --name t1` finds what `lab up --name t1` made.
+import { z } from 'zod';
+import { bool, num } from '../../lib/config.ts';
+
+/** A lab's name: it prefixes every namespace, node and process marker, so it stays short. */
+export const LAB_NAME = /^[a-z][a-z0-9]{0,7}$/;
+
+export const labConfigSchema = z.object({
+  /** Prefix of everything the lab creates (netns `netloom-<name>-…`, nodes `<name>-node<i>`). */
+  name: z.string().regex(LAB_NAME, 'a lowercase letter then up to 7 lowercase letters or digits').default('lab'),
+  /** Where pid files, logs, data, sockets and the kubeconfig live; default /run/netloom-<name>. */
+  stateDir: z.string().min(1).optional(),
+  nodes: num().pipe(z.number().int().min(1).max(50)).default(3),
+  /** netloom's keyspace cluster name (/netloom/v1/<cluster>/). */
+  cluster: z.string().default('default'),
+  /** The simulated nodes' underlay network, private to the lab's namespaces (a /24). */
+  underlayCidr: z.string().regex(/^\d+\.\d+\.\d+\.0\/24$/, 'an IPv4 /24 such as 192.168.100.0/24').default('192.168.100.0/24'),
+  /** What runs in each pod: a TCP/UDP echo server (any image), or nothing (benchmarks). */
+  podProcess: z.enum(['echo', 'none']).default('echo'),
+  /** `lab up`: seconds to wait for each component to become ready. */
+  timeoutSeconds: num().pipe(z.number().int().min(5)).default(120),
+  /** `lab status`/`lab check`: machine-readable output. */
+  json: bool().default(false),
+  /** `lab restart`: which component (also accepted as a positional argument). */
+  component: z.string().optional(),
+  /** Extra flags for every node agent, space-separated (e.g. "--dataplane fake --resync-interval-seconds 30"). */
+  agentArgs: z.string().default(''),
+  logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'),
+});
+
+export type LabConfig = z.infer<typeof labConfigSchema>;

@@ -1,0 +1,76 @@
+// `netloom lab down`: remove everything of one lab, whatever state it is in — running, half
+// started, or after a kill -9 of `lab up`. Processes are found three ways (pid files, the
+// NETLOOM_LAB marker in their environment, membership of a lab namespace), namespaces by the
+// lab's prefix; links, routes and nftables tables inside them go with the namespaces.
+import { readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { isAlive, markedProcesses, readPidFile, recordOf, stopProcess, type PidRecord } from './daemon.ts';
+import type { LabLayout } from './layout.ts';
+import { delNetns, listNetns, netnsPids } from './netns.ts';
+import type { Out } from './up.ts';
+
+export interface DownResult {
+  processes: number;
+  namespaces: string[];
+  leftovers: string[];
+}
+
+function pidFiles(dir: string): string[] {
+  try {
+    return readdirSync(dir)
+      .filter((f) => f.endsWith('.pid'))
+      .map((f) => join(dir, f));
+  } catch {
+    return [];
+  }
+}
+
+async function killAll(recs: PidRecord[], graceMs: number): Promise<void> {
+  await Promise.all(recs.map((r) => stopProcess(r, graceMs)));
+}
+
+export async function down(layout: LabLayout, out: Out): Promise<DownResult> {
+  let killed = 0;
+  // 1. Whoever could start things again: the supervisor and a `lab up` holding the lock.
+  const first = [readPidFile(join(layout.files.pids, 'supervisor.pid')), readPidFile(layout.files.lock)].filter(isAlive);
+  await killAll(first, 0);
+  killed += first.length;
+
+  // 2. The daemons by pid file (SIGTERM first: an agent may tidy up), pods' processes too.
+  const daemons = [...pidFiles(layout.files.pids), ...pidFiles(layout.files.pods)].map(readPidFile).filter(isAlive);
+  await killAll(daemons, 5_000);
+  killed += daemons.length;
+
+  // 3. Anything still carrying the lab's marker (a crash lost its pid file), then whatever still
+  //    lives inside a lab namespace.
+  const marked = markedProcesses(layout.marker);
+  await killAll(marked, 0);
+  killed += marked.length;
+  const namespaces = (await listNetns()).filter((n) => n.startsWith(layout.netnsPrefix));
+  for (const ns of namespaces) {
+    const inside = (await netnsPids(ns)).filter((p) => p !== process.pid).map((p) => recordOf(p, '')).filter(isAlive);
+    await killAll(inside, 0);
+    killed += inside.length;
+  }
+
+  // 4. Namespaces (pods first, the underlay last), then the state dir.
+  const order = [...namespaces].sort((a, b) => rank(layout, a) - rank(layout, b));
+  for (const ns of order) await delNetns(ns);
+  rmSync(layout.stateDir, { recursive: true, force: true });
+
+  const leftovers = [
+    ...(await listNetns()).filter((n) => n.startsWith(layout.netnsPrefix)).map((n) => `netns ${n}`),
+    ...markedProcesses(layout.marker).map((p) => `process ${p.pid}`),
+  ];
+  out.write(
+    `lab "${layout.name}" removed: ${killed} process${killed === 1 ? '' : 'es'} stopped, ${namespaces.length} namespace${namespaces.length === 1 ? '' : 's'} deleted, ${layout.stateDir} removed\n`,
+  );
+  if (leftovers.length > 0) out.write(`left behind (could not remove): ${leftovers.join(', ')}\n`);
+  return { processes: killed, namespaces, leftovers };
+}
+
+function rank(layout: LabLayout, ns: string): number {
+  if (ns.startsWith(`${layout.netnsPrefix}pod-`)) return 0;
+  if (ns === layout.underlayNetns) return 2;
+  return 1;
+}

@@ -1,0 +1,82 @@
+// `netloom lab kubelet`: the node simulator daemon the lab starts (and restarts). It builds the
+// CNI shim if the lab has none yet, writes each node's conflist, and serves /readyz and /status
+// on <state>/kubelet.sock for `lab up` and `lab status`.
+import { createServer } from 'node:http';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from '../../../lib/logging.ts';
+import { buildCni } from '../../../scripts/build-cni.ts';
+import { run } from '../exec.ts';
+import { kubeFiles } from '../kube-files.ts';
+import { apiserverUrl, layoutOf, type LabState } from '../state.ts';
+import { CniRunner } from './cni-runner.ts';
+import { loadTemplate, nodeConflist } from './conflist.ts';
+import { KubeApi } from './kube-api.ts';
+import { RecordStore } from './records.ts';
+import { Runtime } from './runtime.ts';
+import { NodeSimulator } from './simulator.ts';
+
+export const CNI_PATH_EXTRA = ['/usr/lib/cni', '/opt/cni/bin'];
+
+export async function runKubelet(state: LabState, logger: Logger): Promise<number> {
+  const layout = layoutOf(state);
+  if (!existsSync(layout.files.cniBin)) {
+    await buildCni(layout.files.cniBin, process.execPath, layout.files.cniCompileCache);
+    logger.info({ path: layout.files.cniBin }, 'CNI shim built');
+  }
+  const template = loadTemplate();
+  logger.info({ source: template.source }, 'CNI configuration template');
+  const cniPath = [layout.files.bin, ...CNI_PATH_EXTRA];
+  const cni = new Map<string, CniRunner>();
+  for (const n of layout.nodes) {
+    const list = nodeConflist(template.list, n);
+    writeFileSync(n.conflist, JSON.stringify(list, null, 2) + '\n');
+    // The plugins run in the node's namespace, as the node's container runtime would run them.
+    cni.set(
+      n.name,
+      new CniRunner(list, cniPath, (path, env, stdin) => run('ip', ['netns', 'exec', n.netns, path], { env: { ...process.env, ...env }, input: stdin, timeoutMs: 90_000 })),
+    );
+  }
+  const files = kubeFiles(layout.files.kubeDir);
+  const api = new KubeApi({
+    server: apiserverUrl(state),
+    token: state.token,
+    ...(existsSync(files.servingCert) ? { ca: readFileSync(files.servingCert) } : {}),
+  });
+  const records = new RecordStore(layout.files.pods);
+  const runtime = new Runtime({ layout, records, cni, podProcess: state.podProcess, logger });
+  const sim = new NodeSimulator({ api, layout, runtime, records, cni, logger });
+
+  const socket = join(layout.stateDir, 'kubelet.sock');
+  rmSync(socket, { force: true });
+  const server = createServer((req, res) => {
+    const reason = sim.ready();
+    if (req.url === '/readyz') {
+      res.writeHead(reason ? 503 : 200, { 'content-type': 'text/plain' });
+      res.end(reason ? `${reason}\n` : 'ok\n');
+    } else if (req.url === '/status') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(sim.status()) + '\n');
+    } else {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(socket, resolve));
+
+  const stop = new AbortController();
+  const onSignal = (sig: string): void => {
+    logger.info({ signal: sig }, 'shutting down (pods keep running)');
+    stop.abort();
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+  logger.info({ nodes: layout.nodes.map((n) => n.name), socket }, 'node simulator started');
+  try {
+    await sim.run(stop.signal);
+  } finally {
+    server.close();
+    api.close();
+    rmSync(socket, { force: true });
+  }
+  return 0;
+}

@@ -1,0 +1,140 @@
+// Where everything of one lab lives and what it is called: pure derivations from the lab's name,
+// state dir, node count and underlay. Every name starts with the lab's prefix, which is how
+// `lab down` finds leftovers after a crash even without the state dir.
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+
+export interface NodeLayout {
+  /** Kubernetes node name, also the agent's node name. */
+  name: string;
+  /** 1-based. */
+  index: number;
+  /** The node's network namespace (its "host" network). */
+  netns: string;
+  /** Underlay address (no prefix length); the node's InternalIP. */
+  ip: string;
+  /** The bridge port of this node inside the underlay namespace. */
+  underlayPort: string;
+  dir: string;
+  /** The agent's CNI gRPC socket (the conflist's agentSocket). */
+  cniSocket: string;
+  /** The agent's HTTP API as a unix socket, reachable from the host's namespace. */
+  apiSocket: string;
+  /** The agent's own state directory. */
+  agentStateDir: string;
+  conflist: string;
+  cniLog: string;
+}
+
+export interface LabLayout {
+  name: string;
+  stateDir: string;
+  /** `netloom-<name>-`: every namespace the lab creates starts with it. */
+  netnsPrefix: string;
+  /** Value of NETLOOM_LAB in the environment of every process the lab starts. */
+  marker: string;
+  underlayNetns: string;
+  bridge: string;
+  /** The bridge's own address in the underlay, with prefix length. */
+  bridgeAddress: string;
+  nodes: NodeLayout[];
+  files: {
+    state: string;
+    lock: string;
+    etcdSocket: string;
+    etcdData: string;
+    kubeEtcdData: string;
+    kubeDir: string;
+    kubeconfig: string;
+    bin: string;
+    cniBin: string;
+    cniCompileCache: string;
+    logs: string;
+    pids: string;
+    pods: string;
+  };
+}
+
+export interface LayoutInput {
+  name: string;
+  stateDir?: string | undefined;
+  nodes: number;
+  underlayCidr: string;
+}
+
+export const ENV_MARKER = 'NETLOOM_LAB';
+
+export function defaultStateDir(name: string): string {
+  return `/run/netloom-${name}`;
+}
+
+export function nodeName(lab: string, index: number): string {
+  return `${lab}-node${index}`;
+}
+
+export function labLayout(input: LayoutInput): LabLayout {
+  const stateDir = input.stateDir ?? defaultStateDir(input.name);
+  const netnsPrefix = `netloom-${input.name}-`;
+  const base = input.underlayCidr.split('/')[0]!.split('.').slice(0, 3).join('.');
+  const nodes: NodeLayout[] = [];
+  for (let i = 1; i <= input.nodes; i++) {
+    const name = nodeName(input.name, i);
+    const dir = join(stateDir, 'nodes', name);
+    nodes.push({
+      name,
+      index: i,
+      netns: `${netnsPrefix}${name.slice(input.name.length + 1)}`,
+      ip: `${base}.${10 + i}`,
+      underlayPort: `node${i}`,
+      dir,
+      cniSocket: join(dir, 'cni.sock'),
+      apiSocket: join(dir, 'agent-api.sock'),
+      agentStateDir: join(dir, 'agent'),
+      conflist: join(dir, '10-netloom.conflist'),
+      cniLog: join(dir, 'cni.log'),
+    });
+  }
+  return {
+    name: input.name,
+    stateDir,
+    netnsPrefix,
+    marker: input.name,
+    underlayNetns: `${netnsPrefix}underlay`,
+    bridge: 'br0',
+    bridgeAddress: `${base}.1/24`,
+    nodes,
+    files: {
+      state: join(stateDir, 'lab.json'),
+      lock: join(stateDir, 'lock'),
+      etcdSocket: join(stateDir, 'etcd.sock'),
+      etcdData: join(stateDir, 'etcd'),
+      kubeEtcdData: join(stateDir, 'kube-etcd'),
+      kubeDir: join(stateDir, 'kube'),
+      kubeconfig: join(stateDir, 'kube', 'kubeconfig'),
+      bin: join(stateDir, 'bin'),
+      cniBin: join(stateDir, 'bin', 'netloom'),
+      cniCompileCache: join(stateDir, 'bin', '.compile-cache'),
+      logs: join(stateDir, 'logs'),
+      pids: join(stateDir, 'pids'),
+      pods: join(stateDir, 'pods'),
+    },
+  };
+}
+
+export function logFile(layout: LabLayout, component: string): string {
+  return join(layout.files.logs, `${component}.log`);
+}
+
+export function pidFile(layout: LabLayout, component: string): string {
+  return join(layout.files.pids, `${component}.pid`);
+}
+
+/** A pod's network namespace: the prefix and a digest of its UID (names stay short and unique). */
+export function podNetns(layout: LabLayout, uid: string): string {
+  return `${layout.netnsPrefix}pod-${createHash('sha256').update(uid).digest('hex').slice(0, 12)}`;
+}
+
+/** Whether a namespace name belongs to this lab. */
+export function ownsNetns(layout: LabLayout, netns: string): boolean {
+  return netns.startsWith(layout.netnsPrefix);
+}

@@ -1,0 +1,124 @@
+// `netloom lab status`: each component (alive? ready?), each node (Ready as the simulator
+// reports it, its agent's health), each pod (node, IP, phase from the API server). `--json`
+// gives the same as one object, for scripts and tests.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { errorMessage } from '../../lib/errors.ts';
+import type { Binaries } from './components.ts';
+import { labComponents } from './components.ts';
+import { get } from './http.ts';
+import { kubeFiles } from './kube-files.ts';
+import { KubeApi } from './kubelet/kube-api.ts';
+import type { SimulatorStatus } from './kubelet/simulator.ts';
+import type { Pod, PodList } from './kubelet/types.ts';
+import { runningRecord } from './lifecycle.ts';
+import { apiserverUrl, layoutOf, type LabState } from './state.ts';
+import type { Out } from './up.ts';
+
+export interface ComponentStatus {
+  name: string;
+  title: string;
+  pid: number | null;
+  running: boolean;
+  ready: boolean;
+  endpoint: string | null;
+}
+
+export interface LabStatus {
+  name: string;
+  stateDir: string;
+  createdAt: string;
+  components: ComponentStatus[];
+  nodes: { name: string; ip: string; netns: string; ready: boolean; message: string; pods: number; agent: string }[];
+  pods: { namespace: string; name: string; node: string; phase: string; ip: string; ready: boolean }[];
+  errors: string[];
+}
+
+async function agentHealth(socket: string): Promise<string> {
+  if (!existsSync(socket)) return 'no API socket';
+  try {
+    const res = await get('http://agent/readyz', { socketPath: socket });
+    return res.status === 200 ? 'ready' : `not ready: ${res.body.trim().replace(/\n/g, '; ')}`;
+  } catch (err) {
+    return `unreachable: ${errorMessage(err)}`;
+  }
+}
+
+export async function collectStatus(state: LabState, bins: Binaries): Promise<LabStatus> {
+  const layout = layoutOf(state);
+  const errors: string[] = [];
+  const components = await Promise.all(
+    labComponents(state, bins).map(async (c): Promise<ComponentStatus> => {
+      const rec = runningRecord(c);
+      const ready = rec ? await c.ready().catch(() => false) : false;
+      return { name: c.name, title: c.title, pid: rec?.pid ?? null, running: rec !== undefined, ready, endpoint: c.endpoint ?? null };
+    }),
+  );
+  let sim: SimulatorStatus | undefined;
+  try {
+    const res = await get('http://kubelet/status', { socketPath: join(layout.stateDir, 'kubelet.sock') });
+    sim = JSON.parse(res.body) as SimulatorStatus;
+  } catch (err) {
+    errors.push(`node simulator: ${errorMessage(err)}`);
+  }
+  const nodes = await Promise.all(
+    layout.nodes.map(async (n) => {
+      const s = sim?.nodes.find((x) => x.name === n.name);
+      return {
+        name: n.name,
+        ip: n.ip,
+        netns: n.netns,
+        ready: s?.ready ?? false,
+        message: s?.message ?? 'unknown (node simulator down)',
+        pods: s?.pods ?? 0,
+        agent: bins.agent ? await agentHealth(n.apiSocket) : 'not in this checkout',
+      };
+    }),
+  );
+  let pods: LabStatus['pods'] = [];
+  const files = kubeFiles(layout.files.kubeDir);
+  const api = new KubeApi({ server: apiserverUrl(state), token: state.token, timeoutMs: 5_000, ...(existsSync(files.servingCert) ? { ca: readFileSync(files.servingCert) } : {}) });
+  try {
+    const list = await api.get<PodList>('/api/v1/pods');
+    pods = list.items.map((p: Pod) => ({
+      namespace: p.metadata.namespace,
+      name: p.metadata.name,
+      node: p.spec.nodeName ?? '',
+      phase: p.metadata.deletionTimestamp ? 'Terminating' : (p.status?.phase ?? ''),
+      ip: p.status?.podIP ?? '',
+      ready: p.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True',
+    }));
+  } catch (err) {
+    errors.push(`kube-apiserver: ${errorMessage(err)}`);
+  } finally {
+    api.close();
+  }
+  return { name: state.name, stateDir: state.stateDir, createdAt: state.createdAt, components, nodes, pods, errors };
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => '  ' + r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n') + '\n';
+}
+
+export function printStatus(s: LabStatus, out: Out): void {
+  out.write(`lab "${s.name}" (since ${s.createdAt}, state ${s.stateDir})\n\ncomponents:\n`);
+  out.write(
+    table([
+      ['NAME', 'STATE', 'PID', 'ENDPOINT'],
+      ...s.components.map((c) => [c.name, c.running ? (c.ready ? 'ready' : 'running, not ready') : 'DOWN', c.pid === null ? '-' : String(c.pid), c.endpoint ?? '']),
+    ]),
+  );
+  out.write('\nnodes:\n');
+  out.write(
+    table([
+      ['NAME', 'IP', 'READY', 'PODS', 'AGENT', 'NETNS'],
+      ...s.nodes.map((n) => [n.name, n.ip, n.ready ? 'True' : `False (${n.message})`, String(n.pods), n.agent, n.netns]),
+    ]),
+  );
+  out.write(`\npods (${s.pods.length}):\n`);
+  if (s.pods.length > 0) {
+    out.write(table([['NAMESPACE', 'NAME', 'NODE', 'PHASE', 'READY', 'IP'], ...s.pods.map((p) => [p.namespace, p.name, p.node || '-', p.phase, p.ready ? 'yes' : 'no', p.ip || '-'])]));
+  }
+  for (const e of s.errors) out.write(`! ${e}\n`);
+}

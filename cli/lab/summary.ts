@@ -1,0 +1,46 @@
+// What `lab up` prints once the lab runs: where things are and commands to paste. Pure.
+import type { LabLayout } from './layout.ts';
+import type { LabState } from './state.ts';
+
+export interface SummaryInput {
+  state: LabState;
+  layout: LabLayout;
+  kubeconfig: string;
+  seconds: number;
+  warnings: string[];
+}
+
+export function summary(s: SummaryInput): string {
+  const { state, layout } = s;
+  const etcd = `http://127.0.0.1:${state.ports.etcd}`;
+  const first = layout.nodes[0];
+  const nodes = layout.nodes.map((n) => `${n.name} (${n.ip}, netns ${n.netns})`).join('\n    ');
+  const lines = [
+    '',
+    `The lab "${state.name}" is up (${s.seconds.toFixed(1)} s): ${layout.nodes.length} node${layout.nodes.length === 1 ? '' : 's'}`,
+    `    ${nodes}`,
+    '',
+    `  kubeconfig   ${s.kubeconfig}`,
+    `  etcd         ${etcd}  (netloom's keyspace: /netloom/v1/${state.cluster}/)`,
+    `  logs         ${layout.files.logs}/`,
+    '',
+    'Try:',
+    `  export KUBECONFIG=${s.kubeconfig}`,
+    '  kubectl get nodes -o wide',
+    '  kubectl create deployment echo --image=echo --replicas=20 --port=8080',
+    '  kubectl get pods -o wide',
+    `  ETCDCTL_API=3 etcdctl --endpoints=${etcd} get --prefix /netloom/v1/ --keys-only`,
+    `  ETCDCTL_API=3 etcdctl --endpoints=${etcd} get --prefix /netloom/v1/${state.cluster}/ipam/`,
+    ...(first
+      ? [
+          `  ip netns exec ${first.netns} ip route            # a node's routes`,
+          `  ip netns exec ${first.netns} curl -s http://<pod IP>:8080/   # every pod echoes on 8080`,
+        ]
+      : []),
+    `  npm run netloom -- lab status${state.name === 'lab' ? '' : ` --name ${state.name}`}     # nodes, pods, agents`,
+    `  npm run netloom -- lab check${state.name === 'lab' ? '' : ` --name ${state.name}`}      # every pod reaches every other`,
+    `  npm run netloom -- lab down${state.name === 'lab' ? '' : ` --name ${state.name}`}       # remove everything`,
+  ];
+  if (s.warnings.length > 0) lines.push('', 'Warnings:', ...s.warnings.map((w) => `  ! ${w}`));
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,55 @@
+// The simulated machines: one namespace per node, joined by a bridge that lives in its own
+// namespace (the "switch"). Idempotent: an existing node namespace is kept as it is (its agent's
+// data plane lives there), only missing parts are added.
+import type { LabLayout, NodeLayout } from './layout.ts';
+import { addNetns, delNetns, ipBatch, links, listNetns } from './netns.ts';
+import { runOk } from './exec.ts';
+
+async function ensureBridge(layout: LabLayout, existing: string[]): Promise<void> {
+  const ns = layout.underlayNetns;
+  if (!existing.includes(ns)) await addNetns(ns);
+  const have = await links(ns);
+  if (have.some((l) => l.ifname === layout.bridge)) return;
+  await ipBatch(ns, [
+    `link add ${layout.bridge} type bridge`,
+    `address add ${layout.bridgeAddress} dev ${layout.bridge}`,
+    `link set ${layout.bridge} up`,
+  ]);
+}
+
+async function ensureNode(layout: LabLayout, node: NodeLayout, existing: string[]): Promise<void> {
+  if (!existing.includes(node.netns)) {
+    await addNetns(node.netns);
+  }
+  const inNode = await links(node.netns);
+  const eth0 = inNode.find((l) => l.ifname === 'eth0');
+  const ok = eth0?.addr_info?.some((a) => a.family === 'inet' && a.local === node.ip);
+  if (!ok) {
+    // A half-made pair (crash during setup) is removed and made again.
+    if (eth0) await ipBatch(node.netns, ['link del eth0']);
+    const ports = await links(layout.underlayNetns);
+    if (ports.some((l) => l.ifname === node.underlayPort)) await ipBatch(layout.underlayNetns, [`link del ${node.underlayPort}`]);
+    await ipBatch(layout.underlayNetns, [
+      `link add ${node.underlayPort} type veth peer name eth0 netns ${node.netns}`,
+      `link set ${node.underlayPort} master ${layout.bridge}`,
+      `link set ${node.underlayPort} up`,
+    ]);
+    await ipBatch(node.netns, [`address add ${node.ip}/24 dev eth0`, 'link set eth0 up']);
+  }
+  // A node routes for its pods, as every Kubernetes node does (a new namespace starts with 0).
+  await runOk('ip', ['netns', 'exec', node.netns, 'sh', '-c', 'echo 1 > /proc/sys/net/ipv4/ip_forward; echo 1 > /proc/sys/net/ipv6/conf/all/forwarding']);
+}
+
+/** Creates (or completes) the underlay and every node namespace. */
+export async function ensureUnderlay(layout: LabLayout): Promise<void> {
+  const existing = await listNetns();
+  await ensureBridge(layout, existing);
+  for (const node of layout.nodes) await ensureNode(layout, node, existing);
+}
+
+/** Deletes every namespace of the lab (nodes, pods, underlay); links and tables go with them. */
+export async function removeNamespaces(layout: LabLayout): Promise<string[]> {
+  const ours = (await listNetns()).filter((n) => n.startsWith(layout.netnsPrefix));
+  for (const ns of ours) await delNetns(ns);
+  return ours;
+}

@@ -1,0 +1,154 @@
+// `netloom lab up`: make (or complete) the lab and print where everything is. Idempotent: a lab
+// that runs is left alone (its dead parts are started again); a `lab up` already at work is
+// reported, never disturbed. Everything it starts is a detached daemon, so ending `lab up`
+// (Ctrl-C, kill -9) never takes the lab down; `lab down` does.
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync } from 'node:fs';
+import { findEtcd, findKubeApiserver, findKubeControllerManager } from './binaries.ts';
+import { agentAvailable, labComponents, type Binaries, type Component } from './components.ts';
+import type { LabConfig } from './config.ts';
+import { LabError } from './exec.ts';
+import { get } from './http.ts';
+import { ensureCredentials, kubeFiles, writeKubeconfig } from './kube-files.ts';
+import { labLayout, type LabLayout } from './layout.ts';
+import { ensureRunning } from './lifecycle.ts';
+import { tryLock } from './lock.ts';
+import { freePorts } from './ports.ts';
+import { apiserverUrl, readState, writeState, type LabState } from './state.ts';
+import { summary } from './summary.ts';
+import { ensureUnderlay } from './underlay.ts';
+import type { SimulatorStatus } from './kubelet/simulator.ts';
+import { join } from 'node:path';
+
+export interface Out {
+  write(text: string): void;
+}
+
+const secs = (t0: number): string => `${((performance.now() - t0) / 1000).toFixed(1)} s`;
+
+async function newState(cfg: LabConfig, layout: LabLayout): Promise<LabState> {
+  const [etcd, etcdPeer, kubeEtcd, kubeEtcdPeer, apiserver, controllerManager, ksrMetrics] = await freePorts(7);
+  return {
+    version: 1,
+    name: cfg.name,
+    stateDir: layout.stateDir,
+    nodes: cfg.nodes,
+    cluster: cfg.cluster,
+    underlayCidr: cfg.underlayCidr,
+    podProcess: cfg.podProcess,
+    ports: { etcd: etcd!, etcdPeer: etcdPeer!, kubeEtcd: kubeEtcd!, kubeEtcdPeer: kubeEtcdPeer!, apiserver: apiserver!, controllerManager: controllerManager!, ksrMetrics: ksrMetrics! },
+    token: randomBytes(24).toString('hex'),
+    createdAt: new Date().toISOString(),
+    logLevel: cfg.logLevel,
+    agentArgs: cfg.agentArgs,
+  };
+}
+
+export function binaries(): Binaries {
+  return { etcd: findEtcd(), kubeApiserver: findKubeApiserver(), kubeControllerManager: findKubeControllerManager(), agent: agentAvailable() };
+}
+
+async function kubeletStatus(layout: LabLayout): Promise<SimulatorStatus | undefined> {
+  try {
+    const res = await get('http://kubelet/status', { socketPath: join(layout.stateDir, 'kubelet.sock') });
+    return res.status === 200 ? (JSON.parse(res.body) as SimulatorStatus) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Starts every component in dependency order, in parallel where they do not depend on each other. */
+async function startAll(components: Component[], timeoutMs: number, out: Out, afterReady: (c: Component) => void): Promise<void> {
+  const byName = new Map(components.map((c) => [c.name, c]));
+  const started = new Map<string, Promise<void>>();
+  const width = Math.max(...components.map((c) => c.title.length));
+  const start = (c: Component): Promise<void> => {
+    let p = started.get(c.name);
+    if (!p) {
+      p = (async () => {
+        await Promise.all(c.after.map((n) => byName.get(n)).filter((d): d is Component => d !== undefined).map(start));
+        const t0 = performance.now();
+        const { rec, started: fresh } = await ensureRunning(c, timeoutMs);
+        afterReady(c);
+        const where = c.endpoint ? `  ${c.endpoint}` : '';
+        out.write(`  ✓ ${c.title.padEnd(width)}  ${fresh ? secs(t0).padStart(6) : `(was running, pid ${rec.pid})`}${where}\n`);
+      })();
+      started.set(c.name, p);
+    }
+    return p;
+  };
+  const results = await Promise.allSettled(components.map(start));
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
+export async function up(cfg: LabConfig, opts: { explicitNodes: boolean; out: Out }): Promise<number> {
+  const { out } = opts;
+  const t0 = performance.now();
+  if (process.getuid?.() !== 0) throw new LabError('the lab needs root: it creates network namespaces (run it with sudo)');
+  let layout = labLayout(cfg);
+  mkdirSync(layout.stateDir, { recursive: true, mode: 0o755 });
+  const lock = tryLock(layout.files.lock, 'lab up');
+  if (!lock.ok) {
+    out.write(`netloom lab up: another lab command (pid ${lock.holder.pid}, since ${lock.holder.startedAt}) is working on lab "${cfg.name}" right now; leaving it alone.\n`);
+    return 1;
+  }
+  try {
+    let state = readState(layout.files.state);
+    const resumed = state !== undefined;
+    if (state && opts.explicitNodes && state.nodes !== cfg.nodes) {
+      out.write(`netloom lab up: lab "${cfg.name}" exists with ${state.nodes} nodes; run \`netloom lab down\` first to make one with ${cfg.nodes}.\n`);
+      return 1;
+    }
+    if (!state) {
+      state = await newState(cfg, layout);
+      writeState(layout.files.state, state);
+    }
+    layout = labLayout({ name: state.name, stateDir: state.stateDir, nodes: state.nodes, underlayCidr: state.underlayCidr });
+
+    const bins = binaries();
+    if (!bins.etcd.ok) throw new LabError(bins.etcd.reason);
+    if (!bins.kubeApiserver.ok) throw new LabError(bins.kubeApiserver.reason);
+    const warnings: string[] = [];
+    if (!bins.kubeControllerManager.ok) {
+      warnings.push(`${bins.kubeControllerManager.reason}: Deployments, ReplicaSets, EndpointSlices and namespace deletion do nothing; create Pods directly`);
+    }
+    if (!bins.agent) warnings.push('`netloom agent` is not in this checkout yet: nodes stay NotReady and pods Pending (no data plane)');
+
+    out.write(`netloom lab "${state.name}": ${state.nodes} nodes, state in ${layout.stateDir}${resumed ? ' (resuming the existing lab)' : ''}\n`);
+    let t = performance.now();
+    await ensureUnderlay(layout);
+    out.write(`  ✓ network namespaces: ${layout.underlayNetns} (bridge ${layout.bridge}), ${layout.nodes.map((n) => n.netns).join(', ')}  ${secs(t)}\n`);
+
+    const files = kubeFiles(layout.files.kubeDir);
+    ensureCredentials(files, state.token);
+    const components = labComponents(state, bins).filter((c) => c.name !== 'supervisor');
+    const supervisor = labComponents(state, bins).find((c) => c.name === 'supervisor')!;
+    const st = state;
+    await startAll(components, cfg.timeoutSeconds * 1000, out, (c) => {
+      if (c.name === 'kube-apiserver') {
+        writeKubeconfig(files, { cluster: `netloom-${st.name}`, server: apiserverUrl(st), token: st.token, verify: existsSync(files.servingCert) });
+      }
+    });
+    await ensureRunning(supervisor, 10_000);
+
+    // Nodes are Ready once their agent answers CNI STATUS; wait for that when agents exist.
+    if (bins.agent) {
+      t = performance.now();
+      const deadline = Date.now() + cfg.timeoutSeconds * 1000;
+      let status: SimulatorStatus | undefined;
+      for (;;) {
+        status = await kubeletStatus(layout);
+        if (status?.nodes.every((n) => n.ready) || Date.now() > deadline) break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      const notReady = status?.nodes.filter((n) => !n.ready) ?? [];
+      if (notReady.length === 0) out.write(`  ✓ ${state.nodes} nodes Ready  ${secs(t)}\n`);
+      else warnings.push(`nodes not Ready: ${notReady.map((n) => `${n.name} (${n.message})`).join('; ')}`);
+    }
+    out.write(summary({ state, layout, kubeconfig: files.kubeconfig, seconds: (performance.now() - t0) / 1000, warnings }));
+    return 0;
+  } finally {
+    lock.release();
+  }
+}
