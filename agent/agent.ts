@@ -8,7 +8,8 @@ import { Gauge } from '../lib/metrics.ts';
 import type { Store } from '../lib/etcd/store.ts';
 import { errorMessage } from '../lib/errors.ts';
 import { Keyspace } from '../lib/keyspace.ts';
-import { localPods } from './attachments/local-pods.ts';
+import { DEFAULT_CNI_SOCKET, startCniServer, type CniServer } from './cni-server/server.ts';
+import { CniService } from './cni-server/service.ts';
 import { AttachmentStore } from './attachments/store.ts';
 import type { AgentConfig } from './config.ts';
 import { loadDriver } from './drivers.ts';
@@ -19,6 +20,7 @@ import { NodeIdentity } from './nodeid/identity.ts';
 import { acquirePidLock, type PidLock } from './nodeid/pid-lock.ts';
 import { DepartedNodes } from './nodeid/release.ts';
 import { Pipeline, type PodSource } from './pipeline/pipeline.ts';
+import { renderPodAttachment } from './renderers/pods.ts';
 import type { NodeContext } from './renderers/context.ts';
 import type { Driver } from './scheduler/descriptor.ts';
 import { KvScheduler } from './scheduler/scheduler.ts';
@@ -52,6 +54,7 @@ export class Agent {
   private synced = false;
   private timers: NodeJS.Timeout[] = [];
   private departed: DepartedNodes | undefined;
+  private cniServer: CniServer | undefined;
 
   private constructor(parts: {
     config: AgentConfig;
@@ -86,6 +89,7 @@ export class Agent {
   }
 
   async close(): Promise<void> {
+    await this.cniServer?.close();
     this.stop.abort();
     for (const t of this.timers) clearInterval(t);
     this.departed?.close();
@@ -171,11 +175,26 @@ export class Agent {
         mtu: config.mtu,
       };
       const view = new ClusterView();
+      // The CNI server wires this node's pods and is the pipeline's source of their items.
+      const agentRef: { current?: Agent } = {};
+      const cni = new CniService({
+        ipam,
+        scheduler,
+        attachments,
+        render: (a) => renderPodAttachment(ctx, a),
+        ready: () => {
+          const why = agentRef.current ? agentRef.current.readiness() : 'starting';
+          return why === null ? { ready: true } : { ready: false, reason: why };
+        },
+        logger: logger.child({ part: 'cni' }),
+        registry,
+        addTimeoutMs: config.cniAddTimeoutMs,
+      });
       const pipeline = new Pipeline({
         ctx,
         view,
         scheduler,
-        pods: deps.pods ? deps.pods(ctx) : localPods(attachments, ctx),
+        pods: deps.pods ? deps.pods(ctx) : cni,
         subnetOf: (id) => (id >= 1 && id <= plan.maxNodeId ? plan.forNode(id).cidr : undefined),
         gatewayOffset: config.gatewayOffset,
         logger,
@@ -196,7 +215,11 @@ export class Agent {
         attachments,
         lock,
       });
+      agentRef.current = agent;
       agent.run();
+      // No CNI socket for the fake data plane unless asked: it wires nothing real.
+      const socketPath = config.cniSocket ?? (config.dataplane === 'fake' ? '' : DEFAULT_CNI_SOCKET);
+      if (socketPath !== '') agent.cniServer = await startCniServer({ socketPath, service: cni, logger: logger.child({ part: 'cni' }) });
       return agent;
     } catch (err) {
       if (!deps.driver) await driver?.close?.();

@@ -49,6 +49,10 @@ export const agentConfigSchema = z.object({
   ipamGcIntervalSeconds: int(0).default(300),
   /** Release a deleted Node's ID and IPAM records this long after the delete; 0 never. */
   releaseDeletedNodesAfterSeconds: int(0).default(300),
+  /** The CNI server's unix socket (the conflist's agentSocket); '' disables. Default /run/netloom/cni.sock, none with the fake data plane. */
+  cniSocket: z.string().optional(),
+  /** How long a CNI ADD waits for the pod's items to be applied before answering 11. */
+  cniAddTimeoutMs: int(100).default(30_000),
   /** Let the scheduler retry on its own timers (off only for tests that drive retries). */
   autoRetry: bool().default(true),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'),
