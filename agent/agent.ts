@@ -110,7 +110,7 @@ export class Agent {
       // The driver first: a data plane that cannot load must fail before the node claims anything.
       driver =
         deps.driver ??
-        (await loadDriver(config.dataplane, { stateDir: config.stateDir, cluster: config.cluster, logger }));
+        (await loadDriver(config.dataplane, { stateDir: config.stateDir, cluster: config.cluster, logger, ...(config.linuxNetns ? { netns: config.linuxNetns } : {}) }));
       const attachments = new AttachmentStore(config.stateDir, config.cluster);
       const ipamRef: { current?: PodIpam } = {};
       const identity = await NodeIdentity.start({

@@ -49,6 +49,8 @@ export const agentConfigSchema = z.object({
   ipamGcIntervalSeconds: int(0).default(300),
   /** Release a deleted Node's ID and IPAM records this long after the delete; 0 never. */
   releaseDeletedNodesAfterSeconds: int(0).default(300),
+  /** The linux driver's node-side network namespace (path or /run/netns name); unset: the agent's own. Lets several node agents share one machine (tests, the lab). */
+  linuxNetns: z.string().optional(),
   /** The CNI server's unix socket (the conflist's agentSocket); '' disables. Default /run/netloom/cni.sock, none with the fake data plane. */
   cniSocket: z.string().optional(),
   /** How long a CNI ADD waits for the pod's items to be applied before answering 11. */
