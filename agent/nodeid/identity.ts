@@ -210,6 +210,7 @@ export class NodeIdentity {
 async function waitForOwner(opts: NodeIdentityOptions, ownLease: string | undefined): Promise<void> {
   const key = opts.keyspace.key({ kind: 'nodeInfo', name: opts.node });
   const deadline = Date.now() + opts.ownerWaitMs;
+  let said = false;
   for (;;) {
     const current = await opts.store.get(key);
     if (!current || current.lease === '0') return;
@@ -217,6 +218,13 @@ async function waitForOwner(opts: NodeIdentityOptions, ownLease: string | undefi
       opts.logger.info({ lease: current.lease }, "revoking the lease of this node's previous agent");
       await opts.store.client.leaseClient.leaseRevoke({ ID: current.lease }).catch(() => undefined);
       return;
+    }
+    if (!said) {
+      opts.logger.warn(
+        { lease: current.lease, waitMs: opts.ownerWaitMs },
+        'another agent publishes this node; waiting for its lease to expire',
+      );
+      said = true;
     }
     if (Date.now() >= deadline) {
       throw new AgentConflictError(
