@@ -80,6 +80,9 @@ describe('KvScheduler cost', () => {
     expect(small.change.counts).toEqual({ create: 0, update: 1, delete: 0 });
     expect(small.remove.counts).toEqual({ create: 0, update: 0, delete: 2 });
     console.log(
+      `visited/driver calls: add ${JSON.stringify(small.add)}, change ${JSON.stringify(small.change)}, remove ${JSON.stringify(small.remove)}`,
+    );
+    console.log(
       `3 single-pod transactions: ${small.ms.toFixed(2)} ms at 1k pods, ${large.ms.toFixed(2)} ms at 100k pods`,
     );
   }, 120_000);
