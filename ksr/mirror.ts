@@ -25,7 +25,7 @@ export interface Confirmed {
 }
 
 export class Mirror {
-  private readonly want = new Map<string, { kind: K8sKind; value: string }>();
+  private readonly want = new Map<string, { readonly kind: K8sKind; value: string }>();
   private have = new Map<string, string>();
   /** key → ms of its first unwritten change (0 for keys dirty because of a resync). */
   private readonly dirty = new Map<string, number>();
@@ -47,12 +47,15 @@ export class Mirror {
       if (!prev) return;
       this.want.delete(key);
       this.counts.set(prev.kind, (this.counts.get(prev.kind) ?? 1) - 1);
+    } else if (prev) {
+      if (prev.value === value) return;
+      prev.value = value;
     } else {
-      if (prev?.value === value) return;
-      if (!prev) this.counts.set(kind, (this.counts.get(kind) ?? 0) + 1);
+      this.counts.set(kind, (this.counts.get(kind) ?? 0) + 1);
       this.want.set(key, { kind, value });
     }
-    if (!this.dirty.has(key) || this.dirty.get(key) === 0) this.dirty.set(key, now);
+    const since = this.dirty.get(key);
+    if (since === undefined || since === 0) this.dirty.set(key, now);
     this.onDirty();
   }
 
@@ -120,10 +123,11 @@ export class Mirror {
   }
 
   /**
-   * The writes that make etcd equal to want for the dirty keys (at most `limit`). Dirty keys
+   * The writes that make etcd equal to want for the dirty keys (at most `limit`; without
+   * `deletes`, deletes stay pending: a sweep must wait until every feed has listed). Dirty keys
    * that turn out equal are settled on the spot.
    */
-  plan(limit = Infinity): PlannedWrite[] {
+  plan(limit = Infinity, deletes = true): PlannedWrite[] {
     const out: PlannedWrite[] = [];
     for (const [key, since] of this.dirty) {
       if (out.length >= limit) break;
@@ -134,7 +138,7 @@ export class Mirror {
         continue;
       }
       if (want) out.push({ op: { type: 'put', key, value: want.value }, kind: want.kind, since });
-      else out.push({ op: { type: 'delete', key }, kind: this.kindOf(key) ?? 'unknown', since });
+      else if (deletes) out.push({ op: { type: 'delete', key }, kind: this.kindOf(key) ?? 'unknown', since });
     }
     return out;
   }

@@ -52,6 +52,16 @@ export interface FlushStats {
   revision: number;
 }
 
+/** Progress of one full sync, from its etcd read to its final sweep. */
+interface SyncRun {
+  reason: string;
+  started: number;
+  readRevision: number;
+  puts: number;
+  deletes: number;
+  revision: number;
+}
+
 export class Syncer {
   /** Notified by the mirror and the feeds; the loop waits on it. */
   readonly wake = new Wakeup();
@@ -66,37 +76,47 @@ export class Syncer {
     this.d = deps;
   }
 
-  /** Runs until the term ends. Never throws. */
+  /**
+   * Runs until the term ends; never throws. A full sync reads etcd first, then fills: while
+   * feeds are still listing, keys that differ are put as they come (writes overlap the lists);
+   * once every feed has listed, the rest is written and leftovers deleted (the sweep).
+   */
   async run(term: Term): Promise<void> {
-    const { logger, metrics, options } = this.d;
+    const { logger, metrics, options, mirror } = this.d;
     const signal = term.signal;
     const backoff = new Backoff(options.backoffMs.min, options.backoffMs.max);
     const guard: Guard = { key: term.key, createRevision: term.createRevision };
-    let resync: string | undefined = 'new leader';
+    let reason: string | undefined = 'new leader';
+    let sync: SyncRun | undefined;
     let nextHeartbeat = 0;
-    let nextFull = Date.now() + options.fullResyncMs;
+    let nextFull = 0;
     this.termSynced = false;
     this.revisions.reset();
     while (!signal.aborted) {
       try {
         const now = Date.now();
-        if (!this.d.sourcesSynced()) {
-          await this.wake.wait(1_000, signal);
-        } else if (resync !== undefined) {
-          await this.fullSync(resync, guard);
-          resync = undefined;
-          nextHeartbeat = 0;
-          nextFull = Date.now() + options.fullResyncMs;
+        if (reason !== undefined) {
+          sync = await this.read(reason);
+          reason = undefined;
         } else if (now >= nextHeartbeat) {
-          resync = await this.heartbeat(term, guard);
+          reason = await this.heartbeat(term, guard);
           nextHeartbeat = Date.now() + options.heartbeatMs;
-        } else if (this.d.mirror.hasDirty) {
-          const stats = await this.flush(guard, options.maxFlush);
-          if (this.revisions.observe(stats.revision)) resync = 'etcd revision went backwards';
-        } else if (now >= nextFull) {
-          resync = 'periodic';
+        } else if (sync && this.d.sourcesSynced()) {
+          this.add(sync, await this.flush(guard, Infinity, true));
+          this.finish(sync);
+          sync = undefined;
+          nextHeartbeat = 0; // publish the new sync in ksr/status at once
+          nextFull = Date.now() + options.fullResyncMs;
+        } else if (mirror.hasDirty) {
+          // During a fill, deletes wait for the sweep: with only those left, wait for the feeds.
+          const stats = await this.flush(guard, options.maxFlush, sync === undefined);
+          if (sync) this.add(sync, stats);
+          if (this.revisions.observe(stats.revision)) reason = 'etcd revision went backwards';
+          else if (stats.puts + stats.deletes === 0) await this.wake.wait(Math.max(0, nextHeartbeat - Date.now()), signal);
+        } else if (!sync && now >= nextFull) {
+          reason = 'periodic';
         } else {
-          await this.wake.wait(Math.min(nextHeartbeat, nextFull) - now, signal);
+          await this.wake.wait(Math.max(0, Math.min(nextHeartbeat, sync ? Infinity : nextFull) - now), signal);
         }
         backoff.reset();
       } catch (err) {
@@ -109,15 +129,22 @@ export class Syncer {
         metrics.errors.inc({ kind: 'etcd', reason: 'write' });
         const delay = backoff.next();
         logger.warn({ err: errorMessage(err), retryInMs: delay }, 'etcd sync failed; full resync after backoff');
-        resync = 'write failed';
+        reason = 'write failed';
+        sync = undefined;
         await sleep(delay, signal);
       }
     }
   }
 
-  /** Mark and sweep against etcd, then write every difference. */
-  async fullSync(reason: string, guard: Guard): Promise<FlushStats> {
-    const { store, mirror, prefix, metrics, logger, options } = this.d;
+  private add(sync: SyncRun, stats: FlushStats): void {
+    sync.puts += stats.puts;
+    sync.deletes += stats.deletes;
+    sync.revision = Math.max(sync.revision, stats.revision);
+  }
+
+  /** The mark: reads the mirrored prefix at one revision into the mirror's view of etcd. */
+  private async read(reason: string): Promise<SyncRun> {
+    const { store, mirror, prefix, metrics, options } = this.d;
     const started = Date.now();
     metrics.resyncs.inc({ reason });
     mirror.beginFullRead();
@@ -133,19 +160,32 @@ export class Syncer {
     }
     this.revisions.observe(revision);
     mirror.endFullRead(reason === 'new leader');
-    const stats = await this.flush(guard, Infinity);
-    this.revisions.observe(stats.revision);
-    this.lastFullSync = new Date();
-    this.lastFullSyncRevision = Math.max(revision, stats.revision);
-    this.termSynced = true;
-    logger.info({ reason, objects: mirror.size, puts: stats.puts, deletes: stats.deletes, ms: Date.now() - started, revision: this.lastFullSyncRevision }, 'full sync done');
-    return stats;
+    return { reason, started, readRevision: revision, puts: 0, deletes: 0, revision: 0 };
   }
 
-  /** Writes the dirty keys that differ (at most `limit`). */
-  async flush(guard: Guard, limit: number): Promise<FlushStats> {
+  private finish(sync: SyncRun): void {
+    this.revisions.observe(sync.revision);
+    this.lastFullSync = new Date();
+    this.lastFullSyncRevision = Math.max(sync.readRevision, sync.revision);
+    this.termSynced = true;
+    this.d.logger.info(
+      { reason: sync.reason, objects: this.d.mirror.size, puts: sync.puts, deletes: sync.deletes, ms: Date.now() - sync.started, revision: this.lastFullSyncRevision },
+      'full sync done',
+    );
+  }
+
+  /** A whole mark and sweep at once (feeds must have listed): for tests and benchmarks. */
+  async fullSync(reason: string, guard: Guard): Promise<FlushStats> {
+    const sync = await this.read(reason);
+    this.add(sync, await this.flush(guard, Infinity, true));
+    this.finish(sync);
+    return { puts: sync.puts, deletes: sync.deletes, revision: sync.revision };
+  }
+
+  /** Writes the dirty keys that differ (at most `limit`; deletes only when `deletes`). */
+  async flush(guard: Guard, limit: number, deletes = true): Promise<FlushStats> {
     const { store, mirror, metrics, options } = this.d;
-    const plan = mirror.plan(limit);
+    const plan = mirror.plan(limit, deletes);
     if (plan.length === 0) return { puts: 0, deletes: 0, revision: 0 };
     const revision = await writeGuarded(
       store,

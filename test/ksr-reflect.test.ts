@@ -55,8 +55,11 @@ describe.skipIf(skip)('netloom ksr reflects every kind exactly', () => {
     const msgs = ksr.logs().map((l) => l['msg']);
     expect(msgs, msgs.join(' | ')).toContain('full sync done');
     await waitConverged(kube.kubeConfig(), store, ks);
-    const status = JSON.parse((await value({ kind: 'ksrStatus' })) ?? '{}');
-    expect(status).toMatchObject({ leader: 'reflect', counts: expect.objectContaining({ namespace: expect.any(Number) }) });
+    const status = await eventually(async () => {
+      const s = JSON.parse((await value({ kind: 'ksrStatus' })) ?? '{}') as { lastFullSyncRevision?: string };
+      return s.lastFullSyncRevision ? s : undefined;
+    }, 5_000, 'status with a full sync');
+    expect(status).toMatchObject({ leader: 'reflect', counts: expect.objectContaining({ namespace: expect.any(Number) }), lastFullSync: expect.any(String), heartbeat: expect.any(String) });
     expect(Number(status.lastFullSyncRevision)).toBeGreaterThan(0);
   });
 

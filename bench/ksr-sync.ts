@@ -1,0 +1,267 @@
+// KSR initial sync of 100k objects (mostly pods) against a real etcd, with raw batched etcd puts
+// of the same keys and values measured in the same run as the peer; resident memory per mirrored
+// object (in a fresh child process); event-to-etcd latency at 500 events/s (seen by an etcd
+// watcher), beside raw single puts at the same rate.
+//
+// The source is in process: synthetic objects (bench/ksr-objects.ts) are generated page by page
+// and fed through KSR's real feeds and converters into its mirror, exactly what the reflector
+// does with each list page; the API server is not involved (100k objects in a test API server
+// would measure the API server). Everything from conversion on is KSR's production code.
+//
+// Usage: npm run bench:ksr [-- --rounds 3 --scale 1 --latency-seconds 20]
+import { spawnSync } from 'node:child_process';
+import { startEtcd } from '../test/harness/etcd.ts';
+import { Store, type WriteOp } from '../lib/etcd/store.ts';
+import { createEtcdClient } from '../lib/etcd/client.ts';
+import { Keyspace, type K8sKind } from '../lib/keyspace.ts';
+import { silentLogger } from '../lib/logging.ts';
+import { createRegistry } from '../lib/metrics.ts';
+import type { Feed } from '../ksr/feed.ts';
+import { Elector, type Term } from '../ksr/leader.ts';
+import { createKsrMetrics, type KsrMetrics } from '../ksr/metrics.ts';
+import { Mirror } from '../ksr/mirror.ts';
+import { RESOURCES } from '../ksr/resources.ts';
+import { DEFAULT_SYNCER_OPTIONS, Syncer } from '../ksr/syncer.ts';
+import { HUNDRED_K, pages, pod, total, type Population } from './ksr-objects.ts';
+
+const arg = (name: string, dflt: number): number => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : dflt;
+};
+
+function scaled(scale: number): Population {
+  const p = { ...HUNDRED_K };
+  for (const k of Object.keys(p) as (keyof Population)[]) p[k] = Math.max(1, Math.round(p[k] * scale));
+  return p;
+}
+
+interface Built {
+  mirror: Mirror;
+  feeds: Map<K8sKind, Feed>;
+  metrics: KsrMetrics;
+}
+
+/** Feeds every object through KSR's feeds into a fresh mirror, page by page. */
+function build(ks: Keyspace, population: Population): Built {
+  const metrics = createKsrMetrics(createRegistry('bench', { processMetrics: false }));
+  const mirror = new Mirror((k) => ks.tryParse(k)?.kind as K8sKind | undefined);
+  const deps = { mirror, keyspace: ks, logger: silentLogger(), metrics };
+  const feeds = new Map(RESOURCES.map((r) => [r.kind, r.feed(deps)] as const));
+  for (const f of feeds.values()) f.beginRelist();
+  for (const page of pages(population)) for (const item of page.items) feeds.get(page.kind)!.upsert(item as never);
+  for (const f of feeds.values()) f.endRelist();
+  return { mirror, feeds, metrics };
+}
+
+function syncerFor(store: Store, ks: Keyspace, b: Built, sourcesSynced = (): boolean => true): Syncer {
+  return new Syncer({ store, mirror: b.mirror, prefix: ks.k8sPrefix, logger: silentLogger(), metrics: b.metrics, sourcesSynced, options: DEFAULT_SYNCER_OPTIONS });
+}
+
+/**
+ * The production path of an initial sync: the syncer runs as a new leader while the feeds
+ * receive list pages (yielding between pages as a network list does), so writes overlap the
+ * lists; done when the final sweep is. Returns the elapsed ms.
+ */
+async function initialSync(store: Store, ks: Keyspace, population: Population): Promise<number> {
+  const t0 = performance.now();
+  const metrics = createKsrMetrics(createRegistry('bench', { processMetrics: false }));
+  const mirror = new Mirror((k) => ks.tryParse(k)?.kind as K8sKind | undefined);
+  const deps = { mirror, keyspace: ks, logger: silentLogger(), metrics };
+  const feeds = new Map(RESOURCES.map((r) => [r.kind, r.feed(deps)] as const));
+  let listed = false;
+  const syncer = syncerFor(store, ks, { mirror, feeds, metrics }, () => listed);
+  mirror.onDirty = () => syncer.wake.notify();
+  const term = await lead(store, ks);
+  const running = syncer.run(term);
+  for (const f of feeds.values()) f.beginRelist();
+  for (const page of pages(population)) {
+    for (const item of page.items) feeds.get(page.kind)!.upsert(item as never);
+    await new Promise((r) => setImmediate(r));
+  }
+  for (const f of feeds.values()) f.endRelist();
+  listed = true;
+  syncer.wake.notify();
+  while (!syncer.termSynced) await new Promise((r) => setTimeout(r, 2));
+  const ms = performance.now() - t0;
+  await term.end('round over');
+  await running;
+  if (mirror.size !== total(population)) throw new Error(`mirror holds ${mirror.size} objects`);
+  return ms;
+}
+
+async function lead(store: Store, ks: Keyspace): Promise<Term> {
+  const elector = new Elector({ store, key: ks.key({ kind: 'ksrStatus' }), identity: 'bench', ttlSeconds: 30, pollMs: 100, logger: silentLogger(), initialValue: () => '{"leader":"bench"}' });
+  return (await elector.campaign(new AbortController().signal))!;
+}
+
+async function wipe(store: Store, ks: Keyspace): Promise<void> {
+  await store.deletePrefix(ks.root);
+  // Keep etcd's history small between rounds; "already compacted" is fine.
+  await store.client.kv.compact({ revision: String(await store.revision()), physical: true } as never).catch(() => undefined);
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const pct = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+
+/** Measures event → visible-in-etcd latency for `emit` called at `rate`/s for `seconds`. */
+async function latency(store: Store, prefix: string, seconds: number, rate: number, emit: (i: number) => string): Promise<number[]> {
+  const sent = new Map<string, number>();
+  const seen: number[] = [];
+  const stop = new AbortController();
+  const from = (await store.revision()) + 1;
+  const watching = (async () => {
+    for await (const ev of store.watch(prefix, { startRevision: from, signal: stop.signal })) {
+      if (ev.type !== 'events') continue;
+      const now = performance.now();
+      for (const c of ev.changes) {
+        const t0 = sent.get(c.key);
+        if (t0 === undefined) continue;
+        seen.push(now - t0);
+        sent.delete(c.key);
+      }
+    }
+  })();
+  await new Promise((r) => setTimeout(r, 200));
+  const start = performance.now();
+  let i = 0;
+  while (performance.now() - start < seconds * 1000) {
+    const due = Math.floor(((performance.now() - start) / 1000) * rate);
+    while (i < due) {
+      const key = emit(i++);
+      if (!sent.has(key)) sent.set(key, performance.now());
+    }
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  const deadline = performance.now() + 10_000;
+  while (sent.size > 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  stop.abort();
+  await watching;
+  if (sent.size > 0) console.log(`  *** ${sent.size} events never reached etcd ***`);
+  return seen.sort((a, b) => a - b);
+}
+
+async function memoryChild(endpoint: string, scale: number): Promise<void> {
+  const gc = (globalThis as { gc?: () => void }).gc!;
+  const store = new Store(createEtcdClient({ endpoints: [endpoint] }));
+  const ks = new Keyspace('bench-mem');
+  await wipe(store, ks);
+  const population = scaled(scale);
+  for (let i = 0; i < 3; i++) gc();
+  const before = process.memoryUsage();
+  const b = build(ks, population);
+  const term = await lead(store, ks);
+  await syncerFor(store, ks, b).fullSync('bench', { key: term.key, createRevision: term.createRevision });
+  for (let i = 0; i < 3; i++) gc();
+  await new Promise((r) => setTimeout(r, 100));
+  for (let i = 0; i < 3; i++) gc();
+  const after = process.memoryUsage();
+  // What V8 gives back when it compacts to shrink (its memory reducer's kind of GC).
+  (gc as (o: object) => void)({ type: 'major', execution: 'sync', flavor: 'last-resort' });
+  const shrunk = process.memoryUsage();
+  const n = b.mirror.size;
+  const bytes = [...b.mirror.keysUnder(ks.k8sPrefix)].reduce((s, k) => s + k.length + (b.mirror.get(k)?.length ?? 0), 0);
+  process.stdout.write(
+    JSON.stringify({ n, rss: (after.rss - before.rss) / n, heap: (after.heapUsed - before.heapUsed) / n, shrunkRss: (shrunk.rss - before.rss) / n, payload: bytes / n }) + '\n',
+  );
+  await term.end('done');
+  await wipe(store, ks);
+  store.close();
+}
+
+async function main(): Promise<void> {
+  const rounds = arg('rounds', 3);
+  const scale = arg('scale', 1);
+  const seconds = arg('latency-seconds', 20);
+  const population = scaled(scale);
+  const etcd = await startEtcd({ name: 'ksr-bench', extraArgs: ['--quota-backend-bytes=8589934592'] });
+  try {
+    const store = etcd.store();
+    console.log(`KSR initial sync: ${total(population)} objects (${JSON.stringify(population)}), etcd ${etcd.version}, ${rounds} rounds interleaved`);
+    // The peer's data: exactly the keys and values KSR writes, under a cluster name of equal length.
+    const rawKs = new Keyspace('bench-raw');
+    const ref = build(rawKs, population).mirror;
+    const ops: WriteOp[] = [...ref.keysUnder(rawKs.k8sPrefix)].map((key) => ({ type: 'put', key, value: ref.get(key)! }));
+    const bytes = ops.reduce((s, o) => s + o.key.length + (o.type === 'put' ? o.value.length : 0), 0);
+    console.log(`  ${ops.length} keys, average key+value ${(bytes / ops.length).toFixed(0)} bytes, ${(bytes / 1e6).toFixed(1)} MB in all`);
+
+    const ksrKs = new Keyspace('bench-ksr');
+    const raw: number[] = [];
+    const ksrSync: number[] = [];
+    const ksrTotal: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      await wipe(store, rawKs);
+      let t0 = performance.now();
+      await store.write(ops);
+      raw.push(performance.now() - t0);
+
+      await wipe(store, ksrKs);
+      ksrTotal.push(await initialSync(store, ksrKs, population));
+      if ((await store.list(ksrKs.k8sPrefix)).kvs.length !== ops.length) throw new Error('KSR did not write every key');
+
+      // The write phase alone: a mirror built beforehand, one mark and sweep.
+      await wipe(store, ksrKs);
+      const b = build(ksrKs, population);
+      const term = await lead(store, ksrKs);
+      t0 = performance.now();
+      const stats = await syncerFor(store, ksrKs, b).fullSync('bench', { key: term.key, createRevision: term.createRevision });
+      ksrSync.push(performance.now() - t0);
+      await term.end('round over');
+      if (stats.puts !== ops.length) throw new Error(`KSR wrote ${stats.puts} keys, expected ${ops.length}`);
+      console.log(`  round ${r + 1}: raw puts ${raw[r]!.toFixed(0)} ms | KSR initial sync (lists + writes) ${ksrTotal[r]!.toFixed(0)} ms | KSR mark-and-sweep alone ${ksrSync[r]!.toFixed(0)} ms`);
+    }
+    const n = ops.length;
+    const rate = (ms: number): string => `${Math.round(n / (ms / 1000)).toLocaleString('en')} objects/s`;
+    const [mr, ms, mt] = [median(raw), median(ksrSync), median(ksrTotal)];
+    console.log(`  raw batched etcd puts (128/txn, 8 in flight):        ${mr.toFixed(0)} ms  ${rate(mr)}`);
+    console.log(`  KSR initial sync, end to end (convert + write):      ${mt.toFixed(0)} ms  ${rate(mt)}  = ${((mr / mt) * 100).toFixed(0)} % of raw`);
+    console.log(`  KSR mark and sweep alone (read, diff, guarded txns): ${ms.toFixed(0)} ms  ${rate(ms)}  = ${((mr / ms) * 100).toFixed(0)} % of raw`);
+
+    // A second full sync with nothing changed: reads everything, writes nothing.
+    {
+      const b = build(ksrKs, population);
+      const term = await lead(store, ksrKs);
+      const t0 = performance.now();
+      const stats = await syncerFor(store, ksrKs, b).fullSync('bench', { key: term.key, createRevision: term.createRevision });
+      console.log(`  resync with nothing changed: ${(performance.now() - t0).toFixed(0)} ms, ${stats.puts} puts, ${stats.deletes} deletes`);
+
+      // Event → etcd latency at 500 events/s, the syncer running as in production.
+      const syncer = syncerFor(store, ksrKs, b);
+      b.mirror.onDirty = () => syncer.wake.notify();
+      const running = syncer.run(term);
+      while (!syncer.termSynced) await new Promise((r) => setTimeout(r, 5)); // its own first full sync
+      let gen = 1;
+      const pods = b.feeds.get('pod')!;
+      const seen = await latency(store, ksrKs.prefix('pod'), seconds, 500, (i) => {
+        const obj = pod((i * 7919) % population.pod, gen++) as { metadata: { namespace: string; name: string } };
+        pods.upsert(obj);
+        return ksrKs.key({ kind: 'pod', namespace: obj.metadata.namespace, name: obj.metadata.name });
+      });
+      await term.end('bench over');
+      await running;
+      console.log(`  event → etcd at 500 events/s for ${seconds} s (${seen.length} events): p50 ${pct(seen, 50).toFixed(2)} ms, p99 ${pct(seen, 99).toFixed(2)} ms, max ${seen.at(-1)?.toFixed(2)} ms`);
+      const podOps = ops.filter((o) => o.key.startsWith(rawKs.prefix('pod')));
+      const peer = await latency(store, rawKs.prefix('pod'), seconds, 500, (i) => {
+        const op = podOps[(i * 7919) % podOps.length]!;
+        void store.put(op.key, `${op.type === 'put' ? op.value : ''} `);
+        return op.key;
+      });
+      console.log(`  peer: raw single puts at 500/s (${peer.length}): p50 ${pct(peer, 50).toFixed(2)} ms, p99 ${pct(peer, 99).toFixed(2)} ms`);
+    }
+    await wipe(store, ksrKs);
+    await wipe(store, rawKs);
+
+    const child = spawnSync(process.execPath, ['--expose-gc', new URL(import.meta.url).pathname, '--memory-child', etcd.endpoint, '--scale', String(scale)], { encoding: 'utf8' });
+    if (child.status !== 0) throw new Error(`memory child failed: ${child.stderr}`);
+    const mem = JSON.parse(child.stdout.trim().split('\n').at(-1)!) as { n: number; rss: number; heap: number; shrunkRss: number; payload: number };
+    console.log(`  memory per mirrored object (fresh process, ${mem.n} objects, after the initial sync; goal ≤ 1024 B resident):`);
+    console.log(`    live heap ${mem.heap.toFixed(0)} B (key+value text ${mem.payload.toFixed(0)} B); resident ${mem.rss.toFixed(0)} B after ordinary full GCs, ${mem.shrunkRss.toFixed(0)} B after a compacting GC`);
+  } finally {
+    await etcd.destroy();
+  }
+}
+
+if (process.argv.includes('--memory-child')) {
+  await memoryChild(process.argv[process.argv.indexOf('--memory-child') + 1]!, arg('scale', 1));
+} else {
+  await main();
+}
