@@ -110,7 +110,12 @@ export class Agent {
       // The driver first: a data plane that cannot load must fail before the node claims anything.
       driver =
         deps.driver ??
-        (await loadDriver(config.dataplane, { stateDir: config.stateDir, cluster: config.cluster, logger, ...(config.linuxNetns ? { netns: config.linuxNetns } : {}) }));
+        (await loadDriver(config.dataplane, {
+          stateDir: config.stateDir,
+          cluster: config.cluster,
+          logger,
+          ...(config.linuxNetns ? { netns: config.linuxNetns } : {}),
+        }));
       const attachments = new AttachmentStore(config.stateDir, config.cluster);
       const ipamRef: { current?: PodIpam } = {};
       const identity = await NodeIdentity.start({
@@ -219,7 +224,12 @@ export class Agent {
       agent.run();
       // No CNI socket for the fake data plane unless asked: it wires nothing real.
       const socketPath = config.cniSocket ?? (config.dataplane === 'fake' ? '' : DEFAULT_CNI_SOCKET);
-      if (socketPath !== '') agent.cniServer = await startCniServer({ socketPath, service: cni, logger: logger.child({ part: 'cni' }) });
+      if (socketPath !== '')
+        agent.cniServer = await startCniServer({
+          socketPath,
+          service: cni,
+          logger: logger.child({ part: 'cni' }),
+        });
       return agent;
     } catch (err) {
       if (!deps.driver) await driver?.close?.();

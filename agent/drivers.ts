@@ -16,7 +16,10 @@ type Loader = (ctx: DriverContext) => Promise<Driver>;
 
 const DRIVERS: Record<string, Loader> = {
   /** The kernel: veths, routes, VXLAN, nftables via iproute2 and nft (agent/dataplane/linux). */
-  linux: async (ctx) => (await import('./dataplane/linux/driver.ts')).createLinuxDriver(ctx.netns ? { hostNetns: ctx.netns } : {}),
+  linux: async (ctx) =>
+    (await import('./dataplane/linux/driver.ts')).createLinuxDriver(
+      ctx.netns ? { hostNetns: ctx.netns } : {},
+    ),
   /** Items in a JSON file: for tests and dry runs; survives restarts like a real data plane. */
   fake: async (ctx) => {
     const { FakeDataPlane } = await import('./scheduler/fake-plane.ts');

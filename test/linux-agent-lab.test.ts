@@ -38,7 +38,9 @@ interface Node {
 const nodes: Node[] = [];
 const pods: (EchoPod & { node: Node; rt: RuntimeConf })[] = [];
 
-const deployed = JSON.parse(readFileSync(new URL('../deploy/netloom.conflist', import.meta.url), 'utf8')) as ConfList;
+const deployed = JSON.parse(
+  readFileSync(new URL('../deploy/netloom.conflist', import.meta.url), 'utf8'),
+) as ConfList;
 
 function agentFor(n: Omit<Node, 'agent' | 'runner' | 'conflist'>): AgentProcess {
   return new AgentProcess({
@@ -48,14 +50,22 @@ function agentFor(n: Omit<Node, 'agent' | 'runner' | 'conflist'>): AgentProcess 
     stateDir: n.dir,
     args: [
       ...FAST,
-      '--dataplane', 'linux',
-      '--linux-netns', `/run/netns/${n.netns}`,
-      '--cni-socket', n.socket,
-      '--management-ip', n.ip,
-      '--resync-interval-seconds', '2',
-      '--ipam-gc-interval-seconds', '0',
-      '--id-settle-ms', '0',
-      '--owner-wait-ms', '8000',
+      '--dataplane',
+      'linux',
+      '--linux-netns',
+      `/run/netns/${n.netns}`,
+      '--cni-socket',
+      n.socket,
+      '--management-ip',
+      n.ip,
+      '--resync-interval-seconds',
+      '2',
+      '--ipam-gc-interval-seconds',
+      '0',
+      '--id-settle-ms',
+      '0',
+      '--owner-wait-ms',
+      '8000',
     ],
   });
 }
@@ -64,7 +74,12 @@ const rt = (i: number, netns: string): RuntimeConf => ({
   containerId: `feed${String(i).padStart(4, '0')}`,
   netns,
   ifname: 'eth0',
-  args: { K8S_POD_NAMESPACE: 'lab', K8S_POD_NAME: `p-${i}`, K8S_POD_INFRA_CONTAINER_ID: `feed${i}`, K8S_POD_UID: `u-${i}` },
+  args: {
+    K8S_POD_NAMESPACE: 'lab',
+    K8S_POD_NAME: `p-${i}`,
+    K8S_POD_INFRA_CONTAINER_ID: `feed${i}`,
+    K8S_POD_UID: `u-${i}`,
+  },
   capabilityArgs: { portMappings: [] },
 });
 
@@ -76,10 +91,25 @@ beforeAll(async () => {
   const bin = join(tmp, 'bin');
   await buildCni(join(bin, 'netloom'), process.execPath, join(tmp, 'compile-cache'));
   for (const [i, u] of underlay.entries()) {
-    const base = { name: `agent-node-${i + 1}`, netns: u.netns, ip: u.ip, dir: join(tmp, `n${i + 1}`), socket: join(tmp, `n${i + 1}`, 'cni.sock') };
+    const base = {
+      name: `agent-node-${i + 1}`,
+      netns: u.netns,
+      ip: u.ip,
+      dir: join(tmp, `n${i + 1}`),
+      socket: join(tmp, `n${i + 1}`, 'cni.sock'),
+    };
     mkdirSync(base.dir, { recursive: true });
-    const plugins = deployed.plugins.map((p) => (p['type'] === 'netloom' ? { ...p, agentSocket: base.socket, logFile: join(tmp, `n${i + 1}-cni.log`) } : p));
-    nodes.push({ ...base, agent: agentFor(base), runner: new CniRunner({ cniPath: [bin, '/usr/lib/cni'], netns: u.netns }), conflist: { ...deployed, plugins } });
+    const plugins = deployed.plugins.map((p) =>
+      p['type'] === 'netloom'
+        ? { ...p, agentSocket: base.socket, logFile: join(tmp, `n${i + 1}-cni.log`) }
+        : p,
+    );
+    nodes.push({
+      ...base,
+      agent: agentFor(base),
+      runner: new CniRunner({ cniPath: [bin, '/usr/lib/cni'], netns: u.netns }),
+      conflist: { ...deployed, plugins },
+    });
   }
   for (const n of nodes) await n.agent.start();
   for (const n of nodes) await n.agent.waitReady(60_000);
@@ -97,7 +127,8 @@ describe('netloom agent processes with the linux data plane', () => {
   it('wire pods through the shim; every pod reaches every other across nodes', async () => {
     for (let i = 0; i < 9; i++) {
       const n = nodes[i % 3]!;
-      const netns = i % 3 === 2 ? await lab.pidNetns() : `/run/netns/${await lab.netns(`a${i % 3 + 1}p${i}`)}`;
+      const netns =
+        i % 3 === 2 ? await lab.pidNetns() : `/run/netns/${await lab.netns(`a${(i % 3) + 1}p${i}`)}`;
       const r = rt(i, netns);
       const result = await n.runner.add(n.conflist, r);
       const ip = (result['ips'] as { address: string }[])[0]!.address.split('/')[0]!;
@@ -111,16 +142,27 @@ describe('netloom agent processes with the linux data plane', () => {
     for (const n of nodes) {
       const { kvs } = await store.list(keyspace.prefix('ipam', n.name));
       const ips = kvs.map((kv) => keyspace.parse(kv.key)).map((r) => (r.kind === 'ipam' ? r.ip : ''));
-      expect(ips.sort()).toEqual(pods.filter((p) => p.node === n).map((p) => p.ip).sort());
+      expect(ips.sort()).toEqual(
+        pods
+          .filter((p) => p.node === n)
+          .map((p) => p.ip)
+          .sort(),
+      );
     }
   });
 
   it('agents killed with SIGKILL under traffic: no pod loses connectivity; the restarted agents change nothing', async () => {
-    const streams = [await startStream(lab, pods[0]!, pods[1]!.ip), await startStream(lab, pods[1]!, pods[2]!.ip), await startStream(lab, pods[2]!, pods[0]!.ip)];
+    const streams = [
+      await startStream(lab, pods[0]!, pods[1]!.ip),
+      await startStream(lab, pods[1]!, pods[2]!.ip),
+      await startStream(lab, pods[2]!, pods[0]!.ip),
+    ];
     await new Promise((r) => setTimeout(r, 300));
     for (const n of nodes) n.agent.signal('SIGKILL');
     for (const n of nodes) await n.agent.exited();
-    const down = await nodes[0]!.runner.add(nodes[0]!.conflist, rt(50, `/run/netns/${await lab.netns('adown')}`)).catch((e: unknown) => e);
+    const down = await nodes[0]!.runner
+      .add(nodes[0]!.conflist, rt(50, `/run/netns/${await lab.netns('adown')}`))
+      .catch((e: unknown) => e);
     expect((down as CniPluginError).cniCode).toBe(11);
     for (const n of nodes) {
       n.agent = agentFor(n);
@@ -146,7 +188,9 @@ describe('netloom agent processes with the linux data plane', () => {
   it("repairs a node's data plane wiped by hand through the agent's periodic resync", async () => {
     const n = nodes[2]!;
     await lab.ip(n.netns, ['link', 'del', 'nlvx10']);
-    const veths = JSON.parse(await lab.ip(n.netns, ['-json', 'link', 'show', 'type', 'veth'])) as { ifname: string }[];
+    const veths = JSON.parse(await lab.ip(n.netns, ['-json', 'link', 'show', 'type', 'veth'])) as {
+      ifname: string;
+    }[];
     for (const v of veths) if (v.ifname !== 'ul0') await lab.ip(n.netns, ['link', 'del', v.ifname]);
     await lab.exec(n.netns, 'nft', ['delete', 'table', 'inet', 'netloom']);
     const deadline = Date.now() + 20_000;
@@ -162,7 +206,9 @@ describe('netloom agent processes with the linux data plane', () => {
     for (const p of pods) await p.node.runner.del(p.node.conflist, p.rt);
     for (const n of nodes) {
       expect((await store.list(keyspace.prefix('ipam', n.name))).kvs).toEqual([]);
-      const veths = JSON.parse(await lab.ip(n.netns, ['-json', 'link', 'show', 'type', 'veth'])) as { ifname: string }[];
+      const veths = JSON.parse(await lab.ip(n.netns, ['-json', 'link', 'show', 'type', 'veth'])) as {
+        ifname: string;
+      }[];
       expect(veths.map((v) => v.ifname)).toEqual(['ul0']);
       await n.agent.stop();
       expect(existsSync(n.socket)).toBe(false);

@@ -35,10 +35,16 @@ interface LabPod extends EchoPod {
 }
 const pods: LabPod[] = [];
 
-const deployed = JSON.parse(readFileSync(new URL('../deploy/netloom.conflist', import.meta.url), 'utf8')) as ConfList;
+const deployed = JSON.parse(
+  readFileSync(new URL('../deploy/netloom.conflist', import.meta.url), 'utf8'),
+) as ConfList;
 
 function conflistFor(n: LabNode): ConfList {
-  const plugins = deployed.plugins.map((p) => (p['type'] === 'netloom' ? { ...p, agentSocket: n.socketPath, logFile: join(tmp, `${n.name}-cni.log`) } : p));
+  const plugins = deployed.plugins.map((p) =>
+    p['type'] === 'netloom'
+      ? { ...p, agentSocket: n.socketPath, logFile: join(tmp, `${n.name}-cni.log`) }
+      : p,
+  );
   return { ...deployed, plugins };
 }
 
@@ -46,18 +52,31 @@ const runtimeConf = (i: number, netns: string): RuntimeConf => ({
   containerId: `c0ffee${String(i).padStart(4, '0')}`,
   netns,
   ifname: 'eth0',
-  args: { K8S_POD_NAMESPACE: 'default', K8S_POD_NAME: `pod-${i}`, K8S_POD_INFRA_CONTAINER_ID: `c0ffee${i}`, K8S_POD_UID: `uid-${i}` },
+  args: {
+    K8S_POD_NAMESPACE: 'default',
+    K8S_POD_NAME: `pod-${i}`,
+    K8S_POD_INFRA_CONTAINER_ID: `c0ffee${i}`,
+    K8S_POD_UID: `uid-${i}`,
+  },
   capabilityArgs: { portMappings: [] },
 });
 
-async function startAgent(n: LabNode, counting = false): Promise<{ agent: LabAgent; mutations: () => string[] }> {
+async function startAgent(
+  n: LabNode,
+  counting = false,
+): Promise<{ agent: LabAgent; mutations: () => string[] }> {
   const runner = countingRunner(spawnRunner());
   const agent = await LabAgent.start({ node: n, peers: nodes, store, ...(counting ? { runner } : {}) });
   agents.set(n.name, agent);
-  return { agent, mutations: () => runner.commands.filter((c) => !/ (show|list)\b/.test(c) && !c.endsWith('-json -force -batch -')) };
+  return {
+    agent,
+    mutations: () =>
+      runner.commands.filter((c) => !/ (show|list)\b/.test(c) && !c.endsWith('-json -force -batch -')),
+  };
 }
 
-const percentile = (xs: number[], p: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? NaN;
+const percentile = (xs: number[], p: number): number =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? NaN;
 
 beforeAll(async () => {
   etcd = await startEtcd();
@@ -66,7 +85,14 @@ beforeAll(async () => {
   const underlay = await lab.underlay(names);
   for (const [i, u] of underlay.entries()) {
     const name = `node-${i + 1}`;
-    nodes.push({ name, id: i + 1, underlayIp: u.ip, netns: u.netns, socketPath: join(tmp, name, 'cni.sock'), stateDir: join(tmp, name, 'state') });
+    nodes.push({
+      name,
+      id: i + 1,
+      underlayIp: u.ip,
+      netns: u.netns,
+      socketPath: join(tmp, name, 'cni.sock'),
+      stateDir: join(tmp, name, 'state'),
+    });
   }
   const bin = join(tmp, 'bin');
   await buildCni(join(bin, 'netloom'), process.execPath, join(tmp, 'compile-cache'));
@@ -91,7 +117,8 @@ describe('netloom CNI in a three-node netns lab', () => {
     for (let i = 0; i < 30; i++) {
       const n = nodes[i % 3]!;
       // Every fifth pod's namespace is known only by /proc/<pid>/ns/net.
-      const netns = i % 5 === 4 ? await lab.pidNetns() : `/run/netns/${await lab.netns(`${n.name.slice(-1)}p${i}`)}`;
+      const netns =
+        i % 5 === 4 ? await lab.pidNetns() : `/run/netns/${await lab.netns(`${n.name.slice(-1)}p${i}`)}`;
       const rt = runtimeConf(i, netns);
       const t0 = performance.now();
       const result = await runners.get(n.name)!.add(conflists.get(n.name)!, rt);
@@ -110,12 +137,15 @@ describe('netloom CNI in a three-node netns lab', () => {
       const { kvs } = await store.list(keyspace.prefix('ipam', n.name));
       for (const kv of kvs) {
         const ref = keyspace.parse(kv.key);
-        if (ref.kind === 'ipam') inEtcd.set((JSON.parse(kv.value) as { containerId: string }).containerId, ref.ip);
+        if (ref.kind === 'ipam')
+          inEtcd.set((JSON.parse(kv.value) as { containerId: string }).containerId, ref.ip);
       }
     }
     const inPods = new Map<string, string>();
     for (const p of pods) {
-      const addr = JSON.parse(await lab.exec(p.netns, 'ip', ['-json', 'addr', 'show', 'dev', 'eth0'])) as { addr_info: { local: string; scope: string }[] }[];
+      const addr = JSON.parse(await lab.exec(p.netns, 'ip', ['-json', 'addr', 'show', 'dev', 'eth0'])) as {
+        addr_info: { local: string; scope: string }[];
+      }[];
       inPods.set(p.rt.containerId, addr[0]!.addr_info.find((a) => a.scope === 'global')!.local);
     }
     expect(inEtcd).toEqual(returned);
@@ -136,12 +166,20 @@ describe('netloom CNI in a three-node netns lab', () => {
 
   it('keeps every pod connected while all agents are killed and restarted; a restart changes nothing', async () => {
     const [a, b, c] = [pods[0]!, pods[1]!, pods[2]!]; // on node 1, 2, 3
-    const streams = [await startStream(lab, a, b.ip), await startStream(lab, b, c.ip), await startStream(lab, c, a.ip), await startStream(lab, a, pods[3]!.ip)];
+    const streams = [
+      await startStream(lab, a, b.ip),
+      await startStream(lab, b, c.ip),
+      await startStream(lab, c, a.ip),
+      await startStream(lab, a, pods[3]!.ip),
+    ];
     await new Promise((r) => setTimeout(r, 300));
     for (const n of nodes) await agents.get(n.name)!.kill();
     // While the agent is down, the shim answers ADD with "try again later" (11).
     const netns = `/run/netns/${await lab.netns('1down')}`;
-    const down = await runners.get('node-1')!.add(conflists.get('node-1')!, runtimeConf(99, netns)).catch((e: unknown) => e);
+    const down = await runners
+      .get('node-1')!
+      .add(conflists.get('node-1')!, runtimeConf(99, netns))
+      .catch((e: unknown) => e);
     expect(down).toBeInstanceOf(CniPluginError);
     expect((down as CniPluginError).cniCode).toBe(11);
     await new Promise((r) => setTimeout(r, 300));
@@ -151,7 +189,9 @@ describe('netloom CNI in a three-node netns lab', () => {
       expect(agent.startup.errors).toEqual([]);
       expect(agent.startup.counts).toEqual({ create: 0, update: 0, delete: 0 });
       expect(mutations()).toEqual([]);
-      console.log(`lab: ${n.name} agent restart + full resync of ${agent.scheduler.statuses().length} items: ${(performance.now() - t0).toFixed(0)} ms`);
+      console.log(
+        `lab: ${n.name} agent restart + full resync of ${agent.scheduler.statuses().length} items: ${(performance.now() - t0).toFixed(0)} ms`,
+      );
     }
     await new Promise((r) => setTimeout(r, 300));
     for (const s of streams) {
@@ -174,7 +214,11 @@ describe('netloom CNI in a three-node netns lab', () => {
       await lab.ip(n.netns, ['link', 'del', host]);
     }
     await lab.exec(n.netns, 'nft', ['delete', 'table', 'inet', 'netloom']);
-    const broken = await echoOnce(lab, pods[0]!, victims.map((p) => p.ip));
+    const broken = await echoOnce(
+      lab,
+      pods[0]!,
+      victims.map((p) => p.ip),
+    );
     expect(Object.values(broken).every((r) => r !== 'ok')).toBe(true);
     const rec = await agents.get(n.name)!.resync();
     expect(rec.errors).toEqual([]);
@@ -202,7 +246,12 @@ describe('netloom CNI in a three-node netns lab', () => {
       ...runtimeConf(200, netns),
       capabilityArgs: {
         portMappings: [{ hostPort: 18080, containerPort: 7007, protocol: 'tcp' }],
-        bandwidth: { ingressRate: 8_000_000, ingressBurst: 800_000, egressRate: 8_000_000, egressBurst: 800_000 },
+        bandwidth: {
+          ingressRate: 8_000_000,
+          ingressBurst: 800_000,
+          egressRate: 8_000_000,
+          egressBurst: 800_000,
+        },
       },
     };
     const runner = runners.get(n.name)!;
@@ -213,7 +262,12 @@ describe('netloom CNI in a three-node netns lab', () => {
     // portmap: the node's underlay address, port 18080, from outside the cluster.
     const ul = `${lab.prefix}-ul`;
     await lab.ip(ul, ['addr', 'replace', '192.168.77.254/24', 'dev', 'br0']);
-    const out = await lab.exec(ul, process.execPath, [new URL('./lab/echo-client.ts', import.meta.url).pathname, 'once', '18080', n.underlayIp]);
+    const out = await lab.exec(ul, process.execPath, [
+      new URL('./lab/echo-client.ts', import.meta.url).pathname,
+      'once',
+      '18080',
+      n.underlayIp,
+    ]);
     expect(JSON.parse(out)).toEqual({ [n.underlayIp]: 'ok' });
     // bandwidth: a token bucket on the host veth (egress shaping goes through an ifb device).
     const qdisc = await lab.ip(n.netns, ['-json', 'link', 'show', 'type', 'ifb']);
@@ -226,7 +280,9 @@ describe('netloom CNI in a three-node netns lab', () => {
     await runner.del(list, rt);
     expect(await lab.ip(n.netns, ['link', 'show'])).not.toContain(host);
     expect(JSON.parse(await lab.ip(n.netns, ['-json', 'link', 'show', 'type', 'ifb']))).toEqual([]);
-    expect((await store.list(keyspace.prefix('ipam', n.name))).kvs.map((kv) => kv.key)).not.toContain(keyspace.key({ kind: 'ipam', node: n.name, ip }));
+    expect((await store.list(keyspace.prefix('ipam', n.name))).kvs.map((kv) => kv.key)).not.toContain(
+      keyspace.key({ kind: 'ipam', node: n.name, ip }),
+    );
     await runner.del(list, rt); // DEL again: nothing left, still success
   });
 
@@ -235,23 +291,46 @@ describe('netloom CNI in a three-node netns lab', () => {
     const runner = runners.get(n.name)!;
     const mine = pods.filter((p) => p.node === n.name);
     const [gone1, gone2] = [mine[0]!, mine[1]!];
-    const valid = pods.filter((p) => p !== gone1 && p !== gone2).map((p) => ({ containerID: p.rt.containerId, ifname: 'eth0' }));
-    const conf = { cniVersion: '1.1.0', name: 'netloom', type: 'netloom', agentSocket: n.socketPath, 'cni.dev/valid-attachments': valid, 'cni.dev/attachments': valid };
-    const gc = await runner.run('netloom', { CNI_COMMAND: 'GC', CNI_PATH: '/usr/lib/cni' }, JSON.stringify(conf));
+    const valid = pods
+      .filter((p) => p !== gone1 && p !== gone2)
+      .map((p) => ({ containerID: p.rt.containerId, ifname: 'eth0' }));
+    const conf = {
+      cniVersion: '1.1.0',
+      name: 'netloom',
+      type: 'netloom',
+      agentSocket: n.socketPath,
+      'cni.dev/valid-attachments': valid,
+      'cni.dev/attachments': valid,
+    };
+    const gc = await runner.run(
+      'netloom',
+      { CNI_COMMAND: 'GC', CNI_PATH: '/usr/lib/cni' },
+      JSON.stringify(conf),
+    );
     expect(gc.code).toBe(0);
     expect(gc.stdout).toBe('');
-    const ipam = (await store.list(keyspace.prefix('ipam', n.name))).kvs.map((kv) => keyspace.parse(kv.key)).map((r) => (r.kind === 'ipam' ? r.ip : ''));
+    const ipam = (await store.list(keyspace.prefix('ipam', n.name))).kvs
+      .map((kv) => keyspace.parse(kv.key))
+      .map((r) => (r.kind === 'ipam' ? r.ip : ''));
     expect(ipam).not.toContain(gone1.ip);
     expect(ipam).not.toContain(gone2.ip);
     expect(ipam).toContain(mine[2]!.ip);
-    const status = await runner.run('netloom', { CNI_COMMAND: 'STATUS', CNI_PATH: '/usr/lib/cni' }, JSON.stringify(conf));
+    const status = await runner.run(
+      'netloom',
+      { CNI_COMMAND: 'STATUS', CNI_PATH: '/usr/lib/cni' },
+      JSON.stringify(conf),
+    );
     expect(status.code).toBe(0);
 
     for (const p of pods) await runners.get(p.node)!.del(conflists.get(p.node)!, p.rt);
     for (const node of nodes) {
       expect((await store.list(keyspace.prefix('ipam', node.name))).kvs).toEqual([]);
-      expect(JSON.parse(readFileSync(join(node.stateDir, `attachments-${CLUSTER}.json`), 'utf8'))).toEqual([]);
-      const veths = JSON.parse(await lab.ip(node.netns, ['-json', 'link', 'show', 'type', 'veth'])) as { ifname: string }[];
+      expect(JSON.parse(readFileSync(join(node.stateDir, `attachments-${CLUSTER}.json`), 'utf8'))).toEqual(
+        [],
+      );
+      const veths = JSON.parse(await lab.ip(node.netns, ['-json', 'link', 'show', 'type', 'veth'])) as {
+        ifname: string;
+      }[];
       expect(veths.map((v) => v.ifname)).toEqual(['ul0']);
     }
   });

@@ -24,7 +24,11 @@ const desired = (n: TestNode & { netns: string }): Item[] => [
 ];
 
 function agent(n: TestNode & { netns: string }): KvScheduler {
-  const s = new KvScheduler({ driver: createLinuxDriver({ hostNetns: n.netns }), logger: silentLogger(), retry: { initialMs: 50 } });
+  const s = new KvScheduler({
+    driver: createLinuxDriver({ hostNetns: n.netns }),
+    logger: silentLogger(),
+    retry: { initialMs: 50 },
+  });
   schedulers.set(n.name, s);
   return s;
 }
@@ -34,13 +38,22 @@ const allPods = (): (TestPod & { node: string })[] => [...pods.values()].flat();
 beforeAll(async () => {
   const names = [await lab.netns('n1'), await lab.netns('n2')];
   const ul = await lab.underlay(names);
-  for (const [i, u] of ul.entries()) nodes.push({ name: `n${i + 1}`, id: i + 1, underlayIp: u.ip, netns: u.netns });
+  for (const [i, u] of ul.entries())
+    nodes.push({ name: `n${i + 1}`, id: i + 1, underlayIp: u.ip, netns: u.netns });
   for (const n of nodes) {
     const list: (TestPod & { node: string })[] = [];
     for (let j = 0; j < 2; j++) {
       // One pod per node in a namespace held only by a process, as runtimes pass /proc paths.
       const netns = j === 0 ? `/run/netns/${await lab.netns(`${n.name}-p${j}`)}` : await lab.pidNetns();
-      list.push({ node: n.name, namespace: 'default', name: `${n.name}-p${j}`, containerId: `c${n.id}${j}`, netns, ip: `10.1.${n.id}.${10 + j}`, hostIfName: `${lab.prefix}${n.id}${j}` });
+      list.push({
+        node: n.name,
+        namespace: 'default',
+        name: `${n.name}-p${j}`,
+        containerId: `c${n.id}${j}`,
+        netns,
+        ip: `10.1.${n.id}.${10 + j}`,
+        hostIfName: `${lab.prefix}${n.id}${j}`,
+      });
     }
     pods.set(n.name, list);
   }
@@ -64,7 +77,10 @@ describe('linux driver in network namespaces', () => {
     expect(mesh.pairs).toBe(12);
     // Inside a pod: its address, the link-local gateway, the default route through it.
     const p = pods.get('n1')![0]!;
-    const addr = JSON.parse(await lab.exec(p.netns, 'ip', ['-json', 'addr', 'show', 'dev', 'eth0'])) as { mtu: number; addr_info: { local: string; scope: string }[] }[];
+    const addr = JSON.parse(await lab.exec(p.netns, 'ip', ['-json', 'addr', 'show', 'dev', 'eth0'])) as {
+      mtu: number;
+      addr_info: { local: string; scope: string }[];
+    }[];
     expect(addr[0]?.mtu).toBe(1450);
     expect(addr[0]?.addr_info.filter((a) => a.scope === 'global').map((a) => a.local)).toEqual([p.ip]);
     expect(await lab.exec(p.netns, 'ip', ['route', 'show', 'default'])).toContain('via 169.254.1.1 dev eth0');
@@ -78,14 +94,19 @@ describe('linux driver in network namespaces', () => {
     const p = pods.get('n2')![1]!;
     expect(await echoOnce(lab, p, ['192.168.77.254'])).toEqual({ '192.168.77.254': 'ok' });
     const nft = await lab.exec(nodes[1]!.netns, 'nft', ['list', 'table', 'inet', 'netloom']);
-    expect(nft).toMatch(/ip saddr 10\.1\.2\.0\/24 ip daddr != \{ 10\.1\.0\.0\/16, 10\.96\.0\.0\/12 \} counter packets [1-9]\d* .*masquerade/);
+    expect(nft).toMatch(
+      /ip saddr 10\.1\.2\.0\/24 ip daddr != \{ 10\.1\.0\.0\/16, 10\.96\.0\.0\/12 \} counter packets [1-9]\d* .*masquerade/,
+    );
   });
 
   it('makes zero data-plane changes when a restarted agent resyncs an unchanged node', async () => {
     for (const n of nodes) {
       await schedulers.get(n.name)!.close();
       const runner = countingRunner(spawnRunner());
-      const s = new KvScheduler({ driver: createLinuxDriver({ hostNetns: n.netns, runner }), logger: silentLogger() });
+      const s = new KvScheduler({
+        driver: createLinuxDriver({ hostNetns: n.netns, runner }),
+        logger: silentLogger(),
+      });
       schedulers.set(n.name, s);
       const rec = await s.resync({ desired: desired(n) });
       expect(rec.errors).toEqual([]);
@@ -113,11 +134,21 @@ describe('linux driver in network namespaces', () => {
   it('wires one pod in three processes (two batches and its route) and unwires it in two', async () => {
     const n = nodes[1]!;
     const netns = await lab.netns('n2-extra');
-    const pod: TestPod = { namespace: 'default', name: 'extra', containerId: 'cx', netns, ip: '10.1.2.99', hostIfName: `${lab.prefix}x` };
+    const pod: TestPod = {
+      namespace: 'default',
+      name: 'extra',
+      containerId: 'cx',
+      netns,
+      ip: '10.1.2.99',
+      hostIfName: `${lab.prefix}x`,
+    };
     const runner = countingRunner(spawnRunner());
     const ports = kernelPorts({ hostNetns: n.netns, runner });
     await ports.node.ensureForwarding();
-    const s = new KvScheduler({ driver: createLinuxDriver({ hostNetns: n.netns, runner }), logger: silentLogger() });
+    const s = new KvScheduler({
+      driver: createLinuxDriver({ hostNetns: n.netns, runner }),
+      logger: silentLogger(),
+    });
     await s.resync({ desired: desired(n) });
     const before = runner.count;
     const t0 = performance.now();
@@ -126,7 +157,14 @@ describe('linux driver in network namespaces', () => {
     expect(rec.errors).toEqual([]);
     // ensureForwarding ran once in this driver instance (first create); later pods pay 3.
     expect(runner.count - before).toBeLessThanOrEqual(4);
-    const second: TestPod = { ...pod, name: 'extra2', containerId: 'cy', netns: await lab.netns('n2-extra2'), ip: '10.1.2.98', hostIfName: `${lab.prefix}y` };
+    const second: TestPod = {
+      ...pod,
+      name: 'extra2',
+      containerId: 'cy',
+      netns: await lab.netns('n2-extra2'),
+      ip: '10.1.2.98',
+      hostIfName: `${lab.prefix}y`,
+    };
     const b2 = runner.count;
     const t1 = performance.now();
     await s.commit(podItems(n, second));
@@ -137,7 +175,9 @@ describe('linux driver in network namespaces', () => {
     const b3 = runner.count;
     await s.commit(podItems(n, second).map((i) => ({ key: i.key, value: undefined })));
     expect(runner.count - b3).toBe(2);
-    console.log(`linux driver: wire one pod ${ms.toFixed(1)} ms (first), ${ms2.toFixed(1)} ms (next, ${3} processes)`);
+    console.log(
+      `linux driver: wire one pod ${ms.toFixed(1)} ms (first), ${ms2.toFixed(1)} ms (next, ${3} processes)`,
+    );
     await s.close();
     void ECHO_PORT;
   });

@@ -13,13 +13,19 @@ function parse(text: string): Record<string, unknown> {
   }
 }
 
-const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+const strings = (v: unknown): string[] =>
+  Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
 
 export function dnsOf(networkConfig: string): Dns | undefined {
   const d = parse(networkConfig)['dns'];
   if (typeof d !== 'object' || d === null) return undefined;
   const o = d as Record<string, unknown>;
-  return { nameservers: strings(o['nameservers']), domain: typeof o['domain'] === 'string' ? o['domain'] : '', search: strings(o['search']), options: strings(o['options']) };
+  return {
+    nameservers: strings(o['nameservers']),
+    domain: typeof o['domain'] === 'string' ? o['domain'] : '',
+    search: strings(o['search']),
+    options: strings(o['options']),
+  };
 }
 
 /** `cni.dev/valid-attachments` (spec text) and `cni.dev/attachments` (the v1.1.0 tag), merged. */
@@ -31,7 +37,8 @@ export function validAttachmentsOf(networkConfig: string): { containerId: string
     if (!Array.isArray(list)) continue;
     for (const v of list) {
       const o = (typeof v === 'object' && v !== null ? v : {}) as Record<string, unknown>;
-      if (typeof o['containerID'] === 'string' && typeof o['ifname'] === 'string') out.push({ containerId: o['containerID'], ifname: o['ifname'] });
+      if (typeof o['containerID'] === 'string' && typeof o['ifname'] === 'string')
+        out.push({ containerId: o['containerID'], ifname: o['ifname'] });
     }
   }
   return out;
@@ -43,5 +50,9 @@ export function prevResultIps(networkConfig: string): string[] | undefined {
   if (typeof prev !== 'object' || prev === null) return undefined;
   const ips = (prev as Record<string, unknown>)['ips'];
   if (!Array.isArray(ips)) return [];
-  return ips.map((i) => String((i as { address?: unknown }).address ?? '').split('/')[0] ?? '').filter((x) => x !== '');
+  return ips
+    .map((i) => (i as { address?: unknown }).address)
+    .filter((a): a is string => typeof a === 'string')
+    .map((a) => a.split('/')[0] ?? '')
+    .filter((x) => x !== '');
 }

@@ -21,9 +21,11 @@ const K8S_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 
 export function identify(req: CniRequest__Output, opts: { needNetns: boolean }): Identity {
   const bad = (what: string): CniFailure => new CniFailure(CniCode.InvalidEnvironment, what);
-  if (!CONTAINER_ID.test(req.containerId)) throw bad(`invalid container ID ${JSON.stringify(req.containerId)}`);
+  if (!CONTAINER_ID.test(req.containerId))
+    throw bad(`invalid container ID ${JSON.stringify(req.containerId)}`);
   if (!IFNAME.test(req.ifname)) throw bad(`invalid interface name ${JSON.stringify(req.ifname)}`);
-  if (opts.needNetns && !req.netns.startsWith('/')) throw bad(`netns must be an absolute path, got ${JSON.stringify(req.netns)}`);
+  if (opts.needNetns && !req.netns.startsWith('/'))
+    throw bad(`netns must be an absolute path, got ${JSON.stringify(req.netns)}`);
   let namespace = req.podNamespace;
   let pod = req.podName;
   if (namespace === '' && pod === '') {

@@ -25,8 +25,14 @@ export function cniResult(v: PodInterface, info: PodInterfaceInfo, dns?: CniResu
       { name: info.hostIfName ?? v.hostIfName, mac: info.hostMac ?? '', mtu, sandbox: '' },
       { name: v.ifname, mac: info.mac ?? '', mtu, sandbox: v.netns },
     ],
-    ips: [...v4.map((address) => ({ address, gateway: gw4, interface: 1 })), ...v6.map((address) => ({ address, gateway: '', interface: 1 }))],
-    routes: [...(v4.length > 0 ? [{ dst: '0.0.0.0/0', gw: gw4 }] : []), ...(v6.length > 0 ? [{ dst: '::/0' }] : [])],
+    ips: [
+      ...v4.map((address) => ({ address, gateway: gw4, interface: 1 })),
+      ...v6.map((address) => ({ address, gateway: '', interface: 1 })),
+    ],
+    routes: [
+      ...(v4.length > 0 ? [{ dst: '0.0.0.0/0', gw: gw4 }] : []),
+      ...(v6.length > 0 ? [{ dst: '::/0' }] : []),
+    ],
     ...(dns ? { dns } : {}),
   };
 }

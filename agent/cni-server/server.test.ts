@@ -15,19 +15,32 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 type Call = (req: object, cb: (err: Error | null, reply: CniReply__Output) => void) => void;
 
 function client(socket: string): Client & Record<'Add' | 'Del' | 'Status' | 'Gc', Call> {
-  const def = loadSync(new URL('../../proto/cni.proto', import.meta.url).pathname, { keepCase: false, longs: String, enums: String, defaults: true, oneofs: true });
-  const pkg = loadPackageDefinition(def) as unknown as { netloom: { cni: { v1: { Cni: new (addr: string, creds: unknown) => Client } } } };
-  return new pkg.netloom.cni.v1.Cni(`unix://${socket}`, credentials.createInsecure()) as Client & Record<'Add' | 'Del' | 'Status' | 'Gc', Call>;
+  const def = loadSync(new URL('../../proto/cni.proto', import.meta.url).pathname, {
+    keepCase: false,
+    longs: String,
+    enums: String,
+    defaults: true,
+    oneofs: true,
+  });
+  const pkg = loadPackageDefinition(def) as unknown as {
+    netloom: { cni: { v1: { Cni: new (addr: string, creds: unknown) => Client } } };
+  };
+  return new pkg.netloom.cni.v1.Cni(`unix://${socket}`, credentials.createInsecure()) as Client &
+    Record<'Add' | 'Del' | 'Status' | 'Gc', Call>;
 }
 
-const call = (c: Call, req: object): Promise<CniReply__Output> => new Promise((resolve, reject) => c(req, (err, reply) => (err ? reject(err) : resolve(reply))));
+const call = (c: Call, req: object): Promise<CniReply__Output> =>
+  new Promise((resolve, reject) => c(req, (err, reply) => (err ? reject(err) : resolve(reply))));
 
 describe('CNI gRPC server', () => {
   it('listens on a 0600 unix socket (replacing a stale file), routes every call, removes the socket on close', async () => {
     const socket = join(dir, 'sub', 'cni.sock');
     const seen: string[] = [];
     const service = {
-      add: async (r: { containerId: string }) => (seen.push(`add ${r.containerId}`), { result: { interfaces: [{ name: 'h', mac: '', mtu: 1450, sandbox: '' }], ips: [], routes: [] } }),
+      add: async (r: { containerId: string }) => (
+        seen.push(`add ${r.containerId}`),
+        { result: { interfaces: [{ name: 'h', mac: '', mtu: 1450, sandbox: '' }], ips: [], routes: [] } }
+      ),
       del: async () => (seen.push('del'), {}),
       check: async () => ({}),
       status: async () => ({ error: { code: 50, msg: 'not ready', details: '' } }),

@@ -3,7 +3,14 @@
 // from a dead agent is removed first; the directory is created when missing.
 import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { Server, ServerCredentials, loadPackageDefinition, type ServiceDefinition, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
+import {
+  Server,
+  ServerCredentials,
+  loadPackageDefinition,
+  type ServiceDefinition,
+  type sendUnaryData,
+  type ServerUnaryCall,
+} from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import type { Logger } from '../../lib/logging.ts';
 import type { CniReply } from '../../proto/gen/netloom/cni/v1/CniReply.ts';
@@ -16,8 +23,16 @@ export const DEFAULT_CNI_SOCKET = '/run/netloom/cni.sock';
 const PROTO = new URL('../../proto/cni.proto', import.meta.url).pathname;
 
 function cniServiceDefinition(): ServiceDefinition {
-  const def = loadSync(PROTO, { keepCase: false, longs: String, enums: String, defaults: true, oneofs: true });
-  const pkg = loadPackageDefinition(def) as unknown as { netloom: { cni: { v1: { Cni: { service: ServiceDefinition } } } } };
+  const def = loadSync(PROTO, {
+    keepCase: false,
+    longs: String,
+    enums: String,
+    defaults: true,
+    oneofs: true,
+  });
+  const pkg = loadPackageDefinition(def) as unknown as {
+    netloom: { cni: { v1: { Cni: { service: ServiceDefinition } } } };
+  };
   return pkg.netloom.cni.v1.Cni.service;
 }
 
@@ -36,7 +51,11 @@ function unary<Req>(handle: (req: Req) => Promise<CniReply>) {
   };
 }
 
-export async function startCniServer(opts: { socketPath?: string; service: CniService; logger: Logger }): Promise<CniServer> {
+export async function startCniServer(opts: {
+  socketPath?: string;
+  service: CniService;
+  logger: Logger;
+}): Promise<CniServer> {
   const socketPath = opts.socketPath ?? DEFAULT_CNI_SOCKET;
   mkdirSync(dirname(socketPath), { recursive: true, mode: 0o755 });
   rmSync(socketPath, { force: true });
@@ -52,7 +71,9 @@ export async function startCniServer(opts: { socketPath?: string; service: CniSe
   const previous = process.umask(0o177);
   try {
     await new Promise<void>((resolve, reject) =>
-      server.bindAsync(`unix://${socketPath}`, ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
+      server.bindAsync(`unix://${socketPath}`, ServerCredentials.createInsecure(), (err) =>
+        err ? reject(err) : resolve(),
+      ),
     );
   } finally {
     process.umask(previous);

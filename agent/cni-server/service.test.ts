@@ -17,7 +17,13 @@ import type { IpamPort, Readiness } from './ports.ts';
 import { CniService } from './service.ts';
 
 class MemIpam implements IpamPort {
-  readonly held = new Map<string, { ip: string; entry: { containerId: string; ifname: string; network: string; namespace: string; pod: string } }>();
+  readonly held = new Map<
+    string,
+    {
+      ip: string;
+      entry: { containerId: string; ifname: string; network: string; namespace: string; pod: string };
+    }
+  >();
   next = 10;
   failNext = false;
   async allocate(req: AllocationRequest): Promise<Allocation> {
@@ -26,7 +32,8 @@ class MemIpam implements IpamPort {
       throw Object.assign(new Error('etcd unavailable'), { retriable: true });
     }
     for (const r of this.held.values()) {
-      if (r.entry.containerId === req.containerId && r.entry.ifname === req.ifname) return { ip: r.ip, prefixLength: 24, gateway: '10.1.1.1', existing: true };
+      if (r.entry.containerId === req.containerId && r.entry.ifname === req.ifname)
+        return { ip: r.ip, prefixLength: 24, gateway: '10.1.1.1', existing: true };
     }
     const ip = `10.1.1.${this.next++}`;
     this.held.set(ip, { ip, entry: { ...req, network: req.network ?? '' } });
@@ -68,11 +75,17 @@ const attachmentsOnDisk = (dir: string): unknown[] => {
 };
 afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
 
-async function setup(opts: { ready?: Readiness; addTimeoutMs?: number; dir?: string; kernel?: FakeKernel; ipam?: MemIpam } = {}) {
+async function setup(
+  opts: { ready?: Readiness; addTimeoutMs?: number; dir?: string; kernel?: FakeKernel; ipam?: MemIpam } = {},
+) {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'netloom-cni-state-'));
   if (!opts.dir) dirs.push(dir);
   const kernel = opts.kernel ?? new FakeKernel();
-  const scheduler = new KvScheduler({ driver: linuxDriverWith(kernel.ports), logger: silentLogger(), retry: { initialMs: 20 } });
+  const scheduler = new KvScheduler({
+    driver: linuxDriverWith(kernel.ports),
+    logger: silentLogger(),
+    retry: { initialMs: 20 },
+  });
   const ipam = opts.ipam ?? new MemIpam();
   let ready: Readiness = opts.ready ?? { ready: true };
   const service = new CniService({
@@ -106,16 +119,25 @@ describe('CniService', () => {
   it('answers ADD once the pod is wired, with host veth, pod interface and IPs', async () => {
     const t = await setup();
     t.kernel.namespaces.add('/run/netns/p1');
-    const reply = await t.service.add(req({ networkConfig: JSON.stringify({ dns: { nameservers: ['10.96.0.10'] } }) }));
+    const reply = await t.service.add(
+      req({ networkConfig: JSON.stringify({ dns: { nameservers: ['10.96.0.10'] } }) }),
+    );
     expect(reply.error).toBeUndefined();
     const host = reply.result?.interfaces?.[0];
     expect(host).toMatchObject({ mac: 'ee:ee:ee:ee:ee:ee', mtu: 1450, sandbox: '' });
     expect(host?.name).toMatch(/^nl[0-9a-f]{12}$/);
-    expect(reply.result?.interfaces?.[1]).toEqual({ name: 'eth0', mac: '0a:58:0a:01:01:0a', mtu: 1450, sandbox: '/run/netns/p1' });
+    expect(reply.result?.interfaces?.[1]).toEqual({
+      name: 'eth0',
+      mac: '0a:58:0a:01:01:0a',
+      mtu: 1450,
+      sandbox: '/run/netns/p1',
+    });
     expect(reply.result?.ips).toEqual([{ address: '10.1.1.10/32', gateway: '169.254.1.1', interface: 1 }]);
     expect(reply.result?.routes).toEqual([{ dst: '0.0.0.0/0', gw: '169.254.1.1' }]);
     expect(reply.result?.dns?.nameservers).toEqual(['10.96.0.10']);
-    expect(t.kernel.dump()).toContain(`veth ${host?.name} mtu 1450 up alias pod-interface/default/web-0/eth0 peer /run/netns/p1:eth0`);
+    expect(t.kernel.dump()).toContain(
+      `veth ${host?.name} mtu 1450 up alias pod-interface/default/web-0/eth0 peer /run/netns/p1:eth0`,
+    );
     expect(t.scheduler.status(podInterfaceKey('default', 'web-0', 'eth0'))?.state).toBe('configured');
     // A repeated ADD is answered the same, without a new address.
     const again = await t.service.add(req());
@@ -151,7 +173,10 @@ describe('CniService', () => {
   it('answers 11 when not ready or when the pod is not wired in time, and STATUS 50', async () => {
     const t = await setup({ ready: { ready: false, reason: 'node ID not claimed' }, addTimeoutMs: 300 });
     t.kernel.namespaces.add('/run/netns/p1');
-    expect((await t.service.add(req())).error).toMatchObject({ code: 11, msg: 'netloom agent not ready: node ID not claimed' });
+    expect((await t.service.add(req())).error).toMatchObject({
+      code: 11,
+      msg: 'netloom agent not ready: node ID not claimed',
+    });
     expect((await t.service.status()).error?.code).toBe(50);
     t.setReady({ ready: true });
     expect((await t.service.status()).error).toBeUndefined();
@@ -186,7 +211,13 @@ describe('CniService', () => {
     const t = await setup();
     t.kernel.namespaces.add('/run/netns/p1');
     await t.service.add(req());
-    expect((await t.service.check(req({ networkConfig: JSON.stringify({ prevResult: { ips: [{ address: '10.1.1.10/32' }] } }) }))).error).toBeUndefined();
+    expect(
+      (
+        await t.service.check(
+          req({ networkConfig: JSON.stringify({ prevResult: { ips: [{ address: '10.1.1.10/32' }] } }) }),
+        )
+      ).error,
+    ).toBeUndefined();
     expect((await t.service.check(req({ containerId: 'other' }))).error?.code).toBe(3);
     expect((await t.service.check(req({ netns: '/run/netns/elsewhere' }))).error?.code).toBe(5);
   });
@@ -195,14 +226,26 @@ describe('CniService', () => {
     const t = await setup();
     for (const i of [1, 2, 3]) {
       t.kernel.namespaces.add(`/run/netns/p${i}`);
-      expect((await t.service.add(req({ containerId: `c${i}`, netns: `/run/netns/p${i}`, podName: `web-${i}` }))).error).toBeUndefined();
+      expect(
+        (await t.service.add(req({ containerId: `c${i}`, netns: `/run/netns/p${i}`, podName: `web-${i}` })))
+          .error,
+      ).toBeUndefined();
     }
     // A leaked allocation: an ADD that died between IPAM and its record.
     await t.ipam.allocate({ namespace: 'default', pod: 'ghost', containerId: 'c9', ifname: 'eth0' });
     const networkConfig = JSON.stringify({ 'cni.dev/attachments': [{ containerID: 'c2', ifname: 'eth0' }] });
-    const reply = await t.service.gc({ cniVersion: '1.1.0', networkConfig, validAttachments: [{ containerId: 'c1', ifname: 'eth0' }] });
+    const reply = await t.service.gc({
+      cniVersion: '1.1.0',
+      networkConfig,
+      validAttachments: [{ containerId: 'c1', ifname: 'eth0' }],
+    });
     expect(reply.error).toBeUndefined();
-    expect(t.ipam.records().map((r) => r.entry.containerId).sort()).toEqual(['c1', 'c2']);
+    expect(
+      t.ipam
+        .records()
+        .map((r) => r.entry.containerId)
+        .sort(),
+    ).toEqual(['c1', 'c2']);
     expect(t.kernel.dump()).not.toContain('web-3');
     expect(t.kernel.dump()).toContain('web-1');
     expect(t.kernel.dump()).toContain('web-2');
@@ -231,7 +274,10 @@ describe('CniService', () => {
     const again = await setup({ dir: t.dir, kernel: t.kernel, ipam: t.ipam });
     expect(t.kernel.changes().length).toBe(changes);
     expect(again.scheduler.status(podInterfaceKey('default', 'web-0', 'eth0'))?.state).toBe('configured');
-    expect(again.service.items().map((i) => i.key)).toEqual(['pod-interface/default/web-0/eth0', 'route/0/10.1.1.10/32']);
+    expect(again.service.items().map((i) => i.key)).toEqual([
+      'pod-interface/default/web-0/eth0',
+      'route/0/10.1.1.10/32',
+    ]);
     expect((await again.service.del(req())).error).toBeUndefined();
     expect(t.kernel.dump()).not.toContain('veth');
   });

@@ -48,35 +48,64 @@ export class LabAgent {
   readonly startup: TxnRecord;
   private readonly server: CniServer;
 
-  private constructor(node: LabNode, scheduler: KvScheduler, service: CniService, ipam: PodIpam, server: CniServer, startup: TxnRecord) {
-    this.node = node;
-    this.scheduler = scheduler;
-    this.service = service;
-    this.ipam = ipam;
-    this.server = server;
-    this.startup = startup;
+  private constructor(parts: {
+    node: LabNode;
+    scheduler: KvScheduler;
+    service: CniService;
+    ipam: PodIpam;
+    server: CniServer;
+    startup: TxnRecord;
+  }) {
+    this.node = parts.node;
+    this.scheduler = parts.scheduler;
+    this.service = parts.service;
+    this.ipam = parts.ipam;
+    this.server = parts.server;
+    this.startup = parts.startup;
   }
 
   static async start(opts: LabAgentOptions): Promise<LabAgent> {
     const { node } = opts;
     const logger = silentLogger();
-    const ipam = new PodIpam({ store: opts.store, keyspace: new Keyspace(CLUSTER), node: node.name, subnet: PLAN.forNode(node.id), logger });
+    const ipam = new PodIpam({
+      store: opts.store,
+      keyspace: new Keyspace(CLUSTER),
+      node: node.name,
+      subnet: PLAN.forNode(node.id),
+      logger,
+    });
     await ipam.load();
-    const driver = createLinuxDriver({ hostNetns: node.netns, ...(opts.runner ? { runner: opts.runner } : {}) });
+    const driver = createLinuxDriver({
+      hostNetns: node.netns,
+      ...(opts.runner ? { runner: opts.runner } : {}),
+    });
     const scheduler = new KvScheduler({ driver, logger, retry: { initialMs: 50, maxMs: 2_000 } });
     const nodeKeys = [addressKey(0, PLAN.forNode(node.id).gateway), overlayKey(10)];
     const ready = (): { ready: boolean; reason?: string } => {
       const pending = nodeKeys.filter((k) => scheduler.status(k)?.state !== 'configured');
-      return pending.length === 0 ? { ready: true } : { ready: false, reason: `node items not applied: ${pending.join(', ')}` };
+      return pending.length === 0
+        ? { ready: true }
+        : { ready: false, reason: `node items not applied: ${pending.join(', ')}` };
     };
     const ctx = contextOf(node);
-    const render = (a: Parameters<typeof renderPodAttachment>[1]): ReturnType<typeof renderPodAttachment> => renderPodAttachment(ctx, a);
+    const render = (a: Parameters<typeof renderPodAttachment>[1]): ReturnType<typeof renderPodAttachment> =>
+      renderPodAttachment(ctx, a);
     const attachments = new AttachmentStore(node.stateDir, CLUSTER);
     const service = new CniService({ ipam, scheduler, attachments, render, ready, logger });
-    const peers = opts.peers.flatMap((p) => renderPeer(ctx, { name: p.name, id: p.id, tunnelEndpoint: p.underlayIp, podSubnet: PLAN.forNode(p.id).cidr }));
-    const startup = await scheduler.resync({ desired: [...renderNodeBase(ctx), ...peers, ...service.items()], description: 'agent start' });
+    const peers = opts.peers.flatMap((p) =>
+      renderPeer(ctx, {
+        name: p.name,
+        id: p.id,
+        tunnelEndpoint: p.underlayIp,
+        podSubnet: PLAN.forNode(p.id).cidr,
+      }),
+    );
+    const startup = await scheduler.resync({
+      desired: [...renderNodeBase(ctx), ...peers, ...service.items()],
+      description: 'agent start',
+    });
     const server = await startCniServer({ socketPath: node.socketPath, service, logger });
-    return new LabAgent(node, scheduler, service, ipam, server, startup);
+    return new LabAgent({ node, scheduler, service, ipam, server, startup });
   }
 
   /** The periodic resync an agent runs: read the data plane back and repair it. */

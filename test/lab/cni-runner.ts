@@ -45,7 +45,9 @@ export class CniPluginError extends Error {
     } catch {
       // not JSON: reported as is
     }
-    super(`${plugin} exited ${outcome.code}: ${parsed.msg ?? outcome.stdout.trim()}${parsed.details ? ` (${parsed.details})` : ''} ${outcome.stderr.trim()}`);
+    super(
+      `${plugin} exited ${outcome.code}: ${parsed.msg ?? outcome.stdout.trim()}${parsed.details ? ` (${parsed.details})` : ''} ${outcome.stderr.trim()}`,
+    );
     this.plugin = plugin;
     this.outcome = outcome;
     this.cniCode = parsed.code;
@@ -64,7 +66,8 @@ export class CniRunner {
 
   async add(list: ConfList, rt: RuntimeConf): Promise<Record<string, unknown>> {
     let prev: unknown;
-    for (const plugin of list.plugins) prev = JSON.parse((await this.exec('ADD', list, plugin, rt, prev)).stdout);
+    for (const plugin of list.plugins)
+      prev = JSON.parse((await this.exec('ADD', list, plugin, rt, prev)).stdout);
     this.cache.set(this.cacheKey(list, rt), prev);
     return prev as Record<string, unknown>;
   }
@@ -85,12 +88,20 @@ export class CniRunner {
     return this.spawn(this.find(plugin), env, stdin);
   }
 
-  private async exec(command: string, list: ConfList, plugin: Record<string, unknown>, rt: RuntimeConf, prev: unknown): Promise<ExecOutcome> {
+  private async exec(
+    command: string,
+    list: ConfList,
+    plugin: Record<string, unknown>,
+    rt: RuntimeConf,
+    prev: unknown,
+  ): Promise<ExecOutcome> {
     const type = String(plugin['type']);
     const conf: Record<string, unknown> = { ...plugin, cniVersion: list.cniVersion, name: list.name };
     delete conf['capabilities'];
     const caps = (plugin['capabilities'] ?? {}) as Record<string, boolean>;
-    const runtimeConfig = Object.fromEntries(Object.entries(rt.capabilityArgs ?? {}).filter(([k]) => caps[k] === true));
+    const runtimeConfig = Object.fromEntries(
+      Object.entries(rt.capabilityArgs ?? {}).filter(([k]) => caps[k] === true),
+    );
     if (Object.keys(runtimeConfig).length > 0) conf['runtimeConfig'] = runtimeConfig;
     if (prev !== undefined) conf['prevResult'] = prev;
     const args = ['IgnoreUnknown=1', ...Object.entries(rt.args).map(([k, v]) => `${k}=${v}`)].join(';');
@@ -122,15 +133,21 @@ export class CniRunner {
 
   private spawn(file: string, env: Record<string, string>, stdin: string): Promise<ExecOutcome> {
     const t0 = performance.now();
-    const [cmd, argv] = this.netns ? ['nsenter', [`--net=${nsPath(this.netns)}`, '--', file]] : [file, []];
-    const child = spawn(cmd, argv as string[], { env: { PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin', ...env } });
+    const [cmd, argv]: [string, string[]] = this.netns
+      ? ['nsenter', [`--net=${nsPath(this.netns)}`, '--', file]]
+      : [file, []];
+    const child = spawn(cmd, argv, {
+      env: { PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin', ...env },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.stdin.on('error', () => undefined);
     child.stdin.end(stdin);
-    return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr, ms: performance.now() - t0 })));
+    return new Promise((resolve) =>
+      child.on('close', (code) => resolve({ code, stdout, stderr, ms: performance.now() - t0 })),
+    );
   }
 
   private cacheKey(list: ConfList, rt: RuntimeConf): string {

@@ -16,7 +16,11 @@ export function startEchoServer(lab: Lab, pod: EchoPod): Promise<ChildProcess> {
 }
 
 /** From inside `from`, one echo round trip to each target; returns ip → 'ok' | error. */
-export async function echoOnce(lab: Lab, from: EchoPod, targets: readonly string[]): Promise<Record<string, string>> {
+export async function echoOnce(
+  lab: Lab,
+  from: EchoPod,
+  targets: readonly string[],
+): Promise<Record<string, string>> {
   const out = await lab.exec(from.netns, process.execPath, [CLIENT, 'once', String(ECHO_PORT), ...targets]);
   return JSON.parse(out) as Record<string, string>;
 }
@@ -25,7 +29,11 @@ export async function echoOnce(lab: Lab, from: EchoPod, targets: readonly string
  * Every pod to every other pod, `parallel` clients at a time. Returns the failed pairs
  * ("from → to: error") and the number of pairs tried.
  */
-export async function echoMesh(lab: Lab, pods: readonly EchoPod[], parallel = 3): Promise<{ failures: string[]; pairs: number }> {
+export async function echoMesh(
+  lab: Lab,
+  pods: readonly EchoPod[],
+  parallel = 3,
+): Promise<{ failures: string[]; pairs: number }> {
   const failures: string[] = [];
   let pairs = 0;
   const queue = [...pods];
@@ -51,7 +59,11 @@ export interface StreamStats {
 }
 
 /** A long-lived echo connection from `from` to `to`; stop() ends it and returns its stats. */
-export async function startStream(lab: Lab, from: EchoPod, to: string): Promise<{ stop(): Promise<StreamStats> }> {
+export async function startStream(
+  lab: Lab,
+  from: EchoPod,
+  to: string,
+): Promise<{ stop(): Promise<StreamStats> }> {
   const child = await lab.start(from.netns, process.execPath, [CLIENT, 'stream', String(ECHO_PORT), to]);
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));

@@ -55,7 +55,10 @@ export class Lab {
     const path = `/proc/${child.pid}/ns/net`;
     // unshare has switched namespaces once the path differs from ours.
     for (let i = 0; i < 100; i++) {
-      const [mine, theirs] = await Promise.all([run('readlink', ['/proc/self/ns/net']), run('readlink', [path]).catch(() => ({ stdout: '' }))]);
+      const [mine, theirs] = await Promise.all([
+        run('readlink', ['/proc/self/ns/net']),
+        run('readlink', [path]).catch(() => ({ stdout: '' })),
+      ]);
       if (theirs.stdout !== '' && theirs.stdout !== mine.stdout) break;
       await new Promise((r) => setTimeout(r, 10));
     }
@@ -65,7 +68,9 @@ export class Lab {
 
   /** Runs a command inside a namespace (name or path) to completion; returns stdout. */
   async exec(netns: string, cmd: string, args: readonly string[], stdin?: string): Promise<string> {
-    const child = spawn('nsenter', [`--net=${nsPath(netns)}`, '--', cmd, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('nsenter', [`--net=${nsPath(netns)}`, '--', cmd, ...args], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -81,23 +86,33 @@ export class Lab {
    * Starts a long-running process inside a namespace, resolving once it prints `readyLine`.
    * Its stdin stays open: closing it (or destroy()) ends it.
    */
-  async start(netns: string, cmd: string, args: readonly string[], readyLine = 'ready'): Promise<ChildProcess> {
-    const child = spawn('nsenter', [`--net=${nsPath(netns)}`, '--', cmd, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  async start(
+    netns: string,
+    cmd: string,
+    args: readonly string[],
+    readyLine = 'ready',
+  ): Promise<ChildProcess> {
+    const child = spawn('nsenter', [`--net=${nsPath(netns)}`, '--', cmd, ...args], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     this.children.add(child);
     child.on('exit', () => this.children.delete(child));
-    child.stdin!.on('error', () => undefined);
+    child.stdin.on('error', () => undefined);
     await new Promise<void>((resolve, reject) => {
       let out = '';
       let err = '';
-      const timer = setTimeout(() => reject(new Error(`${cmd} in ${netns} not ready after 20 s: ${err}`)), 20_000);
-      child.stdout!.on('data', (d: Buffer) => {
+      const timer = setTimeout(
+        () => reject(new Error(`${cmd} in ${netns} not ready after 20 s: ${err}`)),
+        20_000,
+      );
+      child.stdout.on('data', (d: Buffer) => {
         out += d.toString();
         if (out.includes(readyLine)) {
           clearTimeout(timer);
           resolve();
         }
       });
-      child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
       child.on('exit', (code) => {
         clearTimeout(timer);
         reject(new Error(`${cmd} in ${netns} exited ${code} before ready: ${err}`));

@@ -22,7 +22,11 @@ const pod = (i: number): TestPod => ({
 
 function setup() {
   const kernel = new FakeKernel();
-  const s = new KvScheduler({ driver: linuxDriverWith(kernel.ports), logger: silentLogger(), retry: { auto: false } });
+  const s = new KvScheduler({
+    driver: linuxDriverWith(kernel.ports),
+    logger: silentLogger(),
+    retry: { auto: false },
+  });
   return { kernel, s };
 }
 
@@ -43,7 +47,12 @@ describe('linux driver over the fake kernel', () => {
   it('wires a node and a pod as the kernel should hold them', async () => {
     const { kernel, s } = setup();
     kernel.namespaces.add(pod(1).netns);
-    const rec = await s.commit([...nodeItems(nodes[0]!, nodes), ...podItems(nodes[0]!, pod(1))].map((i) => ({ key: i.key, value: i.value })));
+    const rec = await s.commit(
+      [...nodeItems(nodes[0]!, nodes), ...podItems(nodes[0]!, pod(1))].map((i) => ({
+        key: i.key,
+        value: i.value,
+      })),
+    );
     expect(rec.errors).toEqual([]);
     expect(kernel.dump()).toBe(
       [
@@ -56,17 +65,31 @@ describe('linux driver over the fake kernel', () => {
     );
     // The pod's metadata is what the CNI result is built from.
     const applied = s.appliedItems().find((i) => i.key === podInterfaceKey('default', 'p1', 'eth0'));
-    expect(applied?.metadata).toEqual({ hostIfName: 'nlp1', hostMac: 'ee:ee:ee:ee:ee:ee', mac: '0a:58:0a:01:01:0b', mtu: 1450, routeDevice: 'nlp1', gateway: '169.254.1.1' });
+    expect(applied?.metadata).toEqual({
+      hostIfName: 'nlp1',
+      hostMac: 'ee:ee:ee:ee:ee:ee',
+      mac: '0a:58:0a:01:01:0b',
+      mtu: 1450,
+      routeDevice: 'nlp1',
+      gateway: '169.254.1.1',
+    });
   });
 
   it('makes no change on a resync when nothing changed', async () => {
     const { kernel, s } = setup();
     for (let i = 1; i <= 5; i++) kernel.namespaces.add(pod(i).netns);
-    const items = [...nodeItems(nodes[0]!, nodes), ...[1, 2, 3, 4, 5].flatMap((i) => podItems(nodes[0]!, pod(i)))];
+    const items = [
+      ...nodeItems(nodes[0]!, nodes),
+      ...[1, 2, 3, 4, 5].flatMap((i) => podItems(nodes[0]!, pod(i))),
+    ];
     await s.resync({ desired: items });
     const before = kernel.changes().length;
     // A restarted agent: a fresh scheduler and driver over the same kernel.
-    const again = new KvScheduler({ driver: linuxDriverWith(kernel.ports), logger: silentLogger(), retry: { auto: false } });
+    const again = new KvScheduler({
+      driver: linuxDriverWith(kernel.ports),
+      logger: silentLogger(),
+      retry: { auto: false },
+    });
     const rec = await again.resync({ desired: items });
     expect(rec.errors).toEqual([]);
     expect(rec.counts).toEqual({ create: 0, update: 0, delete: 0 });
@@ -93,10 +116,22 @@ describe('linux driver over the fake kernel', () => {
   it('deletes what netloom left behind and no item wants', async () => {
     const { kernel, s } = setup();
     for (const i of [1, 2]) kernel.namespaces.add(pod(i).netns);
-    await s.resync({ desired: [...nodeItems(nodes[0]!, nodes), ...podItems(nodes[0]!, pod(1)), ...podItems(nodes[0]!, pod(2))] });
+    await s.resync({
+      desired: [
+        ...nodeItems(nodes[0]!, nodes),
+        ...podItems(nodes[0]!, pod(1)),
+        ...podItems(nodes[0]!, pod(2)),
+      ],
+    });
     // Restart with pod 2 and node 3 gone from the desired state.
-    const again = new KvScheduler({ driver: linuxDriverWith(kernel.ports), logger: silentLogger(), retry: { auto: false } });
-    const rec = await again.resync({ desired: [...nodeItems(nodes[0]!, nodes.slice(0, 2)), ...podItems(nodes[0]!, pod(1))] });
+    const again = new KvScheduler({
+      driver: linuxDriverWith(kernel.ports),
+      logger: silentLogger(),
+      retry: { auto: false },
+    });
+    const rec = await again.resync({
+      desired: [...nodeItems(nodes[0]!, nodes.slice(0, 2)), ...podItems(nodes[0]!, pod(1))],
+    });
     expect(rec.errors).toEqual([]);
     const dump = kernel.dump();
     expect(dump).not.toContain('nlp2');
@@ -136,7 +171,11 @@ describe('linux driver over the fake kernel', () => {
     const { s } = setup();
     await s.commit([...nodeItems(nodes[0]!, nodes), ...podItems(nodes[0]!, pod(1))]);
     expect(s.status(podInterfaceKey('default', 'p1', 'eth0'))?.state).toBe('failed');
-    const bad = { ...podItems(nodes[0]!, pod(2))[0]!.value as object, hostIfName: 'much-too-long-for-linux', vrf: 3 };
+    const bad = {
+      ...(podItems(nodes[0]!, pod(2))[0]!.value as object),
+      hostIfName: 'much-too-long-for-linux',
+      vrf: 3,
+    };
     await s.commit([{ key: podInterfaceKey('default', 'p2', 'eth0'), value: bad }]);
     const st = s.status(podInterfaceKey('default', 'p2', 'eth0'));
     expect(st?.state).toBe('invalid');
@@ -145,7 +184,16 @@ describe('linux driver over the fake kernel', () => {
   it('routes a peer subnet via the derived overlay next hop even when the route names the peer gateway', async () => {
     const { kernel, s } = setup();
     await s.commit(nodeItems(nodes[0]!, nodes));
-    await s.commit([{ key: routeKey(0, '10.1.2.0/24'), value: { vrf: 0, dst: '10.1.2.0/24', via: { type: 'interface', interface: tunnelKey(10, 'n2'), gateway: '10.1.2.1' } } }]);
+    await s.commit([
+      {
+        key: routeKey(0, '10.1.2.0/24'),
+        value: {
+          vrf: 0,
+          dst: '10.1.2.0/24',
+          via: { type: 'interface', interface: tunnelKey(10, 'n2'), gateway: '10.1.2.1' },
+        },
+      },
+    ]);
     expect(kernel.dump()).toContain('route main unicast 10.1.2.0/24 via 169.254.128.2 dev nlvx10 onlink');
   });
 
@@ -154,8 +202,22 @@ describe('linux driver over the fake kernel', () => {
     await s.commit(nodeItems(nodes[0]!, nodes));
     const snat = snatKey(0, '10.1.1.0/24');
     await s.commit([
-      { key: snat, value: { vrf: 0, source: '10.1.1.0/24', except: ['10.1.0.0/16'], toAddress: '192.168.0.1' } },
-      { key: tunnelKey(10, 'n2'), value: { vni: 10, vrf: 0, peer: 'n2', peerId: 2, remoteIp: '192.168.0.22', localIp: '192.168.0.1', port: 4789 } },
+      {
+        key: snat,
+        value: { vrf: 0, source: '10.1.1.0/24', except: ['10.1.0.0/16'], toAddress: '192.168.0.1' },
+      },
+      {
+        key: tunnelKey(10, 'n2'),
+        value: {
+          vni: 10,
+          vrf: 0,
+          peer: 'n2',
+          peerId: 2,
+          remoteIp: '192.168.0.22',
+          localIp: '192.168.0.1',
+          port: 4789,
+        },
+      },
     ]);
     const dump = kernel.dump();
     expect(dump).toContain('nat snat/0/10.1.1.0/24 10.1.1.0/24 except 10.1.0.0/16 snat 192.168.0.1');

@@ -19,9 +19,18 @@ export type Condition =
 const PATTERNS: readonly [RegExp, Condition][] = [
   [/Cannot open network namespace|setns|nsenter: .*(No such file|cannot open)/i, 'netns'],
   [/File exists/i, 'exists'],
-  [/Cannot find device|No such device|No such process|No such file or directory|Cannot assign requested address|does not exist/i, 'missing'],
-  [/Device or resource busy|Resource temporarily unavailable|No buffer space|timed out|Interrupted system call/i, 'busy'],
-  [/Unknown device type|Invalid argument|syntax error|not supported|Error: .*(invalid|unknown)|Operation not permitted/i, 'invalid'],
+  [
+    /Cannot find device|No such device|No such process|No such file or directory|Cannot assign requested address|does not exist/i,
+    'missing',
+  ],
+  [
+    /Device or resource busy|Resource temporarily unavailable|No buffer space|timed out|Interrupted system call/i,
+    'busy',
+  ],
+  [
+    /Unknown device type|Invalid argument|syntax error|not supported|Error: .*(invalid|unknown)|Operation not permitted/i,
+    'invalid',
+  ],
 ];
 
 export class LinuxCommandError extends DataPlaneError {
@@ -43,7 +52,10 @@ export class LinuxCommandError extends DataPlaneError {
   /** An error for `command` from the tool's error text. */
   static parse(command: string, text: string): LinuxCommandError {
     const message = text.trim().split('\n').filter(Boolean).join('; ') || 'failed without a message';
-    return new LinuxCommandError(`${command}: ${message}`, { command, condition: LinuxCommandError.classify(text) });
+    return new LinuxCommandError(`${command}: ${message}`, {
+      command,
+      condition: LinuxCommandError.classify(text),
+    });
   }
 }
 

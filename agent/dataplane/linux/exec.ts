@@ -40,13 +40,20 @@ export function spawnRunner(defaults: { timeoutMs?: number } = {}): Runner {
         child.stderr.on('data', (b: Buffer) => err.push(b));
         child.on('error', (e) => {
           clearTimeout(timer);
-          reject(new LinuxCommandError(`${cmd}: ${e.message}`, { command: cmd, condition: 'other', cause: e }));
+          reject(
+            new LinuxCommandError(`${cmd}: ${e.message}`, { command: cmd, condition: 'other', cause: e }),
+          );
         });
         child.on('close', (code) => {
           clearTimeout(timer);
           const stderr = Buffer.concat(err).toString();
           if (timedOut) {
-            reject(new LinuxCommandError(`${cmd} timed out after ${timeoutMs} ms`, { command: cmd, condition: 'busy' }));
+            reject(
+              new LinuxCommandError(`${cmd} timed out after ${timeoutMs} ms`, {
+                command: cmd,
+                condition: 'busy',
+              }),
+            );
             return;
           }
           resolve({ stdout: Buffer.concat(out).toString(), stderr, code: code ?? -1 });

@@ -3,7 +3,15 @@
 // knock-on effects (a deleted device takes its routes and entries with it), refuses what the
 // kernel refuses, fails on plan, records every call, and dump()s its state as sorted text.
 import { LinuxCommandError, type Condition } from './errors.ts';
-import type { KernelRoute, LinuxPorts, NatRule, OverlayPeer, PodSide, PodWiring, VxlanSpec } from './ports.ts';
+import type {
+  KernelRoute,
+  LinuxPorts,
+  NatRule,
+  OverlayPeer,
+  PodSide,
+  PodWiring,
+  VxlanSpec,
+} from './ports.ts';
 
 interface FakeVeth {
   key: string;
@@ -37,9 +45,9 @@ export class FakeKernel {
   constructor() {
     this.ports = {
       links: {
-        wire: async (w) => this.wire(w),
-        unwire: async (h) => void this.op(`unwire ${h}`, () => this.deleteLink(h)),
-        hostVeths: async () =>
+        wire: (w) => this.wire(w),
+        unwire: (h) => this.op(`unwire ${h}`, () => void this.deleteLink(h)),
+        hostVeths: () =>
           this.op('hostVeths', () =>
             [...this.veths].map(([h, v]) => ({
               hostIfName: h,
@@ -51,51 +59,61 @@ export class FakeKernel {
               peerIfIndex: v.peer.ifindex,
             })),
           ),
-        podSide: async (netns, ifname) =>
+        podSide: (netns, ifname) =>
           this.op(`podSide ${netns} ${ifname}`, () => {
-            const v = [...this.veths.values()].find((x) => x.peer.netns === netns && x.peer.ifname === ifname);
+            const v = [...this.veths.values()].find(
+              (x) => x.peer.netns === netns && x.peer.ifname === ifname,
+            );
             return v ? structuredClone(v.peer) : undefined;
           }),
       },
       routes: {
-        replace: async (r) => this.op(`route replace ${r.dst}`, () => this.replaceRoute(r)),
-        remove: async (r) => void this.op(`route del ${r.dst}`, () => this.routes.delete(`${r.table}|${r.dst}`)),
-        list: async () => this.op('route list', () => [...this.routes.values()].map((r) => ({ ...r }))),
+        replace: (r) => this.op(`route replace ${r.dst}`, () => this.replaceRoute(r)),
+        remove: (r) => this.op(`route del ${r.dst}`, () => void this.routes.delete(`${r.table}|${r.dst}`)),
+        list: () => this.op('route list', () => [...this.routes.values()].map((r) => ({ ...r }))),
       },
       addresses: {
-        add: async (c) => void this.op(`addr add ${c}`, () => this.addresses.add(c)),
-        remove: async (c) => void this.op(`addr del ${c}`, () => this.addresses.delete(c)),
-        list: async () => this.op('addr list', () => [...this.addresses]),
+        add: (c) => this.op(`addr add ${c}`, () => void this.addresses.add(c)),
+        remove: (c) => this.op(`addr del ${c}`, () => void this.addresses.delete(c)),
+        list: () => this.op('addr list', () => [...this.addresses]),
       },
       vxlan: {
-        create: async (s) => this.op(`vxlan add ${s.device}`, () => (this.deleteLink(s.device), void this.vxlans.set(s.device, { ...s }))),
-        remove: async (d) => void this.op(`vxlan del ${d}`, () => this.deleteLink(d)),
-        list: async () => this.op('vxlan list', () => [...this.vxlans.values()].map((s) => ({ ...s }))),
+        create: (s) =>
+          this.op(
+            `vxlan add ${s.device}`,
+            () => (this.deleteLink(s.device), void this.vxlans.set(s.device, { ...s })),
+          ),
+        remove: (d) => this.op(`vxlan del ${d}`, () => void this.deleteLink(d)),
+        list: () => this.op('vxlan list', () => [...this.vxlans.values()].map((s) => ({ ...s }))),
       },
       peers: {
-        set: async (p) => this.op(`peer set ${p.device} ${p.mac}`, () => this.setPeer(p)),
-        remove: async (p) =>
-          void this.op(`peer del ${p.device} ${p.mac}`, () => {
+        set: (p) => this.op(`peer set ${p.device} ${p.mac}`, () => this.setPeer(p)),
+        remove: (p) =>
+          this.op(`peer del ${p.device} ${p.mac}`, () => {
             this.neighbours.delete(`${p.device}|${p.nextHop}`);
             this.fdb.delete(`${p.device}|${p.mac}`);
           }),
-        list: async (devices) =>
+        list: (devices) =>
           this.op('peer list', () => ({
             neighbours: [...this.neighbours.values()].filter((n) => devices.includes(n.device)),
             fdb: [...this.fdb.values()].filter((f) => devices.includes(f.device)),
           })),
       },
       nat: {
-        add: async (rule) => this.op(`nat add ${rule.comment}`, () => (this.nat.set(this.nextHandle, { ...rule }), this.nextHandle++)),
-        replace: async (h, rule) =>
+        add: (rule) =>
+          this.op(
+            `nat add ${rule.comment}`,
+            () => (this.nat.set(this.nextHandle, { ...rule }), this.nextHandle++),
+          ),
+        replace: (h, rule) =>
           this.op(`nat replace ${h}`, () => {
             if (!this.nat.has(h)) throw fail('nft replace', 'missing', 'No such file or directory');
             this.nat.set(h, { ...rule });
           }),
-        remove: async (h) => void this.op(`nat del ${h}`, () => this.nat.delete(h)),
-        list: async () => this.op('nat list', () => [...this.nat].map(([handle, r]) => ({ ...r, handle }))),
+        remove: (h) => this.op(`nat del ${h}`, () => void this.nat.delete(h)),
+        list: () => this.op('nat list', () => [...this.nat].map(([handle, r]) => ({ ...r, handle }))),
       },
-      node: { ensureForwarding: async () => void this.op('forwarding', () => (this.forwarding = true)) },
+      node: { ensureForwarding: () => this.op('forwarding', () => void (this.forwarding = true)) },
     };
   }
 
@@ -106,7 +124,9 @@ export class FakeKernel {
 
   /** Calls that change state (what "zero data-plane changes" counts). */
   changes(): string[] {
-    return this.calls.filter((c) => !/^(hostVeths|podSide|route list|addr list|vxlan list|peer list|nat list)/.test(c));
+    return this.calls.filter(
+      (c) => !/^(hostVeths|podSide|route list|addr list|vxlan list|peer list|nat list)/.test(c),
+    );
   }
 
   /** A link deleted behind the driver's back, with the kernel's knock-on effects. */
@@ -137,37 +157,75 @@ export class FakeKernel {
     }
     for (const a of this.addresses) lines.push(`addr ${a}`);
     for (const r of this.routes.values()) {
-      lines.push(['route', r.table, r.type, r.dst, r.gateway && `via ${r.gateway}`, r.dev && `dev ${r.dev}`, r.onlink && 'onlink'].filter(Boolean).join(' '));
+      lines.push(
+        [
+          'route',
+          r.table,
+          r.type,
+          r.dst,
+          r.gateway && `via ${r.gateway}`,
+          r.dev && `dev ${r.dev}`,
+          r.onlink && 'onlink',
+        ]
+          .filter(Boolean)
+          .join(' '),
+      );
     }
-    for (const s of this.vxlans.values()) lines.push(`vxlan ${s.device} id ${s.vni} local ${s.localIp} port ${s.port} mtu ${s.mtu} mac ${s.mac}`);
+    for (const s of this.vxlans.values())
+      lines.push(`vxlan ${s.device} id ${s.vni} local ${s.localIp} port ${s.port} mtu ${s.mtu} mac ${s.mac}`);
     for (const n of this.neighbours.values()) lines.push(`neigh ${n.device} ${n.ip} ${n.mac}`);
     for (const f of this.fdb.values()) lines.push(`fdb ${f.device} ${f.mac} dst ${f.dst}`);
     for (const r of this.nat.values()) {
-      lines.push(`nat ${r.comment} ${r.source} except ${[...r.except].sort().join(',') || '-'} ${r.toAddress === '' ? 'masquerade' : `snat ${r.toAddress}`}`);
+      lines.push(
+        `nat ${r.comment} ${r.source} except ${[...r.except].sort().join(',') || '-'} ${r.toAddress === '' ? 'masquerade' : `snat ${r.toAddress}`}`,
+      );
     }
     return lines.sort().join('\n');
   }
 
-  private op<T>(call: string, work: () => T): T {
+  /** Records a call, fails it on plan, else does the work: as a promise, like the kernel ports. */
+  private op<T>(call: string, work: () => T): Promise<T> {
     this.calls.push(call);
     const plan = this.plans.find((p) => p.times > 0 && call.startsWith(p.call));
     if (plan) {
       plan.times--;
-      throw fail(call, plan.condition, `planned failure (${plan.condition})`);
+      return Promise.reject(fail(call, plan.condition, `planned failure (${plan.condition})`));
     }
-    return work();
+    try {
+      return Promise.resolve(work());
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
   }
 
-  private wire(w: PodWiring): void {
-    this.op(`wire ${w.hostIfName}`, () => {
-      if (!this.namespaces.has(w.netns)) throw fail('link add', 'netns', `Cannot open network namespace "${w.netns}"`);
+  private wire(w: PodWiring): Promise<void> {
+    return this.op(`wire ${w.hostIfName}`, () => {
+      if (!this.namespaces.has(w.netns))
+        throw fail('link add', 'netns', `Cannot open network namespace "${w.netns}"`);
       this.deleteLink(w.hostIfName);
       if ([...this.veths.values()].some((v) => v.peer.netns === w.netns && v.peer.ifname === w.ifname)) {
         throw fail('link add', 'exists', 'RTNETLINK answers: File exists');
       }
-      const peer = { netns: w.netns, ifname: w.ifname, ifindex: this.nextIndex++, mac: w.mac, mtu: w.mtu, up: true };
-      const pod = { ...peer, addresses: [...w.addresses], defaultRoute: w.defaultRoute && w.addresses.some((a) => !a.includes(':')) };
-      this.veths.set(w.hostIfName, { key: w.key, mtu: w.mtu, up: true, ifindex: this.nextIndex++, peer: pod });
+      const peer = {
+        netns: w.netns,
+        ifname: w.ifname,
+        ifindex: this.nextIndex++,
+        mac: w.mac,
+        mtu: w.mtu,
+        up: true,
+      };
+      const pod = {
+        ...peer,
+        addresses: [...w.addresses],
+        defaultRoute: w.defaultRoute && w.addresses.some((a) => !a.includes(':')),
+      };
+      this.veths.set(w.hostIfName, {
+        key: w.key,
+        mtu: w.mtu,
+        up: true,
+        ifindex: this.nextIndex++,
+        peer: pod,
+      });
     });
   }
 
@@ -180,7 +238,8 @@ export class FakeKernel {
   }
 
   private setPeer(p: OverlayPeer): void {
-    if (!this.vxlans.has(p.device)) throw fail('neigh replace', 'missing', `Cannot find device "${p.device}"`);
+    if (!this.vxlans.has(p.device))
+      throw fail('neigh replace', 'missing', `Cannot find device "${p.device}"`);
     this.neighbours.set(`${p.device}|${p.nextHop}`, { device: p.device, ip: p.nextHop, mac: p.mac });
     this.fdb.set(`${p.device}|${p.mac}`, { device: p.device, mac: p.mac, dst: p.remoteIp });
   }

@@ -40,12 +40,22 @@ const hex = (n: number): string => n.toString(16).padStart(2, '0');
 
 /** The overlay MAC of node `id` on `vni`: locally administered, 02:<vni 24 bits>:<id 16 bits>. */
 export function overlayMac(vni: number, id: number): string {
-  return ['02', hex((vni >> 16) & 0xff), hex((vni >> 8) & 0xff), hex(vni & 0xff), hex((id >> 8) & 0xff), hex(id & 0xff)].join(':');
+  return [
+    '02',
+    hex((vni >> 16) & 0xff),
+    hex((vni >> 8) & 0xff),
+    hex(vni & 0xff),
+    hex((id >> 8) & 0xff),
+    hex(id & 0xff),
+  ].join(':');
 }
 
 /** The VNI and node ID an overlay MAC encodes, or undefined for a MAC of another shape. */
 export function parseOverlayMac(mac: string): { vni: number; id: number } | undefined {
-  const b = mac.toLowerCase().split(':').map((x) => parseInt(x, 16));
+  const b = mac
+    .toLowerCase()
+    .split(':')
+    .map((x) => parseInt(x, 16));
   if (b.length !== 6 || b.some((x) => Number.isNaN(x)) || b[0] !== 0x02) return undefined;
   return { vni: (b[1]! << 16) | (b[2]! << 8) | b[3]!, id: (b[4]! << 8) | b[5]! };
 }

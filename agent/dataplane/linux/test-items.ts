@@ -31,16 +31,40 @@ export function nodeItems(self: TestNode, peers: readonly TestNode[]): Item[] {
   const items: Item[] = [];
   const gw: Address = { vrf: 0, address: `10.1.${self.id}.1/24`, role: 'pod-gateway' };
   items.push({ key: addressKey(0, `10.1.${self.id}.1`), value: gw });
-  const overlay: Overlay = { vni: VNI, vrf: 0, localIp: self.underlayIp, localId: self.id, port: 4789, mtu: MTU };
+  const overlay: Overlay = {
+    vni: VNI,
+    vrf: 0,
+    localIp: self.underlayIp,
+    localId: self.id,
+    port: 4789,
+    mtu: MTU,
+  };
   items.push({ key: overlayKey(VNI), value: overlay });
   for (const p of peers) {
     if (p.name === self.name) continue;
-    const t: Tunnel = { vni: VNI, vrf: 0, peer: p.name, peerId: p.id, remoteIp: p.underlayIp, localIp: self.underlayIp, port: 4789 };
+    const t: Tunnel = {
+      vni: VNI,
+      vrf: 0,
+      peer: p.name,
+      peerId: p.id,
+      remoteIp: p.underlayIp,
+      localIp: self.underlayIp,
+      port: 4789,
+    };
     items.push({ key: tunnelKey(VNI, p.name), value: t });
-    const r: Route = { vrf: 0, dst: podSubnet(p.id), via: { type: 'interface', interface: tunnelKey(VNI, p.name) } };
+    const r: Route = {
+      vrf: 0,
+      dst: podSubnet(p.id),
+      via: { type: 'interface', interface: tunnelKey(VNI, p.name) },
+    };
     items.push({ key: routeKey(0, r.dst), value: r });
   }
-  const snat: SourceNat = { vrf: 0, source: podSubnet(self.id), except: [POD_CIDR, '10.96.0.0/12'], toAddress: '' };
+  const snat: SourceNat = {
+    vrf: 0,
+    source: podSubnet(self.id),
+    except: [POD_CIDR, '10.96.0.0/12'],
+    toAddress: '',
+  };
   items.push({ key: snatKey(0, snat.source), value: snat });
   return items;
 }

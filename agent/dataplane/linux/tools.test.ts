@@ -3,7 +3,9 @@ import { LinuxCommandError } from './errors.ts';
 import type { ExecResult, Runner } from './exec.ts';
 import { batchErrors, KernelTools } from './tools.ts';
 
-function recording(answer: Partial<ExecResult>): Runner & { seen: { cmd: string; args: readonly string[]; stdin?: string }[] } {
+function recording(
+  answer: Partial<ExecResult>,
+): Runner & { seen: { cmd: string; args: readonly string[]; stdin?: string }[] } {
   const r = {
     seen: [] as { cmd: string; args: readonly string[]; stdin?: string }[],
     run: async (cmd: string, args: readonly string[], opts?: { stdin?: string }): Promise<ExecResult> => {
@@ -16,7 +18,8 @@ function recording(answer: Partial<ExecResult>): Runner & { seen: { cmd: string;
 
 describe('KernelTools', () => {
   it('maps iproute2 batch errors to their lines', () => {
-    const stderr = 'RTNETLINK answers: File exists\nCommand failed -:2\nCannot find device "nosuch"\nCommand failed -:3\n';
+    const stderr =
+      'RTNETLINK answers: File exists\nCommand failed -:2\nCannot find device "nosuch"\nCommand failed -:3\n';
     expect([...batchErrors(stderr)]).toEqual([
       [2, 'RTNETLINK answers: File exists'],
       [3, 'Cannot find device "nosuch"'],
@@ -26,7 +29,10 @@ describe('KernelTools', () => {
   it('runs a batch in a namespace through nsenter, tolerating what each line allows', async () => {
     const r = recording({ code: 1, stderr: 'Cannot find device "h1"\nCommand failed -:1\n' });
     const tools = new KernelTools(r);
-    await tools.batch('/proc/7/ns/net', [{ cmd: 'link del h1', ok: ['missing'] }, { cmd: 'link add h1 type veth peer name x' }]);
+    await tools.batch('/proc/7/ns/net', [
+      { cmd: 'link del h1', ok: ['missing'] },
+      { cmd: 'link add h1 type veth peer name x' },
+    ]);
     expect(r.seen[0]).toEqual({
       cmd: 'nsenter',
       args: ['--net=/proc/7/ns/net', '--', 'ip', '-force', '-batch', '-'],
@@ -38,20 +44,34 @@ describe('KernelTools', () => {
   });
 
   it('throws the first failure a line does not tolerate, classified', async () => {
-    const tools = new KernelTools(recording({ code: 1, stderr: 'RTNETLINK answers: File exists\nCommand failed -:1\nRTNETLINK answers: Device or resource busy\nCommand failed -:2\n' }));
-    const err = await tools.batch(undefined, [{ cmd: 'link add a type veth peer name b' }, { cmd: 'link set a up' }]).catch((e: unknown) => e);
+    const tools = new KernelTools(
+      recording({
+        code: 1,
+        stderr:
+          'RTNETLINK answers: File exists\nCommand failed -:1\nRTNETLINK answers: Device or resource busy\nCommand failed -:2\n',
+      }),
+    );
+    const err = await tools
+      .batch(undefined, [{ cmd: 'link add a type veth peer name b' }, { cmd: 'link set a up' }])
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LinuxCommandError);
     expect((err as LinuxCommandError).condition).toBe('exists');
     expect((err as LinuxCommandError).retriable).toBe(false);
-    const busy = await new KernelTools(recording({ code: 1, stderr: 'RTNETLINK answers: Device or resource busy\nCommand failed -:1\n' }))
+    const busy = await new KernelTools(
+      recording({ code: 1, stderr: 'RTNETLINK answers: Device or resource busy\nCommand failed -:1\n' }),
+    )
       .batch(undefined, [{ cmd: 'link set a up' }])
       .catch((e: unknown) => e);
     expect((busy as LinuxCommandError).retriable).toBe(true);
   });
 
   it('classifies a vanished namespace and a missing table', () => {
-    expect(LinuxCommandError.classify('nsenter: cannot open /proc/9/ns/net: No such file or directory')).toBe('netns');
-    expect(LinuxCommandError.classify('Error: No such file or directory\nlist chain inet x postrouting')).toBe('missing');
+    expect(LinuxCommandError.classify('nsenter: cannot open /proc/9/ns/net: No such file or directory')).toBe(
+      'netns',
+    );
+    expect(
+      LinuxCommandError.classify('Error: No such file or directory\nlist chain inet x postrouting'),
+    ).toBe('missing');
     expect(LinuxCommandError.classify('Error: Unknown device type.')).toBe('invalid');
   });
 });

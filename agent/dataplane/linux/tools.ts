@@ -48,7 +48,11 @@ export class KernelTools {
    * after a failure. Throws the first failure a line does not tolerate. Returns stdout lines
    * (with `json`, one JSON document per `show` line).
    */
-  async batch(netns: string | undefined, lines: readonly BatchLine[], opts: { tool?: Tool; json?: boolean } = {}): Promise<string[]> {
+  async batch(
+    netns: string | undefined,
+    lines: readonly BatchLine[],
+    opts: { tool?: Tool; json?: boolean } = {},
+  ): Promise<string[]> {
     if (lines.length === 0) return [];
     const tool = opts.tool ?? 'ip';
     const args = [...(opts.json ? ['-json'] : []), '-force', '-batch', '-'];
@@ -56,7 +60,8 @@ export class KernelTools {
     const res = await this.runner.run(cmd, argv, { stdin: lines.map((l) => l.cmd).join('\n') + '\n' });
     if (res.code !== 0) {
       const errors = batchErrors(res.stderr);
-      if (errors.size === 0) throw LinuxCommandError.parse(`${tool} -batch`, res.stderr || `exit ${res.code}`);
+      if (errors.size === 0)
+        throw LinuxCommandError.parse(`${tool} -batch`, res.stderr || `exit ${res.code}`);
       for (const [n, text] of [...errors].sort((a, b) => a[0] - b[0])) {
         const line = lines[n - 1];
         const condition = LinuxCommandError.classify(text);
@@ -71,7 +76,8 @@ export class KernelTools {
   async json<T>(netns: string | undefined, args: readonly string[], tool: Tool = 'ip'): Promise<T[]> {
     const [cmd, argv] = inNetns(netns, tool, ['-json', ...args]);
     const res = await this.runner.run(cmd, argv);
-    if (res.code !== 0) throw LinuxCommandError.parse(`${tool} ${args.join(' ')}`, res.stderr || `exit ${res.code}`);
+    if (res.code !== 0)
+      throw LinuxCommandError.parse(`${tool} ${args.join(' ')}`, res.stderr || `exit ${res.code}`);
     const text = res.stdout.trim();
     return text === '' ? [] : (JSON.parse(text) as T[]);
   }
@@ -103,7 +109,8 @@ export class KernelTools {
   async nftJson(netns: string | undefined, args: readonly string[]): Promise<unknown> {
     const [cmd, argv] = inNetns(netns, 'nft', ['-j', '-a', ...args]);
     const res = await this.runner.run(cmd, argv);
-    if (res.code !== 0) throw LinuxCommandError.parse(`nft ${args.join(' ')}`, res.stderr || `exit ${res.code}`);
+    if (res.code !== 0)
+      throw LinuxCommandError.parse(`nft ${args.join(' ')}`, res.stderr || `exit ${res.code}`);
     return JSON.parse(res.stdout);
   }
 
@@ -111,7 +118,8 @@ export class KernelTools {
   async exec(netns: string | undefined, tool: string, args: readonly string[]): Promise<string> {
     const [cmd, argv] = inNetns(netns, tool, args);
     const res = await this.runner.run(cmd, argv);
-    if (res.code !== 0) throw LinuxCommandError.parse(`${tool} ${args.join(' ')}`, res.stderr || `exit ${res.code}`);
+    if (res.code !== 0)
+      throw LinuxCommandError.parse(`${tool} ${args.join(' ')}`, res.stderr || `exit ${res.code}`);
     return res.stdout;
   }
 }

@@ -18,7 +18,9 @@ export function addressDescriptor(ports: { addresses: AddressPort }): Descriptor
         vrfProblem(v.vrf),
         !isCidr(v.address) && `address ${JSON.stringify(v.address)} is not a CIDR`,
         v.role !== 'pod-gateway' && `role ${JSON.stringify(v.role)} is not handled`,
-        isCidr(v.address) && key !== addressKey(v.vrf, v.address.split('/')[0]!) && 'key does not match the address',
+        isCidr(v.address) &&
+          key !== addressKey(v.vrf, v.address.split('/')[0]!) &&
+          'key does not match the address',
       ]);
     },
 

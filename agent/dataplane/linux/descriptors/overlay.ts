@@ -14,7 +14,10 @@ export interface OverlayMeta {
   routeDevice: string;
 }
 
-export function overlayDescriptor(ports: { vxlan: VxlanPort; node: NodePort }, names: LinuxNames): Descriptor<Overlay, OverlayMeta> {
+export function overlayDescriptor(
+  ports: { vxlan: VxlanPort; node: NodePort },
+  names: LinuxNames,
+): Descriptor<Overlay, OverlayMeta> {
   return {
     name: 'overlay',
     keyPrefix: PREFIX.overlay,
@@ -24,7 +27,8 @@ export function overlayDescriptor(ports: { vxlan: VxlanPort; node: NodePort }, n
         vrfProblem(v.vrf),
         !(Number.isInteger(v.vni) && v.vni > 0 && v.vni < 2 ** 24) && `vni ${v.vni} out of range`,
         !isIp(v.localIp) && `localIp ${JSON.stringify(v.localIp)} is not an IP`,
-        !(Number.isInteger(v.localId) && v.localId > 0 && v.localId <= MAX_OVERLAY_ID) && `localId ${v.localId} out of range`,
+        !(Number.isInteger(v.localId) && v.localId > 0 && v.localId <= MAX_OVERLAY_ID) &&
+          `localId ${v.localId} out of range`,
         !(Number.isInteger(v.port) && v.port > 0 && v.port < 65536) && `port ${v.port} out of range`,
         !(Number.isInteger(v.mtu) && v.mtu >= 68) && `mtu ${v.mtu} out of range`,
         !isIfName(vxlanDevice(names, v.vni)) && `device name ${vxlanDevice(names, v.vni)} too long`,
@@ -36,7 +40,14 @@ export function overlayDescriptor(ports: { vxlan: VxlanPort; node: NodePort }, n
     async create(_key, v) {
       await ports.node.ensureForwarding();
       const device = vxlanDevice(names, v.vni);
-      await ports.vxlan.create({ device, vni: v.vni, localIp: v.localIp, port: v.port, mtu: v.mtu, mac: overlayMac(v.vni, v.localId) });
+      await ports.vxlan.create({
+        device,
+        vni: v.vni,
+        localIp: v.localIp,
+        port: v.port,
+        mtu: v.mtu,
+        mac: overlayMac(v.vni, v.localId),
+      });
       return { device, routeDevice: device };
     },
 
@@ -47,7 +58,14 @@ export function overlayDescriptor(ports: { vxlan: VxlanPort; node: NodePort }, n
     async retrieve() {
       return (await ports.vxlan.list()).map((s) => ({
         key: overlayKey(s.vni),
-        value: { vni: s.vni, vrf: 0, localIp: s.localIp, localId: parseOverlayMac(s.mac)?.id ?? -1, port: s.port, mtu: s.mtu },
+        value: {
+          vni: s.vni,
+          vrf: 0,
+          localIp: s.localIp,
+          localId: parseOverlayMac(s.mac)?.id ?? -1,
+          port: s.port,
+          mtu: s.mtu,
+        },
         metadata: { device: s.device, routeDevice: s.device },
         origin: 'netloom' as const,
       }));

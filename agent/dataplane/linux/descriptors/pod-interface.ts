@@ -31,7 +31,8 @@ export interface PodInterfacePorts {
   node: NodePort;
 }
 
-const macOf = (v: PodInterface): string => (v.mac !== '' ? v.mac.toLowerCase() : podMac(v.addresses[0] ?? '0.0.0.0/32'));
+const macOf = (v: PodInterface): string =>
+  v.mac !== '' ? v.mac.toLowerCase() : podMac(v.addresses[0] ?? '0.0.0.0/32');
 
 const metaOf = (v: PodInterface, mac: string): PodInterfaceMeta => ({
   hostIfName: v.hostIfName,
@@ -77,7 +78,8 @@ export function podInterfaceDescriptor(ports: PodInterfacePorts): Descriptor<Pod
       ]);
     },
 
-    equivalent: (_key, a, b) => sameSet(a.addresses, b.addresses) && jsonEqual({ ...a, addresses: [] }, { ...b, addresses: [] }),
+    equivalent: (_key, a, b) =>
+      sameSet(a.addresses, b.addresses) && jsonEqual({ ...a, addresses: [] }, { ...b, addresses: [] }),
 
     dependencies: (_key, v) => podInterfaceDependencies(v),
 
@@ -120,6 +122,20 @@ export function podInterfaceDescriptor(ports: PodInterfacePorts): Descriptor<Pod
 
 /** What retrieve can say from the host side alone: enough to delete the veth. */
 function orphan(host: HostVeth): PodInterface {
-  const [namespace = '', pod = '', ifname = ''] = (host.key ?? '').slice(PREFIX.podInterface.length).split('/');
-  return { namespace, pod, containerId: '', netns: '', ifname, hostIfName: host.hostIfName, mtu: host.mtu, vrf: 0, addresses: [], gateway: '', mac: '' };
+  const [namespace = '', pod = '', ifname = ''] = (host.key ?? '')
+    .slice(PREFIX.podInterface.length)
+    .split('/');
+  return {
+    namespace,
+    pod,
+    containerId: '',
+    netns: '',
+    ifname,
+    hostIfName: host.hostIfName,
+    mtu: host.mtu,
+    vrf: 0,
+    addresses: [],
+    gateway: '',
+    mac: '',
+  };
 }

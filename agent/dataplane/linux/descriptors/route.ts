@@ -29,18 +29,33 @@ export function kernelRoute(v: Route, target: RouteTargetMeta | undefined): Kern
       // (via.gateway) is where the packet ends up anyway, and only the derived next hop has
       // a neighbour entry on the VXLAN device.
       const gateway = target.routeGateway ?? v.via.gateway;
-      return { dst: v.dst, type: 'unicast', table: 'main', dev: target.routeDevice, ...(gateway ? { gateway, onlink: true } : {}) };
+      return {
+        dst: v.dst,
+        type: 'unicast',
+        table: 'main',
+        dev: target.routeDevice,
+        ...(gateway ? { gateway, onlink: true } : {}),
+      };
     }
   }
 }
 
 const sameRoute = (a: KernelRoute, b: KernelRoute): boolean =>
-  a.dst === b.dst && a.type === b.type && a.table === b.table && a.dev === b.dev && a.gateway === b.gateway && !!a.onlink === !!b.onlink;
+  a.dst === b.dst &&
+  a.type === b.type &&
+  a.table === b.table &&
+  a.dev === b.dev &&
+  a.gateway === b.gateway &&
+  !!a.onlink === !!b.onlink;
 
 function resolve(v: Route, ctx: ApplyContext): KernelRoute {
   const target = v.via.type === 'interface' ? ctx.metadata<RouteTargetMeta>(v.via.interface) : undefined;
   const r = kernelRoute(v, target);
-  if (!r) throw new DataPlaneError(`route ${v.dst}: interface ${v.via.type === 'interface' ? v.via.interface : ''} has no device yet`, { retriable: true });
+  if (!r)
+    throw new DataPlaneError(
+      `route ${v.dst}: interface ${v.via.type === 'interface' ? v.via.interface : ''} has no device yet`,
+      { retriable: true },
+    );
   return r;
 }
 
@@ -54,7 +69,10 @@ export function routeDescriptor(ports: { routes: RoutePort }): Descriptor<Route,
       check(key, [
         vrfProblem(v.vrf),
         !isCidr(v.dst) && `dst ${JSON.stringify(v.dst)} is not a CIDR`,
-        v.via.type === 'interface' && v.via.gateway !== undefined && !isIp(v.via.gateway) && `gateway ${JSON.stringify(v.via.gateway)} is not an IP`,
+        v.via.type === 'interface' &&
+          v.via.gateway !== undefined &&
+          !isIp(v.via.gateway) &&
+          `gateway ${JSON.stringify(v.via.gateway)} is not an IP`,
       ]);
     },
 
@@ -82,7 +100,8 @@ export function routeDescriptor(ports: { routes: RoutePort }): Descriptor<Route,
       const devices = new Map<string, string>(); // device → interface item key, to name what is found
       const out: Retrieved<Route, KernelRoute>[] = [];
       for (const [key, v] of ctx.desired) {
-        const target = v.via.type === 'interface' ? ctx.metadata<RouteTargetMeta>(v.via.interface) : undefined;
+        const target =
+          v.via.type === 'interface' ? ctx.metadata<RouteTargetMeta>(v.via.interface) : undefined;
         if (v.via.type === 'interface' && target) devices.set(target.routeDevice, v.via.interface);
         const want = kernelRoute(v, target);
         const got = want && found.get(`${want.table}|${want.dst}`);
@@ -96,7 +115,12 @@ export function routeDescriptor(ports: { routes: RoutePort }): Descriptor<Route,
         const key = routeKey(0, r.dst);
         if (reported.has(key)) continue; // the same prefix in another table: left alone
         reported.add(key);
-        out.push({ key, value: { vrf: 0, dst: r.dst, via: nextHopOf(r, devices) }, metadata: r, origin: 'netloom' });
+        out.push({
+          key,
+          value: { vrf: 0, dst: r.dst, via: nextHopOf(r, devices) },
+          metadata: r,
+          origin: 'netloom',
+        });
       }
       return out;
     },

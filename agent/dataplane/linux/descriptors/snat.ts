@@ -11,7 +11,12 @@ export interface SnatMeta {
   handle: number;
 }
 
-const ruleOf = (key: string, v: SourceNat): NatRule => ({ source: v.source, except: v.except, toAddress: v.toAddress, comment: key });
+const ruleOf = (key: string, v: SourceNat): NatRule => ({
+  source: v.source,
+  except: v.except,
+  toAddress: v.toAddress,
+  comment: key,
+});
 
 export function snatDescriptor(ports: { nat: NatPort }): Descriptor<SourceNat, SnatMeta> {
   const handleOf = async (key: string, meta: SnatMeta | undefined): Promise<number | undefined> =>
@@ -31,7 +36,8 @@ export function snatDescriptor(ports: { nat: NatPort }): Descriptor<SourceNat, S
       ]);
     },
 
-    equivalent: (_key, a, b) => a.vrf === b.vrf && a.source === b.source && a.toAddress === b.toAddress && sameSet(a.except, b.except),
+    equivalent: (_key, a, b) =>
+      a.vrf === b.vrf && a.source === b.source && a.toAddress === b.toAddress && sameSet(a.except, b.except),
 
     dependencies: (_key, v) => snatDependencies(v),
 

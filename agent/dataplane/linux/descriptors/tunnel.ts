@@ -5,7 +5,14 @@ import { PREFIX, tunnelKey } from '../../../items/keys.ts';
 import { tunnelDependencies } from '../../../items/dependencies.ts';
 import type { Tunnel } from '../../../items/values.ts';
 import type { Descriptor, Retrieved } from '../../../scheduler/descriptor.ts';
-import { MAX_OVERLAY_ID, overlayMac, overlayNextHop, parseOverlayMac, vxlanDevice, type LinuxNames } from '../naming.ts';
+import {
+  MAX_OVERLAY_ID,
+  overlayMac,
+  overlayNextHop,
+  parseOverlayMac,
+  vxlanDevice,
+  type LinuxNames,
+} from '../naming.ts';
 import type { OverlayPeer, PeerPort, VxlanPort } from '../ports.ts';
 import { check, isIp, vrfProblem } from '../validate.ts';
 
@@ -41,7 +48,8 @@ export function tunnelDescriptor(ports: TunnelPorts, names: LinuxNames): Descrip
       check(key, [
         vrfProblem(v.vrf),
         !isIp(v.remoteIp) && `remoteIp ${JSON.stringify(v.remoteIp)} is not an IP`,
-        !(Number.isInteger(v.peerId) && v.peerId > 0 && v.peerId <= MAX_OVERLAY_ID) && `peerId ${v.peerId} out of range`,
+        !(Number.isInteger(v.peerId) && v.peerId > 0 && v.peerId <= MAX_OVERLAY_ID) &&
+          `peerId ${v.peerId} out of range`,
       ]);
     },
 
@@ -71,14 +79,24 @@ export function tunnelDescriptor(ports: TunnelPorts, names: LinuxNames): Descrip
       for (const f of state.fdb) {
         const id = parseOverlayMac(f.mac);
         if (!id) continue;
-        const neighbour = state.neighbours.some((n) => n.device === f.device && n.mac === f.mac && n.ip === overlayNextHop(id.id));
+        const neighbour = state.neighbours.some(
+          (n) => n.device === f.device && n.mac === f.mac && n.ip === overlayNextHop(id.id),
+        );
         const [key, want] = wanted.get(`${f.device}|${id.id}`) ?? [];
         if (key !== undefined && want !== undefined && neighbour && f.dst === want.remoteIp) {
           out.push({ key, value: want, metadata: metaOf(want), origin: 'netloom' });
           continue;
         }
         // Found but not as wanted (or not wanted): report what the kernel shows, so it differs.
-        const value: Tunnel = { vni: id.vni, vrf: 0, peer: want?.peer ?? `node-${id.id}`, peerId: id.id, remoteIp: f.dst, localIp: '', port: 0 };
+        const value: Tunnel = {
+          vni: id.vni,
+          vrf: 0,
+          peer: want?.peer ?? `node-${id.id}`,
+          peerId: id.id,
+          remoteIp: f.dst,
+          localIp: '',
+          port: 0,
+        };
         out.push({ key: key ?? tunnelKey(id.vni, value.peer), value, origin: 'netloom' });
       }
       return out;

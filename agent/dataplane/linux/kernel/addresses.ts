@@ -45,7 +45,9 @@ export class KernelAddresses implements AddressPort {
       if (isCondition(err, 'missing')) return [];
       throw err;
     }
-    return (found[0]?.addr_info ?? []).filter((a) => a.scope !== 'link').map((a) => `${a.local}/${a.prefixlen}`);
+    return (found[0]?.addr_info ?? [])
+      .filter((a) => a.scope !== 'link')
+      .map((a) => `${a.local}/${a.prefixlen}`);
   }
 
   private addLines(cidr: string): { cmd: string; ok?: ('exists' | 'missing')[] }[] {

@@ -35,9 +35,19 @@ function prefixOf(v: unknown): string | undefined {
 }
 
 /** A rule read back from `nft -j`, or undefined for a rule netloom does not write. */
-export function parseRule(r: { handle: number; comment?: string; expr?: Expr[] }): (NatRule & { handle: number }) | undefined {
+export function parseRule(r: {
+  handle: number;
+  comment?: string;
+  expr?: Expr[];
+}): (NatRule & { handle: number }) | undefined {
   if (r.comment === undefined) return undefined;
-  const rule: NatRule & { handle: number } = { handle: r.handle, source: '', except: [], toAddress: '', comment: r.comment };
+  const rule: NatRule & { handle: number } = {
+    handle: r.handle,
+    source: '',
+    except: [],
+    toAddress: '',
+    comment: r.comment,
+  };
   let action = false;
   for (const e of r.expr ?? []) {
     const m = e['match'] as { op: string; left: { payload?: { field: string } }; right: unknown } | undefined;
@@ -47,7 +57,8 @@ export function parseRule(r: { handle: number; comment?: string; expr?: Expr[] }
       rule.except = (set ?? [m.right]).map(prefixOf).filter((x): x is string => x !== undefined);
     } else if ('masquerade' in e) action = true;
     else if ('snat' in e) {
-      rule.toAddress = String((e['snat'] as { addr?: unknown } | null)?.addr ?? '');
+      const addr = (e['snat'] as { addr?: unknown } | null)?.addr;
+      rule.toAddress = typeof addr === 'string' ? addr : '';
       action = true;
     }
   }
@@ -67,7 +78,8 @@ export class KernelNat implements NatPort {
 
   async add(rule: NatRule): Promise<number> {
     const script = setupScript(this.table) + `add rule inet ${this.table} ${CHAIN} ${ruleText(rule)}\n`;
-    const echo = (await this.tools.nft(this.hostNetns, script, { echo: true })) as { nftables?: Expr[] } | undefined;
+    const echo = (await this.tools.nft(this.hostNetns, script, { echo: true })) as
+      { nftables?: Expr[] } | undefined;
     for (const item of echo?.nftables ?? []) {
       const added = (item['add'] as { rule?: { handle: number } } | undefined)?.rule;
       if (added) return added.handle;
@@ -78,7 +90,10 @@ export class KernelNat implements NatPort {
   }
 
   async replace(handle: number, rule: NatRule): Promise<void> {
-    await this.tools.nft(this.hostNetns, `replace rule inet ${this.table} ${CHAIN} handle ${handle} ${ruleText(rule)}\n`);
+    await this.tools.nft(
+      this.hostNetns,
+      `replace rule inet ${this.table} ${CHAIN} handle ${handle} ${ruleText(rule)}\n`,
+    );
   }
 
   async remove(handle: number): Promise<void> {
@@ -92,7 +107,9 @@ export class KernelNat implements NatPort {
   async list(): Promise<(NatRule & { handle: number })[]> {
     let listing: { nftables?: Expr[] };
     try {
-      listing = (await this.tools.nftJson(this.hostNetns, ['list', 'chain', 'inet', this.table, CHAIN])) as { nftables?: Expr[] };
+      listing = (await this.tools.nftJson(this.hostNetns, ['list', 'chain', 'inet', this.table, CHAIN])) as {
+        nftables?: Expr[];
+      };
     } catch (err) {
       if (isCondition(err, 'missing')) return [];
       throw err;

@@ -15,7 +15,13 @@ export class KernelNode implements NodePort {
 
   ensureForwarding(): Promise<void> {
     this.done ??= this.tools
-      .exec(this.hostNetns, 'sysctl', ['-e', '-q', '-w', 'net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1'])
+      .exec(this.hostNetns, 'sysctl', [
+        '-e',
+        '-q',
+        '-w',
+        'net.ipv4.ip_forward=1',
+        'net.ipv6.conf.all.forwarding=1',
+      ])
       .then(() => undefined)
       .catch((err: unknown) => {
         this.done = undefined;

@@ -28,25 +28,49 @@ export class KernelPeers implements PeerPort {
   }
 
   async set(p: OverlayPeer): Promise<void> {
-    await this.tools.batch(this.hostNetns, [{ cmd: `neigh replace ${p.nextHop} lladdr ${p.mac} dev ${p.device} nud permanent` }]);
-    await this.tools.batch(this.hostNetns, [{ cmd: `fdb replace ${p.mac} dev ${p.device} dst ${p.remoteIp} self permanent` }], {
-      tool: 'bridge',
-    });
+    await this.tools.batch(this.hostNetns, [
+      { cmd: `neigh replace ${p.nextHop} lladdr ${p.mac} dev ${p.device} nud permanent` },
+    ]);
+    await this.tools.batch(
+      this.hostNetns,
+      [{ cmd: `fdb replace ${p.mac} dev ${p.device} dst ${p.remoteIp} self permanent` }],
+      {
+        tool: 'bridge',
+      },
+    );
   }
 
   async remove(p: OverlayPeer): Promise<void> {
-    await this.tools.batch(this.hostNetns, [{ cmd: `neigh del ${p.nextHop} dev ${p.device}`, ok: ['missing'] }]);
-    await this.tools.batch(this.hostNetns, [{ cmd: `fdb del ${p.mac} dev ${p.device} self`, ok: ['missing'] }], { tool: 'bridge' });
+    await this.tools.batch(this.hostNetns, [
+      { cmd: `neigh del ${p.nextHop} dev ${p.device}`, ok: ['missing'] },
+    ]);
+    await this.tools.batch(
+      this.hostNetns,
+      [{ cmd: `fdb del ${p.mac} dev ${p.device} self`, ok: ['missing'] }],
+      { tool: 'bridge' },
+    );
   }
 
   async list(devices: readonly string[]): Promise<PeerState> {
     const state: PeerState = { neighbours: [], fdb: [] };
     for (const device of devices) {
       try {
-        const neigh = await this.tools.json<IpNeigh>(this.hostNetns, ['neigh', 'show', 'dev', device, 'nud', 'permanent']);
+        const neigh = await this.tools.json<IpNeigh>(this.hostNetns, [
+          'neigh',
+          'show',
+          'dev',
+          device,
+          'nud',
+          'permanent',
+        ]);
         for (const n of neigh) if (n.lladdr) state.neighbours.push({ device, ip: n.dst, mac: n.lladdr });
-        const fdb = await this.tools.json<BridgeFdb>(this.hostNetns, ['fdb', 'show', 'dev', device], 'bridge');
-        for (const f of fdb) if (f.dst && parseOverlayMac(f.mac)) state.fdb.push({ device, mac: f.mac, dst: f.dst });
+        const fdb = await this.tools.json<BridgeFdb>(
+          this.hostNetns,
+          ['fdb', 'show', 'dev', device],
+          'bridge',
+        );
+        for (const f of fdb)
+          if (f.dst && parseOverlayMac(f.mac)) state.fdb.push({ device, mac: f.mac, dst: f.dst });
       } catch (err) {
         if (!isCondition(err, 'missing')) throw err;
       }

@@ -43,7 +43,9 @@ export function hostWiringLines(w: PodWiring, names: LinuxNames): BatchLine[] {
 /** The pod-side batch of a wiring (pure, for golden tests). */
 export function podWiringLines(w: PodWiring): BatchLine[] {
   const i = w.ifname;
-  const lines: BatchLine[] = w.addresses.map((a) => ({ cmd: `addr add ${a} dev ${i}${isV6(a) ? ' nodad' : ''}` }));
+  const lines: BatchLine[] = w.addresses.map((a) => ({
+    cmd: `addr add ${a} dev ${i}${isV6(a) ? ' nodad' : ''}`,
+  }));
   lines.push({ cmd: `link set ${i} up` });
   if (w.defaultRoute && w.addresses.some((a) => !isV6(a))) {
     lines.push(
@@ -94,7 +96,9 @@ export class KernelPodLinks implements PodLinkPort {
       return {
         hostIfName: l.ifname,
         ifindex: l.ifindex,
-        ...(alias.startsWith(this.names.aliasPrefix) ? { key: alias.slice(this.names.aliasPrefix.length) } : {}),
+        ...(alias.startsWith(this.names.aliasPrefix)
+          ? { key: alias.slice(this.names.aliasPrefix.length) }
+          : {}),
         mtu: l.mtu,
         up: l.flags?.includes('UP') ?? false,
         mac: l.address ?? '',
@@ -106,7 +110,11 @@ export class KernelPodLinks implements PodLinkPort {
   async podSide(netns: string, ifname: string): Promise<PodSide | undefined> {
     let out: string[];
     try {
-      out = await this.tools.batch(netns, [{ cmd: `addr show dev ${ifname}` }, { cmd: `route show dev ${ifname}` }], { json: true });
+      out = await this.tools.batch(
+        netns,
+        [{ cmd: `addr show dev ${ifname}` }, { cmd: `route show dev ${ifname}` }],
+        { json: true },
+      );
     } catch (err) {
       if (isCondition(err, 'netns', 'missing')) return undefined;
       throw err;
@@ -120,7 +128,9 @@ export class KernelPodLinks implements PodLinkPort {
       mac: link.address ?? '',
       mtu: link.mtu,
       up: link.flags?.includes('UP') ?? false,
-      addresses: (link.addr_info ?? []).filter((a) => a.scope === 'global').map((a) => `${a.local}/${a.prefixlen}`),
+      addresses: (link.addr_info ?? [])
+        .filter((a) => a.scope === 'global')
+        .map((a) => `${a.local}/${a.prefixlen}`),
       defaultRoute: routes.some((r) => r.dst === 'default' && r.gateway === POD_GATEWAY_V4),
     };
   }

@@ -33,19 +33,40 @@ describe('iproute2 and nft text', () => {
     ]);
     const named = { ...wiring, netns: 'pod-a', addresses: ['10.1.3.5/32', 'fd00::5/128'] };
     expect(hostWiringLines(named, DEFAULT_NAMES)[1]?.cmd).toContain('netns /run/netns/pod-a');
-    expect(podWiringLines(named).map((l) => l.cmd)).toContain('route replace ::/0 via fe80::ecee:eeff:feee:eeee dev eth0');
+    expect(podWiringLines(named).map((l) => l.cmd)).toContain(
+      'route replace ::/0 via fe80::ecee:eeff:feee:eeee dev eth0',
+    );
   });
 
   it('renders routes with netloom protocol and reads them back', () => {
     expect(replaceLine({ dst: '10.1.3.5/32', type: 'unicast', table: 'main', dev: 'nl1' }, 78)).toBe(
       'route replace 10.1.3.5/32 dev nl1 scope link table main proto 78',
     );
-    expect(replaceLine({ dst: '10.1.2.0/24', type: 'unicast', table: 'main', dev: 'nlvx10', gateway: '169.254.128.2', onlink: true }, 78)).toBe(
-      'route replace 10.1.2.0/24 via 169.254.128.2 dev nlvx10 onlink table main proto 78',
+    expect(
+      replaceLine(
+        {
+          dst: '10.1.2.0/24',
+          type: 'unicast',
+          table: 'main',
+          dev: 'nlvx10',
+          gateway: '169.254.128.2',
+          onlink: true,
+        },
+        78,
+      ),
+    ).toBe('route replace 10.1.2.0/24 via 169.254.128.2 dev nlvx10 onlink table main proto 78');
+    expect(replaceLine({ dst: '10.9.0.0/16', type: 'blackhole', table: 'main' }, 78)).toBe(
+      'route replace blackhole 10.9.0.0/16 table main proto 78',
     );
-    expect(replaceLine({ dst: '10.9.0.0/16', type: 'blackhole', table: 'main' }, 78)).toBe('route replace blackhole 10.9.0.0/16 table main proto 78');
-    expect(parseRoute({ dst: '10.1.3.5', dev: 'nl1' }, false)).toEqual({ dst: '10.1.3.5/32', type: 'unicast', table: 'main', dev: 'nl1' });
-    expect(parseRoute({ dst: '10.1.2.0/24', dev: 'nlvx10', gateway: '169.254.128.2', flags: ['onlink'] }, false)).toEqual({
+    expect(parseRoute({ dst: '10.1.3.5', dev: 'nl1' }, false)).toEqual({
+      dst: '10.1.3.5/32',
+      type: 'unicast',
+      table: 'main',
+      dev: 'nl1',
+    });
+    expect(
+      parseRoute({ dst: '10.1.2.0/24', dev: 'nlvx10', gateway: '169.254.128.2', flags: ['onlink'] }, false),
+    ).toEqual({
       dst: '10.1.2.0/24',
       type: 'unicast',
       table: 'main',
@@ -53,11 +74,25 @@ describe('iproute2 and nft text', () => {
       gateway: '169.254.128.2',
       onlink: true,
     });
-    expect(parseRoute({ type: 'local', dst: '10.7.0.0/24', dev: 'lo', table: 'local' }, false)).toEqual({ dst: '10.7.0.0/24', type: 'local', table: 'local', dev: 'lo' });
+    expect(parseRoute({ type: 'local', dst: '10.7.0.0/24', dev: 'lo', table: 'local' }, false)).toEqual({
+      dst: '10.7.0.0/24',
+      type: 'local',
+      table: 'local',
+      dev: 'lo',
+    });
   });
 
   it('creates VXLAN devices without learning', () => {
-    expect(vxlanLines({ device: 'nlvx10', vni: 10, localIp: '192.168.0.1', port: 4789, mtu: 1450, mac: '02:00:00:0a:00:01' }).map((l) => l.cmd)).toEqual([
+    expect(
+      vxlanLines({
+        device: 'nlvx10',
+        vni: 10,
+        localIp: '192.168.0.1',
+        port: 4789,
+        mtu: 1450,
+        mac: '02:00:00:0a:00:01',
+      }).map((l) => l.cmd),
+    ).toEqual([
       'link del nlvx10',
       'link add nlvx10 address 02:00:00:0a:00:01 mtu 1450 type vxlan id 10 local 192.168.0.1 dstport 4789 nolearning',
       'link set nlvx10 up',
@@ -65,8 +100,15 @@ describe('iproute2 and nft text', () => {
   });
 
   it('renders NAT rules and parses nft -j back into the same rule', () => {
-    const rule = { source: '10.1.3.0/24', except: ['10.1.0.0/16', '10.96.0.0/12', 'fd00::/48'], toAddress: '', comment: 'snat/0/10.1.3.0/24' };
-    expect(ruleText(rule)).toBe('ip saddr 10.1.3.0/24 ip daddr != { 10.1.0.0/16, 10.96.0.0/12 } counter masquerade comment "snat/0/10.1.3.0/24"');
+    const rule = {
+      source: '10.1.3.0/24',
+      except: ['10.1.0.0/16', '10.96.0.0/12', 'fd00::/48'],
+      toAddress: '',
+      comment: 'snat/0/10.1.3.0/24',
+    };
+    expect(ruleText(rule)).toBe(
+      'ip saddr 10.1.3.0/24 ip daddr != { 10.1.0.0/16, 10.96.0.0/12 } counter masquerade comment "snat/0/10.1.3.0/24"',
+    );
     expect(ruleText({ ...rule, except: ['10.1.0.0/16'], toAddress: '1.2.3.4' })).toBe(
       'ip saddr 10.1.3.0/24 ip daddr != 10.1.0.0/16 counter snat ip to 1.2.3.4 comment "snat/0/10.1.3.0/24"',
     );
@@ -76,29 +118,55 @@ describe('iproute2 and nft text', () => {
       handle: 3,
       comment: 'snat/0/10.1.3.0/24',
       expr: [
-        { match: { op: '==', left: { payload: { protocol: 'ip', field: 'saddr' } }, right: { prefix: { addr: '10.1.3.0', len: 24 } } } },
+        {
+          match: {
+            op: '==',
+            left: { payload: { protocol: 'ip', field: 'saddr' } },
+            right: { prefix: { addr: '10.1.3.0', len: 24 } },
+          },
+        },
         {
           match: {
             op: '!=',
             left: { payload: { protocol: 'ip', field: 'daddr' } },
-            right: { set: [{ prefix: { addr: '10.1.0.0', len: 16 } }, { prefix: { addr: '10.96.0.0', len: 12 } }] },
+            right: {
+              set: [{ prefix: { addr: '10.1.0.0', len: 16 } }, { prefix: { addr: '10.96.0.0', len: 12 } }],
+            },
           },
         },
         { counter: { packets: 0, bytes: 0 } },
         { masquerade: null },
       ],
     };
-    expect(parseRule(listed)).toEqual({ handle: 3, source: '10.1.3.0/24', except: ['10.1.0.0/16', '10.96.0.0/12'], toAddress: '', comment: 'snat/0/10.1.3.0/24' });
+    expect(parseRule(listed)).toEqual({
+      handle: 3,
+      source: '10.1.3.0/24',
+      except: ['10.1.0.0/16', '10.96.0.0/12'],
+      toAddress: '',
+      comment: 'snat/0/10.1.3.0/24',
+    });
     const single = {
       handle: 4,
       comment: 'x',
       expr: [
         { match: { op: '==', left: { payload: { protocol: 'ip', field: 'saddr' } }, right: '10.1.4.7' } },
-        { match: { op: '!=', left: { payload: { protocol: 'ip', field: 'daddr' } }, right: { prefix: { addr: '10.1.0.0', len: 16 } } } },
+        {
+          match: {
+            op: '!=',
+            left: { payload: { protocol: 'ip', field: 'daddr' } },
+            right: { prefix: { addr: '10.1.0.0', len: 16 } },
+          },
+        },
         { snat: { family: 'ip', addr: '1.2.3.4' } },
       ],
     };
-    expect(parseRule(single)).toEqual({ handle: 4, source: '10.1.4.7/32', except: ['10.1.0.0/16'], toAddress: '1.2.3.4', comment: 'x' });
+    expect(parseRule(single)).toEqual({
+      handle: 4,
+      source: '10.1.4.7/32',
+      except: ['10.1.0.0/16'],
+      toAddress: '1.2.3.4',
+      comment: 'x',
+    });
     expect(parseRule({ handle: 5, expr: [{ accept: null }] })).toBeUndefined();
   });
 });

@@ -60,7 +60,14 @@ export class KernelRoutes implements RoutePort {
 
   async list(): Promise<KernelRoute[]> {
     // `table all` lists both address families in one answer.
-    const found = await this.tools.json<IpRoute>(this.hostNetns, ['route', 'show', 'table', 'all', 'proto', String(this.proto)]);
+    const found = await this.tools.json<IpRoute>(this.hostNetns, [
+      'route',
+      'show',
+      'table',
+      'all',
+      'proto',
+      String(this.proto),
+    ]);
     return found.map((r) => parseRoute(r, isV6(r.dst)));
   }
 }

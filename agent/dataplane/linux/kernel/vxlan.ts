@@ -49,7 +49,14 @@ export class KernelVxlan implements VxlanPort {
       .filter((l) => l.ifname.startsWith(this.prefix))
       .map((l) => {
         const d = l.linkinfo?.info_data ?? {};
-        return { device: l.ifname, vni: d.id ?? -1, localIp: d.local ?? '', port: d.port ?? 0, mtu: l.mtu, mac: l.address ?? '' };
+        return {
+          device: l.ifname,
+          vni: d.id ?? -1,
+          localIp: d.local ?? '',
+          port: d.port ?? 0,
+          mtu: l.mtu,
+          mac: l.address ?? '',
+        };
       });
   }
 }
