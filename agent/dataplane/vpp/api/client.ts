@@ -347,6 +347,9 @@ export class VppClient {
   }
 
   private emit(status: VppClientStatus): void {
-    for (const ch of this.statusChannels) ch.push(status);
+    for (const ch of this.statusChannels) {
+      if (ch.isEnded) this.statusChannels.delete(ch);
+      else ch.push(status);
+    }
   }
 }

@@ -101,6 +101,44 @@ describe('session messages (memclnt)', () => {
     });
   });
 
+  it('every plain reply the driver reads is context + i32 retval (10 bytes)', () => {
+    const plain = [
+      'want_interface_events_reply',
+      'sw_interface_set_flags_reply',
+      'sw_interface_add_del_address_reply',
+      'sw_interface_set_table_reply',
+      'sw_interface_set_mtu_reply',
+      'sw_interface_set_unnumbered_reply',
+      'sw_interface_tag_add_del_reply',
+      'delete_loopback_reply',
+      'tap_delete_v2_reply',
+      'ip_table_add_del_reply',
+      'proxy_arp_add_del_reply',
+      'proxy_arp_intfc_enable_disable_reply',
+      'nat44_ed_plugin_enable_disable_reply',
+      'nat44_interface_add_del_feature_reply',
+      'nat44_add_del_address_range_reply',
+      'nat44_add_del_lb_static_mapping_reply',
+      'nat44_add_del_static_mapping_v2_reply',
+      'acl_del_reply',
+      'acl_interface_set_acl_list_reply',
+    ];
+    for (const name of plain) {
+      expect(codec.message(name).def.crc, name).toBe('e8d4e804');
+      expectDecodes(codec, name, hex`0124 0a0b0c0d fffffffa`, {
+        _vl_msg_id: 0x124,
+        context: 0x0a0b0c0d,
+        retval: -6,
+      });
+    }
+  });
+
+  it('get_api_json and the other empty requests are the 10-byte header', () => {
+    for (const name of ['get_api_json', 'nat44_static_mapping_dump', 'proxy_arp_dump', 'ip_table_dump']) {
+      expectRoundTrip(codec, name, {}, hex`0123 80000001 0a0b0c0d`);
+    }
+  });
+
   it('a plain reply: context + i32 retval, negative retval two-complement', () => {
     expectDecodes(codec, 'sw_interface_set_flags_reply', hex`0124 0a0b0c0d fffffffe`, {
       _vl_msg_id: 0x124,

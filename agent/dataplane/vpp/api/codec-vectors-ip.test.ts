@@ -125,6 +125,15 @@ describe('neighbours', () => {
     );
   });
 
+  it('ip_neighbor_add_del_reply: retval + stats_index (14 bytes)', () => {
+    expectDecodes(codec, 'ip_neighbor_add_del_reply', hex`0124 0a0b0c0d 00000000 00000002`, {
+      _vl_msg_id: 0x124,
+      context: 0x0a0b0c0d,
+      retval: 0,
+      stats_index: 2,
+    });
+  });
+
   it('ip_neighbor_details: f64 age is little-endian (host order), unlike everything else', () => {
     const v = hex`0124 0a0b0c0d  000000000000f83f  00000007 01 02fe0a010305 00 0a010305 00*12`;
     expectDecodes(codec, 'ip_neighbor_details', v, {

@@ -14,6 +14,7 @@ import { FRAME_HEADER_SIZE, FrameReader, sealFrame } from '../api/framing.ts';
 import { VNET, type Handler, type HandlerContext, type HandlerResult } from './handler.ts';
 import { interfaceHandlers } from './handlers-interface.ts';
 import { ipHandlers } from './handlers-ip.ts';
+import { loopbackHandlers } from './handlers-loopback.ts';
 import { aclHandlers, natHandlers } from './handlers-nat-acl.ts';
 import { buildTable, type FakeTable, type TableOptions } from './message-ids.ts';
 import { FakeVppState } from './state.ts';
@@ -32,6 +33,7 @@ export interface FakeVppOptions extends TableOptions {
 
 const HANDLERS: Record<string, Handler> = {
   ...interfaceHandlers,
+  ...loopbackHandlers,
   ...ipHandlers,
   ...natHandlers,
   ...aclHandlers,

@@ -24,6 +24,9 @@ export interface FakeInterface {
   addresses: VppFields[];
   tap?: VppFields;
   vxlan?: VppFields;
+  /** The interface whose address this one borrows (sw_interface_set_unnumbered). */
+  unnumberedTo?: number;
+  proxyArp?: boolean;
 }
 
 export interface FakeAcl {
@@ -37,6 +40,8 @@ export class FakeVppState {
   readonly tables = new Map<string, VppFields>();
   /** table key → prefix text → ip_route struct. */
   readonly routes = new Map<string, Map<string, VppFields>>();
+  /** `<table key>|<prefix>` of routes VPP made itself (special and connected): not rendered. */
+  readonly systemRoutes = new Set<string>();
   readonly neighbors = new Map<string, VppFields>();
   readonly nat = {
     enabled: false,
@@ -49,6 +54,8 @@ export class FakeVppState {
   };
   readonly acls = new Map<number, FakeAcl>();
   readonly aclBindings = new Map<number, { nInput: number; acls: number[] }>();
+  /** `<table>/<low>-<hi>` → proxy_arp struct. */
+  readonly proxyArp = new Map<string, VppFields>();
   private nextIfIndex = 1;
   private nextAclIndex = 0;
   private nextStats = 1;
@@ -107,8 +114,10 @@ export class FakeVppState {
       table['is_ip6'] === true
         ? ['::/0', 'fe80::/10', 'ff00::/8']
         : ['0.0.0.0/0', '0.0.0.0/32', '224.0.0.0/4', '240.0.0.0/4', '255.255.255.255/32'];
-    for (const p of special)
+    for (const p of special) {
       routes.set(p, this.route(table, p, [{ sw_if_index: 0xffffffff, type: PATH_TYPE_DROP }]));
+      this.systemRoutes.add(`${key}|${p}`);
+    }
   }
 
   removeTable(isIp6: boolean, id: number): void {
@@ -124,10 +133,12 @@ export class FakeVppState {
     const ip6 = (prefix['address'] as VppFields)['af'] === 1;
     const table = this.tables.get(this.tableKey(ip6, ip6 ? itf.vrf6 : itf.vrf4));
     if (table === undefined) return;
-    const routes = this.routes.get(this.tableKey(ip6, table['table_id'] as number))!;
+    const key = this.tableKey(ip6, table['table_id'] as number);
+    const routes = this.routes.get(key)!;
     const host = `${fromAddress(prefix['address'] as VppFields)}/${ip6 ? 128 : 32}`;
     routes.set(networkOf(text), this.route(table, networkOf(text), [{ sw_if_index: itf.swIfIndex }]));
     routes.set(host, this.route(table, host, [{ sw_if_index: itf.swIfIndex, type: PATH_TYPE_LOCAL }]));
+    this.systemRoutes.add(`${key}|${networkOf(text)}`).add(`${key}|${host}`);
   }
 
   removeAddress(itf: FakeInterface, prefix: VppFields): boolean {

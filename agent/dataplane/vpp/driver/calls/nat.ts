@@ -1,0 +1,160 @@
+// VPP calls for NAT44-ED: enabling the plugin, inside/outside interfaces, the address pool,
+// and the static mappings that implement services (load-balanced with ≥ 2 backends, a plain
+// static mapping with one: VPP refuses an LB mapping with fewer than two locals).
+import { ip4Bytes, ip4String } from '../../addresses.ts';
+import type { VppFields } from '../../api/field-codecs.ts';
+import { GONE, tolerate, type VppApi } from '../vpp-api.ts';
+
+export const NAT_IS_OUTSIDE = 16;
+export const NAT_IS_INSIDE = 32;
+const NO_INTERFACE = 0xffffffff;
+
+export interface NatBackend {
+  ip: string;
+  port: number;
+  probability: number;
+  vrf: number;
+}
+
+/** One service frontend as VPP holds it. */
+export interface NatMapping {
+  external: string;
+  port: number;
+  /** IP protocol number. */
+  protocol: number;
+  affinity: number;
+  tag: string;
+  backends: NatBackend[];
+}
+
+export class NatCalls {
+  private readonly api: VppApi;
+
+  constructor(api: VppApi) {
+    this.api = api;
+  }
+
+  /** Enables NAT44-ED; enabling twice answers retval 1, which is fine. */
+  async enable(): Promise<void> {
+    await this.api.request('nat44_ed_plugin_enable_disable', { enable: true });
+  }
+
+  async setInterface(swIfIndex: number, side: 'inside' | 'outside', add: boolean): Promise<void> {
+    const flags = side === 'inside' ? NAT_IS_INSIDE : NAT_IS_OUTSIDE;
+    const op = this.api.request('nat44_interface_add_del_feature', {
+      is_add: add,
+      flags,
+      sw_if_index: swIfIndex,
+    });
+    await tolerate(op, add ? [] : [...GONE, -126]);
+  }
+
+  async interfaces(): Promise<Map<number, number>> {
+    const details = await this.api.dump('nat44_interface_dump');
+    return new Map(details.map((d) => [d['sw_if_index'] as number, d['flags'] as number]));
+  }
+
+  async addAddress(ip: string, add: boolean): Promise<void> {
+    const op = this.api.request('nat44_add_del_address_range', {
+      first_ip_address: ip4Bytes(ip),
+      last_ip_address: ip4Bytes(ip),
+      is_add: add,
+    });
+    await tolerate(op, add ? [-81] : [...GONE, -126]);
+  }
+
+  async addresses(): Promise<string[]> {
+    return (await this.api.dump('nat44_address_dump')).map((d) => ip4String(d['ip_address'] as Uint8Array));
+  }
+
+  async addMapping(m: NatMapping): Promise<void> {
+    if (m.backends.length === 1) {
+      const b = m.backends[0]!;
+      await this.api.request('nat44_add_del_static_mapping_v2', {
+        is_add: true,
+        local_ip_address: ip4Bytes(b.ip),
+        external_ip_address: ip4Bytes(m.external),
+        protocol: m.protocol,
+        local_port: b.port,
+        external_port: m.port,
+        external_sw_if_index: NO_INTERFACE,
+        vrf_id: b.vrf,
+        tag: m.tag,
+      });
+      return;
+    }
+    await this.api.request('nat44_add_del_lb_static_mapping', {
+      is_add: true,
+      external_addr: ip4Bytes(m.external),
+      external_port: m.port,
+      protocol: m.protocol,
+      affinity: m.affinity,
+      tag: m.tag,
+      locals: m.backends.map((b) => ({
+        addr: ip4Bytes(b.ip),
+        port: b.port,
+        probability: b.probability,
+        vrf_id: b.vrf,
+      })),
+    });
+  }
+
+  /** Deletes the mapping of this frontend, whichever kind it is. */
+  async deleteMapping(m: Pick<NatMapping, 'external' | 'port' | 'protocol' | 'backends'>): Promise<void> {
+    const gone = [...GONE, -126];
+    if (m.backends.length === 1) {
+      const b = m.backends[0]!;
+      const fields = {
+        is_add: false,
+        local_ip_address: ip4Bytes(b.ip),
+        external_ip_address: ip4Bytes(m.external),
+        protocol: m.protocol,
+        local_port: b.port,
+        external_port: m.port,
+        external_sw_if_index: NO_INTERFACE,
+        vrf_id: b.vrf,
+      };
+      await tolerate(this.api.request('nat44_add_del_static_mapping_v2', fields), gone);
+      return;
+    }
+    const fields = {
+      is_add: false,
+      external_addr: ip4Bytes(m.external),
+      external_port: m.port,
+      protocol: m.protocol,
+    };
+    await tolerate(this.api.request('nat44_add_del_lb_static_mapping', fields), gone);
+  }
+
+  async mappings(): Promise<NatMapping[]> {
+    const lb = (await this.api.dump('nat44_lb_static_mapping_dump')).map((d) => ({
+      external: ip4String(d['external_addr'] as Uint8Array),
+      port: d['external_port'] as number,
+      protocol: d['protocol'] as number,
+      affinity: d['affinity'] as number,
+      tag: d['tag'] as string,
+      backends: (d['locals'] as VppFields[]).map((l) => ({
+        ip: ip4String(l['addr'] as Uint8Array),
+        port: l['port'] as number,
+        probability: l['probability'] as number,
+        vrf: l['vrf_id'] as number,
+      })),
+    }));
+    const single = (await this.api.dump('nat44_static_mapping_dump')).map((d) => ({
+      external: ip4String(d['external_ip_address'] as Uint8Array),
+      port: d['external_port'] as number,
+      protocol: d['protocol'] as number,
+      affinity: 0,
+      tag: d['tag'] as string,
+      backends: [
+        {
+          ip: ip4String(d['local_ip_address'] as Uint8Array),
+          port: d['local_port'] as number,
+          probability: 1,
+          vrf: d['vrf_id'] as number,
+        },
+      ],
+    }));
+    return [...lb, ...single];
+  }
+}

@@ -1,0 +1,196 @@
+// Pod interfaces as VPP TAPs (tap_create_v3) whose host end VPP creates inside the pod's
+// network namespace, named as the pod expects (eth0), with the pod's MAC, MTU, address and
+// default route. The pod side holds its address with the gateway's prefix length (VPP can
+// only add a gateway the kernel considers on-link); VPP's side borrows the gateway loopback's
+// address (unnumbered), answers ARP for the subnet (proxy ARP), knows the pod's MAC (static
+// neighbour), sits in the pod's VRF, and is a NAT44 inside interface when NAT is on.
+// Half-made TAPs are deleted before the error is rethrown, so a retry starts clean.
+import { PREFIX, addressKey } from '../../../../items/keys.ts';
+import { podInterfaceDependencies } from '../../../../items/dependencies.ts';
+import type { PodInterface } from '../../../../items/values.ts';
+import type { ApplyContext, Descriptor, Retrieved } from '../../../../scheduler/descriptor.ts';
+import type { FibCalls } from '../calls/fib.ts';
+import type { InterfaceCalls, VppInterface, VppTap } from '../calls/interfaces.ts';
+import type { NatCalls } from '../calls/nat.ts';
+import { keysByTag, podMac, tagOf } from '../naming.ts';
+import { check, inSubnet4, isCidr, isIp4, isMac, isVrf } from '../validate.ts';
+import type { AddressMeta } from './address.ts';
+
+/** What an applied pod interface tells routes, policies and the CNI result. */
+export interface PodInterfaceMeta {
+  swIfIndex: number;
+  hostIfName: string;
+  mac: string;
+  mtu: number;
+  /** The pod's default gateway as configured ('' for none). */
+  gateway: string;
+}
+
+export interface PodInterfacePorts {
+  interfaces: Pick<
+    InterfaceCalls,
+    | 'createTap'
+    | 'deleteTap'
+    | 'taps'
+    | 'list'
+    | 'setVrf'
+    | 'vrf'
+    | 'setUnnumbered'
+    | 'setMtu'
+    | 'proxyArpOn'
+    | 'setUp'
+  >;
+  fib: Pick<FibCalls, 'setNeighbor'>;
+  /** Absent when the driver runs without NAT44. */
+  nat?: Pick<NatCalls, 'enable' | 'setInterface'>;
+}
+
+const ipOf = (cidr: string): string => cidr.split('/')[0] ?? '';
+const macOf = (v: PodInterface): string =>
+  v.mac !== '' ? v.mac.toLowerCase() : podMac(v.addresses[0] ?? '');
+
+/** The pod side's address and gateway, given the gateway loopback's prefix length. */
+export function podSide(
+  v: PodInterface,
+  gateway: AddressMeta | undefined,
+): { hostIp4: string; hostIp4Gateway: string } {
+  const ip = ipOf(v.addresses[0] ?? '');
+  if (v.gateway === '' || gateway === undefined) return { hostIp4: `${ip}/32`, hostIp4Gateway: '' };
+  const subnet = `${v.gateway}/${gateway.prefixLen}`;
+  return inSubnet4(ip, subnet)
+    ? { hostIp4: `${ip}/${gateway.prefixLen}`, hostIp4Gateway: v.gateway }
+    : { hostIp4: `${ip}/32`, hostIp4Gateway: '' };
+}
+
+function gatewayOf(v: PodInterface, ctx: ApplyContext): AddressMeta | undefined {
+  return v.gateway === '' ? undefined : ctx.metadata<AddressMeta>(addressKey(v.vrf, v.gateway));
+}
+
+export function podInterfaceDescriptor(ports: PodInterfacePorts): Descriptor<PodInterface, PodInterfaceMeta> {
+  const { interfaces, fib, nat } = ports;
+  return {
+    name: 'pod-interface',
+    keyPrefix: PREFIX.podInterface,
+    retrieveAfter: ['address'],
+
+    validate(key, v) {
+      check(key, [
+        !isVrf(v.vrf) && `vrf ${v.vrf} out of range`,
+        !/^[A-Za-z0-9_.-]{1,15}$/.test(v.ifname) &&
+          `ifname ${JSON.stringify(v.ifname)} is not a valid interface name`,
+        v.netns === '' && 'netns is empty',
+        Buffer.byteLength(v.netns) > 63 && 'netns path longer than 63 bytes (VPP host_namespace)',
+        !(Number.isInteger(v.mtu) && v.mtu >= 68 && v.mtu <= 9000) && `mtu ${v.mtu} out of range`,
+        v.addresses.length !== 1 && 'the vpp driver configures exactly one address per pod interface',
+        ...v.addresses.map(
+          (a) => (!isCidr(a) || !isIp4(ipOf(a))) && `address ${JSON.stringify(a)} is not an IPv4 CIDR`,
+        ),
+        v.gateway !== '' &&
+          !isIp4(v.gateway) &&
+          `gateway ${JSON.stringify(v.gateway)} is not an IPv4 address`,
+        v.mac !== '' && !isMac(v.mac) && `mac ${JSON.stringify(v.mac)} is not a MAC address`,
+      ]);
+    },
+
+    dependencies: (_key, v) => podInterfaceDependencies(v),
+
+    async create(key, v, ctx) {
+      const gateway = gatewayOf(v, ctx);
+      const mac = macOf(v);
+      const side = podSide(v, gateway);
+      const spec = {
+        hostIfName: v.ifname,
+        hostNamespace: v.netns,
+        hostMtu: v.mtu,
+        hostMac: mac,
+        ...side,
+        tag: tagOf(key),
+      };
+      const sw = await interfaces.createTap(spec);
+      try {
+        if (v.vrf !== 0) await interfaces.setVrf(sw, v.vrf);
+        if (gateway !== undefined) await interfaces.setUnnumbered(sw, gateway.swIfIndex);
+        await interfaces.setMtu(sw, v.mtu);
+        await interfaces.proxyArpOn(sw);
+        await fib.setNeighbor(sw, ipOf(v.addresses[0]!), mac);
+        if (nat !== undefined) {
+          await nat.enable();
+          await nat.setInterface(sw, 'inside', true);
+        }
+        await interfaces.setUp(sw, true);
+      } catch (err) {
+        await interfaces.deleteTap(sw).catch(() => undefined);
+        throw err;
+      }
+      return { swIfIndex: sw, hostIfName: v.hostIfName, mac, mtu: v.mtu, gateway: side.hostIp4Gateway };
+    },
+
+    async delete(key, _v, meta) {
+      const sw = meta?.swIfIndex ?? (await interfaces.list()).find((i) => i.tag === tagOf(key))?.swIfIndex;
+      if (sw !== undefined) await interfaces.deleteTap(sw);
+    },
+
+    async retrieve(ctx) {
+      const byTag = keysByTag(ctx.desired.keys());
+      const taps = new Map((await interfaces.taps()).map((t) => [t.swIfIndex, t]));
+      const out: Retrieved<PodInterface, PodInterfaceMeta>[] = [];
+      for (const itf of await interfaces.list()) {
+        const tap = taps.get(itf.swIfIndex);
+        if (tap === undefined || !itf.tag.startsWith(PREFIX.podInterface)) continue;
+        const key = byTag.get(itf.tag) ?? itf.tag;
+        const want = ctx.desired.get(key);
+        const gateway =
+          want === undefined || want.gateway === ''
+            ? undefined
+            : ctx.metadata<AddressMeta>(addressKey(want.vrf, want.gateway));
+        const ok =
+          want !== undefined &&
+          asDesired(want, gateway, itf, tap) &&
+          (await interfaces.vrf(itf.swIfIndex)) === want.vrf;
+        const meta = {
+          swIfIndex: itf.swIfIndex,
+          hostIfName: want?.hostIfName ?? itf.name,
+          mac: tap.hostMac,
+          mtu: tap.hostMtu,
+          gateway: want?.gateway ?? '',
+        };
+        out.push({ key, value: ok ? want : orphan(key, itf, tap), metadata: meta, origin: 'netloom' });
+      }
+      return out;
+    },
+  };
+}
+
+function asDesired(
+  v: PodInterface,
+  gateway: AddressMeta | undefined,
+  itf: VppInterface,
+  tap: VppTap,
+): boolean {
+  return (
+    itf.up &&
+    tap.hostNamespace === v.netns &&
+    tap.hostIfName === v.ifname &&
+    tap.hostMtu === v.mtu &&
+    tap.hostMac === macOf(v) &&
+    tap.hostIp4 === podSide(v, gateway).hostIp4
+  );
+}
+
+/** What VPP shows of a TAP that is not as desired: never equal to a desired value. */
+function orphan(key: string, itf: VppInterface, tap: VppTap): PodInterface {
+  const [namespace = '', pod = '', ifname = ''] = key.slice(PREFIX.podInterface.length).split('/');
+  return {
+    namespace,
+    pod,
+    containerId: '',
+    netns: tap.hostNamespace,
+    ifname,
+    hostIfName: itf.name,
+    mtu: tap.hostMtu,
+    vrf: 0,
+    addresses: [],
+    gateway: '',
+    mac: tap.hostMac,
+  };
+}

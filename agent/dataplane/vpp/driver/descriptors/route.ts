@@ -1,0 +1,126 @@
+// Routes in VPP FIB tables. A route through an interface item (pod interface, tunnel) takes
+// the sw_if_index, and for tunnels the derived next hop, from that item's metadata; `host` is a
+// local (receive) path, `drop` a drop path. Adding an existing prefix replaces its paths, so
+// updates are in place.
+//
+// VPP does not record who made a route, and every table holds routes nobody configured
+// (special drop routes, connected and local routes of interface addresses). Retrieve therefore
+// reports the desired routes it finds as they are, and, as netloom's, only the other routes
+// whose every path leaves through an interface netloom tagged (a pod TAP, a tunnel): stale
+// routes of pods and peers that are gone. Everything else in a table is left alone.
+import { PREFIX, routeKey } from '../../../../items/keys.ts';
+import { routeDependencies } from '../../../../items/dependencies.ts';
+import type { NextHop, Route } from '../../../../items/values.ts';
+import type { ApplyContext, Descriptor, Retrieved } from '../../../../scheduler/descriptor.ts';
+import { DataPlaneError } from '../../../../scheduler/errors.ts';
+import type { FibCalls, VppPath, VppRoute } from '../calls/fib.ts';
+import type { InterfaceCalls } from '../calls/interfaces.ts';
+import { check, isCidr, isIp, isVrf } from '../validate.ts';
+
+/** What an interface item's metadata offers to routes through it. */
+export interface RouteTargetMeta {
+  swIfIndex: number;
+  routeGateway?: string;
+}
+
+type Ports = {
+  fib: Pick<FibCalls, 'addRoute' | 'deleteRoute' | 'routes'>;
+  interfaces: Pick<InterfaceCalls, 'list'>;
+};
+
+/** The VPP route for a Route value, given its interface's metadata (pure). */
+export function vppRoute(v: Route, target: RouteTargetMeta | undefined): VppRoute | undefined {
+  let path: VppPath;
+  if (v.via.type === 'drop') path = { type: 'drop' };
+  else if (v.via.type === 'host') path = { type: 'local' };
+  else if (target === undefined) return undefined;
+  else
+    path = { type: 'via', swIfIndex: target.swIfIndex, nextHop: v.via.gateway ?? target.routeGateway ?? '' };
+  return { vrf: v.vrf, dst: v.dst, paths: [path] };
+}
+
+const samePaths = (a: VppRoute, b: VppRoute): boolean => JSON.stringify(a.paths) === JSON.stringify(b.paths);
+
+function resolve(v: Route, ctx: ApplyContext): VppRoute {
+  const target = v.via.type === 'interface' ? ctx.metadata<RouteTargetMeta>(v.via.interface) : undefined;
+  const r = vppRoute(v, target);
+  if (r === undefined)
+    throw new DataPlaneError(`route ${v.dst}: its interface has no sw_if_index yet`, { retriable: true });
+  return r;
+}
+
+export function routeDescriptor(ports: Ports): Descriptor<Route, VppRoute> {
+  const { fib, interfaces } = ports;
+  return {
+    name: 'route',
+    keyPrefix: PREFIX.route,
+    retrieveAfter: ['pod-interface', 'tunnel'],
+
+    validate(key, v) {
+      check(key, [
+        !isVrf(v.vrf) && `vrf ${v.vrf} out of range`,
+        !isCidr(v.dst) && `dst ${JSON.stringify(v.dst)} is not a CIDR`,
+        v.via.type === 'interface' &&
+          v.via.gateway !== undefined &&
+          !isIp(v.via.gateway) &&
+          `gateway ${JSON.stringify(v.via.gateway)} is not an IP`,
+        isCidr(v.dst) && key !== routeKey(v.vrf, v.dst) && 'key does not match vrf and dst',
+      ]);
+    },
+
+    dependencies: (_key, v) => routeDependencies(v),
+
+    async create(_key, v, ctx) {
+      const r = resolve(v, ctx);
+      await fib.addRoute(r);
+      return r;
+    },
+
+    async update(_key, _old, v, _meta, ctx) {
+      const r = resolve(v, ctx);
+      await fib.addRoute(r);
+      return r;
+    },
+
+    async delete(_key, v) {
+      await fib.deleteRoute(v.vrf, v.dst);
+    },
+
+    async retrieve(ctx) {
+      // Interfaces netloom tagged, by sw_if_index → item key (for naming stale routes).
+      const owned = new Map<number, string>();
+      for (const itf of await interfaces.list()) {
+        if (itf.tag.startsWith(PREFIX.podInterface) || itf.tag.startsWith(PREFIX.tunnel))
+          owned.set(itf.swIfIndex, itf.tag);
+      }
+      const vrfs = new Set([0, ...[...ctx.desired.values()].map((v) => v.vrf)]);
+      const out: Retrieved<Route, VppRoute>[] = [];
+      for (const vrf of vrfs) {
+        for (const ipv6 of [false, true]) {
+          for (const found of await fib.routes(vrf, ipv6).catch(() => [])) {
+            const key = routeKey(vrf, found.dst);
+            const want = ctx.desired.get(key);
+            const target =
+              want?.via.type === 'interface' ? ctx.metadata<RouteTargetMeta>(want.via.interface) : undefined;
+            const expected = want === undefined ? undefined : vppRoute(want, target);
+            if (want !== undefined && expected !== undefined && samePaths(expected, found)) {
+              out.push({ key, value: want, metadata: found, origin: 'netloom' });
+            } else if (
+              found.paths.length > 0 &&
+              found.paths.every((p) => p.type === 'via' && owned.has(p.swIfIndex ?? -1))
+            ) {
+              const p = found.paths[0]!;
+              const via: NextHop = {
+                type: 'interface',
+                interface: owned.get(p.swIfIndex!)!,
+                ...(p.nextHop ? { gateway: p.nextHop } : {}),
+              };
+              out.push({ key, value: { vrf, dst: found.dst, via }, metadata: found, origin: 'netloom' });
+            }
+          }
+        }
+      }
+      return out;
+    },
+  };
+}

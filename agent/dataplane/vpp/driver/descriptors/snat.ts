@@ -1,0 +1,109 @@
+// Source NAT for traffic leaving the cluster, with NAT44-ED: the plugin enabled, the node's
+// uplink marked outside, and the translation address (`toAddress`, or the uplink's address to
+// masquerade) in the pool. Pod TAPs are inside interfaces (pod-interface.ts); traffic to other
+// nodes leaves through VXLAN tunnels, which are neither inside nor outside, so `except` (pod and
+// service CIDRs) is honoured by the topology rather than by rules. VPP keeps no record of the
+// source CIDR: retrieve confirms the pool address and the outside uplink, nothing more.
+import { PREFIX, snatKey } from '../../../../items/keys.ts';
+import { snatDependencies } from '../../../../items/dependencies.ts';
+import type { SourceNat } from '../../../../items/values.ts';
+import type { Descriptor, Retrieved } from '../../../../scheduler/descriptor.ts';
+import { DataPlaneError } from '../../../../scheduler/errors.ts';
+import type { InterfaceCalls } from '../calls/interfaces.ts';
+import { NAT_IS_OUTSIDE, type NatCalls } from '../calls/nat.ts';
+import { check, isCidr, isIp4 } from '../validate.ts';
+
+/** The node's uplink in VPP: the interface traffic leaves the cluster through. */
+export interface Uplink {
+  /** VPP interface name (GigabitEthernet0/8/0, host-eth0…). */
+  interface: string;
+  /** Its IPv4 address: the masquerade address and the node-port address. */
+  address: string;
+}
+
+export interface SnatMeta {
+  address: string;
+  uplinkSwIfIndex: number;
+}
+
+type Ports = {
+  nat: Pick<NatCalls, 'enable' | 'setInterface' | 'interfaces' | 'addAddress' | 'addresses'>;
+  interfaces: Pick<InterfaceCalls, 'list'>;
+};
+
+export function snatDescriptor(ports: Ports, uplink: Uplink | undefined): Descriptor<SourceNat, SnatMeta> {
+  const { nat, interfaces } = ports;
+  const uplinkIndex = async (): Promise<number> => {
+    if (uplink === undefined)
+      throw new DataPlaneError('source NAT needs the driver option `uplink` (interface and address)');
+    const itf = (await interfaces.list()).find((i) => i.name === uplink.interface);
+    if (itf === undefined)
+      throw new DataPlaneError(`uplink interface ${uplink.interface} not found in VPP`, { retriable: true });
+    return itf.swIfIndex;
+  };
+  const addressOf = (v: SourceNat): string => (v.toAddress !== '' ? v.toAddress : (uplink?.address ?? ''));
+
+  return {
+    name: 'snat',
+    keyPrefix: PREFIX.snat,
+
+    validate(key, v) {
+      check(key, [
+        v.vrf !== 0 && 'the vpp driver does source NAT in VRF 0 only',
+        !isCidr(v.source) && `source ${JSON.stringify(v.source)} is not a CIDR`,
+        ...v.except.map((c) => !isCidr(c) && `except ${JSON.stringify(c)} is not a CIDR`),
+        v.toAddress !== '' &&
+          !isIp4(v.toAddress) &&
+          `toAddress ${JSON.stringify(v.toAddress)} is not an IPv4 address`,
+        key !== snatKey(v.vrf, v.source) && 'key does not match the source',
+      ]);
+    },
+
+    equivalent: (_key, a, b) => a.vrf === b.vrf && a.source === b.source && a.toAddress === b.toAddress,
+
+    dependencies: (_key, v) => snatDependencies(v),
+
+    async create(_key, v) {
+      const sw = await uplinkIndex();
+      await nat.enable();
+      await nat.setInterface(sw, 'outside', true);
+      await nat.addAddress(addressOf(v), true);
+      return { address: addressOf(v), uplinkSwIfIndex: sw };
+    },
+
+    async update(_key, old, v, meta) {
+      if (addressOf(old) !== addressOf(v)) await nat.addAddress(meta?.address ?? addressOf(old), false);
+      const sw = await uplinkIndex();
+      await nat.enable();
+      await nat.setInterface(sw, 'outside', true);
+      await nat.addAddress(addressOf(v), true);
+      return { address: addressOf(v), uplinkSwIfIndex: sw };
+    },
+
+    async delete(_key, v, meta) {
+      await nat.addAddress(meta?.address ?? addressOf(v), false);
+    },
+
+    async retrieve(ctx) {
+      if (ctx.desired.size === 0) return [];
+      const pool = new Set(await nat.addresses());
+      const natIfs = await nat.interfaces();
+      const sw =
+        uplink === undefined
+          ? undefined
+          : (await interfaces.list()).find((i) => i.name === uplink.interface)?.swIfIndex;
+      const outside = sw !== undefined && ((natIfs.get(sw) ?? 0) & NAT_IS_OUTSIDE) !== 0;
+      const out: Retrieved<SourceNat, SnatMeta>[] = [];
+      for (const [key, v] of ctx.desired) {
+        if (outside && pool.has(addressOf(v)))
+          out.push({
+            key,
+            value: v,
+            metadata: { address: addressOf(v), uplinkSwIfIndex: sw },
+            origin: 'netloom',
+          });
+      }
+      return out;
+    },
+  };
+}

@@ -1,0 +1,104 @@
+// A tunnel to one peer on one VNI: an L3 VXLAN tunnel in VPP that borrows the overlay
+// loopback's link address (unnumbered), with a static neighbour for the peer's derived next
+// hop (169.254.128.<id> → 02:<vni>:<id>), the same derivation as the Linux driver's. Routes to
+// the peer's pod subnet go via that next hop out of the tunnel. VPP tunnels cannot change
+// endpoints in place: a changed tunnel is deleted and created again.
+import { PREFIX, overlayKey } from '../../../../items/keys.ts';
+import { tunnelDependencies } from '../../../../items/dependencies.ts';
+import type { Tunnel } from '../../../../items/values.ts';
+import type { Descriptor, Retrieved } from '../../../../scheduler/descriptor.ts';
+import type { FibCalls } from '../calls/fib.ts';
+import type { InterfaceCalls } from '../calls/interfaces.ts';
+import type { VxlanCalls, VxlanSpec } from '../calls/vxlan.ts';
+import { keysByTag, MAX_OVERLAY_ID, overlayMac, overlayNextHop, tagOf } from '../naming.ts';
+import { check, isIp4, isVrf } from '../validate.ts';
+import type { OverlayMeta } from './overlay.ts';
+
+export interface TunnelMeta {
+  swIfIndex: number;
+  /** Next hop for routes through this tunnel. */
+  routeGateway: string;
+}
+
+export interface TunnelPorts {
+  vxlan: Pick<VxlanCalls, 'add' | 'remove' | 'list'>;
+  interfaces: Pick<InterfaceCalls, 'setTag' | 'setVrf' | 'setUnnumbered' | 'setMtu' | 'setUp' | 'list'>;
+  fib: Pick<FibCalls, 'setNeighbor'>;
+}
+
+const specOf = (v: Tunnel): VxlanSpec => ({ src: v.localIp, dst: v.remoteIp, port: v.port, vni: v.vni });
+
+export function tunnelDescriptor(ports: TunnelPorts): Descriptor<Tunnel, TunnelMeta> {
+  const { vxlan, interfaces, fib } = ports;
+  return {
+    name: 'tunnel',
+    keyPrefix: PREFIX.tunnel,
+
+    validate(key, v) {
+      check(key, [
+        !isVrf(v.vrf) && `vrf ${v.vrf} out of range`,
+        !isIp4(v.remoteIp) && `remoteIp ${JSON.stringify(v.remoteIp)} is not an IPv4 address`,
+        !isIp4(v.localIp) && `localIp ${JSON.stringify(v.localIp)} is not an IPv4 address`,
+        !(Number.isInteger(v.peerId) && v.peerId > 0 && v.peerId <= MAX_OVERLAY_ID) &&
+          `peerId ${v.peerId} out of range`,
+        !(Number.isInteger(v.port) && v.port > 0 && v.port < 65536) && `port ${v.port} out of range`,
+      ]);
+    },
+
+    dependencies: (_key, v) => tunnelDependencies(v),
+
+    async create(key, v, ctx) {
+      const overlay = ctx.metadata<OverlayMeta>(overlayKey(v.vni));
+      const sw = await vxlan.add(specOf(v));
+      try {
+        await interfaces.setTag(sw, tagOf(key));
+        if (v.vrf !== 0) await interfaces.setVrf(sw, v.vrf);
+        if (overlay !== undefined) {
+          await interfaces.setUnnumbered(sw, overlay.swIfIndex);
+          if (overlay.mtu > 0) await interfaces.setMtu(sw, overlay.mtu);
+        }
+        await fib.setNeighbor(sw, overlayNextHop(v.peerId), overlayMac(v.vni, v.peerId));
+        await interfaces.setUp(sw, true);
+      } catch (err) {
+        await vxlan.remove(specOf(v)).catch(() => undefined);
+        throw err;
+      }
+      return { swIfIndex: sw, routeGateway: overlayNextHop(v.peerId) };
+    },
+
+    async delete(_key, v) {
+      await vxlan.remove(specOf(v));
+    },
+
+    async retrieve(ctx) {
+      const byTag = keysByTag(ctx.desired.keys());
+      const tunnels = new Map((await vxlan.list()).map((t) => [t.swIfIndex, t]));
+      const out: Retrieved<Tunnel, TunnelMeta>[] = [];
+      for (const itf of await interfaces.list()) {
+        const t = tunnels.get(itf.swIfIndex);
+        if (t === undefined || !itf.tag.startsWith(PREFIX.tunnel)) continue;
+        const key = byTag.get(itf.tag) ?? itf.tag;
+        const want = ctx.desired.get(key);
+        const ok =
+          want !== undefined &&
+          itf.up &&
+          t.src === want.localIp &&
+          t.dst === want.remoteIp &&
+          t.vni === want.vni &&
+          t.port === want.port;
+        const peerId = want?.peerId ?? 0;
+        // Not as desired: what VPP shows, with no peer name, so it never equals a desired value.
+        const value: Tunnel = ok
+          ? want
+          : { vni: t.vni, vrf: 0, peer: '', peerId, remoteIp: t.dst, localIp: t.src, port: t.port };
+        out.push({
+          key,
+          value,
+          metadata: { swIfIndex: itf.swIfIndex, routeGateway: overlayNextHop(peerId) },
+          origin: 'netloom',
+        });
+      }
+      return out;
+    },
+  };
+}

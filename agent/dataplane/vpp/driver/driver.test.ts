@@ -1,0 +1,353 @@
+// The vpp driver under the KV scheduler against the fake VPP over its real socket: the Linux
+// driver's desired-state tests (same item fixtures), plus VPP's own: restart of VPP (empty),
+// VRFs, services as NAT44 mappings, policies as ACLs.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  podInterfaceKey,
+  policyKey,
+  routeKey,
+  serviceKey,
+  tunnelKey,
+  vrfKey,
+  addressKey,
+} from '../../../items/keys.ts';
+import type { PodInterface, PodPolicy, Service } from '../../../items/values.ts';
+import { nodeItems, podItems, type TestNode, type TestPod } from '../../linux/test-items.ts';
+import { renderState } from '../fake/render.ts';
+import { driverLab, type DriverLab } from '../testing/driver-lab.ts';
+
+const nodes: TestNode[] = [
+  { name: 'n1', id: 1, underlayIp: '192.168.0.1' },
+  { name: 'n2', id: 2, underlayIp: '192.168.0.2' },
+  { name: 'n3', id: 3, underlayIp: '192.168.0.3' },
+];
+const pod = (i: number): TestPod => ({
+  namespace: 'default',
+  name: `p${i}`,
+  containerId: `c${i}`,
+  netns: `/run/netns/p${i}`,
+  ip: `10.1.1.${10 + i}`,
+  hostIfName: `nlp${i}`,
+});
+const node1 = (peers = nodes): ReturnType<typeof nodeItems> => nodeItems(nodes[0]!, peers);
+
+const NODE = [
+  'if GigabitEthernet0/8/0 up mtu 9000 addr 192.168.0.1/24',
+  'if loop0 tag address/0/10.1.1.1 up addr 10.1.1.1/24 mac 02:fe:0a:01:01:01',
+  'if loop1 tag overlay/10 up addr 169.254.128.1/32 mac 02:00:00:0a:00:01',
+  'if vxlan_tunnel0 tag tunnel/10/n2 up mtu 1450 unnumbered loop1 vxlan 192.168.0.1 -> 192.168.0.2:4789 vni 10 l3',
+  'if vxlan_tunnel1 tag tunnel/10/n3 up mtu 1450 unnumbered loop1 vxlan 192.168.0.1 -> 192.168.0.3:4789 vni 10 l3',
+  'nat44 GigabitEthernet0/8/0 outside',
+  'nat44 enabled',
+  'nat44 pool 192.168.0.1',
+  'neighbor vxlan_tunnel0 169.254.128.2 02:00:00:0a:00:02',
+  'neighbor vxlan_tunnel1 169.254.128.3 02:00:00:0a:00:03',
+  'proxy-arp 0/10.1.1.1-10.1.1.254',
+  'route 4/0 10.1.2.0/24 via vxlan_tunnel0 169.254.128.2',
+  'route 4/0 10.1.3.0/24 via vxlan_tunnel1 169.254.128.3',
+];
+const POD1 = [
+  'if tap0 tag pod-interface/default/p1/eth0 up mtu 1450 unnumbered loop0 proxy-arp tap /run/netns/p1:eth0 mtu 1450 mac 0a:58:0a:01:01:0b ip 10.1.1.11/24 gw 10.1.1.1',
+  'nat44 tap0 inside',
+  'neighbor tap0 10.1.1.11 0a:58:0a:01:01:0b',
+  'route 4/0 10.1.1.11/32 via tap0',
+];
+const golden = (...parts: string[][]): string => parts.flat().sort().join('\n');
+
+let lab: DriverLab;
+beforeEach(async () => {
+  lab = await driverLab();
+});
+afterEach(async () => {
+  await lab.close();
+});
+
+describe('vpp driver over the fake VPP: the Linux driver desired-state tests', () => {
+  it('wires a node and a pod as VPP should hold them', async () => {
+    const rec = await lab.scheduler.commit([...node1(), ...podItems(nodes[0]!, pod(1))]);
+    expect(rec.errors).toEqual([]);
+    expect(renderState(lab.fake.state)).toBe(golden(NODE, POD1));
+    const applied = lab.scheduler
+      .appliedItems()
+      .find((i) => i.key === podInterfaceKey('default', 'p1', 'eth0'));
+    const tap0 = [...lab.fake.state.interfaces.values()].find((i) => i.name === 'tap0')!;
+    expect(applied?.metadata).toEqual({
+      swIfIndex: tap0.swIfIndex,
+      hostIfName: 'nlp1',
+      mac: '0a:58:0a:01:01:0b',
+      mtu: 1450,
+      gateway: '10.1.1.1',
+    });
+  });
+
+  it('makes no change on a resync when nothing changed (agent restart)', async () => {
+    const items = [...node1(), ...[1, 2, 3].flatMap((i) => podItems(nodes[0]!, pod(i)))];
+    await lab.scheduler.resync({ desired: items });
+    const before = renderState(lab.fake.state);
+    const again = lab.restartAgent();
+    const rec = await again.resync({ desired: items });
+    expect(rec.errors).toEqual([]);
+    expect(rec.counts).toEqual({ create: 0, update: 0, delete: 0 });
+    expect(renderState(lab.fake.state)).toBe(before);
+    expect(again.statuses().every((st) => st.state === 'configured')).toBe(true);
+  });
+
+  it('repairs interfaces deleted by hand on resync, routes included', async () => {
+    await lab.scheduler.resync({ desired: [...node1(), ...podItems(nodes[0]!, pod(1))] });
+    const good = renderState(lab.fake.state);
+    const state = lab.fake.state;
+    for (const itf of [...state.interfaces.values()])
+      if (itf.name === 'tap0' || itf.name === 'vxlan_tunnel0') state.removeInterface(itf.swIfIndex);
+    expect(renderState(state)).not.toContain('if tap0');
+    const rec = await lab.scheduler.resync();
+    expect(rec.errors).toEqual([]);
+    expect(renderState(state)).toBe(good);
+    // Only what was lost: the pod, the tunnel, and the routes through them.
+    expect(rec.counts).toEqual({ create: 4, update: 0, delete: 0 });
+  });
+
+  it('deletes what netloom left behind and no item wants', async () => {
+    await lab.scheduler.resync({
+      desired: [...node1(), ...podItems(nodes[0]!, pod(1)), ...podItems(nodes[0]!, pod(2))],
+    });
+    const again = lab.restartAgent();
+    const rec = await again.resync({
+      desired: [...node1(nodes.slice(0, 2)), ...podItems(nodes[0]!, pod(1))],
+    });
+    expect(rec.errors).toEqual([]);
+    const dump = renderState(lab.fake.state);
+    expect(dump).not.toContain('p2');
+    expect(dump).not.toContain('10.1.1.12');
+    expect(dump).not.toContain('192.168.0.3');
+    expect(dump).not.toContain('10.1.3.0/24');
+    expect(rec.counts.delete).toBe(4); // pod 2 + its route, tunnel to n3 + its route
+  });
+
+  it('repairs drift: a pod TAP down, a route pointing elsewhere', async () => {
+    await lab.scheduler.resync({ desired: [...node1(), ...podItems(nodes[0]!, pod(1))] });
+    const good = renderState(lab.fake.state);
+    const tap = [...lab.fake.state.interfaces.values()].find((i) => i.name === 'tap0')!;
+    tap.flags = 0;
+    const route = lab.fake.state.routes.get('4/0')!.get('10.1.2.0/24')!;
+    (route['paths'] as { sw_if_index: number }[])[0]!.sw_if_index = tap.swIfIndex;
+    const rec = await lab.scheduler.resync();
+    expect(rec.errors).toEqual([]);
+    expect(renderState(lab.fake.state)).toBe(good);
+  });
+
+  it('leaves items retrying while VPP is down, then applies them', async () => {
+    await lab.fake.stop();
+    await new Promise((r) => setTimeout(r, 20));
+    const rec = await lab.scheduler.commit([...node1(), ...podItems(nodes[0]!, pod(1))]);
+    expect(rec.errors.length).toBeGreaterThan(0);
+    expect(rec.errors.every((e) => e.retriable)).toBe(true);
+    const key = podInterfaceKey('default', 'p1', 'eth0');
+    expect(lab.scheduler.status(addressKey(0, '10.1.1.1'))?.state).toBe('retrying');
+    expect(lab.scheduler.status(key)?.state).toBe('pending');
+    const { bootedState } = await import('../testing/driver-lab.ts');
+    lab.fake = await lab.lab.start({ state: bootedState() });
+    await lab.client.ready(5_000);
+    for (let i = 0; i < 5 && lab.scheduler.statuses().some((s) => s.state !== 'configured'); i++)
+      await lab.scheduler.retryDue(Date.now() + 600_000);
+    expect(lab.scheduler.status(key)?.state).toBe('configured');
+    expect(renderState(lab.fake.state)).toBe(golden(NODE, POD1));
+  });
+
+  it('marks values VPP cannot take invalid', async () => {
+    const [iface] = podItems(nodes[0]!, pod(2));
+    const bad = { ...(iface!.value as PodInterface), addresses: ['10.1.1.12/32', 'fd00::12/128'] };
+    await lab.scheduler.commit([{ key: iface!.key, value: bad }]);
+    expect(lab.scheduler.status(iface!.key)?.state).toBe('invalid');
+  });
+});
+
+describe('vpp driver: VPP restarts empty', () => {
+  it('a resync after the restart rebuilds everything, identical to before', async () => {
+    const items = [...node1(), ...podItems(nodes[0]!, pod(1))];
+    await lab.scheduler.resync({ desired: items });
+    const before = renderState(lab.fake.state);
+    await lab.restartVpp();
+    expect(renderState(lab.fake.state)).not.toContain('tap0');
+    const rec = await lab.scheduler.resync();
+    expect(rec.errors).toEqual([]);
+    expect(rec.counts).toEqual({ create: items.length, update: 0, delete: 0 });
+    expect(renderState(lab.fake.state)).toBe(before);
+  });
+});
+
+describe('vpp driver: VRFs, services, policies', () => {
+  it('puts a custom network in its own FIB table', async () => {
+    const vrf = 10;
+    const gw = { vrf, address: '10.2.1.1/24', role: 'pod-gateway' as const };
+    const iface: PodInterface = {
+      ...(podItems(nodes[0]!, pod(1))[0]!.value as PodInterface),
+      vrf,
+      addresses: ['10.2.1.5/32'],
+      gateway: '10.2.1.1',
+    };
+    const rec = await lab.scheduler.commit([
+      { key: vrfKey(vrf), value: { id: vrf, network: 'blue' } },
+      { key: addressKey(vrf, '10.2.1.1'), value: gw },
+      { key: podInterfaceKey('default', 'p1', 'eth0'), value: iface },
+      {
+        key: routeKey(vrf, '10.2.1.5/32'),
+        value: {
+          vrf,
+          dst: '10.2.1.5/32',
+          via: { type: 'interface', interface: podInterfaceKey('default', 'p1', 'eth0') },
+        },
+      },
+    ]);
+    expect(rec.errors).toEqual([]);
+    const dump = renderState(lab.fake.state);
+    expect(dump).toContain('table 4/10 netloom:blue');
+    expect(dump).toContain('table 6/10 netloom:blue');
+    expect(dump).toContain('if loop0 tag address/10/10.2.1.1 up vrf 10 addr 10.2.1.1/24');
+    expect(dump).toContain('if tap0 tag pod-interface/default/p1/eth0 up vrf 10 mtu 1450 unnumbered loop0');
+    expect(dump).toContain('route 4/10 10.2.1.5/32 via tap0');
+    expect((await lab.restartAgent().resync({ desired: lab.scheduler.desiredItems() })).counts).toEqual({
+      create: 0,
+      update: 0,
+      delete: 0,
+    });
+  });
+
+  const backend = (ip: string, weight = 1, local = false): Service['backends'][number] => ({
+    ip,
+    port: 8080,
+    weight,
+    local,
+  });
+  const service = (vip: string, backends: Service['backends'], extra: Partial<Service> = {}): Service => ({
+    namespace: 'default',
+    name: 'web',
+    portName: 'http',
+    vrf: 0,
+    kind: 'cluster-ip',
+    vip,
+    protocol: 'TCP',
+    port: 80,
+    backends,
+    affinitySeconds: 0,
+    externalTrafficPolicy: 'Cluster',
+    internalTrafficPolicy: 'Cluster',
+    ...extra,
+  });
+
+  it('maps services to NAT44-ED static mappings, resyncs them, replaces them on change', async () => {
+    const lb = serviceKey(0, 'TCP', '10.96.0.10', 80);
+    const one = serviceKey(0, 'TCP', '10.96.0.11', 80);
+    const np = serviceKey(0, 'TCP', 'node', 30080);
+    const none = serviceKey(0, 'TCP', '10.96.0.12', 80);
+    const items = [
+      {
+        key: lb,
+        value: service('10.96.0.10', [backend('10.1.1.11', 1), backend('10.1.2.7', 3)], {
+          affinitySeconds: 10800,
+        }),
+      },
+      { key: one, value: service('10.96.0.11', [backend('10.1.1.11')]) },
+      {
+        key: np,
+        value: service('node', [backend('10.1.1.11', 1, true), backend('10.1.2.7')], {
+          kind: 'node-port',
+          port: 30080,
+          externalTrafficPolicy: 'Local',
+        }),
+      },
+      { key: none, value: service('10.96.0.12', []) },
+    ];
+    const rec = await lab.scheduler.commit(items);
+    expect(rec.errors).toEqual([]);
+    const nat = renderState(lab.fake.state)
+      .split('\n')
+      .filter((l) => l.startsWith('nat44 lb') || l.startsWith('nat44 static'));
+    expect(nat).toEqual([
+      'nat44 lb 10.96.0.10:80:6 -> 10.1.1.11:8080*1 10.1.2.7:8080*3 affinity 10800 tag service/0/tcp/10.96.0.10/80',
+      'nat44 static 10.96.0.11:80:6 -> 10.1.1.11:8080 tag service/0/tcp/10.96.0.11/80',
+      'nat44 static 192.168.0.1:30080:6 -> 10.1.1.11:8080 tag service/0/tcp/node/30080',
+    ]);
+    expect((await lab.restartAgent().resync({ desired: items })).counts).toEqual({
+      create: 0,
+      update: 0,
+      delete: 0,
+    });
+
+    await lab.scheduler.commit([
+      {
+        key: lb,
+        value: service('10.96.0.10', [backend('10.1.2.7'), backend('10.1.3.9'), backend('10.1.3.10')]),
+      },
+      { key: one, value: null },
+    ]);
+    const after = renderState(lab.fake.state);
+    expect(after).toContain(
+      'nat44 lb 10.96.0.10:80:6 -> 10.1.2.7:8080*1 10.1.3.9:8080*1 10.1.3.10:8080*1 affinity 0',
+    );
+    expect(after).not.toContain('10.96.0.11');
+  });
+
+  it('compiles policies into two ACLs bound to the TAP, updated in place, removed with the policy', async () => {
+    const ifKey = podInterfaceKey('default', 'p1', 'eth0');
+    const policy = (port: number): PodPolicy => ({
+      namespace: 'default',
+      pod: 'p1',
+      interface: ifKey,
+      podIps: ['10.1.1.11'],
+      ingress: {
+        rules: [
+          {
+            action: 'allow',
+            protocol: 'TCP',
+            peers: ['10.1.0.0/16'],
+            except: ['10.1.2.0/24'],
+            ports: [{ port, endPort: 0 }],
+          },
+        ],
+        default: 'deny',
+      },
+      egress: { rules: [], default: 'allow' },
+    });
+    const key = policyKey('default', 'p1', 'eth0');
+    const rec = await lab.scheduler.commit([
+      ...node1(),
+      ...podItems(nodes[0]!, pod(1)),
+      { key, value: policy(8080) },
+    ]);
+    expect(rec.errors).toEqual([]);
+    const acls = (): string[] =>
+      renderState(lab.fake.state)
+        .split('\n')
+        .filter((l) => l.startsWith('acl'));
+    // ingress: 10.1.0.0/16 minus 10.1.2.0/24 is 8 prefixes, then two defaults; egress: defaults.
+    expect(acls()).toEqual([
+      'acl 0 policy/default/p1/eth0#eg rules 2',
+      'acl 1 policy/default/p1/eth0#in rules 10',
+      'acl-bind tap0 input 0 output 1',
+    ]);
+    const rules = lab.fake.state.acls.get(1)!.rules;
+    expect(rules[0]).toMatchObject({
+      is_permit: 2,
+      proto: 6,
+      dstport_or_icmpcode_first: 8080,
+      dstport_or_icmpcode_last: 8080,
+    });
+    expect((await lab.restartAgent().resync({ desired: lab.scheduler.desiredItems() })).counts).toEqual({
+      create: 0,
+      update: 0,
+      delete: 0,
+    });
+
+    await lab.scheduler.commit([{ key, value: policy(9090) }]);
+    expect(acls()).toEqual([
+      'acl 0 policy/default/p1/eth0#eg rules 2',
+      'acl 1 policy/default/p1/eth0#in rules 10',
+      'acl-bind tap0 input 0 output 1',
+    ]);
+    expect(lab.fake.state.acls.get(1)!.rules[0]).toMatchObject({ dstport_or_icmpcode_first: 9090 });
+
+    await lab.scheduler.commit([{ key, value: null }]);
+    expect(acls()).toEqual([]);
+    expect(lab.scheduler.status(tunnelKey(10, 'n2'))?.state).toBe('configured');
+  });
+});

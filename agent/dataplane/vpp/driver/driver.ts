@@ -1,0 +1,122 @@
+// The `vpp` data plane: the agent's item families as VPP configuration over the binary API
+// (TAPs, loopbacks, FIB tables and routes, L3 VXLAN tunnels, NAT44-ED mappings, ACLs). Each
+// descriptor gets only the calls it uses. The driver owns the API client it is given only if it
+// made it (createVppDriver); `vppDriverWith` leaves the client to its caller.
+import type { Logger } from '../../../../lib/logging.ts';
+import type { Registry } from '../../../../lib/metrics.ts';
+import type { Driver } from '../../../scheduler/descriptor.ts';
+import { VppClient, type VppClientOptions } from '../api/client.ts';
+import type { ApiDefinitions } from '../api/definitions.ts';
+import { AclCalls } from './calls/acl.ts';
+import { FibCalls } from './calls/fib.ts';
+import { InterfaceCalls } from './calls/interfaces.ts';
+import { NatCalls } from './calls/nat.ts';
+import { VxlanCalls } from './calls/vxlan.ts';
+import { addressDescriptor } from './descriptors/address.ts';
+import { overlayDescriptor } from './descriptors/overlay.ts';
+import { podInterfaceDescriptor } from './descriptors/pod-interface.ts';
+import { policyDescriptor } from './descriptors/policy.ts';
+import { routeDescriptor } from './descriptors/route.ts';
+import { serviceDescriptor } from './descriptors/service.ts';
+import { snatDescriptor, type Uplink } from './descriptors/snat.ts';
+import { tunnelDescriptor } from './descriptors/tunnel.ts';
+import { vrfDescriptor } from './descriptors/vrf.ts';
+import type { VppApi } from './vpp-api.ts';
+
+export interface VppDriverOptions {
+  /** The node's uplink: needed for source NAT and node ports. */
+  uplink?: Uplink;
+  /** false: pods are not NAT44 inside interfaces and NAT families are left out. Default true. */
+  nat?: boolean;
+}
+
+/** Every message the driver sends; a VPP lacking one (or at another CRC) is reported at start. */
+export const DRIVER_MESSAGES = [
+  'sw_interface_dump',
+  'sw_interface_set_flags',
+  'sw_interface_add_del_address',
+  'sw_interface_set_table',
+  'sw_interface_get_table',
+  'sw_interface_set_mtu',
+  'sw_interface_set_unnumbered',
+  'sw_interface_tag_add_del',
+  'ip_address_dump',
+  'create_loopback_instance',
+  'delete_loopback',
+  'tap_create_v3',
+  'tap_delete_v2',
+  'sw_interface_tap_v2_dump',
+  'ip_table_add_del',
+  'ip_table_dump',
+  'ip_route_add_del',
+  'ip_route_dump',
+  'ip_neighbor_add_del',
+  'proxy_arp_add_del',
+  'proxy_arp_dump',
+  'proxy_arp_intfc_enable_disable',
+  'vxlan_add_del_tunnel_v3',
+  'vxlan_tunnel_v2_dump',
+  'nat44_ed_plugin_enable_disable',
+  'nat44_interface_add_del_feature',
+  'nat44_interface_dump',
+  'nat44_add_del_address_range',
+  'nat44_address_dump',
+  'nat44_add_del_lb_static_mapping',
+  'nat44_lb_static_mapping_dump',
+  'nat44_add_del_static_mapping_v2',
+  'nat44_static_mapping_dump',
+  'acl_add_replace',
+  'acl_del',
+  'acl_dump',
+  'acl_interface_set_acl_list',
+  'acl_interface_list_dump',
+] as const;
+
+/** The driver over any VppApi (a connected VppClient in production and tests). */
+export function vppDriverWith(api: VppApi, options: VppDriverOptions = {}): Driver {
+  const interfaces = new InterfaceCalls(api);
+  const fib = new FibCalls(api);
+  const vxlan = new VxlanCalls(api);
+  const acl = new AclCalls(api);
+  const nat = options.nat === false ? undefined : new NatCalls(api);
+  const descriptors = [
+    vrfDescriptor({ fib }),
+    addressDescriptor({ interfaces }),
+    podInterfaceDescriptor(nat === undefined ? { interfaces, fib } : { interfaces, fib, nat }),
+    routeDescriptor({ fib, interfaces }),
+    overlayDescriptor({ interfaces }),
+    tunnelDescriptor({ vxlan, interfaces, fib }),
+    policyDescriptor({ acl }),
+    ...(nat === undefined
+      ? []
+      : [snatDescriptor({ nat, interfaces }, options.uplink), serviceDescriptor({ nat }, options.uplink)]),
+  ];
+  return { name: 'vpp', descriptors: descriptors };
+}
+
+export interface CreateVppDriverOptions extends VppDriverOptions {
+  socketPath: string;
+  definitions: ApiDefinitions | 'server';
+  logger: Logger;
+  registry?: Registry;
+  client?: Partial<Omit<VppClientOptions, 'socketPath' | 'definitions' | 'logger' | 'registry'>>;
+}
+
+/** Connects to VPP, checks the message set, and returns a driver that closes the client. */
+export async function createVppDriver(opts: CreateVppDriverOptions): Promise<Driver & { client: VppClient }> {
+  const client = await VppClient.connect({
+    socketPath: opts.socketPath,
+    definitions: opts.definitions,
+    logger: opts.logger,
+    ...(opts.registry ? { registry: opts.registry } : {}),
+    ...opts.client,
+  });
+  const missing = DRIVER_MESSAGES.filter((m) => !client.supports(m));
+  if (missing.length > 0)
+    opts.logger.warn(
+      { missing },
+      'VPP lacks messages the vpp driver uses (CRC mismatch or plugin not loaded); items needing them will fail',
+    );
+  const driver = vppDriverWith(client, opts);
+  return { ...driver, client, close: () => client.close() };
+}

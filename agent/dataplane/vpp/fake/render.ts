@@ -1,0 +1,87 @@
+// The fake VPP's configuration as sorted text lines, one object per line, for tests to compare
+// whole data-plane states (as knftables' fake does). Interfaces appear by name, so a line does
+// not depend on sw_if_index allocation order; routes VPP made itself are left out.
+import { fromAddress, fromPrefix, ip4String, macString } from '../addresses.ts';
+import type { VppFields } from '../api/field-codecs.ts';
+import type { FakeVppState } from './state.ts';
+
+export function renderState(s: FakeVppState): string {
+  const name = (sw: number): string => s.interfaces.get(sw)?.name ?? (sw === 0xffffffff ? '-' : `#${sw}`);
+  const lines: string[] = [];
+  for (const i of s.interfaces.values()) {
+    if (i.swIfIndex === 0) continue;
+    const parts = [
+      `if ${i.name}`,
+      i.tag && `tag ${i.tag}`,
+      (i.flags & 1) !== 0 ? 'up' : 'down',
+      i.vrf4 !== 0 && `vrf ${i.vrf4}`,
+    ];
+    parts.push(
+      i.mtu[0] ? `mtu ${i.mtu[0]}` : '',
+      i.unnumberedTo !== undefined ? `unnumbered ${name(i.unnumberedTo)}` : '',
+      i.proxyArp ? 'proxy-arp' : '',
+    );
+    parts.push(...i.addresses.map((a) => `addr ${fromPrefix(a)}`));
+    if (i.tap) {
+      const t = i.tap;
+      const ip =
+        t['host_ip4_prefix_set'] === true
+          ? `${ip4String((t['host_ip4_prefix'] as VppFields)['address'] as Uint8Array)}/${(t['host_ip4_prefix'] as VppFields)['len'] as number}`
+          : '-';
+      const gw = t['host_ip4_gw_set'] === true ? ip4String(t['host_ip4_gw'] as Uint8Array) : '-';
+      parts.push(
+        `tap ${t['host_namespace'] as string}:${t['host_if_name'] as string} mtu ${t['host_mtu_size'] as number} mac ${macString(t['host_mac_addr'] as Uint8Array)} ip ${ip} gw ${gw}`,
+      );
+    }
+    if (i.vxlan) {
+      const v = i.vxlan;
+      parts.push(
+        `vxlan ${fromAddress(v['src_address'] as VppFields)} -> ${fromAddress(v['dst_address'] as VppFields)}:${v['dst_port'] as number} vni ${v['vni'] as number}${v['is_l3'] === true ? ' l3' : ''}`,
+      );
+    }
+    if (i.devType === 'Loopback') parts.push(`mac ${macString(i.mac)}`);
+    lines.push(parts.filter(Boolean).join(' '));
+  }
+  for (const [key, t] of s.tables) if (t['table_id'] !== 0) lines.push(`table ${key} ${t['name'] as string}`);
+  for (const [key, routes] of s.routes) {
+    for (const [prefix, r] of routes) {
+      if (s.systemRoutes.has(`${key}|${prefix}`)) continue;
+      const paths = (r['paths'] as VppFields[]).map((p) => pathText(p, name));
+      lines.push(`route ${key} ${prefix} ${paths.join(', ')}`);
+    }
+  }
+  for (const n of s.neighbors.values())
+    lines.push(
+      `neighbor ${name(n['sw_if_index'] as number)} ${fromAddress(n['ip_address'] as VppFields)} ${macString(n['mac_address'] as Uint8Array)}`,
+    );
+  for (const key of s.proxyArp.keys()) lines.push(`proxy-arp ${key}`);
+  if (s.nat.enabled) lines.push('nat44 enabled');
+  for (const [sw, flags] of s.nat.interfaces)
+    lines.push(`nat44 ${name(sw)}${flags & 32 ? ' inside' : ''}${flags & 16 ? ' outside' : ''}`);
+  for (const ip of s.nat.addresses.keys()) lines.push(`nat44 pool ${ip}`);
+  for (const [key, m] of s.nat.lb) {
+    const locals = (m['locals'] as VppFields[]).map(
+      (l) => `${ip4String(l['addr'] as Uint8Array)}:${l['port'] as number}*${l['probability'] as number}`,
+    );
+    lines.push(
+      `nat44 lb ${key} -> ${locals.join(' ')} affinity ${m['affinity'] as number} tag ${m['tag'] as string}`,
+    );
+  }
+  for (const [key, m] of s.nat.static)
+    lines.push(
+      `nat44 static ${key} -> ${ip4String(m['local_ip_address'] as Uint8Array)}:${m['local_port'] as number} tag ${m['tag'] as string}`,
+    );
+  for (const [index, a] of s.acls) lines.push(`acl ${index} ${a.tag} rules ${a.rules.length}`);
+  for (const [sw, b] of s.aclBindings)
+    lines.push(
+      `acl-bind ${name(sw)} input ${b.acls.slice(0, b.nInput).join(',')} output ${b.acls.slice(b.nInput).join(',')}`,
+    );
+  return lines.sort().join('\n');
+}
+
+function pathText(p: VppFields, name: (sw: number) => string): string {
+  if (p['type'] === 1) return 'local';
+  if (p['type'] === 2) return 'drop';
+  const nh = fromAddress({ af: 0, un: (p['nh'] as VppFields)['address'] });
+  return `via ${name(p['sw_if_index'] as number)}${nh === '0.0.0.0' ? '' : ` ${nh}`}`;
+}

@@ -1,0 +1,80 @@
+// A fake VPP with an uplink NIC, a connected client, and a KV scheduler over the vpp driver:
+// what the driver tests need, with restart helpers (agent restart, VPP restart).
+import { silentLogger } from '../../../../lib/logging.ts';
+import { KvScheduler } from '../../../scheduler/scheduler.ts';
+import { VppClient } from '../api/client.ts';
+import type { FakeVppServer } from '../fake/server.ts';
+import { FakeVppState } from '../fake/state.ts';
+import { vppDriverWith } from '../driver/driver.ts';
+import type { Uplink } from '../driver/descriptors/snat.ts';
+import { loadV25Definitions } from './definitions.ts';
+import { fakeLab, type FakeLab } from './fake.ts';
+
+export const UPLINK: Uplink = { interface: 'GigabitEthernet0/8/0', address: '192.168.0.1' };
+
+/** A VPP as it boots: its NIC configured (startup.conf), nothing else. */
+export function bootedState(): FakeVppState {
+  const s = new FakeVppState();
+  const nic = s.addInterface({
+    name: UPLINK.interface,
+    devType: 'dpdk',
+    mac: Uint8Array.of(0x52, 0x54, 0, 0, 0, 1),
+    mtu: [9000, 0, 0, 0],
+  });
+  nic.flags = 3;
+  s.addAddress(nic, { address: { af: 0, un: { ip4: Uint8Array.of(192, 168, 0, 1) } }, len: 24 });
+  return s;
+}
+
+export interface DriverLab {
+  fake: FakeVppServer;
+  client: VppClient;
+  scheduler: KvScheduler;
+  lab: FakeLab;
+  /** A fresh scheduler and driver over the same VPP (an agent restart). */
+  restartAgent(): KvScheduler;
+  /** VPP dies and comes back empty; resolves once the client has reconnected. */
+  restartVpp(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function driverLab(): Promise<DriverLab> {
+  const lab = await fakeLab();
+  let fake = await lab.start({ state: bootedState() });
+  const client = await VppClient.connect({
+    socketPath: lab.socketPath,
+    definitions: await loadV25Definitions(),
+    logger: silentLogger(),
+    reconnect: { initialDelayMs: 10, maxDelayMs: 50 },
+    liveness: false,
+  });
+  const newScheduler = (): KvScheduler =>
+    new KvScheduler({
+      driver: vppDriverWith(client, { uplink: UPLINK }),
+      logger: silentLogger(),
+      retry: { auto: false },
+    });
+  const self: DriverLab = {
+    fake,
+    client,
+    lab,
+    scheduler: newScheduler(),
+    restartAgent: newScheduler,
+    async restartVpp(): Promise<void> {
+      const status = client.status()[Symbol.asyncIterator]();
+      await fake.stop();
+      fake = await lab.start({ state: bootedState() });
+      self.fake = fake;
+      for (;;) {
+        const s = await status.next();
+        if (s.done === true || s.value.type === 'connected') break;
+      }
+      await status.return?.();
+    },
+    async close(): Promise<void> {
+      await client.close();
+      await lab.cleanup();
+    },
+  };
+  return self;
+}
