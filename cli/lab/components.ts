@@ -97,6 +97,9 @@ export function agentArgs(node: NodeLayout, state: LabState): string[] {
     '1000',
     '--id-settle-ms',
     '2500',
+    // A restarted agent waits for its predecessor's lease on the node to lapse: keep that short.
+    '--lease-ttl-seconds',
+    '5',
     ...(cniSocket ? [`--${cniSocket}`, node.cniSocket] : []),
     '--log-level',
     state.logLevel,

@@ -24,6 +24,8 @@ export const labConfigSchema = z.object({
   json: bool().default(false),
   /** `lab restart`: which component (also accepted as a positional argument). */
   component: z.string().optional(),
+  /** CNI configuration list the node simulator runs (default deploy/netloom.conflist). */
+  conflist: z.string().optional(),
   /** Extra flags for every node agent, space-separated (e.g. "--dataplane fake --resync-interval-seconds 30"). */
   agentArgs: z.string().default(''),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'),

@@ -36,9 +36,11 @@ export async function down(layout: LabLayout, out: Out): Promise<DownResult> {
   await killAll(first, 0);
   killed += first.length;
 
-  // 2. The daemons by pid file (SIGTERM first: an agent may tidy up), pods' processes too.
+  // 2. The daemons by pid file, pods' processes too. SIGKILL: everything they could tidy up lives
+  //    in the lab's namespaces and state dir, which go next (and a graceful kube-apiserver or
+  //    etcd takes many seconds to drain its watches).
   const daemons = [...pidFiles(layout.files.pids), ...pidFiles(layout.files.pods)].map(readPidFile).filter(isAlive);
-  await killAll(daemons, 5_000);
+  await killAll(daemons, 0);
   killed += daemons.length;
 
   // 3. Anything still carrying the lab's marker (a crash lost its pid file), then whatever still

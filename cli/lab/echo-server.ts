@@ -15,7 +15,8 @@ for (const port of ports.length > 0 ? ports : [8080]) {
     let first = true;
     sock.on('data', (data) => {
       if (first && HTTP.test(data.toString('latin1'))) {
-        const body = `hello from ${who} (${sock.localAddress}:${port}), you are ${sock.remoteAddress}\n`;
+        const plain = (a: string | undefined): string => (a ?? '?').replace(/^::ffff:/, '');
+        const body = `hello from ${who} (${plain(sock.localAddress)}:${port}), you are ${plain(sock.remoteAddress)}\n`;
         sock.end(`HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
         return;
       }

@@ -61,7 +61,7 @@ async function restart(cfg: LabConfig, name: string | undefined): Promise<number
   if (!held.ok) throw new LabError(`another lab command (pid ${held.holder.pid}) holds the lab; try again`);
   try {
     const t0 = performance.now();
-    await stopComponent(c);
+    await stopComponent(c, 3_000);
     const { rec } = await ensureRunning(c, cfg.timeoutSeconds * 1000);
     stdout.write(`${c.title} restarted (pid ${rec.pid}) in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
     return 0;

@@ -27,6 +27,8 @@ export interface LabState {
   token: string;
   createdAt: string;
   logLevel: string;
+  /** CNI configuration list other than deploy/netloom.conflist, if any. */
+  conflist?: string;
   /** Extra flags for every agent. */
   agentArgs: string;
 }

@@ -18,7 +18,7 @@ import { apiserverUrl, readState, writeState, type LabState } from './state.ts';
 import { summary } from './summary.ts';
 import { ensureUnderlay } from './underlay.ts';
 import type { SimulatorStatus } from './kubelet/simulator.ts';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 export interface Out {
   write(text: string): void;
@@ -41,6 +41,7 @@ async function newState(cfg: LabConfig, layout: LabLayout): Promise<LabState> {
     createdAt: new Date().toISOString(),
     logLevel: cfg.logLevel,
     agentArgs: cfg.agentArgs,
+    ...(cfg.conflist ? { conflist: resolve(cfg.conflist) } : {}),
   };
 }
 

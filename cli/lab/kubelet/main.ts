@@ -24,7 +24,7 @@ export async function runKubelet(state: LabState, logger: Logger): Promise<numbe
     await buildCni(layout.files.cniBin, process.execPath, layout.files.cniCompileCache);
     logger.info({ path: layout.files.cniBin }, 'CNI shim built');
   }
-  const template = loadTemplate();
+  const template = loadTemplate(state.conflist);
   logger.info({ source: template.source }, 'CNI configuration template');
   const cniPath = [layout.files.bin, ...CNI_PATH_EXTRA];
   const cni = new Map<string, CniRunner>();

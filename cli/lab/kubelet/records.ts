@@ -57,5 +57,7 @@ export class RecordStore {
 
   remove(uid: string): void {
     rmSync(this.file(uid), { force: true });
+    // The pod process's pid file (written beside the record when it was started).
+    rmSync(join(this.dir, `${uid}.pid`), { force: true });
   }
 }

@@ -47,6 +47,13 @@ export function resultIps(result: unknown): string[] {
   return ips.map((i) => (i.address ?? '').split('/')[0] ?? '').filter((ip) => ip !== '');
 }
 
+/** Where a sandbox's creation spent its time, for the log. */
+export interface Phases {
+  netnsMs: number;
+  cniMs: number;
+  processMs: number;
+}
+
 export class Runtime {
   private readonly o: RuntimeOptions;
 
@@ -71,7 +78,7 @@ export class Runtime {
   }
 
   /** Creates the sandbox, runs CNI ADD and starts the process; the record is saved at each step. */
-  async create(pod: Pod, node: NodeLayout): Promise<PodRecord> {
+  async create(pod: Pod, node: NodeLayout): Promise<{ rec: PodRecord; phases: Phases }> {
     const hostNetwork = pod.spec.hostNetwork === true;
     const rec: PodRecord = {
       uid: pod.metadata.uid,
@@ -88,17 +95,28 @@ export class Runtime {
     };
     // Recorded before anything exists, so a crash in between leaves something to clean up.
     this.o.records.save(rec);
+    const phases: Phases = { netnsMs: 0, cniMs: 0, processMs: 0 };
+    let t = performance.now();
+    const lap = (): number => {
+      const now = performance.now();
+      const ms = Math.round(now - t);
+      t = now;
+      return ms;
+    };
     if (!hostNetwork) {
       await addNetns(rec.netns);
+      phases.netnsMs = lap();
       rec.result = await this.cniOf(node.name).add(this.runtimeConf(pod, rec));
       rec.ips = resultIps(rec.result);
       this.o.records.save(rec);
+      phases.cniMs = lap();
     }
     const proc = this.startProcess(pod, rec);
     if (proc) rec.process = proc;
     rec.state = 'ready';
     this.o.records.save(rec);
-    return rec;
+    phases.processMs = lap();
+    return { rec, phases };
   }
 
   /** Stops the process, runs CNI DEL (idempotent) and removes the namespace and the record. */

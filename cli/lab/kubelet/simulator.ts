@@ -316,8 +316,9 @@ export class NodeSimulator {
     }
     if (!rec) {
       const t0 = Date.now();
+      let phases;
       try {
-        rec = await this.o.runtime.create(pod, node);
+        ({ rec, phases } = await this.o.runtime.create(pod, node));
       } catch (err) {
         this.event(pod, node.name, 'Warning', 'FailedCreatePodSandBox', `Failed to create pod sandbox: ${errorMessage(err)}`);
         // Keep the partial record: the next attempt tears it down first.
@@ -326,7 +327,7 @@ export class NodeSimulator {
         throw err;
       }
       this.recs.set(uid, rec);
-      this.o.logger.info({ pod: podKey(pod), node: node.name, ips: rec.ips, ms: Date.now() - t0 }, 'pod sandbox ready');
+      this.o.logger.info({ pod: podKey(pod), node: node.name, ips: rec.ips, ms: Date.now() - t0, ...phases }, 'pod sandbox ready');
       this.event(pod, node.name, 'Normal', 'Started', `Started sandbox ${rec.netns} with IP ${rec.ips.join(', ')}`);
     } else if (!this.o.runtime.processAlive(rec)) {
       rec = this.o.runtime.restartProcess(pod, rec);
