@@ -18,7 +18,7 @@ export const agentConfigSchema = z.object({
   etcdCert: z.string().optional(),
   etcdKey: z.string().optional(),
   /** host:port of /livez, /readyz, /metrics and the read-only /api/v1/… routes. */
-  metricsAddr: z.string().default('0.0.0.0:9103'),
+  metricsAddr: z.string().default('0.0.0.0:9102'),
   /** Node-local state that must outlive the agent and etcd: node ID, attachments. */
   stateDir: z.string().default('/var/lib/netloom'),
   /** Data plane driver. `fake` keeps items in a file in stateDir (tests, dry runs). */
