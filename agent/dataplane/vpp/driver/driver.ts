@@ -99,24 +99,53 @@ export interface CreateVppDriverOptions extends VppDriverOptions {
   definitions: ApiDefinitions | 'server';
   logger: Logger;
   registry?: Registry;
+  /** How long to wait for VPP before returning anyway (its items then retry until it is up). */
+  startTimeoutMs?: number;
   client?: Partial<Omit<VppClientOptions, 'socketPath' | 'definitions' | 'logger' | 'registry'>>;
 }
 
-/** Connects to VPP, checks the message set, and returns a driver that closes the client. */
+/** Messages of the driver the connected VPP lacks (other CRC or plugin not loaded). */
+export function missingMessages(client: Pick<VppClient, 'supports'>): string[] {
+  return DRIVER_MESSAGES.filter((m) => !client.supports(m));
+}
+
+/**
+ * Starts a client to VPP and returns the driver over it. The agent does not wait for VPP beyond
+ * `startTimeoutMs`: until VPP answers, operations fail as retriable and the scheduler retries.
+ * At every (re)connect the message set is checked and what VPP lacks is logged once.
+ */
 export async function createVppDriver(opts: CreateVppDriverOptions): Promise<Driver & { client: VppClient }> {
-  const client = await VppClient.connect({
+  const { logger } = opts;
+  const client = new VppClient({
     socketPath: opts.socketPath,
     definitions: opts.definitions,
-    logger: opts.logger,
+    logger,
     ...(opts.registry ? { registry: opts.registry } : {}),
     ...opts.client,
   });
-  const missing = DRIVER_MESSAGES.filter((m) => !client.supports(m));
-  if (missing.length > 0)
-    opts.logger.warn(
-      { missing },
-      'VPP lacks messages the vpp driver uses (CRC mismatch or plugin not loaded); items needing them will fail',
-    );
+  const watching = (async (): Promise<void> => {
+    for await (const s of client.status()) {
+      if (s.type !== 'connected') continue;
+      const missing = missingMessages(client);
+      if (missing.length > 0)
+        logger.warn(
+          { missing },
+          'VPP lacks messages the vpp driver uses (other CRC or plugin not loaded); items needing them will fail',
+        );
+      else logger.info({ messages: s.messages }, 'connected to VPP');
+    }
+  })();
+  client.start();
+  await client
+    .ready(opts.startTimeoutMs ?? 5_000)
+    .catch((err: unknown) => logger.warn({ err }, 'VPP is not answering yet; its items retry until it does'));
   const driver = vppDriverWith(client, opts);
-  return { ...driver, client, close: () => client.close() };
+  return {
+    ...driver,
+    client,
+    close: async (): Promise<void> => {
+      await client.close();
+      await watching;
+    },
+  };
 }
