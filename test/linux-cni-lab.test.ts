@@ -286,6 +286,34 @@ describe('netloom CNI in a three-node netns lab', () => {
     await runner.del(list, rt); // DEL again: nothing left, still success
   });
 
+  it('measures ADD and DEL through the shim alone (netloom only, no chain)', async () => {
+    const n = nodes[1]!;
+    const list: ConfList = {
+      cniVersion: '1.0.0',
+      name: 'netloom-only',
+      plugins: [{ type: 'netloom', agentSocket: n.socketPath }],
+    };
+    const add: number[] = [];
+    const del: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const rt = runtimeConf(300 + i, `/run/netns/${await lab.netns(`2m${i}`)}`);
+      let t0 = performance.now();
+      await runners.get(n.name)!.add(list, rt);
+      add.push(performance.now() - t0);
+      t0 = performance.now();
+      await runners.get(n.name)!.del(list, rt);
+      del.push(performance.now() - t0);
+    }
+    const f = (xs: number[]): string =>
+      `p50 ${percentile(xs, 50).toFixed(0)} ms, p99 ${percentile(xs, 99).toFixed(0)} ms`;
+    const agent = agents.get(n.name)!;
+    console.log(
+      `lab: shim alone, 20 pods: ADD ${f(add)}; DEL ${f(del)} (exec to exit);` +
+        ` agent side (since its start) ADD mean ${(await agent.meanCniMs('add')).toFixed(1)} ms, DEL mean ${(await agent.meanCniMs('del')).toFixed(1)} ms`,
+    );
+    expect(percentile(add, 50)).toBeLessThan(1_000);
+  });
+
   it('GC through the shim removes attachments missing from the valid list; STATUS says ready; DEL of all leaves nothing', async () => {
     const n = nodes[2]!;
     const runner = runners.get(n.name)!;

@@ -188,6 +188,17 @@ describe('CniService', () => {
     expect((await t.service.add(req())).error?.code).toBe(11);
   });
 
+  it('fails ADD when the interface already exists in the pod, leaving the other one alone', async () => {
+    const t = await setup();
+    t.kernel.namespaces.add('/run/netns/p1');
+    expect((await t.service.add(req())).error).toBeUndefined();
+    const clash = await t.service.add(req({ containerId: 'c2', podName: 'web-1' }));
+    expect(clash.error?.code).toBe(100);
+    expect(clash.error?.details).toContain('File exists');
+    expect(t.kernel.dump()).toContain('alias pod-interface/default/web-0/eth0 peer /run/netns/p1:eth0');
+    expect(t.ipam.records().map((r) => r.entry.containerId)).toEqual(['c1']);
+  });
+
   it('refuses bad requests with code 4', async () => {
     const t = await setup();
     expect((await t.service.add(req({ containerId: '-bad' }))).error?.code).toBe(4);

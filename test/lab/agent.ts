@@ -6,6 +6,7 @@
 // same state dir is a restarted agent.
 import { Keyspace } from '../../lib/keyspace.ts';
 import { silentLogger } from '../../lib/logging.ts';
+import { createRegistry, type Registry } from '../../lib/metrics.ts';
 import type { Store } from '../../lib/etcd/store.ts';
 import { AttachmentStore } from '../../agent/attachments/store.ts';
 import { startCniServer, type CniServer } from '../../agent/cni-server/server.ts';
@@ -46,6 +47,8 @@ export class LabAgent {
   readonly ipam: PodIpam;
   /** The start-up resync: what a restarted agent had to change. */
   readonly startup: TxnRecord;
+  /** The agent's metrics (CNI request latency by operation). */
+  readonly registry: Registry;
   private readonly server: CniServer;
 
   private constructor(parts: {
@@ -55,6 +58,7 @@ export class LabAgent {
     ipam: PodIpam;
     server: CniServer;
     startup: TxnRecord;
+    registry: Registry;
   }) {
     this.node = parts.node;
     this.scheduler = parts.scheduler;
@@ -62,6 +66,16 @@ export class LabAgent {
     this.ipam = parts.ipam;
     this.server = parts.server;
     this.startup = parts.startup;
+    this.registry = parts.registry;
+  }
+
+  /** Mean agent-side time of a CNI operation so far (request in to reply out), in ms. */
+  async meanCniMs(operation: string): Promise<number> {
+    const m = await this.registry.getSingleMetric('netloom_cni_request_duration_seconds')?.get();
+    const v = (m?.values ?? []) as { metricName?: string; labels: Record<string, unknown>; value: number }[];
+    const pick = (suffix: string): number =>
+      v.find((x) => x.metricName?.endsWith(suffix) && x.labels['operation'] === operation)?.value ?? NaN;
+    return (pick('_sum') / pick('_count')) * 1000;
   }
 
   static async start(opts: LabAgentOptions): Promise<LabAgent> {
@@ -91,7 +105,8 @@ export class LabAgent {
     const render = (a: Parameters<typeof renderPodAttachment>[1]): ReturnType<typeof renderPodAttachment> =>
       renderPodAttachment(ctx, a);
     const attachments = new AttachmentStore(node.stateDir, CLUSTER);
-    const service = new CniService({ ipam, scheduler, attachments, render, ready, logger });
+    const registry = createRegistry('agent', { processMetrics: false });
+    const service = new CniService({ ipam, scheduler, attachments, render, ready, logger, registry });
     const peers = opts.peers.flatMap((p) =>
       renderPeer(ctx, {
         name: p.name,
@@ -105,7 +120,7 @@ export class LabAgent {
       description: 'agent start',
     });
     const server = await startCniServer({ socketPath: node.socketPath, service, logger });
-    return new LabAgent({ node, scheduler, service, ipam, server, startup });
+    return new LabAgent({ node, scheduler, service, ipam, server, startup, registry });
   }
 
   /** The periodic resync an agent runs: read the data plane back and repair it. */
