@@ -1,7 +1,7 @@
 // `netloom ksr` settings: flags (--etcd-endpoints …), NETLOOM_* environment, or a config file.
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { list, num } from '../lib/config.ts';
+import { bool, list, num } from '../lib/config.ts';
 
 export const ksrConfigSchema = z.object({
   /** kubeconfig file; without it: in-cluster service account, else $KUBECONFIG / ~/.kube/config. */
@@ -25,6 +25,8 @@ export const ksrConfigSchema = z.object({
   pageSize: num().pipe(z.number().int().min(1)).default(500),
   /** How often to look for a CRD that is not installed (NetworkAttachmentDefinition). */
   crdPollMs: num().pipe(z.number().int().min(100)).default(5_000),
+  /** Compact the heap after bulk work (initial sync, big relists): resident memory back to ~live size. */
+  compactHeap: bool().default(true),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'),
 });
 

@@ -5,6 +5,7 @@ import { hostname } from 'node:os';
 import type { Store } from '../lib/etcd/store.ts';
 import type { K8sKind, Keyspace } from '../lib/keyspace.ts';
 import type { Logger } from '../lib/logging.ts';
+import { HeapCompactor } from './heap.ts';
 import { Elector, type Term } from './leader.ts';
 import type { KubeClient } from './kube/client.ts';
 import { DEFAULT_REFLECTOR_OPTIONS, Reflector, type ReflectorOptions } from './kube/reflector.ts';
@@ -16,6 +17,8 @@ import { DEFAULT_SYNCER_OPTIONS, Syncer, type SyncerOptions } from './syncer.ts'
 
 export interface KsrOptions {
   identity: string;
+  /** Compact the heap after bulk work (see heap.ts). */
+  compactHeap: boolean;
   leaseTtlSeconds: number;
   campaignPollMs: number;
   syncer: SyncerOptions;
@@ -24,11 +27,15 @@ export interface KsrOptions {
 
 export const DEFAULT_KSR_OPTIONS: KsrOptions = {
   identity: `${hostname()}-${process.pid}`,
+  compactHeap: true,
   leaseTtlSeconds: 5,
   campaignPollMs: 1_000,
   syncer: DEFAULT_SYNCER_OPTIONS,
   reflector: DEFAULT_REFLECTOR_OPTIONS,
 };
+
+/** A list at least this long counts as bulk work (worth a heap compaction). */
+const BULK_OBJECTS = 5_000;
 
 export interface KsrDeps {
   store: Store;
@@ -45,11 +52,16 @@ export class Ksr {
   private readonly d: KsrDeps;
   private readonly reflectors: Reflector[];
   private readonly elector: Elector;
+  private readonly compactor: HeapCompactor;
   private term: Term | undefined;
 
   constructor(deps: KsrDeps) {
     this.d = deps;
     const { keyspace, logger, metrics, options } = deps;
+    this.compactor = new HeapCompactor(logger.child({ part: 'heap' }));
+    const bulkDone = (): void => {
+      if (options.compactHeap) this.compactor.request();
+    };
     this.mirror = new Mirror((key) => {
       const kind = keyspace.tryParse(key)?.kind;
       return RESOURCES.some((r) => r.kind === kind) ? (kind as K8sKind) : undefined;
@@ -61,6 +73,7 @@ export class Ksr {
       logger: logger.child({ part: 'syncer' }),
       metrics,
       sourcesSynced: () => this.reflectors.every((r) => r.synced),
+      onFullSync: bulkDone,
       options: options.syncer,
     });
     this.mirror.onDirty = () => this.syncer.wake.notify();
@@ -71,6 +84,7 @@ export class Ksr {
           logger: logger.child({ part: 'reflector' }),
           metrics,
           onSynced: () => this.syncer.wake.notify(),
+          onListed: (objects) => objects >= BULK_OBJECTS && bulkDone(),
         }),
     );
     this.elector = new Elector({
@@ -101,6 +115,7 @@ export class Ksr {
       this.d.metrics.leader.set(0);
     }
     await reflecting;
+    this.compactor.stop();
   }
 
   get isLeader(): boolean {

@@ -32,6 +32,7 @@ function loadKubeConfig(path: string | undefined): KubeConfig {
 function ksrOptions(c: KsrConfig): KsrOptions {
   return {
     identity: c.identity,
+    compactHeap: c.compactHeap,
     leaseTtlSeconds: c.leaseTtlSeconds,
     campaignPollMs: c.campaignPollMs,
     syncer: { ...DEFAULT_SYNCER_OPTIONS, heartbeatMs: c.heartbeatMs, fullResyncMs: c.fullResyncMs },

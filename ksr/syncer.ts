@@ -34,6 +34,8 @@ export interface SyncerDeps {
   metrics: KsrMetrics;
   /** True once every feed finished its first list: before that a sweep would delete too much. */
   sourcesSynced: () => boolean;
+  /** Called after each full sync (bulk work: the heap is worth compacting). */
+  onFullSync?: () => void;
   options: SyncerOptions;
 }
 
@@ -172,6 +174,7 @@ export class Syncer {
       { reason: sync.reason, objects: this.d.mirror.size, puts: sync.puts, deletes: sync.deletes, ms: Date.now() - sync.started, revision: this.lastFullSyncRevision },
       'full sync done',
     );
+    this.d.onFullSync?.();
   }
 
   /** A whole mark and sweep at once (feeds must have listed): for tests and benchmarks. */

@@ -46,15 +46,22 @@ export class Reflector {
   private readonly logger: Logger;
   private readonly metrics: KsrMetrics;
   private readonly onSynced: () => void;
+  private readonly onListed: ((objects: number) => void) | undefined;
   private absent = false;
 
-  constructor(client: KubeClient, feed: Feed, options: ReflectorOptions, deps: { logger: Logger; metrics: KsrMetrics; onSynced: () => void }) {
+  constructor(
+    client: KubeClient,
+    feed: Feed,
+    options: ReflectorOptions,
+    deps: { logger: Logger; metrics: KsrMetrics; onSynced: () => void; onListed?: (objects: number) => void },
+  ) {
     this.client = client;
     this.feed = feed;
     this.o = options;
     this.logger = deps.logger.child({ kind: feed.kind });
     this.metrics = deps.metrics;
     this.onSynced = deps.onSynced;
+    this.onListed = deps.onListed;
   }
 
   get kind(): string {
@@ -148,6 +155,7 @@ export class Reflector {
     this.feed.endRelist();
     this.metrics.events.inc({ kind: this.kind, type: 'relist' });
     this.logger.info({ objects: count, ms: Date.now() - started, resourceVersion: rv }, 'listed');
+    this.onListed?.(count);
     return rv;
   }
 
