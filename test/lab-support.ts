@@ -1,0 +1,182 @@
+// Shared by the lab suites: a lab made through the real `netloom lab` commands (as a person
+// would run them), with a unique name and a throwaway state dir, plus kubectl, etcdctl and the
+// checks that nothing is left behind. `destroy()` always runs `lab down` and verifies it.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { findEtcd, findKubeApiserver } from '../cli/lab/binaries.ts';
+import { markedProcesses, readPidFile } from '../cli/lab/daemon.ts';
+import { labLayout, type LabLayout } from '../cli/lab/layout.ts';
+import { listNetns } from '../cli/lab/netns.ts';
+import type { LabState } from '../cli/lab/state.ts';
+import type { LabStatus } from '../cli/lab/status.ts';
+import type { CheckResult } from '../cli/lab/check.ts';
+import { netnsAvailable, type Availability } from './harness/availability.ts';
+
+const ROOT = join(import.meta.dirname, '..');
+const NETLOOM = join(ROOT, 'cli', 'netloom.ts');
+
+export interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+export function labAvailable(): Availability {
+  const ns = netnsAvailable();
+  if (!ns.ok) return ns;
+  const etcd = findEtcd();
+  if (!etcd.ok) return { ok: false, reason: etcd.reason };
+  const api = findKubeApiserver();
+  if (!api.ok) return { ok: false, reason: api.reason };
+  for (const tool of ['/usr/bin/kubectl', '/usr/bin/etcdctl']) {
+    if (!existsSync(tool)) return { ok: false, reason: `${tool} is missing (apt-get install kubernetes-client etcd-client)` };
+  }
+  return { ok: true, detail: `etcd ${etcd.version}, kube-apiserver ${api.version}` };
+}
+
+function exec(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {}): Promise<Run> {
+  const t0 = performance.now();
+  return new Promise((resolve) => {
+    const child = execFile(cmd, args, { env: opts.env ?? process.env, timeout: opts.timeoutMs ?? 180_000, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : null) : 0;
+      resolve({ code, stdout, stderr, ms: performance.now() - t0 });
+    });
+    child.stdin?.end(opts.input ?? '');
+  });
+}
+
+export class TestLab {
+  readonly name: string;
+  readonly stateDir: string;
+  readonly layout: LabLayout;
+  private readonly nodes: number;
+  private readonly extra: string[];
+
+  constructor(opts: { nodes: number; args?: string[] }) {
+    this.name = `t${randomBytes(3).toString('hex')}`;
+    this.stateDir = join(mkdtempSync(join(tmpdir(), 'netloom-labtest-')), 'lab');
+    this.nodes = opts.nodes;
+    this.extra = opts.args ?? [];
+    this.layout = labLayout({ name: this.name, stateDir: this.stateDir, nodes: opts.nodes, underlayCidr: '192.168.100.0/24' });
+  }
+
+  /** `netloom lab <args> --name … --state-dir …`, run to completion. */
+  netloom(args: string[], timeoutMs = 240_000): Promise<Run> {
+    return exec(process.execPath, [NETLOOM, 'lab', ...args, '--name', this.name, '--state-dir', this.stateDir], { timeoutMs });
+  }
+
+  /** `lab up` as a child process that the caller may kill (the crash test). */
+  spawnUp(): ChildProcess {
+    return spawn(process.execPath, [NETLOOM, 'lab', 'up', '--nodes', String(this.nodes), '--name', this.name, '--state-dir', this.stateDir, ...this.extra], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+  }
+
+  async up(): Promise<Run> {
+    const res = await this.netloom(['up', '--nodes', String(this.nodes), ...this.extra]);
+    if (res.code !== 0) throw new Error(`lab up failed (${res.code}):\n${res.stdout}\n${res.stderr}`);
+    return res;
+  }
+
+  state(): LabState {
+    return JSON.parse(readFileSync(this.layout.files.state, 'utf8')) as LabState;
+  }
+
+  get kubeconfig(): string {
+    return this.layout.files.kubeconfig;
+  }
+
+  get etcdEndpoint(): string {
+    return `http://127.0.0.1:${this.state().ports.etcd}`;
+  }
+
+  async kubectl(args: string[], input?: string): Promise<string> {
+    const res = await exec('/usr/bin/kubectl', ['--kubeconfig', this.kubeconfig, ...args], { ...(input ? { input } : {}), timeoutMs: 60_000 });
+    if (res.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${res.stderr}`);
+    return res.stdout;
+  }
+
+  async etcdctl(args: string[]): Promise<string> {
+    const res = await exec('/usr/bin/etcdctl', ['--endpoints', this.etcdEndpoint, ...args], { env: { ...process.env, ETCDCTL_API: '3' }, timeoutMs: 30_000 });
+    if (res.code !== 0) throw new Error(`etcdctl ${args.join(' ')}: ${res.stderr}`);
+    return res.stdout;
+  }
+
+  async status(): Promise<LabStatus> {
+    const res = await this.netloom(['status', '--json'], 60_000);
+    return JSON.parse(res.stdout) as LabStatus;
+  }
+
+  async check(): Promise<CheckResult> {
+    const res = await this.netloom(['check', '--json'], 120_000);
+    return JSON.parse(res.stdout) as CheckResult;
+  }
+
+  pid(component: string): number | undefined {
+    return readPidFile(join(this.layout.files.pids, `${component}.pid`))?.pid;
+  }
+
+  /** Pods as the API server reports them: name → {phase, ip, node}. */
+  async pods(selector?: string): Promise<Map<string, { phase: string; ip: string; node: string; ready: boolean; uid: string }>> {
+    const out = JSON.parse(await this.kubectl(['get', 'pods', '-o', 'json', ...(selector ? ['-l', selector] : [])])) as {
+      items: { metadata: { name: string; uid: string; deletionTimestamp?: string }; spec: { nodeName?: string }; status: { phase?: string; podIP?: string; conditions?: { type: string; status: string }[] } }[];
+    };
+    return new Map(
+      out.items.map((p) => [
+        p.metadata.name,
+        {
+          phase: p.metadata.deletionTimestamp ? 'Terminating' : (p.status.phase ?? ''),
+          ip: p.status.podIP ?? '',
+          node: p.spec.nodeName ?? '',
+          ready: p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
+          uid: p.metadata.uid,
+        },
+      ]),
+    );
+  }
+
+  /** What of this lab is still on the machine: namespaces, processes, the state dir. */
+  async leftovers(): Promise<string[]> {
+    return [
+      ...(await listNetns()).filter((n) => n.startsWith(this.layout.netnsPrefix)).map((n) => `netns ${n}`),
+      ...markedProcesses(this.layout.marker).map((p) => `process ${p.pid}`),
+      ...(existsSync(this.stateDir) ? [`dir ${this.stateDir}`] : []),
+    ];
+  }
+
+  /** `lab down`, then the temp dir; returns what `lab down` could not remove. */
+  async destroy(): Promise<string[]> {
+    await this.netloom(['down'], 120_000);
+    const left = await this.leftovers();
+    rmSync(join(this.stateDir, '..'), { recursive: true, force: true });
+    return left;
+  }
+
+  /** The last lines of a component's log, for failure messages. */
+  log(component: string, lines = 20): string {
+    try {
+      return readFileSync(join(this.layout.files.logs, `${component}.log`), 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+    } catch {
+      return '(no log)';
+    }
+  }
+}
+
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs: number, everyMs = 200): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v !== undefined && v !== false) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
