@@ -115,6 +115,12 @@ export class Agent {
           cluster: config.cluster,
           logger,
           ...(config.linuxNetns ? { netns: config.linuxNetns } : {}),
+          vpp: {
+            socketPath: config.vppSocket,
+            apiDir: config.vppApiDir,
+            uplinkInterface: config.vppUplinkInterface,
+            uplinkAddress: config.vppUplinkAddress,
+          },
         }));
       const attachments = new AttachmentStore(config.stateDir, config.cluster);
       const ipamRef: { current?: PodIpam } = {};

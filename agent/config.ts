@@ -51,6 +51,13 @@ export const agentConfigSchema = z.object({
   releaseDeletedNodesAfterSeconds: int(0).default(300),
   /** The linux driver's node-side network namespace (path or /run/netns name); unset: the agent's own. Lets several node agents share one machine (tests, the lab). */
   linuxNetns: z.string().optional(),
+  /** VPP's binary API socket (the vpp data plane). */
+  vppSocket: z.string().default('/run/vpp/api.sock'),
+  /** Where VPP's .api.json definitions are installed; 'server' fetches them from VPP (>= 24.06). */
+  vppApiDir: z.string().default('/usr/share/vpp/api'),
+  /** VPP's uplink interface and its IPv4 address (source NAT, node ports); '' leaves NAT out. */
+  vppUplinkInterface: z.string().default(''),
+  vppUplinkAddress: z.string().default(''),
   /** The CNI server's unix socket (the conflist's agentSocket); '' disables. Default /run/netloom/cni.sock, none with the fake data plane. */
   cniSocket: z.string().optional(),
   /** How long a CNI ADD waits for the pod's items to be applied before answering 11. */

@@ -10,6 +10,8 @@ export interface DriverContext {
   logger: Logger;
   /** Node-side network namespace for the linux driver (unset: the agent's own). */
   netns?: string;
+  /** The vpp driver's connection: VPP's API socket, where its .api.json live ('server': ask VPP), the uplink. */
+  vpp?: { socketPath: string; apiDir: string; uplinkInterface: string; uplinkAddress: string };
 }
 
 type Loader = (ctx: DriverContext) => Promise<Driver>;
@@ -20,6 +22,18 @@ const DRIVERS: Record<string, Loader> = {
     (await import('./dataplane/linux/driver.ts')).createLinuxDriver(
       ctx.netns ? { hostNetns: ctx.netns } : {},
     ),
+  /** VPP through its binary API (agent/dataplane/vpp); does not wait for VPP: items retry until it answers. */
+  vpp: async (ctx) => {
+    const { createVppDriver } = await import('./dataplane/vpp/driver/driver.ts');
+    const { loadApiDirectory } = await import('./dataplane/vpp/api/definitions.ts');
+    const vpp = ctx.vpp ?? { socketPath: '/run/vpp/api.sock', apiDir: 'server', uplinkInterface: '', uplinkAddress: '' };
+    return createVppDriver({
+      socketPath: vpp.socketPath,
+      definitions: vpp.apiDir === 'server' ? 'server' : await loadApiDirectory(vpp.apiDir),
+      logger: ctx.logger,
+      ...(vpp.uplinkInterface ? { uplink: { interface: vpp.uplinkInterface, address: vpp.uplinkAddress } } : {}),
+    });
+  },
   /** Items in a JSON file: for tests and dry runs; survives restarts like a real data plane. */
   fake: async (ctx) => {
     const { FakeDataPlane } = await import('./scheduler/fake-plane.ts');

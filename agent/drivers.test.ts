@@ -1,0 +1,31 @@
+// The driver table: every name the config accepts loads a driver with its item families.
+import { describe, expect, it } from 'vitest';
+import { silentLogger } from '../lib/logging.ts';
+import { loadDriver } from './drivers.ts';
+import { fakeLab } from './dataplane/vpp/testing/fake.ts';
+import { agentConfigSchema } from './config.ts';
+
+describe('loadDriver', () => {
+  it('loads the vpp driver against a VPP API socket, with definitions from a directory', async () => {
+    const lab = await fakeLab();
+    await lab.start();
+    const driver = await loadDriver('vpp', {
+      stateDir: '/nonexistent',
+      cluster: 'c',
+      logger: silentLogger(),
+      vpp: { socketPath: lab.socketPath, apiDir: new URL('../../shared/vpp-api/v25.10', import.meta.url).pathname, uplinkInterface: 'GigabitEthernet0/8/0', uplinkAddress: '192.168.0.1' },
+    });
+    try {
+      expect(driver.name).toBe('vpp');
+      expect(driver.descriptors.map((d) => d.name)).toEqual(expect.arrayContaining(['pod-interface', 'route', 'tunnel']));
+    } finally {
+      await driver.close?.();
+      await lab.cleanup();
+    }
+  });
+
+  it('knows every data plane the configuration offers', () => {
+    const offered = agentConfigSchema.shape.dataplane.unwrap().options;
+    expect([...offered].sort()).toEqual(['fake', 'linux', 'vpp']);
+  });
+});
