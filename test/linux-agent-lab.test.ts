@@ -111,6 +111,14 @@ beforeAll(async () => {
       conflist: { ...deployed, plugins },
     });
   }
+  // The Kubernetes Node objects, as the reflector mirrors them: a peer whose agent is down
+  // (its nodes/info lease expired) stays a peer while its Node exists.
+  for (const n of nodes) {
+    await store.put(
+      keyspace.key({ kind: 'node', name: n.name }),
+      JSON.stringify({ name: n.name, addresses: [{ type: 'InternalIP', address: n.ip }] }),
+    );
+  }
   for (const n of nodes) await n.agent.start();
   for (const n of nodes) await n.agent.waitReady(60_000);
 });
