@@ -197,7 +197,7 @@ export async function eventually<T>(probe: () => Promise<T | undefined | false>,
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? `: ${String(lastErr)}` : ''}`);
 }
 
-/** Installs the NetworkAttachmentDefinition CRD (Multus's schema, trimmed) and waits until it is served. */
+/** Installs the NetworkAttachmentDefinition CRD and waits until it is served. */
 export async function installNadCrd(kc: KubeConfig): Promise<void> {
   const api = kc.makeApiClient(ApiextensionsV1Api);
   await api.createCustomResourceDefinition({
@@ -214,7 +214,9 @@ export async function installNadCrd(kc: KubeConfig): Promise<void> {
             name: 'v1',
             served: true,
             storage: true,
-            schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: { config: { type: 'string' } } } } } },
+            // Permissive like many installs in the wild: spec is not checked, so a NAD whose
+            // config is not a string can exist (and KSR must survive it).
+            schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', x_kubernetes_preserve_unknown_fields: true } } } },
           },
         ],
       },

@@ -24,16 +24,31 @@ function compares(guards: readonly Guard[]): object[] {
   });
 }
 
-function request(op: WriteOp): object {
-  return op.type === 'put'
-    ? { request_put: { key: Buffer.from(op.key), value: Buffer.from(op.value), ...(op.lease ? { lease: op.lease } : {}) } }
-    : { request_delete_range: { key: Buffer.from(op.key) } };
+/**
+ * The requests of one transaction. Keys and values are views into one buffer per transaction:
+ * hundreds of small Buffers per txn fragment the C heap.
+ */
+function requests(ops: readonly WriteOp[]): object[] {
+  let size = 0;
+  for (const op of ops) size += Buffer.byteLength(op.key) + (op.type === 'put' ? Buffer.byteLength(op.value) : 0);
+  const buf = Buffer.allocUnsafeSlow(size);
+  let at = 0;
+  const view = (text: string): Buffer => {
+    const n = buf.write(text, at);
+    at += n;
+    return buf.subarray(at - n, at);
+  };
+  return ops.map((op) =>
+    op.type === 'put'
+      ? { request_put: { key: view(op.key), value: view(op.value), ...(op.lease ? { lease: op.lease } : {}) } }
+      : { request_delete_range: { key: view(op.key) } },
+  );
 }
 
 async function txn(store: Store, ops: readonly WriteOp[], compare: object[]): Promise<number> {
   let res;
   try {
-    res = await store.client.kv.txn({ compare, success: ops.map(request), failure: [] } as never);
+    res = await store.client.kv.txn({ compare, success: requests(ops), failure: [] });
   } catch (err) {
     throw storeError(`guarded write of ${ops.length} keys`, err);
   }
