@@ -96,6 +96,8 @@ export async function collectStatus(state: LabState, bins: Binaries): Promise<La
   return { name: state.name, stateDir: state.stateDir, createdAt: state.createdAt, components, nodes, pods, errors };
 }
 
+const short = (text: string, max = 60): string => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
+
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
   return rows.map((r) => '  ' + r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n') + '\n';
@@ -113,7 +115,7 @@ export function printStatus(s: LabStatus, out: Out): void {
   out.write(
     table([
       ['NAME', 'IP', 'READY', 'PODS', 'AGENT', 'NETNS'],
-      ...s.nodes.map((n) => [n.name, n.ip, n.ready ? 'True' : `False (${n.message})`, String(n.pods), n.agent, n.netns]),
+      ...s.nodes.map((n) => [n.name, n.ip, n.ready ? 'True' : `False (${short(n.message)})`, String(n.pods), short(n.agent), n.netns]),
     ]),
   );
   out.write(`\npods (${s.pods.length}):\n`);

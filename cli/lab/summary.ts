@@ -1,5 +1,5 @@
 // What `lab up` prints once the lab runs: where things are and commands to paste. Pure.
-import type { LabLayout } from './layout.ts';
+import { defaultStateDir, type LabLayout } from './layout.ts';
 import type { LabState } from './state.ts';
 
 export interface SummaryInput {
@@ -14,6 +14,8 @@ export function summary(s: SummaryInput): string {
   const { state, layout } = s;
   const etcd = `http://127.0.0.1:${state.ports.etcd}`;
   const first = layout.nodes[0];
+  // The flags that name this lab, when it is not the default one.
+  const flags = [state.name === 'lab' ? '' : ` --name ${state.name}`, state.stateDir === defaultStateDir(state.name) ? '' : ` --state-dir ${state.stateDir}`].join('');
   const nodes = layout.nodes.map((n) => `${n.name} (${n.ip}, netns ${n.netns})`).join('\n    ');
   const lines = [
     '',
@@ -37,9 +39,9 @@ export function summary(s: SummaryInput): string {
           `  ip netns exec ${first.netns} curl -s http://<pod IP>:8080/   # every pod echoes on 8080`,
         ]
       : []),
-    `  npm run netloom -- lab status${state.name === 'lab' ? '' : ` --name ${state.name}`}     # nodes, pods, agents`,
-    `  npm run netloom -- lab check${state.name === 'lab' ? '' : ` --name ${state.name}`}      # every pod reaches every other`,
-    `  npm run netloom -- lab down${state.name === 'lab' ? '' : ` --name ${state.name}`}       # remove everything`,
+    `  npm run netloom -- lab status${flags}     # nodes, pods, agents`,
+    `  npm run netloom -- lab check${flags}      # every pod reaches every other`,
+    `  npm run netloom -- lab down${flags}       # remove everything`,
   ];
   if (s.warnings.length > 0) lines.push('', 'Warnings:', ...s.warnings.map((w) => `  ! ${w}`));
   return lines.join('\n') + '\n';

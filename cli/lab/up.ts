@@ -136,7 +136,7 @@ export async function up(cfg: LabConfig, opts: { explicitNodes: boolean; out: Ou
     // Nodes are Ready once their agent answers CNI STATUS; wait for that when agents exist.
     if (bins.agent) {
       t = performance.now();
-      const deadline = Date.now() + cfg.timeoutSeconds * 1000;
+      const deadline = Date.now() + Math.min(cfg.timeoutSeconds, 60) * 1000;
       let status: SimulatorStatus | undefined;
       for (;;) {
         status = await kubeletStatus(layout);

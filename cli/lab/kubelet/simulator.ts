@@ -153,7 +153,9 @@ export class NodeSimulator {
 
   /** Per node: CNI STATUS decides Ready; the Lease is renewed; status re-sent on change or every minute. */
   private async nodeLoop(signal: AbortSignal): Promise<void> {
-    const statusEvery = this.o.statusEveryMs ?? 3_000;
+    // CNI STATUS costs a shim start per node: ask often only while a node is not ready.
+    const statusEvery = this.o.statusEveryMs ?? 10_000;
+    const notReadyEvery = Math.min(statusEvery, 2_000);
     const leaseEvery = this.o.leaseEveryMs ?? 10_000;
     let lastLease = 0;
     while (!signal.aborted) {
@@ -186,7 +188,8 @@ export class NodeSimulator {
         }),
       );
       if (Date.now() - lastLease >= leaseEvery) lastLease = Date.now();
-      await sleep(statusEvery, signal);
+      const allReady = [...this.readiness.values()].every((r) => r.ready);
+      await sleep(Math.min(allReady ? statusEvery : notReadyEvery, leaseEvery), signal);
     }
   }
 
