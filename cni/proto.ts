@@ -1,19 +1,35 @@
-// The CNI service definition. The bundled shim carries proto/cni.proto as text (esbuild
-// `define`), so the single file needs nothing beside it; unbundled runs read the file.
+// The CNI service's message descriptors. The bundled shim carries them as JSON (computed from
+// proto/cni.proto by protobufjs at build time, inlined with esbuild `define`), so it loads no
+// protobuf library at run time; unbundled runs (tests, development) compute them the same way.
 import { readFileSync } from 'node:fs';
-import protobuf from 'protobufjs';
-import { fromJSON, type PackageDefinition } from '@grpc/proto-loader';
+import { createRequire } from 'node:module';
+import type { Descriptors, MessageDescriptor } from './wire.ts';
 
-declare const __NETLOOM_CNI_PROTO__: string | undefined;
+declare const __NETLOOM_CNI_DESCRIPTORS__: Descriptors | undefined;
 
-export const PROTO_LOADER_OPTIONS = { keepCase: false, longs: String, enums: String, defaults: true, oneofs: true } as const;
+export const CNI_SERVICE = '/netloom.cni.v1.Cni';
+
+interface Namespace {
+  nested?: Record<string, Namespace & Partial<MessageDescriptor>>;
+}
+
+/** The messages of package netloom.cni.v1, from protobufjs' JSON form of proto/cni.proto. */
+export function descriptorsFromProto(protoText: string): Descriptors {
+  // protobufjs only where the descriptors are computed (build time, tests).
+  const require = createRequire(import.meta.url);
+  const protobuf = require('protobufjs') as { parse(text: string, opts: object): { root: { toJSON(): Namespace } } };
+  const json = protobuf.parse(protoText, { keepCase: false }).root.toJSON();
+  const pkg = json.nested?.['netloom']?.nested?.['cni']?.nested?.['v1']?.nested ?? {};
+  const out: Descriptors = {};
+  for (const [name, node] of Object.entries(pkg)) if (node.fields) out[name] = { fields: node.fields };
+  return out;
+}
 
 export function cniProtoText(): string {
-  if (typeof __NETLOOM_CNI_PROTO__ === 'string') return __NETLOOM_CNI_PROTO__;
   return readFileSync(new URL('../proto/cni.proto', import.meta.url), 'utf8');
 }
 
-export function cniPackageDefinition(): PackageDefinition {
-  const root = protobuf.parse(cniProtoText(), { keepCase: false }).root;
-  return fromJSON(root.toJSON(), PROTO_LOADER_OPTIONS);
+export function cniDescriptors(): Descriptors {
+  if (typeof __NETLOOM_CNI_DESCRIPTORS__ === 'object') return __NETLOOM_CNI_DESCRIPTORS__;
+  return descriptorsFromProto(cniProtoText());
 }

@@ -1,6 +1,6 @@
 // The bundled shim as kubelet runs it: a separate process, env + stdin in, stdout out, talking
-// gRPC over a unix socket to an agent (here a gRPC server speaking proto/cni.proto that answers
-// what each test needs: a result, an error, or nothing at all).
+// gRPC over a unix socket to an agent — here a grpc-js server (the library the agent serves
+// with) speaking proto/cni.proto, answering what each test needs: a result, an error, or nothing.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Server, ServerCredentials, loadPackageDefinition, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { buildCni } from '../scripts/build-cni.ts';
-import { cniPackageDefinition } from './proto.ts';
+import { loadSync } from '@grpc/proto-loader';
 
 const dir = mkdtempSync(join(tmpdir(), 'netloom-cni-'));
 const socket = join(dir, 'cni.sock');
@@ -37,7 +37,8 @@ const env = { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'c0ffee', CNI_NETNS: '/run/ne
 
 beforeAll(async () => {
   shim = await buildCni(join(dir, 'bin/netloom'), process.execPath);
-  const pkg = loadPackageDefinition(cniPackageDefinition()) as unknown as { netloom: { cni: { v1: { Cni: { service: ServiceDefinition } } } } };
+  const definition = loadSync(new URL('../proto/cni.proto', import.meta.url).pathname, { keepCase: false, longs: String, enums: String, defaults: true, oneofs: true });
+  const pkg = loadPackageDefinition(definition) as unknown as { netloom: { cni: { v1: { Cni: { service: ServiceDefinition } } } } };
   server = new Server();
   const answer = (name: string) => (call: { request: { containerId?: string } }, cb: (err: null, reply?: object) => void) => {
     seen.push(`${name} ${call.request.containerId ?? ''}`);

@@ -1,4 +1,4 @@
-// Bundles the CNI shim into one executable file (CommonJS, minified, proto/cni.proto inlined),
+// Bundles the CNI shim into one executable file (CommonJS, minified, proto/cni.proto's descriptors inlined),
 // with a shebang naming the Node 24 binary that will run it and a V8 compile-cache directory
 // (NODE_COMPILE_CACHE: ~25 % off every start after the first; an unwritable directory only
 // loses the gain). Usage:
@@ -6,6 +6,7 @@
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { build } from 'esbuild';
+import { descriptorsFromProto } from '../cni/proto.ts';
 
 const root = join(import.meta.dirname, '..');
 
@@ -24,7 +25,7 @@ export async function buildCni(out: string, nodePath: string, cacheDir = DEFAULT
     minify: true,
     legalComments: 'none',
     banner: { js: cacheDir ? `#!/usr/bin/env -S NODE_COMPILE_CACHE=${cacheDir} ${nodePath}` : `#!${nodePath}` },
-    define: { __NETLOOM_CNI_PROTO__: JSON.stringify(readFileSync(join(root, 'proto/cni.proto'), 'utf8')) },
+    define: { __NETLOOM_CNI_DESCRIPTORS__: JSON.stringify(descriptorsFromProto(readFileSync(join(root, 'proto/cni.proto'), 'utf8'))) },
     logOverride: { 'empty-import-meta': 'silent' },
     logLevel: 'warning',
   });
