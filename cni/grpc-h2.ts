@@ -72,7 +72,7 @@ export class GrpcUnixClient {
         done(new GrpcCallError(GRPC_DEADLINE_EXCEEDED, `no reply within ${timeoutMs} ms`));
       }, timeoutMs);
       const session = this.open();
-      session.once('error', (err) => done(new GrpcCallError(GRPC_UNAVAILABLE, `cannot reach ${this.socketPath}: ${err.message}`, { cause: err })));
+      session.once('error', (err: Error) => done(new GrpcCallError(GRPC_UNAVAILABLE, `cannot reach ${this.socketPath}: ${err.message}`, { cause: err })));
       const req = session.request({
         [constants.HTTP2_HEADER_METHOD]: 'POST',
         [constants.HTTP2_HEADER_PATH]: path,
@@ -83,9 +83,9 @@ export class GrpcUnixClient {
       const chunks: Buffer[] = [];
       let status: { code: number; message: string } | undefined;
       req.on('response', (headers) => (status = statusOf(headers)));
-      req.on('trailers', (trailers) => (status = statusOf(trailers) ?? status));
+      req.on('trailers', (trailers: IncomingHttpHeaders) => (status = statusOf(trailers) ?? status));
       req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('error', (err) => done(new GrpcCallError(GRPC_UNAVAILABLE, err.message, { cause: err })));
+      req.on('error', (err: Error) => done(new GrpcCallError(GRPC_UNAVAILABLE, err.message, { cause: err })));
       req.on('end', () => {
         if (!status) return done(new GrpcCallError(GRPC_INTERNAL, 'reply without grpc-status'));
         if (status.code !== 0) return done(new GrpcCallError(status.code, status.message));

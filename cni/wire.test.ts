@@ -28,7 +28,7 @@ const reply = fc.record({
 });
 
 describe('wire codec', () => {
-  const viaProtobufjs = (name: string, bytes: Buffer) =>
+  const viaProtobufjs = (name: string, bytes: Buffer): unknown =>
     JSON.parse(JSON.stringify(ref(name).toObject(ref(name).decode(bytes), { defaults: true, arrays: true })));
 
   it('encodes requests that protobufjs decodes to the same message', () => {
