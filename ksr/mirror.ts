@@ -86,6 +86,11 @@ export class Mirror {
     return this.dirty.size > 0;
   }
 
+  /** Keys to look at (some may turn out equal). */
+  get dirtyCount(): number {
+    return this.dirty.size;
+  }
+
   /** Starts a full read of etcd: `absorb` every page, then `endFullRead`. */
   beginFullRead(): void {
     this.nextHave = new Map();

@@ -64,9 +64,15 @@ interface SyncRun {
   revision: number;
 }
 
+/** During a fill, write once this many keys are dirty (8 full transactions)… */
+const FILL_BATCH = 1_024;
+/** …or once this long has passed. */
+const FILL_WAIT_MS = 20;
+
 export class Syncer {
   /** Notified by the mirror and the feeds; the loop waits on it. */
   readonly wake = new Wakeup();
+  private waitedForBatch = false;
   private readonly d: SyncerDeps;
   private readonly revisions = new RevisionTracker();
   /** This term's first full sync is done (readiness). */
@@ -109,7 +115,12 @@ export class Syncer {
           sync = undefined;
           nextHeartbeat = 0; // publish the new sync in ksr/status at once
           nextFull = Date.now() + options.fullResyncMs;
+        } else if (sync && mirror.dirtyCount < FILL_BATCH && !this.waitedForBatch) {
+          // Filling while feeds list: let a full set of transactions gather before writing.
+          this.waitedForBatch = true;
+          await sleep(FILL_WAIT_MS, signal);
         } else if (mirror.hasDirty) {
+          this.waitedForBatch = false;
           // During a fill, deletes wait for the sweep: with only those left, wait for the feeds.
           const stats = await this.flush(guard, options.maxFlush, sync === undefined);
           if (sync) this.add(sync, stats);
