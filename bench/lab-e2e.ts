@@ -7,7 +7,6 @@
 // CNI ADD (the hosting agent applied the pod's items) and the Running status.
 // Usage: npm run bench:lab [-- --pods 200 --wave 20 --labels 200 --nodes 5 --poll-ms 5]
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { createEtcdClient } from '../lib/etcd/client.ts';
 import { Store } from '../lib/etcd/store.ts';
 import { get } from '../cli/lab/http.ts';
@@ -54,7 +53,8 @@ class Seen {
 /** Polls every agent's view revision; resolves when all have reached a revision. */
 class AgentViews {
   private readonly sockets: string[];
-  private readonly waiters: { rev: number; seen: (number | undefined)[]; resolve: (t: number) => void }[] = [];
+  private readonly waiters: { rev: number; seen: (number | undefined)[]; resolve: (t: number) => void }[] =
+    [];
   private wakers: (() => void)[] = [];
   requests = 0;
 
@@ -84,7 +84,11 @@ class AgentViews {
       }
       let rev = -1;
       try {
-        rev = (JSON.parse((await get('http://agent/api/v1/view', { socketPath: socket })).body) as { revision: number }).revision;
+        rev = (
+          JSON.parse((await get('http://agent/api/v1/view', { socketPath: socket })).body) as {
+            revision: number;
+          }
+        ).revision;
         this.requests++;
       } catch {
         // agent busy or restarting; try again
@@ -94,7 +98,7 @@ class AgentViews {
         if (w.seen[i] === undefined && rev >= w.rev) w.seen[i] = now;
         if (w.seen.every((x) => x !== undefined)) {
           this.waiters.splice(this.waiters.indexOf(w), 1);
-          w.resolve(Math.max(...(w.seen as number[])));
+          w.resolve(Math.max(...w.seen.map((x) => x ?? 0)));
         }
       }
       await sleep(POLL_MS);
@@ -128,7 +132,11 @@ async function main(): Promise<void> {
     console.error(`lab up (${NODES} nodes): ${(up.ms / 1000).toFixed(1)} s`);
     const state = lab.state();
     const files = kubeFiles(lab.layout.files.kubeDir);
-    api = new KubeApi({ server: `https://127.0.0.1:${state.ports.apiserver}`, token: state.token, ca: readFileSync(files.servingCert) });
+    api = new KubeApi({
+      server: `https://127.0.0.1:${state.ports.apiserver}`,
+      token: state.token,
+      ca: readFileSync(files.servingCert),
+    });
     store = new Store(createEtcdClient({ endpoints: [lab.etcdEndpoint] }));
     const root = `/netloom/v1/${state.cluster}/k8s/pod/default/`;
 
@@ -142,7 +150,11 @@ async function main(): Promise<void> {
           const name = c.key.slice(root.length);
           if (c.type === 'delete') seen.mark(`del:${name}`, ev.revision, t);
           else {
-            const v = JSON.parse(c.value) as { podIps?: string[]; labels?: Record<string, string>; nodeName?: string };
+            const v = JSON.parse(c.value) as {
+              podIps?: string[];
+              labels?: Record<string, string>;
+              nodeName?: string;
+            };
             if (v.nodeName) seen.mark(`node:${name}`, ev.revision, t);
             if ((v.podIps ?? []).length > 0) seen.mark(`ip:${name}`, ev.revision, t);
             const gen = v.labels?.['gen'];
@@ -159,13 +171,19 @@ async function main(): Promise<void> {
     const measure = async (write: () => Promise<unknown>, event: string): Promise<Sample> => {
       const t0 = performance.now();
       await write();
-      if (event.startsWith('ip:b')) void seen.wait(`node:${event.slice(3)}`).then((b) => bound.push(b.t - t0));
+      if (event.startsWith('ip:b'))
+        void seen.wait(`node:${event.slice(3)}`).then((b) => bound.push(b.t - t0));
       const e = await seen.wait(event);
       const all = await views.reached(e.rev);
       return { etcd: e.t - t0, agents: all - t0 };
     };
     const withTimeout = <T>(p: Promise<T>, what: string): Promise<T> =>
-      Promise.race([p, sleep(WAVE_TIMEOUT_MS).then(() => Promise.reject(new Error(`${what}: no result in ${WAVE_TIMEOUT_MS} ms`)))]);
+      Promise.race([
+        p,
+        sleep(WAVE_TIMEOUT_MS).then(() =>
+          Promise.reject(new Error(`${what}: no result in ${WAVE_TIMEOUT_MS} ms`)),
+        ),
+      ]);
 
     const creates: Sample[] = [];
     const deletes: Sample[] = [];
@@ -174,42 +192,134 @@ async function main(): Promise<void> {
       const names = Array.from({ length: Math.min(WAVE, PODS - done) }, (_, i) => `b${wave}-${i}`);
       creates.push(
         ...(await withTimeout(
-          Promise.all(names.map((name) => measure(() => api!.call('POST', path, { apiVersion: 'v1', kind: 'Pod', metadata: { name, labels: { bench: '1' } }, spec: { containers: [{ name: 'c', image: 'bench' }] } }), `ip:${name}`))),
+          Promise.all(
+            names.map((name) =>
+              measure(
+                () =>
+                  api!.call('POST', path, {
+                    apiVersion: 'v1',
+                    kind: 'Pod',
+                    metadata: { name, labels: { bench: '1' } },
+                    spec: { containers: [{ name: 'c', image: 'bench' }] },
+                  }),
+                `ip:${name}`,
+              ),
+            ),
+          ),
           `wave ${wave} creations`,
         )),
       );
-      deletes.push(...(await withTimeout(Promise.all(names.map((name) => measure(() => api!.call('DELETE', `${path}/${name}`), `del:${name}`))), `wave ${wave} deletions`)));
+      deletes.push(
+        ...(await withTimeout(
+          Promise.all(
+            names.map((name) => measure(() => api!.call('DELETE', `${path}/${name}`), `del:${name}`)),
+          ),
+          `wave ${wave} deletions`,
+        )),
+      );
       done += names.length;
-      console.error(`  wave ${wave}: ${done}/${PODS} pods created and deleted (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+      console.error(
+        `  wave ${wave}: ${done}/${PODS} pods created and deleted (${((performance.now() - t0) / 1000).toFixed(0)} s)`,
+      );
     }
     const churnSeconds = (performance.now() - t0) / 1000;
 
     // Label changes on running pods: the Kubernetes change with nothing but the mirror in between.
     const labels: Sample[] = [];
     const targets = Array.from({ length: Math.min(10, LABELS) }, (_, i) => `l-${i}`);
-    await Promise.all(targets.map((name) => measure(() => api!.call('POST', path, { apiVersion: 'v1', kind: 'Pod', metadata: { name, labels: { gen: '0' } }, spec: { containers: [{ name: 'c', image: 'bench' }] } }), `ip:${name}`)));
+    await Promise.all(
+      targets.map((name) =>
+        measure(
+          () =>
+            api!.call('POST', path, {
+              apiVersion: 'v1',
+              kind: 'Pod',
+              metadata: { name, labels: { gen: '0' } },
+              spec: { containers: [{ name: 'c', image: 'bench' }] },
+            }),
+          `ip:${name}`,
+        ),
+      ),
+    );
     for (let i = 1; i <= LABELS; i++) {
       const name = targets[i % targets.length]!;
-      labels.push(await withTimeout(measure(() => api!.call('PATCH', `${path}/${name}`, { metadata: { labels: { gen: String(i) } } }, 'application/merge-patch+json'), `label:${name}:${i}`), 'label change'));
+      labels.push(
+        await withTimeout(
+          measure(
+            () =>
+              api!.call(
+                'PATCH',
+                `${path}/${name}`,
+                { metadata: { labels: { gen: String(i) } } },
+                'application/merge-patch+json',
+              ),
+            `label:${name}:${i}`,
+          ),
+          'label change',
+        ),
+      );
     }
 
     const prop = (xs: Sample[]): number[] => xs.map((s) => s.agents - s.etcd);
-    console.log(`\nlab end to end: Kubernetes change → applied on every agent (${NODES} nodes, agents polled every ${POLL_MS} ms, ${views.requests} polls)`);
-    console.log(`${PODS} pod creations + ${PODS} deletions in waves of ${WAVE} (pods run no process) in ${churnSeconds.toFixed(0)} s; ${LABELS} label changes one at a time`);
+    console.log(
+      `\nlab end to end: Kubernetes change → applied on every agent (${NODES} nodes, agents polled every ${POLL_MS} ms, ${views.requests} polls)`,
+    );
+    console.log(
+      `${PODS} pod creations + ${PODS} deletions in waves of ${WAVE} (pods run no process) in ${churnSeconds.toFixed(0)} s; ${LABELS} label changes one at a time`,
+    );
     console.log(`  ${''.padEnd(44)}${'p50'.padStart(10)}${'p99'.padStart(10)}${'max'.padStart(10)}`);
     console.log(row('pod create → bound to a node, in etcd', bound));
-    console.log(row('pod create → mirrored with IP in etcd', creates.map((s) => s.etcd)));
-    console.log(row('pod create → every agent has it', creates.map((s) => s.agents)));
-    console.log(row('pod delete → key deleted in etcd', deletes.map((s) => s.etcd)));
-    console.log(row('pod delete → every agent has it', deletes.map((s) => s.agents)));
-    console.log(row('label change → mirrored in etcd', labels.map((s) => s.etcd)));
-    console.log(row('label change → every agent has it', labels.map((s) => s.agents)));
+    console.log(
+      row(
+        'pod create → mirrored with IP in etcd',
+        creates.map((s) => s.etcd),
+      ),
+    );
+    console.log(
+      row(
+        'pod create → every agent has it',
+        creates.map((s) => s.agents),
+      ),
+    );
+    console.log(
+      row(
+        'pod delete → key deleted in etcd',
+        deletes.map((s) => s.etcd),
+      ),
+    );
+    console.log(
+      row(
+        'pod delete → every agent has it',
+        deletes.map((s) => s.agents),
+      ),
+    );
+    console.log(
+      row(
+        'label change → mirrored in etcd',
+        labels.map((s) => s.etcd),
+      ),
+    );
+    console.log(
+      row(
+        'label change → every agent has it',
+        labels.map((s) => s.agents),
+      ),
+    );
     console.log('  propagation alone: etcd write seen by a bare watcher (this process) → every agent');
     const all = [...prop(creates), ...prop(deletes), ...prop(labels)];
     console.log(row('  all changes', all));
     console.log(row('  label changes', prop(labels)));
-    const line = (what: string, xs: Sample[]): string => `${what} p50 ${pct(xs.map((x) => x.agents), 50).toFixed(1)} ms / p99 ${pct(xs.map((x) => x.agents), 99).toFixed(1)} ms`;
-    console.log(`\nK8s change → applied on every agent: ${line('label change', labels)}; ${line('pod create', creates)} (scheduling, CNI ADD, status included); ${line('pod delete', deletes)} (CNI DEL included). DESIGN.md goal: p99 ≤ 100 ms at 10 nodes.`);
+    const line = (what: string, xs: Sample[]): string =>
+      `${what} p50 ${pct(
+        xs.map((x) => x.agents),
+        50,
+      ).toFixed(1)} ms / p99 ${pct(
+        xs.map((x) => x.agents),
+        99,
+      ).toFixed(1)} ms`;
+    console.log(
+      `\nK8s change → applied on every agent: ${line('label change', labels)}; ${line('pod create', creates)} (scheduling, CNI ADD, status included); ${line('pod delete', deletes)} (CNI DEL included). DESIGN.md goal: p99 ≤ 100 ms at 10 nodes.`,
+    );
     stop.abort();
     await Promise.race([Promise.all([watching, polling]), sleep(2_000)]);
   } finally {

@@ -32,32 +32,61 @@ describe.skipIf(skip)('netloom lab: up, a Deployment, connectivity, etcd, down',
     const s = await lab.status();
     expect(s.components.filter((c) => !c.running || !c.ready).map((c) => c.name)).toEqual([]);
     expect(s.components.map((c) => c.name)).toEqual(
-      expect.arrayContaining(['etcd', 'kube-etcd', 'kube-apiserver', 'kube-controller-manager', 'ksr', 'kubelet', 'supervisor', ...lab.layout.nodes.map((n) => `agent-${n.name}`)]),
+      expect.arrayContaining([
+        'etcd',
+        'kube-etcd',
+        'kube-apiserver',
+        'kube-controller-manager',
+        'ksr',
+        'kubelet',
+        'supervisor',
+        ...lab.layout.nodes.map((n) => `agent-${n.name}`),
+      ]),
     );
-    expect(s.nodes.map((n) => [n.name, n.ready, n.agent])).toEqual(lab.layout.nodes.map((n) => [n.name, true, 'ready']));
+    expect(s.nodes.map((n) => [n.name, n.ready, n.agent])).toEqual(
+      lab.layout.nodes.map((n) => [n.name, true, 'ready']),
+    );
     expect(upRun.stdout).toContain(`kubeconfig   ${lab.kubeconfig}`);
     expect(upRun.stdout).toContain(`etcd         ${lab.etcdEndpoint}`);
     expect(upRun.stdout).toMatch(/kubectl create deployment/);
-    expect(upRun.stdout).toMatch(/ETCDCTL_API=3 etcdctl --endpoints=http:\/\/127\.0\.0\.1:\d+ get --prefix \/netloom\/v1\//);
+    expect(upRun.stdout).toMatch(
+      /ETCDCTL_API=3 etcdctl --endpoints=http:\/\/127\.0\.0\.1:\d+ get --prefix \/netloom\/v1\//,
+    );
     expect(upRun.stdout).toContain(`ip netns exec ${lab.layout.nodes[0]!.netns}`);
     const nodes = await lab.kubectl(['get', 'nodes', '--no-headers']);
-    expect(nodes.trim().split('\n').map((l) => l.split(/\s+/).slice(0, 2))).toEqual(lab.layout.nodes.map((n) => [n.name, 'Ready']));
+    expect(
+      nodes
+        .trim()
+        .split('\n')
+        .map((l) => l.split(/\s+/).slice(0, 2)),
+    ).toEqual(lab.layout.nodes.map((n) => [n.name, 'Ready']));
   });
 
   it(`runs a ${REPLICAS}-replica Deployment: every pod Running with its own IP within seconds`, async () => {
     const t0 = performance.now();
-    await lab.kubectl(['create', 'deployment', 'echo', '--image=registry.example/echo:1', `--replicas=${REPLICAS}`, '--port=8080']);
+    await lab.kubectl([
+      'create',
+      'deployment',
+      'echo',
+      '--image=registry.example/echo:1',
+      `--replicas=${REPLICAS}`,
+      '--port=8080',
+    ]);
     const pods = await waitFor(
       `${REPLICAS} pods Running and Ready`,
       async () => {
         const p = await lab.pods('app=echo');
-        return p.size === REPLICAS && [...p.values()].every((x) => x.phase === 'Running' && x.ready && x.ip) ? p : undefined;
+        return p.size === REPLICAS && [...p.values()].every((x) => x.phase === 'Running' && x.ready && x.ip)
+          ? p
+          : undefined;
       },
       90_000,
       250,
     );
     const seconds = (performance.now() - t0) / 1000;
-    process.stdout.write(`[lab-e2e] ${REPLICAS} pods Running with IPs ${seconds.toFixed(1)} s after kubectl create deployment\n`);
+    process.stdout.write(
+      `[lab-e2e] ${REPLICAS} pods Running with IPs ${seconds.toFixed(1)} s after kubectl create deployment\n`,
+    );
     expect(seconds).toBeLessThan(60);
     const ips = [...pods.values()].map((p) => p.ip);
     expect(new Set(ips).size).toBe(REPLICAS);
@@ -72,12 +101,20 @@ describe.skipIf(skip)('netloom lab: up, a Deployment, connectivity, etcd, down',
     }
     expect(new Set(subnets.values()).size).toBe(3);
     // The Deployment is complete as the controller manager sees it.
-    const deploy = JSON.parse(await lab.kubectl(['get', 'deployment', 'echo', '-o', 'json'])) as { status: { readyReplicas?: number } };
-    await waitFor('deployment readyReplicas', async () => (JSON.parse(await lab.kubectl(['get', 'deployment', 'echo', '-o', 'json'])) as typeof deploy).status.readyReplicas === REPLICAS, 30_000);
+    type Deploy = { status: { readyReplicas?: number } };
+    await waitFor(
+      'deployment readyReplicas',
+      async () =>
+        (JSON.parse(await lab.kubectl(['get', 'deployment', 'echo', '-o', 'json'])) as Deploy).status
+          .readyReplicas === REPLICAS,
+      30_000,
+    );
   });
 
   it('each pod has, inside its namespace, the address the API server shows', async () => {
-    const sim = JSON.parse((await get('http://kubelet/status', { socketPath: join(lab.stateDir, 'kubelet.sock') })).body) as SimulatorStatus;
+    const sim = JSON.parse(
+      (await get('http://kubelet/status', { socketPath: join(lab.stateDir, 'kubelet.sock') })).body,
+    ) as SimulatorStatus;
     const pods = await lab.pods('app=echo');
     expect(sim.pods).toHaveLength(REPLICAS);
     for (const p of sim.pods) {
@@ -89,7 +126,9 @@ describe.skipIf(skip)('netloom lab: up, a Deployment, connectivity, etcd, down',
 
   it('every pod reaches every other pod (TCP echo, across nodes through the overlay)', async () => {
     const r = await lab.check();
-    process.stdout.write(`[lab-e2e] ${r.pairs} pod pairs: ${r.ok} reached, p50 ${r.p50Ms} ms, max ${r.maxMs} ms\n`);
+    process.stdout.write(
+      `[lab-e2e] ${r.pairs} pod pairs: ${r.ok} reached, p50 ${r.p50Ms} ms, max ${r.maxMs} ms\n`,
+    );
     expect(r.failures).toEqual([]);
     expect(r.pods).toBe(REPLICAS);
     expect(r.pairs).toBe(REPLICAS * (REPLICAS - 1));
@@ -97,7 +136,9 @@ describe.skipIf(skip)('netloom lab: up, a Deployment, connectivity, etcd, down',
   });
 
   it('etcdctl shows the mirrored objects and the IPAM entries', async () => {
-    const keys = (await lab.etcdctl(['get', '--prefix', '/netloom/v1/', '--keys-only'])).split('\n').filter((k) => k !== '');
+    const keys = (await lab.etcdctl(['get', '--prefix', '/netloom/v1/', '--keys-only']))
+      .split('\n')
+      .filter((k) => k !== '');
     const root = `/netloom/v1/${lab.state().cluster}/`;
     const under = (p: string): string[] => keys.filter((k) => k.startsWith(root + p));
     const pods = await lab.pods('app=echo');
@@ -116,10 +157,17 @@ describe.skipIf(skip)('netloom lab: up, a Deployment, connectivity, etcd, down',
     for (const [name, p] of pods) {
       const key = `${root}ipam/${p.node}/${p.ip}`;
       expect(ipam).toContain(key);
-      const value = JSON.parse((await lab.etcdctl(['get', key, '--print-value-only'])).trim()) as { pod: string; namespace: string };
+      const value = JSON.parse((await lab.etcdctl(['get', key, '--print-value-only'])).trim()) as {
+        pod: string;
+        namespace: string;
+      };
       expect(value).toMatchObject({ pod: name, namespace: 'default' });
     }
-    const mirrored = JSON.parse((await lab.etcdctl(['get', `${root}k8s/pod/default/${[...pods.keys()][0]!}`, '--print-value-only'])).trim()) as { podIps: string[]; nodeName: string };
+    const mirrored = JSON.parse(
+      (
+        await lab.etcdctl(['get', `${root}k8s/pod/default/${[...pods.keys()][0]!}`, '--print-value-only'])
+      ).trim(),
+    ) as { podIps: string[]; nodeName: string };
     expect(mirrored.podIps).toEqual([[...pods.values()][0]!.ip]);
     expect(mirrored.nodeName).toBe([...pods.values()][0]!.node);
   });
@@ -155,10 +203,14 @@ describe.skipIf(skip)('netloom lab: up, a Deployment, connectivity, etcd, down',
     await waitFor(
       '5 pod namespaces and 5 IPAM entries',
       async () => {
-        const sim = JSON.parse((await get('http://kubelet/status', { socketPath: join(lab.stateDir, 'kubelet.sock') })).body) as SimulatorStatus;
+        const sim = JSON.parse(
+          (await get('http://kubelet/status', { socketPath: join(lab.stateDir, 'kubelet.sock') })).body,
+        ) as SimulatorStatus;
         const ns = (await import('../cli/lab/netns.ts')).listNetns;
         const podNs = (await ns()).filter((n) => n.startsWith(`${lab.layout.netnsPrefix}pod-`));
-        const ipam = (await lab.etcdctl(['get', '--prefix', `${root}ipam/`, '--keys-only'])).split('\n').filter((k) => k !== '');
+        const ipam = (await lab.etcdctl(['get', '--prefix', `${root}ipam/`, '--keys-only']))
+          .split('\n')
+          .filter((k) => k !== '');
         return sim.pods.length === 5 && podNs.length === 5 && ipam.length === 5;
       },
       30_000,

@@ -20,10 +20,17 @@ describe.skipIf(skip)('netloom lab: kill -9 of any one process, then convergence
     await lab.up();
     root = `/netloom/v1/${lab.state().cluster}/`;
     await lab.kubectl(['create', 'deployment', 'echo', '--image=echo', `--replicas=${START}`, '--port=8080']);
-    const pods = await waitFor('pods Running', async () => {
-      const p = await lab.pods('app=echo');
-      return p.size === START && [...p.values()].every((x) => x.phase === 'Running' && x.ip) ? p : undefined;
-    }, 90_000, 250);
+    const pods = await waitFor(
+      'pods Running',
+      async () => {
+        const p = await lab.pods('app=echo');
+        return p.size === START && [...p.values()].every((x) => x.phase === 'Running' && x.ip)
+          ? p
+          : undefined;
+      },
+      90_000,
+      250,
+    );
     for (const [name, p] of pods) baseline.set(name, p.ip);
   });
 
@@ -41,28 +48,61 @@ describe.skipIf(skip)('netloom lab: kill -9 of any one process, then convergence
   /** The whole chain works: one more replica goes Running with an IP and is mirrored in etcd. */
   async function converges(): Promise<void> {
     replicas++;
-    await waitFor('kubectl scale', async () => (await lab.kubectl(['scale', 'deployment', 'echo', `--replicas=${replicas}`])) !== '', 60_000, 500);
-    const pods = await waitFor(`${replicas} pods Running`, async () => {
-      const p = await lab.pods('app=echo');
-      return p.size === replicas && [...p.values()].every((x) => x.phase === 'Running' && x.ready && x.ip) ? p : undefined;
-    }, 90_000, 300);
-    await waitFor('every pod mirrored with its IP', async () => {
-      for (const [name, p] of pods) {
-        const v = (await lab.etcdctl(['get', `${root}k8s/pod/default/${name}`, '--print-value-only'])).trim();
-        if (!v || !(JSON.parse(v) as { podIps?: string[] }).podIps?.includes(p.ip)) return false;
-      }
-      return true;
-    }, 30_000, 500);
+    await waitFor(
+      'kubectl scale',
+      async () => (await lab.kubectl(['scale', 'deployment', 'echo', `--replicas=${replicas}`])) !== '',
+      60_000,
+      500,
+    );
+    const pods = await waitFor(
+      `${replicas} pods Running`,
+      async () => {
+        const p = await lab.pods('app=echo');
+        return p.size === replicas && [...p.values()].every((x) => x.phase === 'Running' && x.ready && x.ip)
+          ? p
+          : undefined;
+      },
+      90_000,
+      300,
+    );
+    await waitFor(
+      'every pod mirrored with its IP',
+      async () => {
+        for (const [name, p] of pods) {
+          const v = (
+            await lab.etcdctl(['get', `${root}k8s/pod/default/${name}`, '--print-value-only'])
+          ).trim();
+          if (!v || !(JSON.parse(v) as { podIps?: string[] }).podIps?.includes(p.ip)) return false;
+        }
+        return true;
+      },
+      30_000,
+      500,
+    );
   }
 
   async function noIpLost(): Promise<void> {
     const pods = await lab.pods('app=echo');
     for (const [name, ip] of baseline) expect(pods.get(name)?.ip, name).toBe(ip);
-    const ipam = (await lab.etcdctl(['get', '--prefix', `${root}ipam/`, '--keys-only'])).split('\n').filter((k) => k !== '');
-    for (const [name, ip] of baseline) expect(ipam.some((k) => k.endsWith(`/${ip}`)), `${name} ${ip} in IPAM`).toBe(true);
+    const ipam = (await lab.etcdctl(['get', '--prefix', `${root}ipam/`, '--keys-only']))
+      .split('\n')
+      .filter((k) => k !== '');
+    for (const [name, ip] of baseline)
+      expect(
+        ipam.some((k) => k.endsWith(`/${ip}`)),
+        `${name} ${ip} in IPAM`,
+      ).toBe(true);
   }
 
-  const victims = ['ksr', `agent-${lab.layout.nodes[1]!.name}`, 'etcd', 'kube-apiserver', 'kube-etcd', 'kube-controller-manager', 'kubelet'];
+  const victims = [
+    'ksr',
+    `agent-${lab.layout.nodes[1]!.name}`,
+    'etcd',
+    'kube-apiserver',
+    'kube-etcd',
+    'kube-controller-manager',
+    'kubelet',
+  ];
 
   for (const name of victims) {
     it(`${name.replace(lab.name, '<lab>')}: killed with SIGKILL, started again by the supervisor, the lab converges`, async () => {
@@ -74,7 +114,9 @@ describe.skipIf(skip)('netloom lab: kill -9 of any one process, then convergence
       const back = (performance.now() - t0) / 1000;
       await converges();
       const total = (performance.now() - t0) / 1000;
-      process.stdout.write(`[lab-kill] ${name}: ready again ${back.toFixed(1)} s after kill -9; new pod Running + mirrored ${total.toFixed(1)} s after\n`);
+      process.stdout.write(
+        `[lab-kill] ${name}: ready again ${back.toFixed(1)} s after kill -9; new pod Running + mirrored ${total.toFixed(1)} s after\n`,
+      );
       await noIpLost();
     });
   }
@@ -84,11 +126,18 @@ describe.skipIf(skip)('netloom lab: kill -9 of any one process, then convergence
     const ksr = lab.pid('ksr')!;
     process.kill(ksr, 'SIGKILL');
     await new Promise((r) => setTimeout(r, 2_000));
-    expect((await lab.status()).components.filter((c) => !c.running).map((c) => c.name).sort()).toEqual(['ksr', 'supervisor']);
+    expect(
+      (await lab.status()).components
+        .filter((c) => !c.running)
+        .map((c) => c.name)
+        .sort(),
+    ).toEqual(['ksr', 'supervisor']);
     const again = await lab.netloom(['up']);
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toMatch(/KSR .*\d+\.\d s/);
-    expect((await lab.status()).components.filter((c) => !c.running || !c.ready).map((c) => c.name)).toEqual([]);
+    expect((await lab.status()).components.filter((c) => !c.running || !c.ready).map((c) => c.name)).toEqual(
+      [],
+    );
     await converges();
     await noIpLost();
   });

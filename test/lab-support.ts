@@ -33,18 +33,32 @@ export function labAvailable(): Availability {
   const api = findKubeApiserver();
   if (!api.ok) return { ok: false, reason: api.reason };
   for (const tool of ['/usr/bin/kubectl', '/usr/bin/etcdctl']) {
-    if (!existsSync(tool)) return { ok: false, reason: `${tool} is missing (apt-get install kubernetes-client etcd-client)` };
+    if (!existsSync(tool))
+      return { ok: false, reason: `${tool} is missing (apt-get install kubernetes-client etcd-client)` };
   }
   return { ok: true, detail: `etcd ${etcd.version}, kube-apiserver ${api.version}` };
 }
 
-function exec(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {}): Promise<Run> {
+function exec(
+  cmd: string,
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {},
+): Promise<Run> {
   const t0 = performance.now();
   return new Promise((resolve) => {
-    const child = execFile(cmd, args, { env: opts.env ?? process.env, timeout: opts.timeoutMs ?? 180_000, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : null) : 0;
-      resolve({ code, stdout, stderr, ms: performance.now() - t0 });
-    });
+    const child = execFile(
+      cmd,
+      args,
+      { env: opts.env ?? process.env, timeout: opts.timeoutMs ?? 180_000, maxBuffer: 64 << 20 },
+      (err, stdout, stderr) => {
+        const code = err
+          ? typeof (err as { code?: unknown }).code === 'number'
+            ? (err as { code: number }).code
+            : null
+          : 0;
+        resolve({ code, stdout, stderr, ms: performance.now() - t0 });
+      },
+    );
     child.stdin?.end(opts.input ?? '');
   });
 }
@@ -61,19 +75,43 @@ export class TestLab {
     this.stateDir = join(mkdtempSync(join(tmpdir(), 'netloom-labtest-')), 'lab');
     this.nodes = opts.nodes;
     this.extra = opts.args ?? [];
-    this.layout = labLayout({ name: this.name, stateDir: this.stateDir, nodes: opts.nodes, underlayCidr: '192.168.100.0/24' });
+    this.layout = labLayout({
+      name: this.name,
+      stateDir: this.stateDir,
+      nodes: opts.nodes,
+      underlayCidr: '192.168.100.0/24',
+    });
   }
 
   /** `netloom lab <args> --name … --state-dir …`, run to completion. */
   netloom(args: string[], timeoutMs = 240_000): Promise<Run> {
-    return exec(process.execPath, [NETLOOM, 'lab', ...args, '--name', this.name, '--state-dir', this.stateDir], { timeoutMs });
+    return exec(
+      process.execPath,
+      [NETLOOM, 'lab', ...args, '--name', this.name, '--state-dir', this.stateDir],
+      { timeoutMs },
+    );
   }
 
   /** `lab up` as a child process that the caller may kill (the crash test). */
   spawnUp(): ChildProcess {
-    return spawn(process.execPath, [NETLOOM, 'lab', 'up', '--nodes', String(this.nodes), '--name', this.name, '--state-dir', this.stateDir, ...this.extra], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    return spawn(
+      process.execPath,
+      [
+        NETLOOM,
+        'lab',
+        'up',
+        '--nodes',
+        String(this.nodes),
+        '--name',
+        this.name,
+        '--state-dir',
+        this.stateDir,
+        ...this.extra,
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
   }
 
   async up(): Promise<Run> {
@@ -95,13 +133,19 @@ export class TestLab {
   }
 
   async kubectl(args: string[], input?: string): Promise<string> {
-    const res = await exec('/usr/bin/kubectl', ['--kubeconfig', this.kubeconfig, ...args], { ...(input ? { input } : {}), timeoutMs: 60_000 });
+    const res = await exec('/usr/bin/kubectl', ['--kubeconfig', this.kubeconfig, ...args], {
+      ...(input ? { input } : {}),
+      timeoutMs: 60_000,
+    });
     if (res.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${res.stderr}`);
     return res.stdout;
   }
 
   async etcdctl(args: string[]): Promise<string> {
-    const res = await exec('/usr/bin/etcdctl', ['--endpoints', this.etcdEndpoint, ...args], { env: { ...process.env, ETCDCTL_API: '3' }, timeoutMs: 30_000 });
+    const res = await exec('/usr/bin/etcdctl', ['--endpoints', this.etcdEndpoint, ...args], {
+      env: { ...process.env, ETCDCTL_API: '3' },
+      timeoutMs: 30_000,
+    });
     if (res.code !== 0) throw new Error(`etcdctl ${args.join(' ')}: ${res.stderr}`);
     return res.stdout;
   }
@@ -121,9 +165,17 @@ export class TestLab {
   }
 
   /** Pods as the API server reports them: name → {phase, ip, node}. */
-  async pods(selector?: string): Promise<Map<string, { phase: string; ip: string; node: string; ready: boolean; uid: string }>> {
-    const out = JSON.parse(await this.kubectl(['get', 'pods', '-o', 'json', ...(selector ? ['-l', selector] : [])])) as {
-      items: { metadata: { name: string; uid: string; deletionTimestamp?: string }; spec: { nodeName?: string }; status: { phase?: string; podIP?: string; conditions?: { type: string; status: string }[] } }[];
+  async pods(
+    selector?: string,
+  ): Promise<Map<string, { phase: string; ip: string; node: string; ready: boolean; uid: string }>> {
+    const out = JSON.parse(
+      await this.kubectl(['get', 'pods', '-o', 'json', ...(selector ? ['-l', selector] : [])]),
+    ) as {
+      items: {
+        metadata: { name: string; uid: string; deletionTimestamp?: string };
+        spec: { nodeName?: string };
+        status: { phase?: string; podIP?: string; conditions?: { type: string; status: string }[] };
+      }[];
     };
     return new Map(
       out.items.map((p) => [
@@ -159,14 +211,23 @@ export class TestLab {
   /** The last lines of a component's log, for failure messages. */
   log(component: string, lines = 20): string {
     try {
-      return readFileSync(join(this.layout.files.logs, `${component}.log`), 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+      return readFileSync(join(this.layout.files.logs, `${component}.log`), 'utf8')
+        .trimEnd()
+        .split('\n')
+        .slice(-lines)
+        .join('\n');
     } catch {
       return '(no log)';
     }
   }
 }
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs: number, everyMs = 200): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false>,
+  timeoutMs: number,
+  everyMs = 200,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -176,7 +237,10 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`,
+      );
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }

@@ -7,7 +7,10 @@ import { execFileSync } from 'node:child_process';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
-export const CACHE_BIN = join(process.env['NETLOOM_CACHE_DIR'] ?? join(homedir(), '.cache', 'netloom'), 'bin');
+export const CACHE_BIN = join(
+  process.env['NETLOOM_CACHE_DIR'] ?? join(homedir(), '.cache', 'netloom'),
+  'bin',
+);
 
 export type Found = { ok: true; path: string; version: string } | { ok: false; reason: string };
 
@@ -22,7 +25,9 @@ function executable(path: string): boolean {
 
 function versionOf(path: string, pattern: RegExp): string {
   try {
-    return pattern.exec(execFileSync(path, ['--version'], { encoding: 'utf8', timeout: 10_000 }))?.[1] ?? 'unknown';
+    return (
+      pattern.exec(execFileSync(path, ['--version'], { encoding: 'utf8', timeout: 10_000 }))?.[1] ?? 'unknown'
+    );
   } catch {
     return 'unknown';
   }

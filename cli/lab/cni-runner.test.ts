@@ -2,7 +2,16 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cniEnv, CniError, CniRunner, k8sArgs, pluginStdin, type ConfList, type ExecResult, type RuntimeConf } from './kubelet/cni-runner.ts';
+import {
+  cniEnv,
+  CniError,
+  CniRunner,
+  k8sArgs,
+  pluginStdin,
+  type ConfList,
+  type ExecResult,
+  type RuntimeConf,
+} from './kubelet/cni-runner.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'netloom-lab-cni-'));
 for (const p of ['netloom', 'portmap']) writeFileSync(join(dir, p), '#!/bin/sh\n', { mode: 0o755 });
@@ -11,14 +20,20 @@ const list: ConfList = {
   cniVersion: '1.0.0',
   cniVersions: ['0.3.1', '1.0.0', '1.1.0'],
   name: 'netloom',
-  plugins: [{ type: 'netloom', agentSocket: '/s' }, { type: 'portmap', capabilities: { portMappings: true }, snat: true }],
+  plugins: [
+    { type: 'netloom', agentSocket: '/s' },
+    { type: 'portmap', capabilities: { portMappings: true }, snat: true },
+  ],
 };
 const rt: RuntimeConf = {
   containerId: 'c1',
   netns: '/run/netns/p1',
   ifname: 'eth0',
   args: k8sArgs({ namespace: 'ns', name: 'web-1', uid: 'u-1' }, 'c1'),
-  capabilityArgs: { portMappings: [{ hostPort: 80, containerPort: 8080, protocol: 'tcp', hostIP: '' }], bandwidth: { x: 1 } },
+  capabilityArgs: {
+    portMappings: [{ hostPort: 80, containerPort: 8080, protocol: 'tcp', hostIP: '' }],
+    bandwidth: { x: 1 },
+  },
 };
 
 interface Call {
@@ -48,12 +63,18 @@ describe('CNI chain as a runtime runs it', () => {
       CNI_CONTAINERID: 'c1',
       CNI_NETNS: '/run/netns/p1',
       CNI_IFNAME: 'eth0',
-      CNI_ARGS: 'IgnoreUnknown=1;K8S_POD_NAMESPACE=ns;K8S_POD_NAME=web-1;K8S_POD_INFRA_CONTAINER_ID=c1;K8S_POD_UID=u-1',
+      CNI_ARGS:
+        'IgnoreUnknown=1;K8S_POD_NAMESPACE=ns;K8S_POD_NAME=web-1;K8S_POD_INFRA_CONTAINER_ID=c1;K8S_POD_UID=u-1',
     });
   });
 
   it("gives each plugin the list's name and version and only the capabilities it declares", () => {
-    expect(pluginStdin(list, list.plugins[0]!, rt)).toEqual({ type: 'netloom', agentSocket: '/s', cniVersion: '1.0.0', name: 'netloom' });
+    expect(pluginStdin(list, list.plugins[0]!, rt)).toEqual({
+      type: 'netloom',
+      agentSocket: '/s',
+      cniVersion: '1.0.0',
+      name: 'netloom',
+    });
     expect(pluginStdin(list, list.plugins[1]!, rt, { ips: [] })).toEqual({
       type: 'portmap',
       capabilities: { portMappings: true },
@@ -66,19 +87,37 @@ describe('CNI chain as a runtime runs it', () => {
   });
 
   it('chains ADD with prevResult and runs DEL in reverse with the cached result', async () => {
-    const { runner: r, calls } = runner((c) => ({ code: 0, stdout: JSON.stringify({ cniVersion: '1.0.0', ips: [{ address: `10.1.1.${calls.length}/24` }], from: c.plugin }), stderr: '' }));
+    const { runner: r, calls } = runner((c) => ({
+      code: 0,
+      stdout: JSON.stringify({
+        cniVersion: '1.0.0',
+        ips: [{ address: `10.1.1.${calls.length}/24` }],
+        from: c.plugin,
+      }),
+      stderr: '',
+    }));
     const result = (await r.add(rt)) as { from: string };
-    expect(calls.map((c) => [c.plugin, c.env['CNI_COMMAND']])).toEqual([['netloom', 'ADD'], ['portmap', 'ADD']]);
+    expect(calls.map((c) => [c.plugin, c.env['CNI_COMMAND']])).toEqual([
+      ['netloom', 'ADD'],
+      ['portmap', 'ADD'],
+    ]);
     expect(calls[1]!.stdin['prevResult']).toMatchObject({ from: 'netloom' });
     expect(result.from).toBe('portmap');
     calls.length = 0;
     await r.del(rt, result);
-    expect(calls.map((c) => [c.plugin, c.env['CNI_COMMAND']])).toEqual([['portmap', 'DEL'], ['netloom', 'DEL']]);
+    expect(calls.map((c) => [c.plugin, c.env['CNI_COMMAND']])).toEqual([
+      ['portmap', 'DEL'],
+      ['netloom', 'DEL'],
+    ]);
     expect(calls.every((c) => (c.stdin['prevResult'] as { from: string }).from === 'portmap')).toBe(true);
   });
 
   it("surfaces the plugin's error JSON (code and message) and stops the chain", async () => {
-    const { runner: r, calls } = runner(() => ({ code: 1, stdout: JSON.stringify({ cniVersion: '1.0.0', code: 11, msg: 'agent down', details: 'ENOENT' }), stderr: '' }));
+    const { runner: r, calls } = runner(() => ({
+      code: 1,
+      stdout: JSON.stringify({ cniVersion: '1.0.0', code: 11, msg: 'agent down', details: 'ENOENT' }),
+      stderr: '',
+    }));
     const err = await r.add(rt).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CniError);
     expect((err as CniError).code).toBe(11);
@@ -108,13 +147,17 @@ describe('CNI chain as a runtime runs it', () => {
 
   it('sends no STATUS to a list that is below 1.1 and does not name it', async () => {
     const { calls } = runner(() => ({ code: 0, stdout: '', stderr: '' }));
-    const old = new CniRunner({ ...list, cniVersions: undefined }, [dir], () => Promise.resolve({ code: 1, stdout: '', stderr: 'no' }));
+    const old = new CniRunner({ ...list, cniVersions: undefined }, [dir], () =>
+      Promise.resolve({ code: 1, stdout: '', stderr: 'no' }),
+    );
     await old.status();
     expect(calls).toHaveLength(0);
   });
 
   it('names a plugin it cannot find', async () => {
-    const r = new CniRunner({ ...list, plugins: [{ type: 'nosuch' }] }, [dir], () => Promise.resolve({ code: 0, stdout: '{}', stderr: '' }));
+    const r = new CniRunner({ ...list, plugins: [{ type: 'nosuch' }] }, [dir], () =>
+      Promise.resolve({ code: 0, stdout: '{}', stderr: '' }),
+    );
     await expect(r.add(rt)).rejects.toThrow(/plugin nosuch not found/);
   });
 });

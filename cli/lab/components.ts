@@ -9,7 +9,7 @@ import type { DaemonSpec } from './daemon.ts';
 import { get, ok200 } from './http.ts';
 import { kubeFiles } from './kube-files.ts';
 import { logFile, pidFile, type NodeLayout } from './layout.ts';
-import { apiserverUrl, etcdEndpoint, layoutOf, type LabState } from './state.ts';
+import { apiserverUrl, etcdEndpoint, httpTarget, layoutOf, type LabState } from './state.ts';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 export const NETLOOM = join(ROOT, 'cli', 'netloom.ts');
@@ -50,7 +50,16 @@ async function etcdHealthy(endpoint: string): Promise<boolean> {
   }
 }
 
-function etcdArgs(name: string, dataDir: string, client: string[], advertise: string, peerPort: number, version: string): string[] {
+interface EtcdSpec {
+  name: string;
+  dataDir: string;
+  client: string[];
+  advertise: string;
+  peerPort: number;
+  version: string;
+}
+
+function etcdArgs({ name, dataDir, client, advertise, peerPort, version }: EtcdSpec): string[] {
   const peer = `http://127.0.0.1:${peerPort}`;
   return [
     `--name=${name}`,
@@ -111,7 +120,12 @@ export function labComponents(state: LabState, bins: Binaries): Component[] {
   const layout = layoutOf(state);
   const kube = kubeFiles(layout.files.kubeDir);
   const marker = layout.marker;
-  const daemon = (name: string, command: string, args: string[], extra: Partial<DaemonSpec> = {}): DaemonSpec => ({
+  const daemon = (
+    name: string,
+    command: string,
+    args: string[],
+    extra: Partial<DaemonSpec> = {},
+  ): DaemonSpec => ({
     command,
     args,
     logFile: logFile(layout, name),
@@ -131,7 +145,18 @@ export function labComponents(state: LabState, bins: Binaries): Component[] {
       after: [],
       endpoint: etcd,
       prepare: () => rmSync(layout.files.etcdSocket, { force: true }),
-      spec: daemon('etcd', e.path, etcdArgs('netloom', layout.files.etcdData, [etcd, `unix://${layout.files.etcdSocket}`], etcd, state.ports.etcdPeer, e.version)),
+      spec: daemon(
+        'etcd',
+        e.path,
+        etcdArgs({
+          name: 'netloom',
+          dataDir: layout.files.etcdData,
+          client: [etcd, `unix://${layout.files.etcdSocket}`],
+          advertise: etcd,
+          peerPort: state.ports.etcdPeer,
+          version: e.version,
+        }),
+      ),
       ready: () => etcdHealthy(etcd),
     });
     const kubeEtcd = `http://127.0.0.1:${state.ports.kubeEtcd}`;
@@ -140,7 +165,18 @@ export function labComponents(state: LabState, bins: Binaries): Component[] {
       title: `etcd ${e.version} (the API server's)`,
       after: [],
       endpoint: kubeEtcd,
-      spec: daemon('kube-etcd', e.path, etcdArgs('kube', layout.files.kubeEtcdData, [kubeEtcd], kubeEtcd, state.ports.kubeEtcdPeer, e.version)),
+      spec: daemon(
+        'kube-etcd',
+        e.path,
+        etcdArgs({
+          name: 'kube',
+          dataDir: layout.files.kubeEtcdData,
+          client: [kubeEtcd],
+          advertise: kubeEtcd,
+          peerPort: state.ports.kubeEtcdPeer,
+          version: e.version,
+        }),
+      ),
       ready: () => etcdHealthy(kubeEtcd),
     });
   }
@@ -241,30 +277,53 @@ export function labComponents(state: LabState, bins: Binaries): Component[] {
     }
   }
 
-  const kubeletSocket = join(layout.stateDir, 'kubelet.sock');
+  const kubeletAddr = state.kubeletAddr;
   list.push({
     name: 'kubelet',
     title: `node simulator (kubelet × ${state.nodes}, scheduler)`,
     after: ['kube-apiserver'],
-    endpoint: `unix:${kubeletSocket}`,
-    prepare: () => rmSync(kubeletSocket, { force: true }),
-    spec: daemon('kubelet', node, [NETLOOM, 'lab', 'kubelet', '--name', state.name, '--state-dir', state.stateDir, '--log-level', state.logLevel]),
-    ready: () => ok200('http://kubelet/readyz', { socketPath: kubeletSocket }),
+    endpoint: kubeletAddr,
+    spec: daemon('kubelet', node, [
+      NETLOOM,
+      'lab',
+      'kubelet',
+      '--name',
+      state.name,
+      '--state-dir',
+      state.stateDir,
+      '--metrics-addr',
+      kubeletAddr,
+      '--log-level',
+      state.logLevel,
+    ]),
+    ready: () => {
+      const t = httpTarget(kubeletAddr, '/readyz');
+      return ok200(t.url, t.socketPath ? { socketPath: t.socketPath } : {});
+    },
   });
 
   list.push({
     name: 'supervisor',
     title: 'supervisor (restarts what dies)',
     after: [],
-    spec: daemon('supervisor', node, [NETLOOM, 'lab', 'supervise', '--name', state.name, '--state-dir', state.stateDir]),
+    spec: daemon('supervisor', node, [
+      NETLOOM,
+      'lab',
+      'supervise',
+      '--name',
+      state.name,
+      '--state-dir',
+      state.stateDir,
+    ]),
     ready: () => Promise.resolve(true),
   });
   return list;
 }
 
-export const KUBELET_SOCKET = 'kubelet.sock';
-
 /** Reads the agent's existence from the checkout: `netloom agent` lands with agent/main.ts. */
 export function agentAvailable(): boolean {
-  return existsSync(join(ROOT, 'agent', 'main.ts')) && readFileSync(join(ROOT, 'cli', 'netloom.ts'), 'utf8').includes("agent:");
+  return (
+    existsSync(join(ROOT, 'agent', 'main.ts')) &&
+    readFileSync(join(ROOT, 'cli', 'netloom.ts'), 'utf8').includes('agent:')
+  );
 }

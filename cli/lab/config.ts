@@ -8,14 +8,20 @@ export const LAB_NAME = /^[a-z][a-z0-9]{0,7}$/;
 
 export const labConfigSchema = z.object({
   /** Prefix of everything the lab creates (netns `netloom-<name>-…`, nodes `<name>-node<i>`). */
-  name: z.string().regex(LAB_NAME, 'a lowercase letter then up to 7 lowercase letters or digits').default('lab'),
+  name: z
+    .string()
+    .regex(LAB_NAME, 'a lowercase letter then up to 7 lowercase letters or digits')
+    .default('lab'),
   /** Where pid files, logs, data, sockets and the kubeconfig live; default /run/netloom-<name>. */
   stateDir: z.string().min(1).optional(),
   nodes: num().pipe(z.number().int().min(1).max(50)).default(3),
   /** netloom's keyspace cluster name (/netloom/v1/<cluster>/). */
   cluster: z.string().default('default'),
   /** The simulated nodes' underlay network, private to the lab's namespaces (a /24). */
-  underlayCidr: z.string().regex(/^\d+\.\d+\.\d+\.0\/24$/, 'an IPv4 /24 such as 192.168.100.0/24').default('192.168.100.0/24'),
+  underlayCidr: z
+    .string()
+    .regex(/^\d+\.\d+\.\d+\.0\/24$/, 'an IPv4 /24 such as 192.168.100.0/24')
+    .default('192.168.100.0/24'),
   /** What runs in each pod: a TCP/UDP echo server (any image), or nothing (benchmarks). */
   podProcess: z.enum(['echo', 'none']).default('echo'),
   /** `lab up`: seconds to wait for each component to become ready. */
@@ -24,6 +30,8 @@ export const labConfigSchema = z.object({
   json: bool().default(false),
   /** `lab restart`: which component (also accepted as a positional argument). */
   component: z.string().optional(),
+  /** The node simulator's /livez /readyz /metrics /status: host:port or unix:/path (default unix:<state dir>/kubelet.sock). */
+  metricsAddr: z.string().min(1).optional(),
   /** CNI configuration list the node simulator runs (default deploy/netloom.conflist). */
   conflist: z.string().optional(),
   /** Extra flags for every node agent, space-separated (e.g. "--dataplane fake --resync-interval-seconds 30"). */

@@ -59,7 +59,9 @@ export function readPidFile(path: string): PidRecord | undefined {
 
 export function recordOf(pid: number, command: string): PidRecord | undefined {
   const startTime = processStartTime(pid);
-  return startTime === undefined ? undefined : { pid, startTime, command, startedAt: new Date().toISOString() };
+  return startTime === undefined
+    ? undefined
+    : { pid, startTime, command, startedAt: new Date().toISOString() };
 }
 
 export function writePidFile(path: string, rec: PidRecord): void {
@@ -71,7 +73,9 @@ export function writePidFile(path: string, rec: PidRecord): void {
 export function startDaemon(spec: DaemonSpec): PidRecord {
   mkdirSync(dirname(spec.logFile), { recursive: true });
   const fd = openSync(spec.logFile, 'a');
-  const [command, args] = spec.netns ? ['ip', ['netns', 'exec', spec.netns, spec.command, ...spec.args]] : [spec.command, spec.args];
+  const [command, args] = spec.netns
+    ? ['ip', ['netns', 'exec', spec.netns, spec.command, ...spec.args]]
+    : [spec.command, spec.args];
   let child;
   try {
     child = spawn(command, args, {
@@ -86,7 +90,12 @@ export function startDaemon(spec: DaemonSpec): PidRecord {
   child.unref();
   const pid = child.pid;
   if (pid === undefined) throw new Error(`cannot start ${spec.command}`);
-  const rec = recordOf(pid, [command, ...args].join(' ')) ?? { pid, startTime: '', command, startedAt: new Date().toISOString() };
+  const rec = recordOf(pid, [command, ...args].join(' ')) ?? {
+    pid,
+    startTime: '',
+    command,
+    startedAt: new Date().toISOString(),
+  };
   writePidFile(spec.pidFile, rec);
   return rec;
 }

@@ -32,14 +32,19 @@ async function killAll(recs: PidRecord[], graceMs: number): Promise<void> {
 export async function down(layout: LabLayout, out: Out): Promise<DownResult> {
   let killed = 0;
   // 1. Whoever could start things again: the supervisor and a `lab up` holding the lock.
-  const first = [readPidFile(join(layout.files.pids, 'supervisor.pid')), readPidFile(layout.files.lock)].filter(isAlive);
+  const first = [
+    readPidFile(join(layout.files.pids, 'supervisor.pid')),
+    readPidFile(layout.files.lock),
+  ].filter(isAlive);
   await killAll(first, 0);
   killed += first.length;
 
   // 2. The daemons by pid file, pods' processes too. SIGKILL: everything they could tidy up lives
   //    in the lab's namespaces and state dir, which go next (and a graceful kube-apiserver or
   //    etcd takes many seconds to drain its watches).
-  const daemons = [...pidFiles(layout.files.pids), ...pidFiles(layout.files.pods)].map(readPidFile).filter(isAlive);
+  const daemons = [...pidFiles(layout.files.pids), ...pidFiles(layout.files.pods)]
+    .map(readPidFile)
+    .filter(isAlive);
   await killAll(daemons, 0);
   killed += daemons.length;
 
@@ -50,7 +55,10 @@ export async function down(layout: LabLayout, out: Out): Promise<DownResult> {
   killed += marked.length;
   const namespaces = (await listNetns()).filter((n) => n.startsWith(layout.netnsPrefix));
   for (const ns of namespaces) {
-    const inside = (await netnsPids(ns)).filter((p) => p !== process.pid).map((p) => recordOf(p, '')).filter(isAlive);
+    const inside = (await netnsPids(ns))
+      .filter((p) => p !== process.pid)
+      .map((p) => recordOf(p, ''))
+      .filter(isAlive);
     await killAll(inside, 0);
     killed += inside.length;
   }

@@ -5,7 +5,10 @@
 import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 
-const ports = process.argv.slice(2).map(Number).filter((p) => Number.isInteger(p) && p > 0 && p < 65536);
+const ports = process.argv
+  .slice(2)
+  .map(Number)
+  .filter((p) => Number.isInteger(p) && p > 0 && p < 65536);
 const who = `${process.env['POD_NAMESPACE'] ?? '?'}/${process.env['POD_NAME'] ?? '?'} on ${process.env['NODE_NAME'] ?? '?'}`;
 const HTTP = /^(GET|HEAD|POST|PUT|DELETE|OPTIONS|PATCH) \S+ HTTP\/1\.[01]\r?\n/;
 
@@ -17,7 +20,9 @@ for (const port of ports.length > 0 ? ports : [8080]) {
       if (first && HTTP.test(data.toString('latin1'))) {
         const plain = (a: string | undefined): string => (a ?? '?').replace(/^::ffff:/, '');
         const body = `hello from ${who} (${plain(sock.localAddress)}:${port}), you are ${plain(sock.remoteAddress)}\n`;
-        sock.end(`HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+        sock.end(
+          `HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+        );
         return;
       }
       first = false;
@@ -33,7 +38,9 @@ for (const port of ports.length > 0 ? ports : [8080]) {
   const udp = (type: 'udp4' | 'udp6'): void => {
     const s = createSocket(type === 'udp6' ? { type, ipv6Only: false } : { type });
     s.on('message', (msg, rinfo) => s.send(msg, rinfo.port, rinfo.address));
-    s.once('error', (err) => (type === 'udp6' ? udp('udp4') : process.stderr.write(`echo-server: udp ${port}: ${err.message}\n`)));
+    s.once('error', (err) =>
+      type === 'udp6' ? udp('udp4') : process.stderr.write(`echo-server: udp ${port}: ${err.message}\n`),
+    );
     s.bind(port, type === 'udp6' ? '::' : '0.0.0.0');
   };
   udp('udp6');

@@ -23,9 +23,18 @@ export function run(command: string, args: string[], opts: ExecOptions = {}): Pr
     const child = execFile(
       command,
       args,
-      { env: opts.env ?? process.env, timeout: opts.timeoutMs ?? 30_000, maxBuffer: 64 * 1024 * 1024, killSignal: 'SIGKILL' },
+      {
+        env: opts.env ?? process.env,
+        timeout: opts.timeoutMs ?? 30_000,
+        maxBuffer: 64 * 1024 * 1024,
+        killSignal: 'SIGKILL',
+      },
       (err, stdout, stderr) => {
-        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
+        const code = err
+          ? typeof (err as { code?: unknown }).code === 'number'
+            ? (err as { code: number }).code
+            : -1
+          : 0;
         resolve({ code, stdout, stderr: err && code === -1 ? `${stderr}${err.message}` : stderr });
       },
     );
@@ -38,7 +47,9 @@ export function run(command: string, args: string[], opts: ExecOptions = {}): Pr
 export async function runOk(command: string, args: string[], opts: ExecOptions = {}): Promise<string> {
   const res = await run(command, args, opts);
   if (res.code !== 0) {
-    throw new LabError(`${command} ${args.join(' ')} failed (exit ${res.code}): ${(res.stderr || res.stdout).trim()}`);
+    throw new LabError(
+      `${command} ${args.join(' ')} failed (exit ${res.code}): ${(res.stderr || res.stdout).trim()}`,
+    );
   }
   return res.stdout;
 }

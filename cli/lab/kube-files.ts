@@ -40,7 +40,12 @@ export function ensureCredentials(files: KubeFiles, token: string): void {
   writeFileSync(files.tokens, `${token},admin,admin,system:masters\n`, { mode: 0o600 });
 }
 
-export function kubeconfigYaml(opts: { cluster: string; server: string; token: string; caFile?: string }): string {
+export function kubeconfigYaml(opts: {
+  cluster: string;
+  server: string;
+  token: string;
+  caFile?: string;
+}): string {
   const trust = opts.caFile ? `certificate-authority: ${opts.caFile}` : 'insecure-skip-tls-verify: true';
   return `apiVersion: v1
 kind: Config
@@ -62,10 +67,18 @@ current-context: ${opts.cluster}
 `;
 }
 
-export function writeKubeconfig(files: KubeFiles, opts: { cluster: string; server: string; token: string; verify: boolean }): void {
+export function writeKubeconfig(
+  files: KubeFiles,
+  opts: { cluster: string; server: string; token: string; verify: boolean },
+): void {
   writeFileSync(
     files.kubeconfig,
-    kubeconfigYaml({ cluster: opts.cluster, server: opts.server, token: opts.token, ...(opts.verify ? { caFile: files.servingCert } : {}) }),
+    kubeconfigYaml({
+      cluster: opts.cluster,
+      server: opts.server,
+      token: opts.token,
+      ...(opts.verify ? { caFile: files.servingCert } : {}),
+    }),
     { mode: 0o600 },
   );
 }

@@ -22,9 +22,13 @@ export function runningRecord(c: Component): PidRecord | undefined {
 export async function waitReady(c: Component, rec: PidRecord, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (!isAlive(rec)) throw new LabError(`${c.title} exited while starting; ${c.spec.logFile}:\n${tail(c.spec.logFile)}`);
+    if (!isAlive(rec))
+      throw new LabError(`${c.title} exited while starting; ${c.spec.logFile}:\n${tail(c.spec.logFile)}`);
     if (await c.ready().catch(() => false)) return;
-    if (Date.now() >= deadline) throw new LabError(`${c.title} not ready after ${Math.round(timeoutMs / 1000)} s; ${c.spec.logFile}:\n${tail(c.spec.logFile)}`);
+    if (Date.now() >= deadline)
+      throw new LabError(
+        `${c.title} not ready after ${Math.round(timeoutMs / 1000)} s; ${c.spec.logFile}:\n${tail(c.spec.logFile)}`,
+      );
     await new Promise((r) => setTimeout(r, 100));
   }
 }

@@ -33,16 +33,19 @@ const stdout: Out = { write: (t) => void process.stdout.write(t) };
 function existing(cfg: LabConfig): LabState {
   const layout = labLayout(cfg);
   const state = readState(layout.files.state);
-  if (!state) throw new LabError(`no lab "${cfg.name}" (no ${layout.files.state}); start one with \`netloom lab up\``);
+  if (!state)
+    throw new LabError(`no lab "${cfg.name}" (no ${layout.files.state}); start one with \`netloom lab up\``);
   return state;
 }
 
-async function daemonMain(cfg: LabConfig, which: 'kubelet' | 'supervise'): Promise<number> {
-  const state = existing(cfg);
-  const logger = createLogger(which === 'kubelet' ? 'lab-kubelet' : 'lab-supervisor', { level: cfg.logLevel });
+async function daemonMain(config: LabConfig, which: 'kubelet' | 'supervise'): Promise<number> {
+  const state = existing(config);
+  const logger = createLogger(which === 'kubelet' ? 'lab-kubelet' : 'lab-supervisor', {
+    level: config.logLevel,
+  });
   if (which === 'kubelet') {
     const { runKubelet } = await import('./kubelet/main.ts');
-    return runKubelet(state, logger);
+    return runKubelet(state, config.metricsAddr ?? state.kubeletAddr, logger);
   }
   const stop = new AbortController();
   process.once('SIGTERM', () => stop.abort());
@@ -55,7 +58,11 @@ async function restart(cfg: LabConfig, name: string | undefined): Promise<number
   const state = existing(cfg);
   const components = labComponents(state, binaries());
   const c = components.find((x) => x.name === name);
-  if (!c) throw new ConfigError('component', `${name ?? '(none)'} is not one of ${components.map((x) => x.name).join(', ')}`);
+  if (!c)
+    throw new ConfigError(
+      'component',
+      `${name ?? '(none)'} is not one of ${components.map((x) => x.name).join(', ')}`,
+    );
   const layout = labLayout(cfg);
   const held = await lock(layout.files.lock, `lab restart ${c.name}`, 60_000);
   if (!held.ok) throw new LabError(`another lab command (pid ${held.holder.pid}) holds the lab; try again`);
@@ -63,7 +70,9 @@ async function restart(cfg: LabConfig, name: string | undefined): Promise<number
     const t0 = performance.now();
     await stopComponent(c, 3_000);
     const { rec } = await ensureRunning(c, cfg.timeoutSeconds * 1000);
-    stdout.write(`${c.title} restarted (pid ${rec.pid}) in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+    stdout.write(
+      `${c.title} restarted (pid ${rec.pid}) in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`,
+    );
     return 0;
   } finally {
     held.release();
@@ -76,12 +85,16 @@ export async function main(argv: string[]): Promise<number> {
   const layout = labLayout(config);
   switch (command) {
     case 'up': {
-      const explicitNodes = argv.some((a) => a === '--nodes' || a.startsWith('--nodes=')) || process.env['NETLOOM_NODES'] !== undefined;
+      const explicitNodes =
+        argv.some((a) => a === '--nodes' || a.startsWith('--nodes=')) ||
+        process.env['NETLOOM_NODES'] !== undefined;
       try {
         return await up(config, { explicitNodes, out: stdout });
       } catch (err) {
         if (err instanceof LabError) {
-          process.stderr.write(`netloom lab up: ${err.message}\n\nThe lab is left as it is for inspection; \`netloom lab down${config.name === 'lab' ? '' : ` --name ${config.name}`}\` removes it.\n`);
+          process.stderr.write(
+            `netloom lab up: ${err.message}\n\nThe lab is left as it is for inspection; \`netloom lab down${config.name === 'lab' ? '' : ` --name ${config.name}`}\` removes it.\n`,
+          );
           return 1;
         }
         throw err;
@@ -101,7 +114,9 @@ export async function main(argv: string[]): Promise<number> {
       const r = await checkConnectivity(existing(config));
       if (config.json) stdout.write(JSON.stringify(r, null, 2) + '\n');
       else {
-        stdout.write(`${r.pods} pods, ${r.pairs} pairs: ${r.ok} reached (p50 ${r.p50Ms} ms, max ${r.maxMs} ms), ${r.failures.length} failed\n`);
+        stdout.write(
+          `${r.pods} pods, ${r.pairs} pairs: ${r.ok} reached (p50 ${r.p50Ms} ms, max ${r.maxMs} ms), ${r.failures.length} failed\n`,
+        );
         for (const f of r.failures.slice(0, 50)) stdout.write(`  ✗ ${f.from} → ${f.to}: ${f.error}\n`);
       }
       return r.failures.length === 0 ? 0 : 1;

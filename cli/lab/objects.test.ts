@@ -10,7 +10,14 @@ const pod: Pod = {
   metadata: { name: 'web-1', namespace: 'shop', uid: 'u-1' },
   spec: {
     containers: [
-      { name: 'web', image: 'nginx', ports: [{ containerPort: 80, hostPort: 8081 }, { containerPort: 53, protocol: 'UDP' }] },
+      {
+        name: 'web',
+        image: 'nginx',
+        ports: [
+          { containerPort: 80, hostPort: 8081 },
+          { containerPort: 53, protocol: 'UDP' },
+        ],
+      },
       { name: 'side', ports: [{ containerPort: 8080 }] },
     ],
     initContainers: [{ name: 'init' }],
@@ -61,16 +68,26 @@ describe('what the simulated kubelet writes', () => {
     expect(s['podIP']).toBe('10.1.1.5');
     expect(s['podIPs']).toEqual([{ ip: '10.1.1.5' }]);
     expect(s['hostIP']).toBe('192.168.100.11');
-    expect((s['conditions'] as { type: string; status: string }[]).find((c) => c.type === 'Ready')?.status).toBe('True');
-    expect((s['containerStatuses'] as { name: string; ready: boolean }[]).map((c) => [c.name, c.ready])).toEqual([
+    expect(
+      (s['conditions'] as { type: string; status: string }[]).find((c) => c.type === 'Ready')?.status,
+    ).toBe('True');
+    expect(
+      (s['containerStatuses'] as { name: string; ready: boolean }[]).map((c) => [c.name, c.ready]),
+    ).toEqual([
       ['web', true],
       ['side', true],
     ]);
-    expect((s['initContainerStatuses'] as { state: { terminated: { exitCode: number } } }[])[0]!.state.terminated.exitCode).toBe(0);
+    expect(
+      (s['initContainerStatuses'] as { state: { terminated: { exitCode: number } } }[])[0]!.state.terminated
+        .exitCode,
+    ).toBe(0);
   });
 
   it('knows when the status in the API is already right', () => {
-    const written = { ...pod, status: runningStatus(pod, rec, '192.168.100.11', true)['status'] as Pod['status'] };
+    const written = {
+      ...pod,
+      status: runningStatus(pod, rec, '192.168.100.11', true)['status'] as Pod['status'],
+    };
     expect(statusUpToDate(written, rec, true)).toBe(true);
     expect(statusUpToDate(written, rec, false)).toBe(false);
     expect(statusUpToDate(written, { ...rec, ips: ['10.1.1.6'] }, true)).toBe(false);
@@ -80,9 +97,19 @@ describe('what the simulated kubelet writes', () => {
 
   it('puts the network plugin state into the Ready condition', () => {
     const since = new Date('2026-01-01T00:00:00Z');
-    const s = nodeStatus('n1', '192.168.100.11', { ready: false, reason: 'NetworkPluginNotReady', message: 'agent down', since })['status'] as Record<string, unknown>;
+    const s = nodeStatus('n1', '192.168.100.11', {
+      ready: false,
+      reason: 'NetworkPluginNotReady',
+      message: 'agent down',
+      since,
+    })['status'] as Record<string, unknown>;
     const ready = (s['conditions'] as Record<string, string>[]).find((c) => c['type'] === 'Ready')!;
-    expect(ready).toMatchObject({ status: 'False', reason: 'NetworkPluginNotReady', message: 'agent down', lastTransitionTime: '2026-01-01T00:00:00Z' });
+    expect(ready).toMatchObject({
+      status: 'False',
+      reason: 'NetworkPluginNotReady',
+      message: 'agent down',
+      lastTransitionTime: '2026-01-01T00:00:00Z',
+    });
     expect(s['addresses']).toEqual([
       { type: 'InternalIP', address: '192.168.100.11' },
       { type: 'Hostname', address: 'n1' },
@@ -97,15 +124,26 @@ describe('the simulated runtime', () => {
   });
 
   it('reads pod addresses from any CNI result version', () => {
-    expect(resultIps({ cniVersion: '1.0.0', ips: [{ address: '10.1.1.5/24', interface: 1 }, { address: 'fd00::5/64' }] })).toEqual(['10.1.1.5', 'fd00::5']);
-    expect(resultIps({ cniVersion: '0.3.1', ips: [{ version: '4', address: '10.1.1.6/24' }] })).toEqual(['10.1.1.6']);
+    expect(
+      resultIps({
+        cniVersion: '1.0.0',
+        ips: [{ address: '10.1.1.5/24', interface: 1 }, { address: 'fd00::5/64' }],
+      }),
+    ).toEqual(['10.1.1.5', 'fd00::5']);
+    expect(resultIps({ cniVersion: '0.3.1', ips: [{ version: '4', address: '10.1.1.6/24' }] })).toEqual([
+      '10.1.1.6',
+    ]);
     expect(resultIps(undefined)).toEqual([]);
   });
 });
 
 describe('kubeconfig', () => {
   it('trusts the API server certificate file when there is one', () => {
-    expect(kubeconfigYaml({ cluster: 'c', server: 'https://127.0.0.1:1', token: 't', caFile: '/k/ca.crt' })).toContain('certificate-authority: /k/ca.crt');
-    expect(kubeconfigYaml({ cluster: 'c', server: 'https://127.0.0.1:1', token: 't' })).toContain('insecure-skip-tls-verify: true');
+    expect(
+      kubeconfigYaml({ cluster: 'c', server: 'https://127.0.0.1:1', token: 't', caFile: '/k/ca.crt' }),
+    ).toContain('certificate-authority: /k/ca.crt');
+    expect(kubeconfigYaml({ cluster: 'c', server: 'https://127.0.0.1:1', token: 't' })).toContain(
+      'insecure-skip-tls-verify: true',
+    );
   });
 });

@@ -18,7 +18,12 @@ function probe(target: string): Promise<{ target: string; ok: boolean; ms: numbe
     const done = (ok: boolean, error?: string): void => {
       clearTimeout(timer);
       sock.destroy();
-      resolve({ target, ok, ms: Math.round((performance.now() - t0) * 10) / 10, ...(error ? { error } : {}) });
+      resolve({
+        target,
+        ok,
+        ms: Math.round((performance.now() - t0) * 10) / 10,
+        ...(error ? { error } : {}),
+      });
     };
     const timer = setTimeout(() => done(false, 'timeout'), timeoutMs);
     sock.on('connect', () => sock.write(token));

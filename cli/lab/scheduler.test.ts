@@ -2,14 +2,32 @@ import { describe, expect, it } from 'vitest';
 import { chooseNode, fits, type SchedNode } from './kubelet/scheduler.ts';
 import type { Pod } from './kubelet/types.ts';
 
-const pod = (spec: Partial<Pod['spec']> = {}): Pod => ({ metadata: { name: 'p', namespace: 'default', uid: 'u' }, spec: { containers: [{ name: 'c' }], ...spec } });
-const node = (name: string, ready = true, labels: Record<string, string> = {}): SchedNode => ({ name, ready, labels: { 'kubernetes.io/hostname': name, ...labels } });
+const pod = (spec: Partial<Pod['spec']> = {}): Pod => ({
+  metadata: { name: 'p', namespace: 'default', uid: 'u' },
+  spec: { containers: [{ name: 'c' }], ...spec },
+});
+const node = (name: string, ready = true, labels: Record<string, string> = {}): SchedNode => ({
+  name,
+  ready,
+  labels: { 'kubernetes.io/hostname': name, ...labels },
+});
 
 describe('lab scheduler', () => {
   const nodes = [node('n1'), node('n2'), node('n3')];
 
   it('picks the least-loaded ready node', () => {
-    expect(chooseNode(pod(), nodes, new Map([['n1', 3], ['n2', 1], ['n3', 2]]), 0)).toBe('n2');
+    expect(
+      chooseNode(
+        pod(),
+        nodes,
+        new Map([
+          ['n1', 3],
+          ['n2', 1],
+          ['n3', 2],
+        ]),
+        0,
+      ),
+    ).toBe('n2');
     expect(chooseNode(pod(), [node('n1'), node('n2', false)], new Map([['n1', 9]]), 0)).toBe('n1');
   });
 
@@ -35,13 +53,35 @@ describe('lab scheduler', () => {
     expect(fits(pod({ nodeSelector: { 'kubernetes.io/hostname': 'n2' } }), nodes[1]!)).toBe(true);
     expect(fits(pod({ nodeSelector: { 'kubernetes.io/hostname': 'n2' } }), nodes[0]!)).toBe(false);
     const daemonSetPod = pod({
-      affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: ['n3'] }] }] } } },
+      affinity: {
+        nodeAffinity: {
+          requiredDuringSchedulingIgnoredDuringExecution: {
+            nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: ['n3'] }] }],
+          },
+        },
+      },
     });
     expect(chooseNode(daemonSetPod, nodes, new Map([['n3', 50]]), 0)).toBe('n3');
-    const terms = (t: object[]): Partial<Pod['spec']> => ({ affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: t } } } });
+    const terms = (t: object[]): Partial<Pod['spec']> => ({
+      affinity: {
+        nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: t } },
+      },
+    });
     const gpu = node('g', true, { gpu: 'yes', zone: 'b' });
     expect(fits(pod(terms([{ matchExpressions: [{ key: 'gpu', operator: 'Exists' }] }])), gpu)).toBe(true);
-    expect(fits(pod(terms([{ matchExpressions: [{ key: 'gpu', operator: 'DoesNotExist' }] }])), gpu)).toBe(false);
-    expect(fits(pod(terms([{ matchExpressions: [{ key: 'zone', operator: 'NotIn', values: ['b'] }] }, { matchExpressions: [{ key: 'gpu', operator: 'In', values: ['yes'] }] }])), gpu)).toBe(true);
+    expect(fits(pod(terms([{ matchExpressions: [{ key: 'gpu', operator: 'DoesNotExist' }] }])), gpu)).toBe(
+      false,
+    );
+    expect(
+      fits(
+        pod(
+          terms([
+            { matchExpressions: [{ key: 'zone', operator: 'NotIn', values: ['b'] }] },
+            { matchExpressions: [{ key: 'gpu', operator: 'In', values: ['yes'] }] },
+          ]),
+        ),
+        gpu,
+      ),
+    ).toBe(true);
   });
 });

@@ -1,7 +1,7 @@
 // lab.json: what `lab up` decided once (ports, token, node count) so that every later command —
 // a second `lab up`, `lab restart`, the supervisor, `lab status`, `lab down` — sees the same lab.
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { labLayout, type LabLayout } from './layout.ts';
 
 export interface LabPorts {
@@ -27,6 +27,8 @@ export interface LabState {
   token: string;
   createdAt: string;
   logLevel: string;
+  /** Where the node simulator serves /readyz, /metrics and /status (host:port or unix:/path). */
+  kubeletAddr: string;
   /** CNI configuration list other than deploy/netloom.conflist, if any. */
   conflist?: string;
   /** Extra flags for every agent. */
@@ -36,8 +38,10 @@ export interface LabState {
 export function readState(path: string): LabState | undefined {
   if (!existsSync(path)) return undefined;
   try {
-    const s = JSON.parse(readFileSync(path, 'utf8')) as LabState;
-    return s.version === 1 ? s : undefined;
+    const s = JSON.parse(readFileSync(path, 'utf8')) as Partial<LabState>;
+    if (s.version !== 1 || !s.stateDir) return undefined;
+    // Fields added after the first version of lab.json get their defaults.
+    return { agentArgs: '', kubeletAddr: `unix:${join(s.stateDir, 'kubelet.sock')}`, ...s } as LabState;
   } catch {
     return undefined;
   }
@@ -50,7 +54,12 @@ export function writeState(path: string, state: LabState): void {
 }
 
 export function layoutOf(state: LabState): LabLayout {
-  return labLayout({ name: state.name, stateDir: state.stateDir, nodes: state.nodes, underlayCidr: state.underlayCidr });
+  return labLayout({
+    name: state.name,
+    stateDir: state.stateDir,
+    nodes: state.nodes,
+    underlayCidr: state.underlayCidr,
+  });
 }
 
 export function etcdEndpoint(state: LabState): string {
@@ -59,4 +68,11 @@ export function etcdEndpoint(state: LabState): string {
 
 export function apiserverUrl(state: LabState): string {
   return `https://127.0.0.1:${state.ports.apiserver}`;
+}
+
+/** A GET URL and socket for an address that is host:port or unix:/path. */
+export function httpTarget(addr: string, path: string): { url: string; socketPath?: string } {
+  return addr.startsWith('unix:')
+    ? { url: `http://localhost${path}`, socketPath: addr.slice('unix:'.length) }
+    : { url: `http://${addr}${path}` };
 }

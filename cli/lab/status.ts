@@ -2,7 +2,6 @@
 // reports it, its agent's health), each pod (node, IP, phase from the API server). `--json`
 // gives the same as one object, for scripts and tests.
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { errorMessage } from '../../lib/errors.ts';
 import type { Binaries } from './components.ts';
 import { labComponents } from './components.ts';
@@ -12,7 +11,7 @@ import { KubeApi } from './kubelet/kube-api.ts';
 import type { SimulatorStatus } from './kubelet/simulator.ts';
 import type { Pod, PodList } from './kubelet/types.ts';
 import { runningRecord } from './lifecycle.ts';
-import { apiserverUrl, layoutOf, type LabState } from './state.ts';
+import { apiserverUrl, httpTarget, layoutOf, type LabState } from './state.ts';
 import type { Out } from './up.ts';
 
 export interface ComponentStatus {
@@ -29,7 +28,15 @@ export interface LabStatus {
   stateDir: string;
   createdAt: string;
   components: ComponentStatus[];
-  nodes: { name: string; ip: string; netns: string; ready: boolean; message: string; pods: number; agent: string }[];
+  nodes: {
+    name: string;
+    ip: string;
+    netns: string;
+    ready: boolean;
+    message: string;
+    pods: number;
+    agent: string;
+  }[];
   pods: { namespace: string; name: string; node: string; phase: string; ip: string; ready: boolean }[];
   errors: string[];
 }
@@ -51,12 +58,20 @@ export async function collectStatus(state: LabState, bins: Binaries): Promise<La
     labComponents(state, bins).map(async (c): Promise<ComponentStatus> => {
       const rec = runningRecord(c);
       const ready = rec ? await c.ready().catch(() => false) : false;
-      return { name: c.name, title: c.title, pid: rec?.pid ?? null, running: rec !== undefined, ready, endpoint: c.endpoint ?? null };
+      return {
+        name: c.name,
+        title: c.title,
+        pid: rec?.pid ?? null,
+        running: rec !== undefined,
+        ready,
+        endpoint: c.endpoint ?? null,
+      };
     }),
   );
   let sim: SimulatorStatus | undefined;
   try {
-    const res = await get('http://kubelet/status', { socketPath: join(layout.stateDir, 'kubelet.sock') });
+    const t = httpTarget(state.kubeletAddr, '/status');
+    const res = await get(t.url, t.socketPath ? { socketPath: t.socketPath } : {});
     sim = JSON.parse(res.body) as SimulatorStatus;
   } catch (err) {
     errors.push(`node simulator: ${errorMessage(err)}`);
@@ -77,7 +92,12 @@ export async function collectStatus(state: LabState, bins: Binaries): Promise<La
   );
   let pods: LabStatus['pods'] = [];
   const files = kubeFiles(layout.files.kubeDir);
-  const api = new KubeApi({ server: apiserverUrl(state), token: state.token, timeoutMs: 5_000, ...(existsSync(files.servingCert) ? { ca: readFileSync(files.servingCert) } : {}) });
+  const api = new KubeApi({
+    server: apiserverUrl(state),
+    token: state.token,
+    timeoutMs: 5_000,
+    ...(existsSync(files.servingCert) ? { ca: readFileSync(files.servingCert) } : {}),
+  });
   try {
     const list = await api.get<PodList>('/api/v1/pods');
     pods = list.items.map((p: Pod) => ({
@@ -93,14 +113,33 @@ export async function collectStatus(state: LabState, bins: Binaries): Promise<La
   } finally {
     api.close();
   }
-  return { name: state.name, stateDir: state.stateDir, createdAt: state.createdAt, components, nodes, pods, errors };
+  return {
+    name: state.name,
+    stateDir: state.stateDir,
+    createdAt: state.createdAt,
+    components,
+    nodes,
+    pods,
+    errors,
+  };
 }
 
 const short = (text: string, max = 60): string => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => '  ' + r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n') + '\n';
+  return (
+    rows
+      .map(
+        (r) =>
+          '  ' +
+          r
+            .map((c, i) => c.padEnd(widths[i]!))
+            .join('  ')
+            .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
 }
 
 export function printStatus(s: LabStatus, out: Out): void {
@@ -108,19 +147,43 @@ export function printStatus(s: LabStatus, out: Out): void {
   out.write(
     table([
       ['NAME', 'STATE', 'PID', 'ENDPOINT'],
-      ...s.components.map((c) => [c.name, c.running ? (c.ready ? 'ready' : 'running, not ready') : 'DOWN', c.pid === null ? '-' : String(c.pid), c.endpoint ?? '']),
+      ...s.components.map((c) => [
+        c.name,
+        c.running ? (c.ready ? 'ready' : 'running, not ready') : 'DOWN',
+        c.pid === null ? '-' : String(c.pid),
+        c.endpoint ?? '',
+      ]),
     ]),
   );
   out.write('\nnodes:\n');
   out.write(
     table([
       ['NAME', 'IP', 'READY', 'PODS', 'AGENT', 'NETNS'],
-      ...s.nodes.map((n) => [n.name, n.ip, n.ready ? 'True' : `False (${short(n.message)})`, String(n.pods), short(n.agent), n.netns]),
+      ...s.nodes.map((n) => [
+        n.name,
+        n.ip,
+        n.ready ? 'True' : `False (${short(n.message)})`,
+        String(n.pods),
+        short(n.agent),
+        n.netns,
+      ]),
     ]),
   );
   out.write(`\npods (${s.pods.length}):\n`);
   if (s.pods.length > 0) {
-    out.write(table([['NAMESPACE', 'NAME', 'NODE', 'PHASE', 'READY', 'IP'], ...s.pods.map((p) => [p.namespace, p.name, p.node || '-', p.phase, p.ready ? 'yes' : 'no', p.ip || '-'])]));
+    out.write(
+      table([
+        ['NAMESPACE', 'NAME', 'NODE', 'PHASE', 'READY', 'IP'],
+        ...s.pods.map((p) => [
+          p.namespace,
+          p.name,
+          p.node || '-',
+          p.phase,
+          p.ready ? 'yes' : 'no',
+          p.ip || '-',
+        ]),
+      ]),
+    );
   }
   for (const e of s.errors) out.write(`! ${e}\n`);
 }

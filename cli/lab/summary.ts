@@ -15,7 +15,10 @@ export function summary(s: SummaryInput): string {
   const etcd = `http://127.0.0.1:${state.ports.etcd}`;
   const first = layout.nodes[0];
   // The flags that name this lab, when it is not the default one.
-  const flags = [state.name === 'lab' ? '' : ` --name ${state.name}`, state.stateDir === defaultStateDir(state.name) ? '' : ` --state-dir ${state.stateDir}`].join('');
+  const flags = [
+    state.name === 'lab' ? '' : ` --name ${state.name}`,
+    state.stateDir === defaultStateDir(state.name) ? '' : ` --state-dir ${state.stateDir}`,
+  ].join('');
   const nodes = layout.nodes.map((n) => `${n.name} (${n.ip}, netns ${n.netns})`).join('\n    ');
   const lines = [
     '',

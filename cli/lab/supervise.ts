@@ -9,7 +9,12 @@ import { ensureRunning, tail } from './lifecycle.ts';
 import { tryLock } from './lock.ts';
 import { layoutOf, type LabState } from './state.ts';
 
-export async function supervise(state: LabState, bins: Binaries, logger: Logger, signal: AbortSignal): Promise<void> {
+export async function supervise(
+  state: LabState,
+  bins: Binaries,
+  logger: Logger,
+  signal: AbortSignal,
+): Promise<void> {
   const layout = layoutOf(state);
   const components = labComponents(state, bins).filter((c) => c.name !== 'supervisor');
   const backoff = new Map<string, { until: number; delayMs: number }>();
@@ -26,7 +31,10 @@ export async function supervise(state: LabState, bins: Binaries, logger: Logger,
       try {
         // Checked again under the lock: `lab up` or `lab restart` may have started it meanwhile.
         if (isAlive(readPidFile(c.spec.pidFile))) continue;
-        logger.warn({ component: c.name, lastLog: tail(c.spec.logFile, 5) }, 'component is down; starting it again');
+        logger.warn(
+          { component: c.name, lastLog: tail(c.spec.logFile, 5) },
+          'component is down; starting it again',
+        );
         const t0 = Date.now();
         await ensureRunning(c, 60_000);
         logger.info({ component: c.name, ms: Date.now() - t0 }, 'component running again');

@@ -28,7 +28,8 @@ async function ensureNode(layout: LabLayout, node: NodeLayout, existing: string[
     // A half-made pair (crash during setup) is removed and made again.
     if (eth0) await ipBatch(node.netns, ['link del eth0']);
     const ports = await links(layout.underlayNetns);
-    if (ports.some((l) => l.ifname === node.underlayPort)) await ipBatch(layout.underlayNetns, [`link del ${node.underlayPort}`]);
+    if (ports.some((l) => l.ifname === node.underlayPort))
+      await ipBatch(layout.underlayNetns, [`link del ${node.underlayPort}`]);
     await ipBatch(layout.underlayNetns, [
       `link add ${node.underlayPort} type veth peer name eth0 netns ${node.netns}`,
       `link set ${node.underlayPort} master ${layout.bridge}`,
@@ -37,7 +38,14 @@ async function ensureNode(layout: LabLayout, node: NodeLayout, existing: string[
     await ipBatch(node.netns, [`address add ${node.ip}/24 dev eth0`, 'link set eth0 up']);
   }
   // A node routes for its pods, as every Kubernetes node does (a new namespace starts with 0).
-  await runOk('ip', ['netns', 'exec', node.netns, 'sh', '-c', 'echo 1 > /proc/sys/net/ipv4/ip_forward; echo 1 > /proc/sys/net/ipv6/conf/all/forwarding']);
+  await runOk('ip', [
+    'netns',
+    'exec',
+    node.netns,
+    'sh',
+    '-c',
+    'echo 1 > /proc/sys/net/ipv4/ip_forward; echo 1 > /proc/sys/net/ipv6/conf/all/forwarding',
+  ]);
 }
 
 /** Creates (or completes) the underlay and every node namespace. */

@@ -14,7 +14,7 @@ import { labLayout, type LabLayout } from './layout.ts';
 import { ensureRunning } from './lifecycle.ts';
 import { tryLock } from './lock.ts';
 import { freePorts } from './ports.ts';
-import { apiserverUrl, readState, writeState, type LabState } from './state.ts';
+import { apiserverUrl, httpTarget, readState, writeState, type LabState } from './state.ts';
 import { summary } from './summary.ts';
 import { ensureUnderlay } from './underlay.ts';
 import type { SimulatorStatus } from './kubelet/simulator.ts';
@@ -27,7 +27,8 @@ export interface Out {
 const secs = (t0: number): string => `${((performance.now() - t0) / 1000).toFixed(1)} s`;
 
 async function newState(cfg: LabConfig, layout: LabLayout): Promise<LabState> {
-  const [etcd, etcdPeer, kubeEtcd, kubeEtcdPeer, apiserver, controllerManager, ksrMetrics] = await freePorts(7);
+  const [etcd, etcdPeer, kubeEtcd, kubeEtcdPeer, apiserver, controllerManager, ksrMetrics] =
+    await freePorts(7);
   return {
     version: 1,
     name: cfg.name,
@@ -36,22 +37,37 @@ async function newState(cfg: LabConfig, layout: LabLayout): Promise<LabState> {
     cluster: cfg.cluster,
     underlayCidr: cfg.underlayCidr,
     podProcess: cfg.podProcess,
-    ports: { etcd: etcd!, etcdPeer: etcdPeer!, kubeEtcd: kubeEtcd!, kubeEtcdPeer: kubeEtcdPeer!, apiserver: apiserver!, controllerManager: controllerManager!, ksrMetrics: ksrMetrics! },
+    ports: {
+      etcd: etcd!,
+      etcdPeer: etcdPeer!,
+      kubeEtcd: kubeEtcd!,
+      kubeEtcdPeer: kubeEtcdPeer!,
+      apiserver: apiserver!,
+      controllerManager: controllerManager!,
+      ksrMetrics: ksrMetrics!,
+    },
     token: randomBytes(24).toString('hex'),
     createdAt: new Date().toISOString(),
     logLevel: cfg.logLevel,
     agentArgs: cfg.agentArgs,
+    kubeletAddr: cfg.metricsAddr ?? `unix:${join(layout.stateDir, 'kubelet.sock')}`,
     ...(cfg.conflist ? { conflist: resolve(cfg.conflist) } : {}),
   };
 }
 
 export function binaries(): Binaries {
-  return { etcd: findEtcd(), kubeApiserver: findKubeApiserver(), kubeControllerManager: findKubeControllerManager(), agent: agentAvailable() };
+  return {
+    etcd: findEtcd(),
+    kubeApiserver: findKubeApiserver(),
+    kubeControllerManager: findKubeControllerManager(),
+    agent: agentAvailable(),
+  };
 }
 
-async function kubeletStatus(layout: LabLayout): Promise<SimulatorStatus | undefined> {
+async function kubeletStatus(state: LabState): Promise<SimulatorStatus | undefined> {
   try {
-    const res = await get('http://kubelet/status', { socketPath: join(layout.stateDir, 'kubelet.sock') });
+    const t = httpTarget(state.kubeletAddr, '/status');
+    const res = await get(t.url, t.socketPath ? { socketPath: t.socketPath } : {});
     return res.status === 200 ? (JSON.parse(res.body) as SimulatorStatus) : undefined;
   } catch {
     return undefined;
@@ -59,7 +75,12 @@ async function kubeletStatus(layout: LabLayout): Promise<SimulatorStatus | undef
 }
 
 /** Starts every component in dependency order, in parallel where they do not depend on each other. */
-async function startAll(components: Component[], timeoutMs: number, out: Out, afterReady: (c: Component) => void): Promise<void> {
+async function startAll(
+  components: Component[],
+  timeoutMs: number,
+  out: Out,
+  afterReady: (c: Component) => void,
+): Promise<void> {
   const byName = new Map(components.map((c) => [c.name, c]));
   const started = new Map<string, Promise<void>>();
   const width = Math.max(...components.map((c) => c.title.length));
@@ -67,12 +88,19 @@ async function startAll(components: Component[], timeoutMs: number, out: Out, af
     let p = started.get(c.name);
     if (!p) {
       p = (async () => {
-        await Promise.all(c.after.map((n) => byName.get(n)).filter((d): d is Component => d !== undefined).map(start));
+        await Promise.all(
+          c.after
+            .map((n) => byName.get(n))
+            .filter((d): d is Component => d !== undefined)
+            .map(start),
+        );
         const t0 = performance.now();
         const { rec, started: fresh } = await ensureRunning(c, timeoutMs);
         afterReady(c);
         const where = c.endpoint ? `  ${c.endpoint}` : '';
-        out.write(`  ✓ ${c.title.padEnd(width)}  ${fresh ? secs(t0).padStart(6) : `(was running, pid ${rec.pid})`}${where}\n`);
+        out.write(
+          `  ✓ ${c.title.padEnd(width)}  ${fresh ? secs(t0).padStart(6) : `(was running, pid ${rec.pid})`}${where}\n`,
+        );
       })();
       started.set(c.name, p);
     }
@@ -86,40 +114,59 @@ async function startAll(components: Component[], timeoutMs: number, out: Out, af
 export async function up(cfg: LabConfig, opts: { explicitNodes: boolean; out: Out }): Promise<number> {
   const { out } = opts;
   const t0 = performance.now();
-  if (process.getuid?.() !== 0) throw new LabError('the lab needs root: it creates network namespaces (run it with sudo)');
+  if (process.getuid?.() !== 0)
+    throw new LabError('the lab needs root: it creates network namespaces (run it with sudo)');
   let layout = labLayout(cfg);
   mkdirSync(layout.stateDir, { recursive: true, mode: 0o755 });
   const lock = tryLock(layout.files.lock, 'lab up');
   if (!lock.ok) {
-    out.write(`netloom lab up: another lab command (pid ${lock.holder.pid}, since ${lock.holder.startedAt}) is working on lab "${cfg.name}" right now; leaving it alone.\n`);
+    out.write(
+      `netloom lab up: another lab command (pid ${lock.holder.pid}, since ${lock.holder.startedAt}) is working on lab "${cfg.name}" right now; leaving it alone.\n`,
+    );
     return 1;
   }
   try {
     let state = readState(layout.files.state);
     const resumed = state !== undefined;
     if (state && opts.explicitNodes && state.nodes !== cfg.nodes) {
-      out.write(`netloom lab up: lab "${cfg.name}" exists with ${state.nodes} nodes; run \`netloom lab down\` first to make one with ${cfg.nodes}.\n`);
+      out.write(
+        `netloom lab up: lab "${cfg.name}" exists with ${state.nodes} nodes; run \`netloom lab down\` first to make one with ${cfg.nodes}.\n`,
+      );
       return 1;
     }
     if (!state) {
       state = await newState(cfg, layout);
       writeState(layout.files.state, state);
     }
-    layout = labLayout({ name: state.name, stateDir: state.stateDir, nodes: state.nodes, underlayCidr: state.underlayCidr });
+    layout = labLayout({
+      name: state.name,
+      stateDir: state.stateDir,
+      nodes: state.nodes,
+      underlayCidr: state.underlayCidr,
+    });
 
     const bins = binaries();
     if (!bins.etcd.ok) throw new LabError(bins.etcd.reason);
     if (!bins.kubeApiserver.ok) throw new LabError(bins.kubeApiserver.reason);
     const warnings: string[] = [];
     if (!bins.kubeControllerManager.ok) {
-      warnings.push(`${bins.kubeControllerManager.reason}: Deployments, ReplicaSets, EndpointSlices and namespace deletion do nothing; create Pods directly`);
+      warnings.push(
+        `${bins.kubeControllerManager.reason}: Deployments, ReplicaSets, EndpointSlices and namespace deletion do nothing; create Pods directly`,
+      );
     }
-    if (!bins.agent) warnings.push('`netloom agent` is not in this checkout yet: nodes stay NotReady and pods Pending (no data plane)');
+    if (!bins.agent)
+      warnings.push(
+        '`netloom agent` is not in this checkout yet: nodes stay NotReady and pods Pending (no data plane)',
+      );
 
-    out.write(`netloom lab "${state.name}": ${state.nodes} nodes, state in ${layout.stateDir}${resumed ? ' (resuming the existing lab)' : ''}\n`);
+    out.write(
+      `netloom lab "${state.name}": ${state.nodes} nodes, state in ${layout.stateDir}${resumed ? ' (resuming the existing lab)' : ''}\n`,
+    );
     let t = performance.now();
     await ensureUnderlay(layout);
-    out.write(`  ✓ network namespaces: ${layout.underlayNetns} (bridge ${layout.bridge}), ${layout.nodes.map((n) => n.netns).join(', ')}  ${secs(t)}\n`);
+    out.write(
+      `  ✓ network namespaces: ${layout.underlayNetns} (bridge ${layout.bridge}), ${layout.nodes.map((n) => n.netns).join(', ')}  ${secs(t)}\n`,
+    );
 
     const files = kubeFiles(layout.files.kubeDir);
     ensureCredentials(files, state.token);
@@ -128,7 +175,12 @@ export async function up(cfg: LabConfig, opts: { explicitNodes: boolean; out: Ou
     const st = state;
     await startAll(components, cfg.timeoutSeconds * 1000, out, (c) => {
       if (c.name === 'kube-apiserver') {
-        writeKubeconfig(files, { cluster: `netloom-${st.name}`, server: apiserverUrl(st), token: st.token, verify: existsSync(files.servingCert) });
+        writeKubeconfig(files, {
+          cluster: `netloom-${st.name}`,
+          server: apiserverUrl(st),
+          token: st.token,
+          verify: existsSync(files.servingCert),
+        });
       }
     });
     await ensureRunning(supervisor, 10_000);
@@ -139,7 +191,7 @@ export async function up(cfg: LabConfig, opts: { explicitNodes: boolean; out: Ou
       const deadline = Date.now() + Math.min(cfg.timeoutSeconds, 60) * 1000;
       let status: SimulatorStatus | undefined;
       for (;;) {
-        status = await kubeletStatus(layout);
+        status = await kubeletStatus(st);
         if (status?.nodes.every((n) => n.ready) || Date.now() > deadline) break;
         await new Promise((r) => setTimeout(r, 200));
       }
@@ -147,7 +199,15 @@ export async function up(cfg: LabConfig, opts: { explicitNodes: boolean; out: Ou
       if (notReady.length === 0) out.write(`  ✓ ${state.nodes} nodes Ready  ${secs(t)}\n`);
       else warnings.push(`nodes not Ready: ${notReady.map((n) => `${n.name} (${n.message})`).join('; ')}`);
     }
-    out.write(summary({ state, layout, kubeconfig: files.kubeconfig, seconds: (performance.now() - t0) / 1000, warnings }));
+    out.write(
+      summary({
+        state,
+        layout,
+        kubeconfig: files.kubeconfig,
+        seconds: (performance.now() - t0) / 1000,
+        warnings,
+      }),
+    );
     return 0;
   } finally {
     lock.release();

@@ -52,7 +52,10 @@ export class CniError extends NetloomError {
 }
 
 /** CNI_ARGS as containerd's CRI plugin passes them for a Kubernetes pod. */
-export function k8sArgs(pod: { namespace: string; name: string; uid: string }, containerId: string): [string, string][] {
+export function k8sArgs(
+  pod: { namespace: string; name: string; uid: string },
+  containerId: string,
+): [string, string][] {
   return [
     ['IgnoreUnknown', '1'],
     ['K8S_POD_NAMESPACE', pod.namespace],
@@ -63,7 +66,12 @@ export function k8sArgs(pod: { namespace: string; name: string; uid: string }, c
 }
 
 /** The stdin of one plugin of the list (libcni's buildOneConfig + injectRuntimeConfig). */
-export function pluginStdin(list: ConfList, plugin: PluginConf, rt: RuntimeConf | undefined, prevResult?: unknown): Record<string, unknown> {
+export function pluginStdin(
+  list: ConfList,
+  plugin: PluginConf,
+  rt: RuntimeConf | undefined,
+  prevResult?: unknown,
+): Record<string, unknown> {
   const conf: Record<string, unknown> = { ...plugin, cniVersion: list.cniVersion, name: list.name };
   if (prevResult !== undefined) conf['prevResult'] = prevResult;
   if (rt) {
@@ -76,7 +84,11 @@ export function pluginStdin(list: ConfList, plugin: PluginConf, rt: RuntimeConf 
   return conf;
 }
 
-export function cniEnv(command: string, rt: RuntimeConf | undefined, cniPath: readonly string[]): Record<string, string> {
+export function cniEnv(
+  command: string,
+  rt: RuntimeConf | undefined,
+  cniPath: readonly string[],
+): Record<string, string> {
   const env: Record<string, string> = { CNI_COMMAND: command, CNI_PATH: cniPath.join(':') };
   if (rt) {
     env['CNI_CONTAINERID'] = rt.containerId;
@@ -117,8 +129,17 @@ export class CniRunner {
     throw new CniError(type, 'find', 0, `plugin ${type} not found in ${this.path.join(':')}`);
   }
 
-  private async invoke(command: string, plugin: PluginConf, stdin: Record<string, unknown>, rt: RuntimeConf | undefined): Promise<unknown> {
-    const res = await this.exec(this.find(plugin.type), cniEnv(command, rt, this.path), JSON.stringify(stdin));
+  private async invoke(
+    command: string,
+    plugin: PluginConf,
+    stdin: Record<string, unknown>,
+    rt: RuntimeConf | undefined,
+  ): Promise<unknown> {
+    const res = await this.exec(
+      this.find(plugin.type),
+      cniEnv(command, rt, this.path),
+      JSON.stringify(stdin),
+    );
     if (res.code !== 0) {
       let code = res.code;
       let msg = (res.stderr || res.stdout).trim() || `exit ${res.code}`;
@@ -156,8 +177,18 @@ export class CniRunner {
   private speaks11(plugin: PluginConf): Promise<boolean> {
     let known = this.v11.get(plugin.type);
     if (!known) {
-      known = this.exec(this.find(plugin.type), cniEnv('VERSION', undefined, this.path), JSON.stringify({ cniVersion: this.list.cniVersion }))
-        .then((res) => res.code === 0 && ((JSON.parse(res.stdout) as { supportedVersions?: string[] }).supportedVersions ?? []).includes('1.1.0'))
+      known = this.exec(
+        this.find(plugin.type),
+        cniEnv('VERSION', undefined, this.path),
+        JSON.stringify({ cniVersion: this.list.cniVersion }),
+      )
+        .then(
+          (res) =>
+            res.code === 0 &&
+            ((JSON.parse(res.stdout) as { supportedVersions?: string[] }).supportedVersions ?? []).includes(
+              '1.1.0',
+            ),
+        )
         .catch(() => false);
       this.v11.set(plugin.type, known);
     }
@@ -171,8 +202,10 @@ export class CniRunner {
    * Debian's portmap still gets netloom's STATUS and GC).
    */
   private async v11Plugins(): Promise<{ version: string; plugins: PluginConf[] }> {
-    if (versionAtLeast(this.list.cniVersion, 1, 1)) return { version: this.list.cniVersion, plugins: this.list.plugins };
-    const listed = Array.isArray(this.list['cniVersions']) && (this.list['cniVersions'] as unknown[]).includes('1.1.0');
+    if (versionAtLeast(this.list.cniVersion, 1, 1))
+      return { version: this.list.cniVersion, plugins: this.list.plugins };
+    const listed =
+      Array.isArray(this.list['cniVersions']) && (this.list['cniVersions'] as unknown[]).includes('1.1.0');
     if (!listed) return { version: '1.1.0', plugins: [] };
     const plugins: PluginConf[] = [];
     for (const p of this.list.plugins) if (await this.speaks11(p)) plugins.push(p);
@@ -183,7 +216,8 @@ export class CniRunner {
   async status(): Promise<void> {
     const { version, plugins } = await this.v11Plugins();
     const list = { ...this.list, cniVersion: version };
-    for (const plugin of plugins) await this.invoke('STATUS', plugin, pluginStdin(list, plugin, undefined), undefined);
+    for (const plugin of plugins)
+      await this.invoke('STATUS', plugin, pluginStdin(list, plugin, undefined), undefined);
   }
 
   /** GC (CNI 1.1): every attachment not listed may be released by the plugins. */
@@ -191,7 +225,12 @@ export class CniRunner {
     const { version, plugins } = await this.v11Plugins();
     const list = { ...this.list, cniVersion: version };
     for (const plugin of plugins) {
-      await this.invoke('GC', plugin, { ...pluginStdin(list, plugin, undefined), 'cni.dev/valid-attachments': valid }, undefined);
+      await this.invoke(
+        'GC',
+        plugin,
+        { ...pluginStdin(list, plugin, undefined), 'cni.dev/valid-attachments': valid },
+        undefined,
+      );
     }
   }
 }

@@ -14,13 +14,16 @@ export const BUILTIN_CONFLIST: ConfList = {
 };
 
 export function loadTemplate(path = DEPLOY_CONFLIST): { list: ConfList; source: string } {
-  if (!existsSync(path)) return { list: BUILTIN_CONFLIST, source: 'built-in (deploy/netloom.conflist not found)' };
+  if (!existsSync(path))
+    return { list: BUILTIN_CONFLIST, source: 'built-in (deploy/netloom.conflist not found)' };
   return { list: JSON.parse(readFileSync(path, 'utf8')) as ConfList, source: path };
 }
 
 export function nodeConflist(template: ConfList, node: { cniSocket: string; cniLog: string }): ConfList {
   return {
     ...template,
-    plugins: template.plugins.map((p) => (p.type === 'netloom' ? { ...p, agentSocket: node.cniSocket, logFile: node.cniLog } : p)),
+    plugins: template.plugins.map((p) =>
+      p.type === 'netloom' ? { ...p, agentSocket: node.cniSocket, logFile: node.cniLog } : p,
+    ),
   };
 }

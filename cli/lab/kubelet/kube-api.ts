@@ -15,7 +15,10 @@ export class KubeError extends NetloomError {
   }
 }
 
-export type WatchEvent = { type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR'; object: Record<string, unknown> };
+export type WatchEvent = {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+  object: Record<string, unknown>;
+};
 
 export interface KubeApiOptions {
   server: string;
@@ -30,14 +33,23 @@ export class KubeApi {
 
   constructor(opts: KubeApiOptions) {
     this.opts = opts;
-    this.agent = new Agent({ keepAlive: true, maxSockets: 16, ...(opts.ca ? { ca: opts.ca } : { rejectUnauthorized: false }) });
+    this.agent = new Agent({
+      keepAlive: true,
+      maxSockets: 16,
+      ...(opts.ca ? { ca: opts.ca } : { rejectUnauthorized: false }),
+    });
   }
 
   close(): void {
     this.agent.destroy();
   }
 
-  async call<T = Record<string, unknown>>(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<T> {
+  async call<T = Record<string, unknown>>(
+    method: string,
+    path: string,
+    body?: unknown,
+    contentType = 'application/json',
+  ): Promise<T> {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     return new Promise<T>((resolve, reject) => {
       const req = request(
@@ -49,7 +61,9 @@ export class KubeApi {
           headers: {
             authorization: `Bearer ${this.opts.token}`,
             accept: 'application/json',
-            ...(payload !== undefined ? { 'content-type': contentType, 'content-length': Buffer.byteLength(payload) } : {}),
+            ...(payload !== undefined
+              ? { 'content-type': contentType, 'content-length': Buffer.byteLength(payload) }
+              : {}),
           },
         },
         (res) => {
@@ -58,15 +72,17 @@ export class KubeApi {
           res.on('error', (err) => reject(new KubeError(0, 'NetworkError', err.message)));
           res.on('end', () => {
             const text = Buffer.concat(chunks).toString('utf8');
-            let json: Record<string, unknown> = {};
+            let json: Record<string, unknown>;
             try {
               json = text === '' ? {} : (JSON.parse(text) as Record<string, unknown>);
             } catch {
               json = { message: text };
             }
             const status = res.statusCode ?? 0;
+            const field = (name: string, dflt: string): string =>
+              typeof json[name] === 'string' ? json[name] : dflt;
             if (status >= 200 && status < 300) resolve(json as T);
-            else reject(new KubeError(status, String(json['reason'] ?? 'Error'), String(json['message'] ?? text)));
+            else reject(new KubeError(status, field('reason', 'Error'), field('message', text)));
           });
         },
       );
@@ -84,7 +100,13 @@ export class KubeApi {
    * Watches `path` from `resourceVersion`; calls `onEvent` per event and resolves when the server
    * closes the stream (normal after its timeout) or rejects on an error. `signal` ends it.
    */
-  watch(path: string, resourceVersion: string, onEvent: (e: WatchEvent) => void, signal: AbortSignal, idleMs = 90_000): Promise<void> {
+  watch(
+    path: string,
+    resourceVersion: string,
+    onEvent: (e: WatchEvent) => void,
+    signal: AbortSignal,
+    idleMs = 90_000,
+  ): Promise<void> {
     const url = new URL(path, this.opts.server);
     url.searchParams.set('watch', '1');
     url.searchParams.set('resourceVersion', resourceVersion);
@@ -93,7 +115,13 @@ export class KubeApi {
     return new Promise<void>((resolve, reject) => {
       const req = request(
         url,
-        { method: 'GET', agent: this.agent, signal, timeout: idleMs, headers: { authorization: `Bearer ${this.opts.token}`, accept: 'application/json' } },
+        {
+          method: 'GET',
+          agent: this.agent,
+          signal,
+          timeout: idleMs,
+          headers: { authorization: `Bearer ${this.opts.token}`, accept: 'application/json' },
+        },
         (res) => {
           if (res.statusCode !== 200) {
             res.resume();

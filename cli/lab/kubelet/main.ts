@@ -1,9 +1,10 @@
 // `netloom lab kubelet`: the node simulator daemon the lab starts (and restarts). It builds the
 // CNI shim if the lab has none yet, writes each node's conflist, and serves /readyz and /status
-// on <state>/kubelet.sock for `lab up` and `lab status`.
-import { createServer } from 'node:http';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+// with /metrics on --metrics-addr (unix:<state>/kubelet.sock by default) for `lab up` and
+// `lab status`.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { startHealthServer } from '../../../lib/health-server.ts';
+import { createRegistry } from '../../../lib/metrics.ts';
 import type { Logger } from '../../../lib/logging.ts';
 import { buildCni } from '../../../scripts/build-cni.ts';
 import { run } from '../exec.ts';
@@ -18,7 +19,7 @@ import { NodeSimulator } from './simulator.ts';
 
 export const CNI_PATH_EXTRA = ['/usr/lib/cni', '/opt/cni/bin'];
 
-export async function runKubelet(state: LabState, logger: Logger): Promise<number> {
+export async function runKubelet(state: LabState, addr: string, logger: Logger): Promise<number> {
   const layout = layoutOf(state);
   if (!existsSync(layout.files.cniBin)) {
     await buildCni(layout.files.cniBin, process.execPath, layout.files.cniCompileCache);
@@ -34,7 +35,13 @@ export async function runKubelet(state: LabState, logger: Logger): Promise<numbe
     // The plugins run in the node's namespace, as the node's container runtime would run them.
     cni.set(
       n.name,
-      new CniRunner(list, cniPath, (path, env, stdin) => run('ip', ['netns', 'exec', n.netns, path], { env: { ...process.env, ...env }, input: stdin, timeoutMs: 90_000 })),
+      new CniRunner(list, cniPath, (path, env, stdin) =>
+        run('ip', ['netns', 'exec', n.netns, path], {
+          env: { ...process.env, ...env },
+          input: stdin,
+          timeoutMs: 90_000,
+        }),
+      ),
     );
   }
   const files = kubeFiles(layout.files.kubeDir);
@@ -44,24 +51,17 @@ export async function runKubelet(state: LabState, logger: Logger): Promise<numbe
     ...(existsSync(files.servingCert) ? { ca: readFileSync(files.servingCert) } : {}),
   });
   const records = new RecordStore(layout.files.pods);
+  const registry = createRegistry('lab-kubelet');
   const runtime = new Runtime({ layout, records, cni, podProcess: state.podProcess, logger });
-  const sim = new NodeSimulator({ api, layout, runtime, records, cni, logger });
+  const sim = new NodeSimulator({ api, layout, runtime, records, cni, logger, registry });
 
-  const socket = join(layout.stateDir, 'kubelet.sock');
-  rmSync(socket, { force: true });
-  const server = createServer((req, res) => {
-    const reason = sim.ready();
-    if (req.url === '/readyz') {
-      res.writeHead(reason ? 503 : 200, { 'content-type': 'text/plain' });
-      res.end(reason ? `${reason}\n` : 'ok\n');
-    } else if (req.url === '/status') {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(sim.status()) + '\n');
-    } else {
-      res.writeHead(404).end();
-    }
+  const health = await startHealthServer({
+    address: addr,
+    registry,
+    logger,
+    readiness: { simulator: () => sim.ready() },
+    routes: { '/status': () => sim.status() },
   });
-  await new Promise<void>((resolve) => server.listen(socket, resolve));
 
   const stop = new AbortController();
   const onSignal = (sig: string): void => {
@@ -70,13 +70,12 @@ export async function runKubelet(state: LabState, logger: Logger): Promise<numbe
   };
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
-  logger.info({ nodes: layout.nodes.map((n) => n.name), socket }, 'node simulator started');
+  logger.info({ nodes: layout.nodes.map((n) => n.name), url: health.url }, 'node simulator started');
   try {
     await sim.run(stop.signal);
   } finally {
-    server.close();
+    await health.close();
     api.close();
-    rmSync(socket, { force: true });
   }
   return 0;
 }

@@ -43,8 +43,19 @@ export interface NodeReadiness {
   since: Date;
 }
 
-export function nodeStatus(name: string, ip: string, r: NodeReadiness, now = new Date()): Record<string, unknown> {
-  const cond = (type: string, status: string, reason: string, message: string, since: Date): Record<string, string> => ({
+export function nodeStatus(
+  name: string,
+  ip: string,
+  r: NodeReadiness,
+  now = new Date(),
+): Record<string, unknown> {
+  const cond = (
+    type: string,
+    status: string,
+    reason: string,
+    message: string,
+    since: Date,
+  ): Record<string, string> => ({
     type,
     status,
     reason,
@@ -56,9 +67,21 @@ export function nodeStatus(name: string, ip: string, r: NodeReadiness, now = new
   return {
     status: {
       conditions: [
-        cond('MemoryPressure', 'False', 'KubeletHasSufficientMemory', 'kubelet has sufficient memory available', r.since),
+        cond(
+          'MemoryPressure',
+          'False',
+          'KubeletHasSufficientMemory',
+          'kubelet has sufficient memory available',
+          r.since,
+        ),
         cond('DiskPressure', 'False', 'KubeletHasNoDiskPressure', 'kubelet has no disk pressure', r.since),
-        cond('PIDPressure', 'False', 'KubeletHasSufficientPID', 'kubelet has sufficient PID available', r.since),
+        cond(
+          'PIDPressure',
+          'False',
+          'KubeletHasSufficientPID',
+          'kubelet has sufficient PID available',
+          r.since,
+        ),
         cond('Ready', r.ready ? 'True' : 'False', r.reason, r.message, r.since),
       ],
       addresses: [
@@ -92,10 +115,19 @@ export function leaseObject(node: string, now = new Date()): Record<string, unkn
 }
 
 /** The status of a pod whose sandbox and process run: Running, Ready, with its IPs. */
-export function runningStatus(pod: Pod, rec: PodRecord, hostIP: string, processUp: boolean): Record<string, unknown> {
+export function runningStatus(
+  pod: Pod,
+  rec: PodRecord,
+  hostIP: string,
+  processUp: boolean,
+): Record<string, unknown> {
   const started = kubeTime(new Date(rec.startedAt));
   const ready = processUp ? 'True' : 'False';
-  const condition = (type: string, status: string): Record<string, string> => ({ type, status, lastTransitionTime: started });
+  const condition = (type: string, status: string): Record<string, string> => ({
+    type,
+    status,
+    lastTransitionTime: started,
+  });
   return {
     status: {
       phase: 'Running',
@@ -144,13 +176,31 @@ export function statusUpToDate(pod: Pod, rec: PodRecord, processUp: boolean): bo
   return ready && restarts && (s.containerStatuses?.length ?? 0) === pod.spec.containers.length;
 }
 
-export function podEvent(pod: Pod, node: string, type: 'Normal' | 'Warning', reason: string, message: string, component = 'kubelet'): Record<string, unknown> {
+export interface EventSpec {
+  node: string;
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+  /** kubelet, or default-scheduler for Scheduled. */
+  component?: string;
+}
+
+export function podEvent(
+  pod: Pod,
+  { node, type, reason, message, component = 'kubelet' }: EventSpec,
+): Record<string, unknown> {
   const now = kubeTime();
   return {
     apiVersion: 'v1',
     kind: 'Event',
     metadata: { generateName: `${pod.metadata.name}.`, namespace: pod.metadata.namespace },
-    involvedObject: { apiVersion: 'v1', kind: 'Pod', namespace: pod.metadata.namespace, name: pod.metadata.name, uid: pod.metadata.uid },
+    involvedObject: {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      namespace: pod.metadata.namespace,
+      name: pod.metadata.name,
+      uid: pod.metadata.uid,
+    },
     reason,
     message,
     type,

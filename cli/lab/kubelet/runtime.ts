@@ -33,11 +33,18 @@ export function echoPorts(pod: Pod): number[] {
 }
 
 /** containerd's portMappings capability: one entry per declared hostPort. */
-export function portMappings(pod: Pod): { hostPort: number; containerPort: number; protocol: string; hostIP: string }[] {
+export function portMappings(
+  pod: Pod,
+): { hostPort: number; containerPort: number; protocol: string; hostIP: string }[] {
   return pod.spec.containers.flatMap((c) =>
     (c.ports ?? [])
       .filter((p) => (p.hostPort ?? 0) > 0)
-      .map((p) => ({ hostPort: p.hostPort!, containerPort: p.containerPort, protocol: (p.protocol ?? 'TCP').toLowerCase(), hostIP: p.hostIP ?? '' })),
+      .map((p) => ({
+        hostPort: p.hostPort!,
+        containerPort: p.containerPort,
+        protocol: (p.protocol ?? 'TCP').toLowerCase(),
+        hostIP: p.hostIP ?? '',
+      })),
   );
 }
 
@@ -67,7 +74,10 @@ export class Runtime {
       netns: `/run/netns/${rec.netns}`,
       ifname: 'eth0',
       args: k8sArgs(pod.metadata, rec.containerId),
-      capabilityArgs: { portMappings: portMappings(pod), 'io.kubernetes.cri.pod-annotations': pod.metadata.annotations ?? {} },
+      capabilityArgs: {
+        portMappings: portMappings(pod),
+        'io.kubernetes.cri.pod-annotations': pod.metadata.annotations ?? {},
+      },
     };
   }
 
@@ -123,7 +133,10 @@ export class Runtime {
   async destroy(rec: PodRecord, pod: Pod | undefined): Promise<void> {
     if (rec.process) await stopProcess(rec.process, 0);
     if (!rec.hostNetwork) {
-      const podForArgs: Pod = pod ?? { metadata: { name: rec.name, namespace: rec.namespace, uid: rec.uid }, spec: { containers: [] } };
+      const podForArgs: Pod = pod ?? {
+        metadata: { name: rec.name, namespace: rec.namespace, uid: rec.uid },
+        spec: { containers: [] },
+      };
       await this.cniOf(rec.node).del(this.runtimeConf(podForArgs, rec), rec.result);
       await delNetns(rec.netns);
     }
@@ -152,7 +165,12 @@ export class Runtime {
       pidFile: join(this.o.layout.files.pods, `${rec.uid}.pid`),
       marker: this.o.layout.marker,
       netns: rec.netns,
-      env: { POD_NAMESPACE: rec.namespace, POD_NAME: rec.name, NODE_NAME: rec.node, POD_IP: rec.ips[0] ?? '' },
+      env: {
+        POD_NAMESPACE: rec.namespace,
+        POD_NAME: rec.name,
+        NODE_NAME: rec.node,
+        POD_IP: rec.ips[0] ?? '',
+      },
     });
     return recordOf(started.pid, started.command) ?? started;
   }

@@ -34,7 +34,8 @@ export function fits(pod: Pod, node: SchedNode): boolean {
   for (const [k, v] of Object.entries(pod.spec.nodeSelector ?? {})) {
     if (node.labels[k] !== v) return false;
   }
-  const terms = pod.spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
+  const terms =
+    pod.spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
   if (terms && terms.length > 0) {
     // Terms are ORed; requirements inside a term are ANDed.
     const anyTerm = terms.some(
@@ -51,7 +52,12 @@ export function fits(pod: Pod, node: SchedNode): boolean {
  * The node for `pod`, or undefined when no ready node fits. `load` counts the pods each node
  * holds; `turn` rotates the tie-break (the caller increments it per binding).
  */
-export function chooseNode(pod: Pod, nodes: readonly SchedNode[], load: ReadonlyMap<string, number>, turn: number): string | undefined {
+export function chooseNode(
+  pod: Pod,
+  nodes: readonly SchedNode[],
+  load: ReadonlyMap<string, number>,
+  turn: number,
+): string | undefined {
   const candidates = nodes.filter((n) => n.ready && fits(pod, n));
   if (candidates.length === 0) return undefined;
   const sorted = [...candidates].sort((a, b) => a.name.localeCompare(b.name));

@@ -4,12 +4,22 @@
 // on disk: create (netns, CNI ADD, process, status Running) or destroy (process, CNI DEL, netns,
 // then the final delete of a terminating pod). One pod is never worked on by two workers at once.
 import type { Logger } from '../../../lib/logging.ts';
+import { Counter, Gauge, Histogram, LATENCY_BUCKETS_SECONDS, type Registry } from '../../../lib/metrics.ts';
 import { errorMessage } from '../../../lib/errors.ts';
 import type { LabLayout, NodeLayout } from '../layout.ts';
 import { delNetns, listNetns } from '../netns.ts';
 import type { CniRunner } from './cni-runner.ts';
 import { KubeError, type KubeApi, type WatchEvent } from './kube-api.ts';
-import { leaseObject, nodeObject, nodeStatus, podEvent, runningStatus, statusUpToDate, type NodeReadiness } from './objects.ts';
+import {
+  leaseObject,
+  nodeObject,
+  nodeStatus,
+  podEvent,
+  runningStatus,
+  statusUpToDate,
+  type EventSpec,
+  type NodeReadiness,
+} from './objects.ts';
 import type { PodRecord, RecordStore } from './records.ts';
 import type { Runtime } from './runtime.ts';
 import { chooseNode } from './scheduler.ts';
@@ -26,21 +36,83 @@ export interface SimulatorOptions {
   /** How often CNI STATUS is asked per node. */
   statusEveryMs?: number;
   leaseEveryMs?: number;
+  registry?: Registry;
+}
+
+interface SimMetrics {
+  sandboxSeconds: Histogram;
+  failures: Counter;
+  bindings: Counter;
+}
+
+function simMetrics(registry: Registry | undefined, sim: NodeSimulator): SimMetrics {
+  const registers = registry ? [registry] : [];
+  new Gauge({
+    name: 'netloom_lab_pod_sandboxes',
+    help: 'Pod sandboxes the node simulator holds, by node',
+    labelNames: ['node'],
+    registers,
+    collect() {
+      this.reset();
+      for (const n of sim.status().nodes) this.set({ node: n.name }, n.pods);
+    },
+  });
+  new Gauge({
+    name: 'netloom_lab_node_ready',
+    help: 'Whether a lab node is Ready (its CNI STATUS succeeds)',
+    labelNames: ['node'],
+    registers,
+    collect() {
+      for (const n of sim.status().nodes) this.set({ node: n.name }, n.ready ? 1 : 0);
+    },
+  });
+  return {
+    sandboxSeconds: new Histogram({
+      name: 'netloom_lab_sandbox_create_seconds',
+      help: 'Pod sandbox creation: netns, CNI ADD chain, process',
+      buckets: LATENCY_BUCKETS_SECONDS,
+      registers,
+    }),
+    failures: new Counter({
+      name: 'netloom_lab_pod_sync_failures_total',
+      help: 'Pod syncs that failed and will be retried',
+      registers,
+    }),
+    bindings: new Counter({
+      name: 'netloom_lab_bindings_total',
+      help: 'Pods the lab scheduler bound to a node',
+      registers,
+    }),
+  };
 }
 
 const MERGE = 'application/merge-patch+json';
 const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
   new Promise((r) => {
     const t = setTimeout(r, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(t);
-      r();
-    }, { once: true });
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(t);
+        r();
+      },
+      { once: true },
+    );
   });
 
 export interface SimulatorStatus {
   nodes: { name: string; ip: string; ready: boolean; reason: string; message: string; pods: number }[];
-  pods: { namespace: string; name: string; uid: string; node: string; ips: string[]; state: string; process: boolean; netns: string; hostNetwork: boolean }[];
+  pods: {
+    namespace: string;
+    name: string;
+    uid: string;
+    node: string;
+    ips: string[];
+    state: string;
+    process: boolean;
+    netns: string;
+    hostNetwork: boolean;
+  }[];
   pending: number;
   listed: boolean;
 }
@@ -61,11 +133,19 @@ export class NodeSimulator {
   private registered = false;
   private listed = false;
   private turn = 0;
+  private readonly metrics: SimMetrics;
 
   constructor(o: SimulatorOptions) {
     this.o = o;
+    this.metrics = simMetrics(o.registry, this);
     this.nodes = new Map(o.layout.nodes.map((n) => [n.name, n]));
-    for (const n of o.layout.nodes) this.readiness.set(n.name, { ready: false, reason: 'NetworkPluginNotReady', message: 'CNI STATUS not asked yet', since: new Date() });
+    for (const n of o.layout.nodes)
+      this.readiness.set(n.name, {
+        ready: false,
+        reason: 'NetworkPluginNotReady',
+        message: 'CNI STATUS not asked yet',
+        since: new Date(),
+      });
   }
 
   ready(): string | null {
@@ -80,7 +160,14 @@ export class NodeSimulator {
     return {
       nodes: [...this.nodes.values()].map((n) => {
         const r = this.readiness.get(n.name)!;
-        return { name: n.name, ip: n.ip, ready: r.ready, reason: r.reason, message: r.message, pods: count.get(n.name) ?? 0 };
+        return {
+          name: n.name,
+          ip: n.ip,
+          ready: r.ready,
+          reason: r.reason,
+          message: r.message,
+          pods: count.get(n.name) ?? 0,
+        };
       }),
       pods: [...this.recs.values()].map((r) => ({
         namespace: r.namespace,
@@ -93,7 +180,8 @@ export class NodeSimulator {
         netns: r.netns,
         hostNetwork: r.hostNetwork,
       })),
-      pending: [...this.pods.values()].filter((p) => !p.spec.nodeName && !p.metadata.deletionTimestamp).length,
+      pending: [...this.pods.values()].filter((p) => !p.spec.nodeName && !p.metadata.deletionTimestamp)
+        .length,
       listed: this.listed,
     };
   }
@@ -165,19 +253,37 @@ export class NodeSimulator {
           let next: NodeReadiness;
           try {
             await this.o.cni.get(n.name)!.status();
-            next = { ready: true, reason: 'KubeletReady', message: 'kubelet is posting ready status; network plugin ready', since: before.since };
+            next = {
+              ready: true,
+              reason: 'KubeletReady',
+              message: 'kubelet is posting ready status; network plugin ready',
+              since: before.since,
+            };
           } catch (err) {
-            next = { ready: false, reason: 'NetworkPluginNotReady', message: `network plugin not ready: ${errorMessage(err)}`, since: before.since };
+            next = {
+              ready: false,
+              reason: 'NetworkPluginNotReady',
+              message: `network plugin not ready: ${errorMessage(err)}`,
+              since: before.since,
+            };
           }
           if (next.ready !== before.ready) {
             next.since = new Date();
-            this.o.logger.info({ node: n.name, ready: next.ready, message: next.message }, 'node readiness changed');
+            this.o.logger.info(
+              { node: n.name, ready: next.ready, message: next.message },
+              'node readiness changed',
+            );
             // Pods waiting for a ready node get another chance at once.
-            if (next.ready) for (const p of this.pods.values()) if (!p.spec.nodeName) this.enqueue(p.metadata.uid);
+            if (next.ready)
+              for (const p of this.pods.values()) if (!p.spec.nodeName) this.enqueue(p.metadata.uid);
           }
           this.readiness.set(n.name, next);
           try {
-            if (next.ready !== before.ready || next.message !== before.message || Date.now() - (this.lastStatusPatch.get(n.name) ?? 0) > 60_000) {
+            if (
+              next.ready !== before.ready ||
+              next.message !== before.message ||
+              Date.now() - (this.lastStatusPatch.get(n.name) ?? 0) > 60_000
+            ) {
               await this.patchNodeStatus(n);
             }
             if (Date.now() - lastLease >= leaseEvery) await this.renewLease(n);
@@ -219,18 +325,23 @@ export class NodeSimulator {
       let relist = false;
       while (!signal.aborted && !relist) {
         try {
-          await this.o.api.watch('/api/v1/pods', rv, (e: WatchEvent) => {
-            const obj = e.object as unknown as Pod & { code?: number };
-            if (e.type === 'ERROR') {
-              relist = true;
-              return;
-            }
-            if (obj.metadata?.resourceVersion) rv = obj.metadata.resourceVersion;
-            if (e.type === 'BOOKMARK') return;
-            if (e.type === 'DELETED') this.pods.delete(obj.metadata.uid);
-            else this.pods.set(obj.metadata.uid, obj);
-            this.enqueue(obj.metadata.uid);
-          }, signal);
+          await this.o.api.watch(
+            '/api/v1/pods',
+            rv,
+            (e: WatchEvent) => {
+              const obj = e.object as unknown as Pod & { code?: number };
+              if (e.type === 'ERROR') {
+                relist = true;
+                return;
+              }
+              if (obj.metadata?.resourceVersion) rv = obj.metadata.resourceVersion;
+              if (e.type === 'BOOKMARK') return;
+              if (e.type === 'DELETED') this.pods.delete(obj.metadata.uid);
+              else this.pods.set(obj.metadata.uid, obj);
+              this.enqueue(obj.metadata.uid);
+            },
+            signal,
+          );
         } catch (err) {
           if (signal.aborted) break;
           this.o.logger.warn({ err: errorMessage(err) }, 'pod watch failed; relisting');
@@ -283,7 +394,11 @@ export class NodeSimulator {
         this.failures.delete(uid);
       } catch (err) {
         const pod = this.pods.get(uid);
-        this.o.logger.warn({ pod: pod ? podKey(pod) : uid, err: errorMessage(err) }, 'pod sync failed; will retry');
+        this.metrics.failures.inc();
+        this.o.logger.warn(
+          { pod: pod ? podKey(pod) : uid, err: errorMessage(err) },
+          'pod sync failed; will retry',
+        );
         this.retryLater(uid);
       } finally {
         this.inFlight.delete(uid);
@@ -299,7 +414,8 @@ export class NodeSimulator {
     let rec = this.recs.get(uid);
     const node = pod?.spec.nodeName ? this.nodes.get(pod.spec.nodeName) : undefined;
 
-    const wanted = pod !== undefined && !pod.metadata.deletionTimestamp && !terminal(pod) && node !== undefined;
+    const wanted =
+      pod !== undefined && !pod.metadata.deletionTimestamp && !terminal(pod) && node !== undefined;
     if (!wanted) {
       if (rec) {
         await this.o.runtime.destroy(rec, pod);
@@ -323,15 +439,29 @@ export class NodeSimulator {
       try {
         ({ rec, phases } = await this.o.runtime.create(pod, node));
       } catch (err) {
-        this.event(pod, node.name, 'Warning', 'FailedCreatePodSandBox', `Failed to create pod sandbox: ${errorMessage(err)}`);
+        this.event(pod, {
+          node: node.name,
+          type: 'Warning',
+          reason: 'FailedCreatePodSandBox',
+          message: `Failed to create pod sandbox: ${errorMessage(err)}`,
+        });
         // Keep the partial record: the next attempt tears it down first.
         const partial = this.o.records.all().find((r) => r.uid === uid);
         if (partial) this.recs.set(uid, partial);
         throw err;
       }
       this.recs.set(uid, rec);
-      this.o.logger.info({ pod: podKey(pod), node: node.name, ips: rec.ips, ms: Date.now() - t0, ...phases }, 'pod sandbox ready');
-      this.event(pod, node.name, 'Normal', 'Started', `Started sandbox ${rec.netns} with IP ${rec.ips.join(', ')}`);
+      this.metrics.sandboxSeconds.observe((Date.now() - t0) / 1000);
+      this.o.logger.info(
+        { pod: podKey(pod), node: node.name, ips: rec.ips, ms: Date.now() - t0, ...phases },
+        'pod sandbox ready',
+      );
+      this.event(pod, {
+        node: node.name,
+        type: 'Normal',
+        reason: 'Started',
+        message: `Started sandbox ${rec.netns} with IP ${rec.ips.join(', ')}`,
+      });
     } else if (!this.o.runtime.processAlive(rec)) {
       rec = this.o.runtime.restartProcess(pod, rec);
       this.recs.set(uid, rec);
@@ -339,7 +469,12 @@ export class NodeSimulator {
     }
     const up = this.o.runtime.processAlive(rec);
     if (!statusUpToDate(pod, rec, up)) {
-      await this.o.api.call('PATCH', `/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}/status`, runningStatus(pod, rec, node.ip, up), MERGE);
+      await this.o.api.call(
+        'PATCH',
+        `/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}/status`,
+        runningStatus(pod, rec, node.ip, up),
+        MERGE,
+      );
     }
   }
 
@@ -352,7 +487,12 @@ export class NodeSimulator {
     }
     const nodes = [...this.nodes.values()].map((n) => ({
       name: n.name,
-      labels: { 'kubernetes.io/hostname': n.name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64', 'netloom.io/lab': this.o.layout.name },
+      labels: {
+        'kubernetes.io/hostname': n.name,
+        'kubernetes.io/os': 'linux',
+        'kubernetes.io/arch': 'amd64',
+        'netloom.io/lab': this.o.layout.name,
+      },
       ready: this.readiness.get(n.name)?.ready ?? false,
     }));
     const chosen = chooseNode(pod, nodes, load, this.turn++);
@@ -364,39 +504,54 @@ export class NodeSimulator {
     // Counted at once, so parallel workers spread pods instead of piling onto one node.
     pod.spec.nodeName = chosen;
     try {
-      await this.o.api.call('POST', `/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}/binding`, {
-        apiVersion: 'v1',
-        kind: 'Binding',
-        metadata: { name: pod.metadata.name, namespace: pod.metadata.namespace, uid: pod.metadata.uid },
-        target: { apiVersion: 'v1', kind: 'Node', name: chosen },
-      });
+      await this.o.api.call(
+        'POST',
+        `/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}/binding`,
+        {
+          apiVersion: 'v1',
+          kind: 'Binding',
+          metadata: { name: pod.metadata.name, namespace: pod.metadata.namespace, uid: pod.metadata.uid },
+          target: { apiVersion: 'v1', kind: 'Node', name: chosen },
+        },
+      );
     } catch (err) {
       delete pod.spec.nodeName;
       if (err instanceof KubeError && (err.status === 404 || err.status === 409)) return;
       throw err;
     }
-    this.event(pod, chosen, 'Normal', 'Scheduled', `Successfully assigned ${podKey(pod)} to ${chosen}`, 'default-scheduler');
+    this.metrics.bindings.inc();
+    this.event(pod, {
+      node: chosen,
+      type: 'Normal',
+      reason: 'Scheduled',
+      message: `Successfully assigned ${podKey(pod)} to ${chosen}`,
+      component: 'default-scheduler',
+    });
     this.enqueue(pod.metadata.uid);
   }
 
   /** Kubelet's last word on a terminating pod: delete it for good (grace 0, this UID only). */
   private async finalDelete(pod: Pod): Promise<void> {
     try {
-      await this.o.api.call('DELETE', `/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}`, {
-        apiVersion: 'v1',
-        kind: 'DeleteOptions',
-        gracePeriodSeconds: 0,
-        preconditions: { uid: pod.metadata.uid },
-      });
+      await this.o.api.call(
+        'DELETE',
+        `/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}`,
+        {
+          apiVersion: 'v1',
+          kind: 'DeleteOptions',
+          gracePeriodSeconds: 0,
+          preconditions: { uid: pod.metadata.uid },
+        },
+      );
     } catch (err) {
       if (err instanceof KubeError && (err.status === 404 || err.status === 409)) return;
       throw err;
     }
   }
 
-  private event(pod: Pod, node: string, type: 'Normal' | 'Warning', reason: string, message: string, component = 'kubelet'): void {
+  private event(pod: Pod, spec: EventSpec): void {
     this.o.api
-      .call('POST', `/api/v1/namespaces/${pod.metadata.namespace}/events`, podEvent(pod, node, type, reason, message, component))
+      .call('POST', `/api/v1/namespaces/${pod.metadata.namespace}/events`, podEvent(pod, spec))
       .catch((err: unknown) => this.o.logger.debug({ err: errorMessage(err) }, 'event not recorded'));
   }
 
@@ -417,13 +572,23 @@ export class NodeSimulator {
     }
     for (const r of this.recs.values()) {
       if (!r.hostNetwork && r.state === 'ready' && !existing.has(r.netns)) {
-        this.o.logger.warn({ pod: `${r.namespace}/${r.name}`, netns: r.netns }, 'pod namespace is gone; the sandbox will be made again');
+        this.o.logger.warn(
+          { pod: `${r.namespace}/${r.name}`, netns: r.netns },
+          'pod namespace is gone; the sandbox will be made again',
+        );
         r.state = 'creating';
       }
     }
     for (const n of this.nodes.values()) {
-      const valid = [...this.recs.values()].filter((r) => r.node === n.name && !r.hostNetwork).map((r) => ({ containerID: r.containerId, ifname: 'eth0' }));
-      await this.o.cni.get(n.name)!.gc(valid).catch((err: unknown) => this.o.logger.info({ node: n.name, err: errorMessage(err) }, 'CNI GC not done'));
+      const valid = [...this.recs.values()]
+        .filter((r) => r.node === n.name && !r.hostNetwork)
+        .map((r) => ({ containerID: r.containerId, ifname: 'eth0' }));
+      await this.o.cni
+        .get(n.name)!
+        .gc(valid)
+        .catch((err: unknown) =>
+          this.o.logger.info({ node: n.name, err: errorMessage(err) }, 'CNI GC not done'),
+        );
     }
   }
 }

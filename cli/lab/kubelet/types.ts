@@ -43,7 +43,11 @@ export interface Pod {
     containers: Container[];
     initContainers?: Container[];
     nodeSelector?: Record<string, string>;
-    affinity?: { nodeAffinity?: { requiredDuringSchedulingIgnoredDuringExecution?: { nodeSelectorTerms?: NodeSelectorTerm[] } } };
+    affinity?: {
+      nodeAffinity?: {
+        requiredDuringSchedulingIgnoredDuringExecution?: { nodeSelectorTerms?: NodeSelectorTerm[] };
+      };
+    };
   };
   status?: {
     phase?: string;
