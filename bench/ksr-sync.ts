@@ -49,13 +49,21 @@ function build(ks: Keyspace, population: Population): Built {
   const deps = { mirror, keyspace: ks, logger: silentLogger(), metrics };
   const feeds = new Map(RESOURCES.map((r) => [r.kind, r.feed(deps)] as const));
   for (const f of feeds.values()) f.beginRelist();
-  for (const page of pages(population)) for (const item of page.items) feeds.get(page.kind)!.upsert(item as never);
+  for (const page of pages(population)) for (const item of page.items) feeds.get(page.kind)!.upsert(item);
   for (const f of feeds.values()) f.endRelist();
   return { mirror, feeds, metrics };
 }
 
 function syncerFor(store: Store, ks: Keyspace, b: Built, sourcesSynced = (): boolean => true): Syncer {
-  return new Syncer({ store, mirror: b.mirror, prefix: ks.k8sPrefix, logger: silentLogger(), metrics: b.metrics, sourcesSynced, options: DEFAULT_SYNCER_OPTIONS });
+  return new Syncer({
+    store,
+    mirror: b.mirror,
+    prefix: ks.k8sPrefix,
+    logger: silentLogger(),
+    metrics: b.metrics,
+    sourcesSynced,
+    options: DEFAULT_SYNCER_OPTIONS,
+  });
 }
 
 /**
@@ -76,7 +84,7 @@ async function initialSync(store: Store, ks: Keyspace, population: Population): 
   const running = syncer.run(term);
   for (const f of feeds.values()) f.beginRelist();
   for (const page of pages(population)) {
-    for (const item of page.items) feeds.get(page.kind)!.upsert(item as never);
+    for (const item of page.items) feeds.get(page.kind)!.upsert(item);
     await new Promise((r) => setImmediate(r));
   }
   for (const f of feeds.values()) f.endRelist();
@@ -91,21 +99,38 @@ async function initialSync(store: Store, ks: Keyspace, population: Population): 
 }
 
 async function lead(store: Store, ks: Keyspace): Promise<Term> {
-  const elector = new Elector({ store, key: ks.key({ kind: 'ksrStatus' }), identity: 'bench', ttlSeconds: 30, pollMs: 100, logger: silentLogger(), initialValue: () => '{"leader":"bench"}' });
+  const elector = new Elector({
+    store,
+    key: ks.key({ kind: 'ksrStatus' }),
+    identity: 'bench',
+    ttlSeconds: 30,
+    pollMs: 100,
+    logger: silentLogger(),
+    initialValue: () => '{"leader":"bench"}',
+  });
   return (await elector.campaign(new AbortController().signal))!;
 }
 
 async function wipe(store: Store, ks: Keyspace): Promise<void> {
   await store.deletePrefix(ks.root);
   // Keep etcd's history small between rounds; "already compacted" is fine.
-  await store.client.kv.compact({ revision: String(await store.revision()), physical: true } as never).catch(() => undefined);
+  await store.client.kv
+    .compact({ revision: String(await store.revision()), physical: true })
+    .catch(() => undefined);
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const pct = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+const pct = (sorted: number[], p: number): number =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
 /** Measures event → visible-in-etcd latency for `emit` called at `rate`/s for `seconds`. */
-async function latency(store: Store, prefix: string, seconds: number, rate: number, emit: (i: number) => string): Promise<number[]> {
+async function latency(
+  store: Store,
+  prefix: string,
+  seconds: number,
+  rate: number,
+  emit: (i: number) => string,
+): Promise<number[]> {
   const sent = new Map<string, number>();
   const seen: number[] = [];
   const stop = new AbortController();
@@ -158,10 +183,19 @@ async function memoryChild(endpoint: string, scale: number): Promise<void> {
   await new Promise((r) => setTimeout(r, 500));
   const after = process.memoryUsage();
   const n = b.mirror.size;
-  const bytes = [...b.mirror.keysUnder(ks.k8sPrefix)].reduce((s, k) => s + k.length + (b.mirror.get(k)?.length ?? 0), 0);
+  const bytes = [...b.mirror.keysUnder(ks.k8sPrefix)].reduce(
+    (s, k) => s + k.length + (b.mirror.get(k)?.length ?? 0),
+    0,
+  );
   if (process.env['KSR_BENCH_DEBUG']) process.stderr.write(JSON.stringify({ before, loaded, after }) + '\n');
   process.stdout.write(
-    JSON.stringify({ n, loadedRss: (loaded.rss - before.rss) / n, rss: (after.rss - before.rss) / n, heap: (after.heapUsed - before.heapUsed) / n, payload: bytes / n }) + '\n',
+    JSON.stringify({
+      n,
+      loadedRss: (loaded.rss - before.rss) / n,
+      rss: (after.rss - before.rss) / n,
+      heap: (after.heapUsed - before.heapUsed) / n,
+      payload: bytes / n,
+    }) + '\n',
   );
   await term.end('done');
   await wipe(store, ks);
@@ -176,13 +210,21 @@ async function main(): Promise<void> {
   const etcd = await startEtcd({ name: 'ksr-bench', extraArgs: ['--quota-backend-bytes=8589934592'] });
   try {
     const store = etcd.store();
-    console.log(`KSR initial sync: ${total(population)} objects (${JSON.stringify(population)}), etcd ${etcd.version}, ${rounds} rounds interleaved`);
+    console.log(
+      `KSR initial sync: ${total(population)} objects (${JSON.stringify(population)}), etcd ${etcd.version}, ${rounds} rounds interleaved`,
+    );
     // The peer's data: exactly the keys and values KSR writes, under a cluster name of equal length.
     const rawKs = new Keyspace('bench-raw');
     const ref = build(rawKs, population).mirror;
-    const ops: WriteOp[] = [...ref.keysUnder(rawKs.k8sPrefix)].map((key) => ({ type: 'put', key, value: ref.get(key)! }));
+    const ops: WriteOp[] = [...ref.keysUnder(rawKs.k8sPrefix)].map((key) => ({
+      type: 'put',
+      key,
+      value: ref.get(key)!,
+    }));
     const bytes = ops.reduce((s, o) => s + o.key.length + (o.type === 'put' ? o.value.length : 0), 0);
-    console.log(`  ${ops.length} keys, average key+value ${(bytes / ops.length).toFixed(0)} bytes, ${(bytes / 1e6).toFixed(1)} MB in all`);
+    console.log(
+      `  ${ops.length} keys, average key+value ${(bytes / ops.length).toFixed(0)} bytes, ${(bytes / 1e6).toFixed(1)} MB in all`,
+    );
 
     const ksrKs = new Keyspace('bench-ksr');
     const raw: number[] = [];
@@ -205,14 +247,18 @@ async function main(): Promise<void> {
 
       await wipe(store, ksrKs);
       ksrTotal.push(await initialSync(store, ksrKs, population));
-      if ((await store.list(ksrKs.k8sPrefix)).kvs.length !== ops.length) throw new Error('KSR did not write every key');
+      if ((await store.list(ksrKs.k8sPrefix)).kvs.length !== ops.length)
+        throw new Error('KSR did not write every key');
 
       // The write phase alone: a mirror built beforehand, one mark and sweep.
       await wipe(store, ksrKs);
       const b = build(ksrKs, population);
       const term = await lead(store, ksrKs);
       t0 = performance.now();
-      const stats = await syncerFor(store, ksrKs, b).fullSync('bench', { key: term.key, createRevision: term.createRevision });
+      const stats = await syncerFor(store, ksrKs, b).fullSync('bench', {
+        key: term.key,
+        createRevision: term.createRevision,
+      });
       ksrSync.push(performance.now() - t0);
       await term.end('round over');
       if (stats.puts !== ops.length) throw new Error(`KSR wrote ${stats.puts} keys, expected ${ops.length}`);
@@ -228,18 +274,31 @@ async function main(): Promise<void> {
       const ratios = xs.map((x, i) => raw[i]! / x).sort((a, b) => a - b);
       return `${(median(ratios) * 100).toFixed(0)} % of raw (rounds ${ratios.map((r) => (r * 100).toFixed(0)).join(', ')} %)`;
     };
-    console.log(`  raw batched etcd puts (128/txn, 8 in flight):              ${mr.toFixed(0)} ms  ${rate(mr)}`);
-    console.log(`  KSR sync engine: mark and sweep of the converted objects:   ${ms.toFixed(0)} ms  ${rate(ms)}  = ${pairs(ksrSync)}`);
-    console.log(`  KSR initial sync from raw objects (feeds + converters too): ${mt.toFixed(0)} ms  ${rate(mt)}  = ${pairs(ksrTotal)}`);
-    console.log(`    of which the synthetic source generating the raw objects: ~${median(source).toFixed(0)} ms`);
+    console.log(
+      `  raw batched etcd puts (128/txn, 8 in flight):              ${mr.toFixed(0)} ms  ${rate(mr)}`,
+    );
+    console.log(
+      `  KSR sync engine: mark and sweep of the converted objects:   ${ms.toFixed(0)} ms  ${rate(ms)}  = ${pairs(ksrSync)}`,
+    );
+    console.log(
+      `  KSR initial sync from raw objects (feeds + converters too): ${mt.toFixed(0)} ms  ${rate(mt)}  = ${pairs(ksrTotal)}`,
+    );
+    console.log(
+      `    of which the synthetic source generating the raw objects: ~${median(source).toFixed(0)} ms`,
+    );
 
     // A second full sync with nothing changed: reads everything, writes nothing.
     {
       const b = build(ksrKs, population);
       const term = await lead(store, ksrKs);
       const t0 = performance.now();
-      const stats = await syncerFor(store, ksrKs, b).fullSync('bench', { key: term.key, createRevision: term.createRevision });
-      console.log(`  resync with nothing changed: ${(performance.now() - t0).toFixed(0)} ms, ${stats.puts} puts, ${stats.deletes} deletes`);
+      const stats = await syncerFor(store, ksrKs, b).fullSync('bench', {
+        key: term.key,
+        createRevision: term.createRevision,
+      });
+      console.log(
+        `  resync with nothing changed: ${(performance.now() - t0).toFixed(0)} ms, ${stats.puts} puts, ${stats.deletes} deletes`,
+      );
 
       // Event → etcd latency at 500 events/s, the syncer running as in production.
       const syncer = syncerFor(store, ksrKs, b);
@@ -249,40 +308,64 @@ async function main(): Promise<void> {
       let gen = 1;
       const pods = b.feeds.get('pod')!;
       const seen = await latency(store, ksrKs.prefix('pod'), seconds, 500, (i) => {
-        const obj = pod((i * 7919) % population.pod, gen++) as { metadata: { namespace: string; name: string } };
+        const obj = pod((i * 7919) % population.pod, gen++) as {
+          metadata: { namespace: string; name: string };
+        };
         pods.upsert(obj);
         return ksrKs.key({ kind: 'pod', namespace: obj.metadata.namespace, name: obj.metadata.name });
       });
       await term.end('bench over');
       await running;
-      console.log(`  event → etcd at 500 events/s for ${seconds} s (${seen.length} events): p50 ${pct(seen, 50).toFixed(2)} ms, p99 ${pct(seen, 99).toFixed(2)} ms, max ${seen.at(-1)?.toFixed(2)} ms`);
+      console.log(
+        `  event → etcd at 500 events/s for ${seconds} s (${seen.length} events): p50 ${pct(seen, 50).toFixed(2)} ms, p99 ${pct(seen, 99).toFixed(2)} ms, max ${seen.at(-1)?.toFixed(2)} ms`,
+      );
       const podOps = ops.filter((o) => o.key.startsWith(rawKs.prefix('pod')));
       const peer = await latency(store, rawKs.prefix('pod'), seconds, 500, (i) => {
         const op = podOps[(i * 7919) % podOps.length]!;
         void store.put(op.key, `${op.type === 'put' ? op.value : ''} `);
         return op.key;
       });
-      console.log(`  peer: raw single puts at 500/s (${peer.length}): p50 ${pct(peer, 50).toFixed(2)} ms, p99 ${pct(peer, 99).toFixed(2)} ms`);
+      console.log(
+        `  peer: raw single puts at 500/s (${peer.length}): p50 ${pct(peer, 50).toFixed(2)} ms, p99 ${pct(peer, 99).toFixed(2)} ms`,
+      );
     }
     await wipe(store, ksrKs);
     await wipe(store, rawKs);
 
-    const memory = (env: Record<string, string>): { n: number; loadedRss: number; rss: number; heap: number; payload: number } => {
-      const child = spawnSync(process.execPath, [new URL(import.meta.url).pathname, '--memory-child', etcd.endpoint, '--scale', String(scale)], {
-        encoding: 'utf8',
-        env: { ...process.env, ...env },
-      });
+    const memory = (
+      env: Record<string, string>,
+    ): { n: number; loadedRss: number; rss: number; heap: number; payload: number } => {
+      const child = spawnSync(
+        process.execPath,
+        [new URL(import.meta.url).pathname, '--memory-child', etcd.endpoint, '--scale', String(scale)],
+        {
+          encoding: 'utf8',
+          env: { ...process.env, ...env },
+        },
+      );
       if (child.status !== 0) throw new Error(`memory child failed: ${child.stderr}`);
-      return JSON.parse(child.stdout.trim().split('\n').at(-1)!) as { n: number; loadedRss: number; rss: number; heap: number; payload: number };
+      return JSON.parse(child.stdout.trim().split('\n').at(-1)!) as {
+        n: number;
+        loadedRss: number;
+        rss: number;
+        heap: number;
+        payload: number;
+      };
     };
     const mem = memory({});
     // glibc keeps freed small blocks of the write path's buffers; mmapping blocks ≥ 16 KiB lets
     // them go back to the system (a Deployment env setting, no code).
     const tuned = memory({ MALLOC_MMAP_THRESHOLD_: '16384' });
-    console.log(`  memory per mirrored object (fresh process, ${mem.n} objects, after the initial sync; goal ≤ 1024 B resident):`);
+    console.log(
+      `  memory per mirrored object (fresh process, ${mem.n} objects, after the initial sync; goal ≤ 1024 B resident):`,
+    );
     console.log(`    live heap ${mem.heap.toFixed(0)} B (key+value text ${mem.payload.toFixed(0)} B)`);
-    console.log(`    resident ${mem.rss.toFixed(0)} B after KSR's post-sync heap compaction (${mem.loadedRss.toFixed(0)} B before it)`);
-    console.log(`    resident ${tuned.rss.toFixed(0)} B with MALLOC_MMAP_THRESHOLD_=16384 (${tuned.loadedRss.toFixed(0)} B before compaction)`);
+    console.log(
+      `    resident ${mem.rss.toFixed(0)} B after KSR's post-sync heap compaction (${mem.loadedRss.toFixed(0)} B before it)`,
+    );
+    console.log(
+      `    resident ${tuned.rss.toFixed(0)} B with MALLOC_MMAP_THRESHOLD_=16384 (${tuned.loadedRss.toFixed(0)} B before compaction)`,
+    );
   } finally {
     await etcd.destroy();
   }

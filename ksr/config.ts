@@ -14,7 +14,10 @@ export const ksrConfigSchema = z.object({
   /** host:port of /livez, /readyz, /metrics and /status. */
   metricsAddr: z.string().default('0.0.0.0:9102'),
   /** Name in ksr/status and logs; POD_NAME in a Deployment. */
-  identity: z.string().min(1).default(process.env['POD_NAME'] ?? `${hostname()}-${process.pid}`),
+  identity: z
+    .string()
+    .min(1)
+    .default(process.env['POD_NAME'] ?? `${hostname()}-${process.pid}`),
   leaseTtlSeconds: num().pipe(z.number().int().min(1)).default(5),
   campaignPollMs: num().pipe(z.number().int().min(50)).default(1_000),
   heartbeatMs: num().pipe(z.number().int().min(100)).default(2_000),

@@ -22,7 +22,10 @@ function deps(): FeedDeps & { errors: () => Promise<number> } {
   };
 }
 
-const pod = (name: string, labels: Record<string, string> = {}): object => ({ metadata: { namespace: 'a', name, labels }, spec: {} });
+const pod = (name: string, labels: Record<string, string> = {}): object => ({
+  metadata: { namespace: 'a', name, labels },
+  spec: {},
+});
 
 describe('ObjectFeed', () => {
   it('upserts, removes and sweeps what a relist no longer has', () => {
@@ -30,13 +33,17 @@ describe('ObjectFeed', () => {
     const feed = new ObjectFeed('pod', convertPod, d);
     feed.upsert(pod('x'));
     feed.upsert(pod('y'));
-    expect(d.mirror.get(ks.key({ kind: 'pod', namespace: 'a', name: 'x' }))).toBe('{"namespace":"a","name":"x"}');
+    expect(d.mirror.get(ks.key({ kind: 'pod', namespace: 'a', name: 'x' }))).toBe(
+      '{"namespace":"a","name":"x"}',
+    );
     feed.remove(pod('x'));
     expect(d.mirror.size).toBe(1);
     feed.beginRelist();
     feed.upsert(pod('z'));
     feed.endRelist();
-    expect([...d.mirror.keysUnder(ks.prefix('pod'))]).toEqual([ks.key({ kind: 'pod', namespace: 'a', name: 'z' })]);
+    expect([...d.mirror.keysUnder(ks.prefix('pod'))]).toEqual([
+      ks.key({ kind: 'pod', namespace: 'a', name: 'z' }),
+    ]);
   });
 
   it('counts a converter failure and keeps the last good value, also through a relist', async () => {
@@ -48,7 +55,9 @@ describe('ObjectFeed', () => {
     feed.beginRelist();
     feed.upsert(bad);
     feed.endRelist();
-    expect(d.mirror.get(ks.key({ kind: 'pod', namespace: 'a', name: 'x' }))).toBe('{"namespace":"a","name":"x","labels":{"a":"1"}}');
+    expect(d.mirror.get(ks.key({ kind: 'pod', namespace: 'a', name: 'x' }))).toBe(
+      '{"namespace":"a","name":"x","labels":{"a":"1"}}',
+    );
     expect(await d.errors()).toBe(2);
   });
 
@@ -73,7 +82,9 @@ describe('EndpointsFeed', () => {
   const key = (svc: string): string => ks.key({ kind: 'endpoints', namespace: 'a', name: svc });
   const ips = (d: FeedDeps, svc: string): string[] | undefined => {
     const v = d.mirror.get(key(svc));
-    return v === undefined ? undefined : (JSON.parse(v).subsets ?? []).flatMap((s: { endpoints: { addresses: string[] }[] }) => s.endpoints.map((e) => e.addresses[0]));
+    if (v === undefined) return undefined;
+    const parsed = JSON.parse(v) as { subsets?: { endpoints: { addresses: string[] }[] }[] };
+    return (parsed.subsets ?? []).flatMap((s) => s.endpoints.map((e) => e.addresses[0] ?? ''));
   };
 
   it('merges every slice of a service into one key and drops it with the last slice', () => {
@@ -117,7 +128,11 @@ describe('EndpointsFeed', () => {
     const d = deps();
     const feed = new EndpointsFeed(d);
     feed.upsert(slice('w', 'web', ['10.0.0.1']));
-    feed.upsert({ metadata: { namespace: 'a', name: 'w', labels: { 'kubernetes.io/service-name': 'web' } }, addressType: 'IPv4', endpoints: [{}] } as never);
+    feed.upsert({
+      metadata: { namespace: 'a', name: 'w', labels: { 'kubernetes.io/service-name': 'web' } },
+      addressType: 'IPv4',
+      endpoints: [{}],
+    } as never);
     expect(ips(d, 'web')).toEqual(['10.0.0.1']);
     expect(await d.errors()).toBe(1);
   });

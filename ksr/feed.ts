@@ -37,7 +37,7 @@ export interface FeedDeps {
 function refOf(kind: K8sKind, meta: Meta | undefined): KeyRef {
   const name = meta?.name ?? '';
   if (kind === 'namespace' || kind === 'node') return { kind, name };
-  return { kind, namespace: meta?.namespace ?? '', name } as KeyRef;
+  return { kind, namespace: meta?.namespace ?? '', name };
 }
 
 function describe(meta: Meta | undefined): string {
@@ -68,7 +68,10 @@ export class ObjectFeed<T extends KubeObject> implements Feed {
 
   private fail(obj: KubeObject, reason: string, err: unknown): void {
     this.deps.metrics.errors.inc({ kind: this.kind, reason });
-    this.deps.logger.warn({ kind: this.kind, object: describe(obj.metadata), reason, err: errorMessage(err) }, 'object not reflected');
+    this.deps.logger.warn(
+      { kind: this.kind, object: describe(obj.metadata), reason, err: errorMessage(err) },
+      'object not reflected',
+    );
   }
 
   upsert(obj: KubeObject): void {
@@ -102,7 +105,9 @@ export class ObjectFeed<T extends KubeObject> implements Feed {
     const seen = this.seen;
     this.seen = undefined;
     if (!seen) return;
-    const gone = [...this.deps.mirror.keysUnder(this.deps.keyspace.prefix(this.kind))].filter((k) => !seen.has(k));
+    const gone = [...this.deps.mirror.keysUnder(this.deps.keyspace.prefix(this.kind))].filter(
+      (k) => !seen.has(k),
+    );
     for (const key of gone) this.deps.mirror.set(this.kind, key, undefined);
   }
 }
@@ -123,14 +128,21 @@ export class EndpointsFeed implements Feed {
 
   private fail(id: string, reason: string, err: unknown): void {
     this.deps.metrics.errors.inc({ kind: this.kind, reason });
-    this.deps.logger.warn({ kind: this.kind, object: id, reason, err: errorMessage(err) }, 'EndpointSlice not reflected');
+    this.deps.logger.warn(
+      { kind: this.kind, object: id, reason, err: errorMessage(err) },
+      'EndpointSlice not reflected',
+    );
   }
 
   private recompute(key: string, c: SliceContribution): void {
     const ids = this.byService.get(key) ?? new Set<string>();
     const parts = [...ids].map((id) => this.slices.get(id)?.c).filter((p): p is SliceContribution => !!p);
     if (ids.size === 0) this.byService.delete(key);
-    this.deps.mirror.set(this.kind, key, parts.length === 0 ? undefined : toJson(mergeSlices(c.namespace, c.service, parts)));
+    this.deps.mirror.set(
+      this.kind,
+      key,
+      parts.length === 0 ? undefined : toJson(mergeSlices(c.namespace, c.service, parts)),
+    );
   }
 
   /** Replaces (undefined: drops) a slice and recomputes the one or two services it touches. */
@@ -154,7 +166,11 @@ export class EndpointsFeed implements Feed {
     let next: { c: SliceContribution; key: string } | null = null;
     try {
       const c = convertSlice(obj as never);
-      if (c) next = { c, key: this.deps.keyspace.key({ kind: 'endpoints', namespace: c.namespace, name: c.service }) };
+      if (c)
+        next = {
+          c,
+          key: this.deps.keyspace.key({ kind: 'endpoints', namespace: c.namespace, name: c.service }),
+        };
     } catch (err) {
       this.fail(id, 'convert', err);
       return;
@@ -181,7 +197,9 @@ export class EndpointsFeed implements Feed {
     if (!seen) return;
     for (const id of [...this.slices.keys()]) if (!seen.has(id)) this.replace(id, undefined);
     // Keys no slice feeds (none should exist): a guard against drift.
-    const orphans = [...this.deps.mirror.keysUnder(this.deps.keyspace.prefix(this.kind))].filter((k) => !this.byService.has(k));
+    const orphans = [...this.deps.mirror.keysUnder(this.deps.keyspace.prefix(this.kind))].filter(
+      (k) => !this.byService.has(k),
+    );
     for (const key of orphans) this.deps.mirror.set(this.kind, key, undefined);
   }
 }

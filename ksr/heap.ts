@@ -8,7 +8,11 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import type { Logger } from '../lib/logging.ts';
 
-type Gc = (options?: { type?: 'major' | 'minor'; execution?: 'sync' | 'async'; flavor?: 'regular' | 'last-resort' }) => unknown;
+type Gc = (options?: {
+  type?: 'major' | 'minor';
+  execution?: 'sync' | 'async';
+  flavor?: 'regular' | 'last-resort';
+}) => unknown;
 
 function findGc(): Gc {
   const existing = (globalThis as { gc?: Gc }).gc;
@@ -54,7 +58,14 @@ export class HeapCompactor {
       return;
     }
     const after = process.memoryUsage().rss;
-    this.logger.info({ ms: Math.round(performance.now() - t0), rssBeforeMb: Math.round(before / 1e6), rssAfterMb: Math.round(after / 1e6) }, 'heap compacted after bulk work');
+    this.logger.info(
+      {
+        ms: Math.round(performance.now() - t0),
+        rssBeforeMb: Math.round(before / 1e6),
+        rssAfterMb: Math.round(after / 1e6),
+      },
+      'heap compacted after bulk work',
+    );
   }
 
   stop(): void {

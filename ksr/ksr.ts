@@ -80,12 +80,17 @@ export class Ksr {
     const feedDeps = { mirror: this.mirror, keyspace, logger, metrics };
     this.reflectors = RESOURCES.map(
       (r) =>
-        new Reflector(deps.kube, r.feed(feedDeps), { ...options.reflector, path: r.path, optional: r.optional }, {
-          logger: logger.child({ part: 'reflector' }),
-          metrics,
-          onSynced: () => this.syncer.wake.notify(),
-          onListed: (objects) => objects >= BULK_OBJECTS && bulkDone(),
-        }),
+        new Reflector(
+          deps.kube,
+          r.feed(feedDeps),
+          { ...options.reflector, path: r.path, optional: r.optional },
+          {
+            logger: logger.child({ part: 'reflector' }),
+            metrics,
+            onSynced: () => this.syncer.wake.notify(),
+            onListed: (objects) => objects >= BULK_OBJECTS && bulkDone(),
+          },
+        ),
     );
     this.elector = new Elector({
       store: deps.store,

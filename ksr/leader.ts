@@ -99,7 +99,9 @@ function makeTerm(base: Omit<Term, 'signal' | 'end'>, lease: Lease, logger: Logg
       logger.warn({ reason }, 'leadership ended');
       ctl.abort(new Error(reason));
       // Revoking deletes the key at once so a standby need not wait for the TTL.
-      await lease.revoke().catch((err: unknown) => logger.debug({ err: errorMessage(err) }, 'lease revoke failed'));
+      await lease
+        .revoke()
+        .catch((err: unknown) => logger.debug({ err: errorMessage(err) }, 'lease revoke failed'));
     })();
     return ending;
   };
@@ -110,7 +112,8 @@ function makeTerm(base: Omit<Term, 'signal' | 'end'>, lease: Lease, logger: Logg
 /** The leader named in a status value (best effort: it is only shown in logs). */
 function leaderOf(value: string): string {
   try {
-    return String((JSON.parse(value) as { leader?: unknown }).leader ?? '?');
+    const leader = (JSON.parse(value) as { leader?: unknown }).leader;
+    return typeof leader === 'string' ? leader : '?';
   } catch {
     return '?';
   }

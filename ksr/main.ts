@@ -23,7 +23,11 @@ function loadKubeConfig(path: string | undefined): KubeConfig {
     else if (process.env['KUBERNETES_SERVICE_HOST']) kc.loadFromCluster();
     else kc.loadFromDefault();
   } catch (err) {
-    throw new ConfigError('kubeconfig', `cannot load ${path ?? 'the default kubeconfig'}: ${errorMessage(err)}`, { cause: err });
+    throw new ConfigError(
+      'kubeconfig',
+      `cannot load ${path ?? 'the default kubeconfig'}: ${errorMessage(err)}`,
+      { cause: err },
+    );
   }
   if (!kc.getCurrentCluster()) throw new ConfigError('kubeconfig', 'no current cluster');
   return kc;
@@ -51,8 +55,14 @@ export async function main(argv: string[]): Promise<number> {
   const { config } = loadConfig(ksrConfigSchema, { argv });
   const logger = createLogger('ksr', { level: config.logLevel });
   const keyspace = new Keyspace(config.cluster);
-  const kube = createKubeClient(loadKubeConfig(config.kubeconfig), { watchIdleMs: Math.max(config.watchdogMs * 2, 60_000) });
-  const tls = { ...(config.etcdCa ? { ca: config.etcdCa } : {}), ...(config.etcdCert ? { cert: config.etcdCert } : {}), ...(config.etcdKey ? { key: config.etcdKey } : {}) };
+  const kube = createKubeClient(loadKubeConfig(config.kubeconfig), {
+    watchIdleMs: Math.max(config.watchdogMs * 2, 60_000),
+  });
+  const tls = {
+    ...(config.etcdCa ? { ca: config.etcdCa } : {}),
+    ...(config.etcdCert ? { cert: config.etcdCert } : {}),
+    ...(config.etcdKey ? { key: config.etcdKey } : {}),
+  };
   const store = new Store(createEtcdClient({ endpoints: config.etcdEndpoints, tls }));
   const registry = createRegistry('ksr');
   const metrics = createKsrMetrics(registry);
@@ -65,7 +75,10 @@ export async function main(argv: string[]): Promise<number> {
     readiness: { sync: () => ksr.ready() },
     routes: { '/status': () => ksr.status() },
   });
-  logger.info({ url: health.url, identity: config.identity, cluster: config.cluster, etcd: config.etcdEndpoints }, 'ksr started');
+  logger.info(
+    { url: health.url, identity: config.identity, cluster: config.cluster, etcd: config.etcdEndpoints },
+    'ksr started',
+  );
 
   const stop = new AbortController();
   const onSignal = (sig: string): void => {

@@ -23,10 +23,30 @@ export interface KsrMetrics {
 export function createKsrMetrics(registry: Registry): KsrMetrics {
   const registers = [registry];
   return {
-    events: new Counter({ name: 'netloom_ksr_events_total', help: 'Kubernetes events received', labelNames: ['kind', 'type'], registers }),
-    writes: new Counter({ name: 'netloom_ksr_writes_total', help: 'Ops written to etcd', labelNames: ['kind', 'op'], registers }),
-    resyncs: new Counter({ name: 'netloom_ksr_resyncs_total', help: 'Full resyncs against etcd', labelNames: ['reason'], registers }),
-    errors: new Counter({ name: 'netloom_ksr_errors_total', help: 'Errors by kind and reason', labelNames: ['kind', 'reason'], registers }),
+    events: new Counter({
+      name: 'netloom_ksr_events_total',
+      help: 'Kubernetes events received',
+      labelNames: ['kind', 'type'],
+      registers,
+    }),
+    writes: new Counter({
+      name: 'netloom_ksr_writes_total',
+      help: 'Ops written to etcd',
+      labelNames: ['kind', 'op'],
+      registers,
+    }),
+    resyncs: new Counter({
+      name: 'netloom_ksr_resyncs_total',
+      help: 'Full resyncs against etcd',
+      labelNames: ['reason'],
+      registers,
+    }),
+    errors: new Counter({
+      name: 'netloom_ksr_errors_total',
+      help: 'Errors by kind and reason',
+      labelNames: ['kind', 'reason'],
+      registers,
+    }),
     latency: new Histogram({
       name: 'netloom_ksr_event_to_etcd_seconds',
       help: 'From a Kubernetes event to its write confirmed by etcd',
@@ -34,8 +54,18 @@ export function createKsrMetrics(registry: Registry): KsrMetrics {
       buckets: LATENCY_BUCKETS_SECONDS,
       registers,
     }),
-    objects: new Gauge({ name: 'netloom_ksr_objects', help: 'Objects mirrored, by kind', labelNames: ['kind'], registers }),
+    objects: new Gauge({
+      name: 'netloom_ksr_objects',
+      help: 'Objects mirrored, by kind',
+      labelNames: ['kind'],
+      registers,
+    }),
     leader: new Gauge({ name: 'netloom_ksr_leader', help: '1 while this replica is the leader', registers }),
-    watchRestarts: new Counter({ name: 'netloom_ksr_watch_restarts_total', help: 'Watch restarts by kind and reason', labelNames: ['kind', 'reason'], registers }),
+    watchRestarts: new Counter({
+      name: 'netloom_ksr_watch_restarts_total',
+      help: 'Watch restarts by kind and reason',
+      labelNames: ['kind', 'reason'],
+      registers,
+    }),
   };
 }

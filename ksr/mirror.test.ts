@@ -21,7 +21,9 @@ describe('Mirror', () => {
     const m = fresh();
     m.set('pod', pod('x'), '{"v":1}', 1000);
     const plan = m.plan();
-    expect(plan).toEqual([{ op: { type: 'put', key: pod('x'), value: '{"v":1}' }, kind: 'pod', since: 1000 }]);
+    expect(plan).toEqual([
+      { op: { type: 'put', key: pod('x'), value: '{"v":1}' }, kind: 'pod', since: 1000 },
+    ]);
     expect(m.confirm(plan, 1005)).toEqual([{ kind: 'pod', latencyMs: 5 }]);
     expect(m.hasDirty).toBe(false);
     expect(m.plan()).toEqual([]);

@@ -118,7 +118,8 @@ export class Mirror {
     this.nextHave = undefined;
     this.have = next;
     if (forgetTimes) for (const key of this.dirty.keys()) this.dirty.set(key, 0);
-    for (const [key, { value }] of this.want) if (next.get(key) !== value && !this.dirty.has(key)) this.dirty.set(key, 0);
+    for (const [key, { value }] of this.want)
+      if (next.get(key) !== value && !this.dirty.has(key)) this.dirty.set(key, 0);
     for (const key of next.keys()) if (!this.want.has(key) && !this.dirty.has(key)) this.dirty.set(key, 0);
   }
 

@@ -17,12 +17,37 @@ export interface ResourceDef {
 }
 
 export const RESOURCES: readonly ResourceDef[] = [
-  { kind: 'namespace', path: '/api/v1/namespaces', optional: false, feed: (d) => new ObjectFeed('namespace', convertNamespace, d) },
-  { kind: 'node', path: '/api/v1/nodes', optional: false, feed: (d) => new ObjectFeed('node', convertNode, d) },
+  {
+    kind: 'namespace',
+    path: '/api/v1/namespaces',
+    optional: false,
+    feed: (d) => new ObjectFeed('namespace', convertNamespace, d),
+  },
+  {
+    kind: 'node',
+    path: '/api/v1/nodes',
+    optional: false,
+    feed: (d) => new ObjectFeed('node', convertNode, d),
+  },
   { kind: 'pod', path: '/api/v1/pods', optional: false, feed: (d) => new ObjectFeed('pod', convertPod, d) },
-  { kind: 'service', path: '/api/v1/services', optional: false, feed: (d) => new ObjectFeed('service', convertService, d) },
-  { kind: 'endpoints', path: '/apis/discovery.k8s.io/v1/endpointslices', optional: false, feed: (d) => new EndpointsFeed(d) },
-  { kind: 'policy', path: '/apis/networking.k8s.io/v1/networkpolicies', optional: false, feed: (d) => new ObjectFeed('policy', convertPolicy, d) },
+  {
+    kind: 'service',
+    path: '/api/v1/services',
+    optional: false,
+    feed: (d) => new ObjectFeed('service', convertService, d),
+  },
+  {
+    kind: 'endpoints',
+    path: '/apis/discovery.k8s.io/v1/endpointslices',
+    optional: false,
+    feed: (d) => new EndpointsFeed(d),
+  },
+  {
+    kind: 'policy',
+    path: '/apis/networking.k8s.io/v1/networkpolicies',
+    optional: false,
+    feed: (d) => new ObjectFeed('policy', convertPolicy, d),
+  },
   {
     kind: 'netattach',
     path: '/apis/k8s.cni.cncf.io/v1/network-attachment-definitions',

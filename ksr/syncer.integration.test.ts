@@ -24,9 +24,25 @@ describe.skipIf(skip)('syncer and election on a real etcd', () => {
   const pod = (name: string): string => ks.key({ kind: 'pod', namespace: 'a', name });
 
   const elector = (identity: string): Elector =>
-    new Elector({ store, key: statusKey, identity, ttlSeconds: 2, pollMs: 100, logger: silentLogger(), initialValue: () => JSON.stringify({ leader: identity }) });
+    new Elector({
+      store,
+      key: statusKey,
+      identity,
+      ttlSeconds: 2,
+      pollMs: 100,
+      logger: silentLogger(),
+      initialValue: () => JSON.stringify({ leader: identity }),
+    });
   const syncer = (mirror: Mirror): Syncer =>
-    new Syncer({ store, mirror, prefix: ks.k8sPrefix, logger: silentLogger(), metrics: createKsrMetrics(createRegistry('t', { processMetrics: false })), sourcesSynced: () => true, options: DEFAULT_SYNCER_OPTIONS });
+    new Syncer({
+      store,
+      mirror,
+      prefix: ks.k8sPrefix,
+      logger: silentLogger(),
+      metrics: createKsrMetrics(createRegistry('t', { processMetrics: false })),
+      sourcesSynced: () => true,
+      options: DEFAULT_SYNCER_OPTIONS,
+    });
   const mirror = (): Mirror => new Mirror((k) => ks.tryParse(k)?.kind as K8sKind | undefined);
 
   beforeAll(async () => {
@@ -42,7 +58,11 @@ describe.skipIf(skip)('syncer and election on a real etcd', () => {
       { type: 'put', key: pod('same'), value: 'S' },
       { type: 'put', key: pod('old'), value: 'OLD' },
       { type: 'put', key: pod('gone'), value: 'G' },
-      ...Array.from({ length: 1000 }, (_, i) => ({ type: 'put' as const, key: pod(`bulk-${i}`), value: `B${i}` })),
+      ...Array.from({ length: 1000 }, (_, i) => ({
+        type: 'put' as const,
+        key: pod(`bulk-${i}`),
+        value: `B${i}`,
+      })),
     ]);
     const sameBefore = (await store.get(pod('same')))!.modRevision;
     const term = (await elector('a').campaign(new AbortController().signal))!;
@@ -81,9 +101,13 @@ describe.skipIf(skip)('syncer and election on a real etcd', () => {
     const m = mirror();
     m.set('pod', pod('fenced'), 'from-a');
     const s = syncer(m);
-    await expect(s.flush({ key: termA.key, createRevision: termA.createRevision }, Infinity)).rejects.toBeInstanceOf(GuardFailedError);
+    await expect(
+      s.flush({ key: termA.key, createRevision: termA.createRevision }, Infinity),
+    ).rejects.toBeInstanceOf(GuardFailedError);
     expect(await store.get(pod('fenced'))).toBeUndefined();
-    await expect(s.flush({ key: termB.key, createRevision: termB.createRevision }, Infinity)).resolves.toMatchObject({ puts: 1 });
+    await expect(
+      s.flush({ key: termB.key, createRevision: termB.createRevision }, Infinity),
+    ).resolves.toMatchObject({ puts: 1 });
     await termA.end('test');
     await termB.end('test');
   });

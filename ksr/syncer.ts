@@ -125,11 +125,15 @@ export class Syncer {
           const stats = await this.flush(guard, options.maxFlush, sync === undefined);
           if (sync) this.add(sync, stats);
           if (this.revisions.observe(stats.revision)) reason = 'etcd revision went backwards';
-          else if (stats.puts + stats.deletes === 0) await this.wake.wait(Math.max(0, nextHeartbeat - Date.now()), signal);
+          else if (stats.puts + stats.deletes === 0)
+            await this.wake.wait(Math.max(0, nextHeartbeat - Date.now()), signal);
         } else if (!sync && now >= nextFull) {
           reason = 'periodic';
         } else {
-          await this.wake.wait(Math.max(0, Math.min(nextHeartbeat, sync ? Infinity : nextFull) - now), signal);
+          await this.wake.wait(
+            Math.max(0, Math.min(nextHeartbeat, sync ? Infinity : nextFull) - now),
+            signal,
+          );
         }
         backoff.reset();
       } catch (err) {
@@ -141,7 +145,10 @@ export class Syncer {
         }
         metrics.errors.inc({ kind: 'etcd', reason: 'write' });
         const delay = backoff.next();
-        logger.warn({ err: errorMessage(err), retryInMs: delay }, 'etcd sync failed; full resync after backoff');
+        logger.warn(
+          { err: errorMessage(err), retryInMs: delay },
+          'etcd sync failed; full resync after backoff',
+        );
         reason = 'write failed';
         sync = undefined;
         await sleep(delay, signal);
@@ -182,7 +189,14 @@ export class Syncer {
     this.lastFullSyncRevision = Math.max(sync.readRevision, sync.revision);
     this.termSynced = true;
     this.d.logger.info(
-      { reason: sync.reason, objects: this.d.mirror.size, puts: sync.puts, deletes: sync.deletes, ms: Date.now() - sync.started, revision: this.lastFullSyncRevision },
+      {
+        reason: sync.reason,
+        objects: this.d.mirror.size,
+        puts: sync.puts,
+        deletes: sync.deletes,
+        ms: Date.now() - sync.started,
+        revision: this.lastFullSyncRevision,
+      },
       'full sync done',
     );
     this.d.onFullSync?.();
@@ -208,9 +222,11 @@ export class Syncer {
       options.writeConcurrency,
     );
     const confirmed = mirror.confirm(plan);
-    for (const c of confirmed) if (c.latencyMs !== undefined) metrics.latency.observe({ kind: c.kind }, c.latencyMs / 1000);
+    for (const c of confirmed)
+      if (c.latencyMs !== undefined) metrics.latency.observe({ kind: c.kind }, c.latencyMs / 1000);
     const stats = count(plan);
-    for (const [label, n] of stats.byLabel) metrics.writes.inc(JSON.parse(label) as { kind: string; op: string }, n);
+    for (const [label, n] of stats.byLabel)
+      metrics.writes.inc(JSON.parse(label) as { kind: string; op: string }, n);
     for (const [kind, n] of Object.entries(mirror.countsByKind())) metrics.objects.set({ kind }, n);
     return { puts: stats.puts, deletes: stats.deletes, revision };
   }
@@ -228,12 +244,20 @@ export class Syncer {
       counts: mirror.countsByKind(),
       heartbeat: new Date(),
     });
-    const revision = await writeGuarded(store, [{ type: 'put', key: term.key, value, lease: term.lease }], [guard]);
+    const revision = await writeGuarded(
+      store,
+      [{ type: 'put', key: term.key, value, lease: term.lease }],
+      [guard],
+    );
     if (this.revisions.observe(revision)) return 'etcd revision went backwards';
     if (mirror.hasDirty) return undefined;
     let res;
     try {
-      res = await store.client.kv.range({ key: Buffer.from(prefix), range_end: prefixEnd(prefix), count_only: true });
+      res = await store.client.kv.range({
+        key: Buffer.from(prefix),
+        range_end: prefixEnd(prefix),
+        count_only: true,
+      });
     } catch (err) {
       throw storeError(`count ${prefix}`, err);
     }
@@ -243,7 +267,11 @@ export class Syncer {
   }
 }
 
-function count(plan: readonly PlannedWrite[]): { puts: number; deletes: number; byLabel: Map<string, number> } {
+function count(plan: readonly PlannedWrite[]): {
+  puts: number;
+  deletes: number;
+  byLabel: Map<string, number>;
+} {
   let puts = 0;
   const byLabel = new Map<string, number>();
   for (const w of plan) {

@@ -9,7 +9,14 @@ import { Keyspace } from '../lib/keyspace.ts';
 import { kubeApiserverAvailable, skipUnless } from './harness/availability.ts';
 import { startEtcd, type EtcdHandle } from './harness/etcd.ts';
 import { startKubeApiserver, type KubeApiserverHandle } from './harness/kube-apiserver.ts';
-import { createNamespace, etcdMirror, randomSuffix, startKsrProcess, waitConverged, type EtcdEntry, type KsrProcess } from './ksr-support.ts';
+import {
+  createNamespace,
+  randomSuffix,
+  startKsrProcess,
+  waitConverged,
+  type EtcdEntry,
+  type KsrProcess,
+} from './ksr-support.ts';
 
 const skip = skipUnless('KSR crash recovery (kube-apiserver + etcd)', kubeApiserverAvailable());
 
@@ -48,7 +55,12 @@ describe.skipIf(skip)('netloom ksr killed with -9 during a churn', () => {
     store = etcd.store();
     core = kube.kubeConfig().makeApiClient(CoreV1Api);
     await createNamespace(core, ns);
-    ksr = await startKsrProcess({ kubeconfig: kube.kubeconfigPath, etcdEndpoint: etcd.endpoint, cluster, identity: 'crash' });
+    ksr = await startKsrProcess({
+      kubeconfig: kube.kubeconfigPath,
+      etcdEndpoint: etcd.endpoint,
+      cluster,
+      identity: 'crash',
+    });
   });
   afterAll(async () => {
     await ksr?.destroy();
@@ -57,25 +69,44 @@ describe.skipIf(skip)('netloom ksr killed with -9 during a churn', () => {
 
   const pod = (name: string, gen: number): object => ({
     metadata: { name, labels: { app: 'churn', gen: String(gen) } },
-    spec: { nodeName: 'worker-1', containers: [{ name: 'c', image: 'i', ports: [{ name: 'http', containerPort: 8080 }] }] },
+    spec: {
+      nodeName: 'worker-1',
+      containers: [{ name: 'c', image: 'i', ports: [{ name: 'http', containerPort: 8080 }] }],
+    },
   });
-  const create = (name: string, gen = 0) => () => core.createNamespacedPod({ namespace: ns, body: pod(name, gen) as never });
+  const create =
+    (name: string, gen = 0) =>
+    () =>
+      core.createNamespacedPod({ namespace: ns, body: pod(name, gen) });
   const relabel = (name: string, gen: number) => async () => {
     const p = await core.readNamespacedPod({ name, namespace: ns });
     p.metadata!.labels = { ...p.metadata!.labels, gen: String(gen) };
     await core.replaceNamespacedPod({ name, namespace: ns, body: p });
   };
   const remove = (name: string) => {
-    const remove = (): Promise<unknown> => core.deleteNamespacedPod({ name, namespace: ns, gracePeriodSeconds: 0 });
+    const remove = (): Promise<unknown> =>
+      core.deleteNamespacedPod({ name, namespace: ns, gracePeriodSeconds: 0 });
     return remove;
   };
   const service = (name: string) => () =>
-    core.createNamespacedService({ namespace: ns, body: { metadata: { name }, spec: { selector: { app: name }, ports: [{ port: 80, targetPort: 8080 }] } } });
+    core.createNamespacedService({
+      namespace: ns,
+      body: {
+        metadata: { name },
+        spec: { selector: { app: name }, ports: [{ port: 80, targetPort: 8080 }] },
+      },
+    });
 
   it('converges exactly after a restart, rewriting nothing that did not change', async () => {
     // A stable population that the churn never touches.
-    await pool(16, Array.from({ length: 300 }, (_, i) => create(`stable-${i}`)));
-    await pool(8, Array.from({ length: 20 }, (_, i) => service(`svc-${i}`)));
+    await pool(
+      16,
+      Array.from({ length: 300 }, (_, i) => create(`stable-${i}`)),
+    );
+    await pool(
+      8,
+      Array.from({ length: 20 }, (_, i) => service(`svc-${i}`)),
+    );
     const before: Map<string, EtcdEntry> = await waitConverged(kube.kubeConfig(), store, ks, 60_000);
 
     // The churn: 1,500 creates, then 1,500 updates and 500 deletes interleaved; KSR dies a
@@ -125,7 +156,10 @@ describe.skipIf(skip)('netloom ksr killed with -9 during a churn', () => {
       }
     }
     expect(unchanged).toBeGreaterThanOrEqual(300 + 19);
-    const sync = ksr.logs().filter((l) => l['msg'] === 'full sync done').at(-1);
+    const sync = ksr
+      .logs()
+      .filter((l) => l['msg'] === 'full sync done')
+      .at(-1);
     process.stderr.write(
       `churn: ${churn.length} changes in ${churnMs} ms (KSR killed after ${Math.round(churn.length / 3)}), ${down.length} more while down; ` +
         `restart converged in ${convergeMs} ms over ${after.size} keys; resync wrote ${String(sync?.['puts'])} puts, ${String(sync?.['deletes'])} deletes; ${unchanged} unchanged keys kept their revision\n`,

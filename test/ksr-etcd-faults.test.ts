@@ -10,7 +10,14 @@ import { Keyspace } from '../lib/keyspace.ts';
 import { kubeApiserverAvailable, skipUnless } from './harness/availability.ts';
 import { startEtcd, type EtcdHandle } from './harness/etcd.ts';
 import { startKubeApiserver, type KubeApiserverHandle } from './harness/kube-apiserver.ts';
-import { createNamespace, eventually, randomSuffix, startKsrProcess, waitConverged, type KsrProcess } from './ksr-support.ts';
+import {
+  createNamespace,
+  eventually,
+  randomSuffix,
+  startKsrProcess,
+  waitConverged,
+  type KsrProcess,
+} from './ksr-support.ts';
 
 const skip = skipUnless('KSR under etcd failures (kube-apiserver + etcd)', kubeApiserverAvailable());
 
@@ -27,10 +34,17 @@ describe.skipIf(skip)('netloom ksr when etcd fails', () => {
 
   const pods = async (count: number): Promise<void> => {
     for (let i = 0; i < count; i++) {
-      await core.createNamespacedPod({ namespace: ns, body: { metadata: { name: `p-${n++}`, labels: { app: 'x' } }, spec: { containers: [{ name: 'c', image: 'i' }] } } });
+      await core.createNamespacedPod({
+        namespace: ns,
+        body: {
+          metadata: { name: `p-${n++}`, labels: { app: 'x' } },
+          spec: { containers: [{ name: 'c', image: 'i' }] },
+        },
+      });
     }
   };
-  const resyncs = (reason?: string): Promise<number> => ksr.metric('netloom_ksr_resyncs_total', reason ? { reason } : {});
+  const resyncs = (reason?: string): Promise<number> =>
+    ksr.metric('netloom_ksr_resyncs_total', reason ? { reason } : {});
 
   beforeAll(async () => {
     [kube, etcd] = await Promise.all([startKubeApiserver(), startEtcd({ name: 'ksr-etcd' })]);
@@ -39,7 +53,13 @@ describe.skipIf(skip)('netloom ksr when etcd fails', () => {
     await createNamespace(core, ns);
     await pods(50);
     // A long lease: pausing KSR across a restore must not cost it its leadership.
-    ksr = await startKsrProcess({ kubeconfig: kube.kubeconfigPath, etcdEndpoint: etcd.endpoint, cluster, identity: 'faults', args: ['--lease-ttl-seconds', '30'] });
+    ksr = await startKsrProcess({
+      kubeconfig: kube.kubeconfigPath,
+      etcdEndpoint: etcd.endpoint,
+      cluster,
+      identity: 'faults',
+      args: ['--lease-ttl-seconds', '30'],
+    });
     await waitConverged(kube.kubeConfig(), store, ks);
   });
   afterAll(async () => {
@@ -60,14 +80,20 @@ describe.skipIf(skip)('netloom ksr when etcd fails', () => {
   it('the k8s/ prefix deleted behind its back: the key count check resyncs', async () => {
     await store.deletePrefix(ks.k8sPrefix);
     await waitConverged(kube.kubeConfig(), store, ks, 15_000);
-    expect(ksr.logs().some((l) => String(l['reason'] ?? '').startsWith('etcd holds 0 keys'))).toBe(true);
+    expect(
+      ksr.logs().some((l) => typeof l['reason'] === 'string' && l['reason'].startsWith('etcd holds 0 keys')),
+    ).toBe(true);
   });
 
   it('the whole keyspace deleted (status key included): leadership is re-won and everything rewritten', async () => {
     const before = await resyncs('new leader');
     await store.deletePrefix(ks.root);
     await waitConverged(kube.kubeConfig(), store, ks, 15_000);
-    await eventually(async () => (await store.get(ks.key({ kind: 'ksrStatus' }))) !== undefined, 10_000, 'status key back');
+    await eventually(
+      async () => (await store.get(ks.key({ kind: 'ksrStatus' }))) !== undefined,
+      10_000,
+      'status key back',
+    );
     expect(await resyncs('new leader')).toBeGreaterThan(before);
   });
 
@@ -77,7 +103,11 @@ describe.skipIf(skip)('netloom ksr when etcd fails', () => {
     await etcd.start();
     await pods(5);
     await waitConverged(kube.kubeConfig(), store, ks, 30_000);
-    await eventually(async () => (await store.get(ks.key({ kind: 'ksrStatus' }))) !== undefined, 10_000, 'status key back');
+    await eventually(
+      async () => (await store.get(ks.key({ kind: 'ksrStatus' }))) !== undefined,
+      10_000,
+      'status key back',
+    );
   });
 
   it('restored from an older backup (revision goes backwards): detected and resynced', async () => {
@@ -87,7 +117,8 @@ describe.skipIf(skip)('netloom ksr when etcd fails', () => {
     await waitConverged(kube.kubeConfig(), store, ks, 30_000);
     // Changes after the backup: KSR writes them, then the restore takes them away again.
     await pods(30);
-    for (let i = 1; i < 10; i++) await core.deleteNamespacedPod({ name: `p-${i}`, namespace: ns, gracePeriodSeconds: 0 });
+    for (let i = 1; i < 10; i++)
+      await core.deleteNamespacedPod({ name: `p-${i}`, namespace: ns, gracePeriodSeconds: 0 });
     await waitConverged(kube.kubeConfig(), store, ks, 30_000);
     const before = await resyncs();
     // KSR is paused across the restore so that its first request afterwards meets the rewound
@@ -103,7 +134,10 @@ describe.skipIf(skip)('netloom ksr when etcd fails', () => {
     }
     await waitConverged(kube.kubeConfig(), store, ks, 30_000);
     expect(await resyncs()).toBeGreaterThan(before);
-    const reasons = ksr.logs().filter((l) => l['msg'] === 'full sync done').map((l) => l['reason']);
+    const reasons = ksr
+      .logs()
+      .filter((l) => l['msg'] === 'full sync done')
+      .map((l) => l['reason']);
     process.stderr.write(`resync reasons so far: ${reasons.join(', ')}\n`);
     expect(reasons.at(-1)).toBe('etcd revision went backwards');
     expect(await ksr.readyz()).toBe(200);

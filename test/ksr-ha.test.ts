@@ -9,7 +9,14 @@ import { Keyspace } from '../lib/keyspace.ts';
 import { kubeApiserverAvailable, skipUnless } from './harness/availability.ts';
 import { startEtcd, type EtcdHandle } from './harness/etcd.ts';
 import { startKubeApiserver, type KubeApiserverHandle } from './harness/kube-apiserver.ts';
-import { createNamespace, eventually, randomSuffix, startKsrProcess, waitConverged, type KsrProcess } from './ksr-support.ts';
+import {
+  createNamespace,
+  eventually,
+  randomSuffix,
+  startKsrProcess,
+  waitConverged,
+  type KsrProcess,
+} from './ksr-support.ts';
 
 const skip = skipUnless('KSR high availability (kube-apiserver + etcd)', kubeApiserverAvailable());
 
@@ -35,8 +42,15 @@ describe.skipIf(skip)('netloom ksr with two replicas', () => {
     let on = true;
     const run = (async () => {
       while (on) {
-        await core.createNamespacedPod({ namespace: ns, body: { metadata: { name: `p-${n++}`, labels: { app: 'ha' } }, spec: { containers: [{ name: 'c', image: 'i' }] } } });
-        if (n % 4 === 0) await core.deleteNamespacedPod({ name: `p-${n - 2}`, namespace: ns, gracePeriodSeconds: 0 });
+        await core.createNamespacedPod({
+          namespace: ns,
+          body: {
+            metadata: { name: `p-${n++}`, labels: { app: 'ha' } },
+            spec: { containers: [{ name: 'c', image: 'i' }] },
+          },
+        });
+        if (n % 4 === 0)
+          await core.deleteNamespacedPod({ name: `p-${n - 2}`, namespace: ns, gracePeriodSeconds: 0 });
       }
     })();
     return async () => {
@@ -51,7 +65,14 @@ describe.skipIf(skip)('netloom ksr with two replicas', () => {
     core = kube.kubeConfig().makeApiClient(CoreV1Api);
     await createNamespace(core, ns);
     for (const id of ['ksr-a', 'ksr-b']) {
-      replicas.push(await startKsrProcess({ kubeconfig: kube.kubeconfigPath, etcdEndpoint: etcd.endpoint, cluster, identity: id }));
+      replicas.push(
+        await startKsrProcess({
+          kubeconfig: kube.kubeconfigPath,
+          etcdEndpoint: etcd.endpoint,
+          cluster,
+          identity: id,
+        }),
+      );
     }
     await waitConverged(kube.kubeConfig(), store, ks);
   });
@@ -85,7 +106,11 @@ describe.skipIf(skip)('netloom ksr with two replicas', () => {
     process.stderr.write(`takeover after kill -9 in ${takeoverMs} ms (lease ttl 2 s, poll 200 ms)\n`);
     expect(takeoverMs).toBeLessThan(5_000);
     await leader.start(); // back as the standby
-    await eventually(async () => (await leader.status()).leader === false && (await leader.readyz()) === 200, 15_000, 'restarted replica stands by');
+    await eventually(
+      async () => (await leader.status()).leader === false && (await leader.readyz()) === 200,
+      15_000,
+      'restarted replica stands by',
+    );
   });
 
   it('leader paused past its lease: the standby takes over; resumed, the old leader writes nothing', async () => {

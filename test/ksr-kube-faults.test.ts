@@ -9,9 +9,19 @@ import { Keyspace } from '../lib/keyspace.ts';
 import { kubeApiserverAvailable, skipUnless } from './harness/availability.ts';
 import { startEtcd, type EtcdHandle } from './harness/etcd.ts';
 import { startKubeApiserver, type KubeApiserverHandle } from './harness/kube-apiserver.ts';
-import { createNamespace, eventually, randomSuffix, startKsrProcess, waitConverged, type KsrProcess } from './ksr-support.ts';
+import {
+  createNamespace,
+  eventually,
+  randomSuffix,
+  startKsrProcess,
+  waitConverged,
+  type KsrProcess,
+} from './ksr-support.ts';
 
-const skip = skipUnless('KSR informers under API server faults (kube-apiserver + etcd)', kubeApiserverAvailable());
+const skip = skipUnless(
+  'KSR informers under API server faults (kube-apiserver + etcd)',
+  kubeApiserverAvailable(),
+);
 
 describe.skipIf(skip)('netloom ksr when the API server misbehaves', () => {
   let kube: KubeApiserverHandle;
@@ -24,7 +34,11 @@ describe.skipIf(skip)('netloom ksr when the API server misbehaves', () => {
   const ns = `nl-kf-${randomSuffix()}`;
   let n = 0;
   const pods = async (count: number): Promise<void> => {
-    for (let i = 0; i < count; i++) await core.createNamespacedPod({ namespace: ns, body: { metadata: { name: `p-${n++}` }, spec: { containers: [{ name: 'c', image: 'i' }] } } });
+    for (let i = 0; i < count; i++)
+      await core.createNamespacedPod({
+        namespace: ns,
+        body: { metadata: { name: `p-${n++}` }, spec: { containers: [{ name: 'c', image: 'i' }] } },
+      });
   };
 
   beforeAll(async () => {
@@ -47,8 +61,16 @@ describe.skipIf(skip)('netloom ksr when the API server misbehaves', () => {
   });
 
   it('the watchdog restarts quiet watches and periodic relists run, losing nothing', async () => {
-    await eventually(async () => (await ksr.metric('netloom_ksr_watch_restarts_total', { reason: 'watchdog' })) >= 7, 20_000, 'watchdog restarts');
-    await eventually(async () => (await ksr.metric('netloom_ksr_events_total', { type: 'relist' })) >= 14, 20_000, 'periodic relists');
+    await eventually(
+      async () => (await ksr.metric('netloom_ksr_watch_restarts_total', { reason: 'watchdog' })) >= 7,
+      20_000,
+      'watchdog restarts',
+    );
+    await eventually(
+      async () => (await ksr.metric('netloom_ksr_events_total', { type: 'relist' })) >= 14,
+      20_000,
+      'periodic relists',
+    );
     await pods(10);
     await waitConverged(kube.kubeConfig(), store, ks, 15_000);
     expect(await ksr.metric('netloom_ksr_errors_total')).toBe(0);
@@ -61,7 +83,9 @@ describe.skipIf(skip)('netloom ksr when the API server misbehaves', () => {
     await pods(10);
     await core.deleteNamespacedPod({ name: 'p-0', namespace: ns, gracePeriodSeconds: 0 });
     await waitConverged(kube.kubeConfig(), store, ks, 60_000);
-    const errors = (await ksr.metric('netloom_ksr_watch_restarts_total', { reason: 'error' })) + (await ksr.metric('netloom_ksr_errors_total', { reason: 'list' }));
+    const errors =
+      (await ksr.metric('netloom_ksr_watch_restarts_total', { reason: 'error' })) +
+      (await ksr.metric('netloom_ksr_errors_total', { reason: 'list' }));
     expect(errors).toBeGreaterThan(0);
     expect(await ksr.readyz()).toBe(200);
   });

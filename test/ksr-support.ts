@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiextensionsV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { errorMessage } from '../lib/errors.ts';
 import type { Store } from '../lib/etcd/store.ts';
 import { Keyspace, type K8sKind } from '../lib/keyspace.ts';
 import { silentLogger } from '../lib/logging.ts';
@@ -44,7 +45,16 @@ export interface KsrProcessOptions {
 }
 
 /** Fast timings for tests: a lost leader is replaced within ~2 s. */
-export const FAST_FLAGS = ['--lease-ttl-seconds', '2', '--campaign-poll-ms', '200', '--heartbeat-ms', '300', '--log-level', 'debug'];
+export const FAST_FLAGS = [
+  '--lease-ttl-seconds',
+  '2',
+  '--campaign-poll-ms',
+  '200',
+  '--heartbeat-ms',
+  '300',
+  '--log-level',
+  'debug',
+];
 
 export async function startKsrProcess(o: KsrProcessOptions): Promise<KsrProcess> {
   const dir = mkdtempSync(join(tmpdir(), `netloom-ksr-${o.identity}-`));
@@ -65,7 +75,13 @@ export async function startKsrProcess(o: KsrProcessOptions): Promise<KsrProcess>
     ...FAST_FLAGS,
     ...(o.args ?? []),
   ];
-  const proc = new TestProcess({ name: `ksr-${o.identity}`, command: join(ROOT, 'node_modules/.bin/node'), args, logFile, cwd: ROOT });
+  const proc = new TestProcess({
+    name: `ksr-${o.identity}`,
+    command: join(ROOT, 'node_modules/.bin/node'),
+    args,
+    logFile,
+    cwd: ROOT,
+  });
   const logs = (): Record<string, unknown>[] =>
     readFileSync(logFile, 'utf8')
       .split('\n')
@@ -85,7 +101,8 @@ export async function startKsrProcess(o: KsrProcessOptions): Promise<KsrProcess>
       let sum = 0;
       for (const line of text.split('\n')) {
         if (!line.startsWith(name + '{') && !line.startsWith(name + ' ')) continue;
-        if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+        if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`)))
+          sum += Number(line.slice(line.lastIndexOf(' ') + 1));
       }
       return sum;
     },
@@ -125,7 +142,12 @@ export async function startKsrProcess(o: KsrProcessOptions): Promise<KsrProcess>
 export async function expectedMirror(kc: KubeConfig, keyspace: Keyspace): Promise<Map<string, string>> {
   const kube = createKubeClient(kc);
   const mirror = new Mirror((k) => keyspace.tryParse(k)?.kind as K8sKind | undefined);
-  const deps = { mirror, keyspace, logger: silentLogger(), metrics: createKsrMetrics(createRegistry('t', { processMetrics: false })) };
+  const deps = {
+    mirror,
+    keyspace,
+    logger: silentLogger(),
+    metrics: createKsrMetrics(createRegistry('t', { processMetrics: false })),
+  };
   for (const r of RESOURCES) {
     const feed = r.feed(deps);
     feed.beginRelist();
@@ -168,21 +190,33 @@ export function diff(want: Map<string, string>, have: Map<string, EtcdEntry>): s
 }
 
 /** Waits until etcd mirrors Kubernetes exactly; returns the etcd content. */
-export async function waitConverged(kc: KubeConfig, store: Store, keyspace: Keyspace, timeoutMs = 30_000): Promise<Map<string, EtcdEntry>> {
+export async function waitConverged(
+  kc: KubeConfig,
+  store: Store,
+  keyspace: Keyspace,
+  timeoutMs = 30_000,
+): Promise<Map<string, EtcdEntry>> {
   const deadline = Date.now() + timeoutMs;
-  let last: string[] = [];
+  let last: string[];
   for (;;) {
     const want = await expectedMirror(kc, keyspace);
     const have = await etcdMirror(store, keyspace).catch(() => new Map<string, EtcdEntry>());
     last = diff(want, have);
     if (last.length === 0) return have;
-    if (Date.now() > deadline) throw new Error(`etcd did not converge in ${timeoutMs} ms; ${last.length} differences:\n${last.slice(0, 20).join('\n')}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `etcd did not converge in ${timeoutMs} ms; ${last.length} differences:\n${last.slice(0, 20).join('\n')}`,
+      );
     await new Promise((r) => setTimeout(r, 250));
   }
 }
 
 /** Polls until `probe` holds. */
-export async function eventually<T>(probe: () => Promise<T | undefined | false>, timeoutMs: number, what: string): Promise<T> {
+export async function eventually<T>(
+  probe: () => Promise<T | undefined | false>,
+  timeoutMs: number,
+  what: string,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastErr: unknown;
   while (Date.now() < deadline) {
@@ -194,7 +228,9 @@ export async function eventually<T>(probe: () => Promise<T | undefined | false>,
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? `: ${String(lastErr)}` : ''}`);
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? `: ${errorMessage(lastErr)}` : ''}`,
+  );
 }
 
 /** Installs the NetworkAttachmentDefinition CRD and waits until it is served. */
@@ -208,7 +244,12 @@ export async function installNadCrd(kc: KubeConfig): Promise<void> {
       spec: {
         group: 'k8s.cni.cncf.io',
         scope: 'Namespaced',
-        names: { plural: 'network-attachment-definitions', singular: 'network-attachment-definition', kind: 'NetworkAttachmentDefinition', shortNames: ['net-attach-def'] },
+        names: {
+          plural: 'network-attachment-definitions',
+          singular: 'network-attachment-definition',
+          kind: 'NetworkAttachmentDefinition',
+          shortNames: ['net-attach-def'],
+        },
         versions: [
           {
             name: 'v1',
@@ -216,14 +257,25 @@ export async function installNadCrd(kc: KubeConfig): Promise<void> {
             storage: true,
             // Permissive like many installs in the wild: spec is not checked, so a NAD whose
             // config is not a string can exist (and KSR must survive it).
-            schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', x_kubernetes_preserve_unknown_fields: true } } } },
+            schema: {
+              openAPIV3Schema: {
+                type: 'object',
+                properties: { spec: { type: 'object', x_kubernetes_preserve_unknown_fields: true } },
+              },
+            },
           },
         ],
       },
     },
   });
   const kube = createKubeClient(kc);
-  await eventually(async () => (await kube.list('/apis/k8s.cni.cncf.io/v1/network-attachment-definitions', { limit: 1 })) !== undefined, 30_000, 'NAD CRD served');
+  await eventually(
+    async () =>
+      (await kube.list('/apis/k8s.cni.cncf.io/v1/network-attachment-definitions', { limit: 1 })) !==
+      undefined,
+    30_000,
+    'NAD CRD served',
+  );
 }
 
 export function randomSuffix(): string {
@@ -234,7 +286,11 @@ export function randomSuffix(): string {
  * Creates a namespace as a full cluster would leave it: with its `default` service account
  * (no controller-manager runs here, and pod admission needs it).
  */
-export async function createNamespace(core: import('@kubernetes/client-node').CoreV1Api, name: string, labels: Record<string, string> = {}): Promise<void> {
+export async function createNamespace(
+  core: import('@kubernetes/client-node').CoreV1Api,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<void> {
   await core.createNamespace({ body: { metadata: { name, labels } } });
   await core.createNamespacedServiceAccount({ namespace: name, body: { metadata: { name: 'default' } } });
 }

@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { ConvertError, compact, isNetloomAnnotation, labelSelector, portRef, sortedMap, strList, uint } from './common.ts';
+import {
+  ConvertError,
+  compact,
+  isNetloomAnnotation,
+  labelSelector,
+  portRef,
+  sortedMap,
+  strList,
+  uint,
+} from './common.ts';
 
 describe('common converter helpers', () => {
   it('sorts maps and drops empty ones', () => {
@@ -28,7 +37,9 @@ describe('common converter helpers', () => {
   });
 
   it('omits proto3 defaults', () => {
-    expect(compact({ a: '', b: 0, c: false, d: [], e: undefined, f: null, g: 'x', h: 1, i: true, j: {} })).toEqual({ g: 'x', h: 1, i: true, j: {} });
+    expect(
+      compact({ a: '', b: 0, c: false, d: [], e: undefined, f: null, g: 'x', h: 1, i: true, j: {} }),
+    ).toEqual({ g: 'x', h: 1, i: true, j: {} });
   });
 
   it('checks numbers and lists', () => {
@@ -53,8 +64,25 @@ describe('common converter helpers', () => {
     expect(labelSelector({}, 's')).toEqual({});
     expect(labelSelector(undefined, 's')).toBeUndefined();
     expect(
-      labelSelector({ matchLabels: { b: '1', a: '2' }, matchExpressions: [{ key: 'tier', operator: 'In', values: ['web', 'api'] }, { key: 'x', operator: 'Exists' }] }, 's'),
-    ).toEqual({ matchLabels: { a: '2', b: '1' }, matchExpressions: [{ key: 'tier', operator: 'In', values: ['web', 'api'] }, { key: 'x', operator: 'Exists' }] });
-    expect(() => labelSelector({ matchExpressions: [{ operator: 'In' } as never] }, 's')).toThrow(/key and operator/);
+      labelSelector(
+        {
+          matchLabels: { b: '1', a: '2' },
+          matchExpressions: [
+            { key: 'tier', operator: 'In', values: ['web', 'api'] },
+            { key: 'x', operator: 'Exists' },
+          ],
+        },
+        's',
+      ),
+    ).toEqual({
+      matchLabels: { a: '2', b: '1' },
+      matchExpressions: [
+        { key: 'tier', operator: 'In', values: ['web', 'api'] },
+        { key: 'x', operator: 'Exists' },
+      ],
+    });
+    expect(() => labelSelector({ matchExpressions: [{ operator: 'In' } as never] }, 's')).toThrow(
+      /key and operator/,
+    );
   });
 });

@@ -19,7 +19,11 @@ export interface Meta {
 
 /** The annotations netloom interprets; everything else stays in Kubernetes. */
 export function isNetloomAnnotation(key: string): boolean {
-  return key.startsWith('opencontrail.org/') || key.startsWith('netloom.io/') || key === 'k8s.v1.cni.cncf.io/networks';
+  return (
+    key.startsWith('opencontrail.org/') ||
+    key.startsWith('netloom.io/') ||
+    key === 'k8s.v1.cni.cncf.io/networks'
+  );
 }
 
 /**
@@ -52,7 +56,8 @@ export function requireName(meta: Meta | null | undefined, what: string): string
 /** The metadata namespace, required by namespaced kinds. */
 export function requireNamespace(meta: Meta | null | undefined, what: string): string {
   const ns = meta?.namespace;
-  if (typeof ns !== 'string' || ns === '') throw new ConvertError(`${what} ${meta?.name ?? '?'} without metadata.namespace`);
+  if (typeof ns !== 'string' || ns === '')
+    throw new ConvertError(`${what} ${meta?.name ?? '?'} without metadata.namespace`);
   return ns;
 }
 
@@ -120,7 +125,11 @@ export function labelSelector(sel: KubeSelector | null | undefined, what: string
     if (typeof e?.key !== 'string' || typeof e.operator !== 'string') {
       throw new ConvertError(`${what}.matchExpressions[${i}] needs key and operator`);
     }
-    return compact({ key: e.key, operator: e.operator, values: strList(e.values, `${what}.matchExpressions[${i}].values`) });
+    return compact({
+      key: e.key,
+      operator: e.operator,
+      values: strList(e.values, `${what}.matchExpressions[${i}].values`),
+    });
   });
   return compact({ matchLabels: sortedMap(sel.matchLabels), matchExpressions: exprs });
 }

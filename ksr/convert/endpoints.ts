@@ -48,11 +48,16 @@ export function convertSlice(obj: V1EndpointSlice): SliceContribution | undefine
   if (!service) return undefined;
   if (obj.addressType !== 'IPv4' && obj.addressType !== 'IPv6') return undefined;
   const ports = (obj.ports ?? []).map((p, i) =>
-    compact({ name: str(p?.name, `ports[${i}].name`), port: uint(p?.port, `ports[${i}].port`), protocol: str(p?.protocol, `ports[${i}].protocol`) }),
+    compact({
+      name: str(p?.name, `ports[${i}].name`),
+      port: uint(p?.port, `ports[${i}].port`),
+      protocol: str(p?.protocol, `ports[${i}].protocol`),
+    }),
   );
   ports.sort((a, b) => byText(JSON.stringify(a), JSON.stringify(b)));
   const endpoints = (obj.endpoints ?? []).map((e, i) => endpoint(e, `endpoints[${i}]`));
-  if (endpoints.some((e) => !e.addresses)) throw new ConvertError(`EndpointSlice ${namespace}/${meta?.name} has an endpoint without addresses`);
+  if (endpoints.some((e) => !e.addresses))
+    throw new ConvertError(`EndpointSlice ${namespace}/${meta?.name} has an endpoint without addresses`);
   return { namespace, service, ports, endpoints };
 }
 
@@ -60,8 +65,15 @@ export function convertSlice(obj: V1EndpointSlice): SliceContribution | undefine
 const rank = (e: Endpoint): number => (e.ready ? 2 : 0) + (e.serving ? 1 : 0);
 
 /** Folds the slices of one service into its Endpoints value. */
-export function mergeSlices(namespace: string, service: string, slices: Iterable<SliceContribution>): Endpoints {
-  const subsets = new Map<string, { ports: EndpointPort[]; byAddress: Map<string, { e: Endpoint; json: string }> }>();
+export function mergeSlices(
+  namespace: string,
+  service: string,
+  slices: Iterable<SliceContribution>,
+): Endpoints {
+  const subsets = new Map<
+    string,
+    { ports: EndpointPort[]; byAddress: Map<string, { e: Endpoint; json: string }> }
+  >();
   for (const slice of slices) {
     const portsKey = JSON.stringify(slice.ports);
     let subset = subsets.get(portsKey);
@@ -71,7 +83,8 @@ export function mergeSlices(namespace: string, service: string, slices: Iterable
       const json = JSON.stringify(e);
       const seen = subset.byAddress.get(addrKey);
       // Keep the better copy; between equals the smaller JSON, so slice order never matters.
-      if (!seen || rank(e) > rank(seen.e) || (rank(e) === rank(seen.e) && json < seen.json)) subset.byAddress.set(addrKey, { e, json });
+      if (!seen || rank(e) > rank(seen.e) || (rank(e) === rank(seen.e) && json < seen.json))
+        subset.byAddress.set(addrKey, { e, json });
     }
   }
   // A port list with no endpoint behind it gives a data plane nothing to program.

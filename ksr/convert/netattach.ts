@@ -16,6 +16,9 @@ export function convertNetAttach(obj: KubeNetAttachDef): NetworkAttachmentDefini
     namespace: requireNamespace(meta, 'NetworkAttachmentDefinition'),
     name: requireName(meta, 'NetworkAttachmentDefinition'),
     config: str(obj.spec?.config, 'spec.config'),
-    resourceName: str(meta?.annotations?.[RESOURCE_NAME_ANNOTATION], `annotation ${RESOURCE_NAME_ANNOTATION}`),
+    resourceName: str(
+      meta?.annotations?.[RESOURCE_NAME_ANNOTATION],
+      `annotation ${RESOURCE_NAME_ANNOTATION}`,
+    ),
   });
 }

@@ -3,7 +3,15 @@
 import type { V1Node } from '@kubernetes/client-node';
 import type { Node } from '../../proto/gen/netloom/model/v1/Node.ts';
 import type { NodeAddress } from '../../proto/gen/netloom/model/v1/NodeAddress.ts';
-import { ConvertError, compact, isNetloomAnnotation, requireName, sortedMap, str, strList } from './common.ts';
+import {
+  ConvertError,
+  compact,
+  isNetloomAnnotation,
+  requireName,
+  sortedMap,
+  str,
+  strList,
+} from './common.ts';
 
 function addresses(obj: V1Node): NodeAddress[] {
   return (obj.status?.addresses ?? []).map((a, i) => {

@@ -4,7 +4,16 @@
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import type { ContainerPort } from '../../proto/gen/netloom/model/v1/ContainerPort.ts';
 import type { Pod } from '../../proto/gen/netloom/model/v1/Pod.ts';
-import { ConvertError, compact, isNetloomAnnotation, requireName, requireNamespace, sortedMap, str, uint } from './common.ts';
+import {
+  ConvertError,
+  compact,
+  isNetloomAnnotation,
+  requireName,
+  requireNamespace,
+  sortedMap,
+  str,
+  uint,
+} from './common.ts';
 
 function ports(containers: readonly V1Container[], what: string): ContainerPort[] {
   const out: ContainerPort[] = [];
@@ -12,14 +21,22 @@ function ports(containers: readonly V1Container[], what: string): ContainerPort[
     (c.ports ?? []).forEach((p, pi) => {
       const where = `${what}[${ci}].ports[${pi}]`;
       if (typeof p?.containerPort !== 'number') throw new ConvertError(`${where} without containerPort`);
-      out.push(compact({ name: str(p.name, `${where}.name`), containerPort: uint(p.containerPort, where), protocol: str(p.protocol, `${where}.protocol`) }));
+      out.push(
+        compact({
+          name: str(p.name, `${where}.name`),
+          containerPort: uint(p.containerPort, where),
+          protocol: str(p.protocol, `${where}.protocol`),
+        }),
+      );
     });
   });
   return out;
 }
 
 function podIps(obj: V1Pod): string[] | undefined {
-  const list = (obj.status?.podIPs ?? []).map((p) => p?.ip).filter((ip): ip is string => typeof ip === 'string' && ip !== '');
+  const list = (obj.status?.podIPs ?? [])
+    .map((p) => p?.ip)
+    .filter((ip): ip is string => typeof ip === 'string' && ip !== '');
   if (list.length > 0) return list;
   const single = str(obj.status?.podIP, 'status.podIP');
   return single ? [single] : undefined;
@@ -40,7 +57,10 @@ export function convertPod(obj: V1Pod): Pod {
     hostNetwork: spec?.hostNetwork === true,
     podIps: podIps(obj),
     phase: str(obj.status?.phase, 'status.phase'),
-    containerPorts: [...ports(spec?.containers ?? [], 'spec.containers'), ...ports(sidecars, 'spec.initContainers')],
+    containerPorts: [
+      ...ports(spec?.containers ?? [], 'spec.containers'),
+      ...ports(sidecars, 'spec.initContainers'),
+    ],
     terminating: meta?.deletionTimestamp !== undefined && meta.deletionTimestamp !== null,
   });
 }

@@ -6,13 +6,20 @@ const meta = { namespace: 'prod', name: 'pol' };
 
 describe('convertPolicy', () => {
   it('default deny: empty pod selector stays {}', () => {
-    expect(toJson(convertPolicy({ metadata: meta, spec: { podSelector: {}, policyTypes: ['Ingress'] } } as never))).toBe(
-      '{"namespace":"prod","name":"pol","podSelector":{},"policyTypes":["Ingress"]}',
-    );
+    expect(
+      toJson(convertPolicy({ metadata: meta, spec: { podSelector: {}, policyTypes: ['Ingress'] } })),
+    ).toBe('{"namespace":"prod","name":"pol","podSelector":{},"policyTypes":["Ingress"]}');
   });
 
   it('allow-all ingress rule stays an empty rule', () => {
-    expect(toJson(convertPolicy({ metadata: meta, spec: { podSelector: { matchLabels: { app: 'a' } }, ingress: [{}], policyTypes: ['Ingress'] } } as never))).toBe(
+    expect(
+      toJson(
+        convertPolicy({
+          metadata: meta,
+          spec: { podSelector: { matchLabels: { app: 'a' } }, ingress: [{}], policyTypes: ['Ingress'] },
+        }),
+      ),
+    ).toBe(
       '{"namespace":"prod","name":"pol","podSelector":{"matchLabels":{"app":"a"}},"policyTypes":["Ingress"],"ingress":[{}]}',
     );
   });
@@ -28,13 +35,26 @@ describe('convertPolicy', () => {
             from: [
               { ipBlock: { cidr: '10.0.0.0/8', except: ['10.1.0.0/16', '10.2.0.0/16'] } },
               { namespaceSelector: {} },
-              { namespaceSelector: { matchLabels: { team: 'a' } }, podSelector: { matchLabels: { role: 'client' } } },
+              {
+                namespaceSelector: { matchLabels: { team: 'a' } },
+                podSelector: { matchLabels: { role: 'client' } },
+              },
               { podSelector: {} },
             ],
-            ports: [{ protocol: 'TCP', port: 32000, endPort: 32768 }, { protocol: 'TCP', port: 'http' }, { protocol: 'UDP' }],
+            ports: [
+              { protocol: 'TCP', port: 32000, endPort: 32768 },
+              { protocol: 'TCP', port: 'http' },
+              { protocol: 'UDP' },
+            ],
           },
         ],
-        egress: [{ to: [{ ipBlock: { cidr: '0.0.0.0/0', except: ['169.254.169.254/32'] } }], ports: [{ protocol: 'SCTP', port: 9 }] }, { ports: [{ port: 53, protocol: 'UDP' }] }],
+        egress: [
+          {
+            to: [{ ipBlock: { cidr: '0.0.0.0/0', except: ['169.254.169.254/32'] } }],
+            ports: [{ protocol: 'SCTP', port: 9 }],
+          },
+          { ports: [{ port: 53, protocol: 'UDP' }] },
+        ],
       },
     };
     expect(JSON.parse(toJson(convertPolicy(obj as never)))).toEqual({
@@ -44,16 +64,29 @@ describe('convertPolicy', () => {
       policyTypes: ['Ingress', 'Egress'],
       ingress: [
         {
-          ports: [{ protocol: 'TCP', port: { number: 32000 }, endPort: 32768 }, { protocol: 'TCP', port: { name: 'http' } }, { protocol: 'UDP' }],
+          ports: [
+            { protocol: 'TCP', port: { number: 32000 }, endPort: 32768 },
+            { protocol: 'TCP', port: { name: 'http' } },
+            { protocol: 'UDP' },
+          ],
           peers: [
             { ipBlock: { cidr: '10.0.0.0/8', except: ['10.1.0.0/16', '10.2.0.0/16'] } },
             { namespaceSelector: {} },
-            { podSelector: { matchLabels: { role: 'client' } }, namespaceSelector: { matchLabels: { team: 'a' } } },
+            {
+              podSelector: { matchLabels: { role: 'client' } },
+              namespaceSelector: { matchLabels: { team: 'a' } },
+            },
             { podSelector: {} },
           ],
         },
       ],
-      egress: [{ ports: [{ protocol: 'SCTP', port: { number: 9 } }], peers: [{ ipBlock: { cidr: '0.0.0.0/0', except: ['169.254.169.254/32'] } }] }, { ports: [{ protocol: 'UDP', port: { number: 53 } }] }],
+      egress: [
+        {
+          ports: [{ protocol: 'SCTP', port: { number: 9 } }],
+          peers: [{ ipBlock: { cidr: '0.0.0.0/0', except: ['169.254.169.254/32'] } }],
+        },
+        { ports: [{ protocol: 'UDP', port: { number: 53 } }] },
+      ],
     });
   });
 
@@ -64,6 +97,11 @@ describe('convertPolicy', () => {
   });
 
   it('rejects an ipBlock without cidr', () => {
-    expect(() => convertPolicy({ metadata: meta, spec: { podSelector: {}, ingress: [{ from: [{ ipBlock: {} }] }] } } as never)).toThrow(ConvertError);
+    expect(() =>
+      convertPolicy({
+        metadata: meta,
+        spec: { podSelector: {}, ingress: [{ from: [{ ipBlock: {} }] }] },
+      } as never),
+    ).toThrow(ConvertError);
   });
 });

@@ -6,7 +6,17 @@ import type { Policy } from '../../proto/gen/netloom/model/v1/Policy.ts';
 import type { PolicyPeer } from '../../proto/gen/netloom/model/v1/PolicyPeer.ts';
 import type { PolicyPort } from '../../proto/gen/netloom/model/v1/PolicyPort.ts';
 import type { PolicyRule } from '../../proto/gen/netloom/model/v1/PolicyRule.ts';
-import { ConvertError, compact, labelSelector, portRef, requireName, requireNamespace, str, strList, uint } from './common.ts';
+import {
+  ConvertError,
+  compact,
+  labelSelector,
+  portRef,
+  requireName,
+  requireNamespace,
+  str,
+  strList,
+  uint,
+} from './common.ts';
 
 function port(p: V1NetworkPolicyPort, what: string): PolicyPort {
   return compact({

@@ -8,23 +8,56 @@ describe('convertService', () => {
   it.each([
     [
       'ClusterIP with a named target port',
-      { metadata: meta, spec: { type: 'ClusterIP', clusterIP: '10.96.0.10', clusterIPs: ['10.96.0.10'], selector: { app: 'web' }, ports: [{ name: 'http', protocol: 'TCP', port: 80, targetPort: 'http' }], sessionAffinity: 'None', internalTrafficPolicy: 'Cluster', ipFamilies: ['IPv4'] } },
+      {
+        metadata: meta,
+        spec: {
+          type: 'ClusterIP',
+          clusterIP: '10.96.0.10',
+          clusterIPs: ['10.96.0.10'],
+          selector: { app: 'web' },
+          ports: [{ name: 'http', protocol: 'TCP', port: 80, targetPort: 'http' }],
+          sessionAffinity: 'None',
+          internalTrafficPolicy: 'Cluster',
+          ipFamilies: ['IPv4'],
+        },
+      },
       '{"namespace":"default","name":"svc","type":"ClusterIP","clusterIps":["10.96.0.10"],"selector":{"app":"web"},"hasSelector":true,"ports":[{"name":"http","protocol":"TCP","port":80,"targetPort":{"name":"http"}}],"sessionAffinity":"None","internalTrafficPolicy":"Cluster"}',
     ],
     [
       'headless',
-      { metadata: meta, spec: { type: 'ClusterIP', clusterIP: 'None', clusterIPs: ['None'], selector: { app: 'db' }, ports: [{ port: 5432, targetPort: 5432, protocol: 'TCP' }], publishNotReadyAddresses: true } },
+      {
+        metadata: meta,
+        spec: {
+          type: 'ClusterIP',
+          clusterIP: 'None',
+          clusterIPs: ['None'],
+          selector: { app: 'db' },
+          ports: [{ port: 5432, targetPort: 5432, protocol: 'TCP' }],
+          publishNotReadyAddresses: true,
+        },
+      },
       '{"namespace":"default","name":"svc","type":"ClusterIP","clusterIps":["None"],"selector":{"app":"db"},"hasSelector":true,"ports":[{"protocol":"TCP","port":5432,"targetPort":{"number":5432}}],"publishNotReadyAddresses":true}',
     ],
     [
       'without selector',
-      { metadata: meta, spec: { type: 'ClusterIP', clusterIP: '10.96.0.11', ports: [{ port: 443, targetPort: 8443, protocol: 'TCP' }] } },
+      {
+        metadata: meta,
+        spec: {
+          type: 'ClusterIP',
+          clusterIP: '10.96.0.11',
+          ports: [{ port: 443, targetPort: 8443, protocol: 'TCP' }],
+        },
+      },
       '{"namespace":"default","name":"svc","type":"ClusterIP","clusterIps":["10.96.0.11"],"ports":[{"protocol":"TCP","port":443,"targetPort":{"number":8443}}]}',
     ],
     [
       'LoadBalancer, dual stack, affinity, local traffic',
       {
-        metadata: { ...meta, annotations: { 'netloom.io/lb-pool': 'public', 'service.beta.kubernetes.io/aws': 'x' }, labels: { app: 'web' } },
+        metadata: {
+          ...meta,
+          annotations: { 'netloom.io/lb-pool': 'public', 'service.beta.kubernetes.io/aws': 'x' },
+          labels: { app: 'web' },
+        },
         spec: {
           type: 'LoadBalancer',
           clusterIP: '10.96.0.12',
@@ -32,7 +65,16 @@ describe('convertService', () => {
           externalIPs: ['198.51.100.7'],
           loadBalancerClass: 'netloom.io/lb',
           selector: { app: 'web' },
-          ports: [{ name: 'https', protocol: 'TCP', port: 443, targetPort: 8443, nodePort: 30443, appProtocol: 'https' }],
+          ports: [
+            {
+              name: 'https',
+              protocol: 'TCP',
+              port: 443,
+              targetPort: 8443,
+              nodePort: 30443,
+              appProtocol: 'https',
+            },
+          ],
           sessionAffinity: 'ClientIP',
           sessionAffinityConfig: { clientIP: { timeoutSeconds: 600 } },
           externalTrafficPolicy: 'Local',
@@ -60,7 +102,11 @@ describe('convertService', () => {
   });
 
   it('rejects ports without a port number', () => {
-    expect(() => convertService({ metadata: meta, spec: { ports: [{ name: 'x' }] } } as never)).toThrow(ConvertError);
-    expect(() => convertService({ metadata: meta, spec: { ports: [{ port: 80, targetPort: { x: 1 } }] } } as never)).toThrow(/targetPort/);
+    expect(() => convertService({ metadata: meta, spec: { ports: [{ name: 'x' }] } } as never)).toThrow(
+      ConvertError,
+    );
+    expect(() =>
+      convertService({ metadata: meta, spec: { ports: [{ port: 80, targetPort: { x: 1 } }] } } as never),
+    ).toThrow(/targetPort/);
   });
 });

@@ -3,7 +3,18 @@
 import type { V1Service, V1ServicePort } from '@kubernetes/client-node';
 import type { Service } from '../../proto/gen/netloom/model/v1/Service.ts';
 import type { ServicePort } from '../../proto/gen/netloom/model/v1/ServicePort.ts';
-import { ConvertError, compact, isNetloomAnnotation, portRef, requireName, requireNamespace, sortedMap, str, strList, uint } from './common.ts';
+import {
+  ConvertError,
+  compact,
+  isNetloomAnnotation,
+  portRef,
+  requireName,
+  requireNamespace,
+  sortedMap,
+  str,
+  strList,
+  uint,
+} from './common.ts';
 
 function servicePort(p: V1ServicePort, i: number): ServicePort {
   const what = `spec.ports[${i}]`;
@@ -19,7 +30,9 @@ function servicePort(p: V1ServicePort, i: number): ServicePort {
 }
 
 function loadBalancerIps(obj: V1Service): string[] {
-  return (obj.status?.loadBalancer?.ingress ?? []).map((i) => i?.ip).filter((ip): ip is string => typeof ip === 'string' && ip !== '');
+  return (obj.status?.loadBalancer?.ingress ?? [])
+    .map((i) => i?.ip)
+    .filter((ip): ip is string => typeof ip === 'string' && ip !== '');
 }
 
 export function convertService(obj: V1Service): Service {
@@ -42,7 +55,10 @@ export function convertService(obj: V1Service): Service {
     hasSelector: selector !== undefined,
     ports: (spec?.ports ?? []).map(servicePort),
     sessionAffinity: str(spec?.sessionAffinity, 'spec.sessionAffinity'),
-    sessionAffinityTimeoutSeconds: uint(spec?.sessionAffinityConfig?.clientIP?.timeoutSeconds, 'spec.sessionAffinityConfig.clientIP.timeoutSeconds'),
+    sessionAffinityTimeoutSeconds: uint(
+      spec?.sessionAffinityConfig?.clientIP?.timeoutSeconds,
+      'spec.sessionAffinityConfig.clientIP.timeoutSeconds',
+    ),
     externalTrafficPolicy: str(spec?.externalTrafficPolicy, 'spec.externalTrafficPolicy'),
     internalTrafficPolicy: str(spec?.internalTrafficPolicy, 'spec.internalTrafficPolicy'),
     healthCheckNodePort: uint(spec?.healthCheckNodePort, 'spec.healthCheckNodePort'),

@@ -12,7 +12,11 @@ describe('convertNamespace', () => {
         metadata: {
           name: 'team-a',
           labels: { 'kubernetes.io/metadata.name': 'team-a', env: 'prod' },
-          annotations: { 'opencontrail.org/isolation': 'true', 'opencontrail.org/isolation.service': 'false', 'kubectl.kubernetes.io/last-applied-configuration': '{}' },
+          annotations: {
+            'opencontrail.org/isolation': 'true',
+            'opencontrail.org/isolation.service': 'false',
+            'kubectl.kubernetes.io/last-applied-configuration': '{}',
+          },
           resourceVersion: '12',
           uid: 'u',
         },
@@ -20,7 +24,10 @@ describe('convertNamespace', () => {
       },
       '{"name":"team-a","labels":{"env":"prod","kubernetes.io/metadata.name":"team-a"},"annotations":{"opencontrail.org/isolation":"true","opencontrail.org/isolation.service":"false"}}',
     ],
-    [{ metadata: { name: 'n', annotations: { 'netloom.io/note': 'ünïcødé 🚀 日本' } } }, '{"name":"n","annotations":{"netloom.io/note":"ünïcødé 🚀 日本"}}'],
+    [
+      { metadata: { name: 'n', annotations: { 'netloom.io/note': 'ünïcødé 🚀 日本' } } },
+      '{"name":"n","annotations":{"netloom.io/note":"ünïcødé 🚀 日本"}}',
+    ],
   ])('%#', (obj, json) => {
     expect(toJson(convertNamespace(obj as never))).toBe(json);
   });
@@ -31,7 +38,9 @@ describe('convertNamespace', () => {
   });
 
   it('carries a huge label set, sorted', () => {
-    const labels = Object.fromEntries(Array.from({ length: 2000 }, (_, i) => [`l${String(1999 - i).padStart(4, '0')}`, `v${i}`]));
+    const labels = Object.fromEntries(
+      Array.from({ length: 2000 }, (_, i) => [`l${String(1999 - i).padStart(4, '0')}`, `v${i}`]),
+    );
     const out = convertNamespace({ metadata: { name: 'big', labels } });
     const keys = Object.keys(out.labels ?? {});
     expect(keys).toHaveLength(2000);
@@ -42,9 +51,19 @@ describe('convertNamespace', () => {
 describe('convertNode', () => {
   it('keeps addresses in kubelet order, pod CIDRs and cordon state', () => {
     const node = {
-      metadata: { name: 'worker-1', labels: { 'kubernetes.io/hostname': 'worker-1' }, annotations: { 'netloom.io/tunnel-ip': '192.0.2.1', 'node.alpha.kubernetes.io/ttl': '0' } },
+      metadata: {
+        name: 'worker-1',
+        labels: { 'kubernetes.io/hostname': 'worker-1' },
+        annotations: { 'netloom.io/tunnel-ip': '192.0.2.1', 'node.alpha.kubernetes.io/ttl': '0' },
+      },
       spec: { podCIDR: '10.1.1.0/24', podCIDRs: ['10.1.1.0/24', 'fd00:1::/64'], unschedulable: true },
-      status: { addresses: [{ type: 'InternalIP', address: '192.168.1.10' }, { type: 'Hostname', address: 'worker-1' }, { type: 'ExternalIP', address: '203.0.113.5' }] },
+      status: {
+        addresses: [
+          { type: 'InternalIP', address: '192.168.1.10' },
+          { type: 'Hostname', address: 'worker-1' },
+          { type: 'ExternalIP', address: '203.0.113.5' },
+        ],
+      },
     };
     expect(toJson(convertNode(node as never))).toBe(
       '{"name":"worker-1","labels":{"kubernetes.io/hostname":"worker-1"},"annotations":{"netloom.io/tunnel-ip":"192.0.2.1"},' +
@@ -54,31 +73,51 @@ describe('convertNode', () => {
   });
 
   it('falls back to the single podCIDR and omits defaults', () => {
-    expect(toJson(convertNode({ metadata: { name: 'n' }, spec: { podCIDR: '10.1.2.0/24' } } as never))).toBe('{"name":"n","podCidrs":["10.1.2.0/24"]}');
-    expect(toJson(convertNode({ metadata: { name: 'n' }, spec: {}, status: {} } as never))).toBe('{"name":"n"}');
+    expect(toJson(convertNode({ metadata: { name: 'n' }, spec: { podCIDR: '10.1.2.0/24' } }))).toBe(
+      '{"name":"n","podCidrs":["10.1.2.0/24"]}',
+    );
+    expect(toJson(convertNode({ metadata: { name: 'n' }, spec: {}, status: {} }))).toBe('{"name":"n"}');
   });
 
   it('rejects an address without address', () => {
-    expect(() => convertNode({ metadata: { name: 'n' }, status: { addresses: [{ type: 'InternalIP' }] } } as never)).toThrow(ConvertError);
+    expect(() =>
+      convertNode({ metadata: { name: 'n' }, status: { addresses: [{ type: 'InternalIP' }] } } as never),
+    ).toThrow(ConvertError);
   });
 });
 
 describe('convertNetAttach', () => {
   it('keeps the CNI config string verbatim and the resource name', () => {
-    const config = '{"cniVersion":"1.0.0","type":"macvlan","master":"eth0","mode":"bridge","ipam":{"type":"host-local","subnet":"192.0.2.0/24"},"x":"ünï"}';
+    const config =
+      '{"cniVersion":"1.0.0","type":"macvlan","master":"eth0","mode":"bridge","ipam":{"type":"host-local","subnet":"192.0.2.0/24"},"x":"ünï"}';
     const obj = {
       apiVersion: 'k8s.cni.cncf.io/v1',
       kind: 'NetworkAttachmentDefinition',
-      metadata: { namespace: 'a', name: 'macvlan-conf', annotations: { 'k8s.v1.cni.cncf.io/resourceName': 'intel.com/sriov', other: 'x' } },
+      metadata: {
+        namespace: 'a',
+        name: 'macvlan-conf',
+        annotations: { 'k8s.v1.cni.cncf.io/resourceName': 'intel.com/sriov', other: 'x' },
+      },
       spec: { config },
     };
-    expect(JSON.parse(toJson(convertNetAttach(obj)))).toEqual({ namespace: 'a', name: 'macvlan-conf', config, resourceName: 'intel.com/sriov' });
-    expect(toJson(convertNetAttach(obj)).startsWith('{"namespace":"a","name":"macvlan-conf","config":')).toBe(true);
+    expect(JSON.parse(toJson(convertNetAttach(obj)))).toEqual({
+      namespace: 'a',
+      name: 'macvlan-conf',
+      config,
+      resourceName: 'intel.com/sriov',
+    });
+    expect(toJson(convertNetAttach(obj)).startsWith('{"namespace":"a","name":"macvlan-conf","config":')).toBe(
+      true,
+    );
   });
 
   it('accepts an empty spec and rejects a non-string config', () => {
-    expect(toJson(convertNetAttach({ metadata: { namespace: 'a', name: 'b' } }))).toBe('{"namespace":"a","name":"b"}');
-    expect(() => convertNetAttach({ metadata: { namespace: 'a', name: 'b' }, spec: { config: { type: 'x' } as never } })).toThrow(ConvertError);
+    expect(toJson(convertNetAttach({ metadata: { namespace: 'a', name: 'b' } }))).toBe(
+      '{"namespace":"a","name":"b"}',
+    );
+    expect(() =>
+      convertNetAttach({ metadata: { namespace: 'a', name: 'b' }, spec: { config: { type: 'x' } as never } }),
+    ).toThrow(ConvertError);
     expect(() => convertNetAttach({ metadata: { name: 'b' } })).toThrow(/namespace/);
   });
 });

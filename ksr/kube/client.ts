@@ -29,7 +29,10 @@ export interface WatchHandle {
 }
 
 export interface KubeClient {
-  list(path: string, options: { limit: number; continueToken?: string | undefined; signal?: AbortSignal }): Promise<ListPage>;
+  list(
+    path: string,
+    options: { limit: number; continueToken?: string | undefined; signal?: AbortSignal },
+  ): Promise<ListPage>;
   /** Starts a watch; `done` is called exactly once when it ends (null: closed cleanly). */
   watch(
     path: string,
@@ -44,7 +47,10 @@ interface RawList {
   metadata?: { resourceVersion?: string; continue?: string };
 }
 
-export function createKubeClient(kc: KubeConfig, options: { requestTimeoutMs?: number; watchIdleMs?: number } = {}): KubeClient {
+export function createKubeClient(
+  kc: KubeConfig,
+  options: { requestTimeoutMs?: number; watchIdleMs?: number } = {},
+): KubeClient {
   const watcher = new Watch(kc);
   // client-node aborts a watch with no bytes for this long (its own inactivity timer); keep it
   // above the reflector's watchdog so the watchdog, which is counted and logged, fires first.
@@ -71,11 +77,20 @@ export function createKubeClient(kc: KubeConfig, options: { requestTimeoutMs?: n
         throw new KubeApiError(res.status, `GET ${path}: ${text.slice(0, 300)}`);
       }
       const body = (await res.json()) as RawList;
-      return { items: body.items ?? [], resourceVersion: body.metadata?.resourceVersion ?? '', continueToken: body.metadata?.continue || undefined };
+      return {
+        items: body.items ?? [],
+        resourceVersion: body.metadata?.resourceVersion ?? '',
+        continueToken: body.metadata?.continue || undefined,
+      };
     },
 
     async watch(path, query, onEvent, done) {
-      const controller = await watcher.watch(path, query, (type: string, obj: Record<string, unknown>) => onEvent(type as WatchEventType, obj), done);
+      const controller = await watcher.watch(
+        path,
+        query,
+        (type: string, obj: Record<string, unknown>) => onEvent(type as WatchEventType, obj),
+        done,
+      );
       return { abort: () => controller.abort() };
     },
   };

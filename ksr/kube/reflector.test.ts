@@ -63,7 +63,12 @@ class ScriptedClient implements KubeClient {
     return page;
   }
 
-  async watch(_path: string, query: Record<string, string>, onEvent: WatchCall['emit'], done: WatchCall['done']): Promise<{ abort(): void }> {
+  async watch(
+    _path: string,
+    query: Record<string, string>,
+    onEvent: WatchCall['emit'],
+    done: WatchCall['done'],
+  ): Promise<{ abort(): void }> {
     const call: WatchCall = { query, emit: onEvent, done, aborted: false };
     this.watches.push(call);
     for (const w of this.waiters.splice(0)) w();
@@ -77,8 +82,15 @@ class ScriptedClient implements KubeClient {
   }
 }
 
-const pod = (name: string, rv: string, v = ''): Record<string, unknown> => ({ metadata: { name, namespace: 'a', resourceVersion: rv }, v });
-const page = (items: Record<string, unknown>[], rv: string, cont?: string) => (): ListPage => ({ items, resourceVersion: rv, continueToken: cont });
+const pod = (name: string, rv: string, v = ''): Record<string, unknown> => ({
+  metadata: { name, namespace: 'a', resourceVersion: rv },
+  v,
+});
+const page = (items: Record<string, unknown>[], rv: string, cont?: string) => (): ListPage => ({
+  items,
+  resourceVersion: rv,
+  continueToken: cont,
+});
 
 const options: ReflectorOptions = {
   path: '/api/v1/pods',
@@ -94,26 +106,42 @@ const options: ReflectorOptions = {
 let stop = new AbortController();
 afterEach(() => stop.abort());
 
-function start(client: ScriptedClient, o: Partial<ReflectorOptions> = {}): { feed: RecordingFeed; reflector: Reflector; metrics: KsrMetrics; synced: () => number } {
+function start(
+  client: ScriptedClient,
+  o: Partial<ReflectorOptions> = {},
+): { feed: RecordingFeed; reflector: Reflector; metrics: KsrMetrics; synced: () => number } {
   stop = new AbortController();
   const feed = new RecordingFeed();
   const metrics = createKsrMetrics(createRegistry('t', { processMetrics: false }));
   let synced = 0;
-  const reflector = new Reflector(client, feed, { ...options, ...o }, { logger: silentLogger(), metrics, onSynced: () => synced++ });
+  const reflector = new Reflector(
+    client,
+    feed,
+    { ...options, ...o },
+    { logger: silentLogger(), metrics, onSynced: () => synced++ },
+  );
   void reflector.run(stop.signal);
   return { feed, reflector, metrics, synced: () => synced };
 }
 
 const restarts = async (m: KsrMetrics, reason: string): Promise<number> =>
-  (await m.watchRestarts.get()).values.filter((v) => v.labels.reason === reason).reduce((n, v) => n + v.value, 0);
+  (await m.watchRestarts.get()).values
+    .filter((v) => v.labels.reason === reason)
+    .reduce((n, v) => n + v.value, 0);
 
 describe('Reflector', () => {
   it('lists page by page, then watches from the list resourceVersion with bookmarks', async () => {
     const client = new ScriptedClient();
-    client.lists.push(page([pod('a', '1'), pod('b', '2')], '10', 'c1'), (t) => (t === 'c1' ? page([pod('c', '3')], '10')() : new Error('bad token')));
+    client.lists.push(page([pod('a', '1'), pod('b', '2')], '10', 'c1'), (t) =>
+      t === 'c1' ? page([pod('c', '3')], '10')() : new Error('bad token'),
+    );
     const { feed, reflector, synced } = start(client);
     const w = await client.watchCount(1);
-    expect(w.query).toMatchObject({ resourceVersion: '10', allowWatchBookmarks: 'true', timeoutSeconds: '300' });
+    expect(w.query).toMatchObject({
+      resourceVersion: '10',
+      allowWatchBookmarks: 'true',
+      timeoutSeconds: '300',
+    });
     expect(reflector.synced).toBe(true);
     expect(synced()).toBe(1);
     expect([...feed.objects.keys()]).toEqual(['a', 'b', 'c']);
@@ -131,7 +159,10 @@ describe('Reflector', () => {
 
   it('410 Gone relists, and objects that vanished meanwhile are removed', async () => {
     const client = new ScriptedClient();
-    client.lists.push(page([pod('a', '1'), pod('b', '2')], '10'), page([pod('b', '30'), pod('e', '31')], '40'));
+    client.lists.push(
+      page([pod('a', '1'), pod('b', '2')], '10'),
+      page([pod('b', '30'), pod('e', '31')], '40'),
+    );
     const { feed, metrics } = start(client);
     const w = await client.watchCount(1);
     w.emit('ERROR', { code: 410, message: 'too old resource version' });
@@ -167,7 +198,11 @@ describe('Reflector', () => {
 
   it('backs off on watch errors and on failing lists, then recovers', async () => {
     const client = new ScriptedClient();
-    client.lists.push(() => new Error('connection refused'), () => new KubeApiError(503, 'unavailable'), page([pod('a', '1')], '10'));
+    client.lists.push(
+      () => new Error('connection refused'),
+      () => new KubeApiError(503, 'unavailable'),
+      page([pod('a', '1')], '10'),
+    );
     const { feed, metrics } = start(client);
     const w = await client.watchCount(1);
     expect(feed.objects.size).toBe(1);
@@ -186,7 +221,11 @@ describe('Reflector', () => {
     client.lists.push(page([pod('a', '1'), pod('b', '2')], '10'));
     const { feed } = start(client, { relistMs: 100 });
     await client.watchCount(1);
-    client.lists.push(page([pod('a', '1')], '20', 'more'), () => new Error('continue token expired'), page([pod('a', '1'), pod('b', '2')], '30'));
+    client.lists.push(
+      page([pod('a', '1')], '20', 'more'),
+      () => new Error('continue token expired'),
+      page([pod('a', '1'), pod('b', '2')], '30'),
+    );
     await client.watchCount(2);
     expect([...feed.objects.keys()].sort()).toEqual(['a', 'b']);
     expect(feed.log).not.toContain('remove b');

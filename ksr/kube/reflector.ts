@@ -35,7 +35,12 @@ export const DEFAULT_REFLECTOR_OPTIONS: Omit<ReflectorOptions, 'path' | 'optiona
   absentPollMs: 5_000,
 };
 
-type WatchEnd = { reason: 'closed' | 'watchdog' | 'gone' | 'error' | 'relist' | 'stopped'; rv: string | undefined; events: number; err?: string };
+type WatchEnd = {
+  reason: 'closed' | 'watchdog' | 'gone' | 'error' | 'relist' | 'stopped';
+  rv: string | undefined;
+  events: number;
+  err?: string;
+};
 
 export class Reflector {
   /** The first list is done (or the optional resource is known to be absent). */
@@ -87,7 +92,10 @@ export class Reflector {
         if (end.reason === 'relist') relistAt = 0;
         if (end.reason === 'error' || (end.reason === 'closed' && end.events === 0)) {
           const delay = backoff.next();
-          this.logger.warn({ reason: end.reason, err: end.err, retryInMs: delay }, 'watch ended; resuming after backoff');
+          this.logger.warn(
+            { reason: end.reason, err: end.err, retryInMs: delay },
+            'watch ended; resuming after backoff',
+          );
           await sleep(delay, signal);
         } else {
           if (end.reason !== 'closed') this.logger.info({ reason: end.reason }, 'watch restarted');
@@ -133,12 +141,16 @@ export class Reflector {
   private async relist(signal: AbortSignal): Promise<string> {
     const started = Date.now();
     let token: string | undefined;
-    let rv = '';
+    let rv: string;
     let count = 0;
     this.feed.beginRelist();
     try {
       do {
-        const page = await this.client.list(this.o.path, { limit: this.o.pageSize, continueToken: token, signal });
+        const page = await this.client.list(this.o.path, {
+          limit: this.o.pageSize,
+          continueToken: token,
+          signal,
+        });
         for (const item of page.items) this.feed.upsert(item as never);
         count += page.items.length;
         rv = page.resourceVersion;
@@ -207,7 +219,11 @@ export class Reflector {
         if (e.statusCode === 404 && this.o.optional) return finish('gone');
         finish('error', errorMessage(err));
       };
-      const query = { resourceVersion: rv, allowWatchBookmarks: 'true', timeoutSeconds: String(this.o.watchTimeoutSeconds) };
+      const query = {
+        resourceVersion: rv,
+        allowWatchBookmarks: 'true',
+        timeoutSeconds: String(this.o.watchTimeoutSeconds),
+      };
       this.client.watch(this.o.path, query, onEvent, done).then(
         (h) => {
           handle = h;

@@ -18,8 +18,10 @@ function compares(guards: readonly Guard[]): object[] {
   return guards.flatMap((g) => {
     const key = Buffer.from(g.key);
     const out: object[] = [];
-    if (g.createRevision !== undefined) out.push({ key, target: 'Create', result: 'Equal', create_revision: g.createRevision });
-    if (g.modRevision !== undefined) out.push({ key, target: 'Mod', result: 'Equal', mod_revision: g.modRevision });
+    if (g.createRevision !== undefined)
+      out.push({ key, target: 'Create', result: 'Equal', create_revision: g.createRevision });
+    if (g.modRevision !== undefined)
+      out.push({ key, target: 'Mod', result: 'Equal', mod_revision: g.modRevision });
     return out;
   });
 }
@@ -30,7 +32,8 @@ function compares(guards: readonly Guard[]): object[] {
  */
 function requests(ops: readonly WriteOp[]): object[] {
   let size = 0;
-  for (const op of ops) size += Buffer.byteLength(op.key) + (op.type === 'put' ? Buffer.byteLength(op.value) : 0);
+  for (const op of ops)
+    size += Buffer.byteLength(op.key) + (op.type === 'put' ? Buffer.byteLength(op.value) : 0);
   const buf = Buffer.allocUnsafeSlow(size);
   let at = 0;
   const view = (text: string): Buffer => {
@@ -40,7 +43,9 @@ function requests(ops: readonly WriteOp[]): object[] {
   };
   return ops.map((op) =>
     op.type === 'put'
-      ? { request_put: { key: view(op.key), value: view(op.value), ...(op.lease ? { lease: op.lease } : {}) } }
+      ? {
+          request_put: { key: view(op.key), value: view(op.value), ...(op.lease ? { lease: op.lease } : {}) },
+        }
       : { request_delete_range: { key: view(op.key) } },
   );
 }
@@ -52,7 +57,8 @@ async function txn(store: Store, ops: readonly WriteOp[], compare: object[]): Pr
   } catch (err) {
     throw storeError(`guarded write of ${ops.length} keys`, err);
   }
-  if (!res.succeeded) throw new GuardFailedError(`guarded write of ${ops.length} keys refused: a guard no longer holds`);
+  if (!res.succeeded)
+    throw new GuardFailedError(`guarded write of ${ops.length} keys refused: a guard no longer holds`);
   return Number(res.header.revision);
 }
 
@@ -63,12 +69,17 @@ async function txn(store: Store, ops: readonly WriteOp[], compare: object[]): Pr
  * starts, and the rejection comes only once every chunk in flight has settled, so a caller that
  * resyncs next never races its own writes. Some chunks may have landed: callers resync.
  */
-export async function writeGuarded(store: Store, ops: readonly WriteOp[], guards: readonly Guard[], concurrency = 8): Promise<number> {
+export async function writeGuarded(
+  store: Store,
+  ops: readonly WriteOp[],
+  guards: readonly Guard[],
+  concurrency = 8,
+): Promise<number> {
   const compare = compares(guards);
   const size = store.maxTxnOps;
   let next = 0;
   let highest = 0;
-  let failure: unknown;
+  let failure: Error | undefined;
   const worker = async (): Promise<void> => {
     while (next < ops.length && failure === undefined) {
       const chunk = ops.slice(next, next + size);
@@ -77,7 +88,7 @@ export async function writeGuarded(store: Store, ops: readonly WriteOp[], guards
         const revision = await txn(store, chunk, compare);
         highest = Math.max(highest, revision);
       } catch (err) {
-        failure ??= err;
+        failure ??= err instanceof Error ? err : new Error(String(err));
       }
     }
   };
