@@ -147,3 +147,52 @@ describe('kubeconfig', () => {
     );
   });
 });
+
+describe('lab up summary', () => {
+  it('names the kubeconfig, the etcd endpoint and commands for this very lab', async () => {
+    const { summary } = await import('./summary.ts');
+    const layout = labLayout({
+      name: 'lab2',
+      stateDir: '/tmp/x',
+      nodes: 2,
+      underlayCidr: '192.168.100.0/24',
+    });
+    const text = summary({
+      state: {
+        version: 1,
+        name: 'lab2',
+        stateDir: '/tmp/x',
+        nodes: 2,
+        cluster: 'default',
+        underlayCidr: '192.168.100.0/24',
+        podProcess: 'echo',
+        ports: {
+          etcd: 2379,
+          etcdPeer: 1,
+          kubeEtcd: 2,
+          kubeEtcdPeer: 3,
+          apiserver: 4,
+          controllerManager: 5,
+          ksrMetrics: 6,
+        },
+        token: 't',
+        createdAt: '',
+        logLevel: 'info',
+        agentArgs: '',
+        kubeletAddr: 'unix:/tmp/x/kubelet.sock',
+      },
+      layout,
+      kubeconfig: '/tmp/x/kube/kubeconfig',
+      seconds: 7.25,
+      warnings: ['careful'],
+    });
+    expect(text).toContain('The lab "lab2" is up (7.3 s): 2 nodes');
+    expect(text).toContain('export KUBECONFIG=/tmp/x/kube/kubeconfig');
+    expect(text).toContain(
+      'ETCDCTL_API=3 etcdctl --endpoints=http://127.0.0.1:2379 get --prefix /netloom/v1/ --keys-only',
+    );
+    expect(text).toContain('ip netns exec netloom-lab2-node1 ip route');
+    expect(text).toContain('lab down --name lab2 --state-dir /tmp/x');
+    expect(text).toContain('! careful');
+  });
+});
