@@ -273,9 +273,19 @@ export class NodeSimulator {
               { node: n.name, ready: next.ready, message: next.message },
               'node readiness changed',
             );
-            // Pods waiting for a ready node get another chance at once.
-            if (next.ready)
-              for (const p of this.pods.values()) if (!p.spec.nodeName) this.enqueue(p.metadata.uid);
+            // Pods waiting for a ready node, or for this node's network, get another chance at once.
+            if (next.ready) {
+              for (const p of this.pods.values()) {
+                const uid = p.metadata.uid;
+                const waiting =
+                  !p.spec.nodeName || (p.spec.nodeName === n.name && this.recs.get(uid)?.state !== 'ready');
+                if (!waiting) continue;
+                clearTimeout(this.timers.get(uid));
+                this.timers.delete(uid);
+                this.failures.delete(uid);
+                this.enqueue(uid);
+              }
+            }
           }
           this.readiness.set(n.name, next);
           try {
