@@ -85,6 +85,46 @@ describe.skipIf(skip)('syncer and election on a real etcd', () => {
     await term.end('test over');
   });
 
+  it('a new leader puts while feeds still list, and deletes leftovers only once every feed has listed', async () => {
+    await store.deletePrefix(ks.k8sPrefix);
+    await store.write([
+      { type: 'put', key: pod('leftover'), value: 'L' },
+      { type: 'put', key: pod('kept'), value: 'K' },
+    ]);
+    const keptRevision = (await store.get(pod('kept')))!.modRevision;
+    const term = (await elector('filler').campaign(new AbortController().signal))!;
+    const m = mirror();
+    let listed = false;
+    const s = new Syncer({
+      store,
+      mirror: m,
+      prefix: ks.k8sPrefix,
+      logger: silentLogger(),
+      metrics: createKsrMetrics(createRegistry('t', { processMetrics: false })),
+      sourcesSynced: () => listed,
+      options: { ...DEFAULT_SYNCER_OPTIONS, heartbeatMs: 100 },
+    });
+    m.onDirty = () => s.wake.notify();
+    const running = s.run(term);
+    m.set('pod', pod('kept'), 'K');
+    m.set('pod', pod('early'), 'E');
+    const until = async (probe: () => Promise<boolean>): Promise<void> => {
+      for (let i = 0; i < 100 && !(await probe()); i++) await new Promise((r) => setTimeout(r, 50));
+    };
+    await until(async () => (await store.get(pod('early'))) !== undefined);
+    expect((await store.get(pod('early')))?.value).toBe('E');
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await store.get(pod('leftover')))?.value).toBe('L'); // not swept yet: feeds still listing
+    expect(s.termSynced).toBe(false);
+    listed = true;
+    s.wake.notify();
+    await until(async () => s.termSynced);
+    expect(await store.get(pod('leftover'))).toBeUndefined();
+    expect((await store.get(pod('kept')))?.modRevision).toBe(keptRevision);
+    await term.end('test');
+    await running;
+  });
+
   it('one leader at a time; a deposed leader cannot write a single op', async () => {
     const a = elector('a');
     const b = elector('b');
