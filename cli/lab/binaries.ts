@@ -1,6 +1,6 @@
 // The lab's external programs: etcd and kube-apiserver as the test harness finds them (env
 // override, the cached builds from test/tools/build.sh, Debian's etcd), plus kube-controller-
-// manager (cli/lab/tools/build.sh) which runs Deployments, ReplicaSets, EndpointSlices, garbage
+// manager (test/tools/build.sh) which runs Deployments, ReplicaSets, EndpointSlices, garbage
 // collection and service accounts. Without it the lab still runs, and says what is missing.
 import { accessSync, constants } from 'node:fs';
 import { execFileSync } from 'node:child_process';
@@ -58,6 +58,6 @@ export function findKubeControllerManager(): Found {
   return find(
     [process.env['NETLOOM_KUBE_CONTROLLER_MANAGER'], join(CACHE_BIN, 'kube-controller-manager')],
     /Kubernetes (\S+)/,
-    'no kube-controller-manager (run `bash cli/lab/tools/build.sh`, or set NETLOOM_KUBE_CONTROLLER_MANAGER)',
+    'no kube-controller-manager (run `bash test/tools/build.sh`, or set NETLOOM_KUBE_CONTROLLER_MANAGER)',
   );
 }

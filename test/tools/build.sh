@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds the real components the tests run (a current etcd, kube-apiserver) from their Go
-# modules into a cache outside the repo. A binary whose inputs (go.mod, go.sum, main.go,
+# Builds the real components the tests and the lab run (a current etcd, kube-apiserver,
+# kube-controller-manager) from their Go modules into a cache outside the repo. A binary whose inputs (go.mod, go.sum, main.go,
 # Go version) are unchanged is not rebuilt.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -19,9 +19,14 @@ build() { # name dir [ldflags]
     echo "build.sh: built $name in $((SECONDS - t0)) s"
   fi
   ln -sfn "$out" "$cache/$name"
+  # Older builds of the same component are never used again.
+  find "$cache" -maxdepth 1 -name "$name-*" ! -name "$(basename "$out")" -delete
 }
 build etcd etcd
 # Stamp the release into the binary: the API server derives its compatibility version from it.
 kv=$(awk '$1 == "k8s.io/kubernetes" && $2 ~ /^v/ { sub(/^v/, "", $2); print $2; exit }' "$here/kube-apiserver/go.mod")
 vpkg=k8s.io/component-base/version
-build kube-apiserver kube-apiserver "-X $vpkg.gitVersion=v$kv -X $vpkg.gitMajor=${kv%%.*} -X $vpkg.gitMinor=$(echo "$kv" | cut -d. -f2) -X $vpkg.gitTreeState=clean"
+kflags="-X $vpkg.gitVersion=v$kv -X $vpkg.gitMajor=${kv%%.*} -X $vpkg.gitMinor=$(echo "$kv" | cut -d. -f2) -X $vpkg.gitTreeState=clean"
+build kube-apiserver kube-apiserver "$kflags"
+# The lab's Deployment, ReplicaSet, EndpointSlice, namespace and GC controllers (same pins).
+build kube-controller-manager kube-controller-manager "$kflags"
