@@ -18,33 +18,8 @@ export function keysByTag(desired: Iterable<string>): Map<string, string> {
   return new Map([...desired].map((k) => [tagOf(k), k]));
 }
 
-const hex = (n: number): string => n.toString(16).padStart(2, '0');
-
-/** Must equal agent/dataplane/linux/naming.ts overlayMac: 02:<vni 24 bits>:<node id 16 bits>. */
-export function overlayMac(vni: number, id: number): string {
-  return [
-    '02',
-    hex((vni >> 16) & 0xff),
-    hex((vni >> 8) & 0xff),
-    hex(vni & 0xff),
-    hex((id >> 8) & 0xff),
-    hex(id & 0xff),
-  ].join(':');
-}
-
-/** Must equal the Linux driver's overlayNextHop: 169.254.128.0/17 indexed by node ID. */
-export function overlayNextHop(id: number): string {
-  return `169.254.${128 + ((id >> 8) & 0x7f)}.${id & 0xff}`;
-}
-
-export const MAX_OVERLAY_ID = 0x7fff;
-
-/** Pod-side MAC from the pod's first IPv4 address (0a:58 + address bytes), as the Linux driver. */
-export function podMac(address: string): string {
-  const ip = address.split('/')[0] ?? '';
-  const bytes = ip.includes('.') ? ip.split('.').map(Number) : [0, 0, 0, 0];
-  return ['0a', '58', ...bytes.map(hex)].join(':');
-}
+// Overlay MACs, next hops and pod MACs are the Linux driver's too (agent/items/addressing.ts).
+export { MAX_OVERLAY_ID, overlayMac, overlayNextHop, podMac } from '../../../items/addressing.ts';
 
 /**
  * NAT44 LB `probability` (u8) per backend. VPP draws `1 + rand % Σprobability` and walks the
