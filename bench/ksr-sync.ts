@@ -62,6 +62,8 @@ function syncerFor(store: Store, ks: Keyspace, b: Built, sourcesSynced = (): boo
     logger: silentLogger(),
     metrics: b.metrics,
     sourcesSynced,
+    // As in ksr.ts: folded keys (endpoints) are final only once their list is complete.
+    kindSettled: (kind) => kind !== 'endpoints' || sourcesSynced(),
     options: DEFAULT_SYNCER_OPTIONS,
   });
 }

@@ -18,6 +18,8 @@ export interface KubeObject {
 /** What a reflector drives. */
 export interface Feed {
   readonly kind: K8sKind;
+  /** Several objects fold into one key: a key's value is final only once a list is complete. */
+  readonly folds: boolean;
   upsert(obj: KubeObject): void;
   remove(obj: KubeObject): void;
   beginRelist(): void;
@@ -47,6 +49,7 @@ function describe(meta: Meta | undefined): string {
 /** One object, one key. */
 export class ObjectFeed<T extends KubeObject> implements Feed {
   readonly kind: K8sKind;
+  readonly folds = false;
   private readonly convert: (obj: T) => object;
   private readonly deps: FeedDeps;
   private seen: Set<string> | undefined;
@@ -115,6 +118,7 @@ export class ObjectFeed<T extends KubeObject> implements Feed {
 /** EndpointSlices, folded into one `endpoints` key per service. */
 export class EndpointsFeed implements Feed {
   readonly kind = 'endpoints' as const;
+  readonly folds = true;
   private readonly deps: FeedDeps;
   /** slice "<ns>/<name>" → its contribution and the key it feeds (null: it feeds none). */
   private readonly slices = new Map<string, { c: SliceContribution; key: string } | null>();

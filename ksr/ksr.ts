@@ -73,6 +73,7 @@ export class Ksr {
       logger: logger.child({ part: 'syncer' }),
       metrics,
       sourcesSynced: () => this.reflectors.every((r) => r.synced),
+      kindSettled: (kind) => this.reflectors.find((r) => r.kind === kind)?.settled ?? true,
       onFullSync: bulkDone,
       options: options.syncer,
     });

@@ -116,3 +116,19 @@ describe('Mirror', () => {
     expect(wakes).toBe(1);
   });
 });
+
+describe('Mirror read before the feeds have listed', () => {
+  it('does not rewrite a key whose value arrives after the read and equals etcd', () => {
+    const m = new Mirror(kindOf);
+    m.beginFullRead();
+    m.absorb([
+      { key: pod('a'), value: 'A' },
+      { key: pod('b'), value: 'B' },
+    ]);
+    m.endFullRead(true);
+    m.set('pod', pod('a'), 'A');
+    m.set('pod', pod('b'), 'B2');
+    const puts = m.plan(Infinity, (type) => type === 'put');
+    expect(puts.map((w) => w.op)).toEqual([{ type: 'put', key: pod('b'), value: 'B2' }]);
+  });
+});

@@ -102,8 +102,10 @@ export class Mirror {
     if (!next) throw new Error('absorb outside a full read');
     for (const { key, value } of kvs) {
       const want = this.want.get(key)?.value;
-      // Equal values keep the wanted string, so the copy read from etcd can be collected.
-      next.set(key, want !== undefined && want === value ? want : STALE);
+      // Equal values keep the wanted string, so the copy read from etcd can be collected; a key
+      // the feeds have not listed yet keeps etcd's value, to be compared when they do (a new
+      // leader reads etcd while its feeds still list); a differing one is only marked stale.
+      next.set(key, want === undefined ? value : want === value ? want : STALE);
     }
   }
 
@@ -129,22 +131,32 @@ export class Mirror {
   }
 
   /**
-   * The writes that make etcd equal to want for the dirty keys (at most `limit`; without
-   * `deletes`, deletes stay pending: a sweep must wait until every feed has listed). Dirty keys
+   * The writes that make etcd equal to want for the dirty keys (at most `limit`; writes
+   * `writable` refuses stay pending — during a fill, deletes and not-yet-final keys). Dirty keys
    * that turn out equal are settled on the spot.
    */
-  plan(limit = Infinity, deletes = true): PlannedWrite[] {
+  plan(
+    limit = Infinity,
+    writable: (type: WriteOp['type'], kind: K8sKind | 'unknown') => boolean = () => true,
+  ): PlannedWrite[] {
     const out: PlannedWrite[] = [];
     for (const [key, since] of this.dirty) {
       if (out.length >= limit) break;
       const want = this.want.get(key);
       const have = this.have.get(key);
       if (want?.value === have) {
+        // Equal: point `have` at the wanted string so a copy read from etcd can be collected.
+        if (want) this.have.set(key, want.value);
         this.dirty.delete(key);
         continue;
       }
-      if (want) out.push({ op: { type: 'put', key, value: want.value }, kind: want.kind, since });
-      else if (deletes) out.push({ op: { type: 'delete', key }, kind: this.kindOf(key) ?? 'unknown', since });
+      if (want) {
+        if (writable('put', want.kind))
+          out.push({ op: { type: 'put', key, value: want.value }, kind: want.kind, since });
+        continue;
+      }
+      const kind = this.kindOf(key) ?? 'unknown';
+      if (writable('delete', kind)) out.push({ op: { type: 'delete', key }, kind, since });
     }
     return out;
   }

@@ -90,6 +90,7 @@ describe.skipIf(skip)('syncer and election on a real etcd', () => {
     await store.write([
       { type: 'put', key: pod('leftover'), value: 'L' },
       { type: 'put', key: pod('kept'), value: 'K' },
+      { type: 'put', key: pod('listed-late'), value: 'LL' },
     ]);
     const keptRevision = (await store.get(pod('kept')))!.modRevision;
     const term = (await elector('filler').campaign(new AbortController().signal))!;
@@ -102,25 +103,36 @@ describe.skipIf(skip)('syncer and election on a real etcd', () => {
       logger: silentLogger(),
       metrics: createKsrMetrics(createRegistry('t', { processMetrics: false })),
       sourcesSynced: () => listed,
+      kindSettled: (kind) => kind !== 'endpoints' || listed,
       options: { ...DEFAULT_SYNCER_OPTIONS, heartbeatMs: 100 },
     });
     m.onDirty = () => s.wake.notify();
     const running = s.run(term);
     m.set('pod', pod('kept'), 'K');
     m.set('pod', pod('early'), 'E');
+    // A key folded from several objects: its partial value must never reach etcd.
+    const ep = ks.key({ kind: 'endpoints', namespace: 'a', name: 'svc' });
+    m.set('endpoints', ep, 'partial');
     const until = async (probe: () => Promise<boolean>): Promise<void> => {
       for (let i = 0; i < 100 && !(await probe()); i++) await new Promise((r) => setTimeout(r, 50));
     };
     await until(async () => (await store.get(pod('early'))) !== undefined);
     expect((await store.get(pod('early')))?.value).toBe('E');
+    // Etcd was read before this key's feed listed it: an equal value must not be rewritten.
+    const lateRevision = (await store.get(pod('listed-late')))!.modRevision;
+    m.set('pod', pod('listed-late'), 'LL');
     await new Promise((r) => setTimeout(r, 300));
     expect((await store.get(pod('leftover')))?.value).toBe('L'); // not swept yet: feeds still listing
     expect(s.termSynced).toBe(false);
+    expect(await store.get(ep)).toBeUndefined();
+    m.set('endpoints', ep, 'final');
     listed = true;
     s.wake.notify();
     await until(async () => s.termSynced);
     expect(await store.get(pod('leftover'))).toBeUndefined();
     expect((await store.get(pod('kept')))?.modRevision).toBe(keptRevision);
+    expect((await store.get(pod('listed-late')))?.modRevision).toBe(lateRevision);
+    expect(await store.get(ep)).toMatchObject({ value: 'final', version: 1 });
     await term.end('test');
     await running;
   });

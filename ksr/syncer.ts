@@ -8,6 +8,7 @@
 import { errorMessage } from '../lib/errors.ts';
 import { GuardFailedError, writeGuarded, type Guard } from '../lib/etcd/guarded-write.ts';
 import { prefixEnd, storeError, type Store } from '../lib/etcd/store.ts';
+import type { K8sKind } from '../lib/keyspace.ts';
 import type { Logger } from '../lib/logging.ts';
 import type { Term } from './leader.ts';
 import type { KsrMetrics } from './metrics.ts';
@@ -34,6 +35,12 @@ export interface SyncerDeps {
   metrics: KsrMetrics;
   /** True once every feed finished its first list: before that a sweep would delete too much. */
   sourcesSynced: () => boolean;
+  /**
+   * Whether keys of a kind hold final values while feeds still list (default: yes). Not so for
+   * keys folded from several objects (endpoints) during their first list: a partial merge
+   * written then rewritten would touch a key whose value did not change.
+   */
+  kindSettled?: (kind: K8sKind | 'unknown') => boolean;
   /** Called after each full sync (bulk work: the heap is worth compacting). */
   onFullSync?: () => void;
   options: SyncerOptions;
@@ -110,7 +117,7 @@ export class Syncer {
           reason = await this.heartbeat(term, guard);
           nextHeartbeat = Date.now() + options.heartbeatMs;
         } else if (sync && this.d.sourcesSynced()) {
-          this.add(sync, await this.flush(guard, Infinity, true));
+          this.add(sync, await this.flush(guard, Infinity));
           this.finish(sync);
           sync = undefined;
           nextHeartbeat = 0; // publish the new sync in ksr/status at once
@@ -121,8 +128,8 @@ export class Syncer {
           await sleep(FILL_WAIT_MS, signal);
         } else if (mirror.hasDirty) {
           this.waitedForBatch = false;
-          // During a fill, deletes wait for the sweep: with only those left, wait for the feeds.
-          const stats = await this.flush(guard, options.maxFlush, sync === undefined);
+          // During a fill some writes wait for the sweep: with only those left, wait for the feeds.
+          const stats = await this.flush(guard, options.maxFlush, sync !== undefined);
           if (sync) this.add(sync, stats);
           if (this.revisions.observe(stats.revision)) reason = 'etcd revision went backwards';
           else if (stats.puts + stats.deletes === 0)
@@ -205,15 +212,21 @@ export class Syncer {
   /** A whole mark and sweep at once (feeds must have listed): for tests and benchmarks. */
   async fullSync(reason: string, guard: Guard): Promise<FlushStats> {
     const sync = await this.read(reason);
-    this.add(sync, await this.flush(guard, Infinity, true));
+    this.add(sync, await this.flush(guard, Infinity));
     this.finish(sync);
     return { puts: sync.puts, deletes: sync.deletes, revision: sync.revision };
   }
 
-  /** Writes the dirty keys that differ (at most `limit`; deletes only when `deletes`). */
-  async flush(guard: Guard, limit: number, deletes = true): Promise<FlushStats> {
+  /**
+   * Writes the dirty keys that differ (at most `limit`). `filling`: a full sync waits for feeds,
+   * so only puts of settled kinds go out; deletes wait for the sweep.
+   */
+  async flush(guard: Guard, limit: number, filling = false): Promise<FlushStats> {
     const { store, mirror, metrics, options } = this.d;
-    const plan = mirror.plan(limit, deletes);
+    const settled = this.d.kindSettled ?? ((): boolean => true);
+    const plan = filling
+      ? mirror.plan(limit, (type, kind) => type === 'put' && settled(kind))
+      : mirror.plan(limit);
     if (plan.length === 0) return { puts: 0, deletes: 0, revision: 0 };
     const revision = await writeGuarded(
       store,

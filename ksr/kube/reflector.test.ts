@@ -12,6 +12,7 @@ import { Reflector, type ReflectorOptions } from './reflector.ts';
 /** A feed that records what it was told and keeps the resulting set of names. */
 class RecordingFeed implements Feed {
   readonly kind = 'pod' as const;
+  readonly folds = false;
   readonly objects = new Map<string, string>();
   readonly log: string[] = [];
   private seen: Set<string> | undefined;

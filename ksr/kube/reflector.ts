@@ -73,6 +73,11 @@ export class Reflector {
     return this.feed.kind;
   }
 
+  /** Whether a key of this resource holds its final value even before the first list ends. */
+  get settled(): boolean {
+    return this.synced || !this.feed.folds;
+  }
+
   /** Runs until `signal` aborts. Never throws. */
   async run(signal: AbortSignal): Promise<void> {
     const backoff = new Backoff(this.o.backoffMs.min, this.o.backoffMs.max);
