@@ -12,7 +12,7 @@ export const ksrConfigSchema = z.object({
   etcdKey: z.string().optional(),
   cluster: z.string().default('default'),
   /** host:port of /livez, /readyz, /metrics and /status. */
-  metricsAddr: z.string().default('0.0.0.0:9102'),
+  metricsAddr: z.string().default('0.0.0.0:9101'),
   /** Name in ksr/status and logs; POD_NAME in a Deployment. */
   identity: z
     .string()
