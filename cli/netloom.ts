@@ -7,6 +7,7 @@ type Main = (argv: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, { about: string; load: () => Promise<{ main: Main }> }> = {
   version: { about: 'print the version', load: () => import('./version.ts') },
+  'install-cni': { about: 'put the CNI plugin and conflist on the node (init container)', load: () => import('./install-cni.ts') },
   stn: { about: 'STN daemon: lend the NIC to the data plane', load: () => import('../stn/main.ts') },
   ksr: { about: 'reflect Kubernetes into etcd', load: () => import('../ksr/main.ts') },
   lab: { about: 'the whole system on one machine: lab up|status|check|restart|down', load: () => import('./lab/main.ts') },

@@ -126,6 +126,7 @@ export async function startKubeApiserver(options: KubeApiserverOptions = {}): Pr
     `--service-account-signing-key-file=${join(base, 'sa.key')}`,
     '--service-account-issuer=https://kubernetes.default.svc',
     `--service-cluster-ip-range=${options.serviceCidr ?? '10.96.0.0/12'}`,
+    '--allow-privileged=true', // as every real cluster: CNI and STN DaemonSets are privileged
     '--enable-priority-and-fairness=false',
     '--profiling=false',
     '--v=1',
