@@ -2,7 +2,7 @@
 // looks (class/net/<if>/device, bus/pci/devices/<pci>/{driver,driver_override,net/}, and
 // bus/pci/drivers/<drv>/{bind,unbind}). A poller plays the kernel: it consumes writes to
 // bind/unbind, moves the `driver` link and creates or removes the device's netdev entry.
-import { mkdir, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { VFIO_DRIVER } from './sysfs.ts';
 
@@ -83,9 +83,14 @@ export class FakeSysfs {
   /** Takes the pending writes to one bind/unbind file. */
   private async take(driver: string, file: 'bind' | 'unbind'): Promise<string[]> {
     const path = this.drvDir(driver, file);
-    const text = await readFile(path, 'utf8');
+    // Rename, then read: a write racing with this lands in the renamed file (already open) or
+    // in a fresh one, never between a read and a truncate where it would be lost.
+    const taking = `${path}.taking`;
+    await rename(path, taking);
+    await writeFile(path, '', { flag: 'a' });
+    const text = await readFile(taking, 'utf8');
+    await rm(taking, { force: true });
     if (text.trim() === '') return [];
-    await writeFile(path, '');
     return text
       .split('\n')
       .map((s) => s.trim())
@@ -141,8 +146,10 @@ export class FakeSysfs {
     return this;
   }
 
-  stop(): void {
+  /** Stops the poller; resolves once a pass in flight has finished (so the tree can be removed). */
+  async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    while (this.busy) await new Promise((r) => setTimeout(r, 5));
   }
 }

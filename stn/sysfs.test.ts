@@ -15,7 +15,7 @@ describe('sysfs driver rebinding (against the fake tree)', () => {
     fake = await new FakeSysfs(root, [{ pci: PCI, driver: 'virtio-pci', ifname: 'ens3' }]).create();
   });
   afterEach(async () => {
-    fake.stop();
+    await fake.stop();
     await rm(root, { recursive: true, force: true });
   });
 

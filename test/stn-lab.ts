@@ -181,7 +181,7 @@ export class StnLab {
   }
 
   async cleanup(): Promise<void> {
-    this.sysfs?.stop();
+    await this.sysfs?.stop();
     for (const ns of [this.host, this.peer]) {
       try {
         execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
