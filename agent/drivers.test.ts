@@ -13,11 +13,18 @@ describe('loadDriver', () => {
       stateDir: '/nonexistent',
       cluster: 'c',
       logger: silentLogger(),
-      vpp: { socketPath: lab.socketPath, apiDir: new URL('../../shared/vpp-api/v25.10', import.meta.url).pathname, uplinkInterface: 'GigabitEthernet0/8/0', uplinkAddress: '192.168.0.1' },
+      vpp: {
+        socketPath: lab.socketPath,
+        apiDir: new URL('../../shared/vpp-api/v25.10', import.meta.url).pathname,
+        uplinkInterface: 'GigabitEthernet0/8/0',
+        uplinkAddress: '192.168.0.1',
+      },
     });
     try {
       expect(driver.name).toBe('vpp');
-      expect(driver.descriptors.map((d) => d.name)).toEqual(expect.arrayContaining(['pod-interface', 'route', 'tunnel']));
+      expect(driver.descriptors.map((d) => d.name)).toEqual(
+        expect.arrayContaining(['pod-interface', 'route', 'tunnel']),
+      );
     } finally {
       await driver.close?.();
       await lab.cleanup();

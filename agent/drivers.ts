@@ -26,12 +26,19 @@ const DRIVERS: Record<string, Loader> = {
   vpp: async (ctx) => {
     const { createVppDriver } = await import('./dataplane/vpp/driver/driver.ts');
     const { loadApiDirectory } = await import('./dataplane/vpp/api/definitions.ts');
-    const vpp = ctx.vpp ?? { socketPath: '/run/vpp/api.sock', apiDir: 'server', uplinkInterface: '', uplinkAddress: '' };
+    const vpp = ctx.vpp ?? {
+      socketPath: '/run/vpp/api.sock',
+      apiDir: 'server',
+      uplinkInterface: '',
+      uplinkAddress: '',
+    };
     return createVppDriver({
       socketPath: vpp.socketPath,
       definitions: vpp.apiDir === 'server' ? 'server' : await loadApiDirectory(vpp.apiDir),
       logger: ctx.logger,
-      ...(vpp.uplinkInterface ? { uplink: { interface: vpp.uplinkInterface, address: vpp.uplinkAddress } } : {}),
+      ...(vpp.uplinkInterface
+        ? { uplink: { interface: vpp.uplinkInterface, address: vpp.uplinkAddress } }
+        : {}),
     });
   },
   /** Items in a JSON file: for tests and dry runs; survives restarts like a real data plane. */

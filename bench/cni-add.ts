@@ -31,26 +31,59 @@ async function main(): Promise<void> {
   try {
     const store = etcd.store();
     const [u] = await lab.underlay([await lab.netns('n1')]);
-    const node: LabNode = { name: 'node-1', id: 1, underlayIp: u!.ip, netns: u!.netns, socketPath: join(tmp, 'cni.sock'), stateDir: join(tmp, 'state') };
+    const node: LabNode = {
+      name: 'node-1',
+      id: 1,
+      underlayIp: u!.ip,
+      netns: u!.netns,
+      socketPath: join(tmp, 'cni.sock'),
+      stateDir: join(tmp, 'state'),
+    };
     agent = await LabAgent.start({ node, peers: [node], store });
     const bin = join(tmp, 'bin');
     await buildCni(join(bin, 'netloom'), process.execPath, join(tmp, 'compile-cache'));
     const runner = new CniRunner({ cniPath: [bin, '/usr/lib/cni'], netns: node.netns });
-    const netloom: ConfList = { cniVersion: '1.0.0', name: 'netloom', plugins: [{ type: 'netloom', agentSocket: node.socketPath }] };
+    const netloom: ConfList = {
+      cniVersion: '1.0.0',
+      name: 'netloom',
+      plugins: [{ type: 'netloom', agentSocket: node.socketPath }],
+    };
     const reference: ConfList = {
       cniVersion: '1.0.0',
       name: 'reference',
-      plugins: [{ type: 'bridge', bridge: 'nlbench0', isGateway: true, ipMasq: false, ipam: { type: 'host-local', ranges: [[{ subnet: '10.99.0.0/16' }]], dataDir: join(tmp, 'host-local') } }],
+      plugins: [
+        {
+          type: 'bridge',
+          bridge: 'nlbench0',
+          isGateway: true,
+          ipMasq: false,
+          ipam: {
+            type: 'host-local',
+            ranges: [[{ subnet: '10.99.0.0/16' }]],
+            dataDir: join(tmp, 'host-local'),
+          },
+        },
+      ],
     };
     const subjects = [
-      { name: 'netloom (shim + agent + linux driver)', conf: netloom, add: [] as number[], del: [] as number[] },
+      {
+        name: 'netloom (shim + agent + linux driver)',
+        conf: netloom,
+        add: [] as number[],
+        del: [] as number[],
+      },
       { name: 'reference bridge + host-local', conf: reference, add: [] as number[], del: [] as number[] },
     ];
     const rt = (s: number, i: number, netns: string): RuntimeConf => ({
       containerId: `bench${s}x${i}`,
       netns: `/run/netns/${netns}`,
       ifname: 'eth0',
-      args: { K8S_POD_NAMESPACE: 'bench', K8S_POD_NAME: `p${s}-${i}`, K8S_POD_INFRA_CONTAINER_ID: `bench${s}x${i}`, K8S_POD_UID: `u${s}-${i}` },
+      args: {
+        K8S_POD_NAMESPACE: 'bench',
+        K8S_POD_NAME: `p${s}-${i}`,
+        K8S_POD_INFRA_CONTAINER_ID: `bench${s}x${i}`,
+        K8S_POD_UID: `u${s}-${i}`,
+      },
     });
     const warm = 5;
     for (let i = 0; i < pods + warm; i++) {
@@ -65,16 +98,21 @@ async function main(): Promise<void> {
       }
     }
     const ref = subjects[1]!;
-    console.log(`CNI ADD (exec to result) and ADD+DEL pairs, ${pods} pods each, interleaved, one node namespace`);
+    console.log(
+      `CNI ADD (exec to result) and ADD+DEL pairs, ${pods} pods each, interleaved, one node namespace`,
+    );
     for (const s of subjects) {
-      const pairs = 1000 / ((s.add.reduce((a, b) => a + b, 0) + s.del.reduce((a, b) => a + b, 0)) / s.add.length);
+      const pairs =
+        1000 / ((s.add.reduce((a, b) => a + b, 0) + s.del.reduce((a, b) => a + b, 0)) / s.add.length);
       console.log(
         `  ${s.name.padEnd(40)} ADD p50 ${pct(s.add, 50).toFixed(1).padStart(6)} ms  p99 ${pct(s.add, 99).toFixed(1).padStart(6)} ms` +
           `  DEL p50 ${pct(s.del, 50).toFixed(1).padStart(6)} ms  ${pairs.toFixed(1).padStart(5)} pairs/s` +
           `  (ADD p50 ${(pct(s.add, 50) / pct(ref.add, 50)).toFixed(2)}× reference)`,
       );
     }
-    console.log(`  agent-side mean: ADD ${(await agent.meanCniMs('add')).toFixed(1)} ms, DEL ${(await agent.meanCniMs('del')).toFixed(1)} ms`);
+    console.log(
+      `  agent-side mean: ADD ${(await agent.meanCniMs('add')).toFixed(1)} ms, DEL ${(await agent.meanCniMs('del')).toFixed(1)} ms`,
+    );
   } finally {
     await agent?.kill().catch(() => undefined);
     await lab.destroy();

@@ -33,8 +33,12 @@ async function main(): Promise<void> {
     ['netloom shim VERSION', () => once(shim, [], env, stdin)],
     ['node -e 0 (runtime floor)', () => once(process.execPath, ['-e', '0'], env, '')],
   ];
-  if (existsSync(REFERENCE)) subjects.push(['reference bridge VERSION (Go)', () => once(REFERENCE, [], env, stdin)]);
-  else console.log(`*** ${REFERENCE} missing (apt-get install containernetworking-plugins): no reference peer ***`);
+  if (existsSync(REFERENCE))
+    subjects.push(['reference bridge VERSION (Go)', () => once(REFERENCE, [], env, stdin)]);
+  else
+    console.log(
+      `*** ${REFERENCE} missing (apt-get install containernetworking-plugins): no reference peer ***`,
+    );
   const times = new Map<string, number[]>(subjects.map(([n]) => [n, []]));
   for (let i = 0; i < 10; i++) for (const [, run] of subjects) await run(); // warm caches
   for (let i = 0; i < runs; i++) {
@@ -48,7 +52,9 @@ async function main(): Promise<void> {
   console.log(`CNI shim start-up, ${runs} runs each, interleaved`);
   for (const r of rows) {
     const ratio = ref ? `  (${(r.p50 / ref.p50).toFixed(2)}× reference p50)` : '';
-    console.log(`  ${r.name.padEnd(32)} p50 ${r.p50.toFixed(1).padStart(6)} ms   p99 ${r.p99.toFixed(1).padStart(6)} ms${ratio}`);
+    console.log(
+      `  ${r.name.padEnd(32)} p50 ${r.p50.toFixed(1).padStart(6)} ms   p99 ${r.p99.toFixed(1).padStart(6)} ms${ratio}`,
+    );
   }
 }
 

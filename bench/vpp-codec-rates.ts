@@ -61,11 +61,7 @@ export function codecRates(codec: VppCodec): Rate[] {
     { sw_if_index: 5, interface_name: 'tap5', tag: 'pod', l2_address: Uint8Array.of(2, 0xfe, 0, 0, 0, 5) },
     { msgId: 101, context: 1 },
   );
-  const routeBytes = codec.encode(
-    'ip_route_details',
-    { route: route['route'] },
-    { msgId: 102, context: 1 },
-  );
+  const routeBytes = codec.encode('ip_route_details', { route: route['route'] }, { msgId: 102, context: 1 });
   const vx: VppFields = {
     src_address: toAddress('192.168.16.3'),
     dst_address: toAddress('192.168.16.4'),

@@ -18,10 +18,16 @@ describe('installCni', () => {
       agentSocket: '/run/netloom/node-a.sock',
     });
     const files = installCni(config, process.execPath);
-    expect(files).toEqual([join(dir, 'opt/netloom/bin/node'), join(dir, 'opt/cni/bin/netloom'), join(dir, 'etc/cni/net.d/10-netloom.conflist')]);
+    expect(files).toEqual([
+      join(dir, 'opt/netloom/bin/node'),
+      join(dir, 'opt/cni/bin/netloom'),
+      join(dir, 'etc/cni/net.d/10-netloom.conflist'),
+    ]);
     expect(statSync(files[1]!).mode & 0o777).toBe(0o755);
     expect(statSync(files[0]!).size).toBe(statSync(process.execPath).size);
-    const conf = JSON.parse(readFileSync(files[2]!, 'utf8')) as { plugins: { type: string; agentSocket?: string }[] };
+    const conf = JSON.parse(readFileSync(files[2]!, 'utf8')) as {
+      plugins: { type: string; agentSocket?: string }[];
+    };
     expect(conf.plugins.map((p) => p.type)).toEqual(['netloom', 'portmap']);
     expect(conf.plugins[0]!.agentSocket).toBe('/run/netloom/node-a.sock');
   });

@@ -40,9 +40,15 @@ function atomicWrite(to: string, text: string): void {
 
 /** Installs the plugin; returns the files written. */
 export function installCni(config: InstallCniConfig, nodeBinary = process.execPath): string[] {
-  const conflist = JSON.parse(readFileSync(config.conflist, 'utf8')) as { plugins: Record<string, unknown>[] };
+  const conflist = JSON.parse(readFileSync(config.conflist, 'utf8')) as {
+    plugins: Record<string, unknown>[];
+  };
   for (const p of conflist.plugins) if (p['type'] === 'netloom') p['agentSocket'] = config.agentSocket;
-  const written = [join(config.nodeDir, 'node'), join(config.cniBinDir, 'netloom'), join(config.cniConfDir, config.confName)];
+  const written = [
+    join(config.nodeDir, 'node'),
+    join(config.cniBinDir, 'netloom'),
+    join(config.cniConfDir, config.confName),
+  ];
   // The runtime first: the plugin must never exist without the interpreter its shebang names.
   atomicCopy(nodeBinary, written[0]!, 0o755);
   atomicCopy(config.shim, written[1]!, 0o755);

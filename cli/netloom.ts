@@ -7,10 +7,16 @@ type Main = (argv: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, { about: string; load: () => Promise<{ main: Main }> }> = {
   version: { about: 'print the version', load: () => import('./version.ts') },
-  'install-cni': { about: 'put the CNI plugin and conflist on the node (init container)', load: () => import('./install-cni.ts') },
+  'install-cni': {
+    about: 'put the CNI plugin and conflist on the node (init container)',
+    load: () => import('./install-cni.ts'),
+  },
   stn: { about: 'STN daemon: lend the NIC to the data plane', load: () => import('../stn/main.ts') },
   ksr: { about: 'reflect Kubernetes into etcd', load: () => import('../ksr/main.ts') },
-  lab: { about: 'the whole system on one machine: lab up|status|check|restart|down', load: () => import('./lab/main.ts') },
+  lab: {
+    about: 'the whole system on one machine: lab up|status|check|restart|down',
+    load: () => import('./lab/main.ts'),
+  },
   agent: { about: 'per-node agent', load: () => import('../agent/main.ts') },
 };
 
@@ -23,7 +29,11 @@ export async function run(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   const command = name === undefined ? undefined : COMMANDS[name];
   if (!command) {
-    process.stderr.write(name === undefined || name === 'help' || name === '--help' ? usage() : `netloom: unknown command ${name}\n${usage()}`);
+    process.stderr.write(
+      name === undefined || name === 'help' || name === '--help'
+        ? usage()
+        : `netloom: unknown command ${name}\n${usage()}`,
+    );
     return name === undefined || name === 'help' || name === '--help' ? 0 : 2;
   }
   try {

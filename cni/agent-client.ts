@@ -12,7 +12,11 @@ export function connectAgent(socketPath: string, timeoutMs: number): AgentPort {
   const unary =
     (method: string, requestType: string) =>
     async (req: object): Promise<CniReply__Output> => {
-      const reply = await client.call(`${CNI_SERVICE}/${method}`, encodeMessage(types, requestType, req as Message), timeoutMs);
+      const reply = await client.call(
+        `${CNI_SERVICE}/${method}`,
+        encodeMessage(types, requestType, req as Message),
+        timeoutMs,
+      );
       return decodeMessage(types, 'CniReply', reply) as unknown as CniReply__Output;
     };
   return {

@@ -49,14 +49,16 @@ export function parseEnv(env: Readonly<Record<string, string | undefined>>): Cni
   const needsContainer = cmd === 'ADD' || cmd === 'CHECK' || cmd === 'DEL';
   if (needsContainer) {
     if (!containerId) throw invalid('CNI_CONTAINERID is not set');
-    if (!CONTAINER_ID.test(containerId)) throw invalid(`CNI_CONTAINERID ${JSON.stringify(containerId)} has invalid characters`);
+    if (!CONTAINER_ID.test(containerId))
+      throw invalid(`CNI_CONTAINERID ${JSON.stringify(containerId)} has invalid characters`);
     if (!ifname) throw invalid('CNI_IFNAME is not set');
     if (!IFNAME.test(ifname) || ifname === '.' || ifname === '..') {
       throw invalid(`CNI_IFNAME ${JSON.stringify(ifname)} is not a valid interface name`);
     }
   }
   if ((cmd === 'ADD' || cmd === 'CHECK') && !netns) throw invalid('CNI_NETNS is not set');
-  if (netns && !netns.startsWith('/')) throw invalid(`CNI_NETNS ${JSON.stringify(netns)} is not an absolute path`);
+  if (netns && !netns.startsWith('/'))
+    throw invalid(`CNI_NETNS ${JSON.stringify(netns)} is not an absolute path`);
   const args = env['CNI_ARGS'] ?? '';
   return {
     command: cmd,

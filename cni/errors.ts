@@ -16,6 +16,11 @@ export class CniError extends NetloomError {
 
   /** The spec's error object. */
   toResult(cniVersion: string): { cniVersion: string; code: number; msg: string; details?: string } {
-    return { cniVersion, code: this.code, msg: this.message, ...(this.details ? { details: this.details } : {}) };
+    return {
+      cniVersion,
+      code: this.code,
+      msg: this.message,
+      ...(this.details ? { details: this.details } : {}),
+    };
   }
 }

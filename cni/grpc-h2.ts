@@ -72,7 +72,13 @@ export class GrpcUnixClient {
         done(new GrpcCallError(GRPC_DEADLINE_EXCEEDED, `no reply within ${timeoutMs} ms`));
       }, timeoutMs);
       const session = this.open();
-      session.once('error', (err: Error) => done(new GrpcCallError(GRPC_UNAVAILABLE, `cannot reach ${this.socketPath}: ${err.message}`, { cause: err })));
+      session.once('error', (err: Error) =>
+        done(
+          new GrpcCallError(GRPC_UNAVAILABLE, `cannot reach ${this.socketPath}: ${err.message}`, {
+            cause: err,
+          }),
+        ),
+      );
       const req = session.request({
         [constants.HTTP2_HEADER_METHOD]: 'POST',
         [constants.HTTP2_HEADER_PATH]: path,

@@ -14,15 +14,25 @@ function readStdin(): Promise<string> {
   return new Promise((resolve, reject) => {
     if (process.stdin.isTTY) return resolve('');
     const chunks: Buffer[] = [];
-    const timer = setTimeout(() => reject(new CniError(CniCode.IoFailure, `no end of stdin after ${STDIN_TIMEOUT_MS} ms`)), STDIN_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => reject(new CniError(CniCode.IoFailure, `no end of stdin after ${STDIN_TIMEOUT_MS} ms`)),
+      STDIN_TIMEOUT_MS,
+    );
     process.stdin.on('data', (c: Buffer) => chunks.push(c));
     process.stdin.on('end', () => (clearTimeout(timer), resolve(Buffer.concat(chunks).toString('utf8'))));
-    process.stdin.on('error', (err) => (clearTimeout(timer), reject(new CniError(CniCode.IoFailure, `reading stdin: ${err.message}`, { cause: err }))));
+    process.stdin.on(
+      'error',
+      (err) => (
+        clearTimeout(timer),
+        reject(new CniError(CniCode.IoFailure, `reading stdin: ${err.message}`, { cause: err }))
+      ),
+    );
   });
 }
 
 function log(logFile: string, line: object): void {
-  const text = JSON.stringify({ time: new Date().toISOString(), component: 'cni', pid: process.pid, ...line }) + '\n';
+  const text =
+    JSON.stringify({ time: new Date().toISOString(), component: 'cni', pid: process.pid, ...line }) + '\n';
   try {
     if (logFile) appendFileSync(logFile, text);
     else process.stderr.write(text);
@@ -69,4 +79,3 @@ export async function main(): Promise<void> {
   }
   finish(out);
 }
-

@@ -63,7 +63,9 @@ export function parseNetConf(stdin: string, options: { requireName: boolean }): 
   try {
     data = JSON.parse(stdin);
   } catch (err) {
-    throw new CniError(CniCode.DecodeFailure, `network config is not valid JSON: ${(err as Error).message}`, { cause: err });
+    throw new CniError(CniCode.DecodeFailure, `network config is not valid JSON: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     throw new CniError(CniCode.DecodeFailure, 'network config must be a JSON object');
@@ -85,7 +87,8 @@ export function parseNetConf(stdin: string, options: { requireName: boolean }): 
     raw: stdin,
   };
   if (obj['prevResult'] !== undefined) {
-    if (typeof obj['prevResult'] !== 'object' || obj['prevResult'] === null) throw bad('prevResult', 'must be an object');
+    if (typeof obj['prevResult'] !== 'object' || obj['prevResult'] === null)
+      throw bad('prevResult', 'must be an object');
     conf.prevResult = obj['prevResult'];
   }
   const valid = attachments(obj);

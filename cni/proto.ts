@@ -17,7 +17,9 @@ interface Namespace {
 export function descriptorsFromProto(protoText: string): Descriptors {
   // protobufjs only where the descriptors are computed (build time, tests).
   const require = createRequire(import.meta.url);
-  const protobuf = require('protobufjs') as { parse(text: string, opts: object): { root: { toJSON(): Namespace } } };
+  const protobuf = require('protobufjs') as {
+    parse(text: string, opts: object): { root: { toJSON(): Namespace } };
+  };
   const json = protobuf.parse(protoText, { keepCase: false }).root.toJSON();
   const pkg = json.nested?.['netloom']?.nested?.['cni']?.nested?.['v1']?.nested ?? {};
   const out: Descriptors = {};

@@ -7,7 +7,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { Server, ServerCredentials, loadPackageDefinition, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import {
+  Server,
+  ServerCredentials,
+  loadPackageDefinition,
+  type ServiceDefinition,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
 import { buildCni } from '../scripts/build-cni.ts';
 import { loadSync } from '@grpc/proto-loader';
 
@@ -18,7 +24,10 @@ let server: Server;
 let mode: 'ok' | 'error' | 'hang' = 'ok';
 const seen: string[] = [];
 
-function run(env: Record<string, string>, stdin: string): Promise<{ stdout: string; stderr: string; code: number | null; ms: number }> {
+function run(
+  env: Record<string, string>,
+  stdin: string,
+): Promise<{ stdout: string; stderr: string; code: number | null; ms: number }> {
   const t0 = Date.now();
   return new Promise((resolve) => {
     const child = spawn(shim, [], { env: { PATH: process.env['PATH'] ?? '', ...env } });
@@ -32,30 +41,66 @@ function run(env: Record<string, string>, stdin: string): Promise<{ stdout: stri
   });
 }
 
-const conf = (extra: object = {}) => JSON.stringify({ cniVersion: '1.0.0', name: 'k8s-pod-network', type: 'netloom', agentSocket: socket, ...extra });
-const env = { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'c0ffee', CNI_NETNS: '/run/netns/p1', CNI_IFNAME: 'eth0', CNI_ARGS: 'K8S_POD_NAMESPACE=default;K8S_POD_NAME=web-0' };
+const conf = (extra: object = {}) =>
+  JSON.stringify({
+    cniVersion: '1.0.0',
+    name: 'k8s-pod-network',
+    type: 'netloom',
+    agentSocket: socket,
+    ...extra,
+  });
+const env = {
+  CNI_COMMAND: 'ADD',
+  CNI_CONTAINERID: 'c0ffee',
+  CNI_NETNS: '/run/netns/p1',
+  CNI_IFNAME: 'eth0',
+  CNI_ARGS: 'K8S_POD_NAMESPACE=default;K8S_POD_NAME=web-0',
+};
 
 beforeAll(async () => {
   shim = await buildCni(join(dir, 'bin/netloom'), process.execPath);
-  const definition = loadSync(new URL('../proto/cni.proto', import.meta.url).pathname, { keepCase: false, longs: String, enums: String, defaults: true, oneofs: true });
-  const pkg = loadPackageDefinition(definition) as unknown as { netloom: { cni: { v1: { Cni: { service: ServiceDefinition } } } } };
-  server = new Server();
-  const answer = (name: string) => (call: { request: { containerId?: string } }, cb: (err: null, reply?: object) => void) => {
-    seen.push(`${name} ${call.request.containerId ?? ''}`);
-    if (mode === 'hang') return; // never answers: the shim's deadline must end the call
-    if (mode === 'error') return cb(null, { error: { code: 11, msg: 'agent is resyncing', details: '' } });
-    if (name !== 'Add') return cb(null, {});
-    cb(null, {
-      result: {
-        interfaces: [{ name: 'nlc0ffee', mac: 'aa:aa:aa:aa:aa:aa', mtu: 1450, sandbox: '' }, { name: 'eth0', mac: '0a:58:0a:01:01:07', mtu: 1450, sandbox: '/run/netns/p1' }],
-        ips: [{ address: '10.1.1.7/32', gateway: '169.254.1.1', interface: 1 }],
-        routes: [{ dst: '0.0.0.0/0', gw: '169.254.1.1' }],
-      },
-    });
+  const definition = loadSync(new URL('../proto/cni.proto', import.meta.url).pathname, {
+    keepCase: false,
+    longs: String,
+    enums: String,
+    defaults: true,
+    oneofs: true,
+  });
+  const pkg = loadPackageDefinition(definition) as unknown as {
+    netloom: { cni: { v1: { Cni: { service: ServiceDefinition } } } };
   };
-  const impl: UntypedServiceImplementation = { Add: answer('Add'), Del: answer('Del'), Check: answer('Check'), Status: answer('Status'), Gc: answer('Gc') };
+  server = new Server();
+  const answer =
+    (name: string) =>
+    (call: { request: { containerId?: string } }, cb: (err: null, reply?: object) => void) => {
+      seen.push(`${name} ${call.request.containerId ?? ''}`);
+      if (mode === 'hang') return; // never answers: the shim's deadline must end the call
+      if (mode === 'error') return cb(null, { error: { code: 11, msg: 'agent is resyncing', details: '' } });
+      if (name !== 'Add') return cb(null, {});
+      cb(null, {
+        result: {
+          interfaces: [
+            { name: 'nlc0ffee', mac: 'aa:aa:aa:aa:aa:aa', mtu: 1450, sandbox: '' },
+            { name: 'eth0', mac: '0a:58:0a:01:01:07', mtu: 1450, sandbox: '/run/netns/p1' },
+          ],
+          ips: [{ address: '10.1.1.7/32', gateway: '169.254.1.1', interface: 1 }],
+          routes: [{ dst: '0.0.0.0/0', gw: '169.254.1.1' }],
+        },
+      });
+    };
+  const impl: UntypedServiceImplementation = {
+    Add: answer('Add'),
+    Del: answer('Del'),
+    Check: answer('Check'),
+    Status: answer('Status'),
+    Gc: answer('Gc'),
+  };
   server.addService(pkg.netloom.cni.v1.Cni.service, impl);
-  await new Promise<void>((resolve, reject) => server.bindAsync(`unix://${socket}`, ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())));
+  await new Promise<void>((resolve, reject) =>
+    server.bindAsync(`unix://${socket}`, ServerCredentials.createInsecure(), (err) =>
+      err ? reject(err) : resolve(),
+    ),
+  );
 });
 
 afterAll(() => {
@@ -68,7 +113,10 @@ describe('CNI shim process', () => {
     mode = 'ok';
     const out = await run(env, conf());
     expect(out.code).toBe(0);
-    expect(JSON.parse(out.stdout)).toMatchObject({ cniVersion: '1.0.0', ips: [{ address: '10.1.1.7/32', interface: 1 }] });
+    expect(JSON.parse(out.stdout)).toMatchObject({
+      cniVersion: '1.0.0',
+      ips: [{ address: '10.1.1.7/32', interface: 1 }],
+    });
     expect(out.stderr).toBe('');
     expect(seen).toContain('Add c0ffee');
   });
@@ -93,27 +141,43 @@ describe('CNI shim process', () => {
     const logFile = join(dir, 'cni.log');
     const out = await run(env, conf({ logFile }));
     const { readFileSync } = await import('node:fs');
-    expect(JSON.parse(readFileSync(logFile, 'utf8').trim().split('\n')[0]!)).toMatchObject({ component: 'cni', command: 'ADD', code: 11 });
+    expect(JSON.parse(readFileSync(logFile, 'utf8').trim().split('\n')[0]!)).toMatchObject({
+      component: 'cni',
+      command: 'ADD',
+      code: 11,
+    });
     expect(out.stderr).toBe('');
   });
 
   it('fuzz (processes): malformed configs and env always give valid error JSON and a non-zero exit', async () => {
     mode = 'ok';
     const before = seen.length;
-    const cases = fc.sample(
-      fc.tuple(
-        fc.record({ CNI_COMMAND: fc.constantFrom('ADD', 'DEL', 'CHECK', 'GC', 'STATUS', 'BOGUS', ''), CNI_CONTAINERID: fc.oneof(fc.constant('c0ffee'), fc.string()), CNI_IFNAME: fc.oneof(fc.constant('eth0'), fc.string()), CNI_NETNS: fc.oneof(fc.constant('/run/netns/p1'), fc.string()) }),
-        fc.oneof(fc.string(), fc.json(), fc.constant('{"cniVersion":"0.1.0","name":"x","type":"netloom"}')),
-      ),
-      { numRuns: 120, seed: 1234 },
-    ).filter(([, stdin]) => {
-      try {
-        const v = JSON.parse(stdin) as { cniVersion?: unknown; name?: unknown };
-        return !(typeof v === 'object' && v !== null && ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'].includes(String(v.cniVersion)) && typeof v.name === 'string');
-      } catch {
-        return true;
-      }
-    });
+    const cases = fc
+      .sample(
+        fc.tuple(
+          fc.record({
+            CNI_COMMAND: fc.constantFrom('ADD', 'DEL', 'CHECK', 'GC', 'STATUS', 'BOGUS', ''),
+            CNI_CONTAINERID: fc.oneof(fc.constant('c0ffee'), fc.string()),
+            CNI_IFNAME: fc.oneof(fc.constant('eth0'), fc.string()),
+            CNI_NETNS: fc.oneof(fc.constant('/run/netns/p1'), fc.string()),
+          }),
+          fc.oneof(fc.string(), fc.json(), fc.constant('{"cniVersion":"0.1.0","name":"x","type":"netloom"}')),
+        ),
+        { numRuns: 120, seed: 1234 },
+      )
+      .filter(([, stdin]) => {
+        try {
+          const v = JSON.parse(stdin) as { cniVersion?: unknown; name?: unknown };
+          return !(
+            typeof v === 'object' &&
+            v !== null &&
+            ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'].includes(String(v.cniVersion)) &&
+            typeof v.name === 'string'
+          );
+        } catch {
+          return true;
+        }
+      });
     for (const [e, stdin] of cases) {
       const clean = Object.fromEntries(Object.entries(e).filter(([, v]) => !v.includes('\0')));
       const out = await run(clean, stdin);

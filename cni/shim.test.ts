@@ -29,13 +29,15 @@ function fakeAgent(reply: CniReply__Output = RESULT) {
   return { calls, connect: async () => port };
 }
 
-const conf = (extra: object = {}, version = '1.0.0') => JSON.stringify({ cniVersion: version, name: 'k8s-pod-network', type: 'netloom', ...extra });
+const conf = (extra: object = {}, version = '1.0.0') =>
+  JSON.stringify({ cniVersion: version, name: 'k8s-pod-network', type: 'netloom', ...extra });
 const addEnv = {
   CNI_COMMAND: 'ADD',
   CNI_CONTAINERID: 'abc123',
   CNI_NETNS: '/run/netns/p1',
   CNI_IFNAME: 'eth0',
-  CNI_ARGS: 'IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=web-0;K8S_POD_INFRA_CONTAINER_ID=abc123;K8S_POD_UID=u1',
+  CNI_ARGS:
+    'IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=web-0;K8S_POD_INFRA_CONTAINER_ID=abc123;K8S_POD_UID=u1',
   CNI_PATH: '/opt/cni/bin',
 };
 
@@ -44,7 +46,10 @@ describe('runShim', () => {
     const a = fakeAgent();
     const out = await runShim({ CNI_COMMAND: 'VERSION' }, '{"cniVersion":"0.4.0"}', a.connect);
     expect(out.exitCode).toBe(0);
-    expect(JSON.parse(out.stdout)).toEqual({ cniVersion: '0.4.0', supportedVersions: ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] });
+    expect(JSON.parse(out.stdout)).toEqual({
+      cniVersion: '0.4.0',
+      supportedVersions: ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'],
+    });
     expect(a.calls).toEqual([]);
   });
 
@@ -71,17 +76,29 @@ describe('runShim', () => {
     ['1.1.0', {}, true],
   ])('shapes the result for cniVersion %s', async (version, ipExtra, mtu) => {
     const out = await runShim(addEnv, conf({}, version), fakeAgent().connect);
-    const res = JSON.parse(out.stdout) as { cniVersion: string; ips: object[]; interfaces: { mtu?: number }[] };
+    const res = JSON.parse(out.stdout) as {
+      cniVersion: string;
+      ips: object[];
+      interfaces: { mtu?: number }[];
+    };
     expect(res.cniVersion).toBe(version);
     expect(res.ips[0]).toEqual({ ...ipExtra, address: '10.1.1.5/32', gateway: '169.254.1.1', interface: 1 });
     expect(res.interfaces[0]!.mtu).toBe(mtu ? 1450 : undefined);
   });
 
   it('passes the agent error through with its code', async () => {
-    const a = fakeAgent({ result: null, error: { code: 107, msg: 'pod subnet 10.1.1.0/24 is full', details: '253 addresses in use' } });
+    const a = fakeAgent({
+      result: null,
+      error: { code: 107, msg: 'pod subnet 10.1.1.0/24 is full', details: '253 addresses in use' },
+    });
     const out = await runShim(addEnv, conf(), a.connect);
     expect(out.exitCode).toBe(1);
-    expect(JSON.parse(out.stdout)).toEqual({ cniVersion: '1.0.0', code: 107, msg: 'pod subnet 10.1.1.0/24 is full', details: '253 addresses in use' });
+    expect(JSON.parse(out.stdout)).toEqual({
+      cniVersion: '1.0.0',
+      code: 107,
+      msg: 'pod subnet 10.1.1.0/24 is full',
+      details: '253 addresses in use',
+    });
   });
 
   it('maps an unreachable agent to 11 on ADD/DEL and 50 on STATUS', async () => {
@@ -90,12 +107,18 @@ describe('runShim', () => {
     };
     expect(JSON.parse((await runShim(addEnv, conf(), down)).stdout).code).toBe(11);
     expect(JSON.parse((await runShim({ ...addEnv, CNI_COMMAND: 'DEL' }, conf(), down)).stdout).code).toBe(11);
-    expect(JSON.parse((await runShim({ CNI_COMMAND: 'STATUS' }, conf({}, '1.1.0'), down)).stdout).code).toBe(50);
+    expect(JSON.parse((await runShim({ CNI_COMMAND: 'STATUS' }, conf({}, '1.1.0'), down)).stdout).code).toBe(
+      50,
+    );
   });
 
   it('accepts DEL without a netns, and prints nothing on success', async () => {
     const a = fakeAgent({ result: null, error: null });
-    const out = await runShim({ CNI_COMMAND: 'DEL', CNI_CONTAINERID: 'abc123', CNI_IFNAME: 'eth0' }, conf(), a.connect);
+    const out = await runShim(
+      { CNI_COMMAND: 'DEL', CNI_CONTAINERID: 'abc123', CNI_IFNAME: 'eth0' },
+      conf(),
+      a.connect,
+    );
     expect(out).toEqual({ stdout: '', exitCode: 0 });
     expect(a.calls).toEqual(['del abc123']);
   });
@@ -103,7 +126,19 @@ describe('runShim', () => {
   it('sends GC the valid attachments under either spelling', async () => {
     for (const field of ['cni.dev/valid-attachments', 'cni.dev/attachments']) {
       const a = fakeAgent({ result: null, error: null });
-      const out = await runShim({ CNI_COMMAND: 'GC' }, conf({ [field]: [{ containerID: 'c1', ifname: 'eth0' }, { containerID: 'c2', ifname: 'eth0' }] }, '1.1.0'), a.connect);
+      const out = await runShim(
+        { CNI_COMMAND: 'GC' },
+        conf(
+          {
+            [field]: [
+              { containerID: 'c1', ifname: 'eth0' },
+              { containerID: 'c2', ifname: 'eth0' },
+            ],
+          },
+          '1.1.0',
+        ),
+        a.connect,
+      );
       expect(out.exitCode).toBe(0);
       expect(a.calls).toEqual(['gc c1,c2']);
     }
@@ -137,23 +172,50 @@ describe('runShim', () => {
   });
 
   it('fuzz: any environment and stdin give a result or valid error JSON, never a throw', async () => {
-    const envVal = fc.oneof(fc.constant(undefined), fc.string(), fc.constantFrom('ADD', 'DEL', 'CHECK', 'STATUS', 'GC', 'VERSION', 'eth0', '/run/netns/x', 'abc'));
+    const envVal = fc.oneof(
+      fc.constant(undefined),
+      fc.string(),
+      fc.constantFrom('ADD', 'DEL', 'CHECK', 'STATUS', 'GC', 'VERSION', 'eth0', '/run/netns/x', 'abc'),
+    );
     const stdin = fc.oneof(
       fc.string(),
       fc.json(),
-      fc.record({ cniVersion: fc.oneof(fc.constantFrom('0.3.1', '1.0.0', '1.1.0', '9.9'), fc.anything()), name: fc.anything(), type: fc.anything(), timeoutSeconds: fc.anything(), agentSocket: fc.anything(), prevResult: fc.anything(), 'cni.dev/valid-attachments': fc.anything() }, { requiredKeys: [] }).map((o) => JSON.stringify(o)),
+      fc
+        .record(
+          {
+            cniVersion: fc.oneof(fc.constantFrom('0.3.1', '1.0.0', '1.1.0', '9.9'), fc.anything()),
+            name: fc.anything(),
+            type: fc.anything(),
+            timeoutSeconds: fc.anything(),
+            agentSocket: fc.anything(),
+            prevResult: fc.anything(),
+            'cni.dev/valid-attachments': fc.anything(),
+          },
+          { requiredKeys: [] },
+        )
+        .map((o) => JSON.stringify(o)),
     );
     let outcomes = 0;
     await fc.assert(
-      fc.asyncProperty(fc.record({ CNI_COMMAND: envVal, CNI_CONTAINERID: envVal, CNI_NETNS: envVal, CNI_IFNAME: envVal, CNI_ARGS: envVal }), stdin, async (env, input) => {
-        const out = await runShim(env, input, fakeAgent().connect);
-        outcomes++;
-        if (out.exitCode === 0) return;
-        const body = JSON.parse(out.stdout) as { code: unknown; msg: unknown; cniVersion: unknown };
-        expect(typeof body.code).toBe('number');
-        expect(typeof body.msg).toBe('string');
-        expect(typeof body.cniVersion).toBe('string');
-      }),
+      fc.asyncProperty(
+        fc.record({
+          CNI_COMMAND: envVal,
+          CNI_CONTAINERID: envVal,
+          CNI_NETNS: envVal,
+          CNI_IFNAME: envVal,
+          CNI_ARGS: envVal,
+        }),
+        stdin,
+        async (env, input) => {
+          const out = await runShim(env, input, fakeAgent().connect);
+          outcomes++;
+          if (out.exitCode === 0) return;
+          const body = JSON.parse(out.stdout) as { code: unknown; msg: unknown; cniVersion: unknown };
+          expect(typeof body.code).toBe('number');
+          expect(typeof body.msg).toBe('string');
+          expect(typeof body.cniVersion).toBe('string');
+        },
+      ),
       { numRuns: 5000 },
     );
     expect(outcomes).toBe(5000);

@@ -64,7 +64,11 @@ async function call(env: CniEnv, conf: NetConf, agent: AgentPort): Promise<CniRe
     case 'STATUS':
       return agent.status({ cniVersion: conf.cniVersion, networkConfig: conf.raw });
     case 'GC':
-      return agent.gc({ cniVersion: conf.cniVersion, networkConfig: conf.raw, validAttachments: conf.validAttachments ?? [] });
+      return agent.gc({
+        cniVersion: conf.cniVersion,
+        networkConfig: conf.raw,
+        validAttachments: conf.validAttachments ?? [],
+      });
     case 'VERSION':
       throw new CniError(CniCode.Internal, 'VERSION is answered without the agent');
   }
@@ -73,18 +77,32 @@ async function call(env: CniEnv, conf: NetConf, agent: AgentPort): Promise<CniRe
 /** Maps a transport failure: the agent is down or slow, which the runtime should retry. */
 function unreachable(env: CniEnv, err: unknown): CniError {
   const detail = err instanceof Error ? err.message : String(err);
-  if (env.command === 'STATUS') return new CniError(CniCode.NotAvailable, 'netloom agent is not reachable', { details: detail, cause: err });
-  return new CniError(CniCode.TryAgainLater, 'netloom agent is not reachable', { details: detail, cause: err });
+  if (env.command === 'STATUS')
+    return new CniError(CniCode.NotAvailable, 'netloom agent is not reachable', {
+      details: detail,
+      cause: err,
+    });
+  return new CniError(CniCode.TryAgainLater, 'netloom agent is not reachable', {
+    details: detail,
+    cause: err,
+  });
 }
 
-export async function runShim(envVars: Readonly<Record<string, string | undefined>>, stdin: string, connect: ConnectAgent): Promise<ShimOutput> {
+export async function runShim(
+  envVars: Readonly<Record<string, string | undefined>>,
+  stdin: string,
+  connect: ConnectAgent,
+): Promise<ShimOutput> {
   const sniffed = sniffVersion(stdin);
   const version = sniffed ?? LATEST_VERSION;
   let env: CniEnv;
   try {
     env = parseEnv(envVars);
   } catch (err) {
-    return fail(err instanceof CniError ? err : new CniError(CniCode.InvalidEnvironment, String(err)), version);
+    return fail(
+      err instanceof CniError ? err : new CniError(CniCode.InvalidEnvironment, String(err)),
+      version,
+    );
   }
   if (env.command === 'VERSION') return ok(versionResult(sniffed));
 
@@ -93,13 +111,22 @@ export async function runShim(envVars: Readonly<Record<string, string | undefine
     conf = parseNetConf(stdin, { requireName: true });
     checkVersion(conf.cniVersion);
     if (NEEDS_1_1.has(env.command) && conf.cniVersion !== '1.1.0') {
-      throw new CniError(CniCode.IncompatibleVersion, `${env.command} needs cniVersion 1.1.0, got ${conf.cniVersion}`);
+      throw new CniError(
+        CniCode.IncompatibleVersion,
+        `${env.command} needs cniVersion 1.1.0, got ${conf.cniVersion}`,
+      );
     }
     if (env.command === 'CHECK' && conf.cniVersion.startsWith('0.3')) {
-      throw new CniError(CniCode.IncompatibleVersion, `CHECK needs cniVersion 0.4.0 or later, got ${conf.cniVersion}`);
+      throw new CniError(
+        CniCode.IncompatibleVersion,
+        `CHECK needs cniVersion 0.4.0 or later, got ${conf.cniVersion}`,
+      );
     }
     if (env.command === 'ADD' && conf.prevResult !== undefined) {
-      throw new CniError(CniCode.InvalidConfig, 'netloom must be the first plugin of the chain (ADD got a prevResult)');
+      throw new CniError(
+        CniCode.InvalidConfig,
+        'netloom must be the first plugin of the chain (ADD got a prevResult)',
+      );
     }
   } catch (err) {
     return fail(err instanceof CniError ? err : new CniError(CniCode.InvalidConfig, String(err)), version);
@@ -116,9 +143,13 @@ export async function runShim(envVars: Readonly<Record<string, string | undefine
     agent?.close();
   }
   if (reply.error && reply.error.code !== 0) {
-    return fail(new CniError(reply.error.code, reply.error.msg, { details: reply.error.details }), conf.cniVersion);
+    return fail(
+      new CniError(reply.error.code, reply.error.msg, { details: reply.error.details }),
+      conf.cniVersion,
+    );
   }
   if (env.command !== 'ADD') return ok();
-  if (!reply.result) return fail(new CniError(CniCode.Internal, 'agent answered ADD without a result'), conf.cniVersion);
+  if (!reply.result)
+    return fail(new CniError(CniCode.Internal, 'agent answered ADD without a result'), conf.cniVersion);
   return ok(formatResult(reply.result, conf.cniVersion));
 }

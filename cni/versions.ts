@@ -8,13 +8,20 @@ export const LATEST_VERSION = '1.1.0';
 
 export function checkVersion(version: string): void {
   if (!(SUPPORTED_VERSIONS as readonly string[]).includes(version)) {
-    throw new CniError(CniCode.IncompatibleVersion, `cniVersion ${JSON.stringify(version)} is not supported`, {
-      details: `supported: ${SUPPORTED_VERSIONS.join(', ')}`,
-    });
+    throw new CniError(
+      CniCode.IncompatibleVersion,
+      `cniVersion ${JSON.stringify(version)} is not supported`,
+      {
+        details: `supported: ${SUPPORTED_VERSIONS.join(', ')}`,
+      },
+    );
   }
 }
 
-export function versionResult(requested: string | undefined): { cniVersion: string; supportedVersions: string[] } {
+export function versionResult(requested: string | undefined): {
+  cniVersion: string;
+  supportedVersions: string[];
+} {
   return { cniVersion: requested ?? LATEST_VERSION, supportedVersions: [...SUPPORTED_VERSIONS] };
 }
 

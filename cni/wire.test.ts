@@ -13,14 +13,37 @@ const ref = (name: string) => root.lookupType(`netloom.cni.v1.${name}`);
 
 const str = fc.string({ maxLength: 30, unit: 'binary' });
 const u32 = fc.nat({ max: 0xffffffff });
-const request = fc.record({ containerId: str, netns: str, ifname: str, cniArgs: str, podNamespace: str, podName: str, podUid: str, infraContainerId: str, cniVersion: str, networkConfig: str });
+const request = fc.record({
+  containerId: str,
+  netns: str,
+  ifname: str,
+  cniArgs: str,
+  podNamespace: str,
+  podName: str,
+  podUid: str,
+  infraContainerId: str,
+  cniVersion: str,
+  networkConfig: str,
+});
 const reply = fc.record({
   result: fc.option(
     fc.record({
       interfaces: fc.array(fc.record({ name: str, mac: str, mtu: u32, sandbox: str }), { maxLength: 3 }),
-      ips: fc.array(fc.record({ address: str, gateway: str, interface: fc.integer({ min: -1, max: 5 }) }), { maxLength: 3 }),
-      routes: fc.array(fc.record({ dst: str, gw: str, mtu: u32, priority: u32, table: u32, scope: str }), { maxLength: 3 }),
-      dns: fc.option(fc.record({ nameservers: fc.array(str, { maxLength: 2 }), domain: str, search: fc.array(str, { maxLength: 2 }), options: fc.array(str, { maxLength: 2 }) }), { nil: null }),
+      ips: fc.array(fc.record({ address: str, gateway: str, interface: fc.integer({ min: -1, max: 5 }) }), {
+        maxLength: 3,
+      }),
+      routes: fc.array(fc.record({ dst: str, gw: str, mtu: u32, priority: u32, table: u32, scope: str }), {
+        maxLength: 3,
+      }),
+      dns: fc.option(
+        fc.record({
+          nameservers: fc.array(str, { maxLength: 2 }),
+          domain: str,
+          search: fc.array(str, { maxLength: 2 }),
+          options: fc.array(str, { maxLength: 2 }),
+        }),
+        { nil: null },
+      ),
     }),
     { nil: null },
   ),
@@ -41,12 +64,23 @@ describe('wire codec', () => {
   });
 
   it('encodes canonically: defaults omitted, fields in order', () => {
-    expect(encodeMessage(types, 'CniRequest', { containerId: 'ab', netns: '', ifname: 'e' })).toEqual(Buffer.from([0x0a, 2, 0x61, 0x62, 0x1a, 1, 0x65]));
-    expect(encodeMessage(types, 'IpConfig', { interface: -1 })).toEqual(Buffer.from([0x18, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]));
+    expect(encodeMessage(types, 'CniRequest', { containerId: 'ab', netns: '', ifname: 'e' })).toEqual(
+      Buffer.from([0x0a, 2, 0x61, 0x62, 0x1a, 1, 0x65]),
+    );
+    expect(encodeMessage(types, 'IpConfig', { interface: -1 })).toEqual(
+      Buffer.from([0x18, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]),
+    );
   });
 
   it('encodes GC requests with their repeated attachments', () => {
-    const msg = { cniVersion: '1.1.0', networkConfig: '{}', validAttachments: [{ containerId: 'a', ifname: 'eth0' }, { containerId: 'b', ifname: 'net1' }] };
+    const msg = {
+      cniVersion: '1.1.0',
+      networkConfig: '{}',
+      validAttachments: [
+        { containerId: 'a', ifname: 'eth0' },
+        { containerId: 'b', ifname: 'net1' },
+      ],
+    };
     expect(viaProtobufjs('GcRequest', encodeMessage(types, 'GcRequest', msg))).toEqual(msg);
   });
 
@@ -63,7 +97,10 @@ describe('wire codec', () => {
   });
 
   it('skips unknown fields and rejects truncated input with a WireError', () => {
-    const withUnknown = Buffer.concat([Buffer.from([0x78, 0x05]), encodeMessage(types, 'CniError', { code: 7, msg: 'x' })]); // field 15 varint
+    const withUnknown = Buffer.concat([
+      Buffer.from([0x78, 0x05]),
+      encodeMessage(types, 'CniError', { code: 7, msg: 'x' }),
+    ]); // field 15 varint
     expect(decodeMessage(types, 'CniError', withUnknown)).toEqual({ code: 7, msg: 'x', details: '' });
     const full = encodeMessage(types, 'CniError', { code: 7, msg: 'bad config' });
     for (let cut = 1; cut < full.length; cut++) {

@@ -52,25 +52,33 @@ describe('loadConfig', () => {
 
   it('reads JSON files and --flag=value', () => {
     const path = file('ok.json', '{"cluster":"j"}');
-    expect(loadConfig(schema, { argv: [`--config=${path}`, '--metrics-addr=:0'], env: {} }).config).toMatchObject({
+    expect(
+      loadConfig(schema, { argv: [`--config=${path}`, '--metrics-addr=:0'], env: {} }).config,
+    ).toMatchObject({
       cluster: 'j',
       metricsAddr: ':0',
     });
   });
 
   it('names an unknown key in the file', () => {
-    const err = errorOf(() => loadConfig(schema, { argv: ['--config', file('unknown.yaml', 'clustr: x\n')], env: {} }));
+    const err = errorOf(() =>
+      loadConfig(schema, { argv: ['--config', file('unknown.yaml', 'clustr: x\n')], env: {} }),
+    );
     expect(err.field).toBe('clustr');
     expect(err.message).toBe('clustr: unknown setting');
   });
 
   it('names an unknown nested key', () => {
-    const err = errorOf(() => loadConfig(schema, { argv: ['--config', file('nested.yaml', 'tls:\n  cert: x\n')], env: {} }));
+    const err = errorOf(() =>
+      loadConfig(schema, { argv: ['--config', file('nested.yaml', 'tls:\n  cert: x\n')], env: {} }),
+    );
     expect(err.field).toBe('tls.cert');
   });
 
   it('names a field of the wrong type', () => {
-    const err = errorOf(() => loadConfig(schema, { argv: ['--config', file('type.yaml', 'resyncSeconds: soon\n')], env: {} }));
+    const err = errorOf(() =>
+      loadConfig(schema, { argv: ['--config', file('type.yaml', 'resyncSeconds: soon\n')], env: {} }),
+    );
     expect(err.field).toBe('resyncSeconds');
     expect(err.message).toMatch(/^resyncSeconds: .*number/);
   });
@@ -92,11 +100,11 @@ describe('loadConfig', () => {
   });
 
   it('rejects a file that does not parse, or is not a mapping', () => {
-    expect(errorOf(() => loadConfig(schema, { argv: ['--config', file('bad.yaml', 'a: [\n')], env: {} })).message).toMatch(
-      /not valid YAML/,
-    );
-    expect(errorOf(() => loadConfig(schema, { argv: ['--config', file('list.yaml', '- a\n')], env: {} })).message).toMatch(
-      /mapping/,
-    );
+    expect(
+      errorOf(() => loadConfig(schema, { argv: ['--config', file('bad.yaml', 'a: [\n')], env: {} })).message,
+    ).toMatch(/not valid YAML/);
+    expect(
+      errorOf(() => loadConfig(schema, { argv: ['--config', file('list.yaml', '- a\n')], env: {} })).message,
+    ).toMatch(/mapping/);
   });
 });

@@ -10,14 +10,23 @@ import { ConfigError, errorMessage } from './errors.ts';
 /** A list given as an array (file) or a comma-separated string (env, flags). */
 export function list<T extends z.ZodType>(item: T): z.ZodType<z.output<T>[]> {
   return z.preprocess(
-    (v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter((s) => s !== '') : v),
+    (v) =>
+      typeof v === 'string'
+        ? v
+            .split(',')
+            .map((s) => s.trim())
+            .filter((s) => s !== '')
+        : v,
     z.array(item),
   );
 }
 
 /** A number given as a number (file) or a decimal string (env, flags). */
 export function num(): z.ZodType<number> {
-  return z.preprocess((v) => (typeof v === 'string' && /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : v), z.number());
+  return z.preprocess(
+    (v) => (typeof v === 'string' && /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : v),
+    z.number(),
+  );
 }
 
 /** A boolean given as a boolean or as true/false/1/0 (a bare flag means true). */
@@ -84,9 +93,13 @@ function readFile(path: string): Record<string, unknown> {
   try {
     data = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
   } catch (err) {
-    throw new ConfigError('config', `${path} is not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${errorMessage(err)}`, {
-      cause: err,
-    });
+    throw new ConfigError(
+      'config',
+      `${path} is not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${errorMessage(err)}`,
+      {
+        cause: err,
+      },
+    );
   }
   if (data === null || data === undefined) return {};
   if (typeof data !== 'object' || Array.isArray(data)) {
@@ -108,7 +121,10 @@ function describe(issue: z.core.$ZodIssue): ConfigError {
  * Loads and validates a configuration. Unknown flags and unknown file keys are errors:
  * a typo must not silently fall back to a default.
  */
-export function loadConfig<S extends z.ZodObject>(schema: S, sources: ConfigSources = {}): Loaded<z.infer<S>> {
+export function loadConfig<S extends z.ZodObject>(
+  schema: S,
+  sources: ConfigSources = {},
+): Loaded<z.infer<S>> {
   const env = sources.env ?? process.env;
   const prefix = sources.envPrefix ?? 'NETLOOM_';
   const { flags, positionals } = splitArgv(sources.argv ?? []);

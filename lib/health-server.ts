@@ -61,7 +61,12 @@ async function handle(opts: HealthServerOptions, req: IncomingMessage, res: Serv
   const route = opts.routes?.[url.pathname];
   const body = route?.(url);
   if (body === undefined) return send(res, 404, 'text/plain', 'not found\n');
-  return send(res, 200, 'application/json', JSON.stringify(body, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2) + '\n');
+  return send(
+    res,
+    200,
+    'application/json',
+    JSON.stringify(body, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2) + '\n',
+  );
 }
 
 export async function startHealthServer(opts: HealthServerOptions): Promise<HealthServer> {

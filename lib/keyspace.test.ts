@@ -9,7 +9,10 @@ const examples: [KeyRef, string][] = [
   [{ kind: 'namespace', name: 'default' }, '/netloom/v1/prod-1/k8s/namespace/default'],
   [{ kind: 'node', name: 'worker-1' }, '/netloom/v1/prod-1/k8s/node/worker-1'],
   [{ kind: 'pod', namespace: 'default', name: 'web-0' }, '/netloom/v1/prod-1/k8s/pod/default/web-0'],
-  [{ kind: 'service', namespace: 'kube-system', name: 'dns' }, '/netloom/v1/prod-1/k8s/service/kube-system/dns'],
+  [
+    { kind: 'service', namespace: 'kube-system', name: 'dns' },
+    '/netloom/v1/prod-1/k8s/service/kube-system/dns',
+  ],
   [{ kind: 'endpoints', namespace: 'a', name: 'svc' }, '/netloom/v1/prod-1/k8s/endpoints/a/svc'],
   [{ kind: 'policy', namespace: 'a', name: 'deny' }, '/netloom/v1/prod-1/k8s/policy/a/deny'],
   [{ kind: 'netattach', namespace: 'a', name: 'macvlan' }, '/netloom/v1/prod-1/k8s/netattach/a/macvlan'],
@@ -33,7 +36,9 @@ describe('Keyspace', () => {
   });
 
   it('round-trips arbitrary names, unicode included', () => {
-    const part = fc.string({ minLength: 1, maxLength: 40, unit: 'grapheme' }).filter((s) => !s.includes('/') && s !== '.' && s !== '..');
+    const part = fc
+      .string({ minLength: 1, maxLength: 40, unit: 'grapheme' })
+      .filter((s) => !s.includes('/') && s !== '.' && s !== '..');
     fc.assert(
       fc.property(part, part, (namespace, name) => {
         const ref: KeyRef = { kind: 'pod', namespace, name };
@@ -46,9 +51,13 @@ describe('Keyspace', () => {
     expect(ks.prefix('pod')).toBe('/netloom/v1/prod-1/k8s/pod/');
     expect(ks.prefix('pod', 'default')).toBe('/netloom/v1/prod-1/k8s/pod/default/');
     expect(ks.prefix('ipam', 'worker-1')).toBe('/netloom/v1/prod-1/ipam/worker-1/');
-    expect(ks.key({ kind: 'pod', namespace: 'default', name: 'x' }).startsWith(ks.prefix('pod', 'default'))).toBe(true);
+    expect(
+      ks.key({ kind: 'pod', namespace: 'default', name: 'x' }).startsWith(ks.prefix('pod', 'default')),
+    ).toBe(true);
     // 'default' must not match namespace 'default-2'
-    expect(ks.key({ kind: 'pod', namespace: 'default-2', name: 'x' }).startsWith(ks.prefix('pod', 'default'))).toBe(false);
+    expect(
+      ks.key({ kind: 'pod', namespace: 'default-2', name: 'x' }).startsWith(ks.prefix('pod', 'default')),
+    ).toBe(false);
     expect(() => ks.prefix('pod', 'a', 'b')).toThrow(KeyError);
   });
 

@@ -34,7 +34,9 @@ const CLUSTER_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
 function checkPart(kind: string, name: string, value: string): void {
   if (value === '' || value.includes('/') || value === '.' || value === '..') {
-    throw new KeyError(`invalid ${kind} key part ${name}=${JSON.stringify(value)}: must be non-empty, without '/'`);
+    throw new KeyError(
+      `invalid ${kind} key part ${name}=${JSON.stringify(value)}: must be non-empty, without '/'`,
+    );
   }
 }
 

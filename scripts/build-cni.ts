@@ -12,7 +12,11 @@ const root = join(import.meta.dirname, '..');
 
 export const DEFAULT_COMPILE_CACHE = '/var/tmp/netloom-cni-compile-cache';
 
-export async function buildCni(out: string, nodePath: string, cacheDir = DEFAULT_COMPILE_CACHE): Promise<string> {
+export async function buildCni(
+  out: string,
+  nodePath: string,
+  cacheDir = DEFAULT_COMPILE_CACHE,
+): Promise<string> {
   const target = resolve(out);
   mkdirSync(dirname(target), { recursive: true });
   await build({
@@ -24,8 +28,14 @@ export async function buildCni(out: string, nodePath: string, cacheDir = DEFAULT
     target: 'node24',
     minify: true,
     legalComments: 'none',
-    banner: { js: cacheDir ? `#!/usr/bin/env -S NODE_COMPILE_CACHE=${cacheDir} ${nodePath}` : `#!${nodePath}` },
-    define: { __NETLOOM_CNI_DESCRIPTORS__: JSON.stringify(descriptorsFromProto(readFileSync(join(root, 'proto/cni.proto'), 'utf8'))) },
+    banner: {
+      js: cacheDir ? `#!/usr/bin/env -S NODE_COMPILE_CACHE=${cacheDir} ${nodePath}` : `#!${nodePath}`,
+    },
+    define: {
+      __NETLOOM_CNI_DESCRIPTORS__: JSON.stringify(
+        descriptorsFromProto(readFileSync(join(root, 'proto/cni.proto'), 'utf8')),
+      ),
+    },
     logOverride: { 'empty-import-meta': 'silent' },
     logLevel: 'warning',
   });
@@ -40,6 +50,10 @@ if (import.meta.main) {
     const i = process.argv.indexOf(name);
     return i > 0 ? process.argv[i + 1] : undefined;
   };
-  const file = await buildCni(arg('--out') ?? join(root, 'dist/netloom-cni'), arg('--node') ?? process.execPath, arg('--cache-dir') ?? DEFAULT_COMPILE_CACHE);
+  const file = await buildCni(
+    arg('--out') ?? join(root, 'dist/netloom-cni'),
+    arg('--node') ?? process.execPath,
+    arg('--cache-dir') ?? DEFAULT_COMPILE_CACHE,
+  );
   console.log(`build-cni: wrote ${file}`);
 }

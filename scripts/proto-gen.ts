@@ -15,7 +15,15 @@ function generate(outDir: string): void {
   const protos = readdirSync(protoDir).filter((f) => f.endsWith('.proto'));
   execFileSync(
     join(root, 'node_modules/.bin/proto-loader-gen-types'),
-    ['--grpcLib=@grpc/grpc-js', '--longs=String', '--enums=String', '--defaults', '--oneofs', `--outDir=${outDir}`, ...protos],
+    [
+      '--grpcLib=@grpc/grpc-js',
+      '--longs=String',
+      '--enums=String',
+      '--defaults',
+      '--oneofs',
+      `--outDir=${outDir}`,
+      ...protos,
+    ],
     { cwd: protoDir, stdio: ['ignore', 'ignore', 'inherit'] },
   );
   // The generator writes extensionless imports; typing the folder as CommonJS lets
@@ -41,11 +49,17 @@ if (!check) {
     const want = listFiles(tmp);
     const have = listFiles(committed);
     const drift = [
-      ...want.filter((f) => !have.includes(f) || readFileSync(join(tmp, f), 'utf8') !== readFileSync(join(committed, f), 'utf8')),
+      ...want.filter(
+        (f) =>
+          !have.includes(f) ||
+          readFileSync(join(tmp, f), 'utf8') !== readFileSync(join(committed, f), 'utf8'),
+      ),
       ...have.filter((f) => !want.includes(f)),
     ];
     if (drift.length > 0) {
-      console.error(`proto-gen: proto/gen is stale (${drift.slice(0, 5).join(', ')}…); run npm run proto:gen`);
+      console.error(
+        `proto-gen: proto/gen is stale (${drift.slice(0, 5).join(', ')}…); run npm run proto:gen`,
+      );
       process.exit(1);
     }
     console.log(`proto-gen: proto/gen matches proto/*.proto (${want.length} files)`);

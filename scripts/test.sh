@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `npm test`: type check, generated-code drift check, unit tests, then the integration tests
+# `npm test`: type check, generated-code drift check, lint and format, unit tests, then the integration tests
 # against real etcd, kube-apiserver and network namespaces (one file at a time: they start real
 # processes and touch the kernel). Suites that cannot run here say so loudly (*** SKIPPED … ***).
 # Extra arguments go to vitest (e.g. `npm test -- lib/`).
@@ -12,6 +12,7 @@ trap 'rm -rf "$out"' EXIT
 status=0
 echo "== typecheck"; tsc -p tsconfig.json || status=1
 echo "== proto drift"; node scripts/proto-gen.ts --check || status=1
+echo "== lint"; { eslint . && prettier --check . --log-level warn; } || status=1
 echo "== unit tests"
 vitest run --project unit --passWithNoTests --reporter=default --reporter=json --outputFile.json="$out/unit.json" "$@" || status=1
 echo "== integration tests"

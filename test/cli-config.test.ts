@@ -11,9 +11,14 @@ const dir = mkdtempSync(join(tmpdir(), 'netloom-cli-'));
 
 function netloom(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [join(root, 'cli/netloom.ts'), ...args], { timeout: 20_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [join(root, 'cli/netloom.ts'), ...args],
+      { timeout: 20_000 },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -35,7 +40,9 @@ describe('netloom <daemon> with bad configuration', async () => {
       writeFileSync(file, 'noSuchSetting: 1\n');
       const out = await netloom([daemon, '--config', file]);
       expect(out.code).toBe(2);
-      expect(out.stderr.trim().split('\n')).toEqual([`netloom ${daemon}: configuration error: noSuchSetting: unknown setting`]);
+      expect(out.stderr.trim().split('\n')).toEqual([
+        `netloom ${daemon}: configuration error: noSuchSetting: unknown setting`,
+      ]);
     });
 
     it('names an unknown flag and exits 2', async () => {

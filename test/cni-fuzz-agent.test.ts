@@ -17,7 +17,10 @@ import { CLUSTER, LabAgent, type LabNode } from './lab/agent.ts';
 import { CniRunner } from './lab/cni-runner.ts';
 import { Lab } from './lab/netns.ts';
 
-const skip = skipUnless('CNI fuzz against a real agent', netnsAvailable().ok ? etcdAvailable() : netnsAvailable());
+const skip = skipUnless(
+  'CNI fuzz against a real agent',
+  netnsAvailable().ok ? etcdAvailable() : netnsAvailable(),
+);
 
 describe.skipIf(skip)('CNI fuzz against a real agent', () => {
   const lab = new Lab();
@@ -33,7 +36,14 @@ describe.skipIf(skip)('CNI fuzz against a real agent', () => {
     etcd = await startEtcd();
     store = etcd.store();
     const [u] = await lab.underlay([await lab.netns('n1')]);
-    node = { name: 'node-1', id: 1, underlayIp: u!.ip, netns: u!.netns, socketPath: join(tmp, 'cni.sock'), stateDir: join(tmp, 'state') };
+    node = {
+      name: 'node-1',
+      id: 1,
+      underlayIp: u!.ip,
+      netns: u!.netns,
+      socketPath: join(tmp, 'cni.sock'),
+      stateDir: join(tmp, 'state'),
+    };
     agent = await LabAgent.start({ node, peers: [node], store });
     const bin = join(tmp, 'bin');
     await buildCni(join(bin, 'netloom'), process.execPath, join(tmp, 'cc'));
@@ -49,13 +59,28 @@ describe.skipIf(skip)('CNI fuzz against a real agent', () => {
   });
 
   const links = async (): Promise<string[]> =>
-    (JSON.parse(await lab.ip(node.netns, ['-json', 'link', 'show'])) as { ifname: string }[]).map((l) => l.ifname).sort();
-  const ipamKeys = async (): Promise<string[]> => (await store.list(keyspace.prefix('ipam', node.name))).kvs.map((kv) => kv.key);
+    (JSON.parse(await lab.ip(node.netns, ['-json', 'link', 'show'])) as { ifname: string }[])
+      .map((l) => l.ifname)
+      .sort();
+  const ipamKeys = async (): Promise<string[]> =>
+    (await store.list(keyspace.prefix('ipam', node.name))).kvs.map((kv) => kv.key);
 
   it('answers every malformed call with valid error JSON and leaves nothing behind', async () => {
-    const good = { cniVersion: '1.0.0', name: 'netloom', type: 'netloom', agentSocket: node.socketPath, timeoutSeconds: 10 };
+    const good = {
+      cniVersion: '1.0.0',
+      name: 'netloom',
+      type: 'netloom',
+      agentSocket: node.socketPath,
+      timeoutSeconds: 10,
+    };
     const goodNs = `/run/netns/${await lab.netns('keep')}`;
-    const keepEnv = { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'keep0', CNI_NETNS: goodNs, CNI_IFNAME: 'eth0', CNI_ARGS: 'K8S_POD_NAMESPACE=f;K8S_POD_NAME=keep' };
+    const keepEnv = {
+      CNI_COMMAND: 'ADD',
+      CNI_CONTAINERID: 'keep0',
+      CNI_NETNS: goodNs,
+      CNI_IFNAME: 'eth0',
+      CNI_ARGS: 'K8S_POD_NAMESPACE=f;K8S_POD_NAME=keep',
+    };
     const kept = await runner.run('netloom', keepEnv, JSON.stringify(good));
     expect(kept.code).toBe(0);
     const baseLinks = await links();
@@ -69,7 +94,14 @@ describe.skipIf(skip)('CNI fuzz against a real agent', () => {
       fc.record({
         CNI_COMMAND: fc.constantFrom('ADD', 'ADD', 'ADD', 'DEL', 'CHECK'),
         CNI_CONTAINERID: fc.constantFrom('keep0', 'fz1', 'fz2', 'fz3'),
-        CNI_NETNS: fc.constantFrom(spareNs, '/run/netns/does-not-exist', '/proc/999999/ns/net', '/etc/passwd', '/tmp', goodNs),
+        CNI_NETNS: fc.constantFrom(
+          spareNs,
+          '/run/netns/does-not-exist',
+          '/proc/999999/ns/net',
+          '/etc/passwd',
+          '/tmp',
+          goodNs,
+        ),
         CNI_IFNAME: fc.constantFrom('eth0', 'net1', 'lo', 'x'),
         CNI_ARGS: fc.constantFrom('K8S_POD_NAMESPACE=f;K8S_POD_NAME=p', 'IgnoreUnknown=1', ''),
       }),
@@ -92,12 +124,23 @@ describe.skipIf(skip)('CNI fuzz against a real agent', () => {
         fc.string(),
       ),
     );
-    const cases = [...fc.sample(judged, { numRuns: 150, seed: 42 }), ...fc.sample(random, { numRuns: 150, seed: 43 })];
+    const cases = [
+      ...fc.sample(judged, { numRuns: 150, seed: 42 }),
+      ...fc.sample(random, { numRuns: 150, seed: 43 }),
+    ];
     let reachedAgent = 0;
     for (const [drawn, stdin] of cases) {
       // The kept pod is only ever re-ADDed as it is (which must fail and change nothing) or
       // CHECKed: a DEL, or an ADD from a new sandbox (a legal replacement), would remove it.
-      const e = drawn.CNI_CONTAINERID === 'keep0' ? { ...drawn, CNI_COMMAND: drawn.CNI_COMMAND === 'DEL' ? 'CHECK' : drawn.CNI_COMMAND, CNI_NETNS: goodNs, CNI_IFNAME: 'eth0' } : drawn;
+      const e =
+        drawn.CNI_CONTAINERID === 'keep0'
+          ? {
+              ...drawn,
+              CNI_COMMAND: drawn.CNI_COMMAND === 'DEL' ? 'CHECK' : drawn.CNI_COMMAND,
+              CNI_NETNS: goodNs,
+              CNI_IFNAME: 'eth0',
+            }
+          : drawn;
       const out = await runner.run('netloom', e, stdin);
       if (e.CNI_CONTAINERID === 'keep0' && e.CNI_COMMAND === 'ADD') {
         // A repeated ADD of the same attachment (a runtime retrying after a timeout) answers the
@@ -120,7 +163,9 @@ describe.skipIf(skip)('CNI fuzz against a real agent', () => {
       expect(typeof body.msg, out.stdout).toBe('string');
       if ([3, 8, 11, 100, 101].includes(body.code as number)) reachedAgent++;
     }
-    console.log(`CNI fuzz: ${cases.length} shim runs, ${reachedAgent} judged by the agent, the rest rejected by the shim`);
+    console.log(
+      `CNI fuzz: ${cases.length} shim runs, ${reachedAgent} judged by the agent, the rest rejected by the shim`,
+    );
     expect(reachedAgent).toBeGreaterThan(20); // the agent really was exercised, not only the shim
     expect(await links()).toEqual(baseLinks);
     expect(await ipamKeys()).toEqual(baseIpam);

@@ -19,9 +19,16 @@ const dir = new URL('../deploy/kube-system/', import.meta.url).pathname;
 const objects: KubernetesObject[] = readdirSync(dir)
   .filter((f) => f.endsWith('.yaml'))
   .sort()
-  .flatMap((f) => parseAllDocuments(readFileSync(join(dir, f), 'utf8')).map((d) => d.toJSON() as KubernetesObject));
+  .flatMap((f) =>
+    parseAllDocuments(readFileSync(join(dir, f), 'utf8')).map((d) => d.toJSON() as KubernetesObject),
+  );
 
-const SCHEMAS: Record<string, z.ZodObject> = { ksr: ksrConfigSchema, agent: agentConfigSchema, stn: stnConfigSchema, 'install-cni': installCniSchema };
+const SCHEMAS: Record<string, z.ZodObject> = {
+  ksr: ksrConfigSchema,
+  agent: agentConfigSchema,
+  stn: stnConfigSchema,
+  'install-cni': installCniSchema,
+};
 
 interface Container {
   name: string;
@@ -31,8 +38,12 @@ interface Container {
 
 function netloomContainers(): Container[] {
   return objects.flatMap((o) => {
-    const spec = (o as { spec?: { template?: { spec?: { containers?: Container[]; initContainers?: Container[] } } } }).spec?.template?.spec;
-    return [...(spec?.initContainers ?? []), ...(spec?.containers ?? [])].filter((c) => c.image.startsWith('netloom:'));
+    const spec = (
+      o as { spec?: { template?: { spec?: { containers?: Container[]; initContainers?: Container[] } } } }
+    ).spec?.template?.spec;
+    return [...(spec?.initContainers ?? []), ...(spec?.containers ?? [])].filter((c) =>
+      c.image.startsWith('netloom:'),
+    );
   });
 }
 
@@ -66,7 +77,15 @@ describe('deploy/kube-system manifests', () => {
         accepted.push(`${res.kind}/${res.metadata?.name}`);
       }
       expect(accepted).toHaveLength(objects.length);
-      expect(accepted).toEqual(expect.arrayContaining(['DaemonSet/netloom-agent', 'Deployment/netloom-ksr', 'StatefulSet/netloom-etcd', 'DaemonSet/netloom-stn', 'ClusterRole/netloom-ksr']));
+      expect(accepted).toEqual(
+        expect.arrayContaining([
+          'DaemonSet/netloom-agent',
+          'Deployment/netloom-ksr',
+          'StatefulSet/netloom-etcd',
+          'DaemonSet/netloom-stn',
+          'ClusterRole/netloom-ksr',
+        ]),
+      );
     });
   });
 });

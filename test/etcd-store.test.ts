@@ -60,7 +60,11 @@ describe.skipIf(skip)('etcd store (real etcd)', () => {
   });
 
   it('writes 10k keys in transactions of at most 128 ops, coalescing repeats', async () => {
-    const ops = Array.from({ length: 10_000 }, (_, i) => ({ type: 'put' as const, key: `/t/big/${String(i).padStart(5, '0')}`, value: `v${i}` }));
+    const ops = Array.from({ length: 10_000 }, (_, i) => ({
+      type: 'put' as const,
+      key: `/t/big/${String(i).padStart(5, '0')}`,
+      value: `v${i}`,
+    }));
     ops.push({ type: 'put', key: '/t/big/00000', value: 'last wins' });
     const before = await store.revision();
     const after = await store.write(ops);
@@ -131,12 +135,18 @@ describe.skipIf(skip)('etcd store (real etcd)', () => {
 
   it('resumes from the last processed revision when etcd restarts while the consumer is slow', async () => {
     const start = (await store.revision()) + 1;
-    await store.write(Array.from({ length: 200 }, (_, i) => ({ type: 'put' as const, key: `/t/slow/k${i}`, value: `${i}` })));
+    await store.write(
+      Array.from({ length: 200 }, (_, i) => ({ type: 'put' as const, key: `/t/slow/k${i}`, value: `${i}` })),
+    );
     // two transactions (128 + 72 ops) in flight at once: either may commit first
     const abort = new AbortController();
     const seen: number[] = [];
     let restarted = false;
-    for await (const ev of store.watch('/t/slow/', { startRevision: start, signal: abort.signal, backoffMs: { min: 50, max: 500 } })) {
+    for await (const ev of store.watch('/t/slow/', {
+      startRevision: start,
+      signal: abort.signal,
+      backoffMs: { min: 50, max: 500 },
+    })) {
       if (ev.type !== 'events') continue;
       seen.push(...ev.changes.map((c) => Number(c.type === 'put' ? c.value : -1)));
       if (!restarted) {

@@ -25,18 +25,28 @@ describe.skipIf(skip)('kube-apiserver (real, built from the Kubernetes modules)'
   it('creates a namespace and reads it back with client-node', async () => {
     const core = kube.kubeConfig().makeApiClient(CoreV1Api);
     const name = `nl-${Date.now().toString(36)}`;
-    await core.createNamespace({ body: { metadata: { name, labels: { team: 'net' }, annotations: { 'opencontrail.org/isolation': 'true' } } } });
+    await core.createNamespace({
+      body: {
+        metadata: { name, labels: { team: 'net' }, annotations: { 'opencontrail.org/isolation': 'true' } },
+      },
+    });
     const ns = await core.readNamespace({ name });
     expect(ns.metadata?.name).toBe(name);
     expect(ns.metadata?.labels).toMatchObject({ team: 'net', 'kubernetes.io/metadata.name': name });
     expect(ns.metadata?.annotations?.['opencontrail.org/isolation']).toBe('true');
     const list = await core.listNamespace();
     expect(list.items.map((n) => n.metadata?.name)).toContain(name);
-    process.stderr.write(`kube-apiserver ${kube.version} with etcd ${kube.etcd.version} ready in ${startMs} ms\n`);
+    process.stderr.write(
+      `kube-apiserver ${kube.version} with etcd ${kube.etcd.version} ready in ${startMs} ms\n`,
+    );
   });
 
   it.skipIf(noKubectl)('writes a kubeconfig kubectl can use', () => {
-    const out = execFileSync('kubectl', ['--kubeconfig', kube.kubeconfigPath, 'get', 'namespaces', '-o', 'name'], { encoding: 'utf8' });
+    const out = execFileSync(
+      'kubectl',
+      ['--kubeconfig', kube.kubeconfigPath, 'get', 'namespaces', '-o', 'name'],
+      { encoding: 'utf8' },
+    );
     expect(out).toContain('namespace/default');
   });
 });

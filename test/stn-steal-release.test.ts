@@ -230,7 +230,7 @@ describe.skipIf(skip)('STN daemon: a steal that fails part way', () => {
   it('is rolled back: the NIC ends exactly as before and the error says so', async () => {
     await lab.setup();
     // The "kernel" never carries out the vfio-pci bind, so the steal cannot complete.
-    lab.sysfs.stop();
+    await lab.sysfs.stop();
     daemon = await lab.daemon('stn-rollback', { 'kernel-timeout-ms': 3000 }).start();
     const client = new StnClient({ socket: lab.socket });
     const before = lab.view();

@@ -6,7 +6,14 @@ const hex = (n: number): string => n.toString(16).padStart(2, '0');
 
 /** The overlay MAC of node `id` on `vni`: locally administered, 02:<vni 24 bits>:<id 16 bits>. */
 export function overlayMac(vni: number, id: number): string {
-  return ['02', hex((vni >> 16) & 0xff), hex((vni >> 8) & 0xff), hex(vni & 0xff), hex((id >> 8) & 0xff), hex(id & 0xff)].join(':');
+  return [
+    '02',
+    hex((vni >> 16) & 0xff),
+    hex((vni >> 8) & 0xff),
+    hex(vni & 0xff),
+    hex((id >> 8) & 0xff),
+    hex(id & 0xff),
+  ].join(':');
 }
 
 /** The VNI and node ID an overlay MAC encodes, or undefined for a MAC of another shape. */

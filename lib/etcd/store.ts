@@ -18,8 +18,7 @@ export interface KeyValue {
 }
 
 export type WriteOp =
-  | { type: 'put'; key: string; value: string; lease?: string }
-  | { type: 'delete'; key: string };
+  { type: 'put'; key: string; value: string; lease?: string } | { type: 'delete'; key: string };
 
 export interface ListOptions {
   /** Keys per range request. */
@@ -120,7 +119,10 @@ export class Store {
    * Reads a prefix page by page, every page at the same revision, so the result is one
    * consistent snapshot however many keys there are.
    */
-  async *pages(prefix: string, options: ListOptions = {}): AsyncGenerator<{ revision: number; kvs: KeyValue[] }> {
+  async *pages(
+    prefix: string,
+    options: ListOptions = {},
+  ): AsyncGenerator<{ revision: number; kvs: KeyValue[] }> {
     const pageSize = options.pageSize ?? 1000;
     const end = prefixEnd(prefix);
     let start = Buffer.from(prefix);
@@ -179,7 +181,13 @@ export class Store {
   private async txn(ops: readonly WriteOp[]): Promise<number> {
     const success = ops.map((op) =>
       op.type === 'put'
-        ? { request_put: { key: Buffer.from(op.key), value: Buffer.from(op.value), ...(op.lease ? { lease: op.lease } : {}) } }
+        ? {
+            request_put: {
+              key: Buffer.from(op.key),
+              value: Buffer.from(op.value),
+              ...(op.lease ? { lease: op.lease } : {}),
+            },
+          }
         : { request_delete_range: { key: Buffer.from(op.key) } },
     );
     try {
@@ -201,7 +209,10 @@ export class Store {
   /** Deletes every key under a prefix. */
   async deletePrefix(prefix: string): Promise<number> {
     try {
-      const res = await this.client.kv.deleteRange({ key: Buffer.from(prefix), range_end: prefixEnd(prefix) });
+      const res = await this.client.kv.deleteRange({
+        key: Buffer.from(prefix),
+        range_end: prefixEnd(prefix),
+      });
       return Number(res.deleted);
     } catch (err) {
       throw storeError(`delete prefix ${prefix}`, err);
@@ -212,7 +223,11 @@ export class Store {
    * Writes `key` only if it does not exist. Resolves with the existing value when it does,
    * so a claim can tell "mine already" from "someone else's".
    */
-  async create(key: string, value: string, lease?: string): Promise<{ created: true; revision: number } | { created: false; existing: KeyValue }> {
+  async create(
+    key: string,
+    value: string,
+    lease?: string,
+  ): Promise<{ created: true; revision: number } | { created: false; existing: KeyValue }> {
     const k = Buffer.from(key);
     try {
       const res = await this.client.kv.txn({

@@ -11,7 +11,15 @@ import { errorMessage } from '../errors.ts';
 import { prefixEnd } from './store.ts';
 
 export type Change =
-  | { type: 'put'; key: string; value: string; modRevision: number; createRevision: number; version: number; prevValue?: string }
+  | {
+      type: 'put';
+      key: string;
+      value: string;
+      modRevision: number;
+      createRevision: number;
+      version: number;
+      prevValue?: string;
+    }
   | { type: 'delete'; key: string; modRevision: number; prevValue?: string };
 
 export type WatchEvent =
@@ -22,7 +30,8 @@ export type WatchEvent =
   /** The resume revision is gone; the iteration ends after this. */
   | { type: 'compacted'; compactRevision: number; requestedRevision: number };
 
-export type WatchStatus = { type: 'connected'; fromRevision: number } | { type: 'disconnected'; error: string };
+export type WatchStatus =
+  { type: 'connected'; fromRevision: number } | { type: 'disconnected'; error: string };
 
 export interface WatchOptions {
   /** The first revision to deliver: usually the revision of the list plus one. */
@@ -115,7 +124,13 @@ function groupByRevision(events: RawEvent[]): { revision: number; changes: Chang
   return groups;
 }
 
-async function open(client: Etcd3, prefix: string, from: number, prevKv: boolean, inbox: Inbox<RawResponse>): Promise<Duplex> {
+async function open(
+  client: Etcd3,
+  prefix: string,
+  from: number,
+  prevKv: boolean,
+  inbox: Inbox<RawResponse>,
+): Promise<Duplex> {
   const stream = (await client.watchClient.watch()) as unknown as Duplex;
   stream.on('data', (res: RawResponse) => inbox.push(res));
   stream.on('error', (err: Error) => inbox.fail(err));
@@ -156,7 +171,11 @@ function interpret(res: RawResponse, next: number): { connected: boolean; events
   return { connected: false, events };
 }
 
-export async function* watchPrefix(client: Etcd3, prefix: string, options: WatchOptions): AsyncGenerator<WatchEvent> {
+export async function* watchPrefix(
+  client: Etcd3,
+  prefix: string,
+  options: WatchOptions,
+): AsyncGenerator<WatchEvent> {
   const { min, max } = options.backoffMs ?? { min: 100, max: 3_000 };
   const signal = options.signal;
   let next = options.startRevision;

@@ -7,7 +7,9 @@ import { dockerConfigured } from './containers.ts';
 export type Availability = { ok: true; detail: string } | { ok: false; reason: string };
 
 function fromFound(found: Found, what: string): Availability {
-  return found.ok ? { ok: true, detail: `${what} ${found.version} (${found.path})` } : { ok: false, reason: found.reason };
+  return found.ok
+    ? { ok: true, detail: `${what} ${found.version} (${found.path})` }
+    : { ok: false, reason: found.reason };
 }
 
 export function etcdAvailable(): Availability {

@@ -6,7 +6,10 @@ import { execFileSync } from 'node:child_process';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
-export const CACHE_BIN = join(process.env['NETLOOM_CACHE_DIR'] ?? join(homedir(), '.cache', 'netloom'), 'bin');
+export const CACHE_BIN = join(
+  process.env['NETLOOM_CACHE_DIR'] ?? join(homedir(), '.cache', 'netloom'),
+  'bin',
+);
 
 function executable(path: string): boolean {
   try {
@@ -35,7 +38,10 @@ export function findEtcd(): Found {
   );
   const path = candidates.find(executable);
   if (!path) {
-    return { ok: false, reason: `no etcd binary (run test/tools/build.sh, or apt-get install etcd-server, or set NETLOOM_ETCD)` };
+    return {
+      ok: false,
+      reason: `no etcd binary (run test/tools/build.sh, or apt-get install etcd-server, or set NETLOOM_ETCD)`,
+    };
   }
   return { ok: true, path, version: versionOf(path, /etcd Version: (\S+)/) };
 }
@@ -45,13 +51,18 @@ export function findKubeApiserver(): Found {
   const path = [process.env['NETLOOM_KUBE_APISERVER'], join(CACHE_BIN, 'kube-apiserver')].find(
     (p): p is string => !!p && executable(p),
   );
-  if (!path) return { ok: false, reason: 'no kube-apiserver binary (run test/tools/build.sh, which needs Go)' };
+  if (!path)
+    return { ok: false, reason: 'no kube-apiserver binary (run test/tools/build.sh, which needs Go)' };
   const etcd = findEtcd();
   if (!etcd.ok) return { ok: false, reason: `kube-apiserver needs etcd: ${etcd.reason}` };
   const [major = 0, minor = 0, patch = 0] = etcd.version.split('.').map(Number);
-  const tooOld = major < 3 || (major === 3 && (minor < 4 || (minor === 4 && patch < 29) || (minor === 5 && patch < 11)));
+  const tooOld =
+    major < 3 || (major === 3 && (minor < 4 || (minor === 4 && patch < 29) || (minor === 5 && patch < 11)));
   if (tooOld) {
-    return { ok: false, reason: `etcd ${etcd.version} is too old for Kubernetes >= 1.31 (needs 3.4.29 / 3.5.11+); run test/tools/build.sh` };
+    return {
+      ok: false,
+      reason: `etcd ${etcd.version} is too old for Kubernetes >= 1.31 (needs 3.4.29 / 3.5.11+); run test/tools/build.sh`,
+    };
   }
   return { ok: true, path, version: versionOf(path, /Kubernetes (\S+)/) };
 }

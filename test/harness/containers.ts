@@ -27,7 +27,9 @@ export async function startEtcdContainer(): Promise<EtcdHandle> {
   const endpoint = container.getClientEndpoint();
   const stores: Store[] = [];
   const unsupported = (what: string) => (): never => {
-    throw new Error(`${what} is not supported for the container etcd; use the local build (test/tools/build.sh)`);
+    throw new Error(
+      `${what} is not supported for the container etcd; use the local build (test/tools/build.sh)`,
+    );
   };
   return {
     endpoint,

@@ -13,6 +13,10 @@ export default async function setup(): Promise<void> {
     ['kube-apiserver', kubeApiserverAvailable()],
     ['network namespaces', netnsAvailable()],
   ] as const;
-  const lines = rows.map(([what, a]) => (a.ok ? `  using ${a.detail}` : `  *** NOT AVAILABLE: ${what}: ${a.reason} — dependent suites are SKIPPED ***`));
+  const lines = rows.map(([what, a]) =>
+    a.ok
+      ? `  using ${a.detail}`
+      : `  *** NOT AVAILABLE: ${what}: ${a.reason} — dependent suites are SKIPPED ***`,
+  );
   process.stderr.write(`\nnetloom integration tests, real components:\n${lines.join('\n')}\n${docker}\n\n`);
 }

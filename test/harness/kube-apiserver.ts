@@ -55,10 +55,14 @@ current-context: netloom-test
 /** GET /readyz over TLS with the serving cert unchecked (it is self-signed, made at start). */
 function readyz(url: string, token: string): Promise<boolean> {
   return new Promise((resolve) => {
-    const req = request(`${url}/readyz`, { headers: { authorization: `Bearer ${token}` }, rejectUnauthorized: false, timeout: 2_000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
+    const req = request(
+      `${url}/readyz`,
+      { headers: { authorization: `Bearer ${token}` }, rejectUnauthorized: false, timeout: 2_000 },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode === 200);
+      },
+    );
     req.on('error', () => resolve(false));
     req.on('timeout', () => req.destroy());
     req.end();
@@ -132,15 +136,16 @@ export async function startKubeApiserver(options: KubeApiserverOptions = {}): Pr
     '--v=1',
     ...(options.extraArgs ?? []),
   ];
-  const proc = new TestProcess({ name: 'kube-apiserver', command: found.path, args, logFile: join(base, 'kube-apiserver.log') });
+  const proc = new TestProcess({
+    name: 'kube-apiserver',
+    command: found.path,
+    args,
+    logFile: join(base, 'kube-apiserver.log'),
+  });
 
   const start = async (): Promise<void> => {
     proc.start();
-    await proc.waitUntil(
-      () => readyz(url, token),
-      90_000,
-      'ready',
-    );
+    await proc.waitUntil(() => readyz(url, token), 90_000, 'ready');
   };
   await start();
 

@@ -74,7 +74,8 @@ export class TestProcess {
   async waitUntil(probe: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
-      if (!this.running) throw new Error(`${this.name} exited before ${what}; log ${this.logFile}:\n${this.tail()}`);
+      if (!this.running)
+        throw new Error(`${this.name} exited before ${what}; log ${this.logFile}:\n${this.tail()}`);
       if (await probe().catch(() => false)) return;
       await new Promise((r) => setTimeout(r, 100));
     }

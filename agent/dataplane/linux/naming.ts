@@ -37,7 +37,13 @@ export function vxlanDevice(names: LinuxNames, vni: number): string {
 }
 
 // Derived addresses are shared with every driver (agent/items/addressing.ts).
-export { MAX_OVERLAY_ID, overlayMac, overlayNextHop, parseOverlayMac, podMac } from '../../items/addressing.ts';
+export {
+  MAX_OVERLAY_ID,
+  overlayMac,
+  overlayNextHop,
+  parseOverlayMac,
+  podMac,
+} from '../../items/addressing.ts';
 
 /** Whether an address or CIDR is IPv6. */
 export const isV6 = (address: string): boolean => address.includes(':');
