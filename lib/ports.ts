@@ -1,3 +1,4 @@
+// Free loopback ports, for daemons that pick their own (the lab) and for tests.
 import { createServer } from 'node:net';
 
 /** A TCP port on 127.0.0.1 that was free a moment ago. */
