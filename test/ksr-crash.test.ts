@@ -7,15 +7,14 @@ import { CoreV1Api, DiscoveryV1Api } from '@kubernetes/client-node';
 import type { Store } from '../lib/etcd/store.ts';
 import { Keyspace } from '../lib/keyspace.ts';
 import { kubeApiserverAvailable, skipUnless } from './harness/availability.ts';
-import { startEtcd, type EtcdHandle } from './harness/etcd.ts';
-import { startKubeApiserver, type KubeApiserverHandle } from './harness/kube-apiserver.ts';
+import type { KubeApiserverHandle } from './harness/kube-apiserver.ts';
 import {
-  createNamespace,
   randomSuffix,
-  startKsrProcess,
   waitConverged,
   type EtcdEntry,
   type KsrProcess,
+  startKsrWorld,
+  type KsrWorld,
 } from './ksr-support.ts';
 
 const skip = skipUnless('KSR crash recovery (kube-apiserver + etcd)', kubeApiserverAvailable());
@@ -41,8 +40,8 @@ function sequenced(tasks: (() => Promise<unknown>)[]): (() => Promise<unknown>)[
 }
 
 describe.skipIf(skip)('netloom ksr killed with -9 during a churn', () => {
+  let world: KsrWorld;
   let kube: KubeApiserverHandle;
-  let etcd: EtcdHandle;
   let store: Store;
   let ksr: KsrProcess;
   let core: CoreV1Api;
@@ -51,20 +50,12 @@ describe.skipIf(skip)('netloom ksr killed with -9 during a churn', () => {
   const ns = `nl-churn-${randomSuffix()}`;
 
   beforeAll(async () => {
-    [kube, etcd] = await Promise.all([startKubeApiserver(), startEtcd({ name: 'ksr-etcd' })]);
-    store = etcd.store();
-    core = kube.kubeConfig().makeApiClient(CoreV1Api);
-    await createNamespace(core, ns);
-    ksr = await startKsrProcess({
-      kubeconfig: kube.kubeconfigPath,
-      etcdEndpoint: etcd.endpoint,
-      cluster,
-      identity: 'crash',
-    });
+    world = await startKsrWorld({ cluster, namespace: ns });
+    ({ kube, store, core } = world);
+    ksr = await world.startKsr('crash');
   });
   afterAll(async () => {
-    await ksr?.destroy();
-    await Promise.all([kube?.destroy(), etcd?.destroy()]);
+    await world?.destroy();
   });
 
   const pod = (name: string, gen: number): object => ({

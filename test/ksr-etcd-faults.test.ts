@@ -8,20 +8,21 @@ import { CoreV1Api } from '@kubernetes/client-node';
 import type { Store } from '../lib/etcd/store.ts';
 import { Keyspace } from '../lib/keyspace.ts';
 import { kubeApiserverAvailable, skipUnless } from './harness/availability.ts';
-import { startEtcd, type EtcdHandle } from './harness/etcd.ts';
-import { startKubeApiserver, type KubeApiserverHandle } from './harness/kube-apiserver.ts';
+import type { EtcdHandle } from './harness/etcd.ts';
+import type { KubeApiserverHandle } from './harness/kube-apiserver.ts';
 import {
-  createNamespace,
   eventually,
   randomSuffix,
-  startKsrProcess,
   waitConverged,
   type KsrProcess,
+  startKsrWorld,
+  type KsrWorld,
 } from './ksr-support.ts';
 
 const skip = skipUnless('KSR under etcd failures (kube-apiserver + etcd)', kubeApiserverAvailable());
 
 describe.skipIf(skip)('netloom ksr when etcd fails', () => {
+  let world: KsrWorld;
   let kube: KubeApiserverHandle;
   let etcd: EtcdHandle;
   let store: Store;
@@ -47,24 +48,15 @@ describe.skipIf(skip)('netloom ksr when etcd fails', () => {
     ksr.metric('netloom_ksr_resyncs_total', reason ? { reason } : {});
 
   beforeAll(async () => {
-    [kube, etcd] = await Promise.all([startKubeApiserver(), startEtcd({ name: 'ksr-etcd' })]);
-    store = etcd.store();
-    core = kube.kubeConfig().makeApiClient(CoreV1Api);
-    await createNamespace(core, ns);
+    world = await startKsrWorld({ cluster, namespace: ns });
+    ({ kube, etcd, store, core } = world);
     await pods(50);
     // A long lease: pausing KSR across a restore must not cost it its leadership.
-    ksr = await startKsrProcess({
-      kubeconfig: kube.kubeconfigPath,
-      etcdEndpoint: etcd.endpoint,
-      cluster,
-      identity: 'faults',
-      args: ['--lease-ttl-seconds', '30'],
-    });
+    ksr = await world.startKsr('faults', ['--lease-ttl-seconds', '30']);
     await waitConverged(kube.kubeConfig(), store, ks);
   });
   afterAll(async () => {
-    await ksr?.destroy();
-    await Promise.all([kube?.destroy(), etcd?.destroy()]);
+    await world?.destroy();
   });
 
   it('etcd stopped, objects changed meanwhile, etcd back: converges', async () => {

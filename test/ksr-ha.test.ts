@@ -7,22 +7,21 @@ import { CoreV1Api } from '@kubernetes/client-node';
 import type { Store } from '../lib/etcd/store.ts';
 import { Keyspace } from '../lib/keyspace.ts';
 import { kubeApiserverAvailable, skipUnless } from './harness/availability.ts';
-import { startEtcd, type EtcdHandle } from './harness/etcd.ts';
-import { startKubeApiserver, type KubeApiserverHandle } from './harness/kube-apiserver.ts';
+import type { KubeApiserverHandle } from './harness/kube-apiserver.ts';
 import {
-  createNamespace,
   eventually,
   randomSuffix,
-  startKsrProcess,
   waitConverged,
   type KsrProcess,
+  startKsrWorld,
+  type KsrWorld,
 } from './ksr-support.ts';
 
 const skip = skipUnless('KSR high availability (kube-apiserver + etcd)', kubeApiserverAvailable());
 
 describe.skipIf(skip)('netloom ksr with two replicas', () => {
+  let world: KsrWorld;
   let kube: KubeApiserverHandle;
-  let etcd: EtcdHandle;
   let store: Store;
   let core: CoreV1Api;
   const replicas: KsrProcess[] = [];
@@ -60,25 +59,13 @@ describe.skipIf(skip)('netloom ksr with two replicas', () => {
   };
 
   beforeAll(async () => {
-    [kube, etcd] = await Promise.all([startKubeApiserver(), startEtcd({ name: 'ksr-etcd' })]);
-    store = etcd.store();
-    core = kube.kubeConfig().makeApiClient(CoreV1Api);
-    await createNamespace(core, ns);
-    for (const id of ['ksr-a', 'ksr-b']) {
-      replicas.push(
-        await startKsrProcess({
-          kubeconfig: kube.kubeconfigPath,
-          etcdEndpoint: etcd.endpoint,
-          cluster,
-          identity: id,
-        }),
-      );
-    }
+    world = await startKsrWorld({ cluster, namespace: ns });
+    ({ kube, store, core } = world);
+    for (const id of ['ksr-a', 'ksr-b']) replicas.push(await world.startKsr(id));
     await waitConverged(kube.kubeConfig(), store, ks);
   });
   afterAll(async () => {
-    for (const r of replicas) await r.destroy();
-    await Promise.all([kube?.destroy(), etcd?.destroy()]);
+    await world?.destroy();
   });
 
   it('one leads, the other stands by (ready, warm, writing nothing)', async () => {

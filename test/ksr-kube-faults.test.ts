@@ -7,15 +7,14 @@ import { CoreV1Api } from '@kubernetes/client-node';
 import type { Store } from '../lib/etcd/store.ts';
 import { Keyspace } from '../lib/keyspace.ts';
 import { kubeApiserverAvailable, skipUnless } from './harness/availability.ts';
-import { startEtcd, type EtcdHandle } from './harness/etcd.ts';
-import { startKubeApiserver, type KubeApiserverHandle } from './harness/kube-apiserver.ts';
+import type { KubeApiserverHandle } from './harness/kube-apiserver.ts';
 import {
-  createNamespace,
   eventually,
   randomSuffix,
-  startKsrProcess,
   waitConverged,
   type KsrProcess,
+  startKsrWorld,
+  type KsrWorld,
 } from './ksr-support.ts';
 
 const skip = skipUnless(
@@ -24,8 +23,8 @@ const skip = skipUnless(
 );
 
 describe.skipIf(skip)('netloom ksr when the API server misbehaves', () => {
+  let world: KsrWorld;
   let kube: KubeApiserverHandle;
-  let etcd: EtcdHandle;
   let store: Store;
   let ksr: KsrProcess;
   let core: CoreV1Api;
@@ -42,22 +41,13 @@ describe.skipIf(skip)('netloom ksr when the API server misbehaves', () => {
   };
 
   beforeAll(async () => {
-    [kube, etcd] = await Promise.all([startKubeApiserver(), startEtcd({ name: 'ksr-etcd' })]);
-    store = etcd.store();
-    core = kube.kubeConfig().makeApiClient(CoreV1Api);
-    await createNamespace(core, ns);
-    ksr = await startKsrProcess({
-      kubeconfig: kube.kubeconfigPath,
-      etcdEndpoint: etcd.endpoint,
-      cluster,
-      identity: 'kube-faults',
-      args: ['--watchdog-ms', '1500', '--relist-ms', '4000'],
-    });
+    world = await startKsrWorld({ cluster, namespace: ns });
+    ({ kube, store, core } = world);
+    ksr = await world.startKsr('kube-faults', ['--watchdog-ms', '1500', '--relist-ms', '4000']);
     await waitConverged(kube.kubeConfig(), store, ks);
   });
   afterAll(async () => {
-    await ksr?.destroy();
-    await Promise.all([kube?.destroy(), etcd?.destroy()]);
+    await world?.destroy();
   });
 
   it('the watchdog restarts quiet watches and periodic relists run, losing nothing', async () => {

@@ -15,23 +15,22 @@ import {
 import type { Store } from '../lib/etcd/store.ts';
 import { Keyspace, type KeyRef } from '../lib/keyspace.ts';
 import { kubeApiserverAvailable, skipUnless } from './harness/availability.ts';
-import { startEtcd, type EtcdHandle } from './harness/etcd.ts';
-import { startKubeApiserver, type KubeApiserverHandle } from './harness/kube-apiserver.ts';
+import type { KubeApiserverHandle } from './harness/kube-apiserver.ts';
 import {
-  createNamespace,
   eventually,
   installNadCrd,
   randomSuffix,
-  startKsrProcess,
   waitConverged,
   type KsrProcess,
+  startKsrWorld,
+  type KsrWorld,
 } from './ksr-support.ts';
 
 const skip = skipUnless('KSR reflection (kube-apiserver + etcd)', kubeApiserverAvailable());
 
 describe.skipIf(skip)('netloom ksr reflects every kind exactly', () => {
+  let world: KsrWorld;
   let kube: KubeApiserverHandle;
-  let etcd: EtcdHandle;
   let store: Store;
   let ksr: KsrProcess;
   let core: CoreV1Api;
@@ -54,21 +53,12 @@ describe.skipIf(skip)('netloom ksr reflects every kind exactly', () => {
   };
 
   beforeAll(async () => {
-    [kube, etcd] = await Promise.all([startKubeApiserver(), startEtcd({ name: 'ksr-etcd' })]);
-    store = etcd.store();
-    core = kube.kubeConfig().makeApiClient(CoreV1Api);
-    await createNamespace(core, ns);
-    ksr = await startKsrProcess({
-      kubeconfig: kube.kubeconfigPath,
-      etcdEndpoint: etcd.endpoint,
-      cluster,
-      identity: 'reflect',
-      args: ['--crd-poll-ms', '300'],
-    });
+    world = await startKsrWorld({ cluster, namespace: ns });
+    ({ kube, store, core } = world);
+    ksr = await world.startKsr('reflect', ['--crd-poll-ms', '300']);
   });
   afterAll(async () => {
-    await ksr?.destroy();
-    await Promise.all([kube?.destroy(), etcd?.destroy()]);
+    await world?.destroy();
   });
 
   it('is ready only after its first full sync, and then mirrors everything', async () => {

@@ -4,7 +4,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ApiextensionsV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { ApiextensionsV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { errorMessage } from '../lib/errors.ts';
 import type { Store } from '../lib/etcd/store.ts';
 import { Keyspace, type K8sKind } from '../lib/keyspace.ts';
@@ -15,6 +15,8 @@ import { createKsrMetrics } from '../ksr/metrics.ts';
 import { Mirror } from '../ksr/mirror.ts';
 import { RESOURCES } from '../ksr/resources.ts';
 import { TestProcess } from './harness/process.ts';
+import { startEtcd, type EtcdHandle } from './harness/etcd.ts';
+import { startKubeApiserver, type KubeApiserverHandle } from './harness/kube-apiserver.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 
@@ -287,10 +289,50 @@ export function randomSuffix(): string {
  * (no controller-manager runs here, and pod admission needs it).
  */
 export async function createNamespace(
-  core: import('@kubernetes/client-node').CoreV1Api,
+  core: CoreV1Api,
   name: string,
   labels: Record<string, string> = {},
 ): Promise<void> {
   await core.createNamespace({ body: { metadata: { name, labels } } });
   await core.createNamespacedServiceAccount({ namespace: name, body: { metadata: { name: 'default' } } });
+}
+
+/** What every KSR suite runs against: a real API server, netloom's etcd, a test namespace. */
+export interface KsrWorld {
+  kube: KubeApiserverHandle;
+  etcd: EtcdHandle;
+  store: Store;
+  core: CoreV1Api;
+  /** Starts `netloom ksr` on this world; destroy() stops every one started. */
+  startKsr(identity: string, args?: string[]): Promise<KsrProcess>;
+  destroy(): Promise<void>;
+}
+
+export async function startKsrWorld(o: { cluster: string; namespace: string }): Promise<KsrWorld> {
+  const [kube, etcd] = await Promise.all([startKubeApiserver(), startEtcd({ name: 'ksr-etcd' })]);
+  const store = etcd.store();
+  const core = kube.kubeConfig().makeApiClient(CoreV1Api);
+  await createNamespace(core, o.namespace);
+  const started: KsrProcess[] = [];
+  return {
+    kube,
+    etcd,
+    store,
+    core,
+    async startKsr(identity, args) {
+      const p = await startKsrProcess({
+        kubeconfig: kube.kubeconfigPath,
+        etcdEndpoint: etcd.endpoint,
+        cluster: o.cluster,
+        identity,
+        ...(args ? { args } : {}),
+      });
+      started.push(p);
+      return p;
+    },
+    async destroy() {
+      for (const p of started) await p.destroy();
+      await Promise.all([kube.destroy(), etcd.destroy()]);
+    },
+  };
 }
