@@ -24,7 +24,7 @@ const DRIVERS: Record<string, Loader> = {
     ),
   /** VPP through its binary API (agent/dataplane/vpp); does not wait for VPP: items retry until it answers. */
   vpp: async (ctx) => {
-    const { createVppDriver } = await import('./dataplane/vpp/driver/driver.ts');
+    const { createVppDriver } = await import('./dataplane/vpp/driver.ts');
     const { loadApiDirectory } = await import('./dataplane/vpp/api/definitions.ts');
     const vpp = ctx.vpp ?? {
       socketPath: '/run/vpp/api.sock',

@@ -3,7 +3,7 @@ import { silentLogger } from '../../../lib/logging.ts';
 import { podInterfaceKey, routeKey, snatKey, tunnelKey, vrfKey } from '../../items/keys.ts';
 import { KvScheduler } from '../../scheduler/scheduler.ts';
 import { linuxDriverWith } from './driver.ts';
-import { FakeKernel } from './fake.ts';
+import { FakeKernel } from './fake/kernel.ts';
 import { nodeItems, podItems, type TestNode, type TestPod } from './test-items.ts';
 
 const nodes: TestNode[] = [

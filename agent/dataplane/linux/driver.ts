@@ -47,7 +47,7 @@ export function kernelPorts(opts: LinuxDriverOptions = {}): LinuxPorts {
   };
 }
 
-/** The driver over any implementation of the ports (the kernel's, or fake.ts). */
+/** The driver over any implementation of the ports (the kernel's, or fake/kernel.ts). */
 export function linuxDriverWith(ports: LinuxPorts, names: Partial<LinuxNames> = {}): Driver {
   const n = { ...DEFAULT_NAMES, ...names };
   return {

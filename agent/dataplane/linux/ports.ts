@@ -1,6 +1,6 @@
 // The narrow ports the Linux descriptors use: each names only the kernel operations one item
 // family needs, in kernel terms (devices, routes, neighbours). kernel/ implements them with
-// iproute2 and nft; fake.ts implements them in memory for the descriptors' unit tests.
+// iproute2 and nft; fake/kernel.ts implements them in memory for the descriptors' unit tests.
 
 /** Everything needed to wire one pod interface: a veth pair, the peer moved into the pod. */
 export interface PodWiring {

@@ -5,8 +5,8 @@ import { KvScheduler } from '../../../scheduler/scheduler.ts';
 import { VppClient } from '../api/client.ts';
 import type { FakeVppServer } from '../fake/server.ts';
 import { FakeVppState } from '../fake/state.ts';
-import { vppDriverWith } from '../driver/driver.ts';
-import type { Uplink } from '../driver/descriptors/snat.ts';
+import { vppDriverWith } from '../driver.ts';
+import type { Uplink } from '../descriptors/snat.ts';
 import { loadV25Definitions } from './definitions.ts';
 import { fakeLab, type FakeLab } from './fake.ts';
 

@@ -5,11 +5,11 @@
 // for external frontends (node ports, external and load-balancer IPs); node ports use the
 // uplink's address. A frontend without backends has no mapping. The mapping's tag is the item
 // key, which is how retrieve finds it; a backend change replaces the mapping (delete + add).
-import { PREFIX } from '../../../../items/keys.ts';
-import { serviceDependencies } from '../../../../items/dependencies.ts';
-import type { Service } from '../../../../items/values.ts';
-import type { Descriptor, Retrieved } from '../../../../scheduler/descriptor.ts';
-import { DataPlaneError } from '../../../../scheduler/errors.ts';
+import { PREFIX } from '../../../items/keys.ts';
+import { serviceDependencies } from '../../../items/dependencies.ts';
+import type { Service } from '../../../items/values.ts';
+import type { Descriptor, Retrieved } from '../../../scheduler/descriptor.ts';
+import { DataPlaneError } from '../../../scheduler/errors.ts';
 import type { NatCalls, NatMapping } from '../calls/nat.ts';
 import { keysByTag, probabilities, tagOf } from '../naming.ts';
 import { check, isIp4, isVrf } from '../validate.ts';

@@ -3,8 +3,8 @@
 // output ACL (traffic VPP sends to the pod). `allow` is permit+reflect, so replies pass the
 // other direction's ACL. VPP rules have no "except": excepted prefixes are subtracted from the
 // peers (CIDR arithmetic), which keeps first-match semantics exact. Pure.
-import type { PodPolicy, PolicyRule } from '../../../items/values.ts';
-import { ip6String } from '../addresses.ts';
+import type { PodPolicy, PolicyRule } from '../../items/values.ts';
+import { ip6String } from './addresses.ts';
 import { ACL_DENY, ACL_PERMIT_REFLECT, type AclRule } from './calls/acl.ts';
 
 const ANY4 = '0.0.0.0/0';

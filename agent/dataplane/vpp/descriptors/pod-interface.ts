@@ -5,10 +5,10 @@
 // address (unnumbered), answers ARP for the subnet (proxy ARP), knows the pod's MAC (static
 // neighbour), sits in the pod's VRF, and is a NAT44 inside interface when NAT is on.
 // Half-made TAPs are deleted before the error is rethrown, so a retry starts clean.
-import { PREFIX, addressKey } from '../../../../items/keys.ts';
-import { podInterfaceDependencies } from '../../../../items/dependencies.ts';
-import type { PodInterface } from '../../../../items/values.ts';
-import type { ApplyContext, Descriptor, Retrieved } from '../../../../scheduler/descriptor.ts';
+import { PREFIX, addressKey } from '../../../items/keys.ts';
+import { podInterfaceDependencies } from '../../../items/dependencies.ts';
+import type { PodInterface } from '../../../items/values.ts';
+import type { ApplyContext, Descriptor, Retrieved } from '../../../scheduler/descriptor.ts';
 import type { FibCalls } from '../calls/fib.ts';
 import type { InterfaceCalls, VppInterface, VppTap } from '../calls/interfaces.ts';
 import type { NatCalls } from '../calls/nat.ts';

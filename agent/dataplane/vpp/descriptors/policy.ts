@@ -3,11 +3,11 @@
 // place by index on update, so a changed policy never leaves the pod unprotected. Tags
 // (`<key>#eg`, `<key>#in`) let retrieve find them; a policy that differs is reported as VPP
 // shows it, with its ACL indexes, so the scheduler can fix or remove it.
-import { PREFIX } from '../../../../items/keys.ts';
-import { policyDependencies } from '../../../../items/dependencies.ts';
-import type { PodPolicy } from '../../../../items/values.ts';
-import type { ApplyContext, Descriptor, Retrieved } from '../../../../scheduler/descriptor.ts';
-import { DataPlaneError } from '../../../../scheduler/errors.ts';
+import { PREFIX } from '../../../items/keys.ts';
+import { policyDependencies } from '../../../items/dependencies.ts';
+import type { PodPolicy } from '../../../items/values.ts';
+import type { ApplyContext, Descriptor, Retrieved } from '../../../scheduler/descriptor.ts';
+import { DataPlaneError } from '../../../scheduler/errors.ts';
 import type { AclCalls, AclRule } from '../calls/acl.ts';
 import { keysByTag, tagOf } from '../naming.ts';
 import { compileDirection } from '../policy-rules.ts';

@@ -1,8 +1,8 @@
 // VPP calls for NAT44-ED: enabling the plugin, inside/outside interfaces, the address pool,
 // and the static mappings that implement services (load-balanced with ≥ 2 backends, a plain
 // static mapping with one: VPP refuses an LB mapping with fewer than two locals).
-import { ip4Bytes, ip4String } from '../../addresses.ts';
-import type { VppFields } from '../../api/field-codecs.ts';
+import { ip4Bytes, ip4String } from '../addresses.ts';
+import type { VppFields } from '../api/field-codecs.ts';
 import { GONE, tolerate, type VppApi } from '../vpp-api.ts';
 
 export const NAT_IS_OUTSIDE = 16;

@@ -1,8 +1,8 @@
 // What the driver needs from the API client: requests and dumps (VppClient satisfies it).
 // The "vppcalls" in calls/ build messages and parse replies over this; descriptors see only
 // the calls they use.
-import type { VppFields } from '../api/field-codecs.ts';
-import { VppApiError } from '../api/errors.ts';
+import type { VppFields } from './api/field-codecs.ts';
+import { VppApiError } from './api/errors.ts';
 
 export interface VppApi {
   request(name: string, fields?: VppFields): Promise<VppFields>;

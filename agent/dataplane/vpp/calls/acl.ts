@@ -1,7 +1,7 @@
 // VPP calls for the ACL plugin: ACLs (replaced in place by index), and the per-interface
 // lists (input ACLs first: traffic entering VPP from the interface; then output ACLs).
-import { fromPrefix, toPrefix } from '../../addresses.ts';
-import type { VppFields } from '../../api/field-codecs.ts';
+import { fromPrefix, toPrefix } from '../addresses.ts';
+import type { VppFields } from '../api/field-codecs.ts';
 import { ALL, GONE, tolerate, type VppApi } from '../vpp-api.ts';
 
 export const ACL_DENY = 0;

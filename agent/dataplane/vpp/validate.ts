@@ -1,8 +1,8 @@
 // Value checks shared by the VPP descriptors' `validate`: what VPP would refuse, refused early
 // with a message naming the field (the item becomes 'invalid' instead of failing forever).
-import { isIp4 } from '../../../items/validate.ts';
+import { isIp4 } from '../../items/validate.ts';
 
-export { check, isCidr, isIp, isIp4, isMac, isVrf } from '../../../items/validate.ts';
+export { check, isCidr, isIp, isIp4, isMac, isVrf } from '../../items/validate.ts';
 
 /** Whether `ip` lies inside `cidr` (IPv4). */
 export function inSubnet4(ip: string, cidr: string): boolean {

@@ -10,11 +10,11 @@ import {
   tunnelKey,
   vrfKey,
   addressKey,
-} from '../../../items/keys.ts';
-import type { PodInterface, PodPolicy, Service } from '../../../items/values.ts';
-import { nodeItems, podItems, type TestNode, type TestPod } from '../../linux/test-items.ts';
-import { renderState } from '../fake/render.ts';
-import { driverLab, type DriverLab } from '../testing/driver-lab.ts';
+} from '../../items/keys.ts';
+import type { PodInterface, PodPolicy, Service } from '../../items/values.ts';
+import { nodeItems, podItems, type TestNode, type TestPod } from '../linux/test-items.ts';
+import { renderState } from './fake/render.ts';
+import { driverLab, type DriverLab } from './testing/driver-lab.ts';
 
 const nodes: TestNode[] = [
   { name: 'n1', id: 1, underlayIp: '192.168.0.1' },
@@ -144,7 +144,7 @@ describe('vpp driver over the fake VPP: the Linux driver desired-state tests', (
     const key = podInterfaceKey('default', 'p1', 'eth0');
     expect(lab.scheduler.status(addressKey(0, '10.1.1.1'))?.state).toBe('retrying');
     expect(lab.scheduler.status(key)?.state).toBe('pending');
-    const { bootedState } = await import('../testing/driver-lab.ts');
+    const { bootedState } = await import('./testing/driver-lab.ts');
     lab.fake = await lab.lab.start({ state: bootedState() });
     await lab.client.ready(5_000);
     for (let i = 0; i < 5 && lab.scheduler.statuses().some((s) => s.state !== 'configured'); i++)

@@ -3,10 +3,10 @@
 // address (unnumbered), so routes to peers can point at derived next hops, the same scheme the
 // Linux driver uses. VPP keeps no underlay address here (tunnels carry it); retrieve checks
 // what VPP can show: the loopback, its MAC, address and VRF.
-import { PREFIX, overlayKey } from '../../../../items/keys.ts';
-import { overlayDependencies } from '../../../../items/dependencies.ts';
-import type { Overlay } from '../../../../items/values.ts';
-import type { Descriptor, Retrieved } from '../../../../scheduler/descriptor.ts';
+import { PREFIX, overlayKey } from '../../../items/keys.ts';
+import { overlayDependencies } from '../../../items/dependencies.ts';
+import type { Overlay } from '../../../items/values.ts';
+import type { Descriptor, Retrieved } from '../../../scheduler/descriptor.ts';
 import type { InterfaceCalls } from '../calls/interfaces.ts';
 import { keysByTag, MAX_OVERLAY_ID, overlayMac, overlayNextHop, tagOf } from '../naming.ts';
 import { check, isIp4, isVrf } from '../validate.ts';

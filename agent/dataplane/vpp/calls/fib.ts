@@ -1,6 +1,6 @@
 // VPP calls for FIB tables (VRFs), routes and static neighbours.
-import { fromAddress, fromPrefix, isIp6, macBytes, toAddress, toPrefix } from '../../addresses.ts';
-import type { VppFields } from '../../api/field-codecs.ts';
+import { fromAddress, fromPrefix, isIp6, macBytes, toAddress, toPrefix } from '../addresses.ts';
+import type { VppFields } from '../api/field-codecs.ts';
 import { GONE, tolerate, type VppApi } from '../vpp-api.ts';
 
 export const PATH_NORMAL = 0;

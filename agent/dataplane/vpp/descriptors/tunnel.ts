@@ -3,10 +3,10 @@
 // hop (169.254.128.<id> → 02:<vni>:<id>), the same derivation as the Linux driver's. Routes to
 // the peer's pod subnet go via that next hop out of the tunnel. VPP tunnels cannot change
 // endpoints in place: a changed tunnel is deleted and created again.
-import { PREFIX, overlayKey } from '../../../../items/keys.ts';
-import { tunnelDependencies } from '../../../../items/dependencies.ts';
-import type { Tunnel } from '../../../../items/values.ts';
-import type { Descriptor, Retrieved } from '../../../../scheduler/descriptor.ts';
+import { PREFIX, overlayKey } from '../../../items/keys.ts';
+import { tunnelDependencies } from '../../../items/dependencies.ts';
+import type { Tunnel } from '../../../items/values.ts';
+import type { Descriptor, Retrieved } from '../../../scheduler/descriptor.ts';
 import type { FibCalls } from '../calls/fib.ts';
 import type { InterfaceCalls } from '../calls/interfaces.ts';
 import type { VxlanCalls, VxlanSpec } from '../calls/vxlan.ts';

@@ -2,14 +2,14 @@
 // it must name the messages a VPP lacks.
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { podInterfaceKey } from '../../../items/keys.ts';
-import { KvScheduler } from '../../../scheduler/scheduler.ts';
-import { silentLogger } from '../../../../lib/logging.ts';
-import { nodeItems, podItems } from '../../linux/test-items.ts';
+import { podInterfaceKey } from '../../items/keys.ts';
+import { KvScheduler } from '../../scheduler/scheduler.ts';
+import { silentLogger } from '../../../lib/logging.ts';
+import { nodeItems, podItems } from '../linux/test-items.ts';
 import { createVppDriver, missingMessages } from './driver.ts';
-import { loadV25Definitions } from '../testing/definitions.ts';
-import { fakeLab } from '../testing/fake.ts';
-import { bootedState, UPLINK } from '../testing/driver-lab.ts';
+import { loadV25Definitions } from './testing/definitions.ts';
+import { fakeLab } from './testing/fake.ts';
+import { bootedState, UPLINK } from './testing/driver-lab.ts';
 
 const n1 = { name: 'n1', id: 1, underlayIp: '192.168.0.1' };
 const p1 = {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import * as linux from '../../linux/naming.ts';
+import * as linux from '../linux/naming.ts';
 import { keysByTag, MAX_TAG, overlayMac, overlayNextHop, podMac, probabilities, tagOf } from './naming.ts';
 
 describe('vpp naming', () => {

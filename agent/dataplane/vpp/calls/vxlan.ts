@@ -1,6 +1,6 @@
 // VPP calls for VXLAN tunnels (L3 mode: decapsulated packets go to ip4/ip6-input).
-import { fromAddress, toAddress } from '../../addresses.ts';
-import type { VppFields } from '../../api/field-codecs.ts';
+import { fromAddress, toAddress } from '../addresses.ts';
+import type { VppFields } from '../api/field-codecs.ts';
 import { ALL, GONE, tolerate, type VppApi } from '../vpp-api.ts';
 
 export interface VxlanSpec {

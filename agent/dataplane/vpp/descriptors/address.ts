@@ -2,10 +2,10 @@
 // TAPs borrow it (unnumbered), and proxy ARP over the subnet's hosts lets pods, whose side of
 // the TAP holds the whole /24, reach the gateway and each other through VPP. The loopback's tag
 // is the item key, which is how retrieve finds it again.
-import { PREFIX, addressKey } from '../../../../items/keys.ts';
-import { addressDependencies } from '../../../../items/dependencies.ts';
-import type { Address } from '../../../../items/values.ts';
-import type { Descriptor, Retrieved } from '../../../../scheduler/descriptor.ts';
+import { PREFIX, addressKey } from '../../../items/keys.ts';
+import { addressDependencies } from '../../../items/dependencies.ts';
+import type { Address } from '../../../items/values.ts';
+import type { Descriptor, Retrieved } from '../../../scheduler/descriptor.ts';
 import type { InterfaceCalls } from '../calls/interfaces.ts';
 import { keysByTag, tagOf } from '../naming.ts';
 import { check, hostRange4, isCidr, isIp4, isVrf } from '../validate.ts';

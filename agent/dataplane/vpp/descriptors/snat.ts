@@ -4,11 +4,11 @@
 // nodes leaves through VXLAN tunnels, which are neither inside nor outside, so `except` (pod and
 // service CIDRs) is honoured by the topology rather than by rules. VPP keeps no record of the
 // source CIDR: retrieve confirms the pool address and the outside uplink, nothing more.
-import { PREFIX, snatKey } from '../../../../items/keys.ts';
-import { snatDependencies } from '../../../../items/dependencies.ts';
-import type { SourceNat } from '../../../../items/values.ts';
-import type { Descriptor, Retrieved } from '../../../../scheduler/descriptor.ts';
-import { DataPlaneError } from '../../../../scheduler/errors.ts';
+import { PREFIX, snatKey } from '../../../items/keys.ts';
+import { snatDependencies } from '../../../items/dependencies.ts';
+import type { SourceNat } from '../../../items/values.ts';
+import type { Descriptor, Retrieved } from '../../../scheduler/descriptor.ts';
+import { DataPlaneError } from '../../../scheduler/errors.ts';
 import type { InterfaceCalls } from '../calls/interfaces.ts';
 import { NAT_IS_OUTSIDE, type NatCalls } from '../calls/nat.ts';
 import { check, isCidr, isIp4 } from '../validate.ts';

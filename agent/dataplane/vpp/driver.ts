@@ -2,11 +2,11 @@
 // (TAPs, loopbacks, FIB tables and routes, L3 VXLAN tunnels, NAT44-ED mappings, ACLs). Each
 // descriptor gets only the calls it uses. The driver owns the API client it is given only if it
 // made it (createVppDriver); `vppDriverWith` leaves the client to its caller.
-import type { Logger } from '../../../../lib/logging.ts';
-import type { Registry } from '../../../../lib/metrics.ts';
-import type { Driver } from '../../../scheduler/descriptor.ts';
-import { VppClient, type VppClientOptions } from '../api/client.ts';
-import type { ApiDefinitions } from '../api/definitions.ts';
+import type { Logger } from '../../../lib/logging.ts';
+import type { Registry } from '../../../lib/metrics.ts';
+import type { Driver } from '../../scheduler/descriptor.ts';
+import { VppClient, type VppClientOptions } from './api/client.ts';
+import type { ApiDefinitions } from './api/definitions.ts';
 import { AclCalls } from './calls/acl.ts';
 import { FibCalls } from './calls/fib.ts';
 import { InterfaceCalls } from './calls/interfaces.ts';

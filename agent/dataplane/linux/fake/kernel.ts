@@ -2,7 +2,7 @@
 // knftables' fake): it keeps links, routes, neighbours, FDB and nft rules with the kernel's
 // knock-on effects (a deleted device takes its routes and entries with it), refuses what the
 // kernel refuses, fails on plan, records every call, and dump()s its state as sorted text.
-import { LinuxCommandError, type Condition } from './errors.ts';
+import { LinuxCommandError, type Condition } from '../errors.ts';
 import type {
   KernelRoute,
   LinuxPorts,
@@ -11,7 +11,7 @@ import type {
   PodSide,
   PodWiring,
   VxlanSpec,
-} from './ports.ts';
+} from '../ports.ts';
 
 interface FakeVeth {
   key: string;

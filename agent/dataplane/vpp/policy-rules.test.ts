@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { PodPolicy } from '../../../items/values.ts';
+import type { PodPolicy } from '../../items/values.ts';
 import { ACL_DENY, ACL_PERMIT_REFLECT } from './calls/acl.ts';
 import { compileDirection, subtract } from './policy-rules.ts';
 

@@ -19,7 +19,7 @@ export function keysByTag(desired: Iterable<string>): Map<string, string> {
 }
 
 // Overlay MACs, next hops and pod MACs are the Linux driver's too (agent/items/addressing.ts).
-export { MAX_OVERLAY_ID, overlayMac, overlayNextHop, podMac } from '../../../items/addressing.ts';
+export { MAX_OVERLAY_ID, overlayMac, overlayNextHop, podMac } from '../../items/addressing.ts';
 
 /**
  * NAT44 LB `probability` (u8) per backend. VPP draws `1 + rand % Σprobability` and walks the

@@ -1,10 +1,10 @@
 // VRFs as VPP FIB tables, IPv4 and IPv6 with the same id, named `netloom:<network>` so
 // retrieve can tell netloom's tables from tables someone else made (reported as external:
 // they satisfy dependencies but are never deleted).
-import { PREFIX, vrfKey } from '../../../../items/keys.ts';
-import { vrfDependencies } from '../../../../items/dependencies.ts';
-import type { Vrf } from '../../../../items/values.ts';
-import type { Descriptor, Retrieved } from '../../../../scheduler/descriptor.ts';
+import { PREFIX, vrfKey } from '../../../items/keys.ts';
+import { vrfDependencies } from '../../../items/dependencies.ts';
+import type { Vrf } from '../../../items/values.ts';
+import type { Descriptor, Retrieved } from '../../../scheduler/descriptor.ts';
 import type { FibCalls } from '../calls/fib.ts';
 import { MAX_TAG } from '../naming.ts';
 import { check } from '../validate.ts';

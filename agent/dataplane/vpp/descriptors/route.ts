@@ -8,11 +8,11 @@
 // reports the desired routes it finds as they are, and, as netloom's, only the other routes
 // whose every path leaves through an interface netloom tagged (a pod TAP, a tunnel): stale
 // routes of pods and peers that are gone. Everything else in a table is left alone.
-import { PREFIX, routeKey } from '../../../../items/keys.ts';
-import { routeDependencies } from '../../../../items/dependencies.ts';
-import type { NextHop, Route } from '../../../../items/values.ts';
-import type { ApplyContext, Descriptor, Retrieved } from '../../../../scheduler/descriptor.ts';
-import { DataPlaneError } from '../../../../scheduler/errors.ts';
+import { PREFIX, routeKey } from '../../../items/keys.ts';
+import { routeDependencies } from '../../../items/dependencies.ts';
+import type { NextHop, Route } from '../../../items/values.ts';
+import type { ApplyContext, Descriptor, Retrieved } from '../../../scheduler/descriptor.ts';
+import { DataPlaneError } from '../../../scheduler/errors.ts';
 import type { FibCalls, VppPath, VppRoute } from '../calls/fib.ts';
 import type { InterfaceCalls } from '../calls/interfaces.ts';
 import { check, isCidr, isIp, isVrf } from '../validate.ts';

@@ -1,7 +1,7 @@
 // VPP calls for interfaces: listing (with tags), TAPs, loopbacks, admin state, VRF binding,
 // MTU, addresses, unnumbered borrowing and proxy ARP. Message shapes live here and nowhere else.
-import { fromPrefix, ip4Bytes, macBytes, macString, toIp4Prefix, toPrefix } from '../../addresses.ts';
-import type { VppFields } from '../../api/field-codecs.ts';
+import { fromPrefix, ip4Bytes, macBytes, macString, toIp4Prefix, toPrefix } from '../addresses.ts';
+import type { VppFields } from '../api/field-codecs.ts';
 import { ALL, GONE, tolerate, type VppApi } from '../vpp-api.ts';
 
 const ADMIN_UP = 1;
