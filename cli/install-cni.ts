@@ -2,9 +2,10 @@
 // the node — the bundled shim as <cniBinDir>/netloom (its shebang names <nodeDir>/node), the Node
 // runtime it needs, and the conflist. Every file is written to a temporary name and renamed, so
 // kubelet never runs a half-copied plugin or reads a half-written config.
-import { chmodSync, copyFileSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
+import { writeFileAtomicSync } from '../lib/atomic-file.ts';
 import { loadConfig } from '../lib/config.ts';
 import { createLogger } from '../lib/logging.ts';
 
@@ -23,19 +24,15 @@ export const installCniSchema = z.object({
 });
 export type InstallCniConfig = z.infer<typeof installCniSchema>;
 
+// Replaced, never rewritten in place: kubelet may exec the plugin or read the conflist meanwhile.
 function atomicCopy(from: string, to: string, mode: number): void {
   mkdirSync(dirname(to), { recursive: true });
-  const tmp = `${to}.netloom-tmp`;
-  copyFileSync(from, tmp);
-  chmodSync(tmp, mode);
-  renameSync(tmp, to);
+  writeFileAtomicSync(to, readFileSync(from), { mode });
 }
 
 function atomicWrite(to: string, text: string): void {
   mkdirSync(dirname(to), { recursive: true });
-  const tmp = `${to}.netloom-tmp`;
-  writeFileSync(tmp, text, { mode: 0o644 });
-  renameSync(tmp, to);
+  writeFileAtomicSync(to, text, { mode: 0o644 });
 }
 
 /** Installs the plugin; returns the files written. */

@@ -1,8 +1,9 @@
-// One state file per stolen interface, <dir>/<ifname>.json, written atomically (temp file,
-// fsync, rename, fsync of the directory) so a crash leaves either the old or the new record,
-// never a torn one. The record is written before the kernel is touched.
-import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+// One state file per stolen interface, <dir>/<ifname>.json, written atomically (lib/atomic-file.ts)
+// so a crash leaves either the old or the new record, never a torn one. The record is written
+// before the kernel is touched.
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { syncDir, writeFileAtomic } from '../lib/atomic-file.ts';
 import { errorMessage } from '../lib/errors.ts';
 import { StateFileError } from './errors.ts';
 import type { StateRecord } from './model.ts';
@@ -22,20 +23,10 @@ export class StateStore {
 
   async write(record: StateRecord): Promise<void> {
     const path = this.pathOf(record.interface.name);
-    const tmp = `${path}.${process.pid}.tmp`;
     try {
       await mkdir(this.dir, { recursive: true, mode: 0o700 });
-      const fh = await open(tmp, 'w', 0o600);
-      try {
-        await fh.writeFile(JSON.stringify(record, null, 2) + '\n');
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      await rename(tmp, path);
-      await this.syncDir();
+      await writeFileAtomic(path, JSON.stringify(record, null, 2) + '\n', { mode: 0o600 });
     } catch (err) {
-      await rm(tmp, { force: true });
       throw new StateFileError(`cannot write state file ${path}: ${errorMessage(err)}`, { cause: err });
     }
   }
@@ -43,7 +34,7 @@ export class StateStore {
   async remove(name: string): Promise<void> {
     try {
       await rm(this.pathOf(name), { force: true });
-      await this.syncDir();
+      await syncDir(this.dir);
     } catch (err) {
       throw new StateFileError(`cannot remove state file ${this.pathOf(name)}: ${errorMessage(err)}`, {
         cause: err,
@@ -82,15 +73,6 @@ export class StateStore {
       }
     }
     return records;
-  }
-
-  private async syncDir(): Promise<void> {
-    const dh = await open(this.dir, 'r');
-    try {
-      await dh.sync();
-    } finally {
-      await dh.close();
-    }
   }
 }
 

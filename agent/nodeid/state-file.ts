@@ -1,8 +1,9 @@
 // The node's own record of its identity, kept in the agent's state directory on the node (a
 // hostPath in the DaemonSet). It survives agent restarts and — unlike anything in etcd — an
 // etcd restore from an older backup, so the node can re-assert the ID it has been using.
-// Written atomically (temp file, fsync, rename) and only once an ID is committed.
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+// Written atomically (lib/atomic-file.ts) and only once an ID is committed.
+import { mkdirSync, readFileSync } from 'node:fs';
+import { writeFileAtomicSync } from '../../lib/atomic-file.ts';
 import { join } from 'node:path';
 import { NetloomError, errorMessage } from '../../lib/errors.ts';
 
@@ -54,14 +55,7 @@ export function readState(stateDir: string, cluster: string): NodeState | undefi
 
 export function writeState(stateDir: string, state: NodeState): void {
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  const path = stateFilePath(stateDir, state.cluster);
-  const tmp = `${path}.tmp`;
-  const fd = openSync(tmp, 'w', 0o600);
-  try {
-    writeSync(fd, JSON.stringify(state, null, 2) + '\n');
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
+  writeFileAtomicSync(stateFilePath(stateDir, state.cluster), JSON.stringify(state, null, 2) + '\n', {
+    mode: 0o600,
+  });
 }

@@ -3,7 +3,8 @@
 // violations a real data plane would reject (an item applied before what it depends on;
 // fake-driver.ts danglingDependencies() finds items left without theirs). Optionally persisted to a JSON file, so an agent
 // process restarted on the same file finds its data plane as it left it.
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { writeFileAtomicSync } from '../../lib/atomic-file.ts';
 import { DataPlaneError } from './errors.ts';
 
 export type FakeOperation = 'create' | 'update' | 'delete' | 'retrieve';
@@ -116,8 +117,7 @@ export class FakeDataPlane {
     this.saveTimer = undefined;
     if (!this.file) return;
     const data = { nextId: this.nextId, entries: Object.fromEntries(this.entries) };
-    writeFileSync(this.file + '.tmp', JSON.stringify(data));
-    renameSync(this.file + '.tmp', this.file);
+    writeFileAtomicSync(this.file, JSON.stringify(data));
   }
 
   private scheduleSave(): void {

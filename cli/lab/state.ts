@@ -1,7 +1,8 @@
 // lab.json: what `lab up` decided once (ports, token, node count) so that every later command —
 // a second `lab up`, `lab restart`, the supervisor, `lab status`, `lab down` — sees the same lab.
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { writeFileAtomicSync } from '../../lib/atomic-file.ts';
 import { labLayout, type LabLayout } from './layout.ts';
 
 export interface LabPorts {
@@ -49,8 +50,7 @@ export function readState(path: string): LabState | undefined {
 
 export function writeState(path: string, state: LabState): void {
   mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(`${path}.tmp`, JSON.stringify(state, null, 2) + '\n', { mode: 0o600 });
-  renameSync(`${path}.tmp`, path);
+  writeFileAtomicSync(path, JSON.stringify(state, null, 2) + '\n', { mode: 0o600 });
 }
 
 export function layoutOf(state: LabState): LabLayout {

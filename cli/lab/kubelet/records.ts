@@ -1,8 +1,9 @@
 // What the node simulator did for each pod, on disk (pods/<uid>.json), so that a restarted (or
 // kill -9'd) simulator adopts its pods instead of rebuilding them: like a container runtime's
 // sandbox store surviving a kubelet restart.
-import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileAtomicSync } from '../../../lib/atomic-file.ts';
 import type { PidRecord } from '../daemon.ts';
 
 export interface PodRecord {
@@ -51,8 +52,7 @@ export class RecordStore {
 
   save(rec: PodRecord): void {
     const f = this.file(rec.uid);
-    writeFileSync(`${f}.tmp`, JSON.stringify(rec) + '\n');
-    renameSync(`${f}.tmp`, f);
+    writeFileAtomicSync(f, JSON.stringify(rec) + '\n');
   }
 
   remove(uid: string): void {
