@@ -21,7 +21,7 @@ export class ConfigError extends NetloomError {
 }
 
 /** A key that does not belong to the keyspace or does not parse. */
-export class KeyError extends NetloomError {}
+export class KeyspaceError extends NetloomError {}
 
 /** etcd could not be reached or refused an operation; retriable unless stated otherwise. */
 export class StoreError extends NetloomError {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Keyspace, keyLayout, type KeyRef } from './keyspace.ts';
-import { KeyError } from './errors.ts';
+import { KeyspaceError } from './errors.ts';
 
 const ks = new Keyspace('prod-1');
 
@@ -58,13 +58,13 @@ describe('Keyspace', () => {
     expect(
       ks.key({ kind: 'pod', namespace: 'default-2', name: 'x' }).startsWith(ks.prefix('pod', 'default')),
     ).toBe(false);
-    expect(() => ks.prefix('pod', 'a', 'b')).toThrow(KeyError);
+    expect(() => ks.prefix('pod', 'a', 'b')).toThrow(KeyspaceError);
   });
 
   it('rejects parts that would break the layout', () => {
-    expect(() => ks.key({ kind: 'pod', namespace: 'a/b', name: 'x' })).toThrow(KeyError);
+    expect(() => ks.key({ kind: 'pod', namespace: 'a/b', name: 'x' })).toThrow(KeyspaceError);
     expect(() => ks.key({ kind: 'node', name: '' })).toThrow(/non-empty/);
-    expect(() => ks.key({ kind: 'node', name: '..' })).toThrow(KeyError);
+    expect(() => ks.key({ kind: 'node', name: '..' })).toThrow(KeyspaceError);
     expect(() => new Keyspace('Bad_Cluster')).toThrow(/DNS label/);
   });
 
@@ -73,7 +73,7 @@ describe('Keyspace', () => {
     expect(ks.tryParse('/netloom/v1/prod-1/k8s/pod/only-namespace')).toBeUndefined();
     expect(ks.tryParse('/netloom/v1/prod-1/k8s/pod/ns//x')).toBeUndefined();
     expect(ks.tryParse('/netloom/v1/prod-1/unknown/x')).toBeUndefined();
-    expect(() => ks.parse('/elsewhere')).toThrow(KeyError);
+    expect(() => ks.parse('/elsewhere')).toThrow(KeyspaceError);
   });
 });
 

@@ -1,6 +1,6 @@
 // The keyspace: the only module that builds and parses etcd keys. Every key lives under
 // /netloom/v1/<cluster>/; docs/keyspace.md describes the same table, and a test checks both agree.
-import { KeyError } from './errors.ts';
+import { KeyspaceError } from './errors.ts';
 
 /** Each family: its fixed path segments, then the names of its variable segments. */
 const FAMILIES = {
@@ -34,7 +34,7 @@ const CLUSTER_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
 function checkPart(kind: string, name: string, value: string): void {
   if (value === '' || value.includes('/') || value === '.' || value === '..') {
-    throw new KeyError(
+    throw new KeyspaceError(
       `invalid ${kind} key part ${name}=${JSON.stringify(value)}: must be non-empty, without '/'`,
     );
   }
@@ -47,7 +47,9 @@ export class Keyspace {
 
   constructor(cluster: string) {
     if (!CLUSTER_NAME.test(cluster)) {
-      throw new KeyError(`invalid cluster name ${JSON.stringify(cluster)}: use a DNS label (a-z, 0-9, '-')`);
+      throw new KeyspaceError(
+        `invalid cluster name ${JSON.stringify(cluster)}: use a DNS label (a-z, 0-9, '-')`,
+      );
     }
     this.cluster = cluster;
     this.root = `/netloom/v1/${cluster}/`;
@@ -68,7 +70,7 @@ export class Keyspace {
   prefix(kind: KeyKind, ...scope: string[]): string {
     const family = FAMILIES[kind];
     if (scope.length >= Math.max(family.vars.length, 1)) {
-      throw new KeyError(`prefix of ${kind} takes at most ${family.vars.length - 1} scope parts`);
+      throw new KeyspaceError(`prefix of ${kind} takes at most ${family.vars.length - 1} scope parts`);
     }
     scope.forEach((s, i) => checkPart(kind, family.vars[i] ?? '?', s));
     return this.root + [...family.path, ...scope].join('/') + '/';
@@ -95,10 +97,10 @@ export class Keyspace {
     return undefined;
   }
 
-  /** Parses a key of this cluster; throws KeyError for anything else. */
+  /** Parses a key of this cluster; throws KeyspaceError for anything else. */
   parse(key: string): KeyRef {
     const ref = this.tryParse(key);
-    if (!ref) throw new KeyError(`not a netloom key of cluster ${this.cluster}: ${key}`);
+    if (!ref) throw new KeyspaceError(`not a netloom key of cluster ${this.cluster}: ${key}`);
     return ref;
   }
 }

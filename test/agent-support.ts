@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../lib/ports.ts';
+import { freePort } from '../lib/free-ports.ts';
 
 const root = join(import.meta.dirname, '..');
 const live = new Set<ChildProcess>();

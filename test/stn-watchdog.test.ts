@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { StnClient } from '../stn/client.ts';
 import { netnsAvailable, skipUnless } from './harness/availability.ts';
-import { freePort } from '../lib/ports.ts';
+import { freePort } from '../lib/free-ports.ts';
 import { TestProcess } from './harness/process.ts';
 import { ip, NIC, StnLab, type StnDaemonProcess } from './stn-lab.ts';
 

@@ -18,7 +18,7 @@ export class DataPlaneError extends NetloomError {}
 export class UnknownFamilyError extends NetloomError {}
 
 /** One failed item of a transaction. */
-export interface KeyError {
+export interface ItemFailure {
   key: string;
   operation: 'create' | 'update' | 'delete' | 'validate' | 'retrieve';
   error: string;
@@ -27,9 +27,9 @@ export interface KeyError {
 
 /** A transaction ended with failed items; carries each key's error (retriable ones are retried). */
 export class TransactionError extends NetloomError {
-  readonly errors: readonly KeyError[];
+  readonly errors: readonly ItemFailure[];
 
-  constructor(seq: number, errors: readonly KeyError[]) {
+  constructor(seq: number, errors: readonly ItemFailure[]) {
     const first = errors[0];
     super(
       `transaction ${seq}: ${errors.length} item(s) failed` +

@@ -11,7 +11,7 @@
 // Only queued keys and their dependents are visited: the cost follows the change, not the
 // size of the graph.
 import type { ApplyContext } from './descriptor.ts';
-import { errorMessage, markedRetriable, type KeyError } from './errors.ts';
+import { errorMessage, markedRetriable, type ItemFailure } from './errors.ts';
 import type { Graph, Node } from './graph.ts';
 import { isCurrent, missingDeps, wanted } from './status.ts';
 import type { OperationKind, TxnRecord } from './txn-log.ts';
@@ -233,10 +233,10 @@ export class Execution {
   ): void {
     const d = n.descriptor;
     const retriable = forceRetriable ?? (d?.isRetriable ? d.isRetriable(err) : markedRetriable(err));
-    const keyError: KeyError = { key: n.key, operation, error: message, retriable };
-    n.lastError = keyError;
+    const failure: ItemFailure = { key: n.key, operation, error: message, retriable };
+    n.lastError = failure;
     n.attempts++;
     n.nextRetryAt = retriable ? this.opts.now() + this.opts.backoffMs(n.attempts) : undefined;
-    this.record.errors.push(keyError);
+    this.record.errors.push(failure);
   }
 }

@@ -6,7 +6,7 @@
 // Every lookup is a map access: work stays proportional to the items a change touches.
 import type { Dependency, Descriptor, Item } from './descriptor.ts';
 import { UnknownFamilyError, ValidationError, errorMessage } from './errors.ts';
-import type { KeyError } from './errors.ts';
+import type { ItemFailure } from './errors.ts';
 
 export interface Applied {
   value: unknown;
@@ -30,7 +30,7 @@ export interface Node {
   applied: Applied | undefined;
   appliedDeps: readonly Dependency[];
   /** The last failed operation, cleared by a success. */
-  lastError: KeyError | undefined;
+  lastError: ItemFailure | undefined;
   attempts: number;
   nextRetryAt: number | undefined;
   lastTxn: number;

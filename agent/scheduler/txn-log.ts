@@ -1,6 +1,6 @@
 // The transaction log: the last N transactions with the operations each ran, for the API and
 // for tests that count work.
-import type { KeyError } from './errors.ts';
+import type { ItemFailure } from './errors.ts';
 
 export type OperationKind = 'create' | 'update' | 'delete';
 
@@ -29,7 +29,7 @@ export interface TxnRecord {
   operations: OperationRecord[];
   /** Operations left out of `operations`. */
   truncated: number;
-  errors: KeyError[];
+  errors: ItemFailure[];
 }
 
 export class TxnLog {

@@ -13,7 +13,7 @@ import { ensureCredentials, kubeFiles, writeKubeconfig } from './kube-files.ts';
 import { labLayout, type LabLayout } from './layout.ts';
 import { ensureRunning } from './lifecycle.ts';
 import { tryLock } from './lock.ts';
-import { freePorts } from '../../lib/ports.ts';
+import { freePorts } from '../../lib/free-ports.ts';
 import { apiserverUrl, httpTarget, readState, writeState, type LabState } from './state.ts';
 import { summary } from './summary.ts';
 import { ensureUnderlay } from './underlay.ts';

@@ -9,7 +9,7 @@ import { createEtcdClient } from '../../lib/etcd/client.ts';
 import { Store } from '../../lib/etcd/store.ts';
 import { findEtcd } from './binaries.ts';
 import { dockerConfigured, startEtcdContainer } from './containers.ts';
-import { freePort } from '../../lib/ports.ts';
+import { freePort } from '../../lib/free-ports.ts';
 import { TestProcess } from './process.ts';
 
 export interface EtcdHandle {

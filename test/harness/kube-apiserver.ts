@@ -9,7 +9,7 @@ import { request } from 'node:https';
 import { KubeConfig } from '@kubernetes/client-node';
 import { findKubeApiserver } from './binaries.ts';
 import { startEtcd, type EtcdHandle } from './etcd.ts';
-import { freePort } from '../../lib/ports.ts';
+import { freePort } from '../../lib/free-ports.ts';
 import { dockerConfigured, startK3sContainer } from './containers.ts';
 import { TestProcess } from './process.ts';
 
