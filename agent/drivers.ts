@@ -43,8 +43,8 @@ const DRIVERS: Record<string, Loader> = {
   },
   /** Items in a JSON file: for tests and dry runs; survives restarts like a real data plane. */
   fake: async (ctx) => {
-    const { FakeDataPlane } = await import('./scheduler/fake-plane.ts');
-    const { fakeDriver } = await import('./scheduler/fake-driver.ts');
+    const { FakeDataPlane } = await import('./dataplane/fake/plane.ts');
+    const { fakeDriver } = await import('./dataplane/fake/driver.ts');
     const plane = new FakeDataPlane({ file: join(ctx.stateDir, `fake-dataplane-${ctx.cluster}.json`) });
     plane.recordHistory = false;
     return fakeDriver(plane);

@@ -6,8 +6,8 @@
 import { silentLogger } from '../lib/logging.ts';
 import { addressKey, podInterfaceKey, routeKey } from '../agent/items/keys.ts';
 import type { Item } from '../agent/scheduler/descriptor.ts';
-import { fakeDriver } from '../agent/scheduler/fake-driver.ts';
-import { FakeDataPlane } from '../agent/scheduler/fake-plane.ts';
+import { fakeDriver } from '../agent/dataplane/fake/driver.ts';
+import { FakeDataPlane } from '../agent/dataplane/fake/plane.ts';
 import { KvScheduler } from '../agent/scheduler/scheduler.ts';
 
 const arg = (name: string, dflt: number): number =>

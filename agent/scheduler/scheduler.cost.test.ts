@@ -6,8 +6,8 @@ import { silentLogger } from '../../lib/logging.ts';
 import { addressKey, podInterfaceKey, routeKey, vrfKey } from '../items/keys.ts';
 import type { Address, PodInterface, Route, Vrf } from '../items/values.ts';
 import type { Item } from './descriptor.ts';
-import { fakeDriver } from './fake-driver.ts';
-import { FakeDataPlane } from './fake-plane.ts';
+import { fakeDriver } from '../dataplane/fake/driver.ts';
+import { FakeDataPlane } from '../dataplane/fake/plane.ts';
 import { KvScheduler } from './scheduler.ts';
 import type { TxnRecord } from './txn-log.ts';
 

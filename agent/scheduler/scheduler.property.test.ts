@@ -6,8 +6,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../lib/logging.ts';
-import { danglingDependencies } from './fake-driver.ts';
-import { FakeDataPlane, type FakeOperation } from './fake-plane.ts';
+import { danglingDependencies } from '../dataplane/fake/driver.ts';
+import { FakeDataPlane, type FakeOperation } from '../dataplane/fake/plane.ts';
 import { KvScheduler } from './scheduler.ts';
 import { testDriver, type TestValue } from './test-families.ts';
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../lib/logging.ts';
 import { createRegistry } from '../../lib/metrics.ts';
-import { danglingDependencies } from './fake-driver.ts';
-import { FakeDataPlane } from './fake-plane.ts';
+import { danglingDependencies } from '../dataplane/fake/driver.ts';
+import { FakeDataPlane } from '../dataplane/fake/plane.ts';
 import { KvScheduler, type Change } from './scheduler.ts';
 import { testDriver, type TestValue } from './test-families.ts';
 

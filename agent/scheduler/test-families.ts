@@ -1,8 +1,8 @@
 // Made-up item families for scheduler tests: values name their own dependencies and derived
 // items, so a test can build any graph.
 import type { Item } from './descriptor.ts';
-import { fakeDescriptor } from './fake-driver.ts';
-import type { FakeDataPlane } from './fake-plane.ts';
+import { fakeDescriptor } from '../dataplane/fake/driver.ts';
+import type { FakeDataPlane } from '../dataplane/fake/plane.ts';
 import type { Driver } from './descriptor.ts';
 import { ValidationError } from './errors.ts';
 

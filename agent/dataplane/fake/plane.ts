@@ -1,11 +1,11 @@
 // An in-memory data plane for scheduler and agent tests (after Ligato's MockSouthbound): it
 // holds items, records every operation, fails operations on plan, and notes ordering
 // violations a real data plane would reject (an item applied before what it depends on;
-// fake-driver.ts danglingDependencies() finds items left without theirs). Optionally persisted to a JSON file, so an agent
+// driver.ts danglingDependencies() finds items left without theirs). Optionally persisted to a JSON file, so an agent
 // process restarted on the same file finds its data plane as it left it.
 import { readFileSync } from 'node:fs';
-import { writeFileAtomicSync } from '../../lib/atomic-file.ts';
-import { DataPlaneError } from './errors.ts';
+import { writeFileAtomicSync } from '../../../lib/atomic-file.ts';
+import { DataPlaneError } from '../../scheduler/errors.ts';
 
 export type FakeOperation = 'create' | 'update' | 'delete' | 'retrieve';
 

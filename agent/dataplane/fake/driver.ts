@@ -1,11 +1,11 @@
 // Descriptors over a FakeDataPlane: one per family of the item vocabulary (for agent tests and
 // `--dataplane fake`), and a generic factory for scheduler tests with made-up families.
-import type { Dependency, Descriptor, Driver, Item, Retrieved } from './descriptor.ts';
-import { ValidationError } from './errors.ts';
-import type { FakeDataPlane } from './fake-plane.ts';
-import { PREFIX, type Family } from '../items/keys.ts';
-import * as deps from '../items/dependencies.ts';
-import type { PodInterface } from '../items/values.ts';
+import type { Dependency, Descriptor, Driver, Item, Retrieved } from '../../scheduler/descriptor.ts';
+import { ValidationError } from '../../scheduler/errors.ts';
+import type { FakeDataPlane } from './plane.ts';
+import { PREFIX, type Family } from '../../items/keys.ts';
+import * as deps from '../../items/dependencies.ts';
+import type { PodInterface } from '../../items/values.ts';
 
 export interface FakeFamily<V> {
   name: string;
