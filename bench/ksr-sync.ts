@@ -24,6 +24,7 @@ import { Mirror } from '../ksr/mirror.ts';
 import { RESOURCES } from '../ksr/resources.ts';
 import { DEFAULT_SYNCER_OPTIONS, Syncer } from '../ksr/syncer.ts';
 import { HUNDRED_K, pages, pod, total, type Population } from './ksr-objects.ts';
+import { sleep } from '../lib/timing.ts';
 
 const arg = (name: string, dflt: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -92,7 +93,7 @@ async function initialSync(store: Store, ks: Keyspace, population: Population): 
   for (const f of feeds.values()) f.endRelist();
   listed = true;
   syncer.wake.notify();
-  while (!syncer.termSynced) await new Promise((r) => setTimeout(r, 2));
+  while (!syncer.termSynced) await sleep(2);
   const ms = performance.now() - t0;
   await term.end('round over');
   await running;
@@ -149,7 +150,7 @@ async function latency(
       }
     }
   })();
-  await new Promise((r) => setTimeout(r, 200));
+  await sleep(200);
   const start = performance.now();
   let i = 0;
   while (performance.now() - start < seconds * 1000) {
@@ -158,10 +159,10 @@ async function latency(
       const key = emit(i++);
       if (!sent.has(key)) sent.set(key, performance.now());
     }
-    await new Promise((r) => setTimeout(r, 2));
+    await sleep(2);
   }
   const deadline = performance.now() + 10_000;
-  while (sent.size > 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  while (sent.size > 0 && performance.now() < deadline) await sleep(20);
   stop.abort();
   await watching;
   if (sent.size > 0) console.log(`  *** ${sent.size} events never reached etcd ***`);
@@ -182,7 +183,7 @@ async function memoryChild(endpoint: string, scale: number): Promise<void> {
   await syncerFor(store, ks, b).fullSync('bench', { key: term.key, createRevision: term.createRevision });
   const loaded = process.memoryUsage();
   compactor.compactNow(); // what KSR does after a full sync (ksr/heap.ts)
-  await new Promise((r) => setTimeout(r, 500));
+  await sleep(500);
   const after = process.memoryUsage();
   const n = b.mirror.size;
   const bytes = [...b.mirror.keysUnder(ks.k8sPrefix)].reduce(
@@ -306,7 +307,7 @@ async function main(): Promise<void> {
       const syncer = syncerFor(store, ksrKs, b);
       b.mirror.onDirty = () => syncer.wake.notify();
       const running = syncer.run(term);
-      while (!syncer.termSynced) await new Promise((r) => setTimeout(r, 5)); // its own first full sync
+      while (!syncer.termSynced) await sleep(5); // its own first full sync
       let gen = 1;
       const pods = b.feeds.get('pod')!;
       const seen = await latency(store, ksrKs.prefix('pod'), seconds, 500, (i) => {

@@ -13,6 +13,7 @@ import { get } from '../cli/lab/http.ts';
 import { KubeApi } from '../cli/lab/kubelet/kube-api.ts';
 import { kubeFiles } from '../cli/lab/kube-files.ts';
 import { labAvailable, TestLab } from '../test/lab-support.ts';
+import { sleep } from '../lib/timing.ts';
 
 const arg = (name: string, dflt: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -25,7 +26,6 @@ const NODES = arg('nodes', 5);
 const POLL_MS = arg('poll-ms', 5);
 const WAVE_TIMEOUT_MS = 120_000;
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const pct = (xs: number[], p: number): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;

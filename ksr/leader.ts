@@ -7,7 +7,7 @@ import type { Lease } from 'etcd3';
 import { errorMessage } from '../lib/errors.ts';
 import type { Store } from '../lib/etcd/store.ts';
 import type { Logger } from '../lib/logging.ts';
-import { sleep } from './timing.ts';
+import { sleep } from '../lib/timing.ts';
 
 /** One stretch of leadership. */
 export interface Term {

@@ -14,7 +14,7 @@ import type { Term } from './leader.ts';
 import type { KsrMetrics } from './metrics.ts';
 import type { Mirror, PlannedWrite } from './mirror.ts';
 import { RevisionTracker, statusValue } from './status.ts';
-import { Backoff, Wakeup, sleep } from './timing.ts';
+import { Backoff, Wakeup, sleep } from '../lib/timing.ts';
 
 export interface SyncerOptions {
   heartbeatMs: number;

@@ -4,7 +4,6 @@
 // At orderly shutdown: releaseAtShutdown() gives it back. Errors carry the gRPC code and the
 // daemon's error class name.
 import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { NetloomError } from '../lib/errors.ts';
 import type { Logger } from '../lib/logging.ts';
 import type { InterfaceConfig__Output } from '../proto/gen/netloom/stn/v1/InterfaceConfig.ts';
@@ -12,6 +11,7 @@ import type { StatusReply__Output } from '../proto/gen/netloom/stn/v1/StatusRepl
 import type { StnClient as GrpcStnClient } from '../proto/gen/netloom/stn/v1/Stn.ts';
 import { DEFAULT_SOCKET, socketTarget, stnProto } from './grpc.ts';
 import { ERROR_TRAILER } from './status-codes.ts';
+import { Backoff, Deadline, sleep } from '../lib/timing.ts';
 
 export class StnClientError extends NetloomError {
   readonly code: status;
@@ -99,8 +99,8 @@ export async function stealAtStart(
   name: string,
   opts: StealAtStartOptions = {},
 ): Promise<InterfaceConfig__Output> {
-  const deadline = Date.now() + (opts.retryForMs ?? 30_000);
-  let pause = 100;
+  const deadline = new Deadline(opts.retryForMs ?? 30_000);
+  const backoff = new Backoff(100, 2_000);
   for (;;) {
     try {
       return await client.steal(name, opts);
@@ -120,10 +120,10 @@ export async function stealAtStart(
       } else if (err.code !== status.UNAVAILABLE) {
         throw err;
       }
-      if (Date.now() + pause > deadline) throw err;
+      const pause = backoff.next();
+      if (pause > deadline.remaining()) throw err;
       opts.logger?.warn({ interface: name, err: err.message }, 'STN steal not possible yet; retrying');
       await sleep(pause);
-      pause = Math.min(pause * 2, 2_000);
     }
   }
 }

@@ -1,6 +1,6 @@
 // "Retry until the kernel shows it": apply, read back, apply what is still missing, with a
 // growing pause, until the check passes or the budget is spent.
-import { setTimeout as sleep } from 'node:timers/promises';
+import { Backoff, Deadline } from '../lib/timing.ts';
 import { KernelError } from './errors.ts';
 
 export interface ConvergeOptions {
@@ -14,14 +14,14 @@ export interface ConvergeOptions {
 }
 
 export async function converge(opts: ConvergeOptions): Promise<number> {
-  const deadline = Date.now() + opts.timeoutMs;
-  let pause = 20;
+  const deadline = new Deadline(opts.timeoutMs);
+  const backoff = new Backoff(20, 200);
   let attempts = 0;
   let complaint = '';
   for (;;) {
     const wrong = await opts.check();
     if (wrong === null) return attempts;
-    if (Date.now() >= deadline) {
+    if (deadline.expired()) {
       throw new KernelError(
         `${opts.what}: not shown by the kernel after ${opts.timeoutMs} ms (${attempts} attempts): ${wrong}` +
           (complaint ? `; ip said: ${complaint}` : ''),
@@ -30,7 +30,6 @@ export async function converge(opts: ConvergeOptions): Promise<number> {
     }
     attempts++;
     complaint = (await opts.apply()) || complaint;
-    await sleep(Math.min(pause, Math.max(0, deadline - Date.now())));
-    pause = Math.min(pause * 2, 200);
+    await deadline.pause(backoff.next());
   }
 }

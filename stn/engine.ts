@@ -1,7 +1,6 @@
 // The daemon's core: one queue through which every steal, release, watchdog trip and
 // recovery passes (never two kernel operations on interfaces at once), the in-memory view of
 // what is held, rollback of failed steals, and background retries of failed releases.
-import { setTimeout as sleep } from 'node:timers/promises';
 import { errorMessage } from '../lib/errors.ts';
 import type { Logger } from '../lib/logging.ts';
 import { AlreadyStolenError, KernelError, NotStolenError } from './errors.ts';
@@ -15,6 +14,7 @@ import type { StateStore } from './state-file.ts';
 import { prepareSteal, runSteal, type StealRequest } from './steal.ts';
 import { VFIO_DRIVER, type Sysfs } from './sysfs.ts';
 import { validateInterfaceName } from './validate.ts';
+import { sleep } from '../lib/timing.ts';
 
 export interface EngineOptions {
   ip: IpRunner;

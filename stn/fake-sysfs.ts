@@ -5,6 +5,7 @@
 import { mkdir, readFile, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { VFIO_DRIVER } from './sysfs.ts';
+import { sleep } from '../lib/timing.ts';
 
 export interface FakePciDevice {
   pci: string;
@@ -150,6 +151,6 @@ export class FakeSysfs {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    while (this.busy) await new Promise((r) => setTimeout(r, 5));
+    while (this.busy) await sleep(5);
   }
 }

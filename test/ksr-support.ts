@@ -17,6 +17,7 @@ import { RESOURCES } from '../ksr/resources.ts';
 import { TestProcess } from './harness/process.ts';
 import { startEtcd, type EtcdHandle } from './harness/etcd.ts';
 import { startKubeApiserver, type KubeApiserverHandle } from './harness/kube-apiserver.ts';
+import { sleep } from '../lib/timing.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 
@@ -209,7 +210,7 @@ export async function waitConverged(
       throw new Error(
         `etcd did not converge in ${timeoutMs} ms; ${last.length} differences:\n${last.slice(0, 20).join('\n')}`,
       );
-    await new Promise((r) => setTimeout(r, 250));
+    await sleep(250);
   }
 }
 
@@ -228,7 +229,7 @@ export async function eventually<T>(
     } catch (err) {
       lastErr = err;
     }
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
   throw new Error(
     `timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? `: ${errorMessage(lastErr)}` : ''}`,

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeSysfs } from '../stn/fake-sysfs.ts';
 import { TestProcess } from './harness/process.ts';
+import { sleep } from '../lib/timing.ts';
 
 export const NIC = 'nic0';
 export const PCI = '0000:00:03.0';
@@ -20,8 +21,6 @@ const ROOT = new URL('..', import.meta.url).pathname;
 export function ip(ns: string, ...args: string[]): string {
   return execFileSync('ip', ['-n', ns, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** What `ip -json` shows of the NIC: link basics, every address, routes of both families in all tables. */
 export interface IpView {

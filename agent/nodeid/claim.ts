@@ -10,6 +10,7 @@
 import type { Store } from '../../lib/etcd/store.ts';
 import type { Keyspace } from '../../lib/keyspace.ts';
 import type { Logger } from '../../lib/logging.ts';
+import { Deadline } from '../../lib/timing.ts';
 import { NetloomError } from '../../lib/errors.ts';
 import type { NodeInfo } from '../../proto/gen/netloom/model/v1/NodeInfo.ts';
 
@@ -89,15 +90,6 @@ export interface FreshClaimOptions {
   signal?: AbortSignal;
 }
 
-const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
-  new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason as Error);
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => (clearTimeout(t), reject(signal.reason as Error)), {
-      once: true,
-    });
-  });
-
 /** A new node's claim: lowest free ID, held tentatively for settleMs, then returned. */
 export async function claimFreshId(ctx: ClaimContext, opts: FreshClaimOptions): Promise<number> {
   const avoid = new Set<number>();
@@ -137,12 +129,14 @@ async function pickId(ctx: ClaimContext, avoid: ReadonlySet<number>): Promise<nu
 }
 
 async function settles(ctx: ClaimContext, id: number, opts: FreshClaimOptions): Promise<boolean> {
-  const deadline = Date.now() + opts.settleMs;
+  const deadline = new Deadline(opts.settleMs);
   for (;;) {
     const claim = await ctx.store.get(idKey(ctx, id));
     if (claim?.value !== ctx.node) return false;
     if ((await committedHolder(ctx, id)) !== undefined) return false;
-    if (Date.now() >= deadline) return true;
-    await sleep(Math.min(opts.checkMs, Math.max(0, deadline - Date.now())), opts.signal);
+    if (deadline.expired()) return true;
+    await deadline.pause(opts.checkMs, opts.signal);
+    // An abort ends the claim attempt with the signal's reason, not with a half-settled claim.
+    opts.signal?.throwIfAborted();
   }
 }

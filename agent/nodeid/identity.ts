@@ -9,6 +9,7 @@ import type { Store } from '../../lib/etcd/store.ts';
 import { NetloomError, errorMessage } from '../../lib/errors.ts';
 import type { Keyspace } from '../../lib/keyspace.ts';
 import type { Logger } from '../../lib/logging.ts';
+import { Deadline, Wakeup } from '../../lib/timing.ts';
 import type { NodeInfo } from '../../proto/gen/netloom/model/v1/NodeInfo.ts';
 import type { AddressPlan, NodeSubnet } from '../ipam/plan.ts';
 import { assertClaim, claimFreshId, NodeIdConflictError, type ClaimContext } from './claim.ts';
@@ -37,8 +38,6 @@ export interface NodeIdentityOptions {
   onRestored?: () => Promise<void>;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
 export class NodeIdentity {
   readonly id: number;
   readonly subnet: NodeSubnet;
@@ -49,7 +48,7 @@ export class NodeIdentity {
   private problem: string | null = null;
   private readonly stop = new AbortController();
   private loop: Promise<void> = Promise.resolve();
-  private wake: (() => void) | undefined;
+  private readonly wake = new Wakeup();
 
   private constructor(opts: NodeIdentityOptions, state: NodeState) {
     this.opts = opts;
@@ -104,22 +103,28 @@ export class NodeIdentity {
   /** Stops the checks and revokes the lease (the info disappears at once). */
   async close(): Promise<void> {
     this.stop.abort();
-    this.wake?.();
     await this.loop;
     await this.lease?.revoke().catch(() => undefined);
   }
 
+  /**
+   * Stops the checks and the lease's keep-alives without revoking it, as a killed agent would
+   * leave it: the info stays until the lease expires or a restarted agent takes it over.
+   */
+  async abandon(): Promise<void> {
+    this.stop.abort();
+    await this.loop;
+    this.lease?.release();
+  }
+
   /** Runs a check now (tests; a watch that saw the store go back in time). */
   checkNow(): void {
-    this.wake?.();
+    this.wake.notify();
   }
 
   private async run(): Promise<void> {
     while (!this.stop.signal.aborted) {
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, this.opts.checkMs);
-        this.wake = () => (clearTimeout(t), resolve());
-      });
+      await this.wake.wait(this.opts.checkMs, this.stop.signal);
       if (this.stop.signal.aborted) return;
       await this.check().catch((err: unknown) => {
         this.problem = `node identity check failed: ${errorMessage(err)}`;
@@ -209,7 +214,7 @@ export class NodeIdentity {
  */
 async function waitForOwner(opts: NodeIdentityOptions, ownLease: string | undefined): Promise<void> {
   const key = opts.keyspace.key({ kind: 'nodeInfo', name: opts.node });
-  const deadline = Date.now() + opts.ownerWaitMs;
+  const deadline = new Deadline(opts.ownerWaitMs);
   let said = false;
   for (;;) {
     const current = await opts.store.get(key);
@@ -226,13 +231,13 @@ async function waitForOwner(opts: NodeIdentityOptions, ownLease: string | undefi
       );
       said = true;
     }
-    if (Date.now() >= deadline) {
+    if (deadline.expired()) {
       throw new AgentConflictError(
         `node ${opts.node} is already served by another agent: nodes/info/${opts.node} is held by lease ${current.lease}, ` +
           `not this agent's. If that agent is gone, its lease expires within ${opts.leaseTtlSeconds}s; ` +
           `refusing to start a second agent for the same node`,
       );
     }
-    await sleep(Math.min(500, Math.max(10, deadline - Date.now())));
+    await deadline.pause(500);
   }
 }

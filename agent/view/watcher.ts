@@ -7,6 +7,7 @@ import type { Store } from '../../lib/etcd/store.ts';
 import { errorMessage } from '../../lib/errors.ts';
 import type { Keyspace } from '../../lib/keyspace.ts';
 import type { Logger } from '../../lib/logging.ts';
+import { sleep } from '../../lib/timing.ts';
 import type { ClusterView, ViewChange } from './view.ts';
 
 export type ViewUpdate =
@@ -107,9 +108,3 @@ function applyOne(opts: ViewSyncOptions, key: string, value: string | undefined)
     return undefined;
   }
 }
-
-const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
-  });

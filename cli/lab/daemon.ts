@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ENV_MARKER } from './layout.ts';
+import { sleep } from '../../lib/timing.ts';
 
 export interface PidRecord {
   pid: number;
@@ -99,8 +100,6 @@ export function startDaemon(spec: DaemonSpec): PidRecord {
   writePidFile(spec.pidFile, rec);
   return rec;
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function signal(pid: number, sig: NodeJS.Signals): void {
   try {

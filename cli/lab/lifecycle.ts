@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import type { Component } from './components.ts';
 import { isAlive, readPidFile, startDaemon, stopProcess, type PidRecord } from './daemon.ts';
 import { LabError } from './exec.ts';
+import { sleep } from '../../lib/timing.ts';
 
 export function tail(file: string, lines = 25): string {
   try {
@@ -29,7 +30,7 @@ export async function waitReady(c: Component, rec: PidRecord, timeoutMs: number)
       throw new LabError(
         `${c.title} not ready after ${Math.round(timeoutMs / 1000)} s; ${c.spec.logFile}:\n${tail(c.spec.logFile)}`,
       );
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
 }
 

@@ -3,6 +3,7 @@
 import { closeSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { isAlive, readPidFile, recordOf, type PidRecord } from './daemon.ts';
+import { sleep } from '../../lib/timing.ts';
 
 export type LockResult = { ok: true; release: () => void } | { ok: false; holder: PidRecord };
 
@@ -42,6 +43,6 @@ export async function lock(path: string, what: string, timeoutMs: number): Promi
   for (;;) {
     const res = tryLock(path, what);
     if (res.ok || Date.now() >= deadline) return res;
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
 }

@@ -8,6 +8,7 @@ import { isAlive, readPidFile } from './daemon.ts';
 import { ensureRunning, tail } from './lifecycle.ts';
 import { tryLock } from './lock.ts';
 import { layoutOf, type LabState } from './state.ts';
+import { sleep } from '../../lib/timing.ts';
 
 export async function supervise(
   state: LabState,
@@ -20,7 +21,7 @@ export async function supervise(
   const backoff = new Map<string, { until: number; delayMs: number }>();
   logger.info({ components: components.map((c) => c.name) }, 'supervising');
   while (!signal.aborted) {
-    await new Promise((r) => setTimeout(r, 1_000));
+    await sleep(1_000);
     for (const c of components) {
       if (signal.aborted) break;
       if (isAlive(readPidFile(c.spec.pidFile))) continue;

@@ -8,7 +8,7 @@ import { errorMessage } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logging.ts';
 import type { Feed } from '../feed.ts';
 import type { KsrMetrics } from '../metrics.ts';
-import { Backoff, sleep } from '../timing.ts';
+import { Backoff, sleep } from '../../lib/timing.ts';
 import { KubeApiError, type KubeClient, type WatchEventType, type WatchHandle } from './client.ts';
 
 export interface ReflectorOptions {

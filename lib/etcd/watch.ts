@@ -8,6 +8,7 @@
 // the watch with a `compacted` event: the caller relists and watches again.
 import type { Etcd3 } from 'etcd3';
 import { errorMessage } from '../errors.ts';
+import { Backoff, sleep } from '../timing.ts';
 import { prefixEnd } from './store.ts';
 
 export type Change =
@@ -147,12 +148,6 @@ async function open(
   return stream;
 }
 
-const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
-  });
-
 /** What one response means to a watch that resumes at `next` (pure). */
 function interpret(res: RawResponse, next: number): { connected: boolean; events: WatchEvent[] } {
   const compactRevision = Number(res.compact_revision);
@@ -179,7 +174,7 @@ export async function* watchPrefix(
   const { min, max } = options.backoffMs ?? { min: 100, max: 3_000 };
   const signal = options.signal;
   let next = options.startRevision;
-  let delay = min;
+  const backoff = new Backoff(min, max);
   while (!signal?.aborted) {
     const inbox = new Inbox<RawResponse>();
     const onAbort = (): void => inbox.fail(new Error('aborted'));
@@ -191,7 +186,7 @@ export async function* watchPrefix(
         const step = interpret(await inbox.take(), next);
         if (step.connected) {
           options.onStatus?.({ type: 'connected', fromRevision: next });
-          delay = min;
+          backoff.reset();
         }
         for (const ev of step.events) {
           yield ev; // returns when the consumer asks for more: the batch is processed
@@ -211,7 +206,6 @@ export async function* watchPrefix(
         // the stream is already gone
       }
     }
-    await sleep(delay, signal);
-    delay = Math.min(max, delay * 2);
+    await sleep(backoff.next(), signal);
   }
 }

@@ -3,6 +3,7 @@
 // when the test process exits, so a failing test never leaks a server.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync, readFileSync } from 'node:fs';
+import { sleep } from '../../lib/timing.ts';
 
 const live = new Set<ChildProcess>();
 process.once('exit', () => {
@@ -77,7 +78,7 @@ export class TestProcess {
       if (!this.running)
         throw new Error(`${this.name} exited before ${what}; log ${this.logFile}:\n${this.tail()}`);
       if (await probe().catch(() => false)) return;
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
     }
     throw new Error(`${this.name} not ${what} after ${timeoutMs} ms; log ${this.logFile}:\n${this.tail()}`);
   }

@@ -6,6 +6,7 @@
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
+import { sleep } from '../../lib/timing.ts';
 
 const run = promisify(execFile);
 
@@ -60,7 +61,7 @@ export class Lab {
         run('readlink', [path]).catch(() => ({ stdout: '' })),
       ]);
       if (theirs.stdout !== '' && theirs.stdout !== mine.stdout) break;
-      await new Promise((r) => setTimeout(r, 10));
+      await sleep(10);
     }
     await this.exec(path, 'ip', ['link', 'set', 'lo', 'up']);
     return path;

@@ -24,6 +24,7 @@ import type { PodRecord, RecordStore } from './records.ts';
 import type { Runtime } from './runtime.ts';
 import { chooseNode } from './scheduler.ts';
 import { podKey, terminal, type Pod, type PodList } from './types.ts';
+import { sleep } from '../../../lib/timing.ts';
 
 export interface SimulatorOptions {
   api: KubeApi;
@@ -87,18 +88,6 @@ function simMetrics(registry: Registry | undefined, sim: NodeSimulator): SimMetr
 }
 
 const MERGE = 'application/merge-patch+json';
-const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
-  new Promise((r) => {
-    const t = setTimeout(r, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(t);
-        r();
-      },
-      { once: true },
-    );
-  });
 
 export interface SimulatorStatus {
   nodes: { name: string; ip: string; ready: boolean; reason: string; message: string; pods: number }[];

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { backoffDelay } from './client.ts';
 import { Channel } from './channel.ts';
 
 describe('Channel', () => {
@@ -24,16 +23,5 @@ describe('Channel', () => {
     for await (const v of ch) got.push(v);
     expect(got).toEqual([7, 8, 9]);
     expect(ch.dropped).toBe(7);
-  });
-});
-
-describe('backoffDelay', () => {
-  it('grows exponentially, stays within [ceiling/2, ceiling], capped', () => {
-    const o = { initialDelayMs: 100, maxDelayMs: 5_000 };
-    expect(backoffDelay(0, o, () => 0)).toBe(50);
-    expect(backoffDelay(0, o, () => 1)).toBe(100);
-    expect(backoffDelay(3, o, () => 1)).toBe(800);
-    expect(backoffDelay(50, o, () => 0)).toBe(2_500);
-    expect(backoffDelay(50, o, () => 1)).toBe(5_000);
   });
 });

@@ -5,6 +5,7 @@
 // may have restarted with other state.
 import type { Logger } from '../../../../lib/logging.ts';
 import type { Registry } from '../../../../lib/metrics.ts';
+import { Backoff, sleep } from '../../../../lib/timing.ts';
 import { BOOTSTRAP_MODULE } from './bootstrap.ts';
 import { Channel } from './channel.ts';
 import { VppCodec } from './codec.ts';
@@ -57,12 +58,6 @@ export interface CallOptions {
   readonly timeoutMs?: number;
 }
 
-/** Exponential backoff with full jitter over the upper half, capped. */
-export function backoffDelay(attempt: number, o: ReconnectOptions, random = Math.random): number {
-  const ceiling = Math.min(o.maxDelayMs, o.initialDelayMs * 2 ** Math.min(attempt, 30));
-  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
-}
-
 export class VppClient {
   private readonly options: VppClientOptions;
   private readonly reconnectOptions: ReconnectOptions;
@@ -79,7 +74,8 @@ export class VppClient {
   private readyWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
   private loop: Promise<void> | undefined;
   private closing = false;
-  private wake: (() => void) | undefined;
+  /** Aborted by close(): cuts a reconnect pause short. */
+  private readonly stopped = new AbortController();
 
   constructor(options: VppClientOptions) {
     this.options = options;
@@ -198,7 +194,7 @@ export class VppClient {
       return;
     }
     this.closing = true;
-    this.wake?.();
+    this.stopped.abort();
     const s = this.session;
     if (s !== undefined) await s.close(Math.min(this.timeoutMs, 1_000));
     await this.loop;
@@ -240,36 +236,33 @@ export class VppClient {
   }
 
   private async run(): Promise<void> {
-    let attempt = 0;
+    // Delays spread uniformly over [ceiling/2, ceiling]: agents restarted with VPP do not knock in step.
+    const backoff = new Backoff(this.reconnectOptions.initialDelayMs, this.reconnectOptions.maxDelayMs, {
+      jitter: 'upper-half',
+    });
     while (!this.closing) {
       let error: Error | undefined;
       try {
         const session = await this.openSession();
-        attempt = 0;
+        backoff.reset();
         error = await this.serve(session);
       } catch (err) {
         error = err as Error;
-        if (attempt === 0)
+        if (backoff.attempts === 0)
           this.logger.warn(
             { err, socket: this.options.socketPath },
             'cannot connect to VPP; retrying with backoff',
           );
       }
       if (this.closing) break;
-      const delayMs = backoffDelay(attempt++, this.reconnectOptions);
+      const delayMs = backoff.next();
+      const attempt = backoff.attempts;
       this.emit(
         error === undefined
           ? { type: 'reconnecting', attempt, delayMs }
           : { type: 'reconnecting', attempt, delayMs, error },
       );
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, delayMs);
-        this.wake = (): void => {
-          clearTimeout(t);
-          resolve();
-        };
-      });
-      this.wake = undefined;
+      await sleep(delayMs, this.stopped.signal);
     }
   }
 
