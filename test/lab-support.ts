@@ -13,7 +13,14 @@ import { listNetns } from '../cli/lab/netns.ts';
 import type { LabState } from '../cli/lab/state.ts';
 import type { LabStatus } from '../cli/lab/status.ts';
 import type { CheckResult } from '../cli/lab/check.ts';
-import { netnsAvailable, type Availability } from './harness/availability.ts';
+import {
+  allOf,
+  cniPluginsAvailable,
+  fromFound,
+  kubeControllerManagerAvailable,
+  netnsAvailable,
+  type Availability,
+} from './harness/availability.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const NETLOOM = join(ROOT, 'cli', 'netloom.ts');
@@ -26,17 +33,22 @@ export interface Run {
 }
 
 export function labAvailable(): Availability {
-  const ns = netnsAvailable();
-  if (!ns.ok) return ns;
-  const etcd = findEtcd();
-  if (!etcd.ok) return { ok: false, reason: etcd.reason };
-  const api = findKubeApiserver();
-  if (!api.ok) return { ok: false, reason: api.reason };
-  for (const tool of ['/usr/bin/kubectl', '/usr/bin/etcdctl']) {
-    if (!existsSync(tool))
-      return { ok: false, reason: `${tool} is missing (apt-get install kubernetes-client etcd-client)` };
-  }
-  return { ok: true, detail: `etcd ${etcd.version}, kube-apiserver ${api.version}` };
+  // The lab runs kubectl and etcdctl by absolute path, so those are what must exist.
+  const tool = (component: 'kubectl' | 'etcdctl', path: string, pkg: string): Availability =>
+    existsSync(path)
+      ? { ok: true, detail: path }
+      : { ok: false, component, reason: `${path} is missing (apt-get install ${pkg})` };
+  return allOf(
+    netnsAvailable(),
+    fromFound(findEtcd(), 'etcd'),
+    fromFound(findKubeApiserver(), 'kube-apiserver'),
+    // Without it the lab comes up, but a Deployment never gets pods.
+    kubeControllerManagerAvailable(),
+    // Each lab node's conflist chains Debian's portmap after netloom.
+    cniPluginsAvailable(),
+    tool('kubectl', '/usr/bin/kubectl', 'kubernetes-client'),
+    tool('etcdctl', '/usr/bin/etcdctl', 'etcd-client'),
+  );
 }
 
 function exec(

@@ -1,15 +1,93 @@
 // What this machine can run, decided once per test file. A suite that cannot run is skipped
-// with one loud line naming the reason; nothing is skipped silently.
+// with one loud line naming the reason; nothing is skipped silently. Where a component is
+// required (under CI, or named in NETLOOM_REQUIRE) the suite fails instead: a CI run that
+// quietly skipped the suites needing the API server would report green while testing little.
+import { accessSync, appendFileSync, constants } from 'node:fs';
 import { execFileSync } from 'node:child_process';
+import { findKubeControllerManager } from '../../cli/lab/binaries.ts';
 import { findEtcd, findKubeApiserver, type Found } from './binaries.ts';
 import { dockerConfigured } from './containers.ts';
 
-export type Availability = { ok: true; detail: string } | { ok: false; reason: string };
+/**
+ * Everything a suite may find missing, by the name NETLOOM_REQUIRE takes. What `npm run setup`
+ * provides on a fresh Debian machine (as root) is required under CI; see `ciRequired`.
+ */
+export const COMPONENTS = [
+  'etcd',
+  'etcdctl',
+  'kube-apiserver',
+  'kube-controller-manager',
+  'kubectl',
+  'netns',
+  'nftables',
+  'cni-plugins',
+  'vpp-papi',
+] as const;
+export type Component = (typeof COMPONENTS)[number];
 
-function fromFound(found: Found, what: string): Availability {
+/**
+ * Required when CI is set and NETLOOM_REQUIRE is not: each of these is installed or built by
+ * `npm run setup` (which `.ci/run` runs first), so missing one means setup broke, not that the
+ * machine is of another kind. Today that is every component; the list stays explicit so that a
+ * component nobody can install on a fresh machine (a real VPP, say) can be added to
+ * COMPONENTS without becoming a CI failure.
+ */
+export const CI_REQUIRED: readonly Component[] = COMPONENTS;
+
+export type Availability = { ok: true; detail: string } | { ok: false; component: Component; reason: string };
+
+function isComponent(name: string): name is Component {
+  return (COMPONENTS as readonly string[]).includes(name);
+}
+
+/** CI as most CI systems set it: any value but empty, "0" or "false". */
+function inCi(env: NodeJS.ProcessEnv): boolean {
+  const ci = (env['CI'] ?? '').trim().toLowerCase();
+  return ci !== '' && ci !== '0' && ci !== 'false';
+}
+
+/**
+ * The components whose absence fails the run. NETLOOM_REQUIRE, when set, decides alone:
+ * `all`, `none`, or a comma list of component names (an unknown name is an error, so a typo
+ * cannot quietly require nothing). Unset: CI_REQUIRED under CI, nothing otherwise.
+ */
+export function requiredComponents(env: NodeJS.ProcessEnv = process.env): ReadonlySet<Component> {
+  const spec = env['NETLOOM_REQUIRE']?.trim();
+  if (spec === undefined || spec === '') return new Set(inCi(env) ? CI_REQUIRED : []);
+  if (spec === 'all') return new Set(COMPONENTS);
+  if (spec === 'none') return new Set();
+  const names = spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  const unknown = names.filter((n) => !isComponent(n));
+  if (unknown.length > 0) {
+    throw new Error(
+      `NETLOOM_REQUIRE: unknown component ${unknown.join(', ')} (known: all, none, ${COMPONENTS.join(', ')})`,
+    );
+  }
+  return new Set(names.filter(isComponent));
+}
+
+/** Why the requirement is in force, for the lines that report it. */
+export function requirementSource(env: NodeJS.ProcessEnv = process.env): string {
+  const spec = env['NETLOOM_REQUIRE']?.trim();
+  if (spec) return `NETLOOM_REQUIRE=${spec}`;
+  return inCi(env) ? `CI=${env['CI']}` : 'nothing required (set CI=true or NETLOOM_REQUIRE)';
+}
+
+/** The first missing component among several, or all their details joined. */
+export function allOf(...parts: Availability[]): Availability {
+  const missing = parts.find((p) => !p.ok);
+  if (missing) return missing;
+  return { ok: true, detail: parts.map((p) => (p.ok ? p.detail : '')).join(', ') };
+}
+
+/** A binary lookup's result as an availability of `component`. */
+export function fromFound(found: Found, component: Component): Availability {
   return found.ok
-    ? { ok: true, detail: `${what} ${found.version} (${found.path})` }
-    : { ok: false, reason: found.reason };
+    ? { ok: true, detail: `${component} ${found.version} (${found.path})` }
+    : { ok: false, component, reason: found.reason };
 }
 
 export function etcdAvailable(): Availability {
@@ -24,28 +102,105 @@ export function kubeApiserverAvailable(): Availability {
   return fromFound(found, 'kube-apiserver');
 }
 
+export function kubeControllerManagerAvailable(): Availability {
+  return fromFound(findKubeControllerManager(), 'kube-controller-manager');
+}
+
 /** Root with iproute2 able to create network namespaces. */
 export function netnsAvailable(): Availability {
-  if (process.getuid?.() !== 0) return { ok: false, reason: 'network namespace tests need root' };
+  if (process.getuid?.() !== 0)
+    return { ok: false, component: 'netns', reason: 'network namespace tests need root' };
   try {
     execFileSync('ip', ['netns', 'list'], { stdio: 'ignore' });
     return { ok: true, detail: 'root, iproute2' };
   } catch {
-    return { ok: false, reason: 'iproute2 (`ip`) is missing: apt-get install iproute2' };
+    return { ok: false, component: 'netns', reason: 'iproute2 (`ip`) is missing: apt-get install iproute2' };
+  }
+}
+
+/** The linux data plane's masquerade and the lab's checks run `nft`. */
+export function nftablesAvailable(): Availability {
+  try {
+    execFileSync('nft', ['--version'], { stdio: 'ignore' });
+    return { ok: true, detail: 'nftables' };
+  } catch {
+    return { ok: false, component: 'nftables', reason: '`nft` is missing: apt-get install nftables' };
+  }
+}
+
+/** Where Debian's containernetworking-plugins puts the reference plugins; the suites pass it as CNI_PATH. */
+export const CNI_PLUGIN_DIR = '/usr/lib/cni';
+/** The reference plugins the suites chain after netloom. */
+const CNI_PLUGINS = ['portmap', 'bandwidth'];
+
+export function cniPluginsAvailable(dir = CNI_PLUGIN_DIR): Availability {
+  const missing = CNI_PLUGINS.filter((p) => {
+    try {
+      accessSync(`${dir}/${p}`, constants.X_OK);
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  return missing.length === 0
+    ? { ok: true, detail: `CNI reference plugins (${dir})` }
+    : {
+        ok: false,
+        component: 'cni-plugins',
+        reason: `no ${missing.join(', ')} in ${dir}: apt-get install containernetworking-plugins`,
+      };
+}
+
+function commandAvailable(component: Component, cmd: string, args: string[], pkg: string): Availability {
+  try {
+    execFileSync(cmd, args, { stdio: 'ignore', timeout: 10_000 });
+    return { ok: true, detail: cmd };
+  } catch {
+    return { ok: false, component, reason: `${cmd} is not installed (${pkg})` };
   }
 }
 
 export function kubectlAvailable(): Availability {
-  try {
-    execFileSync('kubectl', ['version', '--client'], { stdio: 'ignore' });
-    return { ok: true, detail: 'kubectl' };
-  } catch {
-    return { ok: false, reason: 'kubectl is not installed' };
-  }
+  return commandAvailable('kubectl', 'kubectl', ['version', '--client'], 'apt-get install kubernetes-client');
 }
 
-/** Prints the loud line for a skipped suite and returns whether to skip. */
+export function etcdctlAvailable(): Availability {
+  return commandAvailable('etcdctl', 'etcdctl', ['version'], 'apt-get install etcd-client');
+}
+
+/** The line for a suite that cannot run here, and whether it fails the run or is skipped. */
+export function verdict(
+  suite: string,
+  missing: { component: Component; reason: string },
+  env: NodeJS.ProcessEnv = process.env,
+): { required: boolean; line: string } {
+  const required = requiredComponents(env).has(missing.component);
+  const line = required
+    ? `*** REQUIRED but missing: ${missing.component}: ${missing.reason} (suite: ${suite}; ${requirementSource(env)}) ***`
+    : `*** SKIPPED ${suite}: ${missing.component}: ${missing.reason} ***`;
+  return { required, line };
+}
+
+/** Thrown at collection so that vitest reports the file as failed with the line as its error. */
+export class RequiredComponentMissing extends Error {
+  override readonly name = 'RequiredComponentMissing';
+}
+
+/**
+ * Prints the loud line for a suite that cannot run and returns whether to skip it; when the
+ * missing component is required, throws instead (the file fails before any hook runs).
+ * NETLOOM_AVAILABILITY_LOG, set by scripts/test.sh, collects one JSON line per verdict for its
+ * final summary.
+ */
 export function skipUnless(suite: string, availability: Availability): boolean {
-  if (!availability.ok) process.stderr.write(`\n*** SKIPPED ${suite}: ${availability.reason} ***\n\n`);
-  return !availability.ok;
+  if (availability.ok) return false;
+  const { required, line } = verdict(suite, availability);
+  process.stderr.write(`\n${line}\n\n`);
+  const log = process.env['NETLOOM_AVAILABILITY_LOG'];
+  if (log) {
+    const entry = { suite, component: availability.component, reason: availability.reason, required };
+    appendFileSync(log, `${JSON.stringify(entry)}\n`);
+  }
+  if (required) throw new RequiredComponentMissing(line);
+  return true;
 }

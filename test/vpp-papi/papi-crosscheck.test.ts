@@ -1,7 +1,7 @@
 // Cross-check with the reference implementation: VPP's Python client (vpp_papi, from PyPI)
 // encodes the same messages from the same .api.json files, and the bytes must equal ours.
-// vpp_papi is installed into a throwaway venv under ~/.cache/netloom/; without python3 or PyPI
-// the suite is skipped with one loud line.
+// vpp_papi is installed into a throwaway venv under ~/.cache/netloom/ (npm run setup does it
+// first); without python3 or PyPI the suite is skipped with one loud line, or fails under CI.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -12,6 +12,7 @@ import { VppCodec } from '../../agent/dataplane/vpp/api/codec.ts';
 import type { VppFields, VppValue } from '../../agent/dataplane/vpp/api/field-codecs.ts';
 import { toAddress, toIp4Prefix, toPrefix, ip4Bytes, macBytes } from '../../agent/dataplane/vpp/addresses.ts';
 import { loadV25Definitions, V25_10_DIR } from '../../agent/dataplane/vpp/testing/definitions.ts';
+import { skipUnless } from '../harness/availability.ts';
 
 const VENV = join(homedir(), '.cache', 'netloom', 'vpp-papi-venv');
 const PYTHON = join(VENV, 'bin', 'python');
@@ -54,7 +55,12 @@ function provision(): { ok: true; version: string } | { ok: false; reason: strin
 }
 
 const papi = provision();
-if (!papi.ok) process.stderr.write(`\n*** SKIPPED vpp_papi cross-check: ${papi.reason} ***\n\n`);
+skipUnless(
+  'vpp_papi cross-check',
+  papi.ok
+    ? { ok: true, detail: `vpp_papi ${papi.version}` }
+    : { ok: false, component: 'vpp-papi', reason: papi.reason },
+);
 
 const REQ = { _vl_msg_id: 0x0123, client_index: 0x80000001, context: 0x0a0b0c0d };
 const REP = { _vl_msg_id: 0x0124, context: 0x0a0b0c0d };
