@@ -17,7 +17,19 @@ import { startEtcd, type EtcdHandle } from './harness/etcd.ts';
 import { CniPluginError, CniRunner, type ConfList, type RuntimeConf } from './lab/cni-runner.ts';
 import { echoMesh, startEchoServer, startStream, type EchoPod } from './lab/echo.ts';
 import { Lab } from './lab/netns.ts';
+import {
+  allOf,
+  cniPluginsAvailable,
+  etcdAvailable,
+  netnsAvailable,
+  nftablesAvailable,
+  skipUnless,
+} from './harness/availability.ts';
 
+const skip = skipUnless(
+  'netloom agent processes with the linux data plane',
+  allOf(netnsAvailable(), nftablesAvailable(), cniPluginsAvailable(), etcdAvailable()),
+);
 const CLUSTER = 'linuxlab';
 const lab = new Lab();
 const tmp = mkdtempSync(join(tmpdir(), 'netloom-agentlab-'));
@@ -131,7 +143,7 @@ afterAll(async () => {
   expect(lab.leftovers()).toEqual([]);
 });
 
-describe('netloom agent processes with the linux data plane', () => {
+describe.skipIf(skip)('netloom agent processes with the linux data plane', () => {
   it('wire pods through the shim; every pod reaches every other across nodes', async () => {
     for (let i = 0; i < 9; i++) {
       const n = nodes[i % 3]!;

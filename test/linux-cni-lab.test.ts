@@ -17,7 +17,19 @@ import { CLUSTER, LabAgent, type LabNode } from './lab/agent.ts';
 import { CniPluginError, CniRunner, type ConfList, type RuntimeConf } from './lab/cni-runner.ts';
 import { echoMesh, echoOnce, startEchoServer, startStream, type EchoPod } from './lab/echo.ts';
 import { Lab } from './lab/netns.ts';
+import {
+  allOf,
+  cniPluginsAvailable,
+  etcdAvailable,
+  netnsAvailable,
+  nftablesAvailable,
+  skipUnless,
+} from './harness/availability.ts';
 
+const skip = skipUnless(
+  'netloom CNI in a three-node netns lab',
+  allOf(netnsAvailable(), nftablesAvailable(), cniPluginsAvailable(), etcdAvailable()),
+);
 const lab = new Lab();
 const tmp = mkdtempSync(join(tmpdir(), 'netloom-lab-'));
 const keyspace = new Keyspace(CLUSTER);
@@ -111,7 +123,7 @@ afterAll(async () => {
   expect(lab.leftovers()).toEqual([]);
 });
 
-describe('netloom CNI in a three-node netns lab', () => {
+describe.skipIf(skip)('netloom CNI in a three-node netns lab', () => {
   it('wires 30 pods through the shim; every pod reaches every other pod; shim, etcd and pods agree on IPs', async () => {
     const latencies: number[] = [];
     for (let i = 0; i < 30; i++) {

@@ -12,7 +12,9 @@ import type { Item } from '../agent/scheduler/descriptor.ts';
 import { KvScheduler } from '../agent/scheduler/scheduler.ts';
 import { echoMesh, echoOnce, startEchoServer, ECHO_PORT } from './lab/echo.ts';
 import { Lab } from './lab/netns.ts';
+import { allOf, netnsAvailable, nftablesAvailable, skipUnless } from './harness/availability.ts';
 
+const skip = skipUnless('linux driver in network namespaces', allOf(netnsAvailable(), nftablesAvailable()));
 const lab = new Lab();
 const nodes: (TestNode & { netns: string })[] = [];
 const pods = new Map<string, (TestPod & { node: string })[]>();
@@ -65,7 +67,7 @@ afterAll(async () => {
   expect(lab.leftovers()).toEqual([]);
 });
 
-describe('linux driver in network namespaces', () => {
+describe.skipIf(skip)('linux driver in network namespaces', () => {
   it('wires nodes and pods; every pod reaches every other pod over TCP, across nodes via VXLAN', async () => {
     for (const n of nodes) {
       const rec = await agent(n).resync({ desired: desired(n) });
