@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../lib/logging.ts';
 import { loadDriver } from './drivers.ts';
 import { fakeLab } from './dataplane/vpp/testing/fake.ts';
+import { V25_10_DIR } from './dataplane/vpp/testing/definitions.ts';
 import { agentConfigSchema } from './config.ts';
 
 describe('loadDriver', () => {
@@ -15,7 +16,7 @@ describe('loadDriver', () => {
       logger: silentLogger(),
       vpp: {
         socketPath: lab.socketPath,
-        apiDir: new URL('../../shared/vpp-api/v25.10', import.meta.url).pathname,
+        apiDir: V25_10_DIR,
         uplinkInterface: 'GigabitEthernet0/8/0',
         uplinkAddress: '192.168.0.1',
       },

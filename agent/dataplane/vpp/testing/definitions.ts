@@ -1,12 +1,11 @@
-// The VPP v25.10 definitions shipped with the repository's shared data, loaded once per test file.
+// The VPP v25.10 definitions the repository carries (../api-defs/v25.10), loaded once per test file.
 import { fileURLToPath } from 'node:url';
 import { ApiDefinitions, loadApiDirectory } from '../api/definitions.ts';
 import { VppCodec } from '../api/codec.ts';
 
-/** NETLOOM_VPP_API_DIR overrides the default: the checkout's sibling shared/vpp-api/v25.10. */
+/** NETLOOM_VPP_API_DIR overrides the default: the in-repo copy, so that a clone alone runs the tests. */
 export const V25_10_DIR =
-  process.env['NETLOOM_VPP_API_DIR'] ??
-  fileURLToPath(new URL('../../../../../shared/vpp-api/v25.10', import.meta.url));
+  process.env['NETLOOM_VPP_API_DIR'] ?? fileURLToPath(new URL('../api-defs/v25.10', import.meta.url));
 
 let cached: Promise<ApiDefinitions> | undefined;
 
