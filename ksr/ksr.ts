@@ -1,19 +1,18 @@
 // The reflector assembled: one Reflector per resource feeding the mirror (on every replica, so
 // a standby holds a warm copy), and a leadership loop that runs the syncer while this replica
 // leads. Shutting down ends the term, which frees ksr/status at once for the standby.
-import { hostname } from 'node:os';
 import type { Store } from '../lib/etcd/store.ts';
 import type { K8sKind, Keyspace } from '../lib/keyspace.ts';
 import type { Logger } from '../lib/logging.ts';
 import { HeapCompactor } from './heap.ts';
 import { Elector, type Term } from './leader.ts';
 import type { KubeClient } from './kube/client.ts';
-import { DEFAULT_REFLECTOR_OPTIONS, Reflector, type ReflectorOptions } from './kube/reflector.ts';
+import { Reflector, type ReflectorOptions } from './kube/reflector.ts';
 import type { KsrMetrics } from './metrics.ts';
 import { Mirror } from './mirror.ts';
 import { RESOURCES } from './resources.ts';
 import { statusValue } from './status.ts';
-import { DEFAULT_SYNCER_OPTIONS, Syncer, type SyncerOptions } from './syncer.ts';
+import { Syncer, type SyncerOptions } from './syncer.ts';
 
 export interface KsrOptions {
   identity: string;
@@ -24,15 +23,6 @@ export interface KsrOptions {
   syncer: SyncerOptions;
   reflector: Omit<ReflectorOptions, 'path' | 'optional'>;
 }
-
-export const DEFAULT_KSR_OPTIONS: KsrOptions = {
-  identity: `${hostname()}-${process.pid}`,
-  compactHeap: true,
-  leaseTtlSeconds: 5,
-  campaignPollMs: 1_000,
-  syncer: DEFAULT_SYNCER_OPTIONS,
-  reflector: DEFAULT_REFLECTOR_OPTIONS,
-};
 
 /** A list at least this long counts as bulk work (worth a heap compaction). */
 const BULK_OBJECTS = 5_000;

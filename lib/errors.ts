@@ -30,19 +30,6 @@ export class StoreError extends NetloomError {
   }
 }
 
-/** The watch's start revision was compacted away: the caller must relist and watch again. */
-export class CompactedError extends StoreError {
-  readonly compactRevision: bigint;
-
-  constructor(compactRevision: bigint, options?: { cause?: unknown }) {
-    super(`watch revision compacted (compact revision ${compactRevision}); relist required`, {
-      ...options,
-      retriable: false,
-    });
-    this.compactRevision = compactRevision;
-  }
-}
-
 /** A create-only transaction lost: the key exists already. */
 export class ConflictError extends NetloomError {}
 

@@ -55,11 +55,3 @@ export const serviceKey = (vrf: number, protocol: string, vip: string, port: num
 /** The policy rules applied to one pod interface. */
 export const policyKey = (namespace: string, pod: string, ifname: string): string =>
   PREFIX.policy + [part(namespace), part(pod), part(ifname)].join('/');
-
-/** The family a key belongs to, or undefined for a key outside the vocabulary. */
-export function familyOf(key: string): Family | undefined {
-  for (const [family, prefix] of Object.entries(PREFIX) as [Family, string][]) {
-    if (key.startsWith(prefix)) return family;
-  }
-  return undefined;
-}

@@ -147,16 +147,3 @@ export interface PodPolicy {
   ingress: { rules: PolicyRule[]; default: 'allow' | 'deny' };
   egress: { rules: PolicyRule[]; default: 'allow' | 'deny' };
 }
-
-/** Value type per family, for typed descriptors. */
-export interface ValueOf {
-  vrf: Vrf;
-  podInterface: PodInterface;
-  address: Address;
-  route: Route;
-  overlay: Overlay;
-  tunnel: Tunnel;
-  snat: SourceNat;
-  service: Service;
-  policy: PodPolicy;
-}

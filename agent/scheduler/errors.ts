@@ -25,21 +25,6 @@ export interface ItemFailure {
   retriable: boolean;
 }
 
-/** A transaction ended with failed items; carries each key's error (retriable ones are retried). */
-export class TransactionError extends NetloomError {
-  readonly errors: readonly ItemFailure[];
-
-  constructor(seq: number, errors: readonly ItemFailure[]) {
-    const first = errors[0];
-    super(
-      `transaction ${seq}: ${errors.length} item(s) failed` +
-        (first ? `; first: ${first.operation} ${first.key}: ${first.error}` : ''),
-      { retriable: errors.every((e) => e.retriable) },
-    );
-    this.errors = errors;
-  }
-}
-
 /** Whether a failure is worth retrying, by the `retriable` mark of NetloomError. */
 export function markedRetriable(err: unknown): boolean {
   return err instanceof NetloomError ? err.retriable : false;

@@ -3,7 +3,7 @@
 // kernel start time (a recycled pid is never mistaken for the daemon), and every one carries
 // NETLOOM_LAB=<name> in its environment so `lab down` finds it even without its pid file.
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ENV_MARKER } from './layout.ts';
 import { sleep } from '../../lib/timing.ts';
@@ -123,13 +123,6 @@ export async function stopProcess(rec: PidRecord, graceMs = 5_000): Promise<void
     }
     await sleep(50);
   }
-}
-
-/** Stops the daemon named by a pid file (if alive) and removes the file. */
-export async function stopDaemon(pidFilePath: string, graceMs = 5_000): Promise<void> {
-  const rec = readPidFile(pidFilePath);
-  if (rec) await stopProcess(rec, graceMs);
-  rmSync(pidFilePath, { force: true });
 }
 
 /** Every live process whose environment carries NETLOOM_LAB=<marker> (root sees them all). */

@@ -8,10 +8,6 @@ export async function listNetns(): Promise<string[]> {
   return (JSON.parse(res.stdout) as { name: string }[]).map((n) => n.name);
 }
 
-export async function netnsExists(name: string): Promise<boolean> {
-  return (await listNetns()).includes(name);
-}
-
 export async function addNetns(name: string): Promise<void> {
   await runOk('ip', ['netns', 'add', name]);
   await runOk('ip', ['-n', name, 'link', 'set', 'lo', 'up']);

@@ -2,7 +2,7 @@
 // namespace (the "switch"). Idempotent: an existing node namespace is kept as it is (its agent's
 // data plane lives there), only missing parts are added.
 import type { LabLayout, NodeLayout } from './layout.ts';
-import { addNetns, delNetns, ipBatch, links, listNetns } from './netns.ts';
+import { addNetns, ipBatch, links, listNetns } from './netns.ts';
 import { runOk } from './exec.ts';
 
 async function ensureBridge(layout: LabLayout, existing: string[]): Promise<void> {
@@ -53,11 +53,4 @@ export async function ensureUnderlay(layout: LabLayout): Promise<void> {
   const existing = await listNetns();
   await ensureBridge(layout, existing);
   for (const node of layout.nodes) await ensureNode(layout, node, existing);
-}
-
-/** Deletes every namespace of the lab (nodes, pods, underlay); links and tables go with them. */
-export async function removeNamespaces(layout: LabLayout): Promise<string[]> {
-  const ours = (await listNetns()).filter((n) => n.startsWith(layout.netnsPrefix));
-  for (const ns of ours) await delNetns(ns);
-  return ours;
 }

@@ -109,10 +109,6 @@ export function toIp4Prefix(cidr: string): VppFields {
   return { address: ip4Bytes(ip), len };
 }
 
-export function fromIp4Prefix(p: VppFields): string {
-  return `${ip4String(p['address'] as Uint8Array)}/${p['len'] as number}`;
-}
-
 export function isIp6(ip: string): boolean {
   return isIPv6(ip.split('/')[0]!);
 }

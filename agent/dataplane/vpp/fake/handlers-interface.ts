@@ -1,5 +1,4 @@
 // Fake handlers for session control, interfaces and TAPs.
-import { fromPrefix } from '../addresses.ts';
 import type { VppFields } from '../api/field-codecs.ts';
 import { fail, ok, VNET, type Handler, type HandlerContext } from './handler.ts';
 import { IF_ADMIN_UP, IF_LINK_UP, type FakeInterface } from './state.ts';
@@ -150,8 +149,3 @@ export const interfaceHandlers: Record<string, Handler> = {
     return { details: list.map(tapDetails) };
   },
 };
-
-/** For tests and logs: an interface's addresses as text. */
-export function addressesOf(itf: FakeInterface): string[] {
-  return itf.addresses.map(fromPrefix);
-}
