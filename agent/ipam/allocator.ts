@@ -7,7 +7,7 @@ import type { Logger } from '../../lib/logging.ts';
 import type { Keyspace } from '../../lib/keyspace.ts';
 import type { Store } from '../../lib/etcd/store.ts';
 import type { IpamEntry } from '../../proto/gen/netloom/model/v1/IpamEntry.ts';
-import { contains, formatIp, parseIp, sizeOf } from './cidr.ts';
+import { contains, formatIp, parseIp, sizeOf } from '../../lib/cidr.ts';
 import { ForeignAddressError, SubnetFullError } from './errors.ts';
 import type { NodeSubnet } from './plan.ts';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../lib/errors.ts';
-import { formatPrefix, parseIp, parsePrefix } from './cidr.ts';
+import { formatPrefix, parseIp, parsePrefix } from '../../lib/cidr.ts';
 import { AddressPlan } from './plan.ts';
 
 describe('AddressPlan', () => {

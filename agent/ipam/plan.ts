@@ -1,7 +1,7 @@
 // The pod address plan: the cluster pod CIDR cut into equal per-node subnets, node ID N owning
 // the N-th one (10.1.0.0/16 with /24 per node: ID 3 → 10.1.3.0/24, gateway 10.1.3.1). Pure.
 import { ConfigError } from '../../lib/errors.ts';
-import { formatIp, formatPrefix, parsePrefix, sizeOf, type Prefix } from './cidr.ts';
+import { formatIp, formatPrefix, parsePrefix, sizeOf, type Prefix } from '../../lib/cidr.ts';
 
 export interface PlanConfig {
   /** Cluster pod CIDR, e.g. 10.1.0.0/16. */

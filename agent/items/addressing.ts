@@ -1,3 +1,4 @@
+import { addressOf, ipToBigInt, isIp } from '../../lib/cidr.ts';
 // Addresses every data plane derives the same way, so peers need only each other's node IDs:
 // the overlay MAC and next hop of a node, and a pod's MAC. Part of the item vocabulary because
 // two drivers (and nodes running different drivers) must agree on them bit for bit.
@@ -34,20 +35,9 @@ export function overlayNextHop(id: number): string {
   return `169.254.${128 + ((id >> 8) & 0x7f)}.${id & 0xff}`;
 }
 
-function expandV6(ip: string): number[] {
-  const [head = '', tail = ''] = ip.split('::');
-  const h = head === '' ? [] : head.split(':');
-  const t = tail === '' ? [] : tail.split(':');
-  const fill = ip.includes('::') ? Array<string>(8 - h.length - t.length).fill('0') : [];
-  return [...h, ...fill, ...t].map((g) => parseInt(g, 16) || 0);
-}
-
 /** A deterministic pod-side MAC from the pod's first address (0a:58 + IPv4 bytes, as OVN does; IPv6: its last 32 bits). */
 export function podMac(address: string): string {
-  const ip = address.split('/')[0] ?? '';
-  if (ip.includes('.')) return ['0a', '58', ...ip.split('.').map((x) => hex(Number(x)))].join(':');
-  const tail = expandV6(ip)
-    .slice(6)
-    .flatMap((g) => [(g >> 8) & 0xff, g & 0xff]);
-  return ['0a', '58', ...tail.map(hex)].join(':');
+  const ip = addressOf(address);
+  const low = isIp(ip) ? Number(ipToBigInt(ip) & 0xffffffffn) : 0;
+  return ['0a', '58', ...[24, 16, 8, 0].map((shift) => hex((low >>> shift) & 0xff))].join(':');
 }

@@ -2,13 +2,12 @@
 import type { Item } from '../scheduler/descriptor.ts';
 import { routeKey, tunnelKey } from '../items/keys.ts';
 import type { Route, Tunnel } from '../items/values.ts';
-import { formatIp, parseIp } from '../ipam/cidr.ts';
+import { hostAt, isCidr } from '../../lib/cidr.ts';
 import type { NodeContext, PeerNode } from './context.ts';
 
 /** The peer's gateway: its subnet's network address plus the gateway offset. */
 function peerGateway(subnet: string, gatewayOffset: number): string | undefined {
-  const base = parseIp(subnet.split('/')[0] ?? '');
-  return base === undefined ? undefined : formatIp(base + gatewayOffset);
+  return isCidr(subnet) ? hostAt(subnet, gatewayOffset) : undefined;
 }
 
 export function renderPeer(ctx: NodeContext, peer: PeerNode, gatewayOffset = 1): Item[] {

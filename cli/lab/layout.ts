@@ -3,6 +3,7 @@
 // `lab down` finds leftovers after a crash even without the state dir.
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
+import { addressOf, hostAt, networkOf } from '../../lib/cidr.ts';
 
 export interface NodeLayout {
   /** Kubernetes node name, also the agent's node name. */
@@ -75,7 +76,8 @@ export function nodeName(lab: string, index: number): string {
 export function labLayout(input: LayoutInput): LabLayout {
   const stateDir = input.stateDir ?? defaultStateDir(input.name);
   const netnsPrefix = `netloom-${input.name}-`;
-  const base = input.underlayCidr.split('/')[0]!.split('.').slice(0, 3).join('.');
+  // The underlay is always laid out as the /24 around the configured address.
+  const subnet = networkOf(`${addressOf(input.underlayCidr)}/24`);
   const nodes: NodeLayout[] = [];
   for (let i = 1; i <= input.nodes; i++) {
     const name = nodeName(input.name, i);
@@ -84,7 +86,7 @@ export function labLayout(input: LayoutInput): LabLayout {
       name,
       index: i,
       netns: `${netnsPrefix}${name.slice(input.name.length + 1)}`,
-      ip: `${base}.${10 + i}`,
+      ip: hostAt(subnet, 10 + i),
       underlayPort: `node${i}`,
       dir,
       cniSocket: join(dir, 'cni.sock'),
@@ -101,7 +103,7 @@ export function labLayout(input: LayoutInput): LabLayout {
     marker: input.name,
     underlayNetns: `${netnsPrefix}underlay`,
     bridge: 'br0',
-    bridgeAddress: `${base}.1/24`,
+    bridgeAddress: `${hostAt(subnet, 1)}/24`,
     nodes,
     files: {
       state: join(stateDir, 'lab.json'),

@@ -1,3 +1,4 @@
+import { familyOf } from '../../../lib/cidr.ts';
 // Names and addresses the Linux driver derives rather than stores. Every node derives the same
 // overlay MAC and next-hop address from a node ID, so peers need nothing but IDs and underlay
 // IPs (agent/README.md: overlay addressing is derived, not configured). Pure functions.
@@ -46,7 +47,7 @@ export {
 } from '../../items/addressing.ts';
 
 /** Whether an address or CIDR is IPv6. */
-export const isV6 = (address: string): boolean => address.includes(':');
+export const isV6 = (address: string): boolean => familyOf(address) === 6;
 
 /** A CIDR as iproute2 prints a destination: host routes lose their /32, the default is 'default'. */
 export function normalizeDst(dst: string, v6: boolean): string {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { PodPolicy } from '../../items/values.ts';
 import { ACL_DENY, ACL_PERMIT_REFLECT } from './calls/acl.ts';
-import { compileDirection, subtract } from './policy-rules.ts';
+import { subtract } from '../../../lib/cidr.ts';
+import { compileDirection } from './policy-rules.ts';
 
 describe('subtract', () => {
   it('carves an except out of a prefix, exactly', () => {

@@ -4,8 +4,8 @@
 // other direction's ACL. VPP rules have no "except": excepted prefixes are subtracted from the
 // peers (CIDR arithmetic), which keeps first-match semantics exact. Pure.
 import type { PodPolicy, PolicyRule } from '../../items/values.ts';
-import { ip6String } from './addresses.ts';
 import { ACL_DENY, ACL_PERMIT_REFLECT, type AclRule } from './calls/acl.ts';
+import { familyOf, subtract } from '../../../lib/cidr.ts';
 
 const ANY4 = '0.0.0.0/0';
 const ANY6 = '::/0';
@@ -13,51 +13,7 @@ const PROTO: Record<string, number> = { TCP: 6, UDP: 17, SCTP: 132 };
 const ALL_PORTS: [number, number] = [0, 65535];
 const ALL_ICMP: [number, number] = [0, 255];
 
-const isV6 = (cidr: string): boolean => cidr.includes(':');
-
-/** `cidr` minus every prefix in `except` (same family), as a list of CIDRs. */
-export function subtract(cidr: string, except: readonly string[]): string[] {
-  const v6 = isV6(cidr);
-  const bits = v6 ? 128 : 32;
-  const parse = (c: string): [bigint, number] => {
-    const [ip = '', len = String(bits)] = c.split('/');
-    return [toBig(ip, v6), Number(len)];
-  };
-  const cuts = except.filter((e) => isV6(e) === v6).map(parse);
-  const out: string[] = [];
-  const walk = (base: bigint, len: number): void => {
-    const size = 1n << BigInt(bits - len);
-    const end = base + size;
-    const overlapping = cuts.filter(([b, l]) => b < end && b + (1n << BigInt(bits - l)) > base);
-    if (overlapping.length === 0) {
-      out.push(`${fromBig(base, v6)}/${len}`);
-      return;
-    }
-    if (overlapping.some(([b, l]) => l <= len && b <= base)) return; // wholly excepted
-    walk(base, len + 1);
-    walk(base + size / 2n, len + 1);
-  };
-  const [b, l] = parse(cidr);
-  const mask = ((1n << BigInt(bits)) - 1n) ^ ((1n << BigInt(bits - l)) - 1n);
-  walk(b & mask, l);
-  return out;
-}
-
-function toBig(ip: string, v6: boolean): bigint {
-  if (!v6) return ip.split('.').reduce((acc, o) => (acc << 8n) | BigInt(Number(o)), 0n);
-  const [head = '', tail] = ip.split('::');
-  const h = head === '' ? [] : head.split(':');
-  const t = tail === undefined || tail === '' ? [] : tail.split(':');
-  const groups = [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
-  return groups.reduce((acc, g) => (acc << 16n) | BigInt(parseInt(g, 16) || 0), 0n);
-}
-
-function fromBig(n: bigint, v6: boolean): string {
-  if (!v6) return [24n, 16n, 8n, 0n].map((s) => Number((n >> s) & 0xffn)).join('.');
-  const bytes = new Uint8Array(16);
-  for (let i = 0; i < 16; i++) bytes[i] = Number((n >> BigInt(8 * (15 - i))) & 0xffn);
-  return ip6String(bytes);
-}
+const isV6 = (cidr: string): boolean => familyOf(cidr) === 6;
 
 function protocols(rule: PolicyRule, v6: boolean): number[] {
   if (rule.protocol === 'ICMP') return [v6 ? 58 : 1];

@@ -11,6 +11,7 @@ import { addNetns, delNetns } from '../netns.ts';
 import { k8sArgs, type CniRunner, type RuntimeConf } from './cni-runner.ts';
 import type { PodRecord, RecordStore } from './records.ts';
 import type { Pod } from './types.ts';
+import { addressOf } from '../../../lib/cidr.ts';
 
 const ECHO = join(ROOT, 'cli', 'lab', 'echo-server.ts');
 /** Every lab pod answers on this port, whatever it declares. */
@@ -51,7 +52,7 @@ export function portMappings(
 /** The pod addresses in a CNI result (any version ≥ 0.3.0: `ips[].address` as CIDR). */
 export function resultIps(result: unknown): string[] {
   const ips = (result as { ips?: { address?: string }[] } | undefined)?.ips ?? [];
-  return ips.map((i) => (i.address ?? '').split('/')[0] ?? '').filter((ip) => ip !== '');
+  return ips.map((i) => addressOf(i.address ?? '')).filter((ip) => ip !== '');
 }
 
 /** Where a sandbox's creation spent its time, for the log. */

@@ -7,6 +7,7 @@ import type { Address } from '../../../items/values.ts';
 import type { Descriptor } from '../../../scheduler/descriptor.ts';
 import type { AddressPort } from '../ports.ts';
 import { check, isCidr, vrfProblem } from '../validate.ts';
+import { addressOf } from '../../../../lib/cidr.ts';
 
 export function addressDescriptor(ports: { addresses: AddressPort }): Descriptor<Address, undefined> {
   return {
@@ -19,7 +20,7 @@ export function addressDescriptor(ports: { addresses: AddressPort }): Descriptor
         !isCidr(v.address) && `address ${JSON.stringify(v.address)} is not a CIDR`,
         v.role !== 'pod-gateway' && `role ${JSON.stringify(v.role)} is not handled`,
         isCidr(v.address) &&
-          key !== addressKey(v.vrf, v.address.split('/')[0]!) &&
+          key !== addressKey(v.vrf, addressOf(v.address)) &&
           'key does not match the address',
       ]);
     },
@@ -37,7 +38,7 @@ export function addressDescriptor(ports: { addresses: AddressPort }): Descriptor
 
     async retrieve() {
       return (await ports.addresses.list()).map((cidr) => ({
-        key: addressKey(0, cidr.split('/')[0]!),
+        key: addressKey(0, addressOf(cidr)),
         value: { vrf: 0, address: cidr, role: 'pod-gateway' as const },
         origin: 'netloom' as const,
       }));

@@ -9,6 +9,7 @@ import type { Descriptor, Retrieved } from '../../../scheduler/descriptor.ts';
 import type { InterfaceCalls } from '../calls/interfaces.ts';
 import { keysByTag, tagOf } from '../naming.ts';
 import { check, hostRange4, isCidr, isIp4, isVrf } from '../validate.ts';
+import { addressOf, splitCidr } from '../../../../lib/cidr.ts';
 
 /** What routes and pod interfaces read from an applied gateway. */
 export interface AddressMeta {
@@ -33,13 +34,12 @@ type Ports = {
   >;
 };
 
-const ipOf = (cidr: string): string => cidr.split('/')[0] ?? '';
 /** The gateway loopback's MAC: locally administered, the address in the low bytes. */
 const gatewayMac = (cidr: string): string =>
   [
     '02',
     'fe',
-    ...ipOf(cidr)
+    ...addressOf(cidr)
       .split('.')
       .map((x) => Number(x).toString(16).padStart(2, '0')),
   ].join(':');
@@ -54,9 +54,11 @@ export function addressDescriptor(ports: Ports): Descriptor<Address, AddressMeta
       check(key, [
         !isVrf(v.vrf) && `vrf ${v.vrf} out of range`,
         !isCidr(v.address) && `address ${JSON.stringify(v.address)} is not a CIDR`,
-        isCidr(v.address) && !isIp4(ipOf(v.address)) && 'the vpp driver serves IPv4 pod gateways only',
+        isCidr(v.address) && !isIp4(addressOf(v.address)) && 'the vpp driver serves IPv4 pod gateways only',
         v.role !== 'pod-gateway' && `role ${JSON.stringify(v.role)} is not handled`,
-        isCidr(v.address) && key !== addressKey(v.vrf, ipOf(v.address)) && 'key does not match the address',
+        isCidr(v.address) &&
+          key !== addressKey(v.vrf, addressOf(v.address)) &&
+          'key does not match the address',
       ]);
     },
 
@@ -75,7 +77,7 @@ export function addressDescriptor(ports: Ports): Descriptor<Address, AddressMeta
         await interfaces.deleteLoopback(sw).catch(() => undefined);
         throw err;
       }
-      return { swIfIndex: sw, prefixLen: Number(v.address.split('/')[1]) };
+      return { swIfIndex: sw, prefixLen: splitCidr(v.address)!.length };
     },
 
     async delete(key, v, meta) {
@@ -93,7 +95,7 @@ export function addressDescriptor(ports: Ports): Descriptor<Address, AddressMeta
         if (!itf.tag.startsWith(PREFIX.address)) continue;
         const key = byTag.get(itf.tag) ?? itf.tag;
         const want = ctx.desired.get(key);
-        const [address = ''] = (await interfaces.addresses(itf.swIfIndex)).filter((a) => isIp4(ipOf(a)));
+        const [address = ''] = (await interfaces.addresses(itf.swIfIndex)).filter((a) => isIp4(addressOf(a)));
         const vrf = await interfaces.vrf(itf.swIfIndex);
         const range = address === '' ? undefined : hostRange4(address);
         const complete = itf.up && range !== undefined && ranges.has(`${vrf}/${range.low}-${range.hi}`);
@@ -104,7 +106,7 @@ export function addressDescriptor(ports: Ports): Descriptor<Address, AddressMeta
         out.push({
           key,
           value,
-          metadata: { swIfIndex: itf.swIfIndex, prefixLen: Number(address.split('/')[1] ?? 32) },
+          metadata: { swIfIndex: itf.swIfIndex, prefixLen: splitCidr(address)?.length ?? 32 },
           origin: 'netloom',
         });
       }

@@ -13,8 +13,9 @@ import type { FibCalls } from '../calls/fib.ts';
 import type { InterfaceCalls, VppInterface, VppTap } from '../calls/interfaces.ts';
 import type { NatCalls } from '../calls/nat.ts';
 import { keysByTag, podMac, tagOf } from '../naming.ts';
-import { check, inSubnet4, isCidr, isIp4, isMac, isVrf } from '../validate.ts';
+import { check, isCidr, isIp4, isMac, isVrf } from '../validate.ts';
 import type { AddressMeta } from './address.ts';
+import { addressOf, containsIp } from '../../../../lib/cidr.ts';
 
 /** What an applied pod interface tells routes, policies and the CNI result. */
 export interface PodInterfaceMeta {
@@ -45,7 +46,6 @@ export interface PodInterfacePorts {
   nat?: Pick<NatCalls, 'enable' | 'setInterface'>;
 }
 
-const ipOf = (cidr: string): string => cidr.split('/')[0] ?? '';
 const macOf = (v: PodInterface): string =>
   v.mac !== '' ? v.mac.toLowerCase() : podMac(v.addresses[0] ?? '');
 
@@ -54,10 +54,10 @@ export function podSide(
   v: PodInterface,
   gateway: AddressMeta | undefined,
 ): { hostIp4: string; hostIp4Gateway: string } {
-  const ip = ipOf(v.addresses[0] ?? '');
+  const ip = addressOf(v.addresses[0] ?? '');
   if (v.gateway === '' || gateway === undefined) return { hostIp4: `${ip}/32`, hostIp4Gateway: '' };
   const subnet = `${v.gateway}/${gateway.prefixLen}`;
-  return inSubnet4(ip, subnet)
+  return containsIp(subnet, ip)
     ? { hostIp4: `${ip}/${gateway.prefixLen}`, hostIp4Gateway: v.gateway }
     : { hostIp4: `${ip}/32`, hostIp4Gateway: '' };
 }
@@ -83,7 +83,7 @@ export function podInterfaceDescriptor(ports: PodInterfacePorts): Descriptor<Pod
         !(Number.isInteger(v.mtu) && v.mtu >= 68 && v.mtu <= 9000) && `mtu ${v.mtu} out of range`,
         v.addresses.length !== 1 && 'the vpp driver configures exactly one address per pod interface',
         ...v.addresses.map(
-          (a) => (!isCidr(a) || !isIp4(ipOf(a))) && `address ${JSON.stringify(a)} is not an IPv4 CIDR`,
+          (a) => (!isCidr(a) || !isIp4(addressOf(a))) && `address ${JSON.stringify(a)} is not an IPv4 CIDR`,
         ),
         v.gateway !== '' &&
           !isIp4(v.gateway) &&
@@ -112,7 +112,7 @@ export function podInterfaceDescriptor(ports: PodInterfacePorts): Descriptor<Pod
         if (gateway !== undefined) await interfaces.setUnnumbered(sw, gateway.swIfIndex);
         await interfaces.setMtu(sw, v.mtu);
         await interfaces.proxyArpOn(sw);
-        await fib.setNeighbor(sw, ipOf(v.addresses[0]!), mac);
+        await fib.setNeighbor(sw, addressOf(v.addresses[0]!), mac);
         if (nat !== undefined) {
           await nat.enable();
           await nat.setInterface(sw, 'inside', true);

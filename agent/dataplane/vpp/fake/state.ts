@@ -4,6 +4,7 @@
 // API's own shapes so dumps return what was configured.
 import { fromAddress, fromPrefix, toPrefix } from '../addresses.ts';
 import type { VppFields } from '../api/field-codecs.ts';
+import { networkOf } from '../../../../lib/cidr.ts';
 
 export const IF_ADMIN_UP = 1;
 export const IF_LINK_UP = 2;
@@ -166,15 +167,4 @@ export class FakeVppState {
   allocateAcl(): number {
     return this.nextAclIndex++;
   }
-}
-
-/** "10.1.3.5/24" → "10.1.3.0/24" (IPv4), IPv6 left as given. */
-export function networkOf(cidr: string): string {
-  const [ip = '', len = '32'] = cidr.split('/');
-  if (ip.includes(':')) return cidr;
-  const n = Number(len);
-  const v = ip.split('.').reduce((acc, o) => (acc << 8) | Number(o), 0) >>> 0;
-  const mask = n === 0 ? 0 : (0xffffffff << (32 - n)) >>> 0;
-  const net = (v & mask) >>> 0;
-  return `${[24, 16, 8, 0].map((s) => (net >>> s) & 0xff).join('.')}/${n}`;
 }
