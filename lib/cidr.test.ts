@@ -186,6 +186,7 @@ describe('prefix arithmetic', () => {
     expect(subtract('10.1.0.0/16', ['10.0.0.0/8'])).toEqual([]);
     expect(subtract('10.1.3.7/24', ['192.168.0.0/16', 'fd00::/8'])).toEqual(['10.1.3.0/24']);
     expect(subtract('fd00::/126', ['fd00::1/128', 'fd00::2'])).toEqual(['fd00::/128', 'fd00::3/128']);
+    expect(subtract('::/0', ['::/1'])).toEqual(['8000::/1']);
   });
 
   it('what subtract returns never meets an exception and, with it, covers the whole', () => {

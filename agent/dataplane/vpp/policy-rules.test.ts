@@ -1,31 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { PodPolicy } from '../../items/values.ts';
 import { ACL_DENY, ACL_PERMIT_REFLECT } from './calls/acl.ts';
-import { subtract } from '../../../lib/cidr.ts';
 import { compileDirection } from './policy-rules.ts';
-
-describe('subtract', () => {
-  it('carves an except out of a prefix, exactly', () => {
-    expect(subtract('10.1.0.0/16', ['10.1.2.0/24'])).toEqual([
-      '10.1.0.0/23',
-      '10.1.3.0/24',
-      '10.1.4.0/22',
-      '10.1.8.0/21',
-      '10.1.16.0/20',
-      '10.1.32.0/19',
-      '10.1.64.0/18',
-      '10.1.128.0/17',
-    ]);
-    expect(subtract('10.1.0.0/16', [])).toEqual(['10.1.0.0/16']);
-    expect(subtract('10.1.0.0/16', ['10.0.0.0/8'])).toEqual([]);
-    expect(subtract('10.1.3.7/24', ['192.168.0.0/16', 'fd00::/8'])).toEqual(['10.1.3.0/24']);
-  });
-
-  it('works for IPv6 and several excepts', () => {
-    expect(subtract('fd00::/126', ['fd00::1/128', 'fd00::2/128'])).toEqual(['fd00::/128', 'fd00::3/128']);
-    expect(subtract('::/0', ['::/1'])).toEqual(['8000::/1']);
-  });
-});
 
 describe('compileDirection', () => {
   const base: PodPolicy = {
