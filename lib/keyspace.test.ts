@@ -35,6 +35,35 @@ describe('Keyspace', () => {
     expect(new Set(examples.map(([r]) => r.kind))).toEqual(new Set(Object.keys(keyLayout())));
   });
 
+  it("holds in the agent's view range exactly the families an agent renders from (and lbipam, which sorts inside)", () => {
+    const { from, to } = ks.agentView;
+    const inRange = (key: string): boolean =>
+      Buffer.compare(Buffer.from(key), Buffer.from(from)) >= 0 &&
+      Buffer.compare(Buffer.from(key), Buffer.from(to)) < 0;
+    const kinds = (inside: boolean): string[] =>
+      [...new Set(examples.filter(([, key]) => inRange(key) === inside).map(([r]) => r.kind))].sort();
+    expect(kinds(false)).toEqual(['ipam']);
+    expect(kinds(true)).toEqual(
+      [
+        'endpoints',
+        'ksrStatus',
+        'lbipam',
+        'namespace',
+        'netattach',
+        'network',
+        'node',
+        'nodeId',
+        'nodeInfo',
+        'pod',
+        'policy',
+        'service',
+      ].sort(),
+    );
+    // Nothing of another cluster whose name extends this one's.
+    expect(inRange('/netloom/v1/prod-10/k8s/node/x')).toBe(false);
+    expect(inRange('/netloom/v1/prod-1/attachments/n/ns/p/eth0')).toBe(false);
+  });
+
   it('round-trips arbitrary names, unicode included', () => {
     const part = fc
       .string({ minLength: 1, maxLength: 40, unit: 'grapheme' })

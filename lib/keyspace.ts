@@ -81,6 +81,16 @@ export class Keyspace {
     return this.root + 'k8s/';
   }
 
+  /**
+   * What a node agent renders from, as one key range so one watch at one revision covers it:
+   * k8s/, ksr/, networks/ and nodes/, which sort together. It leaves out ipam/ (every node's
+   * pod addresses: the churn of the whole cluster) and attachments/; lbipam/ sorts inside it
+   * and comes along (one key per LoadBalancer address, ignored by the view).
+   */
+  get agentView(): { from: string; to: string } {
+    return { from: this.root + 'k8s/', to: this.root + 'nodes0' }; // '0' follows '/'
+  }
+
   /** Parses a key of this cluster; undefined for keys outside the keyspace. */
   tryParse(key: string): KeyRef | undefined {
     if (!key.startsWith(this.root)) return undefined;

@@ -116,4 +116,25 @@ describe.skipIf(skip)('runViewSync (real etcd)', () => {
     stop.abort();
     await task;
   }, 60_000);
+  it("watches only the agent's view: other nodes' IPAM writes never reach it", async () => {
+    const from = (await store.revision()) + 1;
+    const stop = new AbortController();
+    const seen: string[] = [];
+    const watch = (async () => {
+      for await (const ev of store.watch(ks.agentView, { startRevision: from, signal: stop.signal })) {
+        if (ev.type !== 'events') continue;
+        seen.push(...ev.changes.map((c) => c.key.slice(ks.root.length)));
+        if (seen.includes('nodes/info/w9')) break;
+      }
+    })();
+    await store.put(ks.key({ kind: 'ipam', node: 'w9', ip: '10.1.9.5' }), '{"containerId":"c"}');
+    await store.put(ks.root + 'attachments/w9/default/p/eth0', '{}');
+    await store.put(ks.key({ kind: 'pod', namespace: 'default', name: 'w9-pod' }), pod('w9-pod', 'w9'));
+    await store.put(ks.key({ kind: 'nodeInfo', name: 'w9' }), '{"id":9}');
+    await watch;
+    stop.abort();
+    expect(seen).toEqual(['k8s/pod/default/w9-pod', 'nodes/info/w9']);
+    const { kvs } = await store.list(ks.agentView);
+    expect(kvs.some((kv) => kv.key.includes('/ipam/') || kv.key.includes('/attachments/'))).toBe(false);
+  });
 });

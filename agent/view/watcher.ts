@@ -1,5 +1,6 @@
-// Keeps a ClusterView in step with etcd through one watch on the cluster prefix: list at one
-// revision, then watch from the next, batch by batch in revision order (lib/etcd/watch.ts
+// Keeps a ClusterView in step with etcd through one watch on what the agent renders from (the
+// keyspace's agentView range: Kubernetes objects, KSR status, networks, nodes — not the other
+// nodes' IPAM writes): list at one revision, then watch from the next, batch by batch in revision order (lib/etcd/watch.ts
 // resumes after disconnects without loss). A compacted resume revision, or an etcd whose
 // revision went backwards (restored from an older backup), ends the watch: the view is rebuilt
 // from a fresh list and the consumer told to resync.
@@ -62,7 +63,7 @@ export async function runViewSync(opts: ViewSyncOptions): Promise<void> {
       );
     };
     try {
-      for await (const ev of store.watch(keyspace.root, {
+      for await (const ev of store.watch(keyspace.agentView, {
         startRevision: view.revision + 1,
         signal: inner.signal,
         onStatus,
@@ -91,7 +92,7 @@ export async function runViewSync(opts: ViewSyncOptions): Promise<void> {
 }
 
 async function relist(opts: ViewSyncOptions): Promise<void> {
-  const { kvs, revision } = await opts.store.list(opts.keyspace.root);
+  const { kvs, revision } = await opts.store.list(opts.keyspace.agentView);
   opts.view.clear();
   for (const kv of kvs) applyOne(opts, kv.key, kv.value);
   opts.view.revision = revision;

@@ -42,6 +42,22 @@ interface RawKv {
   lease: string;
 }
 
+/**
+ * Keys from `from` up to (not including) `to`: what a prefix is when several adjacent families
+ * are read or watched as one, at one revision.
+ */
+export interface KeyRange {
+  from: string;
+  to: string;
+}
+
+/** A prefix or a range as etcd's key and range_end. */
+export function rangeOf(keys: string | KeyRange): { key: Buffer; end: Buffer } {
+  return typeof keys === 'string'
+    ? { key: Buffer.from(keys), end: prefixEnd(keys) }
+    : { key: Buffer.from(keys.from), end: Buffer.from(keys.to) };
+}
+
 /** The first key after every key with this prefix (etcd's range_end for a prefix). */
 export function prefixEnd(prefix: string): Buffer {
   const end = Buffer.from(prefix);
@@ -53,6 +69,9 @@ export function prefixEnd(prefix: string): Buffer {
   }
   return Buffer.from([0]);
 }
+
+const describe = (keys: string | KeyRange): string =>
+  typeof keys === 'string' ? keys : `[${keys.from}, ${keys.to})`;
 
 function toKv(raw: RawKv): KeyValue {
   return {
@@ -120,19 +139,19 @@ export class Store {
    * consistent snapshot however many keys there are.
    */
   async *pages(
-    prefix: string,
+    prefix: string | KeyRange,
     options: ListOptions = {},
   ): AsyncGenerator<{ revision: number; kvs: KeyValue[] }> {
     const pageSize = options.pageSize ?? 1000;
-    const end = prefixEnd(prefix);
-    let start = Buffer.from(prefix);
+    const { key: first, end } = rangeOf(prefix);
+    let start = first;
     let revision = options.revision ?? 0;
     for (;;) {
       let res;
       try {
         res = await this.client.kv.range({ key: start, range_end: end, limit: pageSize, revision });
       } catch (err) {
-        throw storeError(`list ${prefix} at revision ${revision}`, err);
+        throw storeError(`list ${describe(prefix)} at revision ${revision}`, err);
       }
       if (revision === 0) revision = Number(res.header.revision);
       const kvs = (res.kvs as RawKv[]).map(toKv);
@@ -143,8 +162,11 @@ export class Store {
     }
   }
 
-  /** Every key under a prefix at one revision. */
-  async list(prefix: string, options: ListOptions = {}): Promise<{ revision: number; kvs: KeyValue[] }> {
+  /** Every key under a prefix (or in a range) at one revision. */
+  async list(
+    prefix: string | KeyRange,
+    options: ListOptions = {},
+  ): Promise<{ revision: number; kvs: KeyValue[] }> {
     const kvs: KeyValue[] = [];
     let revision = options.revision ?? 0;
     for await (const page of this.pages(prefix, options)) {
@@ -259,8 +281,8 @@ export class Store {
     }
   }
 
-  /** Watches a prefix; see watch.ts for the resume and compaction contract. */
-  watch(prefix: string, options: WatchOptions): AsyncGenerator<WatchEvent> {
+  /** Watches a prefix or a range; see watch.ts for the resume and compaction contract. */
+  watch(prefix: string | KeyRange, options: WatchOptions): AsyncGenerator<WatchEvent> {
     return watchPrefix(this.client, prefix, options);
   }
 

@@ -9,7 +9,7 @@
 import type { Etcd3 } from 'etcd3';
 import { errorMessage } from '../errors.ts';
 import { Backoff, sleep } from '../timing.ts';
-import { prefixEnd } from './store.ts';
+import { rangeOf, type KeyRange } from './store.ts';
 
 export type Change =
   | {
@@ -127,7 +127,7 @@ function groupByRevision(events: RawEvent[]): { revision: number; changes: Chang
 
 async function open(
   client: Etcd3,
-  prefix: string,
+  prefix: string | KeyRange,
   from: number,
   prevKv: boolean,
   inbox: Inbox<RawResponse>,
@@ -136,10 +136,11 @@ async function open(
   stream.on('data', (res: RawResponse) => inbox.push(res));
   stream.on('error', (err: Error) => inbox.fail(err));
   stream.on('end', () => inbox.fail(new Error('watch stream ended')));
+  const { key, end } = rangeOf(prefix);
   stream.write({
     create_request: {
-      key: Buffer.from(prefix),
-      range_end: prefixEnd(prefix),
+      key,
+      range_end: end,
       start_revision: String(from),
       progress_notify: true,
       prev_kv: prevKv,
@@ -168,7 +169,7 @@ function interpret(res: RawResponse, next: number): { connected: boolean; events
 
 export async function* watchPrefix(
   client: Etcd3,
-  prefix: string,
+  prefix: string | KeyRange,
   options: WatchOptions,
 ): AsyncGenerator<WatchEvent> {
   const { min, max } = options.backoffMs ?? { min: 100, max: 3_000 };
