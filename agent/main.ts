@@ -6,8 +6,9 @@ import { Store } from '../lib/etcd/store.ts';
 import { startHealthServer } from '../lib/health-server.ts';
 import { createLogger } from '../lib/logging.ts';
 import { createRegistry } from '../lib/metrics.ts';
-import { Agent } from './agent.ts';
-import { apiRoutes } from './api/routes.ts';
+import type { Agent } from './agent.ts';
+import { assembleAgent } from './assemble.ts';
+import { apiRoutes } from './http/routes.ts';
 import { agentConfigSchema, managementIp } from './config.ts';
 
 export async function main(argv: string[]): Promise<number> {
@@ -32,7 +33,7 @@ export async function main(argv: string[]): Promise<number> {
 
   let agent: Agent;
   try {
-    agent = await Agent.start(config, ip, { store, logger, registry });
+    agent = await assembleAgent(config, ip, { store, logger, registry });
   } catch (err) {
     store.close();
     throw err;

@@ -39,7 +39,7 @@ async function main(): Promise<void> {
       socketPath: join(tmp, 'cni.sock'),
       stateDir: join(tmp, 'state'),
     };
-    agent = await LabAgent.start({ node, peers: [node], store });
+    agent = await LabAgent.start({ node, store });
     const bin = join(tmp, 'bin');
     await buildCni(join(bin, 'netloom'), process.execPath, join(tmp, 'compile-cache'));
     const runner = new CniRunner({ cniPath: [bin, '/usr/lib/cni'], netns: node.netns });

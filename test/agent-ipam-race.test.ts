@@ -7,7 +7,8 @@ import { Keyspace } from '../lib/keyspace.ts';
 import { silentLogger } from '../lib/logging.ts';
 import { createRegistry } from '../lib/metrics.ts';
 import type { Store } from '../lib/etcd/store.ts';
-import { Agent } from '../agent/agent.ts';
+import type { Agent } from '../agent/agent.ts';
+import { assembleAgent } from '../agent/assemble.ts';
 import { agentConfigSchema } from '../agent/config.ts';
 import { decodeEntry } from '../agent/ipam/allocator.ts';
 import { FakeDataPlane } from '../agent/dataplane/fake/plane.ts';
@@ -58,7 +59,7 @@ describe.skipIf(skip)('one node, 1,000 concurrent allocations, and a second agen
         '5',
       ],
     });
-    agent = await Agent.start(config, '192.168.1.10', {
+    agent = await assembleAgent(config, '192.168.1.10', {
       store,
       logger: silentLogger(),
       registry: createRegistry('test', { processMetrics: false }),

@@ -44,7 +44,7 @@ describe.skipIf(skip)('CNI fuzz against a real agent', () => {
       socketPath: join(tmp, 'cni.sock'),
       stateDir: join(tmp, 'state'),
     };
-    agent = await LabAgent.start({ node, peers: [node], store });
+    agent = await LabAgent.start({ node, store });
     const bin = join(tmp, 'bin');
     await buildCni(join(bin, 'netloom'), process.execPath, join(tmp, 'cc'));
     runner = new CniRunner({ cniPath: [bin], netns: node.netns });

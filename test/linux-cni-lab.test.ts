@@ -13,7 +13,7 @@ import type { Store } from '../lib/etcd/store.ts';
 import { countingRunner, spawnRunner } from '../agent/dataplane/linux/exec.ts';
 import { buildCni } from '../scripts/build-cni.ts';
 import { startEtcd, type EtcdHandle } from './harness/etcd.ts';
-import { CLUSTER, LabAgent, type LabNode } from './lab/agent.ts';
+import { CLUSTER, LabAgent, publishLabNodes, type LabNode } from './lab/agent.ts';
 import { CniPluginError, CniRunner, type ConfList, type RuntimeConf } from './lab/cni-runner.ts';
 import { echoMesh, echoOnce, startEchoServer, startStream, type EchoPod } from './lab/echo.ts';
 import { Lab } from './lab/netns.ts';
@@ -78,7 +78,7 @@ async function startAgent(
   counting = false,
 ): Promise<{ agent: LabAgent; mutations: () => string[] }> {
   const runner = countingRunner(spawnRunner());
-  const agent = await LabAgent.start({ node: n, peers: nodes, store, ...(counting ? { runner } : {}) });
+  const agent = await LabAgent.start({ node: n, store, ...(counting ? { runner } : {}) });
   agents.set(n.name, agent);
   return {
     agent,
@@ -108,6 +108,7 @@ beforeAll(async () => {
   }
   const bin = join(tmp, 'bin');
   await buildCni(join(bin, 'netloom'), process.execPath, join(tmp, 'compile-cache'));
+  await publishLabNodes(store, nodes);
   for (const n of nodes) {
     await startAgent(n);
     runners.set(n.name, new CniRunner({ cniPath: [bin, '/usr/lib/cni'], netns: n.netns }));

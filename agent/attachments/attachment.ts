@@ -11,3 +11,15 @@ export interface Attachment {
   /** Custom network name; '' for the default network. */
   network: string;
 }
+
+const FIELDS = ['containerId', 'ifname', 'namespace', 'pod', 'netns', 'ip', 'network'] as const;
+
+/** Whether a value read back from disk has the shape of an attachment (the values are checked by the drivers). */
+export function isAttachment(v: unknown): v is Attachment {
+  if (typeof v !== 'object' || v === null) return false;
+  const r = v as Record<string, unknown>;
+  return (
+    FIELDS.every((f) => typeof r[f] === 'string') &&
+    FIELDS.filter((f) => f !== 'network').every((f) => r[f] !== '')
+  );
+}

@@ -1,18 +1,26 @@
 // The pod interfaces attached on this node, kept in the state directory: after a restart the
-// agent renders the same pods without asking the runtime. Writes are atomic (temp file and
-// rename) and grouped: changes made while a write runs go out together in the next one.
-import { mkdirSync, readFileSync } from 'node:fs';
-import { rename, writeFile } from 'node:fs/promises';
+// agent renders the same pods without asking the runtime. Writes are atomic and durable
+// (lib/atomic-file: temp file, fsync, rename, fsync of the directory) and grouped: changes made
+// while a write runs go out together in the next one.
+//
+// A file that cannot be read as attachments (torn by a disk fault, edited by hand) is never
+// fatal: it is set aside as `<file>.corrupt-<time>`, the store starts empty and says why in
+// `damaged`, and the agent rebuilds it from its IPAM records (agent/assemble.ts). Entries that
+// are not well-formed are dropped one by one, and counted, rather than trusted.
+import { mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import { NetloomError, errorMessage } from '../../lib/errors.ts';
-import type { Attachment } from './attachment.ts';
-
-export class AttachmentStoreError extends NetloomError {}
+import { writeFileAtomic } from '../../lib/atomic-file.ts';
+import { errorMessage } from '../../lib/errors.ts';
+import { isAttachment, type Attachment } from './attachment.ts';
 
 const idOf = (containerId: string, ifname: string): string => `${containerId}/${ifname}`;
 
 export class AttachmentStore {
   readonly path: string;
+  /** Why the file on disk could not be used, when it could not ('' when it was fine or absent). */
+  readonly damaged: string = '';
+  /** Entries of the file dropped as malformed. */
+  readonly dropped: number = 0;
   private readonly items = new Map<string, Attachment>();
   private writing: Promise<void> | undefined;
   private queued: Promise<void> | undefined;
@@ -24,17 +32,24 @@ export class AttachmentStore {
     try {
       text = readFileSync(this.path, 'utf8');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
-        throw new AttachmentStoreError(`cannot read ${this.path}: ${errorMessage(err)}`, { cause: err });
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.damaged = `unreadable: ${errorMessage(err)}`;
     }
     if (text === undefined) return;
-    let list: Attachment[];
+    let list: unknown;
     try {
-      list = JSON.parse(text) as Attachment[];
+      list = JSON.parse(text);
     } catch (err) {
-      throw new AttachmentStoreError(`${this.path} is corrupt: ${errorMessage(err)}`, { cause: err });
+      this.damaged = `not JSON: ${errorMessage(err)}`;
     }
-    for (const a of list) this.items.set(idOf(a.containerId, a.ifname), a);
+    if (this.damaged === '' && !Array.isArray(list)) this.damaged = 'not a list of attachments';
+    if (this.damaged !== '') {
+      this.setAside();
+      return;
+    }
+    for (const a of list as unknown[]) {
+      if (isAttachment(a)) this.items.set(idOf(a.containerId, a.ifname), a);
+      else this.dropped++;
+    }
   }
 
   all(): Attachment[] {
@@ -45,9 +60,18 @@ export class AttachmentStore {
     return this.items.get(idOf(containerId, ifname));
   }
 
-  /** Records an attachment; resolves once it is on disk. */
+  /** Records an attachment as the newest (a repeated ADD refreshes it); resolves once it is on disk. */
   add(a: Attachment): Promise<void> {
-    this.items.set(idOf(a.containerId, a.ifname), a);
+    const id = idOf(a.containerId, a.ifname);
+    this.items.delete(id);
+    this.items.set(id, a);
+    return this.save();
+  }
+
+  /** Replaces every record (a rebuild); resolves once on disk. */
+  replaceAll(list: readonly Attachment[]): Promise<void> {
+    this.items.clear();
+    for (const a of list) this.items.set(idOf(a.containerId, a.ifname), a);
     return this.save();
   }
 
@@ -61,14 +85,20 @@ export class AttachmentStore {
     return gone;
   }
 
+  private setAside(): void {
+    try {
+      renameSync(this.path, `${this.path}.corrupt-${Date.now()}`);
+    } catch {
+      // Kept in place: the next save replaces it atomically anyway.
+    }
+  }
+
   private save(): Promise<void> {
     if (this.queued) return this.queued;
     const run = async (): Promise<void> => {
       await this.writing?.catch(() => undefined);
       this.queued = undefined;
-      const tmp = `${this.path}.tmp`;
-      await writeFile(tmp, JSON.stringify(this.all(), null, 1));
-      await rename(tmp, this.path);
+      await writeFileAtomic(this.path, JSON.stringify(this.all(), null, 1), { mode: 0o600 });
     };
     const p = run();
     this.queued = p;

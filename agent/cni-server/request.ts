@@ -3,7 +3,7 @@
 // name, the namespace path for ADD/CHECK, the pod from K8S_POD_* (or, outside Kubernetes, the
 // container itself).
 import type { CniRequest__Output } from '../../proto/gen/netloom/cni/v1/CniRequest.ts';
-import { CniCode, CniFailure } from './errors.ts';
+import { CniCode, CniError } from '../../cni/errors.ts';
 
 export interface Identity {
   containerId: string;
@@ -20,7 +20,7 @@ const IFNAME = /^[A-Za-z0-9_.-]{1,15}$/;
 const K8S_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 
 export function identify(req: CniRequest__Output, opts: { needNetns: boolean }): Identity {
-  const bad = (what: string): CniFailure => new CniFailure(CniCode.InvalidEnvironment, what);
+  const bad = (what: string): CniError => new CniError(CniCode.InvalidEnvironment, what);
   if (!CONTAINER_ID.test(req.containerId))
     throw bad(`invalid container ID ${JSON.stringify(req.containerId)}`);
   if (!IFNAME.test(req.ifname)) throw bad(`invalid interface name ${JSON.stringify(req.ifname)}`);

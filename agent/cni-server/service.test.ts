@@ -5,14 +5,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../lib/logging.ts';
 import type { CniRequest__Output } from '../../proto/gen/netloom/cni/v1/CniRequest.ts';
 import { linuxDriverWith } from '../dataplane/linux/driver.ts';
-import { FakeKernel } from '../dataplane/linux/fake.ts';
+import { FakeKernel } from '../dataplane/linux/fake/kernel.ts';
 import type { Allocation, AllocationRequest } from '../ipam/allocator.ts';
 import { podInterfaceKey } from '../items/keys.ts';
 import { KvScheduler } from '../scheduler/scheduler.ts';
 import { AttachmentStore } from '../attachments/store.ts';
 import type { NodeContext } from '../renderers/context.ts';
-import { renderNodeBase } from '../renderers/node.ts';
-import { renderPodAttachment } from '../renderers/pods.ts';
+import { Pipeline } from '../pipeline/pipeline.ts';
+import { ClusterView } from '../view/view.ts';
 import type { IpamPort, Readiness } from './ports.ts';
 import { CniService } from './service.ts';
 
@@ -88,17 +88,27 @@ async function setup(
   });
   const ipam = opts.ipam ?? new MemIpam();
   let ready: Readiness = opts.ready ?? { ready: true };
+  const attachments = new AttachmentStore(dir, 'test');
+  const pipeline = new Pipeline({
+    ctx,
+    view: new ClusterView(),
+    scheduler,
+    attachments: attachments.all(),
+    subnetOf: () => undefined,
+    gatewayOffset: 1,
+    logger: silentLogger(),
+  });
   const service = new CniService({
     ipam,
-    scheduler,
-    attachments: new AttachmentStore(dir, 'test'),
-    render: (a) => renderPodAttachment(ctx, a),
+    attachments,
+    pods: pipeline,
+    items: scheduler,
     ready: () => ready,
     logger: silentLogger(),
     addTimeoutMs: opts.addTimeoutMs ?? 2_000,
   });
-  await scheduler.resync({ desired: [...renderNodeBase(ctx), ...service.items()] });
-  return { dir, kernel, scheduler, ipam, service, setReady: (r: Readiness) => (ready = r) };
+  await pipeline.resync(true, 'start');
+  return { dir, kernel, scheduler, pipeline, ipam, service, setReady: (r: Readiness) => (ready = r) };
 }
 
 const req = (over: Partial<CniRequest__Output> = {}): CniRequest__Output => ({
@@ -285,10 +295,12 @@ describe('CniService', () => {
     const again = await setup({ dir: t.dir, kernel: t.kernel, ipam: t.ipam });
     expect(t.kernel.changes().length).toBe(changes);
     expect(again.scheduler.status(podInterfaceKey('default', 'web-0', 'eth0'))?.state).toBe('configured');
-    expect(again.service.items().map((i) => i.key)).toEqual([
-      'pod-interface/default/web-0/eth0',
-      'route/0/10.1.1.10/32',
-    ]);
+    expect(
+      again.pipeline
+        .desiredItems()
+        .map((i) => i.key)
+        .filter((k) => k.startsWith('pod-interface/') || k === 'route/0/10.1.1.10/32'),
+    ).toEqual(['pod-interface/default/web-0/eth0', 'route/0/10.1.1.10/32']);
     expect((await again.service.del(req())).error).toBeUndefined();
     expect(t.kernel.dump()).not.toContain('veth');
   });

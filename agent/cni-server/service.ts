@@ -1,34 +1,30 @@
 // The CNI operations of the agent, independent of gRPC. ADD allocates the pod's address (IPAM
 // persists it in etcd before answering), records the attachment in the node's attachment
-// store, commits the pod's items to the KV scheduler and answers only once they are applied.
-// DEL is idempotent and succeeds when nothing is left. All operations on one container ID are
-// serialised; GC tears down what the runtime no longer lists. Every operation answers a
-// CniReply and never throws. It is also the pipeline's PodSource: items() lists every local
-// pod's items for full resyncs.
+// store, hands it to the pipeline (which renders and commits the pod's items: the only writer
+// to the scheduler) and answers only once those items are applied. DEL is idempotent and
+// succeeds when nothing is left. All operations on one container ID are serialised; GC tears
+// down what the runtime no longer lists. Every operation answers a CniReply and never throws.
 import type { Logger } from '../../lib/logging.ts';
 import type { Registry } from '../../lib/metrics.ts';
+import { CniCode, CniError } from '../../cni/errors.ts';
 import type { CniReply } from '../../proto/gen/netloom/cni/v1/CniReply.ts';
 import type { CniRequest__Output } from '../../proto/gen/netloom/cni/v1/CniRequest.ts';
 import type { GcRequest__Output } from '../../proto/gen/netloom/cni/v1/GcRequest.ts';
 import type { Attachment } from '../attachments/attachment.ts';
-import { podInterfaceKey } from '../items/keys.ts';
 import type { PodInterface } from '../items/values.ts';
-import type { Item } from '../scheduler/descriptor.ts';
-import { CniCode, CniFailure } from './errors.ts';
 import { KeyedMutex } from './keyed-mutex.ts';
 import { cniMetrics, type CniMetrics } from './metrics.ts';
 import { dnsOf, prevResultIps, validAttachmentsOf } from './netconf.ts';
 import { identify, type Identity } from './request.ts';
-import { cniResult, type PodInterfaceInfo } from './result.ts';
-import type { AttachmentsPort, IpamPort, Readiness, SchedulerPort } from './ports.ts';
+import { cniResult, isWired } from './result.ts';
+import type { AttachmentsPort, IpamPort, ItemsPort, PodsPort, Readiness } from './ports.ts';
 
 export interface CniServiceOptions {
   ipam: IpamPort;
-  scheduler: SchedulerPort;
   attachments: AttachmentsPort;
-  /** A pod attachment's items, the pod interface first (agent/renderers/pods.ts). */
-  render: (a: Attachment) => Item[];
-  /** Whether the node can wire pods now (node ID claimed, gateway and overlay applied…). */
+  pods: PodsPort;
+  items: ItemsPort;
+  /** Whether the node can wire pods now (node ID claimed, first resync done, node items applied). */
   ready: () => Readiness;
   logger: Logger;
   registry?: Registry;
@@ -39,29 +35,15 @@ export interface CniServiceOptions {
 type Op = 'add' | 'del' | 'check' | 'status' | 'gc';
 
 const attachmentId = (containerId: string, ifname: string): string => `${containerId}/${ifname}`;
-const podKeyOf = (a: Pick<Attachment, 'namespace' | 'pod' | 'ifname'>): string =>
-  podInterfaceKey(a.namespace, a.pod, a.ifname);
 
 export class CniService {
   private readonly opts: CniServiceOptions;
   private readonly mutex = new KeyedMutex();
-  /** Which attachment's items are committed for each pod interface key. */
-  private readonly owner = new Map<string, string>();
   private readonly metrics: CniMetrics;
 
   constructor(opts: CniServiceOptions) {
     this.opts = opts;
     this.metrics = cniMetrics(opts.registry);
-    // Recorded attachments, oldest first: where two share a pod interface, the newer owns it.
-    for (const a of opts.attachments.all()) this.owner.set(podKeyOf(a), a.containerId);
-  }
-
-  /** Every local pod's items (each pod interface's owning attachment): the PodSource. */
-  items(): Item[] {
-    return this.opts.attachments
-      .all()
-      .filter((a) => this.owner.get(podKeyOf(a)) === a.containerId)
-      .flatMap((a) => this.opts.render(a));
   }
 
   add(req: CniRequest__Output): Promise<CniReply> {
@@ -69,7 +51,7 @@ export class CniService {
       const id = identify(req, { needNetns: true });
       const readiness = this.opts.ready();
       if (!readiness.ready)
-        throw new CniFailure(
+        throw new CniError(
           CniCode.TryAgainLater,
           `netloom agent not ready: ${readiness.reason ?? 'starting'}`,
         );
@@ -100,7 +82,7 @@ export class CniService {
       const r = this.opts.ready();
       if (!r.ready)
         return Promise.reject(
-          new CniFailure(CniCode.NotAvailable, `netloom agent not ready: ${r.reason ?? 'starting'}`),
+          new CniError(CniCode.NotAvailable, `netloom agent not ready: ${r.reason ?? 'starting'}`),
         );
       return Promise.resolve({});
     });
@@ -135,7 +117,7 @@ export class CniService {
           .catch((err: unknown) => failures.push(`${r.ip}: ${String(err)}`));
       }
       if (failures.length > 0)
-        throw new CniFailure(CniCode.TryAgainLater, `GC left ${failures.length} attachment(s)`, {
+        throw new CniError(CniCode.TryAgainLater, `GC left ${failures.length} attachment(s)`, {
           details: failures.join('; '),
         });
       return {};
@@ -143,19 +125,25 @@ export class CniService {
   }
 
   private async doAdd(id: Identity, req: CniRequest__Output): Promise<CniReply> {
-    const { attachments, ipam, scheduler } = this.opts;
+    const { attachments, ipam, pods, items } = this.opts;
     const previous = attachments.get(id.containerId, id.ifname);
     if (previous && previous.netns !== id.netns) {
-      throw new CniFailure(
+      throw new CniError(
         CniCode.AlreadyAttached,
         `${id.containerId}/${id.ifname} is already attached in ${previous.netns}`,
       );
     }
     const alloc = await ipam
-      .allocate({ namespace: id.namespace, pod: id.pod, containerId: id.containerId, ifname: id.ifname })
+      .allocate({
+        namespace: id.namespace,
+        pod: id.pod,
+        containerId: id.containerId,
+        ifname: id.ifname,
+        netns: id.netns,
+      })
       .catch((err: unknown) => {
         const retriable = (err as { retriable?: boolean }).retriable === true;
-        throw new CniFailure(
+        throw new CniError(
           retriable ? CniCode.TryAgainLater : CniCode.IoFailure,
           `IPAM: ${String((err as Error).message ?? err)}`,
           { cause: err },
@@ -171,19 +159,19 @@ export class CniService {
       network: '',
     };
     await attachments.add(a);
-    const key = podKeyOf(a);
+    let iface: { key: string; value: PodInterface } | undefined;
     try {
-      const items = this.opts.render(a);
-      await this.commitOwned(key, a, items, `cni add ${a.containerId}`);
+      const commit = await pods.attachPod(a, `cni add ${a.containerId}`);
+      iface = commit.items[0] as { key: string; value: PodInterface };
       // The interface first: items that depend on a failed one stay pending and never settle.
-      const signal = AbortSignal.timeout(this.opts.addTimeoutMs ?? 30_000);
-      for (const keys of [[key], items.slice(1).map((i) => i.key)]) {
-        const bad = (await scheduler.waitSettled(keys, signal)).filter((st) => st.state !== 'configured');
+      const signal = AbortSignal.timeout(this.addTimeoutMs);
+      for (const keys of [[iface.key], commit.items.slice(1).map((i) => i.key)]) {
+        const bad = (await items.waitSettled(keys, signal)).filter((st) => st.state !== 'configured');
         if (bad.length > 0) {
           const why = bad
             .map((st) => `${st.key}: ${st.state}${st.error ? ` (${st.error.message})` : ''}`)
             .join('; ');
-          throw new CniFailure(CniCode.DataPlaneFailed, 'the data plane did not wire the pod', {
+          throw new CniError(CniCode.DataPlaneFailed, 'the data plane did not wire the pod', {
             details: why,
           });
         }
@@ -193,77 +181,41 @@ export class CniService {
         this.opts.logger.warn({ err: e, containerId: a.containerId }, 'rollback of a failed ADD incomplete'),
       );
       if (err instanceof Error && err.name === 'TimeoutError') {
-        throw new CniFailure(
-          CniCode.TryAgainLater,
-          `pod not wired within ${this.opts.addTimeoutMs ?? 30_000} ms`,
-          { cause: err },
-        );
+        throw new CniError(CniCode.TryAgainLater, `pod not wired within ${this.addTimeoutMs} ms`, {
+          cause: err,
+        });
       }
       throw err;
     }
-    const info = scheduler.appliedItems().find((i) => i.key === key)?.metadata as
-      PodInterfaceInfo | undefined;
-    return {
-      result: cniResult(this.opts.render(a)[0]!.value as PodInterface, info ?? {}, dnsOf(req.networkConfig)),
-    };
+    const wired = items.applied(iface.key)?.metadata;
+    if (!isWired(wired))
+      throw new CniError(CniCode.Internal, `the data plane reported no interface details for ${iface.key}`);
+    return { result: cniResult(iface.value, wired, dnsOf(req.networkConfig)) };
   }
 
-  /** Commits `a`'s items as the pod interface's owner, removing routes the previous owner had. */
-  private async commitOwned(key: string, a: Attachment, items: Item[], description: string): Promise<void> {
-    const changes: { key: string; value: unknown }[] = items.map((i) => ({ key: i.key, value: i.value }));
-    const prevOwner = this.owner.get(key);
-    const prev =
-      prevOwner !== undefined && prevOwner !== a.containerId
-        ? this.opts.attachments.get(prevOwner, a.ifname)
-        : undefined;
-    const keep = new Set(items.map((i) => i.key));
-    if (prev)
-      for (const i of this.opts.render(prev))
-        if (!keep.has(i.key)) changes.push({ key: i.key, value: undefined });
-    this.owner.set(key, a.containerId);
-    await this.opts.scheduler.commit(changes, description);
+  private get addTimeoutMs(): number {
+    return this.opts.addTimeoutMs ?? 30_000;
   }
 
   /**
-   * Removes an attachment: its items (when it owns them; another attachment of the same pod
-   * takes over), its record and its addresses. Throws 11 when the data plane still holds them.
+   * Removes an attachment: its items (the pipeline hands the pod interface to another
+   * attachment of the same pod when there is one), its record and its addresses. Throws 11 when
+   * the data plane still holds them: the record and the addresses stay, so a retry finds them.
    */
   private async detach(containerId: string, ifname: string): Promise<void> {
-    const { attachments, ipam, scheduler } = this.opts;
+    const { attachments, ipam, pods, items } = this.opts;
     const a = attachments.get(containerId, ifname);
     if (a) {
-      const key = podKeyOf(a);
-      if (this.owner.get(key) === containerId) {
-        const heir = attachments
-          .all()
-          .filter((o) => podKeyOf(o) === key && o.containerId !== containerId)
-          .pop();
-        const kept = new Set(heir ? this.opts.render(heir).map((i) => i.key) : []);
-        const gone = this.opts.render(a).filter((i) => !kept.has(i.key));
-        if (heir) {
-          await this.commitOwned(
-            key,
-            heir,
-            this.opts.render(heir),
-            `cni del ${containerId} (pod kept by ${heir.containerId})`,
-          );
-        } else {
-          this.owner.delete(key);
-          await scheduler.commit(
-            gone.map((i) => ({ key: i.key, value: undefined })),
-            `cni del ${containerId}`,
-          );
-        }
-        const left = gone.filter((i) => scheduler.status(i.key)?.applied === true).map((i) => i.key);
-        if (left.length > 0)
-          throw new CniFailure(CniCode.TryAgainLater, 'the data plane still holds the pod', {
-            details: left.join(', '),
-          });
-      }
+      const { gone } = await pods.detachPod(a, `cni del ${containerId}`);
+      const left = gone.filter((k) => items.status(k)?.applied === true);
+      if (left.length > 0)
+        throw new CniError(CniCode.TryAgainLater, 'the data plane still holds the pod', {
+          details: left.join(', '),
+        });
       await attachments.remove(containerId, ifname);
     }
     await ipam.release(containerId, ifname).catch((err: unknown) => {
-      throw new CniFailure(CniCode.TryAgainLater, `IPAM release: ${String((err as Error).message ?? err)}`, {
+      throw new CniError(CniCode.TryAgainLater, `IPAM release: ${String((err as Error).message ?? err)}`, {
         cause: err,
       });
     });
@@ -271,15 +223,14 @@ export class CniService {
 
   private doCheck(id: Identity, networkConfig: string): void {
     const a = this.opts.attachments.get(id.containerId, id.ifname);
-    if (!a)
-      throw new CniFailure(CniCode.UnknownContainer, `no attachment for ${id.containerId}/${id.ifname}`);
+    if (!a) throw new CniError(CniCode.UnknownContainer, `no attachment for ${id.containerId}/${id.ifname}`);
     const problems: string[] = [];
     if (a.netns !== id.netns) problems.push(`netns is ${a.netns}, runtime says ${id.netns}`);
-    const key = podKeyOf(a);
-    if (this.owner.get(key) !== a.containerId)
-      problems.push(`pod interface owned by ${this.owner.get(key) ?? 'nobody'}`);
-    for (const i of this.opts.render(a)) {
-      const st = this.opts.scheduler.status(i.key);
+    const owner = this.opts.pods.ownerOf(a);
+    if (owner?.containerId !== a.containerId)
+      problems.push(`pod interface owned by ${owner?.containerId ?? 'nobody'}`);
+    for (const i of this.opts.pods.itemsOf(a)) {
+      const st = this.opts.items.status(i.key);
       if (st?.state !== 'configured') problems.push(`${i.key}: ${st?.state ?? 'unknown'}`);
     }
     const held = new Set(
@@ -293,7 +244,7 @@ export class CniService {
     if (prev && !prev.includes(a.ip))
       problems.push(`prevResult lists ${prev.join(',')}, attachment has ${a.ip}`);
     if (problems.length > 0)
-      throw new CniFailure(CniCode.IoFailure, 'pod network differs from what was set up', {
+      throw new CniError(CniCode.IoFailure, 'pod network differs from what was set up', {
         details: problems.join('; '),
       });
   }
@@ -305,7 +256,7 @@ export class CniService {
     try {
       reply = await work();
     } catch (err) {
-      const f = CniFailure.from(err);
+      const f = CniError.from(err);
       const log =
         f.code === CniCode.Internal
           ? this.opts.logger.error.bind(this.opts.logger)

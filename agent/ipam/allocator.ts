@@ -17,6 +17,8 @@ export interface AllocationRequest {
   containerId: string;
   ifname: string;
   network?: string;
+  /** The pod's network namespace path (kept in the record: see IpamEntry.netns). */
+  netns?: string;
 }
 
 export interface IpamRecord {
@@ -59,6 +61,7 @@ export function decodeEntry(text: string): Required<IpamEntry> {
     containerId: raw.containerId ?? '',
     ifname: raw.ifname ?? '',
     network: raw.network ?? '',
+    netns: raw.netns ?? '',
   };
 }
 
@@ -214,6 +217,7 @@ export class PodIpam {
       containerId: req.containerId,
       ifname: req.ifname,
       network: req.network ?? '',
+      netns: req.netns ?? '',
     };
     for (;;) {
       const offset = this.nextFree();

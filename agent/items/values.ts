@@ -36,6 +36,21 @@ export interface PodInterface {
   mac: string;
 }
 
+/**
+ * What a driver reports for an applied pod interface (its create/retrieve metadata, or the part
+ * of it every driver shares): the same on every data plane, so the CNI result is built once.
+ */
+export interface WiredPodInterface {
+  /** The node-side end: the host veth on Linux, VPP's interface on VPP. */
+  hostIfName: string;
+  hostMac: string;
+  /** The pod side's MAC. */
+  mac: string;
+  mtu: number;
+  /** The pod's IPv4 next hop as installed ('' without a default route). */
+  gateway: string;
+}
+
 /** An address this node's data plane answers on in a VRF. */
 export interface Address {
   vrf: number;

@@ -33,7 +33,7 @@ describe('DesiredState', () => {
       { key: 'k3', value: undefined },
     ]);
     expect(d.size).toBe(0);
-    expect(d.sources('pod:')).toEqual([]);
+    expect(d.items()).toEqual([]);
   });
 
   it('lets the latest source own a shared key, and the old one not delete it', () => {

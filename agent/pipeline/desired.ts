@@ -28,11 +28,6 @@ export class DesiredState {
     return changes;
   }
 
-  /** Sources whose name starts with `prefix` ('peer:'). */
-  sources(prefix: string): string[] {
-    return [...this.bySource.keys()].filter((s) => s.startsWith(prefix));
-  }
-
   items(): Item[] {
     const out: Item[] = [];
     for (const [source, items] of this.bySource) {

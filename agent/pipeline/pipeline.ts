@@ -1,8 +1,17 @@
-// The agent's pipeline: the view in, desired items out, through the renderers, into the KV
-// scheduler. A full render feeds a resync; a view change re-renders only the sources it
-// touches (a peer). Local pod items come from a PodSource (whoever wires pods: the CNI
-// server commits each pod's items itself and lists them all here for full resyncs).
+// The agent's pipeline, and the only writer to the KV scheduler: the view and this node's pod
+// attachments in, desired items out, through the pure renderers. A full render feeds a resync;
+// a view change re-renders only the sources it touches (a peer); an attached or detached pod
+// re-renders that pod interface alone.
+//
+// Pod ownership lives here and nowhere else. Several attachments can name one pod interface
+// (`pod-interface/<ns>/<pod>/<if>`): a runtime that replaces a sandbox ADDs the new one before
+// it DELs the old. The newest attachment of a pod interface renders it; when it goes, the next
+// newest (the heir) takes over, and the difference between the two renderings is what the
+// scheduler sees. Every change to the desired state is computed synchronously and committed in
+// call order, so two concurrent ADD/DEL calls can never interleave their views of ownership.
 import type { Logger } from '../../lib/logging.ts';
+import type { Attachment } from '../attachments/attachment.ts';
+import { podInterfaceKey } from '../items/keys.ts';
 import type { Item } from '../scheduler/descriptor.ts';
 import type { Change, KvScheduler } from '../scheduler/scheduler.ts';
 import type { TxnRecord } from '../scheduler/txn-log.ts';
@@ -10,31 +19,43 @@ import type { NodeContext, PeerNode } from '../renderers/context.ts';
 import { renderNodeBase } from '../renderers/node.ts';
 import { peerFor } from '../renderers/peer-select.ts';
 import { renderPeer } from '../renderers/peers.ts';
+import { renderPodAttachment } from '../renderers/pods.ts';
 import type { ClusterView, ViewChange } from '../view/view.ts';
 import { DesiredState } from './desired.ts';
-
-/** Every local pod's items, as they are desired now. */
-export interface PodSource {
-  items(): Item[];
-}
 
 export interface PipelineOptions {
   ctx: NodeContext;
   view: ClusterView;
-  scheduler: KvScheduler;
-  pods: PodSource;
+  scheduler: Pick<KvScheduler, 'commit' | 'resync'>;
+  /** Attachments recorded before this start (the attachment store), oldest first. */
+  attachments: readonly Attachment[];
   subnetOf: (id: number) => string | undefined;
   gatewayOffset: number;
   logger: Logger;
 }
 
+/** What committing a pod attachment asked of the data plane. */
+export interface PodCommit {
+  /** The attachment's items, its pod interface first. */
+  items: Item[];
+  record: TxnRecord;
+}
+
+const podKeyOf = (a: Pick<Attachment, 'namespace' | 'pod' | 'ifname'>): string =>
+  podInterfaceKey(a.namespace, a.pod, a.ifname);
+const sameAttachment = (a: Attachment, b: Pick<Attachment, 'containerId' | 'ifname'>): boolean =>
+  a.containerId === b.containerId && a.ifname === b.ifname;
+
 export class Pipeline {
   private readonly opts: PipelineOptions;
   private desired = new DesiredState();
   private readonly lastKnown = new Map<string, PeerNode>();
+  /** Attachments per pod interface key, oldest first: the last one renders the interface. */
+  private readonly pods = new Map<string, Attachment[]>();
 
   constructor(opts: PipelineOptions) {
     this.opts = opts;
+    for (const a of opts.attachments) this.remember(a);
   }
 
   /** Renders everything and resyncs the scheduler to it (reading the data plane back if asked). */
@@ -42,11 +63,8 @@ export class Pipeline {
     this.desired = new DesiredState();
     this.desired.set('node', renderNodeBase(this.opts.ctx));
     for (const name of this.peerNames()) this.desired.set(`peer:${name}`, this.renderPeerNamed(name));
-    return this.opts.scheduler.resync({
-      desired: [...this.desired.items(), ...this.opts.pods.items()],
-      retrieve,
-      description,
-    });
+    for (const [key, list] of this.pods) this.desired.set(key, this.renderPod(list));
+    return this.opts.scheduler.resync({ desired: this.desired.items(), retrieve, description });
   }
 
   /** Applies the consequences of view changes; undefined when nothing the agent renders changed. */
@@ -63,9 +81,64 @@ export class Pipeline {
     return this.opts.scheduler.commit(out, `peers ${[...peers].join(',')}`);
   }
 
-  /** The node's and peers' items (pods' are the PodSource's). */
+  /**
+   * Makes `a` the newest attachment of its pod interface (a repeated ADD refreshes it) and
+   * commits the difference; resolves once the transaction ran (not once items are configured).
+   */
+  async attachPod(a: Attachment, description: string): Promise<PodCommit> {
+    this.remember(a);
+    const key = podKeyOf(a);
+    const items = renderPodAttachment(this.opts.ctx, a);
+    const record = await this.opts.scheduler.commit(
+      this.desired.set(key, this.renderPod(this.pods.get(key)!)),
+      description,
+    );
+    return { items, record };
+  }
+
+  /**
+   * Forgets an attachment and commits the difference: its items go, or the heir's replace
+   * them. Returns the keys `a` rendered that nobody renders now (what must leave the data plane).
+   */
+  async detachPod(a: Attachment, description: string): Promise<{ gone: string[]; record?: TxnRecord }> {
+    const key = podKeyOf(a);
+    const list = (this.pods.get(key) ?? []).filter((o) => !sameAttachment(o, a));
+    if (list.length > 0) this.pods.set(key, list);
+    else this.pods.delete(key);
+    const kept = new Set(this.renderPod(list).map((i) => i.key));
+    const gone = renderPodAttachment(this.opts.ctx, a)
+      .map((i) => i.key)
+      .filter((k) => !kept.has(k));
+    const changes = this.desired.set(key, this.renderPod(list));
+    if (changes.length === 0) return { gone };
+    return { gone, record: await this.opts.scheduler.commit(changes, description) };
+  }
+
+  /** The attachment that renders a pod interface now. */
+  ownerOf(a: Pick<Attachment, 'namespace' | 'pod' | 'ifname'>): Attachment | undefined {
+    return this.pods.get(podKeyOf(a))?.at(-1);
+  }
+
+  /** The items `a` renders (whether or not it owns its pod interface). */
+  itemsOf(a: Attachment): Item[] {
+    return renderPodAttachment(this.opts.ctx, a);
+  }
+
+  /** Every item this pipeline wants, as it last committed them. */
   desiredItems(): Item[] {
     return this.desired.items();
+  }
+
+  private remember(a: Attachment): void {
+    const key = podKeyOf(a);
+    const list = (this.pods.get(key) ?? []).filter((o) => !sameAttachment(o, a));
+    list.push(a);
+    this.pods.set(key, list);
+  }
+
+  private renderPod(list: readonly Attachment[]): Item[] {
+    const owner = list.at(-1);
+    return owner ? renderPodAttachment(this.opts.ctx, owner) : [];
   }
 
   private peerNames(): Set<string> {

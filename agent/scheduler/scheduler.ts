@@ -163,6 +163,14 @@ export class KvScheduler {
       }));
   }
 
+  /** One applied item (what a CNI ADD reads its result from), without copying the rest. */
+  applied(key: string): AppliedItem | undefined {
+    const n = this.graph.get(key);
+    if (n?.applied === undefined) return undefined;
+    const { value, metadata, origin } = n.applied;
+    return { key, value, metadata, origin };
+  }
+
   transactions(limit?: number): TxnRecord[] {
     return this.log.recent(limit);
   }

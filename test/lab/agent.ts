@@ -1,27 +1,22 @@
-// A node agent's pipeline in-process, for the netns lab: IPAM on the real etcd (agent/ipam),
-// the attachment store, the agent's renderers (node base, peers, pods), the KV scheduler with
-// the linux driver in the node's namespace, the CNI service and its gRPC server on the node's
-// own socket. Peers are given (no cluster view, no node-ID claims: the agent process tests
-// cover those). kill() drops it without any cleanup, as kill -9 would; a new start() on the
-// same state dir is a restarted agent.
-import { Keyspace } from '../../lib/keyspace.ts';
+// A node's agent in-process for the netns lab and the CNI benchmark: the production assembly
+// (agent/assemble.ts) with the linux driver in the node's namespace, the CNI server on the
+// node's own socket, a node ID claimed in the real etcd and peers learnt from their published
+// nodes/info, exactly as `netloom agent` runs. kill() drops it as kill -9 would (data plane,
+// state files and lease left as they are); a new start() on the same state dir is a restarted
+// agent.
 import { silentLogger } from '../../lib/logging.ts';
+import { Keyspace } from '../../lib/keyspace.ts';
 import { createRegistry, type Registry } from '../../lib/metrics.ts';
 import type { Store } from '../../lib/etcd/store.ts';
-import { AttachmentStore } from '../../agent/attachments/store.ts';
-import { startCniServer, type CniServer } from '../../agent/cni-server/server.ts';
-import { CniService } from '../../agent/cni-server/service.ts';
+import { sleep } from '../../lib/timing.ts';
+import type { Agent } from '../../agent/agent.ts';
+import { assembleAgent } from '../../agent/assemble.ts';
+import { agentConfigSchema } from '../../agent/config.ts';
 import { createLinuxDriver } from '../../agent/dataplane/linux/driver.ts';
 import type { Runner } from '../../agent/dataplane/linux/exec.ts';
 import type { TestNode } from '../../agent/dataplane/linux/test-items.ts';
-import { PodIpam } from '../../agent/ipam/allocator.ts';
 import { AddressPlan } from '../../agent/ipam/plan.ts';
-import { addressKey, overlayKey } from '../../agent/items/keys.ts';
-import type { NodeContext } from '../../agent/renderers/context.ts';
-import { renderNodeBase } from '../../agent/renderers/node.ts';
-import { renderPeer } from '../../agent/renderers/peers.ts';
-import { renderPodAttachment } from '../../agent/renderers/pods.ts';
-import { KvScheduler } from '../../agent/scheduler/scheduler.ts';
+import type { KvScheduler } from '../../agent/scheduler/scheduler.ts';
 import type { TxnRecord } from '../../agent/scheduler/txn-log.ts';
 
 export const CLUSTER = 'lab';
@@ -35,38 +30,31 @@ export interface LabNode extends TestNode {
 
 export interface LabAgentOptions {
   node: LabNode;
-  peers: readonly TestNode[];
   store: Store;
+  /** The etcd endpoint the store talks to (the agent's config names it). */
+  etcdEndpoint?: string;
+  /** Runs the linux driver's commands (a counting runner in tests); default: spawn them. */
   runner?: Runner;
+  readyTimeoutMs?: number;
 }
 
 export class LabAgent {
   readonly node: LabNode;
-  readonly scheduler: KvScheduler;
-  readonly service: CniService;
-  readonly ipam: PodIpam;
+  readonly agent: Agent;
   /** The start-up resync: what a restarted agent had to change. */
   readonly startup: TxnRecord;
   /** The agent's metrics (CNI request latency by operation). */
   readonly registry: Registry;
-  private readonly server: CniServer;
 
-  private constructor(parts: {
-    node: LabNode;
-    scheduler: KvScheduler;
-    service: CniService;
-    ipam: PodIpam;
-    server: CniServer;
-    startup: TxnRecord;
-    registry: Registry;
-  }) {
-    this.node = parts.node;
-    this.scheduler = parts.scheduler;
-    this.service = parts.service;
-    this.ipam = parts.ipam;
-    this.server = parts.server;
-    this.startup = parts.startup;
-    this.registry = parts.registry;
+  private constructor(node: LabNode, agent: Agent, startup: TxnRecord, registry: Registry) {
+    this.node = node;
+    this.agent = agent;
+    this.startup = startup;
+    this.registry = registry;
+  }
+
+  get scheduler(): KvScheduler {
+    return this.agent.scheduler;
   }
 
   /** Mean agent-side time of a CNI operation so far (request in to reply out), in ms. */
@@ -80,74 +68,70 @@ export class LabAgent {
 
   static async start(opts: LabAgentOptions): Promise<LabAgent> {
     const { node } = opts;
-    const logger = silentLogger();
-    const ipam = new PodIpam({
-      store: opts.store,
-      keyspace: new Keyspace(CLUSTER),
-      node: node.name,
-      subnet: PLAN.forNode(node.id),
-      logger,
+    const config = agentConfigSchema.parse({
+      nodeName: node.name,
+      cluster: CLUSTER,
+      stateDir: node.stateDir,
+      dataplane: 'linux',
+      linuxNetns: node.netns,
+      cniSocket: node.socketPath,
+      managementIp: node.underlayIp,
+      ...(opts.etcdEndpoint ? { etcdEndpoints: [opts.etcdEndpoint] } : {}),
+      // Quick to claim and to take over after a kill, as the lab needs; no periodic work.
+      idSettleMs: 0,
+      identityCheckMs: 500,
+      leaseTtlSeconds: 30,
+      ownerWaitMs: 0,
+      resyncIntervalSeconds: 0,
+      ipamGcIntervalSeconds: 0,
+      releaseDeletedNodesAfterSeconds: 0,
     });
-    await ipam.load();
-    const driver = createLinuxDriver({
-      hostNetns: node.netns,
-      ...(opts.runner ? { runner: opts.runner } : {}),
-    });
-    const scheduler = new KvScheduler({ driver, logger, retry: { initialMs: 50, maxMs: 2_000 } });
-    const nodeKeys = [addressKey(0, PLAN.forNode(node.id).gateway), overlayKey(10)];
-    const ready = (): { ready: boolean; reason?: string } => {
-      const pending = nodeKeys.filter((k) => scheduler.status(k)?.state !== 'configured');
-      return pending.length === 0
-        ? { ready: true }
-        : { ready: false, reason: `node items not applied: ${pending.join(', ')}` };
-    };
-    const ctx = contextOf(node);
-    const render = (a: Parameters<typeof renderPodAttachment>[1]): ReturnType<typeof renderPodAttachment> =>
-      renderPodAttachment(ctx, a);
-    const attachments = new AttachmentStore(node.stateDir, CLUSTER);
     const registry = createRegistry('agent', { processMetrics: false });
-    const service = new CniService({ ipam, scheduler, attachments, render, ready, logger, registry });
-    const peers = opts.peers.flatMap((p) =>
-      renderPeer(ctx, {
-        name: p.name,
-        id: p.id,
-        tunnelEndpoint: p.underlayIp,
-        podSubnet: PLAN.forNode(p.id).cidr,
-      }),
-    );
-    const startup = await scheduler.resync({
-      desired: [...renderNodeBase(ctx), ...peers, ...service.items()],
-      description: 'agent start',
+    const driver = opts.runner
+      ? createLinuxDriver({ hostNetns: node.netns, runner: opts.runner })
+      : undefined;
+    const agent = await assembleAgent(config, node.underlayIp, {
+      store: opts.store,
+      logger: silentLogger(),
+      registry,
+      ...(driver ? { driver } : {}),
     });
-    const server = await startCniServer({ socketPath: node.socketPath, service, logger });
-    return new LabAgent({ node, scheduler, service, ipam, server, startup, registry });
+    try {
+      const deadline = Date.now() + (opts.readyTimeoutMs ?? 20_000);
+      while (agent.readiness() !== null) {
+        if (Date.now() > deadline) throw new Error(`${node.name} not ready: ${agent.readiness()}`);
+        await sleep(20);
+      }
+      if (agent.node.id !== node.id)
+        throw new Error(`${node.name} claimed node ID ${agent.node.id}, the lab expects ${node.id}`);
+      const startup = agent.scheduler.transactions().find((t) => t.kind === 'resync');
+      if (!startup) throw new Error(`${node.name}: no start-up resync recorded`);
+      return new LabAgent(node, agent, startup, registry);
+    } catch (err) {
+      await agent.kill();
+      if (driver) await driver.close?.();
+      throw err;
+    }
   }
 
   /** The periodic resync an agent runs: read the data plane back and repair it. */
   resync(): Promise<TxnRecord> {
-    return this.scheduler.resync({ description: 'periodic resync' });
+    return this.agent.pipeline.resync(true, 'periodic resync');
   }
 
   /** Gone at once, data plane untouched (kill -9). */
-  async kill(): Promise<void> {
-    await this.server.close(0);
-    await this.scheduler.close();
+  kill(): Promise<void> {
+    return this.agent.kill();
   }
 }
 
-function contextOf(node: LabNode): NodeContext {
-  const subnet = PLAN.forNode(node.id);
-  return {
-    node: node.name,
-    id: node.id,
-    podSubnet: subnet.cidr,
-    gateway: subnet.gateway,
-    podPrefixLength: 24,
-    podCidr: '10.1.0.0/16',
-    serviceCidr: '10.96.0.0/12',
-    tunnelEndpoint: node.underlayIp,
-    vni: 10,
-    vxlanPort: 4789,
-    mtu: 1450,
-  };
+/** Writes the lab nodes' Kubernetes Node objects, as KSR would: peers keep a killed agent's routes. */
+export async function publishLabNodes(store: Store, nodes: readonly LabNode[]): Promise<void> {
+  const keyspace = new Keyspace(CLUSTER);
+  for (const n of nodes) {
+    await store.put(
+      keyspace.key({ kind: 'node', name: n.name }),
+      JSON.stringify({ name: n.name, addresses: [{ type: 'InternalIP', address: n.underlayIp }] }),
+    );
+  }
 }

@@ -8,22 +8,16 @@
 // the scheduler deletes it, and recreates it where it is wanted.
 import { PREFIX } from '../../../items/keys.ts';
 import { podInterfaceDependencies } from '../../../items/dependencies.ts';
-import type { PodInterface } from '../../../items/values.ts';
+import type { PodInterface, WiredPodInterface } from '../../../items/values.ts';
 import type { Descriptor, Retrieved } from '../../../scheduler/descriptor.ts';
 import { jsonEqual } from '../../../scheduler/status.ts';
 import { HOST_VETH_MAC, POD_GATEWAY_V4, isV6, podMac } from '../naming.ts';
 import type { HostVeth, NodePort, PodLinkPort, PodSide } from '../ports.ts';
 import { check, isCidr, isIfName, isMac, sameSet, vrfProblem } from '../validate.ts';
 
-/** What an applied pod interface tells routes (routeDevice) and the CNI result (MACs). */
-export interface PodInterfaceMeta {
-  hostIfName: string;
-  hostMac: string;
-  mac: string;
-  mtu: number;
+/** What an applied pod interface tells routes (routeDevice) and the CNI result (the rest). */
+export interface PodInterfaceMeta extends WiredPodInterface {
   routeDevice: string;
-  /** The pod's IPv4 next hop as installed ('' without a default route). */
-  gateway: string;
 }
 
 export interface PodInterfacePorts {

@@ -7,6 +7,7 @@ export interface IpamEntry {
   'containerId'?: (string);
   'ifname'?: (string);
   'network'?: (string);
+  'netns'?: (string);
 }
 
 export interface IpamEntry__Output {
@@ -15,4 +16,5 @@ export interface IpamEntry__Output {
   'containerId': (string);
   'ifname': (string);
   'network': (string);
+  'netns': (string);
 }

@@ -1,0 +1,195 @@
+// The one place a node's agent is built: `netloom agent`, the lab, the tests and the benchmarks
+// all call assembleAgent, so what they run is what users run. Start order matters — the driver
+// first (a data plane that cannot load fails before the node claims anything), then the node's
+// identity (ID claim, nodes/info as the one-agent-per-node lock) before IPAM (its subnet comes
+// from the ID), IPAM before the attachment records are trusted (a lost or torn attachments file
+// is rebuilt from the node's IPAM records), the pipeline before the first resync, which reads
+// the data plane back so a restart changes only what differs.
+import type { Logger } from '../lib/logging.ts';
+import { Gauge, type Registry } from '../lib/metrics.ts';
+import type { Store } from '../lib/etcd/store.ts';
+import { Keyspace } from '../lib/keyspace.ts';
+import { Agent } from './agent.ts';
+import { rebuildAttachments } from './attachments/rebuild.ts';
+import { AttachmentStore } from './attachments/store.ts';
+import { DEFAULT_CNI_SOCKET } from './cni-server/server.ts';
+import type { AgentConfig } from './config.ts';
+import { loadDriver, type DriverContext } from './drivers.ts';
+import { PodIpam } from './ipam/allocator.ts';
+import { AddressPlan } from './ipam/plan.ts';
+import { NodeIdentity } from './nodeid/identity.ts';
+import { acquirePidLock } from './nodeid/pid-lock.ts';
+import { Pipeline } from './pipeline/pipeline.ts';
+import type { NodeContext } from './renderers/context.ts';
+import type { Driver } from './scheduler/descriptor.ts';
+import { KvScheduler } from './scheduler/scheduler.ts';
+import { ClusterView } from './view/view.ts';
+
+export interface AgentDeps {
+  store: Store;
+  logger: Logger;
+  registry: Registry;
+  /** A driver built by the caller instead of the configured one (a benchmark's counting runner). */
+  driver?: Driver;
+}
+
+/** Builds, starts and returns a node's agent; it serves CNI once the node is ready. */
+export async function assembleAgent(
+  config: AgentConfig,
+  managementIp: string,
+  deps: AgentDeps,
+): Promise<Agent> {
+  const { store, logger, registry } = deps;
+  const keyspace = new Keyspace(config.cluster);
+  const plan = new AddressPlan(config);
+  const lock = acquirePidLock(config.stateDir);
+  let driver: Driver | undefined;
+  let identity: NodeIdentity | undefined;
+  try {
+    driver = deps.driver ?? (await loadDriver(config.dataplane, driverContext(config, logger)));
+    const ipamRef: { current?: PodIpam } = {};
+    const tunnelEndpoint = config.tunnelEndpoint ?? managementIp;
+    identity = await NodeIdentity.start({
+      store,
+      keyspace,
+      node: config.nodeName,
+      stateDir: config.stateDir,
+      plan,
+      managementIp,
+      tunnelEndpoint,
+      leaseTtlSeconds: config.leaseTtlSeconds,
+      checkMs: config.identityCheckMs,
+      settleMs: config.idSettleMs,
+      ownerWaitMs: config.ownerWaitMs,
+      logger: logger.child({ part: 'identity' }),
+      // An etcd restored from an older backup lost this node's IPAM records: write them back.
+      onRestored: async () => void (await ipamRef.current?.reassert()),
+    });
+    const ipam = new PodIpam({
+      store,
+      keyspace,
+      node: config.nodeName,
+      subnet: identity.subnet,
+      logger: logger.child({ part: 'ipam' }),
+    });
+    ipamRef.current = ipam;
+    await ipam.load();
+    const attachments = await loadAttachments(config, ipam, logger);
+
+    const scheduler = new KvScheduler({
+      driver,
+      logger: logger.child({ part: 'scheduler' }),
+      registry,
+      retry: { auto: config.autoRetry },
+    });
+    const ctx: NodeContext = {
+      node: config.nodeName,
+      id: identity.id,
+      podSubnet: identity.subnet.cidr,
+      gateway: identity.subnet.gateway,
+      podPrefixLength: config.nodePrefixLength,
+      podCidr: config.podCidr,
+      serviceCidr: config.serviceCidr,
+      tunnelEndpoint,
+      vni: config.vxlanVni,
+      vxlanPort: config.vxlanPort,
+      mtu: config.mtu,
+    };
+    const view = new ClusterView();
+    const pipeline = new Pipeline({
+      ctx,
+      view,
+      scheduler,
+      attachments: attachments.all(),
+      subnetOf: (id) => (id >= 1 && id <= plan.maxNodeId ? plan.forNode(id).cidr : undefined),
+      gatewayOffset: config.gatewayOffset,
+      logger,
+    });
+    new Gauge({ name: 'netloom_agent_node_id', help: "This node's ID", registers: [registry] }).set(
+      identity.id,
+    );
+    const agent = new Agent({
+      config,
+      store,
+      logger,
+      registry,
+      keyspace,
+      ctx,
+      identity,
+      ipam,
+      driver,
+      ownsDriver: deps.driver === undefined,
+      scheduler,
+      pipeline,
+      view,
+      attachments,
+      lock,
+    });
+    agent.run();
+    // No CNI socket for the fake data plane unless asked: it wires nothing real.
+    const socketPath = config.cniSocket ?? (config.dataplane === 'fake' ? '' : DEFAULT_CNI_SOCKET);
+    if (socketPath !== '') await agent.serveCni(socketPath);
+    return agent;
+  } catch (err) {
+    await identity?.close();
+    if (!deps.driver) await driver?.close?.();
+    lock.release();
+    throw err;
+  }
+}
+
+function driverContext(config: AgentConfig, logger: Logger): DriverContext {
+  return {
+    stateDir: config.stateDir,
+    cluster: config.cluster,
+    logger,
+    ...(config.linuxNetns ? { netns: config.linuxNetns } : {}),
+    vpp: {
+      socketPath: config.vppSocket,
+      apiDir: config.vppApiDir,
+      uplinkInterface: config.vppUplinkInterface,
+      uplinkAddress: config.vppUplinkAddress,
+    },
+  };
+}
+
+/**
+ * The node's attachment records, made whole: an unusable file is rebuilt from the node's IPAM
+ * records (which carry everything an attachment holds), and records IPAM lost (an etcd
+ * restored from an older backup) are written back from the attachments.
+ */
+async function loadAttachments(config: AgentConfig, ipam: PodIpam, logger: Logger): Promise<AttachmentStore> {
+  const attachments = new AttachmentStore(config.stateDir, config.cluster);
+  if (attachments.dropped > 0)
+    logger.warn(
+      { file: attachments.path, dropped: attachments.dropped },
+      'malformed attachment records dropped',
+    );
+  if (attachments.damaged !== '') {
+    const { rebuilt, skipped } = rebuildAttachments(ipam.records());
+    await attachments.replaceAll(rebuilt);
+    logger.warn(
+      { file: attachments.path, why: attachments.damaged, rebuilt: rebuilt.length, skipped },
+      'attachments file unusable (set aside); rebuilt from IPAM records',
+    );
+  }
+  const adopted = ipam.adopt(
+    attachments.all().map((a) => ({
+      ip: a.ip,
+      entry: {
+        namespace: a.namespace,
+        pod: a.pod,
+        containerId: a.containerId,
+        ifname: a.ifname,
+        network: a.network,
+        netns: a.netns,
+      },
+    })),
+  );
+  if (adopted > 0)
+    logger.warn(
+      { adopted, rewritten: await ipam.reassert() },
+      'IPAM records missing from etcd were written back',
+    );
+  return attachments;
+}

@@ -1,0 +1,153 @@
+import { describe, expect, it } from 'vitest';
+import { silentLogger } from '../../lib/logging.ts';
+import type { Attachment } from '../attachments/attachment.ts';
+import type { NodeContext } from '../renderers/context.ts';
+import type { Change } from '../scheduler/scheduler.ts';
+import type { TxnRecord } from '../scheduler/txn-log.ts';
+import { ClusterView } from '../view/view.ts';
+import { Pipeline } from './pipeline.ts';
+
+const ctx: NodeContext = {
+  node: 'n1',
+  id: 1,
+  podSubnet: '10.1.1.0/24',
+  gateway: '10.1.1.1',
+  podPrefixLength: 24,
+  podCidr: '10.1.0.0/16',
+  serviceCidr: '10.96.0.0/12',
+  tunnelEndpoint: '',
+  vni: 10,
+  vxlanPort: 4789,
+  mtu: 1450,
+};
+
+const att = (containerId: string, ip: string, pod = 'web-0'): Attachment => ({
+  containerId,
+  ifname: 'eth0',
+  namespace: 'default',
+  pod,
+  netns: `/run/netns/${containerId}`,
+  ip,
+  network: '',
+});
+
+/** A scheduler that records what it is asked, in order. */
+function recorder() {
+  const commits: { description: string; changes: Change[] }[] = [];
+  const resyncs: { desired: { key: string; value: unknown }[] }[] = [];
+  const record = {} as TxnRecord;
+  return {
+    commits,
+    resyncs,
+    commit: (changes: Iterable<Change>, description = ''): Promise<TxnRecord> => {
+      commits.push({ description, changes: [...changes] });
+      return Promise.resolve(record);
+    },
+    resync: (opts: { desired?: { key: string; value: unknown }[] }): Promise<TxnRecord> => {
+      resyncs.push({ desired: opts.desired ?? [] });
+      return Promise.resolve(record);
+    },
+  };
+}
+
+function pipeline(attachments: Attachment[] = []) {
+  const scheduler = recorder();
+  const p = new Pipeline({
+    ctx,
+    view: new ClusterView(),
+    scheduler,
+    attachments,
+    subnetOf: () => undefined,
+    gatewayOffset: 1,
+    logger: silentLogger(),
+  });
+  return { p, scheduler };
+}
+
+/** Keys put (value present) and removed by one commit. */
+const summary = (changes: Change[]) => ({
+  put: changes.filter((c) => c.value !== undefined).map((c) => c.key),
+  removed: changes.filter((c) => c.value === undefined).map((c) => c.key),
+});
+
+const podKey = 'pod-interface/default/web-0/eth0';
+
+describe('Pipeline: one owner per pod interface', () => {
+  it('a newer attachment of the same pod interface takes it over; the old route goes in the same commit', async () => {
+    const { p, scheduler } = pipeline();
+    const first = await p.attachPod(att('old', '10.1.1.10'), 'add old');
+    expect(first.items.map((i) => i.key)).toEqual([podKey, 'route/0/10.1.1.10/32']);
+    await p.attachPod(att('new', '10.1.1.11'), 'add new');
+    expect(summary(scheduler.commits[1]!.changes)).toEqual({
+      put: [podKey, 'route/0/10.1.1.11/32'],
+      removed: ['route/0/10.1.1.10/32'],
+    });
+    expect(p.ownerOf(att('old', ''))?.containerId).toBe('new');
+  });
+
+  it('the old sandbox leaving changes nothing; the owner leaving hands the pod to its heir', async () => {
+    const { p, scheduler } = pipeline();
+    await p.attachPod(att('a', '10.1.1.10'), 'add a');
+    await p.attachPod(att('b', '10.1.1.11'), 'add b');
+    await p.attachPod(att('c', '10.1.1.12'), 'add c');
+    // a is not the owner: nothing to commit, and its route is already gone.
+    const left = await p.detachPod(att('a', '10.1.1.10'), 'del a');
+    expect(left).toEqual({ gone: ['route/0/10.1.1.10/32'] });
+    expect(scheduler.commits).toHaveLength(3);
+    // c owns: b, the newest left, takes over.
+    const heir = await p.detachPod(att('c', '10.1.1.12'), 'del c');
+    expect(heir.gone).toEqual(['route/0/10.1.1.12/32']);
+    const c = scheduler.commits[3]!;
+    expect(summary(c.changes)).toEqual({
+      put: [podKey, 'route/0/10.1.1.11/32'],
+      removed: ['route/0/10.1.1.12/32'],
+    });
+    expect((c.changes[0]!.value as { containerId: string }).containerId).toBe('b');
+    expect(p.ownerOf(att('b', ''))?.containerId).toBe('b');
+    // The last one leaving removes the pod interface.
+    const last = await p.detachPod(att('b', '10.1.1.11'), 'del b');
+    expect(last.gone).toEqual([podKey, 'route/0/10.1.1.11/32']);
+    expect(summary(scheduler.commits[4]!.changes)).toEqual({
+      put: [],
+      removed: [podKey, 'route/0/10.1.1.11/32'],
+    });
+    expect(p.ownerOf(att('b', ''))).toBeUndefined();
+  });
+
+  it('a repeated ADD of an older attachment makes it the owner again', async () => {
+    const { p } = pipeline();
+    await p.attachPod(att('a', '10.1.1.10'), 'add a');
+    await p.attachPod(att('b', '10.1.1.11'), 'add b');
+    await p.attachPod(att('a', '10.1.1.10'), 'add a again');
+    expect(p.ownerOf(att('a', ''))?.containerId).toBe('a');
+    expect(p.desiredItems().map((i) => i.key)).toContain('route/0/10.1.1.10/32');
+    expect(p.desiredItems().map((i) => i.key)).not.toContain('route/0/10.1.1.11/32');
+  });
+
+  it('resync renders the node and each pod interface once, from the recorded attachments (newest owns)', async () => {
+    const { p, scheduler } = pipeline([
+      att('a', '10.1.1.10'),
+      att('b', '10.1.1.11'),
+      att('x', '10.1.1.20', 'db-0'),
+    ]);
+    await p.resync(true, 'start');
+    const keys = scheduler.resyncs[0]!.desired.map((i) => i.key).sort();
+    expect(keys).toEqual(
+      [
+        'address/0/10.1.1.1',
+        'snat/0/10.1.1.0/24',
+        podKey,
+        'route/0/10.1.1.11/32',
+        'pod-interface/default/db-0/eth0',
+        'route/0/10.1.1.20/32',
+      ].sort(),
+    );
+    // Pods attached after the start are part of the next resync; detached ones are not.
+    await p.attachPod(att('y', '10.1.1.21', 'db-1'), 'add y');
+    await p.detachPod(att('x', '10.1.1.20', 'db-0'), 'del x');
+    await p.resync(false, 'again');
+    const again = scheduler.resyncs[1]!.desired.map((i) => i.key);
+    expect(again).toContain('pod-interface/default/db-1/eth0');
+    expect(again).not.toContain('pod-interface/default/db-0/eth0');
+  });
+});
