@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # One command that prepares a fresh Debian machine for netloom's tests and lab:
-# Debian packages (as root), npm packages (including the project's own Node 24), and the
-# cached builds of etcd 3.6 and kube-apiserver (test/tools/build.sh).
+# Debian packages (as root), npm packages (including the project's own Node 24), the cached
+# builds of etcd 3.6, kube-apiserver and kube-controller-manager (test/tools/build.sh), and
+# vpp_papi in a venv. Under CI every component the tests use must be here afterwards
+# (test/README.md): a suite missing one fails instead of skipping.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-apt_packages=(nftables iproute2 etcd-client etcd-server containernetworking-plugins iputils-ping procps)
+apt_packages=(nftables iproute2 etcd-client etcd-server containernetworking-plugins iputils-ping procps python3 python3-venv)
+# The lab suites need a kubectl; Debian's is old (1.20) but covers what they run. One installed
+# another way (e.g. Google's kubectl package) owns /usr/bin/kubectl, and Debian's would conflict.
+command -v kubectl >/dev/null || apt_packages+=(kubernetes-client)
 missing=()
 for p in "${apt_packages[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p"); done
 if ((${#missing[@]})); then
@@ -25,4 +30,14 @@ npm ci --no-audit --no-fund --loglevel=error
 
 echo "setup: etcd and kube-apiserver from their Go modules (cached in ~/.cache/netloom/bin)"
 bash test/tools/build.sh
+# VPP's reference Python client, for the codec cross-check (test/vpp-papi/). Not fatal here: the
+# suite tries again itself, and is skipped without it (a failure under CI).
+venv=$HOME/.cache/netloom/vpp-papi-venv
+if [[ -x $venv/bin/python ]] && "$venv/bin/python" -c 'import vpp_papi' 2>/dev/null; then
+  echo "setup: vpp_papi present ($venv)"
+else
+  echo "setup: vpp_papi from PyPI into $venv"
+  { python3 -m venv "$venv" && "$venv/bin/python" -m pip install -q --disable-pip-version-check vpp-papi; } ||
+    echo "setup: *** could not install vpp_papi; the VPP cross-check will be skipped (and fail under CI) ***" >&2
+fi
 echo "setup: done. Run: npm test"
