@@ -71,9 +71,11 @@ describe('vpp driver over the fake VPP: the Linux driver desired-state tests', (
       .appliedItems()
       .find((i) => i.key === podInterfaceKey('default', 'p1', 'eth0'));
     const tap0 = [...lab.fake.state.interfaces.values()].find((i) => i.name === 'tap0')!;
+    // The node-side end of a pod interface is VPP's TAP, by its VPP name and MAC.
     expect(applied?.metadata).toEqual({
       swIfIndex: tap0.swIfIndex,
-      hostIfName: 'nlp1',
+      hostIfName: 'tap0',
+      hostMac: Array.from(tap0.mac, (b) => b.toString(16).padStart(2, '0')).join(':'),
       mac: '0a:58:0a:01:01:0b',
       mtu: 1450,
       gateway: '10.1.1.1',

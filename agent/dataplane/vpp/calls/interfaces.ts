@@ -47,7 +47,16 @@ export class InterfaceCalls {
   }
 
   async list(): Promise<VppInterface[]> {
-    const details = await this.api.dump('sw_interface_dump', { sw_if_index: ALL });
+    return this.dumpInterfaces(ALL);
+  }
+
+  /** One interface (a dump filtered by index: no cost that grows with the node's pods). */
+  async get(swIfIndex: number): Promise<VppInterface | undefined> {
+    return (await this.dumpInterfaces(swIfIndex)).find((i) => i.swIfIndex === swIfIndex);
+  }
+
+  private async dumpInterfaces(swIfIndex: number): Promise<VppInterface[]> {
+    const details = await this.api.dump('sw_interface_dump', { sw_if_index: swIfIndex });
     return details.map((d) => ({
       swIfIndex: d['sw_if_index'] as number,
       name: d['interface_name'] as string,

@@ -7,7 +7,7 @@
 // Half-made TAPs are deleted before the error is rethrown, so a retry starts clean.
 import { PREFIX, addressKey } from '../../../items/keys.ts';
 import { podInterfaceDependencies } from '../../../items/dependencies.ts';
-import type { PodInterface } from '../../../items/values.ts';
+import type { PodInterface, WiredPodInterface } from '../../../items/values.ts';
 import type { ApplyContext, Descriptor, Retrieved } from '../../../scheduler/descriptor.ts';
 import type { FibCalls } from '../calls/fib.ts';
 import type { InterfaceCalls, VppInterface, VppTap } from '../calls/interfaces.ts';
@@ -17,14 +17,12 @@ import { check, isCidr, isIp4, isMac, isVrf } from '../validate.ts';
 import type { AddressMeta } from './address.ts';
 import { addressOf, containsIp } from '../../../../lib/cidr.ts';
 
-/** What an applied pod interface tells routes, policies and the CNI result. */
-export interface PodInterfaceMeta {
+/**
+ * What an applied pod interface tells routes and policies (swIfIndex) and the CNI result (the
+ * rest): the node-side end is VPP's TAP interface, by its VPP name and MAC.
+ */
+export interface PodInterfaceMeta extends WiredPodInterface {
   swIfIndex: number;
-  hostIfName: string;
-  mac: string;
-  mtu: number;
-  /** The pod's default gateway as configured ('' for none). */
-  gateway: string;
 }
 
 export interface PodInterfacePorts {
@@ -34,6 +32,7 @@ export interface PodInterfacePorts {
     | 'deleteTap'
     | 'taps'
     | 'list'
+    | 'get'
     | 'setVrf'
     | 'vrf'
     | 'setUnnumbered'
@@ -122,7 +121,15 @@ export function podInterfaceDescriptor(ports: PodInterfacePorts): Descriptor<Pod
         await interfaces.deleteTap(sw).catch(() => undefined);
         throw err;
       }
-      return { swIfIndex: sw, hostIfName: v.hostIfName, mac, mtu: v.mtu, gateway: side.hostIp4Gateway };
+      const itf = await interfaces.get(sw);
+      return {
+        swIfIndex: sw,
+        hostIfName: itf?.name ?? '',
+        hostMac: itf?.mac ?? '',
+        mac,
+        mtu: v.mtu,
+        gateway: side.hostIp4Gateway,
+      };
     },
 
     async delete(key, _v, meta) {
@@ -147,12 +154,13 @@ export function podInterfaceDescriptor(ports: PodInterfacePorts): Descriptor<Pod
           want !== undefined &&
           asDesired(want, gateway, itf, tap) &&
           (await interfaces.vrf(itf.swIfIndex)) === want.vrf;
-        const meta = {
+        const meta: PodInterfaceMeta = {
           swIfIndex: itf.swIfIndex,
-          hostIfName: want?.hostIfName ?? itf.name,
+          hostIfName: itf.name,
+          hostMac: itf.mac,
           mac: tap.hostMac,
           mtu: tap.hostMtu,
-          gateway: want?.gateway ?? '',
+          gateway: want === undefined ? '' : podSide(want, gateway).hostIp4Gateway,
         };
         out.push({ key, value: ok ? want : orphan(key, itf, tap), metadata: meta, origin: 'netloom' });
       }
