@@ -6,6 +6,7 @@ import { closeSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../lib/free-ports.ts';
+import { sleep } from '../lib/timing.ts';
 
 const root = join(import.meta.dirname, '..');
 const live = new Set<ChildProcess>();
@@ -119,7 +120,7 @@ export class AgentProcess {
         () => false,
       );
       if (ok) return;
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
     }
     throw new Error(
       `agent ${this.opts.node} not ready after ${timeoutMs} ms; log:\n${this.log().slice(-3000)}`,
@@ -158,7 +159,7 @@ export async function until(
   const deadline = Date.now() + timeoutMs;
   while (!(await cond())) {
     if (Date.now() > deadline) throw new Error(`${what} not met after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
   }
 }
 

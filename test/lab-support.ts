@@ -21,6 +21,7 @@ import {
   netnsAvailable,
   type Availability,
 } from './harness/availability.ts';
+import { sleep } from '../lib/timing.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const NETLOOM = join(ROOT, 'cli', 'netloom.ts');
@@ -253,6 +254,6 @@ export async function waitFor<T>(
       throw new Error(
         `timed out after ${timeoutMs} ms waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`,
       );
-    await new Promise((r) => setTimeout(r, everyMs));
+    await sleep(everyMs);
   }
 }

@@ -8,13 +8,13 @@ import { netnsAvailable, skipUnless } from './harness/availability.ts';
 import { freePort } from '../lib/free-ports.ts';
 import { TestProcess } from './harness/process.ts';
 import { ip, NIC, StnLab, type StnDaemonProcess } from './stn-lab.ts';
+import { sleep } from '../lib/timing.ts';
 
 const skip = skipUnless('STN watchdog tests', netnsAvailable());
 const INTERVAL_MS = 200;
 const FAILURES = 3;
 const KERNEL_TIMEOUT_MS = 5_000;
 const NODE = join(new URL('..', import.meta.url).pathname, 'node_modules/.bin/node');
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function agentStandIn(lab: StnLab, port: number): TestProcess {
   const script = `require('node:http').createServer((q, s) => s.end(q.url === '/readyz' ? 'ok' : '')).listen(${port}, '127.0.0.1')`;

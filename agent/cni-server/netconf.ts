@@ -2,6 +2,7 @@
 // verbatim): DNS settings for the result, GC's valid attachments under both spellings the
 // spec has used, CHECK's prevResult addresses. Malformed JSON yields nothing here: the shim
 // has already refused it, and the agent answers on what it knows.
+import { addressOf } from '../../lib/cidr.ts';
 import type { Dns } from '../../proto/gen/netloom/cni/v1/Dns.ts';
 
 function parse(text: string): Record<string, unknown> {
@@ -53,6 +54,6 @@ export function prevResultIps(networkConfig: string): string[] | undefined {
   return ips
     .map((i) => (i as { address?: unknown }).address)
     .filter((a): a is string => typeof a === 'string')
-    .map((a) => a.split('/')[0] ?? '')
+    .map(addressOf)
     .filter((x) => x !== '');
 }

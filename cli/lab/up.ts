@@ -19,6 +19,7 @@ import { summary } from './summary.ts';
 import { ensureUnderlay } from './underlay.ts';
 import type { SimulatorStatus } from './kubelet/simulator.ts';
 import { join, resolve } from 'node:path';
+import { sleep } from '../../lib/timing.ts';
 
 export interface Out {
   write(text: string): void;
@@ -193,7 +194,7 @@ export async function up(cfg: LabConfig, opts: { explicitNodes: boolean; out: Ou
       for (;;) {
         status = await kubeletStatus(st);
         if (status?.nodes.every((n) => n.ready) || Date.now() > deadline) break;
-        await new Promise((r) => setTimeout(r, 200));
+        await sleep(200);
       }
       const notReady = status?.nodes.filter((n) => !n.ready) ?? [];
       if (notReady.length === 0) out.write(`  ✓ ${state.nodes} nodes Ready  ${secs(t)}\n`);
