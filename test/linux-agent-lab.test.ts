@@ -17,19 +17,9 @@ import { startEtcd, type EtcdHandle } from './harness/etcd.ts';
 import { CniPluginError, CniRunner, type ConfList, type RuntimeConf } from './lab/cni-runner.ts';
 import { echoMesh, startEchoServer, startStream, type EchoPod } from './lab/echo.ts';
 import { Lab } from './lab/netns.ts';
-import {
-  allOf,
-  cniPluginsAvailable,
-  etcdAvailable,
-  netnsAvailable,
-  nftablesAvailable,
-  skipUnless,
-} from './harness/availability.ts';
+import { linuxLabAvailable, skipUnless } from './harness/availability.ts';
 
-const skip = skipUnless(
-  'netloom agent processes with the linux data plane',
-  allOf(netnsAvailable(), nftablesAvailable(), cniPluginsAvailable(), etcdAvailable()),
-);
+const skip = skipUnless('netloom agent processes with the linux data plane', linuxLabAvailable());
 const CLUSTER = 'linuxlab';
 const lab = new Lab();
 const tmp = mkdtempSync(join(tmpdir(), 'netloom-agentlab-'));

@@ -17,19 +17,9 @@ import { CLUSTER, LabAgent, publishLabNodes, type LabNode } from './lab/agent.ts
 import { CniPluginError, CniRunner, type ConfList, type RuntimeConf } from './lab/cni-runner.ts';
 import { echoMesh, echoOnce, startEchoServer, startStream, type EchoPod } from './lab/echo.ts';
 import { Lab } from './lab/netns.ts';
-import {
-  allOf,
-  cniPluginsAvailable,
-  etcdAvailable,
-  netnsAvailable,
-  nftablesAvailable,
-  skipUnless,
-} from './harness/availability.ts';
+import { linuxLabAvailable, skipUnless } from './harness/availability.ts';
 
-const skip = skipUnless(
-  'netloom CNI in a three-node netns lab',
-  allOf(netnsAvailable(), nftablesAvailable(), cniPluginsAvailable(), etcdAvailable()),
-);
+const skip = skipUnless('netloom CNI in a three-node netns lab', linuxLabAvailable());
 const lab = new Lab();
 const tmp = mkdtempSync(join(tmpdir(), 'netloom-lab-'));
 const keyspace = new Keyspace(CLUSTER);
