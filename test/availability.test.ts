@@ -81,7 +81,7 @@ describe('which components are required', () => {
   });
 });
 
-/** A child vitest on the kube-apiserver suite, with no kube-apiserver to be found. */
+/** A child vitest on the kube-apiserver suite, its binary overridden with a path that does not exist. */
 function runSuite(env: Record<string, string>): { status: number | null; output: string; summary?: string } {
   const dir = mkdtempSync(join(tmp, 'run-'));
   const log = join(dir, 'availability.jsonl');
@@ -111,8 +111,7 @@ function runSuite(env: Record<string, string>): { status: number | null; output:
       timeout: 120_000,
       env: {
         ...inherited,
-        // An empty cache hides the built binaries; the override points nowhere.
-        NETLOOM_CACHE_DIR: mkdtempSync(join(dir, 'cache-')),
+        // An override naming no binary is missing, even with a build in the cache.
         NETLOOM_KUBE_APISERVER: '/nonexistent/kube-apiserver',
         NETLOOM_AVAILABILITY_LOG: log,
         ...env,
@@ -134,7 +133,7 @@ describe('a suite whose component is missing', () => {
     const r = runSuite({ CI: 'true' });
     expect(r.status, r.output).not.toBe(0);
     expect(r.output).toMatch(
-      /\*\*\* REQUIRED but missing: kube-apiserver: no kube-apiserver binary .*\*\*\*/,
+      /\*\*\* REQUIRED but missing: kube-apiserver: NETLOOM_KUBE_APISERVER=\/nonexistent\/kube-apiserver is not an executable file .*\*\*\*/,
     );
     expect(r.output).not.toMatch(/\*\*\* SKIPPED kube-apiserver/);
     expect(r.summary).toMatch(/^\*\*\* REQUIRED but missing: kube-apiserver: .*\(kube-apiserver\) \*\*\*$/m);
@@ -151,7 +150,7 @@ describe('a suite whose component is missing', () => {
     const r = runSuite({});
     expect(r.status, r.output).toBe(0);
     expect(r.output).toMatch(
-      /\*\*\* SKIPPED kube-apiserver: kube-apiserver: no kube-apiserver binary .*\*\*\*/,
+      /\*\*\* SKIPPED kube-apiserver: kube-apiserver: NETLOOM_KUBE_APISERVER=\/nonexistent\/kube-apiserver is not an executable file \*\*\*/,
     );
     expect(r.output).not.toMatch(/REQUIRED but missing: kube-apiserver/);
     expect(r.summary).toMatch(/^\*\*\* SKIPPED kube-apiserver: .*\*\*\*$/m);

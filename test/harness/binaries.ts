@@ -31,12 +31,20 @@ function versionOf(path: string, pattern: RegExp): string {
   }
 }
 
+/**
+ * The override's path, else the first executable fallback. An override naming nothing usable is
+ * reported, not replaced: falling back would test another binary than the one asked for.
+ */
+function locate(variable: string, fallbacks: string[]): string | { reason: string } | undefined {
+  const override = process.env[variable];
+  if (!override) return fallbacks.find(executable);
+  return executable(override) ? override : { reason: `${variable}=${override} is not an executable file` };
+}
+
 /** etcd for netloom's store and for the API server: override, cached 3.6 build, Debian's. */
 export function findEtcd(): Found {
-  const candidates = [process.env['NETLOOM_ETCD'], join(CACHE_BIN, 'etcd'), '/usr/bin/etcd'].filter(
-    (p): p is string => !!p,
-  );
-  const path = candidates.find(executable);
+  const path = locate('NETLOOM_ETCD', [join(CACHE_BIN, 'etcd'), '/usr/bin/etcd']);
+  if (typeof path === 'object') return { ok: false, reason: path.reason };
   if (!path) {
     return {
       ok: false,
@@ -48,9 +56,8 @@ export function findEtcd(): Found {
 
 /** kube-apiserver built from the Kubernetes modules; needs an etcd new enough for it. */
 export function findKubeApiserver(): Found {
-  const path = [process.env['NETLOOM_KUBE_APISERVER'], join(CACHE_BIN, 'kube-apiserver')].find(
-    (p): p is string => !!p && executable(p),
-  );
+  const path = locate('NETLOOM_KUBE_APISERVER', [join(CACHE_BIN, 'kube-apiserver')]);
+  if (typeof path === 'object') return { ok: false, reason: path.reason };
   if (!path)
     return { ok: false, reason: 'no kube-apiserver binary (run test/tools/build.sh, which needs Go)' };
   const etcd = findEtcd();
