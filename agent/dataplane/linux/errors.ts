@@ -1,6 +1,7 @@
 // Errors of the Linux driver: what iproute2 and nft print, mapped to a condition the
 // descriptors act on (an "exists" on create or a "missing" on delete is often fine) and to the
 // scheduler's retriable mark (busy kernels and timeouts are worth retrying; bad values are not).
+import type { ToolError } from '../../../lib/iproute.ts';
 import { DataPlaneError } from '../../scheduler/errors.ts';
 
 export type Condition =
@@ -56,6 +57,12 @@ export class LinuxCommandError extends DataPlaneError {
       command,
       condition: LinuxCommandError.classify(text),
     });
+  }
+
+  /** The driver's view of a tool that failed, timed out (busy: worth a retry) or did not start. */
+  static fromTool(err: ToolError): LinuxCommandError {
+    const condition = err.timedOut ? 'busy' : LinuxCommandError.classify(err.stderr || err.message);
+    return new LinuxCommandError(err.message, { command: err.command, condition, cause: err });
   }
 }
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { ToolError } from '../../../lib/iproute.ts';
 import { LinuxCommandError } from './errors.ts';
 import type { ExecResult, Runner } from './exec.ts';
-import { batchErrors, KernelTools } from './tools.ts';
+import { KernelTools } from './tools.ts';
 
 function recording(
   answer: Partial<ExecResult>,
@@ -17,15 +18,6 @@ function recording(
 }
 
 describe('KernelTools', () => {
-  it('maps iproute2 batch errors to their lines', () => {
-    const stderr =
-      'RTNETLINK answers: File exists\nCommand failed -:2\nCannot find device "nosuch"\nCommand failed -:3\n';
-    expect([...batchErrors(stderr)]).toEqual([
-      [2, 'RTNETLINK answers: File exists'],
-      [3, 'Cannot find device "nosuch"'],
-    ]);
-  });
-
   it('runs a batch in a namespace through nsenter, tolerating what each line allows', async () => {
     const r = recording({ code: 1, stderr: 'Cannot find device "h1"\nCommand failed -:1\n' });
     const tools = new KernelTools(r);
@@ -63,6 +55,16 @@ describe('KernelTools', () => {
       .batch(undefined, [{ cmd: 'link set a up' }])
       .catch((e: unknown) => e);
     expect((busy as LinuxCommandError).retriable).toBe(true);
+  });
+
+  it('turns a timeout into a retriable busy error', async () => {
+    const slow: Runner = {
+      run: () => Promise.reject(new ToolError('ip timed out', { command: 'ip', timedOut: true })),
+    };
+    const err = await new KernelTools(slow).json(undefined, ['link', 'show']).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LinuxCommandError);
+    expect((err as LinuxCommandError).condition).toBe('busy');
+    expect((err as LinuxCommandError).retriable).toBe(true);
   });
 
   it('classifies a vanished namespace and a missing table', () => {

@@ -1,11 +1,10 @@
-// The kernel tools as the ports use them: `ip`/`bridge` batches (one process for many
-// commands, each line allowed its own tolerated failures), `ip -json` reads, and `nft -f`
-// scripts with JSON echo and listing. Everything runs in a given network namespace.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+// The kernel tools as the ports use them, over lib/iproute.ts: `ip`/`bridge` batches where each
+// line may tolerate its own failures, `ip -json` reads, and `nft -f` scripts with JSON echo and
+// listing. Everything runs in a given network namespace through the driver's Runner, and every
+// failure (including a timeout) surfaces as a LinuxCommandError with a condition.
+import { ipJson, nftApply, runBatch, runTool, ToolError, type ToolOptions } from '../../../lib/iproute.ts';
 import { LinuxCommandError, type Condition } from './errors.ts';
-import { inNetns, type Runner } from './exec.ts';
+import type { Runner } from './exec.ts';
 
 /** One batch command (`ip -batch` syntax without the leading `ip`), and failures it may have. */
 export interface BatchLine {
@@ -16,31 +15,24 @@ export interface BatchLine {
 
 export type Tool = 'ip' | 'bridge';
 
-const FAILED_LINE = /^Command failed -:(\d+)\s*$/;
-
-/** Splits batch stderr into per-line error texts (iproute2 prints the error, then `Command failed -:N`). */
-export function batchErrors(stderr: string): Map<number, string> {
-  const errors = new Map<number, string>();
-  let pending: string[] = [];
-  for (const line of stderr.split('\n')) {
-    const m = FAILED_LINE.exec(line);
-    if (m) {
-      errors.set(Number(m[1]), pending.join('\n'));
-      pending = [];
-    } else if (line.trim() !== '') {
-      pending.push(line);
-    }
-  }
-  return errors;
-}
-
 export class KernelTools {
   private readonly runner: Runner;
-  private dir: string | undefined;
-  private seq = 0;
 
   constructor(runner: Runner) {
     this.runner = runner;
+  }
+
+  private opts(netns: string | undefined): ToolOptions {
+    return { netns, runner: this.runner };
+  }
+
+  /** Runs `call`, turning lib's ToolError into the driver's classified error. */
+  private async classified<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (err) {
+      throw err instanceof ToolError ? LinuxCommandError.fromTool(err) : err;
+    }
   }
 
   /**
@@ -53,73 +45,41 @@ export class KernelTools {
     lines: readonly BatchLine[],
     opts: { tool?: Tool; json?: boolean } = {},
   ): Promise<string[]> {
-    if (lines.length === 0) return [];
     const tool = opts.tool ?? 'ip';
-    const args = [...(opts.json ? ['-json'] : []), '-force', '-batch', '-'];
-    const [cmd, argv] = inNetns(netns, tool, args);
-    const res = await this.runner.run(cmd, argv, { stdin: lines.map((l) => l.cmd).join('\n') + '\n' });
+    const res = await this.classified(() =>
+      runBatch(
+        lines.map((l) => l.cmd),
+        { ...this.opts(netns), tool, json: opts.json ?? false },
+      ),
+    );
     if (res.code !== 0) {
-      const errors = batchErrors(res.stderr);
-      if (errors.size === 0)
+      if (res.failures.length === 0)
         throw LinuxCommandError.parse(`${tool} -batch`, res.stderr || `exit ${res.code}`);
-      for (const [n, text] of [...errors].sort((a, b) => a[0] - b[0])) {
-        const line = lines[n - 1];
-        const condition = LinuxCommandError.classify(text);
-        if (line?.ok?.includes(condition)) continue;
-        throw LinuxCommandError.parse(`${tool} ${line?.cmd ?? `line ${n}`}`, text);
+      for (const f of res.failures) {
+        if (lines[f.line - 1]?.ok?.includes(LinuxCommandError.classify(f.text))) continue;
+        throw LinuxCommandError.parse(`${tool} ${f.cmd}`, f.text);
       }
     }
-    return res.stdout.split('\n').filter((l) => l.trim() !== '');
+    return res.stdout;
   }
 
   /** `ip|bridge -json <args>` in `netns`, parsed; an empty answer is []. */
-  async json<T>(netns: string | undefined, args: readonly string[], tool: Tool = 'ip'): Promise<T[]> {
-    const [cmd, argv] = inNetns(netns, tool, ['-json', ...args]);
-    const res = await this.runner.run(cmd, argv);
-    if (res.code !== 0)
-      throw LinuxCommandError.parse(`${tool} ${args.join(' ')}`, res.stderr || `exit ${res.code}`);
-    const text = res.stdout.trim();
-    return text === '' ? [] : (JSON.parse(text) as T[]);
+  json<T>(netns: string | undefined, args: readonly string[], tool: Tool = 'ip'): Promise<T[]> {
+    return this.classified(() => ipJson<T>(args, { ...this.opts(netns), tool }));
   }
 
-  /**
-   * Applies an nft script atomically (`nft -f <file>`); with `echo`, returns the JSON echo.
-   * A file, not stdin: nft opens /dev/stdin, which fails on the socket Node gives a child.
-   */
-  async nft(netns: string | undefined, script: string, opts: { echo?: boolean } = {}): Promise<unknown> {
-    const flags = opts.echo ? ['-e', '-a', '-j'] : [];
-    const file = join(this.scratch(), `nft-${process.pid}-${++this.seq}.nft`);
-    writeFileSync(file, script);
-    try {
-      const [cmd, argv] = inNetns(netns, 'nft', [...flags, '-f', file]);
-      const res = await this.runner.run(cmd, argv);
-      if (res.code !== 0) throw LinuxCommandError.parse('nft -f', res.stderr || `exit ${res.code}`);
-      return opts.echo && res.stdout.trim() !== '' ? JSON.parse(res.stdout) : undefined;
-    } finally {
-      rmSync(file, { force: true });
-    }
-  }
-
-  private scratch(): string {
-    this.dir ??= mkdtempSync(join(tmpdir(), 'netloom-nft-'));
-    return this.dir;
+  /** Applies an nft script atomically; with `echo`, returns the JSON echo. */
+  nft(netns: string | undefined, script: string, opts: { echo?: boolean } = {}): Promise<unknown> {
+    return this.classified(() => nftApply(script, { ...this.opts(netns), echo: opts.echo ?? false }));
   }
 
   /** `nft -j -a <args>` (a listing), parsed. */
   async nftJson(netns: string | undefined, args: readonly string[]): Promise<unknown> {
-    const [cmd, argv] = inNetns(netns, 'nft', ['-j', '-a', ...args]);
-    const res = await this.runner.run(cmd, argv);
-    if (res.code !== 0)
-      throw LinuxCommandError.parse(`nft ${args.join(' ')}`, res.stderr || `exit ${res.code}`);
-    return JSON.parse(res.stdout);
+    return JSON.parse(await this.exec(netns, 'nft', ['-j', '-a', ...args]));
   }
 
-  /** Runs another tool (sysctl) in `netns`. */
-  async exec(netns: string | undefined, tool: string, args: readonly string[]): Promise<string> {
-    const [cmd, argv] = inNetns(netns, tool, args);
-    const res = await this.runner.run(cmd, argv);
-    if (res.code !== 0)
-      throw LinuxCommandError.parse(`${tool} ${args.join(' ')}`, res.stderr || `exit ${res.code}`);
-    return res.stdout;
+  /** Runs another tool (sysctl) in `netns`; returns stdout. */
+  exec(netns: string | undefined, tool: string, args: readonly string[]): Promise<string> {
+    return this.classified(() => runTool(tool, args, this.opts(netns)));
   }
 }

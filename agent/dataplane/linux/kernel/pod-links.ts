@@ -3,7 +3,7 @@
 // side) and one inside the pod (addresses, link-local gateway with a permanent neighbour,
 // default route). Unwiring is one `link del`: the peer goes with it.
 import { isCondition } from '../errors.ts';
-import { netnsPath } from '../exec.ts';
+import { netnsPath } from '../../../../lib/iproute.ts';
 import { HOST_VETH_MAC, POD_GATEWAY_V4, POD_GATEWAY_V6, isV6, type LinuxNames } from '../naming.ts';
 import type { HostVeth, PodLinkPort, PodSide, PodWiring } from '../ports.ts';
 import type { BatchLine, KernelTools } from '../tools.ts';
