@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { buildCni } from '../scripts/build-cni.ts';
 import { startEtcd } from '../test/harness/etcd.ts';
 import { LabAgent, type LabNode } from '../test/lab/agent.ts';
-import { CniRunner, type ConfList, type RuntimeConf } from '../test/lab/cni-runner.ts';
+import { CniRunner, k8sArgs, type ConfList, type RuntimeConf } from '../cli/lab/kubelet/cni-runner.ts';
 import { Lab } from '../test/lab/netns.ts';
 
 const pods = Number(process.argv[process.argv.indexOf('--pods') + 1]) || 100;
@@ -78,12 +78,7 @@ async function main(): Promise<void> {
       containerId: `bench${s}x${i}`,
       netns: `/run/netns/${netns}`,
       ifname: 'eth0',
-      args: {
-        K8S_POD_NAMESPACE: 'bench',
-        K8S_POD_NAME: `p${s}-${i}`,
-        K8S_POD_INFRA_CONTAINER_ID: `bench${s}x${i}`,
-        K8S_POD_UID: `u${s}-${i}`,
-      },
+      args: k8sArgs({ namespace: 'bench', name: `p${s}-${i}`, uid: `u${s}-${i}` }, `bench${s}x${i}`),
     });
     const warm = 5;
     for (let i = 0; i < pods + warm; i++) {

@@ -14,7 +14,7 @@ import { buildCni } from '../scripts/build-cni.ts';
 import { startEtcd, type EtcdHandle } from './harness/etcd.ts';
 import { etcdAvailable, netnsAvailable, skipUnless } from './harness/availability.ts';
 import { CLUSTER, LabAgent, type LabNode } from './lab/agent.ts';
-import { CniRunner } from './lab/cni-runner.ts';
+import { CniRunner } from '../cli/lab/kubelet/cni-runner.ts';
 import { Lab } from './lab/netns.ts';
 
 const skip = skipUnless(

@@ -14,7 +14,13 @@ import type { TxnRecord } from '../agent/scheduler/txn-log.ts';
 import { buildCni } from '../scripts/build-cni.ts';
 import { AgentProcess, FAST } from './agent-support.ts';
 import { startEtcd, type EtcdHandle } from './harness/etcd.ts';
-import { CniPluginError, CniRunner, type ConfList, type RuntimeConf } from './lab/cni-runner.ts';
+import {
+  CniPluginError,
+  CniRunner,
+  k8sArgs,
+  type ConfList,
+  type RuntimeConf,
+} from '../cli/lab/kubelet/cni-runner.ts';
 import { echoMesh, startEchoServer, startStream, type EchoPod } from './lab/echo.ts';
 import { Lab } from './lab/netns.ts';
 import { linuxLabAvailable, skipUnless } from './harness/availability.ts';
@@ -76,12 +82,7 @@ const rt = (i: number, netns: string): RuntimeConf => ({
   containerId: `feed${String(i).padStart(4, '0')}`,
   netns,
   ifname: 'eth0',
-  args: {
-    K8S_POD_NAMESPACE: 'lab',
-    K8S_POD_NAME: `p-${i}`,
-    K8S_POD_INFRA_CONTAINER_ID: `feed${i}`,
-    K8S_POD_UID: `u-${i}`,
-  },
+  args: k8sArgs({ namespace: 'lab', name: `p-${i}`, uid: `u-${i}` }, `feed${i}`),
   capabilityArgs: { portMappings: [] },
 });
 

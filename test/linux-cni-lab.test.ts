@@ -14,7 +14,13 @@ import { countingRunner, spawnRunner } from '../agent/dataplane/linux/exec.ts';
 import { buildCni } from '../scripts/build-cni.ts';
 import { startEtcd, type EtcdHandle } from './harness/etcd.ts';
 import { CLUSTER, LabAgent, publishLabNodes, type LabNode } from './lab/agent.ts';
-import { CniPluginError, CniRunner, type ConfList, type RuntimeConf } from './lab/cni-runner.ts';
+import {
+  CniPluginError,
+  CniRunner,
+  k8sArgs,
+  type ConfList,
+  type RuntimeConf,
+} from '../cli/lab/kubelet/cni-runner.ts';
 import { echoMesh, echoOnce, startEchoServer, startStream, type EchoPod } from './lab/echo.ts';
 import { Lab } from './lab/netns.ts';
 import { linuxLabAvailable, skipUnless } from './harness/availability.ts';
@@ -54,12 +60,7 @@ const runtimeConf = (i: number, netns: string): RuntimeConf => ({
   containerId: `c0ffee${String(i).padStart(4, '0')}`,
   netns,
   ifname: 'eth0',
-  args: {
-    K8S_POD_NAMESPACE: 'default',
-    K8S_POD_NAME: `pod-${i}`,
-    K8S_POD_INFRA_CONTAINER_ID: `c0ffee${i}`,
-    K8S_POD_UID: `uid-${i}`,
-  },
+  args: k8sArgs({ namespace: 'default', name: `pod-${i}`, uid: `uid-${i}` }, `c0ffee${i}`),
   capabilityArgs: { portMappings: [] },
 });
 

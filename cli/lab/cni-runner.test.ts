@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   cniEnv,
-  CniError,
+  CniPluginError,
   CniRunner,
   k8sArgs,
   pluginStdin,
@@ -46,10 +46,17 @@ function runner(answer: (c: Call) => ExecResult): { runner: CniRunner; calls: Ca
   const calls: Call[] = [];
   return {
     calls,
-    runner: new CniRunner(list, [join(dir, 'none'), dir], (path, env, stdin) => {
-      const c = { plugin: path.split('/').pop()!, env, stdin: JSON.parse(stdin) as Record<string, unknown> };
-      calls.push(c);
-      return Promise.resolve(answer(c));
+    runner: new CniRunner({
+      cniPath: [join(dir, 'none'), dir],
+      exec: (path, env, stdin) => {
+        const c = {
+          plugin: path.split('/').pop()!,
+          env,
+          stdin: JSON.parse(stdin) as Record<string, unknown>,
+        };
+        calls.push(c);
+        return Promise.resolve(answer(c));
+      },
     }),
   };
 }
@@ -82,7 +89,7 @@ describe('CNI chain as a runtime runs it', () => {
       cniVersion: '1.0.0',
       name: 'netloom',
       prevResult: { ips: [] },
-      runtimeConfig: { portMappings: rt.capabilityArgs['portMappings'] },
+      runtimeConfig: { portMappings: rt.capabilityArgs?.['portMappings'] },
     });
   });
 
@@ -96,7 +103,7 @@ describe('CNI chain as a runtime runs it', () => {
       }),
       stderr: '',
     }));
-    const result = (await r.add(rt)) as { from: string };
+    const result = await r.add(list, rt);
     expect(calls.map((c) => [c.plugin, c.env['CNI_COMMAND']])).toEqual([
       ['netloom', 'ADD'],
       ['portmap', 'ADD'],
@@ -104,12 +111,36 @@ describe('CNI chain as a runtime runs it', () => {
     expect(calls[1]!.stdin['prevResult']).toMatchObject({ from: 'netloom' });
     expect(result.from).toBe('portmap');
     calls.length = 0;
-    await r.del(rt, result);
+    await r.del(list, rt, result);
     expect(calls.map((c) => [c.plugin, c.env['CNI_COMMAND']])).toEqual([
       ['portmap', 'DEL'],
       ['netloom', 'DEL'],
     ]);
     expect(calls.every((c) => (c.stdin['prevResult'] as { from: string }).from === 'portmap')).toBe(true);
+  });
+
+  it('remembers the ADD result for CHECK (in order) and DEL when the caller keeps none', async () => {
+    const { runner: r, calls } = runner((c) => ({
+      code: 0,
+      stdout: c.env['CNI_COMMAND'] === 'ADD' ? JSON.stringify({ cniVersion: '1.0.0', from: c.plugin }) : '',
+      stderr: '',
+    }));
+    await r.add(list, rt);
+    calls.length = 0;
+    await r.check(list, rt);
+    await r.del(list, rt);
+    expect(
+      calls.map((c) => [c.plugin, c.env['CNI_COMMAND'], (c.stdin['prevResult'] as { from: string }).from]),
+    ).toEqual([
+      ['netloom', 'CHECK', 'portmap'],
+      ['portmap', 'CHECK', 'portmap'],
+      ['portmap', 'DEL', 'portmap'],
+      ['netloom', 'DEL', 'portmap'],
+    ]);
+    // Forgotten after DEL: a second DEL (idempotent for the plugins) goes without prevResult.
+    calls.length = 0;
+    await r.del(list, rt);
+    expect(calls.map((c) => c.stdin['prevResult'])).toEqual([undefined, undefined]);
   });
 
   it("surfaces the plugin's error JSON (code and message) and stops the chain", async () => {
@@ -118,10 +149,10 @@ describe('CNI chain as a runtime runs it', () => {
       stdout: JSON.stringify({ cniVersion: '1.0.0', code: 11, msg: 'agent down', details: 'ENOENT' }),
       stderr: '',
     }));
-    const err = await r.add(rt).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(CniError);
-    expect((err as CniError).code).toBe(11);
-    expect((err as CniError).message).toContain('agent down: ENOENT');
+    const err = await r.add(list, rt).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CniPluginError);
+    expect((err as CniPluginError).cniCode).toBe(11);
+    expect((err as CniPluginError).message).toContain('agent down: ENOENT');
     expect(calls).toHaveLength(1);
   });
 
@@ -133,8 +164,8 @@ describe('CNI chain as a runtime runs it', () => {
       }
       return { code: 0, stdout: '', stderr: '' };
     });
-    await r.status();
-    await r.gc([{ containerID: 'c1', ifname: 'eth0' }]);
+    await r.status(list);
+    await r.gc(list, [{ containerID: 'c1', ifname: 'eth0' }]);
     const verbs = calls.filter((c) => c.env['CNI_COMMAND'] !== 'VERSION');
     expect(verbs.map((c) => [c.plugin, c.env['CNI_COMMAND'], c.stdin['cniVersion']])).toEqual([
       ['netloom', 'STATUS', '1.1.0'],
@@ -147,17 +178,40 @@ describe('CNI chain as a runtime runs it', () => {
 
   it('sends no STATUS to a list that is below 1.1 and does not name it', async () => {
     const { calls } = runner(() => ({ code: 0, stdout: '', stderr: '' }));
-    const old = new CniRunner({ ...list, cniVersions: undefined }, [dir], () =>
-      Promise.resolve({ code: 1, stdout: '', stderr: 'no' }),
-    );
-    await old.status();
+    const old = new CniRunner({
+      cniPath: [dir],
+      exec: () => Promise.resolve({ code: 1, stdout: '', stderr: 'no' }),
+    });
+    await old.status({ ...list, cniVersions: undefined });
     expect(calls).toHaveLength(0);
   });
 
   it('names a plugin it cannot find', async () => {
-    const r = new CniRunner({ ...list, plugins: [{ type: 'nosuch' }] }, [dir], () =>
-      Promise.resolve({ code: 0, stdout: '{}', stderr: '' }),
+    const r = new CniRunner({
+      cniPath: [dir],
+      exec: () => Promise.resolve({ code: 0, stdout: '{}', stderr: '' }),
+    });
+    await expect(r.add({ ...list, plugins: [{ type: 'nosuch' }] }, rt)).rejects.toThrow(
+      /plugin nosuch not found/,
     );
-    await expect(r.add(rt)).rejects.toThrow(/plugin nosuch not found/);
+  });
+});
+
+describe('plugins as processes', () => {
+  it('runs a plugin with the CNI variables and its config on stdin, and reads its error JSON', async () => {
+    const bin = mkdtempSync(join(tmpdir(), 'netloom-lab-cni-exec-'));
+    writeFileSync(
+      join(bin, 'echoer'),
+      '#!/bin/sh\nconf=$(cat)\nif [ "$CNI_COMMAND" = DEL ]; then echo \'{"code":7,"msg":"no"}\'; exit 1; fi\n' +
+        'printf \'{"cniVersion":"1.0.0","cmd":"%s","ifname":"%s","conf":%s}\' "$CNI_COMMAND" "$CNI_IFNAME" "$conf"\n',
+      { mode: 0o755 },
+    );
+    const r = new CniRunner({ cniPath: [bin] });
+    const one: ConfList = { cniVersion: '1.0.0', name: 'n', plugins: [{ type: 'echoer', x: 1 }] };
+    const result = await r.add(one, rt);
+    expect(result).toMatchObject({ cmd: 'ADD', ifname: 'eth0', conf: { type: 'echoer', x: 1, name: 'n' } });
+    const err = await r.del(one, rt).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CniPluginError);
+    expect(err).toMatchObject({ plugin: 'echoer', command: 'DEL', cniCode: 7, exitCode: 1 });
   });
 });

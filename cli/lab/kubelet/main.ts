@@ -7,10 +7,9 @@ import { startHealthServer } from '../../../lib/health-server.ts';
 import { createRegistry } from '../../../lib/metrics.ts';
 import type { Logger } from '../../../lib/logging.ts';
 import { buildCni } from '../../../scripts/build-cni.ts';
-import { run } from '../exec.ts';
 import { kubeFiles } from '../kube-files.ts';
 import { apiserverUrl, layoutOf, type LabState } from '../state.ts';
-import { CniRunner } from './cni-runner.ts';
+import { CniRunner, netnsExec, type NodeCni } from './cni-runner.ts';
 import { loadTemplate, nodeConflist } from './conflist.ts';
 import { KubeApi } from './kube-api.ts';
 import { RecordStore } from './records.ts';
@@ -28,21 +27,12 @@ export async function runKubelet(state: LabState, addr: string, logger: Logger):
   const template = loadTemplate(state.conflist);
   logger.info({ source: template.source }, 'CNI configuration template');
   const cniPath = [layout.files.bin, ...CNI_PATH_EXTRA];
-  const cni = new Map<string, CniRunner>();
+  const cni = new Map<string, NodeCni>();
   for (const n of layout.nodes) {
     const list = nodeConflist(template.list, n);
     writeFileSync(n.conflist, JSON.stringify(list, null, 2) + '\n');
     // The plugins run in the node's namespace, as the node's container runtime would run them.
-    cni.set(
-      n.name,
-      new CniRunner(list, cniPath, (path, env, stdin) =>
-        run('ip', ['netns', 'exec', n.netns, path], {
-          env: { ...process.env, ...env },
-          input: stdin,
-          timeoutMs: 90_000,
-        }),
-      ),
-    );
+    cni.set(n.name, { list, runner: new CniRunner({ cniPath, exec: netnsExec(n.netns, 90_000) }) });
   }
   const files = kubeFiles(layout.files.kubeDir);
   const api = new KubeApi({

@@ -8,7 +8,7 @@ import { isAlive, recordOf, startDaemon, stopProcess, type PidRecord } from '../
 import { ROOT } from '../components.ts';
 import { podNetns, type LabLayout, type NodeLayout } from '../layout.ts';
 import { addNetns, delNetns } from '../netns.ts';
-import { k8sArgs, type CniRunner, type RuntimeConf } from './cni-runner.ts';
+import { k8sArgs, type NodeCni, type RuntimeConf } from './cni-runner.ts';
 import type { PodRecord, RecordStore } from './records.ts';
 import type { Pod } from './types.ts';
 import { addressOf } from '../../../lib/cidr.ts';
@@ -21,7 +21,7 @@ export interface RuntimeOptions {
   layout: LabLayout;
   records: RecordStore;
   /** The CNI chain of each node. */
-  cni: ReadonlyMap<string, CniRunner>;
+  cni: ReadonlyMap<string, NodeCni>;
   podProcess: 'echo' | 'none';
   logger: Logger;
 }
@@ -82,7 +82,7 @@ export class Runtime {
     };
   }
 
-  private cniOf(node: string): CniRunner {
+  private cniOf(node: string): NodeCni {
     const cni = this.o.cni.get(node);
     if (!cni) throw new Error(`no CNI configuration for node ${node}`);
     return cni;
@@ -117,7 +117,8 @@ export class Runtime {
     if (!hostNetwork) {
       await addNetns(rec.netns);
       phases.netnsMs = lap();
-      rec.result = await this.cniOf(node.name).add(this.runtimeConf(pod, rec));
+      const { runner, list } = this.cniOf(node.name);
+      rec.result = await runner.add(list, this.runtimeConf(pod, rec));
       rec.ips = resultIps(rec.result);
       this.o.records.save(rec);
       phases.cniMs = lap();
@@ -138,7 +139,9 @@ export class Runtime {
         metadata: { name: rec.name, namespace: rec.namespace, uid: rec.uid },
         spec: { containers: [] },
       };
-      await this.cniOf(rec.node).del(this.runtimeConf(podForArgs, rec), rec.result);
+      const { runner, list } = this.cniOf(rec.node);
+      // The ADD result from the pod's record: this process may not be the one that added it.
+      await runner.del(list, this.runtimeConf(podForArgs, rec), rec.result);
       await delNetns(rec.netns);
     }
     this.o.records.remove(rec.uid);

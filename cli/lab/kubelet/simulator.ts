@@ -8,7 +8,7 @@ import { Counter, Gauge, Histogram, LATENCY_BUCKETS_SECONDS, type Registry } fro
 import { errorMessage } from '../../../lib/errors.ts';
 import type { LabLayout, NodeLayout } from '../layout.ts';
 import { delNetns, listNetns } from '../netns.ts';
-import type { CniRunner } from './cni-runner.ts';
+import type { NodeCni } from './cni-runner.ts';
 import { KubeError, type KubeApi, type WatchEvent } from './kube-api.ts';
 import {
   leaseObject,
@@ -31,7 +31,7 @@ export interface SimulatorOptions {
   layout: LabLayout;
   runtime: Runtime;
   records: RecordStore;
-  cni: ReadonlyMap<string, CniRunner>;
+  cni: ReadonlyMap<string, NodeCni>;
   logger: Logger;
   workers?: number;
   /** How often CNI STATUS is asked per node. */
@@ -241,7 +241,8 @@ export class NodeSimulator {
           const before = this.readiness.get(n.name)!;
           let next: NodeReadiness;
           try {
-            await this.o.cni.get(n.name)!.status();
+            const chain = this.o.cni.get(n.name)!;
+            await chain.runner.status(chain.list);
             next = {
               ready: true,
               reason: 'KubeletReady',
@@ -582,9 +583,9 @@ export class NodeSimulator {
       const valid = [...this.recs.values()]
         .filter((r) => r.node === n.name && !r.hostNetwork)
         .map((r) => ({ containerID: r.containerId, ifname: 'eth0' }));
-      await this.o.cni
-        .get(n.name)!
-        .gc(valid)
+      const chain = this.o.cni.get(n.name)!;
+      await chain.runner
+        .gc(chain.list, valid)
         .catch((err: unknown) =>
           this.o.logger.info({ node: n.name, err: errorMessage(err) }, 'CNI GC not done'),
         );
