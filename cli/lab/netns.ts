@@ -1,11 +1,13 @@
 // Network namespaces and links through iproute2. The lab creates links directly inside its own
-// namespaces (`ip -n`), so nothing ever appears in, or changes, the host's namespace.
-import { run, runOk } from './exec.ts';
+// namespaces, so nothing ever appears in, or changes, the host's namespace. Batches and JSON
+// reads go through lib/iproute.ts, the namespace bookkeeping (`ip netns add|del|pids`) through
+// the lab's exec.
+import { ipBatch as runIpBatch, ipJson, ToolError } from '../../lib/iproute.ts';
+import { LabError, run, runOk } from './exec.ts';
 
 export async function listNetns(): Promise<string[]> {
-  const res = await run('ip', ['-json', 'netns', 'list']);
-  if (res.code !== 0 || res.stdout.trim() === '') return [];
-  return (JSON.parse(res.stdout) as { name: string }[]).map((n) => n.name);
+  const listed = await ipJson<{ name: string }>(['netns', 'list']).catch(() => []);
+  return listed.map((n) => n.name);
 }
 
 export async function addNetns(name: string): Promise<void> {
@@ -32,10 +34,17 @@ export async function netnsPids(name: string): Promise<number[]> {
     .filter((n) => Number.isInteger(n));
 }
 
-/** Applies iproute2 commands in one process (`ip -batch`), optionally inside a namespace. */
+/**
+ * Applies iproute2 commands in one process (`ip -force -batch -`), optionally inside a
+ * namespace; a failure is a LabError (what `lab up` reports as such) naming the first bad line.
+ */
 export async function ipBatch(netns: string | undefined, lines: string[]): Promise<void> {
-  if (lines.length === 0) return;
-  await runOk('ip', [...(netns ? ['-n', netns] : []), '-batch', '-'], { input: lines.join('\n') + '\n' });
+  try {
+    await runIpBatch(lines, { netns });
+  } catch (err) {
+    if (err instanceof ToolError) throw new LabError(err.message, { cause: err });
+    throw err;
+  }
 }
 
 export interface LinkInfo {
@@ -45,8 +54,7 @@ export interface LinkInfo {
   addr_info?: { family: string; local: string; prefixlen: number }[];
 }
 
+/** The links of a namespace with their addresses; none when it cannot be read. */
 export async function links(netns: string): Promise<LinkInfo[]> {
-  const res = await run('ip', ['-n', netns, '-json', 'address', 'show']);
-  if (res.code !== 0 || res.stdout.trim() === '') return [];
-  return JSON.parse(res.stdout) as LinkInfo[];
+  return ipJson<LinkInfo>(['address', 'show'], { netns }).catch(() => []);
 }

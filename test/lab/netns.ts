@@ -6,12 +6,13 @@
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
+import { inNetns, runTool } from '../../lib/iproute.ts';
 import { sleep } from '../../lib/timing.ts';
 
 const run = promisify(execFile);
 
-/** A namespace name under /run/netns, or a path as is. */
-export const nsPath = (netns: string): string => (netns.includes('/') ? netns : `/run/netns/${netns}`);
+/** Commands inside a namespace may be a whole echo mesh (a client reaching every pod). */
+const EXEC_TIMEOUT_MS = 120_000;
 
 export interface UnderlayNode {
   /** The node's namespace name. */
@@ -40,9 +41,9 @@ export class Lab {
     return name;
   }
 
-  /** `ip -n <ns> <args>`; returns stdout. */
-  async ip(netns: string, args: readonly string[]): Promise<string> {
-    return (await run('ip', ['-n', netns, ...args])).stdout;
+  /** `ip <args>` inside a namespace; returns stdout. */
+  ip(netns: string, args: readonly string[]): Promise<string> {
+    return runTool('ip', args, { netns });
   }
 
   /**
@@ -68,19 +69,12 @@ export class Lab {
   }
 
   /** Runs a command inside a namespace (name or path) to completion; returns stdout. */
-  async exec(netns: string, cmd: string, args: readonly string[], stdin?: string): Promise<string> {
-    const child = spawn('nsenter', [`--net=${nsPath(netns)}`, '--', cmd, ...args], {
-      stdio: ['pipe', 'pipe', 'pipe'],
+  exec(netns: string, cmd: string, args: readonly string[], stdin?: string): Promise<string> {
+    return runTool(cmd, args, {
+      netns,
+      timeoutMs: EXEC_TIMEOUT_MS,
+      ...(stdin !== undefined ? { stdin } : {}),
     });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.stdin.on('error', () => undefined); // a command that exits without reading stdin
-    child.stdin.end(stdin ?? '');
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-    if (code !== 0) throw new Error(`${cmd} ${args.join(' ')} in ${netns} exited ${code}: ${err.trim()}`);
-    return out;
   }
 
   /**
@@ -93,9 +87,8 @@ export class Lab {
     args: readonly string[],
     readyLine = 'ready',
   ): Promise<ChildProcess> {
-    const child = spawn('nsenter', [`--net=${nsPath(netns)}`, '--', cmd, ...args], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const [nsenter, argv] = inNetns(netns, cmd, args);
+    const child = spawn(nsenter, argv, { stdio: ['pipe', 'pipe', 'pipe'] });
     this.children.add(child);
     child.on('exit', () => this.children.delete(child));
     child.stdin.on('error', () => undefined);
