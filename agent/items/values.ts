@@ -120,24 +120,31 @@ export interface ServiceBackend {
   local: boolean;
 }
 
-/** One frontend (VIP, protocol, port) load-balanced to backends. */
+/**
+ * One frontend (VIP, protocol, port) load-balanced to backends. The renderer has applied the
+ * Service's traffic policies already: `backends` are exactly the ones this frontend may use.
+ */
 export interface Service {
   namespace: string;
   name: string;
   portName: string;
   vrf: number;
   kind: 'cluster-ip' | 'external-ip' | 'load-balancer' | 'node-port';
-  /** The VIP, or 'node' for a node port (every node address). */
+  /** The VIP, or 'node' for a node port (every address of the node). */
   vip: string;
   protocol: Protocol;
   port: number;
   backends: ServiceBackend[];
+  /** What a new connection meets when `backends` is empty: Cluster policy rejects, Local drops. */
+  noBackends: 'reject' | 'drop';
+  /**
+   * Masquerade new connections whose source is outside these prefixes ([]: every connection;
+   * null: never, the client's address is kept). A connection from a backend to itself (hairpin)
+   * is masqueraded whatever this says.
+   */
+  masqueradeOutside: string[] | null;
   /** ClientIP affinity timeout in seconds; 0 for none. */
   affinitySeconds: number;
-  /** Local: only local backends serve traffic arriving from outside the node. */
-  externalTrafficPolicy: 'Cluster' | 'Local';
-  /** Local: only local backends serve traffic from pods on this node. */
-  internalTrafficPolicy: 'Cluster' | 'Local';
 }
 
 export interface PolicyRule {

@@ -151,3 +151,65 @@ describe('Pipeline: one owner per pod interface', () => {
     expect(again).not.toContain('pod-interface/default/db-0/eth0');
   });
 });
+
+describe('Pipeline: services', () => {
+  const svcJson = (clusterIp: string) =>
+    JSON.stringify({
+      namespace: 'default',
+      name: 'web',
+      type: 'ClusterIP',
+      clusterIps: [clusterIp],
+      ports: [{ name: 'http', protocol: 'TCP', port: 80 }],
+    });
+  const epsJson = (ips: string[]) =>
+    JSON.stringify({
+      namespace: 'default',
+      service: 'web',
+      subsets: [
+        {
+          ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+          endpoints: ips.map((ip) => ({ addresses: [ip], nodeName: 'n2', ready: true })),
+        },
+      ],
+    });
+
+  it('renders a Service on resync and re-renders only it when it or its endpoints change', async () => {
+    const view = new ClusterView();
+    view.apply({ kind: 'service', namespace: 'default', name: 'web' }, svcJson('10.96.0.10'));
+    const scheduler = recorder();
+    const p = new Pipeline({
+      ctx,
+      view,
+      scheduler,
+      attachments: [],
+      subnetOf: () => undefined,
+      gatewayOffset: 1,
+      logger: silentLogger(),
+    });
+    await p.resync(true, 'start');
+    expect(scheduler.resyncs[0]!.desired.map((i) => i.key)).toContain('service/0/tcp/10.96.0.10/80');
+
+    const ep = view.apply({ kind: 'endpoints', namespace: 'default', name: 'web' }, epsJson(['10.1.2.7']));
+    await p.onViewChanges([ep!]);
+    expect(
+      scheduler.commits
+        .at(-1)!
+        .changes.map((c) => [c.key, (c.value as { backends: unknown[] }).backends.length]),
+    ).toEqual([['service/0/tcp/10.96.0.10/80', 1]]);
+    // A new cluster IP (Service recreated): the old frontend goes, the new one comes.
+    const moved = view.apply({ kind: 'service', namespace: 'default', name: 'web' }, svcJson('10.96.0.11'));
+    await p.onViewChanges([moved!]);
+    expect(summary(scheduler.commits.at(-1)!.changes)).toEqual({
+      put: ['service/0/tcp/10.96.0.11/80'],
+      removed: ['service/0/tcp/10.96.0.10/80'],
+    });
+    // Deleted: its frontend goes; the endpoints alone render nothing.
+    const gone = view.apply({ kind: 'service', namespace: 'default', name: 'web' }, undefined);
+    await p.onViewChanges([gone!]);
+    expect(summary(scheduler.commits.at(-1)!.changes)).toEqual({
+      put: [],
+      removed: ['service/0/tcp/10.96.0.11/80'],
+    });
+    expect(await p.onViewChanges([ep!])).toBeUndefined();
+  });
+});

@@ -1,7 +1,7 @@
 // The agent's pipeline, and the only writer to the KV scheduler: the view and this node's pod
 // attachments in, desired items out, through the pure renderers. A full render feeds a resync;
-// a view change re-renders only the sources it touches (a peer); an attached or detached pod
-// re-renders that pod interface alone.
+// a view change re-renders only the sources it touches (a peer, a Service with its endpoints);
+// an attached or detached pod re-renders that pod interface alone.
 //
 // Pod ownership lives here and nowhere else. Several attachments can name one pod interface
 // (`pod-interface/<ns>/<pod>/<if>`): a runtime that replaces a sandbox ADDs the new one before
@@ -20,6 +20,7 @@ import { renderNodeBase } from '../renderers/node.ts';
 import { peerFor } from '../renderers/peer-select.ts';
 import { renderPeer } from '../renderers/peers.ts';
 import { renderPodAttachment } from '../renderers/pods.ts';
+import { renderService } from '../renderers/services.ts';
 import type { ClusterView, ViewChange } from '../view/view.ts';
 import { DesiredState } from './desired.ts';
 
@@ -64,21 +65,35 @@ export class Pipeline {
     this.desired.set('node', renderNodeBase(this.opts.ctx));
     for (const name of this.peerNames()) this.desired.set(`peer:${name}`, this.renderPeerNamed(name));
     for (const [key, list] of this.pods) this.desired.set(key, this.renderPod(list));
+    for (const name of this.opts.view.services.items.keys())
+      this.desired.set(`svc:${name}`, this.renderServiceNamed(name));
     return this.opts.scheduler.resync({ desired: this.desired.items(), retrieve, description });
   }
 
   /** Applies the consequences of view changes; undefined when nothing the agent renders changed. */
   async onViewChanges(changes: readonly ViewChange[]): Promise<TxnRecord | undefined> {
     const peers = new Set<string>();
+    const services = new Set<string>();
     for (const c of changes) {
       if (c.kind === 'nodeInfo' || c.kind === 'node') peers.add(c.name);
       if (c.kind === 'nodeId') for (const n of [c.old, c.new]) if (n) peers.add(n);
+      // Endpoints are keyed by their Service's namespace/name.
+      if (c.kind === 'service' || c.kind === 'endpoints') services.add(c.name);
     }
     peers.delete(this.opts.ctx.node);
     const out: Change[] = [];
     for (const name of peers) out.push(...this.desired.set(`peer:${name}`, this.renderPeerNamed(name)));
+    for (const name of services) out.push(...this.desired.set(`svc:${name}`, this.renderServiceNamed(name)));
     if (out.length === 0) return undefined;
-    return this.opts.scheduler.commit(out, `peers ${[...peers].join(',')}`);
+    const what = [
+      ...(peers.size > 0 ? [`peers ${[...peers].join(',')}`] : []),
+      ...(services.size > 0
+        ? [
+            `services ${[...services].slice(0, 5).join(',')}${services.size > 5 ? ` (+${services.size - 5})` : ''}`,
+          ]
+        : []),
+    ];
+    return this.opts.scheduler.commit(out, what.join('; '));
   }
 
   /**
@@ -139,6 +154,11 @@ export class Pipeline {
   private renderPod(list: readonly Attachment[]): Item[] {
     const owner = list.at(-1);
     return owner ? renderPodAttachment(this.opts.ctx, owner) : [];
+  }
+
+  private renderServiceNamed(name: string): Item[] {
+    const svc = this.opts.view.services.get(name);
+    return svc ? renderService(this.opts.ctx, svc, this.opts.view.endpoints.get(name)) : [];
   }
 
   private peerNames(): Set<string> {

@@ -231,8 +231,8 @@ describe('vpp driver: VRFs, services, policies', () => {
     port: 80,
     backends,
     affinitySeconds: 0,
-    externalTrafficPolicy: 'Cluster',
-    internalTrafficPolicy: 'Cluster',
+    noBackends: 'reject',
+    masqueradeOutside: [],
     ...extra,
   });
 
@@ -251,10 +251,12 @@ describe('vpp driver: VRFs, services, policies', () => {
       { key: one, value: service('10.96.0.11', [backend('10.1.1.11')]) },
       {
         key: np,
-        value: service('node', [backend('10.1.1.11', 1, true), backend('10.1.2.7')], {
+        // externalTrafficPolicy Local: the renderer kept only the local backend.
+        value: service('node', [backend('10.1.1.11', 1, true)], {
           kind: 'node-port',
           port: 30080,
-          externalTrafficPolicy: 'Local',
+          noBackends: 'drop',
+          masqueradeOutside: null,
         }),
       },
       { key: none, value: service('10.96.0.12', []) },

@@ -1,9 +1,9 @@
 // Services as NAT44-ED static mappings: one per frontend (VIP, protocol, port), load-balanced
 // over the backends by weight (an LB static mapping; a plain static mapping for a single
 // backend, since VPP wants at least two locals in an LB mapping), ClientIP affinity as the
-// mapping's affinity timeout. `Local` external traffic policy keeps only this node's backends
-// for external frontends (node ports, external and load-balancer IPs); node ports use the
-// uplink's address. A frontend without backends has no mapping. The mapping's tag is the item
+// mapping's affinity timeout. Traffic policies are the renderer's (agent/renderers/services.ts):
+// the item's backends are exactly the ones to use. Node ports use the uplink's address. A
+// frontend without backends has no mapping. The mapping's tag is the item
 // key, which is how retrieve finds it; a backend change replaces the mapping (delete + add).
 import { PREFIX } from '../../../items/keys.ts';
 import { serviceDependencies } from '../../../items/dependencies.ts';
@@ -20,8 +20,8 @@ const NAMES = new Map(Object.entries(PROTOCOLS).map(([k, v]) => [v, k as Service
 
 /** The mapping a Service needs, or undefined when it has no backend to send to (pure). */
 export function mappingOf(key: string, v: Service, uplink: Uplink | undefined): NatMapping | undefined {
-  const external = v.kind !== 'cluster-ip';
-  const backends = v.backends.filter((b) => !(external && v.externalTrafficPolicy === 'Local') || b.local);
+  // The renderer applied the traffic policies: these are exactly the backends to use.
+  const backends = v.backends;
   if (backends.length === 0) return undefined;
   const vip = v.vip === 'node' ? (uplink?.address ?? '') : v.vip;
   const p = backends.length === 1 ? [1] : probabilities(backends.map((b) => b.weight));
@@ -122,8 +122,8 @@ function asFound(m: NatMapping): Service {
     protocol: NAMES.get(m.protocol) ?? 'TCP',
     port: m.port,
     backends: m.backends.map((b) => ({ ip: b.ip, port: b.port, weight: b.probability, local: false })),
+    noBackends: 'reject',
+    masqueradeOutside: [],
     affinitySeconds: m.affinity,
-    externalTrafficPolicy: 'Cluster',
-    internalTrafficPolicy: 'Cluster',
   };
 }
