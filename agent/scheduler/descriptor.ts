@@ -87,6 +87,12 @@ export interface Descriptor<V = unknown, M = unknown> {
   retrieve?(ctx: RetrieveContext<V>): Promise<Retrieved<V, M>[]>;
   /** Families (descriptor names) whose retrieve must run first, for their metadata. */
   readonly retrieveAfter?: readonly string[];
+  /**
+   * The scheduler may run this family's create/update/delete for different keys at the same
+   * time within a transaction (items nothing depends on), so a driver can coalesce them into one
+   * kernel transaction (one `nft -f`). The descriptor must be safe for that.
+   */
+  readonly concurrent?: boolean;
 
   /** Whether a failure is worth retrying; by default the error's `retriable` mark. */
   isRetriable?(err: unknown): boolean;

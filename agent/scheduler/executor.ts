@@ -33,6 +33,10 @@ export class Execution {
   private readonly queued = new Set<string>();
   private readonly removing = new Set<string>();
   private readonly waiting = new Map<string, Set<string>>();
+  /** Operations of concurrent families under way, by key; keys reached meanwhile wait for them. */
+  private readonly inflight = new Map<string, Promise<void>>();
+  private readonly deferred = new Set<string>();
+  private crashed: { err: unknown } | undefined;
   private readonly ctx: ApplyContext;
 
   constructor(graph: Graph, record: TxnRecord, opts: ExecutionOptions) {
@@ -77,16 +81,45 @@ export class Execution {
   }
 
   async run(): Promise<void> {
-    for (let i = 0; i < this.queue.length; i++) {
-      const key = this.queue[i]!;
-      this.queued.delete(key);
-      await this.reconcile(key);
+    let i = 0;
+    for (;;) {
+      for (; i < this.queue.length; i++) {
+        const key = this.queue[i]!;
+        this.queued.delete(key);
+        await this.reconcile(key);
+      }
+      if (this.inflight.size === 0) break;
+      // What the concurrent operations settle may queue more work (dependents, deferred keys).
+      await Promise.all([...this.inflight.values()]);
     }
+    // A bug, not a data-plane failure (those are booked per item): fail the transaction as the
+    // sequential path would.
+    if (this.crashed) throw this.crashed.err;
   }
 
+  /**
+   * Reconciles one key: at once for most families; for a concurrent family's item that nothing
+   * depends on, started and left running, so the next ones start in the same tick and the
+   * driver can apply them together.
+   */
   private async reconcile(key: string): Promise<void> {
+    if (this.inflight.has(key)) {
+      this.deferred.add(key);
+      return;
+    }
     const n = this.graph.get(key);
     if (!n) return;
+    if (!n.descriptor?.concurrent || this.graph.dependentsOf(key).length > 0) return this.reconcileNow(n);
+    const running = this.reconcileNow(n)
+      .catch((err: unknown) => void (this.crashed ??= { err }))
+      .finally(() => {
+        this.inflight.delete(key);
+        if (this.deferred.delete(key)) this.enqueue(key);
+      });
+    this.inflight.set(key, running);
+  }
+
+  private async reconcileNow(n: Node): Promise<void> {
     this.visit(n);
     if (n.applied?.origin === 'external') return this.settledAndRelease(n);
     const missing = wanted(n) ? missingDeps(this.graph, n) : [];
@@ -152,6 +185,7 @@ export class Execution {
     try {
       for (const dk of this.graph.dependentsOf(n.key)) {
         if (this.removing.has(dk)) continue; // itself, or a cycle member being removed already
+        await this.inflight.get(dk); // a concurrent operation on it finishes first
         const d = this.graph.get(dk);
         if (d?.applied?.origin !== 'netloom' || !d.appliedDeps.some((x) => x.key === n.key)) continue;
         this.visit(d);

@@ -93,9 +93,9 @@ function expected(desired: Map<string, TestValue>): Record<string, unknown> {
   return Object.fromEntries([...applied.keys()].sort().map((k) => [k, applied.get(k)]));
 }
 
-async function run(steps: Step[], update: boolean): Promise<void> {
+async function run(steps: Step[], update: boolean, concurrent: boolean): Promise<void> {
   const plane = new FakeDataPlane();
-  const driver = testDriver(plane, { update });
+  const driver = testDriver(plane, { update, concurrent });
   let clock = 0;
   const s = new KvScheduler({
     driver,
@@ -175,8 +175,11 @@ async function run(steps: Step[], update: boolean): Promise<void> {
 describe('KvScheduler convergence (property)', () => {
   it('converges to exactly the satisfiable desired state after random changes, failures and drift', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 40 }), fc.boolean(), (steps, update) =>
-        run(steps, update),
+      fc.asyncProperty(
+        fc.array(step, { minLength: 1, maxLength: 40 }),
+        fc.boolean(),
+        fc.boolean(),
+        (steps, update, concurrent) => run(steps, update, concurrent),
       ),
       { numRuns: 400 },
     );

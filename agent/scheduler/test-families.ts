@@ -16,7 +16,11 @@ export interface TestValue {
   invalid?: boolean;
 }
 
-export function testDriver(plane: FakeDataPlane, opts: { update?: boolean } = {}): Driver {
+/** `concurrent`: the d/ family lets the scheduler run its operations together (Descriptor.concurrent). */
+export function testDriver(
+  plane: FakeDataPlane,
+  opts: { update?: boolean; concurrent?: boolean } = {},
+): Driver {
   const common = {
     dependencies: (v: TestValue) => (v.deps ?? []).map((key) => ({ label: 'dep', key })),
     validate: (key: string, v: TestValue): void => {
@@ -31,7 +35,10 @@ export function testDriver(plane: FakeDataPlane, opts: { update?: boolean } = {}
     name: 'test',
     descriptors: [
       fakeDescriptor<TestValue>(plane, { name: 'x', prefix: 'x/', ...common }),
-      fakeDescriptor<TestValue>(plane, { name: 'd', prefix: 'd/', ...common }),
+      {
+        ...fakeDescriptor<TestValue>(plane, { name: 'd', prefix: 'd/', ...common }),
+        concurrent: opts.concurrent === true,
+      },
     ],
   };
 }
