@@ -5,7 +5,7 @@
 import { accessSync, appendFileSync, constants } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { findKubeControllerManager } from '../../cli/lab/binaries.ts';
-import { findEtcd, findKubeApiserver, type Found } from './binaries.ts';
+import { findEtcd, findKubeApiserver, findKubeProxy, type Found } from './binaries.ts';
 import { dockerConfigured } from './containers.ts';
 
 /**
@@ -17,6 +17,7 @@ export const COMPONENTS = [
   'etcdctl',
   'kube-apiserver',
   'kube-controller-manager',
+  'kube-proxy',
   'kubectl',
   'netns',
   'nftables',
@@ -105,6 +106,20 @@ export function kubeApiserverAvailable(): Availability {
 
 export function kubeControllerManagerAvailable(): Availability {
   return fromFound(findKubeControllerManager(), 'kube-controller-manager');
+}
+
+/**
+ * kube-proxy in a namespace of its own (it programs nftables and sysctls of whatever namespace
+ * it runs in), reaching a real API server: root, nft, the binary, and the kube-apiserver binary
+ * (not the k3s container: the API server must listen on an address the namespace can reach).
+ */
+export function kubeProxyAvailable(): Availability {
+  return allOf(
+    netnsAvailable(),
+    nftablesAvailable(),
+    fromFound(findKubeProxy(), 'kube-proxy'),
+    fromFound(findKubeApiserver(), 'kube-apiserver'),
+  );
 }
 
 /** Root with iproute2 able to create network namespaces. */

@@ -1,5 +1,5 @@
-// Where the real components come from. A current etcd and kube-apiserver are built from their
-// Go modules by test/tools/build.sh into ~/.cache/netloom/bin; Debian's etcd-server (3.4) is
+// Where the real components come from. A current etcd, kube-apiserver and kube-proxy are built
+// from their Go modules by test/tools/build.sh into ~/.cache/netloom/bin; Debian's etcd-server (3.4) is
 // the fallback for netloom's own store; env vars override both.
 import { accessSync, constants } from 'node:fs';
 import { execFileSync } from 'node:child_process';
@@ -71,5 +71,13 @@ export function findKubeApiserver(): Found {
       reason: `etcd ${etcd.version} is too old for Kubernetes >= 1.31 (needs 3.4.29 / 3.5.11+); run test/tools/build.sh`,
     };
   }
+  return { ok: true, path, version: versionOf(path, /Kubernetes (\S+)/) };
+}
+
+/** kube-proxy built from the Kubernetes modules: the reference service data plane. */
+export function findKubeProxy(): Found {
+  const path = locate('NETLOOM_KUBE_PROXY', [join(CACHE_BIN, 'kube-proxy')]);
+  if (typeof path === 'object') return { ok: false, reason: path.reason };
+  if (!path) return { ok: false, reason: 'no kube-proxy binary (run test/tools/build.sh, which needs Go)' };
   return { ok: true, path, version: versionOf(path, /Kubernetes (\S+)/) };
 }

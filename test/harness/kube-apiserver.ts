@@ -28,6 +28,12 @@ export interface KubeApiserverHandle {
 
 export interface KubeApiserverOptions {
   serviceCidr?: string;
+  /**
+   * The one address it listens on (default 127.0.0.1). A client in another network namespace
+   * has its own loopback, so kube-proxy in one needs an address on a link into it (see
+   * KubeProxyNetns in kube-proxy.ts).
+   */
+  bindAddress?: string;
   extraArgs?: string[];
 }
 
@@ -110,7 +116,8 @@ export async function startKubeApiserver(options: KubeApiserverOptions = {}): Pr
   const base = mkdtempSync(join(tmpdir(), 'netloom-kube-'));
   const etcd = await startEtcd({ name: 'kube-etcd' });
   const port = await freePort();
-  const url = `https://127.0.0.1:${port}`;
+  const bindAddress = options.bindAddress ?? '127.0.0.1';
+  const url = `https://${bindAddress}:${port}`;
   const token = randomBytes(24).toString('hex');
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   writeFileSync(join(base, 'sa.key'), privateKey.export({ type: 'pkcs1', format: 'pem' }));
@@ -121,7 +128,7 @@ export async function startKubeApiserver(options: KubeApiserverOptions = {}): Pr
 
   const args = [
     `--etcd-servers=${etcd.endpoint}`,
-    '--bind-address=127.0.0.1',
+    `--bind-address=${bindAddress}`,
     `--secure-port=${port}`,
     `--cert-dir=${join(base, 'certs')}`,
     `--token-auth-file=${join(base, 'tokens.csv')}`,

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds the real components the tests and the lab run (a current etcd, kube-apiserver,
-# kube-controller-manager) from their Go modules into a cache outside the repo. A binary whose inputs (go.mod, go.sum, main.go,
+# Builds the real components the tests, the lab and the benchmarks run (a current etcd,
+# kube-apiserver, kube-controller-manager, kube-proxy) from their Go modules into a cache outside the repo. A binary whose inputs (go.mod, go.sum, main.go,
 # Go version) are unchanged is not rebuilt.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -30,3 +30,5 @@ kflags="-X $vpkg.gitVersion=v$kv -X $vpkg.gitMajor=${kv%%.*} -X $vpkg.gitMinor=$
 build kube-apiserver kube-apiserver "$kflags"
 # The lab's Deployment, ReplicaSet, EndpointSlice, namespace and GC controllers (same pins).
 build kube-controller-manager kube-controller-manager "$kflags"
+# The reference service data plane the services benchmark measures netloom against (same pins).
+build kube-proxy kube-proxy "$kflags"
