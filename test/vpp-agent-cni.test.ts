@@ -45,7 +45,7 @@ function runShim(
         timeout: 30_000,
       },
       (err, stdout) => {
-        if (err && typeof err.code !== 'number') return reject(err);
+        if (err && typeof err.code !== 'number') return reject(new Error(err.message, { cause: err }));
         resolve({
           code: typeof err?.code === 'number' ? err.code : 0,
           out: stdout ? (JSON.parse(stdout) as Record<string, unknown>) : {},

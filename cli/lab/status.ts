@@ -38,7 +38,69 @@ export interface LabStatus {
     agent: string;
   }[];
   pods: { namespace: string; name: string; node: string; phase: string; ip: string; ready: boolean }[];
+  /** Services with the addresses they answer on and their ready endpoints (from the API server). */
+  services: {
+    namespace: string;
+    name: string;
+    type: string;
+    clusterIp: string;
+    external: string[];
+    /** `port/PROTO`, with `:nodePort` where there is one. */
+    ports: string[];
+    endpoints: string[];
+  }[];
   errors: string[];
+}
+
+interface ServiceObject {
+  metadata: { namespace: string; name: string };
+  spec: {
+    type?: string;
+    clusterIP?: string;
+    externalIPs?: string[];
+    ports?: { port: number; protocol?: string; nodePort?: number }[];
+  };
+  status?: { loadBalancer?: { ingress?: { ip?: string }[] } };
+}
+
+interface EndpointSliceObject {
+  metadata: { namespace: string; labels?: Record<string, string> };
+  endpoints?: { addresses: string[]; conditions?: { ready?: boolean } }[];
+  ports?: { port?: number }[] | null;
+}
+
+/** Services and their ready endpoint addresses, as an operator wants them at a glance. */
+async function servicesOf(api: KubeApi): Promise<LabStatus['services']> {
+  const [svcs, slices] = await Promise.all([
+    api.get<{ items: ServiceObject[] }>('/api/v1/services'),
+    api.get<{ items: EndpointSliceObject[] }>('/apis/discovery.k8s.io/v1/endpointslices'),
+  ]);
+  const ready = new Map<string, Set<string>>();
+  for (const sl of slices.items) {
+    const svc = sl.metadata.labels?.['kubernetes.io/service-name'];
+    if (!svc) continue;
+    const id = `${sl.metadata.namespace}/${svc}`;
+    const set = ready.get(id) ?? new Set<string>();
+    for (const ep of sl.endpoints ?? []) {
+      if (ep.conditions?.ready === false) continue;
+      for (const a of ep.addresses) for (const p of sl.ports ?? []) set.add(p.port ? `${a}:${p.port}` : a);
+    }
+    ready.set(id, set);
+  }
+  return svcs.items.map((s) => ({
+    namespace: s.metadata.namespace,
+    name: s.metadata.name,
+    type: s.spec.type ?? 'ClusterIP',
+    clusterIp: s.spec.clusterIP ?? '',
+    external: [
+      ...(s.spec.externalIPs ?? []),
+      ...(s.status?.loadBalancer?.ingress ?? []).flatMap((i) => (i.ip ? [i.ip] : [])),
+    ],
+    ports: (s.spec.ports ?? []).map(
+      (p) => `${p.port}/${p.protocol ?? 'TCP'}${p.nodePort ? `:${p.nodePort}` : ''}`,
+    ),
+    endpoints: [...(ready.get(`${s.metadata.namespace}/${s.metadata.name}`) ?? [])].sort(),
+  }));
 }
 
 async function agentHealth(socket: string): Promise<string> {
@@ -91,6 +153,7 @@ export async function collectStatus(state: LabState, bins: Binaries): Promise<La
     }),
   );
   let pods: LabStatus['pods'] = [];
+  let services: LabStatus['services'] = [];
   const files = kubeFiles(layout.files.kubeDir);
   const api = new KubeApi({
     server: apiserverUrl(state),
@@ -108,6 +171,7 @@ export async function collectStatus(state: LabState, bins: Binaries): Promise<La
       ip: p.status?.podIP ?? '',
       ready: p.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True',
     }));
+    services = await servicesOf(api);
   } catch (err) {
     errors.push(`kube-apiserver: ${errorMessage(err)}`);
   } finally {
@@ -120,6 +184,7 @@ export async function collectStatus(state: LabState, bins: Binaries): Promise<La
     components,
     nodes,
     pods,
+    services,
     errors,
   };
 }
@@ -181,6 +246,23 @@ export function printStatus(s: LabStatus, out: Out): void {
           p.phase,
           p.ready ? 'yes' : 'no',
           p.ip || '-',
+        ]),
+      ]),
+    );
+  }
+  out.write(`\nservices (${s.services.length}):\n`);
+  if (s.services.length > 0) {
+    out.write(
+      table([
+        ['NAMESPACE', 'NAME', 'TYPE', 'CLUSTER-IP', 'EXTERNAL', 'PORTS', 'ENDPOINTS'],
+        ...s.services.map((v) => [
+          v.namespace,
+          v.name,
+          v.type,
+          v.clusterIp || '-',
+          v.external.join(',') || '-',
+          v.ports.join(',') || '-',
+          short(v.endpoints.join(',') || '-', 80),
         ]),
       ]),
     );
