@@ -2,6 +2,24 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { bool, list, num } from '../lib/config.ts';
+import { errorMessage } from '../lib/errors.ts';
+import { parsePools, type Pool, type PoolsSpec } from './lbipam/pools.ts';
+
+/**
+ * LoadBalancer pools: `name=cidr|first-last,…;name=…` (flag, environment) or a mapping of name →
+ * list (file). Parsed here so a bad pool is a configuration error (exit 2), named in one line.
+ */
+const lbPools = z
+  .union([z.string(), z.record(z.string(), z.union([z.string(), z.array(z.string())]))])
+  .default('')
+  .transform((spec: PoolsSpec, ctx): Pool[] => {
+    try {
+      return parsePools(spec);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: errorMessage(err).replace(/^lbPools: /, '') });
+      return z.NEVER;
+    }
+  });
 
 export const ksrConfigSchema = z.object({
   /** kubeconfig file; without it: in-cluster service account, else $KUBECONFIG / ~/.kube/config. */
@@ -30,6 +48,10 @@ export const ksrConfigSchema = z.object({
   crdPollMs: num().pipe(z.number().int().min(100)).default(5_000),
   /** Compact the heap after bulk work (initial sync, big relists): resident memory back to ~live size. */
   compactHeap: bool().default(true),
+  /** Pools LoadBalancer services get addresses from; none: the allocator does not run. */
+  lbPools,
+  /** The loadBalancerClass netloom serves (besides services with no class). */
+  lbClass: z.string().min(1).default('netloom.io/lb'),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'),
 });
 

@@ -5,10 +5,14 @@ import type { Store } from '../lib/etcd/store.ts';
 import type { K8sKind, Keyspace } from '../lib/keyspace.ts';
 import type { Logger } from '../lib/logging.ts';
 import { HeapCompactor } from './heap.ts';
+import { Allocator, type AllocatorOptions } from './lbipam/allocator.ts';
+import { LbPools, type Pool } from './lbipam/pools.ts';
 import { Elector, type Term } from './leader.ts';
 import type { KubeClient } from './kube/client.ts';
+import type { KubeWriter } from './kube/writer.ts';
 import { Reflector, type ReflectorOptions } from './kube/reflector.ts';
 import type { KsrMetrics } from './metrics.ts';
+import type { Feed } from './feed.ts';
 import { Mirror } from './mirror.ts';
 import { RESOURCES } from './resources.ts';
 import { statusValue } from './status.ts';
@@ -22,6 +26,9 @@ export interface KsrOptions {
   campaignPollMs: number;
   syncer: SyncerOptions;
   reflector: Omit<ReflectorOptions, 'path' | 'optional'>;
+  /** LoadBalancer pools; empty: no allocator (another controller may serve LoadBalancers). */
+  lbPools: readonly Pool[];
+  allocator: AllocatorOptions;
 }
 
 /** A list at least this long counts as bulk work (worth a heap compaction). */
@@ -30,6 +37,8 @@ const BULK_OBJECTS = 5_000;
 export interface KsrDeps {
   store: Store;
   kube: KubeClient;
+  /** Writes to Kubernetes (the allocator's); needed only with pools. */
+  kubeWriter?: KubeWriter;
   keyspace: Keyspace;
   logger: Logger;
   metrics: KsrMetrics;
@@ -39,6 +48,8 @@ export interface KsrDeps {
 export class Ksr {
   readonly mirror: Mirror;
   readonly syncer: Syncer;
+  /** Runs beside the syncer while leading, when pools are configured. */
+  readonly allocator: Allocator | undefined;
   private readonly d: KsrDeps;
   private readonly reflectors: Reflector[];
   private readonly elector: Elector;
@@ -68,12 +79,28 @@ export class Ksr {
       options: options.syncer,
     });
     this.mirror.onDirty = () => this.syncer.wake.notify();
+    this.allocator =
+      options.lbPools.length > 0 && deps.kubeWriter
+        ? new Allocator({
+            store: deps.store,
+            keyspace,
+            kube: deps.kubeWriter,
+            pools: new LbPools(options.lbPools),
+            logger: logger.child({ part: 'lbipam' }),
+            metrics,
+            options: options.allocator,
+          })
+        : undefined;
     const feedDeps = { mirror: this.mirror, keyspace, logger, metrics };
+    const feedOf = (r: (typeof RESOURCES)[number]): Feed => {
+      const feed = r.feed(feedDeps);
+      return r.kind === 'service' && this.allocator ? this.allocator.tee(feed) : feed;
+    };
     this.reflectors = RESOURCES.map(
       (r) =>
         new Reflector(
           deps.kube,
-          r.feed(feedDeps),
+          feedOf(r),
           { ...options.reflector, path: r.path, optional: r.optional },
           {
             logger: logger.child({ part: 'reflector' }),
@@ -104,7 +131,7 @@ export class Ksr {
       this.d.metrics.leader.set(1);
       const onAbort = (): void => void term.end('shutting down');
       signal.addEventListener('abort', onAbort, { once: true });
-      await this.syncer.run(term);
+      await Promise.all([this.syncer.run(term), this.allocator?.run(term)]);
       signal.removeEventListener('abort', onAbort);
       await term.end('term over');
       this.term = undefined;

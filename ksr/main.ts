@@ -12,6 +12,7 @@ import { createRegistry } from '../lib/metrics.ts';
 import { ksrConfigSchema, type KsrConfig } from './config.ts';
 import { createKubeClient } from './kube/client.ts';
 import { DEFAULT_REFLECTOR_OPTIONS } from './kube/reflector.ts';
+import { createKubeWriter } from './kube/writer.ts';
 import { Ksr, type KsrOptions } from './ksr.ts';
 import { createKsrMetrics } from './metrics.ts';
 import { DEFAULT_SYNCER_OPTIONS } from './syncer.ts';
@@ -48,6 +49,8 @@ function ksrOptions(c: KsrConfig): KsrOptions {
       pageSize: c.pageSize,
       absentPollMs: c.crdPollMs,
     },
+    lbPools: c.lbPools,
+    allocator: { lbClass: c.lbClass, resyncMs: c.fullResyncMs, backoffMs: DEFAULT_SYNCER_OPTIONS.backoffMs },
   };
 }
 
@@ -55,9 +58,9 @@ export async function main(argv: string[]): Promise<number> {
   const { config } = loadConfig(ksrConfigSchema, { argv });
   const logger = createLogger('ksr', { level: config.logLevel });
   const keyspace = new Keyspace(config.cluster);
-  const kube = createKubeClient(loadKubeConfig(config.kubeconfig), {
-    watchIdleMs: Math.max(config.watchdogMs * 2, 60_000),
-  });
+  const kc = loadKubeConfig(config.kubeconfig);
+  const kube = createKubeClient(kc, { watchIdleMs: Math.max(config.watchdogMs * 2, 60_000) });
+  const kubeWriter = createKubeWriter(kc, { component: 'netloom-ksr', instance: config.identity });
   const tls = {
     ...(config.etcdCa ? { ca: config.etcdCa } : {}),
     ...(config.etcdCert ? { cert: config.etcdCert } : {}),
@@ -66,7 +69,7 @@ export async function main(argv: string[]): Promise<number> {
   const store = new Store(createEtcdClient({ endpoints: config.etcdEndpoints, tls }));
   const registry = createRegistry('ksr');
   const metrics = createKsrMetrics(registry);
-  const ksr = new Ksr({ store, kube, keyspace, logger, metrics, options: ksrOptions(config) });
+  const ksr = new Ksr({ store, kube, kubeWriter, keyspace, logger, metrics, options: ksrOptions(config) });
 
   const health = await startHealthServer({
     address: config.metricsAddr,

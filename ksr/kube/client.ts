@@ -3,7 +3,7 @@
 // through undici with the same request context, because client-node's typed lists deserialise
 // whole objects into model classes and the reflector only needs a few fields of raw JSON.
 import { HttpMethod, RequestContext, Watch, type KubeConfig } from '@kubernetes/client-node';
-import { fetch } from 'undici';
+import { fetch, type Response } from 'undici';
 import { NetloomError } from '../../lib/errors.ts';
 
 /** An HTTP error from the API server; `status` 410 means "relist", 404 "no such resource". */
@@ -47,6 +47,42 @@ interface RawList {
   metadata?: { resourceVersion?: string; continue?: string };
 }
 
+export interface KubeRequest {
+  query?: Record<string, string>;
+  /** JSON text, sent with `contentType`. */
+  body?: string;
+  contentType?: string;
+  signal?: AbortSignal | undefined;
+  timeoutMs: number;
+}
+
+/** One request to the API server, authenticated as the kubeconfig says. */
+export async function kubeFetch(
+  kc: KubeConfig,
+  method: HttpMethod,
+  path: string,
+  r: KubeRequest,
+): Promise<Response> {
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new NetloomError('kubeconfig has no current cluster');
+  const url = new URL(cluster.server + path);
+  for (const [k, v] of Object.entries(r.query ?? {})) url.searchParams.set(k, v);
+  const ctx = new RequestContext(url.toString(), method);
+  await kc.applySecurityAuthentication(ctx);
+  const timeout = AbortSignal.timeout(r.timeoutMs);
+  return fetch(url, {
+    method,
+    headers: {
+      ...ctx.getHeaders(),
+      accept: 'application/json',
+      ...(r.contentType ? { 'content-type': r.contentType } : {}),
+    },
+    ...(r.body !== undefined ? { body: r.body } : {}),
+    dispatcher: ctx.getDispatcher(),
+    signal: r.signal ? AbortSignal.any([r.signal, timeout]) : timeout,
+  });
+}
+
 export function createKubeClient(
   kc: KubeConfig,
   options: { requestTimeoutMs?: number; watchIdleMs?: number } = {},
@@ -59,19 +95,9 @@ export function createKubeClient(
 
   return {
     async list(path, { limit, continueToken, signal }) {
-      const cluster = kc.getCurrentCluster();
-      if (!cluster) throw new NetloomError('kubeconfig has no current cluster');
-      const url = new URL(cluster.server + path);
-      url.searchParams.set('limit', String(limit));
-      if (continueToken) url.searchParams.set('continue', continueToken);
-      const ctx = new RequestContext(url.toString(), HttpMethod.GET);
-      await kc.applySecurityAuthentication(ctx);
-      const timeout = AbortSignal.timeout(requestTimeoutMs);
-      const res = await fetch(url, {
-        headers: { ...ctx.getHeaders(), accept: 'application/json' },
-        dispatcher: ctx.getDispatcher(),
-        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-      });
+      const query: Record<string, string> = { limit: String(limit) };
+      if (continueToken) query['continue'] = continueToken;
+      const res = await kubeFetch(kc, HttpMethod.GET, path, { query, signal, timeoutMs: requestTimeoutMs });
       if (res.status !== 200) {
         const text = await res.text().catch(() => '');
         throw new KubeApiError(res.status, `GET ${path}: ${text.slice(0, 300)}`);
