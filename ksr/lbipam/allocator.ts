@@ -134,9 +134,14 @@ export class Allocator {
     const plan = planLb(records, feed.services, this.d.pools);
     const blocked = new Set<string>();
     let done = 0;
+    let fenced = false;
     for (const a of plan) {
       const owner = a.type === 'release' ? a.owner : ownerOf(a.service);
       if (blocked.has(owner)) continue;
+      if (!fenced && (a.type === 'status' || a.type === 'event')) {
+        await this.fence(guard);
+        fenced = true;
+      }
       try {
         if (await this.apply(a, records, guard)) done++;
       } catch (err) {
@@ -148,6 +153,16 @@ export class Allocator {
       }
     }
     return { done, failed: blocked.size > 0 };
+  }
+
+  /**
+   * Writes to Kubernetes cannot carry etcd's compare: check the claim still holds just before
+   * them, so a leader that was paused past its lease does not write a stale plan into status.
+   */
+  private async fence(guard: Guard): Promise<void> {
+    const kv = await this.d.store.get(guard.key);
+    if (kv?.createRevision !== guard.createRevision)
+      throw new GuardFailedError('ksr/status is no longer the claim of this term');
   }
 
   /** A refused claim: another record was there (this view was stale), not a lost leadership. */
