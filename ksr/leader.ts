@@ -5,9 +5,11 @@
 // claim without noticing (paused, partitioned) cannot write: etcd refuses it.
 import type { Lease } from 'etcd3';
 import { errorMessage } from '../lib/errors.ts';
+import { GuardFailedError } from '../lib/etcd/guarded-write.ts';
 import type { Store } from '../lib/etcd/store.ts';
 import type { Logger } from '../lib/logging.ts';
 import { sleep } from '../lib/timing.ts';
+import type { KsrMetrics } from './metrics.ts';
 
 /** One stretch of leadership. */
 export interface Term {
@@ -117,4 +119,15 @@ function leaderOf(value: string): string {
   } catch {
     return '?';
   }
+}
+
+/**
+ * A write refused by the leader's guard means the claim is gone (taken over, expired, wiped):
+ * ends the term, counted, and answers true. Any other error is the caller's to handle.
+ */
+export async function endTermIfFenced(err: unknown, term: Term, metrics: KsrMetrics): Promise<boolean> {
+  if (!(err instanceof GuardFailedError)) return false;
+  metrics.errors.inc({ kind: 'leader', reason: 'fenced' });
+  await term.end('lost the claim on ksr/status (taken over, expired or wiped)');
+  return true;
 }

@@ -6,11 +6,11 @@
 // behind its back), and periodically. Every write is guarded by the leader's claim on
 // ksr/status: after losing it, not one op lands.
 import { errorMessage } from '../lib/errors.ts';
-import { GuardFailedError, writeGuarded, type Guard } from '../lib/etcd/guarded-write.ts';
+import { writeGuarded, type Guard } from '../lib/etcd/guarded-write.ts';
 import { prefixEnd, storeError, type Store } from '../lib/etcd/store.ts';
 import type { K8sKind } from '../lib/keyspace.ts';
 import type { Logger } from '../lib/logging.ts';
-import type { Term } from './leader.ts';
+import { endTermIfFenced, type Term } from './leader.ts';
 import type { KsrMetrics } from './metrics.ts';
 import type { Mirror, PlannedWrite } from './mirror.ts';
 import { RevisionTracker, statusValue } from './status.ts';
@@ -145,11 +145,7 @@ export class Syncer {
         backoff.reset();
       } catch (err) {
         if (signal.aborted) break;
-        if (err instanceof GuardFailedError) {
-          metrics.errors.inc({ kind: 'leader', reason: 'fenced' });
-          await term.end('lost the claim on ksr/status (taken over, expired or wiped)');
-          break;
-        }
+        if (await endTermIfFenced(err, term, metrics)) break;
         metrics.errors.inc({ kind: 'etcd', reason: 'write' });
         const delay = backoff.next();
         logger.warn(

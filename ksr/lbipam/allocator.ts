@@ -15,7 +15,7 @@ import type { LbIpamEntry } from '../../proto/gen/netloom/model/v1/LbIpamEntry.t
 import { toJson } from '../convert/common.ts';
 import type { Feed } from '../feed.ts';
 import type { KubeWriter } from '../kube/writer.ts';
-import type { Term } from '../leader.ts';
+import { endTermIfFenced, type Term } from '../leader.ts';
 import type { KsrMetrics } from '../metrics.ts';
 import { planLb, type LbAction } from './plan.ts';
 import type { LbPools } from './pools.ts';
@@ -88,11 +88,7 @@ export class Allocator {
         if (done === 0) await this.wake.wait(Math.max(0, readAt - Date.now()), signal);
       } catch (err) {
         if (signal.aborted) break;
-        if (err instanceof GuardFailedError) {
-          metrics.errors.inc({ kind: 'leader', reason: 'fenced' });
-          await term.end('lost the claim on ksr/status (taken over, expired or wiped)');
-          break;
-        }
+        if (await endTermIfFenced(err, term, metrics)) break;
         metrics.errors.inc({ kind: 'lbipam', reason: 'etcd' });
         const delay = backoff.next();
         logger.warn({ err: errorMessage(err), retryInMs: delay }, 'lbipam pass failed; re-reading records');
