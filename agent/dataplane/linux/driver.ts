@@ -7,6 +7,7 @@ import { addressDescriptor } from './descriptors/address.ts';
 import { overlayDescriptor } from './descriptors/overlay.ts';
 import { podInterfaceDescriptor } from './descriptors/pod-interface.ts';
 import { routeDescriptor } from './descriptors/route.ts';
+import { serviceDescriptor } from './descriptors/service.ts';
 import { snatDescriptor } from './descriptors/snat.ts';
 import { tunnelDescriptor } from './descriptors/tunnel.ts';
 import { spawnRunner, type Runner } from './exec.ts';
@@ -16,6 +17,7 @@ import { KernelNode } from './kernel/node.ts';
 import { KernelPeers } from './kernel/peers.ts';
 import { KernelPodLinks } from './kernel/pod-links.ts';
 import { KernelRoutes } from './kernel/routes.ts';
+import { KernelServices } from './kernel/services.ts';
 import { KernelVxlan } from './kernel/vxlan.ts';
 import { DEFAULT_NAMES, type LinuxNames } from './naming.ts';
 import type { LinuxPorts } from './ports.ts';
@@ -43,6 +45,7 @@ export function kernelPorts(opts: LinuxDriverOptions = {}): LinuxPorts {
     vxlan: new KernelVxlan(tools, ns, names),
     peers: new KernelPeers(tools, ns),
     nat: new KernelNat(tools, ns, names),
+    services: new KernelServices(tools, ns, names),
     node: new KernelNode(tools, ns),
   };
 }
@@ -59,6 +62,7 @@ export function linuxDriverWith(ports: LinuxPorts, names: Partial<LinuxNames> = 
       overlayDescriptor(ports, n),
       tunnelDescriptor(ports, n),
       snatDescriptor(ports),
+      serviceDescriptor(ports),
     ] as Driver['descriptors'],
   };
 }

@@ -19,6 +19,8 @@ export interface LinuxNames {
   gatewayDevice: string;
   /** nftables table (family inet) holding netloom's chains. */
   natTable: string;
+  /** nftables table (family ip) holding services (service-plan.ts). */
+  serviceTable: string;
   /** Prefix of the alias written on host-side veths: `<prefix><item key>`. */
   aliasPrefix: string;
   /** Routing protocol number marking netloom's routes (ip route … proto N). */
@@ -29,6 +31,7 @@ export const DEFAULT_NAMES: LinuxNames = {
   vxlanPrefix: 'nlvx',
   gatewayDevice: 'netloom0',
   natTable: 'netloom',
+  serviceTable: 'netloom-svc',
   aliasPrefix: 'netloom:',
   routeProto: 78,
 };

@@ -1,6 +1,7 @@
 // The narrow ports the Linux descriptors use: each names only the kernel operations one item
 // family needs, in kernel terms (devices, routes, neighbours). kernel/ implements them with
 // iproute2 and nft; fake/kernel.ts implements them in memory for the descriptors' unit tests.
+import type { NftOp, NftTable } from './nft.ts';
 
 /** Everything needed to wire one pod interface: a veth pair, the peer moved into the pod. */
 export interface PodWiring {
@@ -135,6 +136,30 @@ export interface NatPort {
   list(): Promise<(NatRule & { handle: number })[]>;
 }
 
+/** Conntrack entries to delete: UDP flows to a removed backend, or to a frontend that had none. */
+export interface ConntrackFilter {
+  protocol: 'udp';
+  /** The VIP; absent for a node port (any local address). */
+  origDst?: string;
+  origPortDst: number;
+  /** The backend, as the reply's source; absent: every flow to the frontend. */
+  replySrc?: string;
+  replyPortSrc?: number;
+}
+
+/** The services table (see service-plan.ts): one transaction per frontend change. */
+export interface ServicePort {
+  /**
+   * Applies `ops` as one transaction (changes queued in the same tick may share one `nft -f`,
+   * each still failing on its own); the table's fixed part goes first when not known intact.
+   */
+  apply(ops: readonly NftOp[]): Promise<void>;
+  /** The table (undefined when absent); a damaged fixed part is rewritten by the next apply. */
+  list(): Promise<{ table: NftTable | undefined; baseIntact: boolean }>;
+  /** Deletes matching conntrack entries; none matching is success. */
+  flushConntrack(f: ConntrackFilter): Promise<void>;
+}
+
 /** Node-wide settings the data plane needs (IP forwarding). */
 export interface NodePort {
   /** Idempotent; cheap after the first call. */
@@ -148,5 +173,6 @@ export interface LinuxPorts {
   vxlan: VxlanPort;
   peers: PeerPort;
   nat: NatPort;
+  services: ServicePort;
   node: NodePort;
 }

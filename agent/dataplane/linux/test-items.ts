@@ -1,8 +1,24 @@
 // Items for one node, shaped as the agent's renderers produce them (pod gateway, overlay,
-// tunnels, pod interfaces, routes, source NAT): fixtures for the driver's unit tests and the
+// tunnels, pod interfaces, routes, source NAT, service frontends): fixtures for the driver's unit tests and the
 // netns lab, independent of the renderers' code.
-import { addressKey, overlayKey, podInterfaceKey, routeKey, snatKey, tunnelKey } from '../../items/keys.ts';
-import type { Address, Overlay, PodInterface, Route, SourceNat, Tunnel } from '../../items/values.ts';
+import {
+  addressKey,
+  overlayKey,
+  podInterfaceKey,
+  routeKey,
+  serviceKey,
+  snatKey,
+  tunnelKey,
+} from '../../items/keys.ts';
+import type {
+  Address,
+  Overlay,
+  PodInterface,
+  Route,
+  Service,
+  SourceNat,
+  Tunnel,
+} from '../../items/values.ts';
 import type { Item } from '../../scheduler/descriptor.ts';
 
 export interface TestNode {
@@ -89,4 +105,29 @@ export function podItems(self: TestNode, pod: TestPod): Item[] {
     { key, value: iface },
     { key: routeKey(0, route.dst), value: route },
   ];
+}
+
+/** A Service frontend item as the services renderer shapes it (Cluster policies, pod CIDR). */
+export function serviceItem(
+  vip: string,
+  protocol: Service['protocol'],
+  port: number,
+  backends: readonly { ip: string; port: number }[],
+  opts: Partial<Pick<Service, 'noBackends' | 'masqueradeOutside' | 'affinitySeconds' | 'kind'>> = {},
+): Item<Service> {
+  const value: Service = {
+    namespace: 'default',
+    name: `svc-${port}`,
+    portName: '',
+    vrf: 0,
+    kind: opts.kind ?? (vip === 'node' ? 'node-port' : 'cluster-ip'),
+    vip,
+    protocol,
+    port,
+    backends: backends.map((b) => ({ ip: b.ip, port: b.port, weight: 1, local: true })),
+    noBackends: opts.noBackends ?? 'reject',
+    masqueradeOutside: opts.masqueradeOutside === undefined ? [POD_CIDR] : opts.masqueradeOutside,
+    affinitySeconds: opts.affinitySeconds ?? 0,
+  };
+  return { key: serviceKey(0, protocol, vip, port), value };
 }

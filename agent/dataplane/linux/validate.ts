@@ -1,6 +1,6 @@
 // Value checks the descriptors' `validate` share: what the kernel would refuse, refused early
 // with a message naming the field (the item becomes 'invalid' instead of failing forever).
-export { check, isCidr, isIp, isMac } from '../../items/validate.ts';
+export { check, isCidr, isIp, isIp4, isMac } from '../../items/validate.ts';
 
 /** A Linux interface name: 1-15 characters, no '/', ':' or whitespace. */
 export const isIfName = (s: string): boolean => /^[A-Za-z0-9_.-]{1,15}$/.test(s);

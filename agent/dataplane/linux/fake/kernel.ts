@@ -12,6 +12,7 @@ import type {
   PodWiring,
   VxlanSpec,
 } from '../ports.ts';
+import { FakeServices } from './services.ts';
 
 interface FakeVeth {
   key: string;
@@ -34,6 +35,8 @@ export class FakeKernel {
   readonly neighbours = new Map<string, { device: string; ip: string; mac: string }>();
   readonly fdb = new Map<string, { device: string; mac: string; dst: string }>();
   readonly nat = new Map<number, NatRule>();
+  /** The services table (`ip netloom-svc`) and the conntrack deletions asked for. */
+  readonly services = new FakeServices('netloom-svc');
   forwarding = false;
   private nextIndex = 10;
   private nextHandle = 2;
@@ -113,6 +116,14 @@ export class FakeKernel {
         remove: (h) => this.op(`nat del ${h}`, () => void this.nat.delete(h)),
         list: () => this.op('nat list', () => [...this.nat].map(([handle, r]) => ({ ...r, handle }))),
       },
+      services: {
+        apply: (ops) => this.op(`services apply ${ops.length}`, () => this.services.applyNow(ops)),
+        list: () => this.op('services list', () => this.services.listNow()),
+        flushConntrack: (f) =>
+          this.op(`conntrack -D ${f.origDst ?? '*'}:${f.origPortDst}`, () =>
+            this.services.flushConntrackNow(f),
+          ),
+      },
       node: { ensureForwarding: () => this.op('forwarding', () => void (this.forwarding = true)) },
     };
   }
@@ -125,7 +136,7 @@ export class FakeKernel {
   /** Calls that change state (what "zero data-plane changes" counts). */
   changes(): string[] {
     return this.calls.filter(
-      (c) => !/^(hostVeths|podSide|route list|addr list|vxlan list|peer list|nat list)/.test(c),
+      (c) => !/^(hostVeths|podSide|route list|addr list|vxlan list|peer list|nat list|services list)/.test(c),
     );
   }
 
@@ -180,6 +191,7 @@ export class FakeKernel {
         `nat ${r.comment} ${r.source} except ${[...r.except].sort().join(',') || '-'} ${r.toAddress === '' ? 'masquerade' : `snat ${r.toAddress}`}`,
       );
     }
+    lines.push(...this.services.nft.dump());
     return lines.sort().join('\n');
   }
 

@@ -1,0 +1,151 @@
+// Service frontends in nftables (the layout is in ../service-plan.ts). Each item owns its own
+// element, chains and sets, named from its key, so operations on different keys never touch the
+// same objects: the family is `concurrent`, and the kernel port coalesces the transactions the
+// scheduler starts together. The metadata is the objects the item was written as; a change is
+// computed from it, and when the table turns out to hold something else (changed by hand since
+// the last retrieve), the change is recomputed from what the table holds for that key.
+import { PREFIX, serviceKey } from '../../../items/keys.ts';
+import type { Service } from '../../../items/values.ts';
+import type { Descriptor, Retrieved } from '../../../scheduler/descriptor.ts';
+import type { ConntrackFilter, ServicePort } from '../ports.ts';
+import {
+  backendsOf,
+  changeOps,
+  frontendsIn,
+  planFrontend,
+  sameObjects,
+  serviceFrom,
+  type FrontendObjects,
+} from '../service-plan.ts';
+import { check, isCidr, isIp4, vrfProblem } from '../validate.ts';
+
+const PROTOCOLS = new Set(['TCP', 'UDP', 'SCTP']);
+const isPort = (p: number): boolean => Number.isInteger(p) && p >= 1 && p <= 65_535;
+
+/**
+ * UDP has no connection to close: a client keeps sending to the backend its conntrack entry
+ * names. Flows to backends that are gone are deleted, and when a frontend gets its first
+ * backends, flows that met it without any (and bypassed DNAT) too.
+ */
+export function staleUdpFlows(old: Service | undefined, next: Service | undefined): ConntrackFilter[] {
+  const v = old ?? next;
+  if (v?.protocol !== 'UDP') return [];
+  const front = {
+    protocol: 'udp' as const,
+    ...(v.vip === 'node' ? {} : { origDst: v.vip }),
+    origPortDst: v.port,
+  };
+  const kept = new Set((next ? backendsOf(next) : []).map((b) => `${b.ip}:${b.port}`));
+  const out: ConntrackFilter[] = [];
+  for (const b of old ? backendsOf(old) : []) {
+    if (!kept.has(`${b.ip}:${b.port}`)) out.push({ ...front, replySrc: b.ip, replyPortSrc: b.port });
+  }
+  if ((old?.backends.length ?? 0) === 0 && (next?.backends.length ?? 0) > 0) out.push(front);
+  return out;
+}
+
+export function serviceDescriptor(ports: { services: ServicePort }): Descriptor<Service, FrontendObjects> {
+  const { services } = ports;
+
+  /** Applies old → next; when the table held something else than `old`, from what it holds. */
+  const change = async (
+    key: string,
+    old: FrontendObjects | undefined,
+    next: FrontendObjects | undefined,
+  ): Promise<void> => {
+    try {
+      await services.apply(changeOps(key, old, next));
+    } catch {
+      // Whatever failed (an element that clashes, a chain gone), the second try starts from the
+      // table itself; if that fails too, its error is the item's.
+      const { table } = await services.list();
+      const found = table ? frontendsIn(table, [key]).get(key) : undefined;
+      await services.apply(changeOps(key, found, next));
+    }
+  };
+
+  const flushStale = async (old: Service | undefined, next: Service | undefined): Promise<void> => {
+    for (const f of staleUdpFlows(old, next)) await services.flushConntrack(f);
+  };
+
+  return {
+    name: 'service',
+    keyPrefix: PREFIX.service,
+    // Different keys own disjoint objects; the port coalesces what starts together.
+    concurrent: true,
+
+    validate(key, v) {
+      check(key, [
+        vrfProblem(v.vrf),
+        !PROTOCOLS.has(v.protocol) && `protocol ${JSON.stringify(v.protocol)} is not TCP, UDP or SCTP`,
+        v.vip !== 'node' &&
+          !isIp4(v.vip) &&
+          `vip ${JSON.stringify(v.vip)} is neither an IPv4 address nor 'node'`,
+        !isPort(v.port) && `port ${v.port} out of range`,
+        ...v.backends.map(
+          (b) =>
+            (!isIp4(b.ip) || !isPort(b.port) || !(b.weight > 0)) &&
+            `backend ${JSON.stringify(`${b.ip}:${b.port}`)} (weight ${b.weight}) is not an IPv4 address, port and positive weight`,
+        ),
+        v.noBackends !== 'reject' && v.noBackends !== 'drop' && `noBackends ${JSON.stringify(v.noBackends)}`,
+        ...(v.masqueradeOutside ?? []).map(
+          (c) =>
+            !(isCidr(c) && isIp4(c.split('/')[0]!)) &&
+            `masqueradeOutside ${JSON.stringify(c)} is not an IPv4 CIDR`,
+        ),
+        !(Number.isInteger(v.affinitySeconds) && v.affinitySeconds >= 0) &&
+          `affinitySeconds ${v.affinitySeconds}`,
+        PROTOCOLS.has(v.protocol) &&
+          isPort(v.port) &&
+          (v.vip === 'node' || isIp4(v.vip)) &&
+          key !== serviceKey(v.vrf, v.protocol, v.vip, v.port) &&
+          'key does not match vrf, protocol, vip and port',
+      ]);
+    },
+
+    // Equal when the table would hold the same: names, kinds, weights (every backend gets an
+    // equal share here) and locality (already applied by the renderer) change nothing.
+    equivalent: (key, a, b) => sameObjects(planFrontend(key, a), planFrontend(key, b)),
+
+    async create(key, v) {
+      const next = planFrontend(key, v);
+      await change(key, undefined, next);
+      await flushStale(undefined, v);
+      return next;
+    },
+
+    async update(key, old, v, meta) {
+      const next = planFrontend(key, v);
+      await change(key, meta ?? planFrontend(key, old), next);
+      await flushStale(old, v);
+      return next;
+    },
+
+    async delete(key, v, meta) {
+      await change(key, meta ?? planFrontend(key, v), undefined);
+      await flushStale(v, undefined);
+    },
+
+    async retrieve(ctx) {
+      const { table, baseIntact } = await services.list();
+      if (!table) return [];
+      const out: Retrieved<Service, FrontendObjects>[] = [];
+      for (const [key, found] of frontendsIn(table, ctx.desired.keys())) {
+        const want = ctx.desired.get(key);
+        // A damaged fixed part breaks every frontend: reporting them as found rewrites them,
+        // and the port writes the fixed part first.
+        if (want && baseIntact && sameObjects(found, planFrontend(key, want))) {
+          out.push({ key, value: want, metadata: found, origin: 'netloom' });
+          continue;
+        }
+        let value = serviceFrom(key, found, want);
+        // Drift the value cannot express (a rule missing, an extra one): an impossible port
+        // keeps it from comparing equal to the desired value, so the scheduler rewrites it.
+        if (want && sameObjects(planFrontend(key, value), planFrontend(key, want)))
+          value = { ...value, port: 0 };
+        out.push({ key, value, metadata: found, origin: 'netloom' });
+      }
+      return out;
+    },
+  };
+}

@@ -1,0 +1,370 @@
+// Services in nftables, after kube-proxy's nftables mode (pure: values → nft objects → ops).
+//
+// One table, `ip <serviceTable>`, apart from the source-NAT table, so flushing or reading one
+// never disturbs the other. Fixed part (written once per agent, and again when found damaged):
+//   maps   service-ips            vip . proto . port  : goto svc-<h>   (cluster/external/LB IPs)
+//          service-nodeports      proto . port        : goto svc-<h>   (behind fib daddr type local)
+//          no-endpoint-services   vip . proto . port  : goto reject-chain | drop
+//          no-endpoint-nodeports  proto . port        : goto reject-chain | drop
+//   chains nat-prerouting, nat-output (dstnat) → services: the two vmap lookups; so pods, the
+//          outside world (prerouting) and the node itself (output) all reach services;
+//          filter-prerouting, filter-output (dstnat - 10, new connections) → no-endpoints: the
+//          no-endpoint maps, before routing, so a VIP without a route still answers with a
+//          reset / port unreachable (reject is refused in nat chains, and prerouting needs
+//          kernel ≥ 5.11 for it);
+//          nat-postrouting → masquerading: masquerade what carries MASQ_MARK, clearing the bit
+//          first so an encapsulated copy (VXLAN inherits the mark) is not masqueraded again.
+// Per frontend (one Service item), named from a hash of the item key, the key in the element's
+// comment and in the last rule of each chain (so retrieve can attribute everything):
+//   svc-<h>            mark for masquerade (sources outside `masqueradeOutside`, or all); per
+//                      backend with affinity `ip saddr @aff-<h>-<b> goto ep-<h>-<b>`; then
+//                      `numgen random mod N vmap { i : goto ep-<h>-<b_i> }` (equal shares)
+//   ep-<h>-<ip>-<port> mark when the client is the backend itself (hairpin: without
+//                      masquerade its reply would bypass conntrack); affinity `update`; dnat
+//   aff-<h>-<ip>-<port> dynamic set of client addresses with the affinity timeout
+// A frontend without backends has only its no-endpoint element. Changing a frontend rewrites
+// only its own element, chains and sets, in one transaction (changeOps); nothing else is
+// touched, and the fixed part is never flushed.
+import { createHash } from 'node:crypto';
+import { ipToBigInt, networkOf } from '../../../lib/cidr.ts';
+import { PREFIX } from '../../items/keys.ts';
+import type { Protocol, Service, ServiceBackend } from '../../items/values.ts';
+import type { NftOp, NftTable } from './nft.ts';
+
+/** The packet-mark bit that asks nat-postrouting to masquerade (kube-proxy's bit; we replace it). */
+export const MASQ_MARK = 0x4000;
+const MARK = `0x${MASQ_MARK.toString(16).padStart(8, '0')}`;
+const SET_MARK = `meta mark set meta mark | ${MARK}`;
+
+export const MAP = {
+  vips: 'service-ips',
+  nodePorts: 'service-nodeports',
+  noEndpointVips: 'no-endpoint-services',
+  noEndpointNodePorts: 'no-endpoint-nodeports',
+} as const;
+const VIP_TYPE = 'ipv4_addr . inet_proto . inet_service';
+const PORT_TYPE = 'inet_proto . inet_service';
+const REJECT_CHAIN = 'reject-chain';
+/** Node ports answer on every local address but loopback (which would need route_localnet). */
+const LOCAL = 'fib daddr type local ip daddr != 127.0.0.0/8';
+
+/** The fixed chains: spec (base chains) and rules, in the canonical form nft.ts prints. */
+const BASE_CHAINS: readonly { chain: string; base?: string; rules: string[] }[] = [
+  { chain: REJECT_CHAIN, rules: ['reject with tcp reset', 'reject'] },
+  {
+    chain: 'no-endpoints',
+    rules: [
+      `ip daddr . meta l4proto . th dport vmap @${MAP.noEndpointVips}`,
+      `${LOCAL} meta l4proto . th dport vmap @${MAP.noEndpointNodePorts}`,
+    ],
+  },
+  {
+    chain: 'services',
+    rules: [
+      `ip daddr . meta l4proto . th dport vmap @${MAP.vips}`,
+      `${LOCAL} meta l4proto . th dport vmap @${MAP.nodePorts}`,
+    ],
+  },
+  {
+    chain: 'masquerading',
+    rules: [
+      `meta mark & ${MARK} == 0x00000000 return`,
+      `meta mark set meta mark ^ ${MARK}`,
+      'masquerade fully-random',
+    ],
+  },
+  ...(['prerouting', 'output'] as const).flatMap((hook) => [
+    {
+      chain: `filter-${hook}`,
+      base: `type filter hook ${hook} priority -110; policy accept;`,
+      rules: ['ct state new jump no-endpoints'],
+    },
+    {
+      chain: `nat-${hook}`,
+      base: `type nat hook ${hook} priority -100; policy accept;`,
+      rules: ['jump services'],
+    },
+  ]),
+  {
+    chain: 'nat-postrouting',
+    base: 'type nat hook postrouting priority 100; policy accept;',
+    rules: ['jump masquerading'],
+  },
+];
+
+const BASE_MAPS = [
+  { set: MAP.vips, type: VIP_TYPE },
+  { set: MAP.nodePorts, type: PORT_TYPE },
+  { set: MAP.noEndpointVips, type: VIP_TYPE },
+  { set: MAP.noEndpointNodePorts, type: PORT_TYPE },
+];
+
+/** The fixed part: idempotent, and it rewrites the fixed chains' rules (never the maps). */
+export function setupOps(): NftOp[] {
+  const ops: NftOp[] = [{ op: 'add-table' }];
+  for (const m of BASE_MAPS) ops.push({ op: 'add-set', set: m.set, type: m.type, map: 'verdict' });
+  for (const c of BASE_CHAINS)
+    ops.push({ op: 'add-chain', chain: c.chain, ...(c.base ? { base: c.base } : {}) });
+  for (const c of BASE_CHAINS) {
+    ops.push({ op: 'flush-chain', chain: c.chain });
+    for (const rule of c.rules) ops.push({ op: 'add-rule', chain: c.chain, rule });
+  }
+  return ops;
+}
+
+/** Whether the fixed part is there exactly as setupOps writes it. */
+export function baseIntact(t: NftTable | undefined): boolean {
+  if (!t) return false;
+  const chainsOk = BASE_CHAINS.every((c) => {
+    const found = t.chains.get(c.chain);
+    return found !== undefined && found.base === c.base && found.rules.join('\n') === c.rules.join('\n');
+  });
+  return (
+    chainsOk &&
+    BASE_MAPS.every((m) => t.sets.get(m.set)?.type === m.type && t.sets.get(m.set)?.map === 'verdict')
+  );
+}
+
+// ---- one frontend ----
+
+/** What one Service item is in the table. `metadata` of the item: what it was written as. */
+export interface FrontendObjects {
+  elements: { set: string; key: string; verdict: string }[];
+  /** Backend chains first, the frontend chain last (the order rules are added in). */
+  chains: { name: string; rules: string[] }[];
+  sets: { name: string; timeout: number }[];
+}
+
+export const hashOf = (key: string): string => createHash('sha256').update(key).digest('hex').slice(0, 12);
+export const frontendChain = (key: string): string => `svc-${hashOf(key)}`;
+const backendPart = (b: Pick<ServiceBackend, 'ip' | 'port'>): string => `${b.ip}-${b.port}`;
+export const backendChain = (key: string, b: Pick<ServiceBackend, 'ip' | 'port'>): string =>
+  `ep-${hashOf(key)}-${backendPart(b)}`;
+export const affinitySet = (key: string, b: Pick<ServiceBackend, 'ip' | 'port'>): string =>
+  `aff-${hashOf(key)}-${backendPart(b)}`;
+/** Names of objects a frontend may own: `svc-<h>`, `ep-<h>-…`, `aff-<h>-…` → h. */
+export const ownerHash = (name: string): string | undefined =>
+  /^(?:svc|ep|aff)-([0-9a-f]{12})(?:-|$)/.exec(name)?.[1];
+
+const protoOf = (p: Protocol): string => p.toLowerCase();
+
+/** One address or prefix as nft prints it (host bits cleared; /32 bare). */
+function prefixText(cidr: string): string {
+  const net = networkOf(cidr);
+  return net.endsWith('/32') ? net.slice(0, -3) : net;
+}
+
+/** Prefixes sorted, duplicates and prefixes inside others dropped (nft would merge them). */
+function outsideOf(cidrs: readonly string[]): string[] {
+  const nets = [...new Set(cidrs.map(networkOf))];
+  const within = (a: string, b: string): boolean => {
+    const [ab, al] = [ipToBigInt(a.split('/')[0]!), Number(a.split('/')[1])];
+    const [bb, bl] = [ipToBigInt(b.split('/')[0]!), Number(b.split('/')[1])];
+    return a !== b && bl <= al && ab >> BigInt(32 - bl) === bb >> BigInt(32 - bl);
+  };
+  return nets
+    .filter((a) => !nets.some((b) => within(a, b)))
+    .sort((a, b) => (ipToBigInt(a.split('/')[0]!) < ipToBigInt(b.split('/')[0]!) ? -1 : 1))
+    .map(prefixText);
+}
+
+/** Backends in a stable order (by address, then port), duplicates dropped. */
+export function backendsOf(v: Service): ServiceBackend[] {
+  const seen = new Map<string, ServiceBackend>();
+  for (const b of v.backends) seen.set(`${b.ip}:${b.port}`, b);
+  return [...seen.values()].sort((a, b) => {
+    const d = ipToBigInt(a.ip) - ipToBigInt(b.ip);
+    return d !== 0n ? (d < 0n ? -1 : 1) : a.port - b.port;
+  });
+}
+
+/** The element that sends a frontend's packets somewhere: its map, key and verdict. */
+function elementOf(key: string, v: Service, hasBackends: boolean): FrontendObjects['elements'][number] {
+  const node = v.vip === 'node';
+  const elementKey = node
+    ? `${protoOf(v.protocol)} . ${v.port}`
+    : `${v.vip} . ${protoOf(v.protocol)} . ${v.port}`;
+  if (hasBackends)
+    return { set: node ? MAP.nodePorts : MAP.vips, key: elementKey, verdict: `goto ${frontendChain(key)}` };
+  return {
+    set: node ? MAP.noEndpointNodePorts : MAP.noEndpointVips,
+    key: elementKey,
+    verdict: v.noBackends === 'reject' ? `goto ${REJECT_CHAIN}` : 'drop',
+  };
+}
+
+/** The objects a Service item is made of. */
+export function planFrontend(key: string, v: Service): FrontendObjects {
+  const backends = backendsOf(v);
+  const element = elementOf(key, v, backends.length > 0);
+  if (backends.length === 0) return { elements: [element], chains: [], sets: [] };
+  const comment = `comment ${JSON.stringify(key)}`;
+  const chains: FrontendObjects['chains'] = [];
+  const affinity = v.affinitySeconds > 0;
+  for (const b of backends) {
+    chains.push({
+      name: backendChain(key, b),
+      rules: [
+        `ip saddr ${b.ip} ${SET_MARK}`,
+        ...(affinity ? [`update @${affinitySet(key, b)} { ip saddr }`] : []),
+        `meta l4proto ${protoOf(v.protocol)} dnat to ${b.ip}:${b.port} ${comment}`,
+      ],
+    });
+  }
+  const front: string[] = [];
+  if (v.masqueradeOutside !== null) {
+    const outside = outsideOf(v.masqueradeOutside).map((p) => `ip saddr != ${p} `);
+    front.push(`${outside.join('')}${SET_MARK}`);
+  }
+  if (affinity)
+    for (const b of backends) front.push(`ip saddr @${affinitySet(key, b)} goto ${backendChain(key, b)}`);
+  const spread = backends.map((b, i) => `${i} : goto ${backendChain(key, b)}`).join(', ');
+  front.push(`numgen random mod ${backends.length} vmap { ${spread} } ${comment}`);
+  chains.push({ name: frontendChain(key), rules: front });
+  const sets = affinity
+    ? backends.map((b) => ({ name: affinitySet(key, b), timeout: v.affinitySeconds }))
+    : [];
+  return { elements: [element], chains, sets };
+}
+
+const sameElement = (
+  a: FrontendObjects['elements'][number],
+  b: FrontendObjects['elements'][number],
+): boolean => a.set === b.set && a.key === b.key && a.verdict === b.verdict;
+
+/**
+ * One transaction turning `old` (what the table holds for `key`) into `next`. Deletes are made
+ * safe whatever is there: an element is added (same value: a no-op) before it is deleted, a
+ * chain is added and flushed before it is deleted, so a partly present frontend is removed too.
+ */
+export function changeOps(
+  key: string,
+  old: FrontendObjects | undefined,
+  next: FrontendObjects | undefined,
+): NftOp[] {
+  const o = old ?? { elements: [], chains: [], sets: [] };
+  const n = next ?? { elements: [], chains: [], sets: [] };
+  const nextChains = new Set(n.chains.map((c) => c.name));
+  const nextSets = new Map(n.sets.map((s) => [s.name, s.timeout]));
+  const chains = [...new Set([...o.chains, ...n.chains].map((c) => c.name))];
+  const ops: NftOp[] = chains.map((chain) => ({ op: 'add-chain', chain }));
+  // Old elements first: they may name old chains, which must be unreferenced before deletion.
+  for (const e of o.elements) {
+    if (n.elements.some((x) => sameElement(x, e))) continue;
+    ops.push({ op: 'add-element', set: e.set, key: e.key, verdict: e.verdict });
+    ops.push({ op: 'delete-element', set: e.set, key: e.key });
+  }
+  for (const chain of chains) ops.push({ op: 'flush-chain', chain });
+  for (const c of o.chains) if (!nextChains.has(c.name)) ops.push({ op: 'delete-chain', chain: c.name });
+  for (const s of o.sets) {
+    if (nextSets.get(s.name) === s.timeout) continue;
+    // A set's timeout cannot change in place; a stale set goes (the rules using it are flushed).
+    ops.push({ op: 'add-set', set: s.name, type: 'ipv4_addr', timeout: s.timeout });
+    ops.push({ op: 'delete-set', set: s.name });
+  }
+  for (const s of n.sets)
+    ops.push({ op: 'add-set', set: s.name, type: 'ipv4_addr', timeout: s.timeout, comment: key });
+  for (const c of n.chains) for (const rule of c.rules) ops.push({ op: 'add-rule', chain: c.name, rule });
+  for (const e of n.elements) {
+    if (o.elements.some((x) => sameElement(x, e))) continue;
+    ops.push({ op: 'add-element', set: e.set, key: e.key, verdict: e.verdict, comment: key });
+  }
+  return ops;
+}
+
+// ---- reading back ----
+
+/**
+ * Every frontend's objects in a table, by item key: elements by their comment, chains and sets
+ * by the hash in their name (resolved through `knownKeys`, the element comments, and the key
+ * written in a chain's rules). Objects whose key cannot be recovered are left out.
+ */
+export function frontendsIn(t: NftTable, knownKeys: Iterable<string>): Map<string, FrontendObjects> {
+  const byHash = new Map<string, string>();
+  const remember = (key: string | undefined): void => {
+    if (key?.startsWith(PREFIX.service)) byHash.set(hashOf(key), key);
+  };
+  for (const k of knownKeys) remember(k);
+  for (const m of BASE_MAPS) for (const e of t.sets.get(m.set)?.elements.values() ?? []) remember(e.comment);
+  for (const [name, c] of t.chains) {
+    if (ownerHash(name) === undefined) continue;
+    for (const r of c.rules) remember(/ comment "([^"]+)"$/.exec(r)?.[1]);
+  }
+  for (const s of t.sets.values()) remember(s.comment);
+
+  const out = new Map<string, FrontendObjects>();
+  const of = (key: string): FrontendObjects => {
+    let f = out.get(key);
+    if (!f) out.set(key, (f = { elements: [], chains: [], sets: [] }));
+    return f;
+  };
+  for (const m of BASE_MAPS) {
+    for (const [elementKey, e] of t.sets.get(m.set)?.elements ?? []) {
+      if (e.comment?.startsWith(PREFIX.service))
+        of(e.comment).elements.push({ set: m.set, key: elementKey, verdict: e.verdict ?? '' });
+    }
+  }
+  for (const [name, c] of t.chains) {
+    const key = byHash.get(ownerHash(name) ?? '');
+    if (key === undefined) continue;
+    // The frontend chain goes last, as planFrontend lists it.
+    const f = of(key);
+    if (name.startsWith('svc-')) f.chains.push({ name, rules: [...c.rules] });
+    else f.chains.unshift({ name, rules: [...c.rules] });
+  }
+  for (const [name, s] of t.sets) {
+    const key = byHash.get(ownerHash(name) ?? '');
+    if (key !== undefined) of(key).sets.push({ name, timeout: s.timeout ?? 0 });
+  }
+  return out;
+}
+
+/** Order-insensitive equality of two frontends' objects. */
+export function sameObjects(a: FrontendObjects, b: FrontendObjects): boolean {
+  const norm = (f: FrontendObjects): string =>
+    JSON.stringify([
+      f.elements.map((e) => `${e.set}|${e.key}|${e.verdict}`).sort(),
+      f.chains.map((c) => [c.name, c.rules] as const).sort((x, y) => (x[0] < y[0] ? -1 : 1)),
+      f.sets.map((s) => `${s.name}|${s.timeout}`).sort(),
+    ]);
+  return norm(a) === norm(b);
+}
+
+/**
+ * A Service value describing what the table holds for `key` (for status, and for the scheduler
+ * to see a difference): the frontend from the key, the backends its chains DNAT to, masquerade
+ * and affinity as its rules say. Fields the table does not hold come from `like` (or are empty).
+ */
+export function serviceFrom(key: string, f: FrontendObjects, like?: Service): Service {
+  const [, vrf = '0', proto = 'tcp', vip = '', port = '0'] = key.slice(PREFIX.service.length - 1).split('/');
+  const backends: ServiceBackend[] = [];
+  for (const c of f.chains) {
+    for (const r of c.rules) {
+      const m = / dnat to ([\d.]+):(\d+)/.exec(r);
+      if (m) backends.push({ ip: m[1]!, port: Number(m[2]), weight: 1, local: false });
+    }
+  }
+  const front = f.chains.find((c) => c.name.startsWith('svc-'))?.rules ?? [];
+  const masq = front.find((r) => r.endsWith(SET_MARK) && !r.startsWith('ip saddr @'));
+  const outside = masq
+    ? [...masq.matchAll(/ip saddr != (\S+)/g)].map((m) => (m[1]!.includes('/') ? m[1]! : `${m[1]!}/32`))
+    : null;
+  const noEndpoint = f.elements.find(
+    (e) => e.set === MAP.noEndpointVips || e.set === MAP.noEndpointNodePorts,
+  );
+  const v: Service = {
+    namespace: like?.namespace ?? '',
+    name: like?.name ?? '',
+    portName: like?.portName ?? '',
+    vrf: Number(vrf),
+    kind: like?.kind ?? (vip === 'node' ? 'node-port' : 'cluster-ip'),
+    vip,
+    protocol: proto.toUpperCase() as Protocol,
+    port: Number(port),
+    backends,
+    noBackends: noEndpoint?.verdict === 'drop' ? 'drop' : 'reject',
+    masqueradeOutside: outside,
+    affinitySeconds: f.sets[0]?.timeout ?? 0,
+  };
+  return { ...v, backends: backendsOf(v) };
+}
