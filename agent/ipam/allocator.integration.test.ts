@@ -26,7 +26,13 @@ describe.skipIf(skip)('PodIpam (real etcd)', () => {
       ipam: new PodIpam({ store, keyspace: ks, node, subnet: plan.forNode(3), logger: silentLogger() }),
     };
   };
-  const req = (i: number) => ({ namespace: 'default', pod: `p${i}`, containerId: `c${i}`, ifname: 'eth0' });
+  const req = (i: number) => ({
+    namespace: 'default',
+    pod: `p${i}`,
+    containerId: `c${i}`,
+    ifname: 'eth0',
+    netns: `/run/netns/p${i}`,
+  });
 
   beforeAll(async () => {
     etcd = await startEtcd({ name: 'ipam' });
@@ -48,12 +54,15 @@ describe.skipIf(skip)('PodIpam (real etcd)', () => {
       containerId: 'c1',
       ifname: 'eth0',
       network: '',
+      netns: '/run/netns/p1',
     });
+    // proto3 JSON: the empty network is omitted.
     expect(JSON.parse(stored!.value)).toEqual({
       namespace: 'default',
       pod: 'p1',
       containerId: 'c1',
       ifname: 'eth0',
+      netns: '/run/netns/p1',
     });
     // A repeated ADD gets the same address.
     expect(await ipam.allocate(req(1))).toMatchObject({ ip: '10.1.3.2', existing: true });
