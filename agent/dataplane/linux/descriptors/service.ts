@@ -4,6 +4,7 @@
 // scheduler starts together. The metadata is the objects the item was written as; a change is
 // computed from it, and when the table turns out to hold something else (changed by hand since
 // the last retrieve), the change is recomputed from what the table holds for that key.
+import { serviceDependencies } from '../../../items/dependencies.ts';
 import { PREFIX, serviceKey } from '../../../items/keys.ts';
 import type { Service } from '../../../items/values.ts';
 import type { Descriptor, Retrieved } from '../../../scheduler/descriptor.ts';
@@ -106,6 +107,8 @@ export function serviceDescriptor(ports: { services: ServicePort }): Descriptor<
     // Equal when the table would hold the same: names, kinds, weights (every backend gets an
     // equal share here) and locality (already applied by the renderer) change nothing.
     equivalent: (key, a, b) => sameObjects(planFrontend(key, a), planFrontend(key, b)),
+
+    dependencies: (_key, v) => serviceDependencies(v),
 
     async create(key, v) {
       const next = planFrontend(key, v);
