@@ -154,6 +154,41 @@ describe.skipIf(skip)('netloom lab: Services without kube-proxy', () => {
     await lab.kubectl(['patch', 'service', 'web', '-p', '{"spec":{"externalTrafficPolicy":"Cluster"}}']);
   });
 
+  it('a LoadBalancer Service gets an address from the pool (KSR) and answers from the outside world', async () => {
+    await lab.kubectl([
+      'expose',
+      'deployment',
+      'web',
+      '--name=web-lb',
+      '--type=LoadBalancer',
+      '--port=80',
+      '--target-port=8080',
+    ]);
+    const ingress = await waitFor(
+      'an ingress address',
+      async () => {
+        const s = JSON.parse(await lab.kubectl(['get', 'service', 'web-lb', '-o', 'json'])) as {
+          status?: { loadBalancer?: { ingress?: { ip: string }[] } };
+        };
+        return s.status?.loadBalancer?.ingress?.[0]?.ip;
+      },
+      20_000,
+    );
+    expect(ingress).toMatch(/^198\.51\.100\./); // the lab's default pool
+    await waitFor(
+      'web-lb programmed',
+      async () =>
+        (await appliedBackends(`service/0/tcp/${ingress}/80`)).every((n) => n === REPLICAS) || undefined,
+      20_000,
+    );
+    const got = await answers(lab.layout.underlayNetns, ingress, 80, 12);
+    expect(
+      got.every((a) => pods.some((p) => p.name === a.pod)),
+      JSON.stringify(got),
+    ).toBe(true);
+    await lab.kubectl(['delete', 'service', 'web-lb']);
+  });
+
   it('ClientIP affinity sticks to one backend', async () => {
     await lab.kubectl(['patch', 'service', 'web', '-p', '{"spec":{"sessionAffinity":"ClientIP"}}']);
     const from = pods.find((p) => p.node === lab.layout.nodes[1]!.name)!;

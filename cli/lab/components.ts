@@ -253,6 +253,8 @@ export function labComponents(state: LabState, bins: Binaries): Component[] {
       `127.0.0.1:${state.ports.ksrMetrics}`,
       '--identity',
       `${state.name}-ksr`,
+      '--lb-pools',
+      `default=${state.lbPool}`,
       '--log-level',
       state.logLevel,
     ]),

@@ -22,6 +22,14 @@ export const labConfigSchema = z.object({
     .string()
     .regex(/^\d+\.\d+\.\d+\.0\/24$/, 'an IPv4 /24 such as 192.168.100.0/24')
     .default('192.168.100.0/24'),
+  /**
+   * LoadBalancer addresses KSR hands out (its `default` pool); the underlay routes them to the
+   * first node, as a router in front of a cluster would.
+   */
+  lbPool: z
+    .string()
+    .regex(/^\d+\.\d+\.\d+\.\d+\/(2[4-9]|3[0-2])$/, 'an IPv4 prefix of /24 to /32 such as 198.51.100.0/28')
+    .default('198.51.100.0/28'),
   /** What runs in each pod: a TCP/UDP echo server (any image), or nothing (benchmarks). */
   podProcess: z.enum(['echo', 'none']).default('echo'),
   /** `lab up`: seconds to wait for each component to become ready. */

@@ -165,6 +165,7 @@ describe('lab up summary', () => {
         nodes: 2,
         cluster: 'default',
         underlayCidr: '192.168.100.0/24',
+        lbPool: '198.51.100.0/28',
         podProcess: 'echo',
         ports: {
           etcd: 2379,

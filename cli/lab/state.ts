@@ -22,6 +22,8 @@ export interface LabState {
   nodes: number;
   cluster: string;
   underlayCidr: string;
+  /** The `default` LoadBalancer pool (KSR) and the prefix the underlay routes to the first node. */
+  lbPool: string;
   podProcess: 'echo' | 'none';
   ports: LabPorts;
   /** Static bearer token of the lab's admin user. */
@@ -42,7 +44,12 @@ export function readState(path: string): LabState | undefined {
     const s = JSON.parse(readFileSync(path, 'utf8')) as Partial<LabState>;
     if (s.version !== 1 || !s.stateDir) return undefined;
     // Fields added after the first version of lab.json get their defaults.
-    return { agentArgs: '', kubeletAddr: `unix:${join(s.stateDir, 'kubelet.sock')}`, ...s } as LabState;
+    return {
+      agentArgs: '',
+      lbPool: '198.51.100.0/28',
+      kubeletAddr: `unix:${join(s.stateDir, 'kubelet.sock')}`,
+      ...s,
+    } as LabState;
   } catch {
     return undefined;
   }

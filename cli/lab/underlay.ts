@@ -48,9 +48,15 @@ async function ensureNode(layout: LabLayout, node: NodeLayout, existing: string[
   ]);
 }
 
-/** Creates (or completes) the underlay and every node namespace. */
-export async function ensureUnderlay(layout: LabLayout): Promise<void> {
+/**
+ * Creates (or completes) the underlay and every node namespace. `lbPool`, the LoadBalancer
+ * addresses, is routed to the first node: the outside world reaches them through a node, as
+ * through a router in front of a real cluster (no address announcement in the lab).
+ */
+export async function ensureUnderlay(layout: LabLayout, lbPool?: string): Promise<void> {
   const existing = await listNetns();
   await ensureBridge(layout, existing);
   for (const node of layout.nodes) await ensureNode(layout, node, existing);
+  const first = layout.nodes[0];
+  if (lbPool && first) await ipBatch(layout.underlayNetns, [`route replace ${lbPool} via ${first.ip}`]);
 }

@@ -37,6 +37,7 @@ async function newState(cfg: LabConfig, layout: LabLayout): Promise<LabState> {
     nodes: cfg.nodes,
     cluster: cfg.cluster,
     underlayCidr: cfg.underlayCidr,
+    lbPool: cfg.lbPool,
     podProcess: cfg.podProcess,
     ports: {
       etcd: etcd!,
@@ -164,7 +165,7 @@ export async function up(cfg: LabConfig, opts: { explicitNodes: boolean; out: Ou
       `netloom lab "${state.name}": ${state.nodes} nodes, state in ${layout.stateDir}${resumed ? ' (resuming the existing lab)' : ''}\n`,
     );
     let t = performance.now();
-    await ensureUnderlay(layout);
+    await ensureUnderlay(layout, state.lbPool);
     out.write(
       `  ✓ network namespaces: ${layout.underlayNetns} (bridge ${layout.bridge}), ${layout.nodes.map((n) => n.netns).join(', ')}  ${secs(t)}\n`,
     );
