@@ -1,0 +1,489 @@
+// Service data plane: netloom (KSR → netloom's etcd → the agent's service path → the linux
+// driver's nftables, in a namespace of its own) beside kube-proxy 1.37.2 in nftables mode (in a
+// namespace of its own), against one real kube-apiserver + etcd, in the same run.
+//
+// The cluster: N selector-less Services (one TCP port each), each with a hand-written
+// EndpointSlice of 10 ready endpoints (no pods: the data planes only read Services and
+// EndpointSlices). For each N, each subject runs alone (the other stopped), so neither competes
+// with the other for the machine's two cores:
+// - full sync: kube-proxy from process spawn; netloom from agent start with KSR already synced
+//   (etcd mirrors the API exactly) — until every Service's frontend is in the nft map that
+//   dispatches cluster IPs (both write a frontend and its backends in one `nft -f` transaction,
+//   so a frontend in the map has its backends);
+// - one endpoint change: an EndpointSlice rewritten with an 11th endpoint (a PUT; the clock
+//   starts just before it) until `nft monitor` in the subject's namespace prints that address
+//   (then a read confirms it is among the Service's backends). Changes are 1.2 s apart: kube-proxy's default --nftables-min-sync-period is 1 s,
+//   and a change arriving sooner would be measured waiting for it.
+// Sizes grow in one run (--services 1000,10000 creates 1,000, measures, adds 9,000, measures).
+//
+// Usage: npm run bench:services [-- --services 200 --changes 20 --poll-ms 20 --no-netloom]
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CoreV1Api, DiscoveryV1Api, type V1EndpointSlice } from '@kubernetes/client-node';
+import { inNetns, runTool } from '../lib/iproute.ts';
+import { Keyspace } from '../lib/keyspace.ts';
+import { silentLogger } from '../lib/logging.ts';
+import { createRegistry } from '../lib/metrics.ts';
+import { sleep } from '../lib/timing.ts';
+import type { Agent } from '../agent/agent.ts';
+import { assembleAgent } from '../agent/assemble.ts';
+import { agentConfigSchema } from '../agent/config.ts';
+import { startEtcd, type EtcdHandle } from '../test/harness/etcd.ts';
+import { startKubeApiserver, type KubeApiserverHandle } from '../test/harness/kube-apiserver.ts';
+import { KubeProxyNetns, startKubeProxy, type KubeProxyHandle } from '../test/harness/kube-proxy.ts';
+import { startKsrProcess, waitConverged, type KsrProcess } from '../test/ksr-support.ts';
+import { Lab } from '../test/lab/netns.ts';
+
+const arg = (name: string, dflt: string): string => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? (process.argv[i + 1] ?? dflt) : dflt;
+};
+const SIZES = arg('services', '200')
+  .split(',')
+  .map(Number)
+  .sort((a, b) => a - b);
+const CHANGES = Number(arg('changes', '20'));
+/** Full sync: the map's element count is read every this many ms (each read is one `nft -j`). */
+const POLL_MS = Number(arg('poll-ms', '20'));
+const WITH_NETLOOM = !process.argv.includes('--no-netloom');
+const ENDPOINTS = 10;
+const PORT = 8080;
+const CLUSTER = 'bench';
+const NAMESPACE = 'default';
+/** kube-proxy's --nftables-min-sync-period (1 s by default) plus a margin. */
+const CHANGE_GAP_MS = 1_200;
+const FULL_SYNC_TIMEOUT_MS = 600_000;
+const CHANGE_TIMEOUT_MS = 30_000;
+
+const pct = (xs: number[], p: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
+};
+
+/** The k-th base endpoint address, from 10.64.0.0/10 (Services share none). */
+const endpointIp = (k: number): string => `10.${64 + (k >> 16)}.${(k >> 8) & 255}.${k & 255}`;
+/** The c-th added endpoint, from a range no base endpoint uses. */
+const addedIp = (c: number): string => `10.250.${(c >> 8) & 255}.${c & 255}`;
+const svcName = (i: number): string => `bench-${i}`;
+
+/** A data plane under measurement. */
+interface Subject {
+  readonly name: string;
+  /** The namespace it programs (valid once started). */
+  readonly netns: string;
+  /** How a backend `ip`:`port` is spelled in its nft text (`nft list` and `nft monitor` alike). */
+  backendText(ip: string): string[];
+  /** Starts it; resolves with the start instant (performance.now()). */
+  start(): Promise<number>;
+  /** Cluster-IP frontends programmed so far. */
+  frontends(): Promise<number>;
+  /** Whether `ip` is among the backends of the Service with cluster IP `vip`. */
+  hasBackend(vip: string, ip: string): Promise<boolean>;
+  stop(): Promise<void>;
+}
+
+interface Figures {
+  fullSyncMs: number;
+  changeMs: number[];
+}
+
+/** Durations of single `nft list chain` reads in kube-proxy's namespace: why changes are seen
+ * through `nft monitor` rather than by polling. */
+const chainReadMs: number[] = [];
+
+/**
+ * `nft monitor` in a namespace: every rule, set and element change the kernel commits there,
+ * one line each, stamped on arrival. A read of one chain costs 10–35 ms on this machine (nft
+ * loads its cache first), so polling could not resolve a change to the few ms the figure needs;
+ * the monitor sees the commit as it happens, whatever the size of the ruleset.
+ */
+class NftMonitor {
+  private readonly child: ChildProcess;
+  private readonly waiters: { texts: string[]; resolve: (t: number) => void }[] = [];
+  private partial = '';
+
+  constructor(netns: string) {
+    const [cmd, args] = inNetns(netns, 'nft', ['monitor']);
+    this.child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'ignore'] });
+    this.child.stdout!.setEncoding('utf8');
+    this.child.stdout!.on('data', (chunk: string) => {
+      const t = performance.now();
+      const lines = (this.partial + chunk).split('\n');
+      this.partial = lines.pop() ?? '';
+      for (const line of lines) {
+        for (const w of [...this.waiters]) {
+          if (!w.texts.some((x) => line.includes(x))) continue;
+          this.waiters.splice(this.waiters.indexOf(w), 1);
+          w.resolve(t);
+        }
+      }
+    });
+  }
+
+  /** Resolves with the arrival time of the first line containing one of `texts`. */
+  next(texts: string[], timeoutMs: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`nft monitor: no ${texts[0]} in ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      this.waiters.push({
+        texts,
+        resolve: (t) => {
+          clearTimeout(timer);
+          resolve(t);
+        },
+      });
+    });
+  }
+
+  close(): void {
+    this.child.kill('SIGKILL');
+  }
+}
+
+class Cluster {
+  readonly core: CoreV1Api;
+  readonly discovery: DiscoveryV1Api;
+  /** Cluster IP and the current slice of every bench Service, by index. */
+  readonly services: { vip: string; slice: V1EndpointSlice }[] = [];
+  private added = 0;
+
+  constructor(kube: KubeApiserverHandle) {
+    const kc = kube.kubeConfig();
+    this.core = kc.makeApiClient(CoreV1Api);
+    this.discovery = kc.makeApiClient(DiscoveryV1Api);
+  }
+
+  /** Creates Services (and their slices) up to `n`, `concurrency` requests in flight. */
+  async grow(n: number, concurrency = 24): Promise<void> {
+    let next = this.services.length;
+    const worker = async (): Promise<void> => {
+      while (next < n) {
+        const i = next++;
+        const svc = await this.core.createNamespacedService({
+          namespace: NAMESPACE,
+          body: { metadata: { name: svcName(i) }, spec: { ports: [{ port: 80, targetPort: PORT }] } },
+        });
+        const slice = await this.discovery.createNamespacedEndpointSlice({
+          namespace: NAMESPACE,
+          body: {
+            metadata: { name: `${svcName(i)}-a`, labels: { 'kubernetes.io/service-name': svcName(i) } },
+            addressType: 'IPv4',
+            ports: [{ name: '', port: PORT, protocol: 'TCP' }],
+            endpoints: Array.from({ length: ENDPOINTS }, (_, j) => ({
+              addresses: [endpointIp(i * ENDPOINTS + j)],
+              conditions: { ready: true },
+            })),
+          },
+        });
+        this.services[i] = { vip: svc.spec?.clusterIP ?? '', slice };
+      }
+    };
+    await Promise.all(Array.from({ length: concurrency }, worker));
+  }
+
+  /** Every Service in the API (the bench's and `kubernetes`): what a full sync must program. */
+  async total(): Promise<number> {
+    return (await this.core.listServiceForAllNamespaces()).items.length;
+  }
+
+  /** An address no endpoint has had yet. */
+  nextAddedIp(): string {
+    return addedIp(++this.added);
+  }
+
+  /** Adds the ready endpoint `ip` to Service `i`'s slice; returns when the write started. */
+  async addEndpoint(i: number, ip: string): Promise<number> {
+    const s = this.services[i]!;
+    const body: V1EndpointSlice = {
+      ...s.slice,
+      endpoints: [...(s.slice.endpoints ?? []), { addresses: [ip], conditions: { ready: true } }],
+    };
+    const t0 = performance.now();
+    s.slice = await this.discovery.replaceNamespacedEndpointSlice({
+      name: s.slice.metadata?.name ?? '',
+      namespace: NAMESPACE,
+      body,
+    });
+    return t0;
+  }
+}
+
+/** kube-proxy in its namespace; the service chain of each VIP is learnt from `service-ips`. */
+function kubeProxySubject(netns: KubeProxyNetns, kube: KubeApiserverHandle): Subject {
+  let proxy: KubeProxyHandle | undefined;
+  let chains = new Map<string, string>();
+  // 1.37 writes the backends into the service chain's DNAT: `dnat ip to numgen random mod 11
+  // map { 0 : <ip> . <port>, … }` (one backend: `dnat to <ip>:<port>`); older releases jump to a
+  // chain per endpoint, `endpoint-<hash>-<svc>__<ip>/<port>`.
+  const backendText = (ip: string): string[] => [`${ip} . ${PORT}`, `${ip}:${PORT}`, `__${ip}/${PORT}`];
+  return {
+    name: 'kube-proxy 1.37.2 (nftables)',
+    netns: netns.name,
+    backendText,
+    async start() {
+      proxy = startKubeProxy({ netns, server: kube.url, token: kube.token, nodeName: 'kp-node' });
+      return proxy.startedAt;
+    },
+    async frontends() {
+      if (!proxy?.running) throw new Error(`kube-proxy exited; log ${proxy?.logFile}`);
+      return proxy.mapSize('service-ips');
+    },
+    async hasBackend(vip, ip) {
+      if (chains.size === 0) chains = await serviceChains((a) => netns.nft(a), 'kube-proxy');
+      const chain = chains.get(vip);
+      if (!chain) throw new Error(`no kube-proxy service chain for ${vip}`);
+      const t = performance.now();
+      const rules = await netns.nft(['list', 'chain', 'ip', 'kube-proxy', chain]);
+      chainReadMs.push(performance.now() - t);
+      return backendText(ip).some((s) => rules.includes(s));
+    },
+    async stop() {
+      await proxy?.destroy();
+      proxy = undefined;
+      chains = new Map();
+      // Its tables outlive it; the next size's full sync must start from an empty namespace.
+      await netns.nft(['flush', 'ruleset']);
+    },
+  };
+}
+
+/** The chain each cluster IP's element in `<table>`'s `service-ips` map jumps to. */
+async function serviceChains(
+  nft: (args: string[]) => Promise<string>,
+  table: string,
+): Promise<Map<string, string>> {
+  // Elements read `<vip> . tcp . 80 : goto <chain>`; netloom's carry a comment before the colon.
+  const text = await nft(['list', 'map', 'ip', table, 'service-ips']);
+  return new Map(
+    [...text.matchAll(/([\d.]+) \. tcp \. \d+(?: comment "[^"]*")? : goto ([^\s,]+)/g)].map((m) => [
+      m[1]!,
+      m[2]!,
+    ]),
+  );
+}
+
+/** Elements in `<table>`'s `service-ips` map (0 while the table does not exist). */
+async function mapSize(nft: (args: string[]) => Promise<string>, table: string): Promise<number> {
+  const out = await nft(['-j', 'list', 'map', 'ip', table, 'service-ips']).catch(() => '');
+  if (out === '') return 0;
+  const doc = JSON.parse(out) as { nftables: { map?: { elem?: unknown[] } }[] };
+  return doc.nftables.find((x) => x.map)?.map?.elem?.length ?? 0;
+}
+
+/**
+ * netloom's agent, assembled as `netloom agent` runs it (linux driver in its own namespace),
+ * reading the etcd KSR fills. Its services are kube-proxy's nftables layout in `table ip
+ * netloom-svc` (agent/dataplane/linux/service-plan.ts): `service-ips` → `svc-<h>` →
+ * `numgen … vmap` → one `ep-<h>-…` chain per backend ending in `dnat to <ip>:<port>`.
+ */
+function netloomSubject(lab: Lab, etcd: EtcdHandle): Subject {
+  let agent: Agent | undefined;
+  let netns = '';
+  let tmp = '';
+  let round = 0;
+  let chains = new Map<string, string>();
+  const nft = (args: string[]): Promise<string> => runTool('nft', args, { netns, timeoutMs: 60_000 });
+  const backendText = (ip: string): string[] => [`dnat to ${ip}:${PORT}`];
+  return {
+    name: 'netloom (KSR + agent, linux driver)',
+    get netns() {
+      return netns;
+    },
+    backendText,
+    async start() {
+      round++;
+      netns = await lab.netns(`agent${round}`);
+      // The node's address, on a port-less bridge (this kernel has no dummy driver).
+      await lab.ip(netns, ['link', 'add', 'ul0', 'type', 'bridge']);
+      await lab.ip(netns, ['addr', 'add', '192.168.77.1/24', 'dev', 'ul0']);
+      await lab.ip(netns, ['link', 'set', 'ul0', 'up']);
+      tmp = mkdtempSync(join(tmpdir(), 'netloom-bench-services-'));
+      const config = agentConfigSchema.parse({
+        // A node name per round: the previous round's node ID claim is released on close, but a
+        // fresh name keeps the rounds independent of how fast that happens.
+        nodeName: `nl-node-${round}`,
+        cluster: CLUSTER,
+        stateDir: tmp,
+        dataplane: 'linux',
+        linuxNetns: netns,
+        cniSocket: '',
+        managementIp: '192.168.77.1',
+        tunnelEndpoint: '',
+        etcdEndpoints: [etcd.endpoint],
+        idSettleMs: 0,
+        ownerWaitMs: 0,
+        resyncIntervalSeconds: 0,
+        ipamGcIntervalSeconds: 0,
+        releaseDeletedNodesAfterSeconds: 0,
+      });
+      const t0 = performance.now();
+      agent = await assembleAgent(config, '192.168.77.1', {
+        store: etcd.store(),
+        logger: silentLogger(),
+        registry: createRegistry('bench', { processMetrics: false }),
+      });
+      return t0;
+    },
+    frontends: () => mapSize(nft, 'netloom-svc'),
+    async hasBackend(vip, ip) {
+      if (chains.size === 0) chains = await serviceChains(nft, 'netloom-svc');
+      const chain = chains.get(vip);
+      if (!chain) throw new Error(`no netloom service chain for ${vip}`);
+      // The frontend chain names its backends' chains; the backend's own chain holds the DNAT.
+      const front = await nft(['list', 'chain', 'ip', 'netloom-svc', chain]);
+      for (const ep of front.matchAll(/goto (ep-[^\s,}]+)/g)) {
+        const rules = await nft(['list', 'chain', 'ip', 'netloom-svc', ep[1]!]);
+        if (backendText(ip).some((x) => rules.includes(x))) return true;
+      }
+      return false;
+    },
+    async stop() {
+      await agent?.close();
+      agent = undefined;
+      chains = new Map();
+      await lab.deleteNetns(netns);
+      rmSync(tmp, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls `probe` every `intervalMs` until it holds; returns when. */
+async function until(
+  probe: () => Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+  intervalMs: number,
+): Promise<number> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const ok = await probe();
+    const now = performance.now();
+    if (ok) return now;
+    if (now > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(intervalMs);
+  }
+}
+
+async function measure(subject: Subject, cluster: Cluster, target: number, n: number): Promise<Figures> {
+  let monitor: NftMonitor | undefined;
+  try {
+    const t0 = await subject.start();
+    // A listing of a 10k-element map takes a good part of a second here; each poll is one.
+    const synced = await until(
+      async () => (await subject.frontends()) >= target,
+      FULL_SYNC_TIMEOUT_MS,
+      `${subject.name}: ${target} frontends`,
+      POLL_MS,
+    );
+    monitor = new NftMonitor(subject.netns);
+    const changeMs: number[] = [];
+    for (let c = 0; c < CHANGES; c++) {
+      await sleep(CHANGE_GAP_MS);
+      const i = Math.floor(((c + 0.5) * n) / CHANGES);
+      const vip = cluster.services[i]!.vip;
+      // Learn what the probe needs (e.g. the Service's chain) before the clock starts.
+      await subject.hasBackend(vip, '0.0.0.0');
+      const ip = cluster.nextAddedIp();
+      const seen = monitor.next(subject.backendText(ip), CHANGE_TIMEOUT_MS);
+      const w = await cluster.addEndpoint(i, ip);
+      changeMs.push((await seen) - w);
+      // The monitor saw the address committed; a read confirms it is this Service's backend.
+      if (!(await subject.hasBackend(vip, ip))) throw new Error(`${subject.name}: ${ip} not behind ${vip}`);
+    }
+    return { fullSyncMs: synced - t0, changeMs };
+  } finally {
+    monitor?.close();
+    await subject.stop();
+  }
+}
+
+function report(n: number, target: number, results: [Subject, Figures | string][]): void {
+  console.log(
+    `\n${n.toLocaleString('en')} Services × ${ENDPOINTS} endpoints (${target} frontends incl. kubernetes), ` +
+      `${CHANGES} endpoint changes ${CHANGE_GAP_MS} ms apart (seen by nft monitor)`,
+  );
+  const peer = results.find(([s]) => s.name.startsWith('kube-proxy'))?.[1];
+  for (const [s, f] of results) {
+    if (typeof f === 'string') {
+      console.log(`  ${s.name.padEnd(38)} NOT MEASURED: ${f}`);
+      continue;
+    }
+    const ratio = (mine: number, theirs: number | undefined): string =>
+      theirs === undefined || f === peer ? '' : ` (${(mine / theirs).toFixed(2)}×)`;
+    const p = typeof peer === 'object' ? peer : undefined;
+    console.log(
+      `  ${s.name.padEnd(38)} full sync ${(f.fullSyncMs / 1000).toFixed(2).padStart(7)} s${ratio(f.fullSyncMs, p?.fullSyncMs)}` +
+        `  change p50 ${pct(f.changeMs, 50).toFixed(1).padStart(7)} ms${ratio(pct(f.changeMs, 50), p && pct(p.changeMs, 50))}` +
+        `  p99 ${pct(f.changeMs, 99).toFixed(1).padStart(7)} ms${ratio(pct(f.changeMs, 99), p && pct(p.changeMs, 99))}`,
+    );
+  }
+  if (chainReadMs.length > 0)
+    console.log(
+      `  (one \`nft list chain\` of a kube-proxy service chain takes ${pct(chainReadMs.splice(0), 50).toFixed(1)} ms p50 here)`,
+    );
+}
+
+async function main(): Promise<void> {
+  const netns = await KubeProxyNetns.create();
+  const lab = new Lab();
+  let kube: KubeApiserverHandle | undefined;
+  let etcd: EtcdHandle | undefined;
+  let ksr: KsrProcess | undefined;
+  try {
+    kube = await startKubeApiserver({ bindAddress: netns.hostIp });
+    const cluster = new Cluster(kube);
+    // kube-proxy learns its node's addresses from its Node before it programs anything.
+    await cluster.core.createNode({
+      body: {
+        metadata: { name: 'kp-node' },
+        status: { addresses: [{ type: 'InternalIP', address: netns.nodeIp }] },
+      },
+    });
+    const subjects: Subject[] = [kubeProxySubject(netns, kube)];
+    if (WITH_NETLOOM) {
+      etcd = await startEtcd({ name: 'netloom-etcd' });
+      ksr = await startKsrProcess({
+        kubeconfig: kube.kubeconfigPath,
+        etcdEndpoint: etcd.endpoint,
+        cluster: CLUSTER,
+        identity: 'bench',
+        args: ['--log-level', 'info'],
+      });
+      subjects.push(netloomSubject(lab, etcd));
+    }
+    console.log(`kube-apiserver ${kube.version}, etcd ${kube.etcd.version}; kube-proxy in ${netns.name}`);
+    for (const n of SIZES) {
+      const t = performance.now();
+      await cluster.grow(n);
+      const target = await cluster.total();
+      console.log(
+        `created ${n} Services + EndpointSlices in ${((performance.now() - t) / 1000).toFixed(1)} s`,
+      );
+      const results: [Subject, Figures | string][] = [];
+      for (const s of subjects) {
+        if (etcd && s !== subjects[0]) {
+          // "KSR already synced": etcd mirrors the API exactly (endpoint changes included).
+          await waitConverged(kube.kubeConfig(), etcd.store(), new Keyspace(CLUSTER), 600_000);
+        }
+        try {
+          results.push([s, await measure(s, cluster, target, n)]);
+        } catch (err) {
+          results.push([s, err instanceof Error ? err.message : String(err)]);
+        }
+      }
+      report(n, target, results);
+    }
+  } finally {
+    await ksr?.destroy().catch(() => undefined);
+    await etcd?.destroy().catch(() => undefined);
+    await kube?.destroy().catch(() => undefined);
+    await lab.destroy();
+    await netns.destroy();
+  }
+}
+
+await main();
