@@ -1,7 +1,7 @@
 // The dependencies every data plane shares, per family: pure functions of the value. A
 // driver's descriptor returns these from `dependencies` and may add its own.
 import type { Dependency } from '../scheduler/descriptor.ts';
-import { addressKey, overlayKey, vrfKey } from './keys.ts';
+import { addressKey, overlayKey, peerSetKey, vrfKey } from './keys.ts';
 import type {
   Address,
   Overlay,
@@ -54,7 +54,13 @@ export function serviceDependencies(value: Service): Dependency[] {
   return inVrf(value.vrf);
 }
 
-/** Policy rules need the pod interface they filter. */
+/** Policy rules need the pod interface they filter and every peer set they name. */
 export function policyDependencies(value: PodPolicy): Dependency[] {
-  return [{ label: 'interface', key: value.interface }];
+  const sets = new Set<string>();
+  for (const r of [...value.ingress.rules, ...value.egress.rules])
+    for (const p of r.peers) if (p.type === 'set') sets.add(p.set);
+  return [
+    { label: 'interface', key: value.interface },
+    ...[...sets].sort().map((id) => ({ label: 'peer-set', key: peerSetKey(id) })),
+  ];
 }

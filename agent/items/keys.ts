@@ -15,6 +15,7 @@ export const PREFIX = {
   snat: 'snat/',
   service: 'service/',
   policy: 'policy/',
+  peerSet: 'peer-set/',
 } as const;
 
 export type Family = keyof typeof PREFIX;
@@ -51,6 +52,9 @@ export const snatKey = (vrf: number, source: string): string => PREFIX.snat + `$
 /** One service frontend: VIP, protocol, port. `vip` is 'node' for a node port (every node address). */
 export const serviceKey = (vrf: number, protocol: string, vip: string, port: number): string =>
   PREFIX.service + [part(vrf), part(protocol.toLowerCase()), part(vip), part(port)].join('/');
+
+/** The addresses one policy peer selects (PeerSet). */
+export const peerSetKey = (id: string): string => PREFIX.peerSet + part(id);
 
 /** The policy rules applied to one pod interface. */
 export const policyKey = (namespace: string, pod: string, ifname: string): string =>

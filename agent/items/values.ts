@@ -147,25 +147,58 @@ export interface Service {
   affinitySeconds: number;
 }
 
-export interface PolicyRule {
-  action: 'allow' | 'deny';
-  /** undefined: any protocol. */
-  protocol?: Protocol | 'ICMP';
-  /** Peer prefixes; empty means any peer. */
-  peers: string[];
-  /** Prefixes carved out of `peers`. */
-  except: string[];
-  /** Peer ports (egress: destination, ingress: the pod's own port); empty means any. */
-  ports: { port: number; endPort: number }[];
+/**
+ * The addresses a policy peer selects (pods picked by namespace and pod selectors; a
+ * hostNetwork pod counts as its node's address), shared by every rule that names it. Rules refer
+ * to a set by `id`, so a pod label change or a new pod changes set members, never rules.
+ */
+export interface PeerSet {
+  /** Stable name derived from what selects the members (see renderers/policy). */
+  id: string;
+  /** Host addresses, no prefix length; sorted, unique. */
+  addresses: string[];
 }
 
-/** The compiled rules of one pod interface: first match wins, then the default. */
+/** Who a rule allows on the other side of the connection. */
+export type PolicyPeer =
+  /** The members of a PeerSet item (`peer-set/<id>`). */
+  | { type: 'set'; set: string }
+  /** An ipBlock: `cidr` minus the `except` prefixes. */
+  | { type: 'cidr'; cidr: string; except: string[] };
+
+/** A port or port range of one protocol; `port: 0` means every port of that protocol. */
+export interface PolicyPort {
+  protocol: Protocol;
+  port: number;
+  /** Last port of the range (= port for a single port). */
+  endPort: number;
+}
+
+/** One allow rule: a connection matches when a peer and a port match (empty lists match all). */
+export interface PolicyRule {
+  /** Which NetworkPolicy (or isolation annotation) and which of its rules this is, for explain. */
+  origin: string;
+  peers: PolicyPeer[];
+  ports: PolicyPort[];
+  /**
+   * Only connections that reached the pod through a Service (the packet was DNATed): Contrail's
+   * `isolation.service: "false"`, which opens a namespace's Services but not its pods.
+   */
+  viaService: boolean;
+}
+
+/**
+ * What one pod interface allows, per direction. Not isolated: everything (the rules are moot).
+ * Isolated: only connections matching a rule, replies of allowed connections, and, for ingress,
+ * connections from the pod's own node (kubelet probes) — the Kubernetes semantics; there is no
+ * deny rule in NetworkPolicy v1. Directions are judged after Service translation.
+ */
 export interface PodPolicy {
   namespace: string;
   pod: string;
   /** Item key of the pod interface the rules apply to. */
   interface: string;
   podIps: string[];
-  ingress: { rules: PolicyRule[]; default: 'allow' | 'deny' };
-  egress: { rules: PolicyRule[]; default: 'allow' | 'deny' };
+  ingress: { isolated: boolean; rules: PolicyRule[] };
+  egress: { isolated: boolean; rules: PolicyRule[] };
 }

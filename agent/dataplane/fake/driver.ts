@@ -101,6 +101,8 @@ const DEPENDENCIES: { [F in Family]: (v: never) => readonly Dependency[] } = {
   snat: deps.snatDependencies,
   service: deps.serviceDependencies,
   policy: deps.policyDependencies,
+  // A set of addresses stands alone: it depends on nothing.
+  peerSet: () => [],
 };
 
 function validatePodInterface(key: string, v: PodInterface): void {
