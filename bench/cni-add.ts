@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildCni } from '../scripts/build-cni.ts';
 import { startEtcd } from '../test/harness/etcd.ts';
-import { LabAgent, type LabNode } from '../test/lab/agent.ts';
+import { LabAgent, singleLabNode, type LabNode } from '../test/lab/agent.ts';
 import { CniRunner, k8sArgs, type ConfList, type RuntimeConf } from '../cli/lab/kubelet/cni-runner.ts';
 import { Lab } from '../test/lab/netns.ts';
 
@@ -30,15 +30,7 @@ async function main(): Promise<void> {
   let agent: LabAgent | undefined;
   try {
     const store = etcd.store();
-    const [u] = await lab.underlay([await lab.netns('n1')]);
-    const node: LabNode = {
-      name: 'node-1',
-      id: 1,
-      underlayIp: u!.ip,
-      netns: u!.netns,
-      socketPath: join(tmp, 'cni.sock'),
-      stateDir: join(tmp, 'state'),
-    };
+    const node: LabNode = await singleLabNode(lab, tmp);
     agent = await LabAgent.start({ node, store });
     const bin = join(tmp, 'bin');
     await buildCni(join(bin, 'netloom'), process.execPath, join(tmp, 'compile-cache'));

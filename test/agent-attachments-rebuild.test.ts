@@ -13,7 +13,7 @@ import { countingRunner, spawnRunner } from '../agent/dataplane/linux/exec.ts';
 import { buildCni } from '../scripts/build-cni.ts';
 import { etcdAvailable, netnsAvailable, skipUnless } from './harness/availability.ts';
 import { startEtcd, type EtcdHandle } from './harness/etcd.ts';
-import { CLUSTER, LabAgent, type LabNode } from './lab/agent.ts';
+import { CLUSTER, LabAgent, singleLabNode, type LabNode } from './lab/agent.ts';
 import { CniRunner, type ConfList, type RuntimeConf } from '../cli/lab/kubelet/cni-runner.ts';
 import { echoOnce, startEchoServer, type EchoPod } from './lab/echo.ts';
 import { Lab } from './lab/netns.ts';
@@ -38,15 +38,7 @@ describe.skipIf(skip)('a corrupt attachments file is rebuilt, never fatal', () =
   beforeAll(async () => {
     etcd = await startEtcd({ name: 'rebuild' });
     store = etcd.store();
-    const [u] = await lab.underlay([await lab.netns('rb')]);
-    node = {
-      name: 'node-1',
-      id: 1,
-      underlayIp: u!.ip,
-      netns: u!.netns,
-      socketPath: join(tmp, 'cni.sock'),
-      stateDir: join(tmp, 'state'),
-    };
+    node = await singleLabNode(lab, tmp, 'rb');
     agent = await LabAgent.start({ node, store });
     const bin = join(tmp, 'bin');
     await buildCni(join(bin, 'netloom'), process.execPath, join(tmp, 'cc'));

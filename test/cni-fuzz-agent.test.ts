@@ -13,7 +13,7 @@ import type { Store } from '../lib/etcd/store.ts';
 import { buildCni } from '../scripts/build-cni.ts';
 import { startEtcd, type EtcdHandle } from './harness/etcd.ts';
 import { etcdAvailable, netnsAvailable, skipUnless } from './harness/availability.ts';
-import { CLUSTER, LabAgent, type LabNode } from './lab/agent.ts';
+import { CLUSTER, LabAgent, singleLabNode, type LabNode } from './lab/agent.ts';
 import { CniRunner } from '../cli/lab/kubelet/cni-runner.ts';
 import { Lab } from './lab/netns.ts';
 
@@ -35,15 +35,7 @@ describe.skipIf(skip)('CNI fuzz against a real agent', () => {
   beforeAll(async () => {
     etcd = await startEtcd();
     store = etcd.store();
-    const [u] = await lab.underlay([await lab.netns('n1')]);
-    node = {
-      name: 'node-1',
-      id: 1,
-      underlayIp: u!.ip,
-      netns: u!.netns,
-      socketPath: join(tmp, 'cni.sock'),
-      stateDir: join(tmp, 'state'),
-    };
+    node = await singleLabNode(lab, tmp);
     agent = await LabAgent.start({ node, store });
     const bin = join(tmp, 'bin');
     await buildCni(join(bin, 'netloom'), process.execPath, join(tmp, 'cc'));

@@ -10,7 +10,7 @@ import type { Allocation, AllocationRequest } from '../ipam/allocator.ts';
 import { podInterfaceKey } from '../items/keys.ts';
 import { KvScheduler } from '../scheduler/scheduler.ts';
 import { AttachmentStore } from '../attachments/store.ts';
-import type { NodeContext } from '../renderers/context.ts';
+import { testNodeContext } from '../renderers/testing.ts';
 import { Pipeline } from '../pipeline/pipeline.ts';
 import { ClusterView } from '../view/view.ts';
 import type { IpamPort, Readiness } from './ports.ts';
@@ -54,19 +54,7 @@ class MemIpam implements IpamPort {
   }
 }
 
-const ctx: NodeContext = {
-  node: 'n1',
-  id: 1,
-  podSubnet: '10.1.1.0/24',
-  gateway: '10.1.1.1',
-  podPrefixLength: 24,
-  podCidr: '10.1.0.0/16',
-  serviceCidr: '10.96.0.0/12',
-  tunnelEndpoint: '192.168.0.1',
-  vni: 10,
-  vxlanPort: 4789,
-  mtu: 1450,
-};
+const ctx = testNodeContext();
 
 const dirs: string[] = [];
 const attachmentsOnDisk = (dir: string): unknown[] => {

@@ -1,25 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../lib/logging.ts';
 import type { Attachment } from '../attachments/attachment.ts';
-import type { NodeContext } from '../renderers/context.ts';
+import { testNodeContext } from '../renderers/testing.ts';
 import type { Change } from '../scheduler/scheduler.ts';
 import type { TxnRecord } from '../scheduler/txn-log.ts';
 import { ClusterView } from '../view/view.ts';
 import { Pipeline } from './pipeline.ts';
 
-const ctx: NodeContext = {
-  node: 'n1',
-  id: 1,
-  podSubnet: '10.1.1.0/24',
-  gateway: '10.1.1.1',
-  podPrefixLength: 24,
-  podCidr: '10.1.0.0/16',
-  serviceCidr: '10.96.0.0/12',
-  tunnelEndpoint: '',
-  vni: 10,
-  vxlanPort: 4789,
-  mtu: 1450,
-};
+const ctx = testNodeContext({ tunnelEndpoint: '' });
 
 const att = (containerId: string, ip: string, pod = 'web-0'): Attachment => ({
   containerId,

@@ -18,6 +18,8 @@ import type { TestNode } from '../../agent/dataplane/linux/test-items.ts';
 import { AddressPlan } from '../../agent/ipam/plan.ts';
 import type { KvScheduler } from '../../agent/scheduler/scheduler.ts';
 import type { TxnRecord } from '../../agent/scheduler/txn-log.ts';
+import { join } from 'node:path';
+import type { Lab } from './netns.ts';
 
 export const CLUSTER = 'lab';
 export const PLAN = new AddressPlan({ podCidr: '10.1.0.0/16', nodePrefixLength: 24, gatewayOffset: 1 });
@@ -134,4 +136,17 @@ export async function publishLabNodes(store: Store, nodes: readonly LabNode[]): 
       JSON.stringify({ name: n.name, addresses: [{ type: 'InternalIP', address: n.underlayIp }] }),
     );
   }
+}
+
+/** One node on its own underlay, its sockets and state under `dir`: what single-node suites and benchmarks start from. */
+export async function singleLabNode(lab: Lab, dir: string, suffix = 'n1'): Promise<LabNode> {
+  const [u] = await lab.underlay([await lab.netns(suffix)]);
+  return {
+    name: 'node-1',
+    id: 1,
+    underlayIp: u!.ip,
+    netns: u!.netns,
+    socketPath: join(dir, 'cni.sock'),
+    stateDir: join(dir, 'state'),
+  };
 }
