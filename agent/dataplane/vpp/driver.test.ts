@@ -299,18 +299,17 @@ describe('vpp driver: VRFs, services, policies', () => {
       interface: ifKey,
       podIps: ['10.1.1.11'],
       ingress: {
+        isolated: true,
         rules: [
           {
-            action: 'allow',
-            protocol: 'TCP',
-            peers: ['10.1.0.0/16'],
-            except: ['10.1.2.0/24'],
-            ports: [{ port, endPort: 0 }],
+            origin: 'default/web#ingress[0]',
+            peers: [{ type: 'cidr', cidr: '10.1.0.0/16', except: ['10.1.2.0/24'] }],
+            ports: [{ protocol: 'TCP', port, endPort: port }],
+            viaService: false,
           },
         ],
-        default: 'deny',
       },
-      egress: { rules: [], default: 'allow' },
+      egress: { isolated: false, rules: [] },
     });
     const key = policyKey('default', 'p1', 'eth0');
     const rec = await lab.scheduler.commit([
@@ -323,15 +322,16 @@ describe('vpp driver: VRFs, services, policies', () => {
       renderState(lab.fake.state)
         .split('\n')
         .filter((l) => l.startsWith('acl'));
-    // ingress: 10.1.0.0/16 minus 10.1.2.0/24 is 8 prefixes, then two defaults; egress: defaults.
+    // ingress: the node (gateway, uplink), 10.1.0.0/16 minus 10.1.2.0/24 (8 prefixes), two
+    // denies; egress is not isolated: one permit per family.
     expect(acls()).toEqual([
       'acl 0 policy/default/p1/eth0#eg rules 2',
-      'acl 1 policy/default/p1/eth0#in rules 10',
+      'acl 1 policy/default/p1/eth0#in rules 12',
       'acl-bind tap0 input 0 output 1',
     ]);
     const rules = lab.fake.state.acls.get(1)!.rules;
-    expect(rules[0]).toMatchObject({
-      is_permit: 2,
+    expect(rules[2]).toMatchObject({
+      is_permit: 1,
       proto: 6,
       dstport_or_icmpcode_first: 8080,
       dstport_or_icmpcode_last: 8080,
@@ -345,10 +345,10 @@ describe('vpp driver: VRFs, services, policies', () => {
     await lab.scheduler.commit([{ key, value: policy(9090) }]);
     expect(acls()).toEqual([
       'acl 0 policy/default/p1/eth0#eg rules 2',
-      'acl 1 policy/default/p1/eth0#in rules 10',
+      'acl 1 policy/default/p1/eth0#in rules 12',
       'acl-bind tap0 input 0 output 1',
     ]);
-    expect(lab.fake.state.acls.get(1)!.rules[0]).toMatchObject({ dstport_or_icmpcode_first: 9090 });
+    expect(lab.fake.state.acls.get(1)!.rules[2]).toMatchObject({ dstport_or_icmpcode_first: 9090 });
 
     await lab.scheduler.commit([{ key, value: null }]);
     expect(acls()).toEqual([]);

@@ -15,7 +15,9 @@ import { VxlanCalls } from './calls/vxlan.ts';
 import { addressDescriptor } from './descriptors/address.ts';
 import { overlayDescriptor } from './descriptors/overlay.ts';
 import { podInterfaceDescriptor } from './descriptors/pod-interface.ts';
+import { peerSetDescriptor } from './descriptors/peer-set.ts';
 import { policyDescriptor } from './descriptors/policy.ts';
+import { PolicyAcls } from './descriptors/policy-acls.ts';
 import { routeDescriptor } from './descriptors/route.ts';
 import { serviceDescriptor } from './descriptors/service.ts';
 import { snatDescriptor, type Uplink } from './descriptors/snat.ts';
@@ -79,6 +81,8 @@ export function vppDriverWith(api: VppApi, options: VppDriverOptions = {}): Driv
   const vxlan = new VxlanCalls(api);
   const acl = new AclCalls(api);
   const nat = options.nat === false ? undefined : new NatCalls(api);
+  // Shared by the policy and peer-set descriptors: a set's member change re-programs the ACLs.
+  const policyAcls = new PolicyAcls(acl);
   const descriptors = [
     vrfDescriptor({ fib }),
     addressDescriptor({ interfaces }),
@@ -86,7 +90,12 @@ export function vppDriverWith(api: VppApi, options: VppDriverOptions = {}): Driv
     routeDescriptor({ fib, interfaces }),
     overlayDescriptor({ interfaces }),
     tunnelDescriptor({ vxlan, interfaces, fib }),
-    policyDescriptor({ acl }),
+    peerSetDescriptor({ acls: policyAcls }),
+    policyDescriptor({
+      acl,
+      acls: policyAcls,
+      ...(options.uplink === undefined ? {} : { uplinkAddress: options.uplink.address }),
+    }),
     ...(nat === undefined
       ? []
       : [snatDescriptor({ nat, interfaces }, options.uplink), serviceDescriptor({ nat }, options.uplink)]),

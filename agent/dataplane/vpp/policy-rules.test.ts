@@ -1,51 +1,27 @@
 import { describe, expect, it } from 'vitest';
 import type { PodPolicy } from '../../items/values.ts';
-import { ACL_DENY, ACL_PERMIT_REFLECT } from './calls/acl.ts';
-import { compileDirection } from './policy-rules.ts';
+import { ACL_DENY, ACL_PERMIT } from './calls/acl.ts';
+import { compileDirection, type PolicyEnv } from './policy-rules.ts';
+
+const env: PolicyEnv = { members: () => [], nodeAddresses: ['10.1.1.1'] };
+const base: PodPolicy = {
+  namespace: 'ns',
+  pod: 'p',
+  interface: 'pod-interface/ns/p/eth0',
+  podIps: ['10.1.1.5'],
+  ingress: { isolated: false, rules: [] },
+  egress: { isolated: true, rules: [] },
+};
 
 describe('compileDirection', () => {
-  const base: PodPolicy = {
-    namespace: 'ns',
-    pod: 'p',
-    interface: 'pod-interface/ns/p/eth0',
-    podIps: ['10.1.1.5'],
-    ingress: { rules: [], default: 'allow' },
-    egress: { rules: [], default: 'deny' },
-  };
-
-  it('ends each direction with its default for IPv4 and IPv6', () => {
-    expect(compileDirection(base, 'ingress').map((r) => [r.action, r.src, r.proto])).toEqual([
-      [ACL_PERMIT_REFLECT, '0.0.0.0/0', 0],
-      [ACL_PERMIT_REFLECT, '::/0', 0],
+  it('permits everything when not isolated, denies everything when isolated without rules', () => {
+    expect(compileDirection(base, 'ingress', env).map((r) => [r.action, r.src])).toEqual([
+      [ACL_PERMIT + 1, '0.0.0.0/0'],
+      [ACL_PERMIT + 1, '::/0'],
     ]);
-    expect(compileDirection(base, 'egress').every((r) => r.action === ACL_DENY)).toBe(true);
-  });
-
-  it('puts peers on the source for ingress and on the destination for egress; ports without protocol mean TCP, UDP and SCTP', () => {
-    const p: PodPolicy = {
-      ...base,
-      ingress: {
-        rules: [{ action: 'allow', peers: ['10.1.0.0/16'], except: [], ports: [{ port: 53, endPort: 0 }] }],
-        default: 'deny',
-      },
-      egress: {
-        rules: [{ action: 'deny', protocol: 'ICMP', peers: ['fd00::/8'], except: [], ports: [] }],
-        default: 'allow',
-      },
-    };
-    const ingress = compileDirection(p, 'ingress');
-    expect(ingress.slice(0, 3).map((r) => [r.src, r.dst, r.proto, r.dstPorts])).toEqual([
-      ['10.1.0.0/16', '0.0.0.0/0', 6, [53, 53]],
-      ['10.1.0.0/16', '0.0.0.0/0', 17, [53, 53]],
-      ['10.1.0.0/16', '0.0.0.0/0', 132, [53, 53]],
+    expect(compileDirection(base, 'egress', env).map((r) => [r.action, r.dst])).toEqual([
+      [ACL_DENY, '0.0.0.0/0'],
+      [ACL_DENY, '::/0'],
     ]);
-    expect(compileDirection(p, 'egress')[0]).toEqual({
-      action: ACL_DENY,
-      src: '::/0',
-      dst: 'fd00::/8',
-      proto: 58,
-      srcPorts: [0, 255],
-      dstPorts: [0, 255],
-    });
   });
 });

@@ -1,139 +1,199 @@
-// Network policy of one pod interface as two VPP ACLs (policy-rules.ts compiles them): the
-// egress ACL is the TAP's input list, the ingress ACL its output list. ACLs are replaced in
-// place by index on update, so a changed policy never leaves the pod unprotected. Tags
-// (`<key>#eg`, `<key>#in`) let retrieve find them; a policy that differs is reported as VPP
-// shows it, with its ACL indexes, so the scheduler can fix or remove it.
+// Network policy of one pod interface as two VPP ACLs (policy-rules.ts compiles them,
+// policy-acls.ts writes them): the egress ACL is the TAP's input list, the ingress ACL its
+// output list. ACLs are replaced in place by index on update, so a changed policy never leaves
+// the pod unprotected. Tags (`<key>#eg`, `<key>#in`) let retrieve find them; a policy that
+// differs is reported as VPP shows it, with its ACL indexes, so the scheduler can fix or
+// remove it.
+//
+// What VPP cannot do is refused in validate, for an isolated direction only (elsewhere rules are
+// moot): `viaService` — NAT44-ED translates after the input ACL (its ip4-unicast nodes run
+// after acl-plugin-in-ip4-fa) and the output ACL sees the translated packet with no trace of
+// the DNAT, and ACL rules match only addresses, protocol, ports and TCP flags; and SCTP ports —
+// the ACL plugin reads ports for TCP and UDP only (an SCTP packet matches as port 0).
 import { PREFIX } from '../../../items/keys.ts';
 import { policyDependencies } from '../../../items/dependencies.ts';
 import type { PodPolicy } from '../../../items/values.ts';
 import type { ApplyContext, Descriptor, Retrieved } from '../../../scheduler/descriptor.ts';
 import { DataPlaneError } from '../../../scheduler/errors.ts';
 import type { AclCalls, AclRule } from '../calls/acl.ts';
-import { keysByTag, tagOf } from '../naming.ts';
-import { compileDirection } from '../policy-rules.ts';
-import { check, isCidr } from '../validate.ts';
+import { keysByTag } from '../naming.ts';
+import { setsOf, type CompiledPolicy } from '../policy-rules.ts';
+import { check, isCidr, isIp } from '../validate.ts';
 import type { PodInterfaceMeta } from './pod-interface.ts';
+import {
+  appliedMembers,
+  compileWith,
+  TAG_SUFFIX,
+  type PolicyAclIndexes,
+  type PolicyAcls,
+} from './policy-acls.ts';
 
-export interface PolicyMeta {
+export interface PolicyMeta extends PolicyAclIndexes {
   swIfIndex: number;
-  egressAcl: number;
-  ingressAcl: number;
 }
 
-const EGRESS = '#eg';
-const INGRESS = '#in';
+export interface PolicyPorts {
+  acl: Pick<AclCalls, 'list' | 'delete' | 'setInterfaceAcls' | 'interfaceAcls'>;
+  acls: Pick<PolicyAcls, 'program' | 'adopt' | 'forget' | 'reset'>;
+  /** The node's uplink address: a source of node → pod connections besides the pod gateway. */
+  uplinkAddress?: string;
+}
 
-type Ports = { acl: Pick<AclCalls, 'addReplace' | 'delete' | 'list' | 'setInterfaceAcls' | 'interfaceAcls'> };
-
-function interfaceOf(v: PodPolicy, ctx: ApplyContext): number {
+function interfaceOf(v: PodPolicy, ctx: Pick<ApplyContext, 'metadata'>): PodInterfaceMeta {
   const meta = ctx.metadata<PodInterfaceMeta>(v.interface);
   if (meta === undefined)
     throw new DataPlaneError(`policy: interface ${v.interface} has no sw_if_index yet`, { retriable: true });
-  return meta.swIfIndex;
+  return meta;
 }
 
-const sameRules = (a: readonly AclRule[], b: readonly AclRule[]): boolean =>
-  JSON.stringify(a) === JSON.stringify(b);
+/** What validate says about a value (pure; retrieve skips what it refuses). */
+export function policyProblems(v: PodPolicy): (string | false)[] {
+  const directions = (['ingress', 'egress'] as const).map((d) => ({ d, ...v[d] }));
+  return [
+    !v.interface.startsWith(PREFIX.podInterface) &&
+      `interface ${JSON.stringify(v.interface)} is not a pod interface`,
+    ...directions.flatMap(({ d, isolated, rules }) =>
+      rules.flatMap((r) => [
+        isolated &&
+          r.viaService &&
+          `${d} rule ${r.origin}: viaService cannot be enforced by VPP ACLs (NAT44-ED translates after the input ACL and leaves no mark the output ACL can match)`,
+        ...r.peers.flatMap((p) =>
+          p.type === 'set'
+            ? [
+                (p.set === '' || p.set.includes('/')) &&
+                  `${d} rule ${r.origin}: peer set ${JSON.stringify(p.set)} invalid`,
+              ]
+            : [p.cidr, ...p.except].map(
+                (c) => !isCidr(c) && `${d} rule ${r.origin}: ${JSON.stringify(c)} is not a CIDR`,
+              ),
+        ),
+        ...r.ports.map(
+          (p) =>
+            !(p.port === 0 ? p.endPort === 0 : p.port > 0 && p.endPort >= p.port && p.endPort < 65536) &&
+            `${d} rule ${r.origin}: port range ${p.port}-${p.endPort} invalid`,
+        ),
+        ...r.ports.map(
+          (p) =>
+            isolated &&
+            p.protocol === 'SCTP' &&
+            p.port !== 0 &&
+            `${d} rule ${r.origin}: SCTP port ${p.port} cannot be matched by VPP ACLs (they read TCP and UDP ports only)`,
+        ),
+      ]),
+    ),
+  ];
+}
 
-export function policyDescriptor(ports: Ports): Descriptor<PodPolicy, PolicyMeta> {
-  const { acl } = ports;
+/** The node's own addresses a pod behind this interface sees node → pod connections from. */
+const nodeAddressesOf = (itf: PodInterfaceMeta, uplink: string | undefined): string[] =>
+  [...new Set([itf.gateway, uplink ?? ''])].filter((a) => isIp(a));
+
+type Found = Partial<Record<'egress' | 'ingress', { index: number; rules: AclRule[] }>>;
+
+export function policyDescriptor(ports: PolicyPorts): Descriptor<PodPolicy, PolicyMeta> {
+  const { acl, acls, uplinkAddress } = ports;
+
+  const forget = async (key: string, meta: PolicyMeta | undefined): Promise<void> => {
+    acls.forget(key);
+    if (meta === undefined) return;
+    if (meta.swIfIndex >= 0) await acl.setInterfaceAcls(meta.swIfIndex, [], []);
+    if (meta.egressAcl >= 0) await acl.delete(meta.egressAcl);
+    if (meta.ingressAcl >= 0) await acl.delete(meta.ingressAcl);
+  };
+
+  const apply = async (
+    key: string,
+    v: PodPolicy,
+    ctx: ApplyContext,
+    meta: PolicyMeta | undefined,
+  ): Promise<PolicyMeta> => {
+    const itf = interfaceOf(v, ctx);
+    const indexes = await acls.program(
+      key,
+      v,
+      nodeAddressesOf(itf, uplinkAddress),
+      appliedMembers(ctx),
+      meta,
+    );
+    try {
+      // Also on update: a resync may have found the binding wrong while the rules were right.
+      await acl.setInterfaceAcls(itf.swIfIndex, [indexes.egressAcl], [indexes.ingressAcl]);
+    } catch (err) {
+      // A failed create leaves nothing behind; an update keeps its ACLs for the retry.
+      if (meta === undefined) await forget(key, { swIfIndex: -1, ...indexes }).catch(() => undefined);
+      throw err;
+    }
+    return { swIfIndex: itf.swIfIndex, ...indexes };
+  };
+
   return {
     name: 'policy',
     keyPrefix: PREFIX.policy,
-    retrieveAfter: ['pod-interface'],
+    retrieveAfter: ['pod-interface', 'peer-set'],
 
-    validate(key, v) {
-      const rules = [...v.ingress.rules, ...v.egress.rules];
-      check(key, [
-        !v.interface.startsWith(PREFIX.podInterface) &&
-          `interface ${JSON.stringify(v.interface)} is not a pod interface`,
-        ...rules.flatMap((r) =>
-          [...r.peers, ...r.except].map((c) => !isCidr(c) && `peer ${JSON.stringify(c)} is not a CIDR`),
-        ),
-        ...rules.flatMap((r) =>
-          r.ports.map(
-            (p) =>
-              !(p.port > 0 && p.port < 65536 && (p.endPort === 0 || p.endPort >= p.port)) &&
-              `port range ${p.port}-${p.endPort} invalid`,
-          ),
-        ),
-      ]);
-    },
-
+    validate: (key, v) => check(key, policyProblems(v)),
     dependencies: (_key, v) => policyDependencies(v),
 
-    async create(key, v, ctx) {
-      const sw = interfaceOf(v, ctx);
-      const egressAcl = await acl.addReplace(undefined, tagOf(key + EGRESS), compileDirection(v, 'egress'));
-      const ingressAcl = await acl.addReplace(
-        undefined,
-        tagOf(key + INGRESS),
-        compileDirection(v, 'ingress'),
-      );
-      await acl.setInterfaceAcls(sw, [egressAcl], [ingressAcl]);
-      return { swIfIndex: sw, egressAcl, ingressAcl };
-    },
-
-    async update(key, _old, v, meta, ctx) {
-      const sw = interfaceOf(v, ctx);
-      const egressAcl = await acl.addReplace(
-        meta?.egressAcl,
-        tagOf(key + EGRESS),
-        compileDirection(v, 'egress'),
-      );
-      const ingressAcl = await acl.addReplace(
-        meta?.ingressAcl,
-        tagOf(key + INGRESS),
-        compileDirection(v, 'ingress'),
-      );
-      await acl.setInterfaceAcls(sw, [egressAcl], [ingressAcl]);
-      return { swIfIndex: sw, egressAcl, ingressAcl };
-    },
-
-    async delete(_key, _v, meta) {
-      if (meta === undefined) return;
-      if (meta.swIfIndex >= 0) await acl.setInterfaceAcls(meta.swIfIndex, [], []);
-      if (meta.egressAcl >= 0) await acl.delete(meta.egressAcl);
-      if (meta.ingressAcl >= 0) await acl.delete(meta.ingressAcl);
-    },
+    create: (key, v, ctx) => apply(key, v, ctx, undefined),
+    update: (key, _old, v, meta, ctx) => apply(key, v, ctx, meta),
+    delete: (key, _v, meta) => forget(key, meta),
 
     async retrieve(ctx) {
-      const tags = keysByTag([...ctx.desired.keys()].flatMap((k) => [k + EGRESS, k + INGRESS]));
-      const found = new Map<
-        string,
-        { egress?: { index: number; rules: AclRule[] }; ingress?: { index: number; rules: AclRule[] } }
-      >();
+      acls.reset();
+      const tags = keysByTag(
+        [...ctx.desired.keys()].flatMap((k) => [k + TAG_SUFFIX.egress, k + TAG_SUFFIX.ingress]),
+      );
+      const found = new Map<string, Found>();
       for (const a of await acl.list()) {
         const full = tags.get(a.tag) ?? a.tag;
-        const dir = full.endsWith(EGRESS) ? 'egress' : full.endsWith(INGRESS) ? 'ingress' : undefined;
+        const dir = full.endsWith(TAG_SUFFIX.egress)
+          ? 'egress'
+          : full.endsWith(TAG_SUFFIX.ingress)
+            ? 'ingress'
+            : undefined;
         if (dir === undefined || !full.startsWith(PREFIX.policy)) continue;
-        const key = full.slice(0, -EGRESS.length);
+        const key = full.slice(0, -TAG_SUFFIX[dir].length);
         found.set(key, { ...found.get(key), [dir]: { index: a.index, rules: a.rules } });
       }
       const bindings = await acl.interfaceAcls();
       const out: Retrieved<PodPolicy, PolicyMeta>[] = [];
       for (const [key, f] of found) {
         const want = ctx.desired.get(key);
-        const sw = want === undefined ? undefined : ctx.metadata<PodInterfaceMeta>(want.interface)?.swIfIndex;
-        const bound = sw === undefined ? undefined : bindings.get(sw);
-        const meta = {
-          swIfIndex: sw ?? boundTo(bindings, f.egress?.index ?? -1) ?? -1,
+        const itf = want === undefined ? undefined : ctx.metadata<PodInterfaceMeta>(want.interface);
+        const meta: PolicyMeta = {
+          swIfIndex: itf?.swIfIndex ?? boundTo(bindings, f.egress?.index ?? -1) ?? -1,
           egressAcl: f.egress?.index ?? -1,
           ingressAcl: f.ingress?.index ?? -1,
         };
+        const rules = want && itf && expected(want, ctx, nodeAddressesOf(itf, uplinkAddress));
         const ok =
-          want !== undefined &&
-          f.egress !== undefined &&
-          f.ingress !== undefined &&
-          sameRules(f.egress.rules, compileDirection(want, 'egress')) &&
-          sameRules(f.ingress.rules, compileDirection(want, 'ingress')) &&
-          JSON.stringify(bound) === JSON.stringify({ input: [f.egress.index], output: [f.ingress.index] });
-        out.push({ key, value: ok ? want : stale(key), metadata: meta, origin: 'netloom' });
+          rules !== undefined &&
+          sameRules(f.egress?.rules, rules.egress) &&
+          sameRules(f.ingress?.rules, rules.ingress) &&
+          JSON.stringify(bindings.get(meta.swIfIndex)) ===
+            JSON.stringify({ input: [meta.egressAcl], output: [meta.ingressAcl] });
+        if (ok) acls.adopt(key, want!, nodeAddressesOf(itf!, uplinkAddress), meta, rules);
+        out.push({ key, value: ok ? want! : stale(key), metadata: meta, origin: 'netloom' });
       }
       return out;
     },
   };
 }
+
+/** The rules `want` compiles to, or undefined when it cannot be compiled now (invalid, set missing). */
+function expected(
+  want: PodPolicy,
+  ctx: { metadata<M>(key: string): M | undefined },
+  nodeAddresses: readonly string[],
+): CompiledPolicy | undefined {
+  const members = appliedMembers(ctx);
+  if (policyProblems(want).some((p) => p !== false)) return undefined;
+  if ([...setsOf(want)].some((id) => members(id) === undefined)) return undefined;
+  return compileWith(want, members, nodeAddresses);
+}
+
+const sameRules = (a: readonly AclRule[] | undefined, b: readonly AclRule[]): boolean =>
+  a !== undefined && JSON.stringify(a) === JSON.stringify(b);
 
 function boundTo(
   bindings: Map<number, { input: number[]; output: number[] }>,
@@ -146,12 +206,6 @@ function boundTo(
 /** A policy as found but not as desired: never equal to a desired value. */
 function stale(key: string): PodPolicy {
   const [namespace = '', pod = ''] = key.slice(PREFIX.policy.length).split('/');
-  return {
-    namespace,
-    pod,
-    interface: '',
-    podIps: [],
-    ingress: { rules: [], default: 'allow' },
-    egress: { rules: [], default: 'allow' },
-  };
+  const open = { isolated: false, rules: [] };
+  return { namespace, pod, interface: '', podIps: [], ingress: open, egress: open };
 }
