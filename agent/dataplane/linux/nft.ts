@@ -48,11 +48,25 @@ export interface NftTable {
 
 export const emptyTable = (): NftTable => ({ chains: new Map(), sets: new Map() });
 
+/**
+ * A table netloom owns: where it is, and its fixed part (maps and hooked chains written once per
+ * agent, before the first change, and again when a read finds them damaged).
+ */
+export interface NftTableSpec {
+  family: NftFamily;
+  name: string;
+  setupOps(): NftOp[];
+  baseIntact(t: NftTable | undefined): boolean;
+}
+
 const quote = (s: string): string => JSON.stringify(s);
 
-/** The `nft -f` line of one operation on `ip <table>`. */
-export function opText(table: string, o: NftOp): string {
-  const t = `ip ${table}`;
+/** The address family of a table: `ip` (IPv4 only) or `inet` (both). */
+export type NftFamily = 'ip' | 'inet';
+
+/** The `nft -f` line of one operation on `<family> <table>`. */
+export function opText(table: string, o: NftOp, family: NftFamily = 'ip'): string {
+  const t = `${family} ${table}`;
   switch (o.op) {
     case 'add-table':
       return `add table ${t}`;
@@ -83,8 +97,8 @@ export function opText(table: string, o: NftOp): string {
 }
 
 /** A whole transaction as `nft -f` input. */
-export function scriptOf(table: string, ops: readonly NftOp[]): string {
-  return ops.map((o) => opText(table, o) + '\n').join('');
+export function scriptOf(table: string, ops: readonly NftOp[], family: NftFamily = 'ip'): string {
+  return ops.map((o) => opText(table, o, family) + '\n').join('');
 }
 
 // ---- reading back: `nft -j list table` → NftTable ----
@@ -117,7 +131,8 @@ function verdictText(e: Json): string | undefined {
 export function exprText(e: unknown, markContext = false): string {
   if (typeof e === 'string') return e;
   if (typeof e === 'number') return markContext ? hex(e) : str(e);
-  if (Array.isArray(e)) return e.map((x) => exprText(x, markContext)).join(' ');
+  // A list on the right of a match is a set of flags (`ct state established,related`).
+  if (Array.isArray(e)) return e.map((x) => exprText(x, markContext)).join(',');
   const o = obj(e);
   if (!o) return `?${JSON.stringify(e)}`;
   const payload = obj(o['payload']);
@@ -129,8 +144,12 @@ export function exprText(e: unknown, markContext = false): string {
   const concat = o['concat'];
   if (Array.isArray(concat)) return concat.map((x) => exprText(x)).join(' . ');
   const prefix = obj(o['prefix']);
-  if (prefix)
-    return prefix['len'] === 32 ? str(prefix['addr']) : `${str(prefix['addr'])}/${str(prefix['len'])}`;
+  if (prefix) {
+    // A host prefix prints bare: /32 for IPv4, /128 for IPv6 (an IPv6 /32 is a network).
+    const addr = str(prefix['addr']);
+    const host = addr.includes(':') ? 128 : 32;
+    return prefix['len'] === host ? addr : `${addr}/${str(prefix['len'])}`;
+  }
   const range = o['range'];
   if (Array.isArray(range)) return range.map((x) => exprText(x)).join('-');
   const numgen = obj(o['numgen']);

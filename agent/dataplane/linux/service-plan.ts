@@ -29,7 +29,7 @@ import { createHash } from 'node:crypto';
 import { ipToBigInt, networkOf } from '../../../lib/cidr.ts';
 import { PREFIX } from '../../items/keys.ts';
 import type { Protocol, Service, ServiceBackend } from '../../items/values.ts';
-import type { NftOp, NftTable } from './nft.ts';
+import type { NftOp, NftTable, NftTableSpec } from './nft.ts';
 
 /** The packet-mark bit that asks nat-postrouting to masquerade (kube-proxy's bit; we replace it). */
 export const MASQ_MARK = 0x4000;
@@ -124,6 +124,14 @@ export function baseIntact(t: NftTable | undefined): boolean {
     BASE_MAPS.every((m) => t.sets.get(m.set)?.type === m.type && t.sets.get(m.set)?.map === 'verdict')
   );
 }
+
+/** The services table: `ip <name>` with the fixed part above. */
+export const serviceTableSpec = (name: string): NftTableSpec => ({
+  family: 'ip',
+  name,
+  setupOps,
+  baseIntact,
+});
 
 // ---- one frontend ----
 

@@ -3,9 +3,12 @@
 // (an element with another verdict clashes: EEXIST); flushing or deleting what is missing fails
 // (ENOENT); a chain or set still referenced cannot be deleted (EBUSY); a rule may only name
 // chains and sets that exist. Rule text is kept as written (the kernel port prints it back the
-// same way), so the descriptors' retrieve works on it unchanged.
+// same way), so the descriptors' retrieve works on it unchanged; element keys lose their
+// quotes (`"veth1"` reads back as veth1), as the kernel prints them. FakeNftPort puts a table's
+// fixed part in front like the kernel port (one transaction per apply, no coalescing).
 import { LinuxCommandError, type Condition } from '../errors.ts';
-import { emptyTable, opText, type NftOp, type NftTable } from '../nft.ts';
+import { emptyTable, opText, type NftFamily, type NftOp, type NftTable, type NftTableSpec } from '../nft.ts';
+import type { NftTablePort } from '../ports.ts';
 
 const fail = (line: string, condition: Condition, text: string): LinuxCommandError =>
   new LinuxCommandError(`nft: ${text}: ${line}`, { command: 'nft -f -', condition });
@@ -32,16 +35,18 @@ export class FakeNftTable {
   /** undefined until the first `add-table`. */
   table: NftTable | undefined;
   private readonly name: string;
+  private readonly family: NftFamily;
 
-  constructor(name: string) {
+  constructor(name: string, family: NftFamily = 'ip') {
     this.name = name;
+    this.family = family;
   }
 
   /** Applies a transaction: every op or none. */
   apply(ops: readonly NftOp[]): void {
     let t = this.table ? clone(this.table) : undefined;
     for (const o of ops) {
-      const line = opText(this.name, o);
+      const line = opText(this.name, o, this.family);
       if (o.op === 'add-table') {
         t ??= emptyTable();
         continue;
@@ -105,13 +110,14 @@ export class FakeNftTable {
         t.sets.delete(o.set);
         return;
       case 'add-element': {
+        const key = o.key.replaceAll('"', '');
         const s = t.sets.get(o.set);
         if (!s) throw missing();
         if (o.verdict !== undefined && chainRefs(o.verdict).some((x) => !t.chains.has(x))) throw missing();
-        const had = s.elements.get(o.key);
+        const had = s.elements.get(key);
         if (had && had.verdict !== o.verdict) throw fail(line, 'exists', 'File exists');
         if (!had)
-          s.elements.set(o.key, {
+          s.elements.set(key, {
             ...(o.verdict !== undefined ? { verdict: o.verdict } : {}),
             ...(o.comment !== undefined ? { comment: o.comment } : {}),
           });
@@ -119,7 +125,7 @@ export class FakeNftTable {
       }
       case 'delete-element': {
         const s = t.sets.get(o.set);
-        if (!s?.elements.delete(o.key)) throw missing();
+        if (!s?.elements.delete(o.key.replaceAll('"', ''))) throw missing();
         return;
       }
     }
@@ -144,5 +150,38 @@ export class FakeNftTable {
         );
     }
     return lines;
+  }
+}
+
+/** A table with its fixed part, over FakeNftTable: the kernel port's behaviour, in memory. */
+export class FakeNftPort implements NftTablePort {
+  readonly nft: FakeNftTable;
+  private readonly spec: NftTableSpec;
+  private ready = false;
+
+  constructor(spec: NftTableSpec) {
+    this.spec = spec;
+    this.nft = new FakeNftTable(spec.name, spec.family);
+  }
+
+  applyNow(ops: readonly NftOp[]): void {
+    const all = this.ready ? ops : [...this.spec.setupOps(), ...ops];
+    if (all.length === 0) return;
+    this.nft.apply(all);
+    this.ready = true;
+  }
+
+  listNow(): { table: NftTable | undefined; baseIntact: boolean } {
+    const intact = this.spec.baseIntact(this.nft.table);
+    if (!intact) this.ready = false;
+    return { table: this.nft.table, baseIntact: intact };
+  }
+
+  apply(ops: readonly NftOp[]): Promise<void> {
+    return new Promise((resolve) => resolve(this.applyNow(ops)));
+  }
+
+  list(): Promise<{ table: NftTable | undefined; baseIntact: boolean }> {
+    return new Promise((resolve) => resolve(this.listNow()));
   }
 }
