@@ -5,7 +5,9 @@
 import type { Driver } from '../../scheduler/descriptor.ts';
 import { addressDescriptor } from './descriptors/address.ts';
 import { overlayDescriptor } from './descriptors/overlay.ts';
+import { peerSetDescriptor } from './descriptors/peer-set.ts';
 import { podInterfaceDescriptor } from './descriptors/pod-interface.ts';
+import { policyDescriptor } from './descriptors/policy.ts';
 import { routeDescriptor } from './descriptors/route.ts';
 import { serviceDescriptor } from './descriptors/service.ts';
 import { snatDescriptor } from './descriptors/snat.ts';
@@ -13,6 +15,7 @@ import { tunnelDescriptor } from './descriptors/tunnel.ts';
 import { spawnRunner, type Runner } from './exec.ts';
 import { KernelAddresses } from './kernel/addresses.ts';
 import { KernelNat } from './kernel/nat.ts';
+import { KernelNftTable } from './kernel/nft-table.ts';
 import { KernelNode } from './kernel/node.ts';
 import { KernelPeers } from './kernel/peers.ts';
 import { KernelPodLinks } from './kernel/pod-links.ts';
@@ -20,6 +23,7 @@ import { KernelRoutes } from './kernel/routes.ts';
 import { KernelServices } from './kernel/services.ts';
 import { KernelVxlan } from './kernel/vxlan.ts';
 import { DEFAULT_NAMES, type LinuxNames } from './naming.ts';
+import { policyTableSpec } from './policy-plan.ts';
 import type { LinuxPorts } from './ports.ts';
 import { KernelTools } from './tools.ts';
 
@@ -46,6 +50,7 @@ export function kernelPorts(opts: LinuxDriverOptions = {}): LinuxPorts {
     peers: new KernelPeers(tools, ns),
     nat: new KernelNat(tools, ns, names),
     services: new KernelServices(tools, ns, names),
+    policies: new KernelNftTable(tools, ns, policyTableSpec(names.policyTable)),
     node: new KernelNode(tools, ns),
   };
 }
@@ -63,6 +68,8 @@ export function linuxDriverWith(ports: LinuxPorts, names: Partial<LinuxNames> = 
       tunnelDescriptor(ports, n),
       snatDescriptor(ports),
       serviceDescriptor(ports),
+      peerSetDescriptor(ports),
+      policyDescriptor(ports),
     ] as Driver['descriptors'],
   };
 }

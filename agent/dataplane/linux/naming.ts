@@ -21,6 +21,8 @@ export interface LinuxNames {
   natTable: string;
   /** nftables table (family ip) holding services (service-plan.ts). */
   serviceTable: string;
+  /** nftables table (family inet) holding peer sets and pod policies (policy-plan.ts). */
+  policyTable: string;
   /** Prefix of the alias written on host-side veths: `<prefix><item key>`. */
   aliasPrefix: string;
   /** Routing protocol number marking netloom's routes (ip route … proto N). */
@@ -32,6 +34,7 @@ export const DEFAULT_NAMES: LinuxNames = {
   gatewayDevice: 'netloom0',
   natTable: 'netloom',
   serviceTable: 'netloom-svc',
+  policyTable: 'netloom-policy',
   aliasPrefix: 'netloom:',
   routeProto: 78,
 };

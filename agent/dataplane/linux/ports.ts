@@ -147,8 +147,8 @@ export interface ConntrackFilter {
   replyPortSrc?: number;
 }
 
-/** The services table (see service-plan.ts): one transaction per frontend change. */
-export interface ServicePort {
+/** One nft table netloom owns (services, policies): one transaction per item change. */
+export interface NftTablePort {
   /**
    * Applies `ops` as one transaction (changes queued in the same tick may share one `nft -f`,
    * each still failing on its own); the table's fixed part goes first when not known intact.
@@ -156,6 +156,10 @@ export interface ServicePort {
   apply(ops: readonly NftOp[]): Promise<void>;
   /** The table (undefined when absent); a damaged fixed part is rewritten by the next apply. */
   list(): Promise<{ table: NftTable | undefined; baseIntact: boolean }>;
+}
+
+/** The services table (see service-plan.ts), and conntrack for the flows a change strands. */
+export interface ServicePort extends NftTablePort {
   /** Deletes matching conntrack entries; none matching is success. */
   flushConntrack(f: ConntrackFilter): Promise<void>;
 }
@@ -174,5 +178,7 @@ export interface LinuxPorts {
   peers: PeerPort;
   nat: NatPort;
   services: ServicePort;
+  /** The policy table (see policy-plan.ts): peer sets and per-pod chains. */
+  policies: NftTablePort;
   node: NodePort;
 }

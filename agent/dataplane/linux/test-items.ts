@@ -1,10 +1,12 @@
 // Items for one node, shaped as the agent's renderers produce them (pod gateway, overlay,
-// tunnels, pod interfaces, routes, source NAT, service frontends): fixtures for the driver's unit tests and the
+// tunnels, pod interfaces, routes, source NAT, service frontends, peer sets, pod policies): fixtures for the driver's unit tests and the
 // netns lab, independent of the renderers' code.
 import {
   addressKey,
   overlayKey,
+  peerSetKey,
   podInterfaceKey,
+  policyKey,
   routeKey,
   serviceKey,
   snatKey,
@@ -13,7 +15,10 @@ import {
 import type {
   Address,
   Overlay,
+  PeerSet,
   PodInterface,
+  PodPolicy,
+  PolicyRule,
   Route,
   Service,
   SourceNat,
@@ -130,4 +135,54 @@ export function serviceItem(
     affinitySeconds: opts.affinitySeconds ?? 0,
   };
   return { key: serviceKey(0, protocol, vip, port), value };
+}
+
+/** A peer set item. */
+export function peerSetItem(id: string, addresses: readonly string[]): Item<PeerSet> {
+  return { key: peerSetKey(id), value: { id, addresses: [...addresses] } };
+}
+
+/**
+ * The policy item of a pod's eth0: `undefined` for a direction leaves it open, a list of rules
+ * isolates it (an empty list denies everything).
+ */
+export function policyItem(
+  pod: Pick<TestPod, 'namespace' | 'name' | 'ip'>,
+  dirs: { ingress?: PolicyRule[]; egress?: PolicyRule[] },
+): Item<PodPolicy> {
+  const value: PodPolicy = {
+    namespace: pod.namespace,
+    pod: pod.name,
+    interface: podInterfaceKey(pod.namespace, pod.name, 'eth0'),
+    podIps: [pod.ip],
+    ingress: { isolated: dirs.ingress !== undefined, rules: dirs.ingress ?? [] },
+    egress: { isolated: dirs.egress !== undefined, rules: dirs.egress ?? [] },
+  };
+  return { key: policyKey(pod.namespace, pod.name, 'eth0'), value };
+}
+
+/** An allow rule: peers (set ids or `cidr[^except,…]`), ports (`tcp/80`, `udp/5000-5010`, `tcp/0`). */
+export function allow(
+  peers: readonly string[],
+  ports: readonly string[] = [],
+  viaService = false,
+): PolicyRule {
+  return {
+    origin: `test: ${[...peers, ...ports].join(' ') || 'all'}${viaService ? ' via service' : ''}`,
+    peers: peers.map((p) => {
+      if (!p.includes('/')) return { type: 'set', set: p };
+      const [cidr = '', except = ''] = p.split('^');
+      return { type: 'cidr', cidr, except: except === '' ? [] : except.split(',') };
+    }),
+    ports: ports.map((p) => {
+      const [proto = '', range = ''] = p.split('/');
+      const [lo = '0', hi = lo] = range.split('-');
+      return {
+        protocol: proto.toUpperCase() as PolicyRule['ports'][number]['protocol'],
+        port: Number(lo),
+        endPort: Number(hi),
+      };
+    }),
+    viaService,
+  };
 }

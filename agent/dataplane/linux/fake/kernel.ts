@@ -12,6 +12,8 @@ import type {
   PodWiring,
   VxlanSpec,
 } from '../ports.ts';
+import { policyTableSpec } from '../policy-plan.ts';
+import { FakeNftPort } from './nft.ts';
 import { FakeServices } from './services.ts';
 
 interface FakeVeth {
@@ -37,6 +39,8 @@ export class FakeKernel {
   readonly nat = new Map<number, NatRule>();
   /** The services table (`ip netloom-svc`) and the conntrack deletions asked for. */
   readonly services = new FakeServices('netloom-svc');
+  /** The policy table (`inet netloom-policy`): peer sets and pod chains. */
+  readonly policies = new FakeNftPort(policyTableSpec('netloom-policy'));
   forwarding = false;
   private nextIndex = 10;
   private nextHandle = 2;
@@ -124,6 +128,10 @@ export class FakeKernel {
             this.services.flushConntrackNow(f),
           ),
       },
+      policies: {
+        apply: (ops) => this.op(`policies apply ${ops.length}`, () => this.policies.applyNow(ops)),
+        list: () => this.op('policies list', () => this.policies.listNow()),
+      },
       node: { ensureForwarding: () => this.op('forwarding', () => void (this.forwarding = true)) },
     };
   }
@@ -136,7 +144,10 @@ export class FakeKernel {
   /** Calls that change state (what "zero data-plane changes" counts). */
   changes(): string[] {
     return this.calls.filter(
-      (c) => !/^(hostVeths|podSide|route list|addr list|vxlan list|peer list|nat list|services list)/.test(c),
+      (c) =>
+        !/^(hostVeths|podSide|route list|addr list|vxlan list|peer list|nat list|services list|policies list)/.test(
+          c,
+        ),
     );
   }
 
@@ -192,6 +203,7 @@ export class FakeKernel {
       );
     }
     lines.push(...this.services.nft.dump());
+    lines.push(...this.policies.nft.dump().map((l) => l.replace(/^nft /, 'nft policy ')));
     return lines.sort().join('\n');
   }
 
