@@ -1,35 +1,13 @@
 // The vpp driver under the KV scheduler against the fake VPP over its real socket: the Linux
 // driver's desired-state tests (same item fixtures), plus VPP's own: restart of VPP (empty),
-// VRFs, services as NAT44 mappings, policies as ACLs.
+// VRFs, services as NAT44 mappings (policies: driver-policy.test.ts).
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  podInterfaceKey,
-  policyKey,
-  routeKey,
-  serviceKey,
-  tunnelKey,
-  vrfKey,
-  addressKey,
-} from '../../items/keys.ts';
-import type { PodInterface, PodPolicy, Service } from '../../items/values.ts';
-import { nodeItems, podItems, type TestNode, type TestPod } from '../linux/test-items.ts';
+import { podInterfaceKey, routeKey, serviceKey, vrfKey, addressKey } from '../../items/keys.ts';
+import type { PodInterface, Service } from '../../items/values.ts';
+import { podItems } from '../linux/test-items.ts';
+import { node1, nodes, pod } from './testing/items.ts';
 import { renderState } from './fake/render.ts';
 import { driverLab, type DriverLab } from './testing/driver-lab.ts';
-
-const nodes: TestNode[] = [
-  { name: 'n1', id: 1, underlayIp: '192.168.0.1' },
-  { name: 'n2', id: 2, underlayIp: '192.168.0.2' },
-  { name: 'n3', id: 3, underlayIp: '192.168.0.3' },
-];
-const pod = (i: number): TestPod => ({
-  namespace: 'default',
-  name: `p${i}`,
-  containerId: `c${i}`,
-  netns: `/run/netns/p${i}`,
-  ip: `10.1.1.${10 + i}`,
-  hostIfName: `nlp${i}`,
-});
-const node1 = (peers = nodes): ReturnType<typeof nodeItems> => nodeItems(nodes[0]!, peers);
 
 const NODE = [
   'if GigabitEthernet0/8/0 up mtu 9000 addr 192.168.0.1/24',
@@ -177,7 +155,7 @@ describe('vpp driver: VPP restarts empty', () => {
   });
 });
 
-describe('vpp driver: VRFs, services, policies', () => {
+describe('vpp driver: VRFs, services', () => {
   it('puts a custom network in its own FIB table', async () => {
     const vrf = 10;
     const gw = { vrf, address: '10.2.1.1/24', role: 'pod-gateway' as const };
@@ -289,69 +267,5 @@ describe('vpp driver: VRFs, services, policies', () => {
       'nat44 lb 10.96.0.10:80:6 -> 10.1.2.7:8080*1 10.1.3.9:8080*1 10.1.3.10:8080*1 affinity 0',
     );
     expect(after).not.toContain('10.96.0.11');
-  });
-
-  it('compiles policies into two ACLs bound to the TAP, updated in place, removed with the policy', async () => {
-    const ifKey = podInterfaceKey('default', 'p1', 'eth0');
-    const policy = (port: number): PodPolicy => ({
-      namespace: 'default',
-      pod: 'p1',
-      interface: ifKey,
-      podIps: ['10.1.1.11'],
-      ingress: {
-        isolated: true,
-        rules: [
-          {
-            origin: 'default/web#ingress[0]',
-            peers: [{ type: 'cidr', cidr: '10.1.0.0/16', except: ['10.1.2.0/24'] }],
-            ports: [{ protocol: 'TCP', port, endPort: port }],
-            viaService: false,
-          },
-        ],
-      },
-      egress: { isolated: false, rules: [] },
-    });
-    const key = policyKey('default', 'p1', 'eth0');
-    const rec = await lab.scheduler.commit([
-      ...node1(),
-      ...podItems(nodes[0]!, pod(1)),
-      { key, value: policy(8080) },
-    ]);
-    expect(rec.errors).toEqual([]);
-    const acls = (): string[] =>
-      renderState(lab.fake.state)
-        .split('\n')
-        .filter((l) => l.startsWith('acl'));
-    // ingress: the node (gateway, uplink), 10.1.0.0/16 minus 10.1.2.0/24 (8 prefixes), two
-    // denies; egress is not isolated: one permit per family.
-    expect(acls()).toEqual([
-      'acl 0 policy/default/p1/eth0#eg rules 2',
-      'acl 1 policy/default/p1/eth0#in rules 12',
-      'acl-bind tap0 input 0 output 1',
-    ]);
-    const rules = lab.fake.state.acls.get(1)!.rules;
-    expect(rules[2]).toMatchObject({
-      is_permit: 1,
-      proto: 6,
-      dstport_or_icmpcode_first: 8080,
-      dstport_or_icmpcode_last: 8080,
-    });
-    expect((await lab.restartAgent().resync({ desired: lab.scheduler.desiredItems() })).counts).toEqual({
-      create: 0,
-      update: 0,
-      delete: 0,
-    });
-
-    await lab.scheduler.commit([{ key, value: policy(9090) }]);
-    expect(acls()).toEqual([
-      'acl 0 policy/default/p1/eth0#eg rules 2',
-      'acl 1 policy/default/p1/eth0#in rules 12',
-      'acl-bind tap0 input 0 output 1',
-    ]);
-    expect(lab.fake.state.acls.get(1)!.rules[2]).toMatchObject({ dstport_or_icmpcode_first: 9090 });
-
-    await lab.scheduler.commit([{ key, value: null }]);
-    expect(acls()).toEqual([]);
-    expect(lab.scheduler.status(tunnelKey(10, 'n2'))?.state).toBe('configured');
   });
 });

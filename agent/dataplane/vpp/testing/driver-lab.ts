@@ -6,6 +6,7 @@ import { VppClient } from '../api/client.ts';
 import type { FakeVppServer } from '../fake/server.ts';
 import { FakeVppState } from '../fake/state.ts';
 import { vppDriverWith } from '../driver.ts';
+import type { VppApi } from '../vpp-api.ts';
 import type { Uplink } from '../descriptors/snat.ts';
 import { loadV25Definitions } from './definitions.ts';
 import { fakeLab, type FakeLab } from './fake.ts';
@@ -28,6 +29,8 @@ export function bootedState(): FakeVppState {
 
 export interface DriverLab {
   fake: FakeVppServer;
+  /** Names of the requests and dumps every driver of the lab sent, in order (tests may clear it). */
+  requests: string[];
   client: VppClient;
   scheduler: KvScheduler;
   lab: FakeLab;
@@ -48,14 +51,26 @@ export async function driverLab(): Promise<DriverLab> {
     reconnect: { initialDelayMs: 10, maxDelayMs: 50 },
     liveness: false,
   });
+  const requests: string[] = [];
+  const recorded: VppApi = {
+    request(name, fields) {
+      requests.push(name);
+      return client.request(name, fields);
+    },
+    dump(name, fields) {
+      requests.push(name);
+      return client.dump(name, fields);
+    },
+  };
   const newScheduler = (): KvScheduler =>
     new KvScheduler({
-      driver: vppDriverWith(client, { uplink: UPLINK }),
+      driver: vppDriverWith(recorded, { uplink: UPLINK }),
       logger: silentLogger(),
       retry: { auto: false },
     });
   const self: DriverLab = {
     fake,
+    requests,
     client,
     lab,
     scheduler: newScheduler(),
