@@ -3,14 +3,15 @@
 // the ACLs that name it, zero changes on an agent restart, repair after a change missed while
 // the agent was down, VPP restarting empty, and what VPP refuses.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { peerSetKey, podInterfaceKey, policyKey, tunnelKey } from '../../items/keys.ts';
-import type { PeerSet, PodPolicy, PolicyPeer, PolicyRule } from '../../items/values.ts';
+import { peerSetKey, policyKey, tunnelKey } from '../../items/keys.ts';
+import type { PeerSet, PodPolicy, PolicyRule } from '../../items/values.ts';
 import type { Item } from '../../scheduler/descriptor.ts';
 import { podItems } from '../linux/test-items.ts';
 import { AclCalls } from './calls/acl.ts';
 import { renderState } from './fake/render.ts';
 import { driverLab, type DriverLab } from './testing/driver-lab.ts';
 import { node1, nodes, pod } from './testing/items.ts';
+import { allow, podPolicy, setPeer, tcp } from './testing/policies.ts';
 
 let lab: DriverLab;
 beforeEach(async () => {
@@ -37,26 +38,15 @@ const setItem = (id: string, addresses: string[]): Item<PeerSet> => ({
   key: peerSetKey(id),
   value: { id, addresses },
 });
-const rule = (peers: PolicyPeer[], ports: PolicyRule['ports'] = [], viaService = false): PolicyRule => ({
-  origin: 'default/np#0',
-  peers,
-  ports,
-  viaService,
-});
+const rule = allow;
 const policyItem = (i: number, ingress?: PolicyRule[], egress?: PolicyRule[]): Item<PodPolicy> => ({
   key: policyKey('default', `p${i}`, 'eth0'),
-  value: {
-    namespace: 'default',
-    pod: `p${i}`,
-    interface: podInterfaceKey('default', `p${i}`, 'eth0'),
-    podIps: [pod(i).ip],
-    ingress: { isolated: ingress !== undefined, rules: ingress ?? [] },
-    egress: { isolated: egress !== undefined, rules: egress ?? [] },
-  },
+  value: podPolicy({ namespace: 'default', pod: `p${i}`, ip: pod(i).ip }, ingress, egress),
 });
-const web: PolicyPeer = { type: 'set', set: 'web' };
-const db: PolicyPeer = { type: 'set', set: 'db' };
-const TCP = (port: number): PolicyRule['ports'][number] => ({ protocol: 'TCP', port, endPort: port });
+const web = setPeer('web');
+const db = setPeer('db');
+/** The node's permits at the head of an isolated ingress ACL (pod gateway, uplink). */
+const NODE_IN = ['10.1.1.1/32:0:0-65535', '192.168.0.1/32:0:0-65535'];
 
 /** p1 lets web in on 8080; p2 may reach web, and db on 5432. */
 const items = (webMembers = ['10.1.1.12', '10.1.2.7']): Item[] => [
@@ -65,8 +55,8 @@ const items = (webMembers = ['10.1.1.12', '10.1.2.7']): Item[] => [
   ...podItems(nodes[0]!, pod(2)),
   setItem('web', webMembers),
   setItem('db', ['10.1.3.9']),
-  policyItem(1, [rule([web], [TCP(8080)])]),
-  policyItem(2, undefined, [rule([web]), rule([db], [TCP(5432)])]),
+  policyItem(1, [rule([web], [tcp(8080)])]),
+  policyItem(2, undefined, [rule([web]), rule([db], [tcp(5432)])]),
 ];
 const ACLS = [
   'acl 0 policy/default/p1/eth0#eg rules 2',
@@ -81,7 +71,7 @@ describe('vpp driver: pod policies as ACLs', () => {
   it('compiles a policy into two ACLs bound to the TAP, updated in place, removed with the policy', async () => {
     const key = policyKey('default', 'p1', 'eth0');
     const policy = (port: number): Item =>
-      policyItem(1, [rule([{ type: 'cidr', cidr: '10.1.0.0/16', except: ['10.1.2.0/24'] }], [TCP(port)])]);
+      policyItem(1, [rule([{ type: 'cidr', cidr: '10.1.0.0/16', except: ['10.1.2.0/24'] }], [tcp(port)])]);
     const rec = await lab.scheduler.commit([...node1(), ...podItems(nodes[0]!, pod(1)), policy(8080)]);
     expect(rec.errors).toEqual([]);
     // ingress: the node (gateway, uplink), 10.1.0.0/16 minus 10.1.2.0/24 (8 prefixes), two
@@ -93,8 +83,7 @@ describe('vpp driver: pod policies as ACLs', () => {
     ];
     expect(aclLines()).toEqual(golden);
     expect(await permits(1)).toEqual([
-      '10.1.1.1/32:0:0-65535',
-      '192.168.0.1/32:0:0-65535',
+      ...NODE_IN,
       ...['10.1.0.0/23', '10.1.3.0/24', '10.1.4.0/22', '10.1.8.0/21', '10.1.16.0/20'].map(
         (p) => `${p}:6:8080-8080`,
       ),
@@ -117,12 +106,7 @@ describe('vpp driver: pod policies as ACLs', () => {
   it('a peer set change re-writes in place exactly the ACLs naming the set', async () => {
     expect((await lab.scheduler.commit(items())).errors).toEqual([]);
     expect(aclLines()).toEqual(ACLS);
-    expect(await permits(1)).toEqual([
-      '10.1.1.1/32:0:0-65535',
-      '192.168.0.1/32:0:0-65535',
-      '10.1.1.12/32:6:8080-8080',
-      '10.1.2.7/32:6:8080-8080',
-    ]);
+    expect(await permits(1)).toEqual([...NODE_IN, '10.1.1.12/32:6:8080-8080', '10.1.2.7/32:6:8080-8080']);
 
     lab.requests.length = 0;
     const rec = await lab.scheduler.commit([setItem('web', ['10.1.1.12', '10.1.2.7', '10.1.2.8'])]);
@@ -157,11 +141,7 @@ describe('vpp driver: pod policies as ACLs', () => {
     lab.requests.length = 0;
     await again.commit([setItem('web', ['10.1.1.12'])]);
     expect(lab.requests).toEqual(['acl_add_replace', 'acl_add_replace']);
-    expect(await permits(1)).toEqual([
-      '10.1.1.1/32:0:0-65535',
-      '192.168.0.1/32:0:0-65535',
-      '10.1.1.12/32:6:8080-8080',
-    ]);
+    expect(await permits(1)).toEqual([...NODE_IN, '10.1.1.12/32:6:8080-8080']);
   });
 
   it('repairs the ACLs of a set change missed while the agent was down, in place', async () => {
@@ -174,11 +154,7 @@ describe('vpp driver: pod policies as ACLs', () => {
     expect(aclLines()).toEqual(
       ACLS.map((l) => l.replace('#in rules 6', '#in rules 5').replace('#eg rules 5', '#eg rules 4')),
     );
-    expect(await permits(1)).toEqual([
-      '10.1.1.1/32:0:0-65535',
-      '192.168.0.1/32:0:0-65535',
-      '10.1.2.7/32:6:8080-8080',
-    ]);
+    expect(await permits(1)).toEqual([...NODE_IN, '10.1.2.7/32:6:8080-8080']);
     expect((await lab.restartAgent().resync({ desired: items(['10.1.2.7']) })).counts).toEqual(zero);
   });
 
@@ -200,7 +176,7 @@ describe('vpp driver: pod policies as ACLs', () => {
 
   it('waits for its peer sets; refuses what VPP ACLs cannot express, saying why', async () => {
     const base = items().filter((i) => !i.key.startsWith('peer-set/') && !i.key.startsWith('policy/'));
-    await lab.scheduler.commit([...base, policyItem(1, [rule([web], [TCP(80)])])]);
+    await lab.scheduler.commit([...base, policyItem(1, [rule([web], [tcp(80)])])]);
     const key = policyKey('default', 'p1', 'eth0');
     expect(lab.scheduler.status(key)).toMatchObject({ state: 'pending' });
     await lab.scheduler.commit([setItem('web', ['10.1.2.7'])]);

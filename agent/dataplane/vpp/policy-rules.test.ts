@@ -5,6 +5,7 @@ import { containsIp } from '../../../lib/cidr.ts';
 import type { PodPolicy, PolicyPeer, PolicyPort, PolicyRule } from '../../items/values.ts';
 import { ACL_DENY, ACL_PERMIT, type AclRule } from './calls/acl.ts';
 import { compileDirection, compilePolicy, setsOf, type Direction, type PolicyEnv } from './policy-rules.ts';
+import { allow, podPolicy, setPeer, tcp } from './testing/policies.ts';
 
 const SETS: Record<string, string[]> = {
   web: ['10.1.1.20', '10.1.2.7', 'fd00::7'],
@@ -13,24 +14,12 @@ const SETS: Record<string, string[]> = {
 };
 const env: PolicyEnv = { members: (id) => SETS[id] ?? [], nodeAddresses: ['10.1.1.1', '192.168.0.1'] };
 
-const set = (id: string): PolicyPeer => ({ type: 'set', set: id });
+const set = setPeer;
 const cidr = (c: string, ...except: string[]): PolicyPeer => ({ type: 'cidr', cidr: c, except });
-const tcp = (port: number, endPort = port): PolicyPort => ({ protocol: 'TCP', port, endPort });
 const udp = (port: number, endPort = port): PolicyPort => ({ protocol: 'UDP', port, endPort });
-const rule = (peers: PolicyPeer[], ports: PolicyPort[] = [], viaService = false): PolicyRule => ({
-  origin: 'ns/np#0',
-  peers,
-  ports,
-  viaService,
-});
-const policy = (ingress?: PolicyRule[], egress?: PolicyRule[]): PodPolicy => ({
-  namespace: 'ns',
-  pod: 'p',
-  interface: 'pod-interface/ns/p/eth0',
-  podIps: ['10.1.1.5'],
-  ingress: { isolated: ingress !== undefined, rules: ingress ?? [] },
-  egress: { isolated: egress !== undefined, rules: egress ?? [] },
-});
+const rule = allow;
+const policy = (ingress?: PolicyRule[], egress?: PolicyRule[]): PodPolicy =>
+  podPolicy({ namespace: 'ns', pod: 'p', ip: '10.1.1.5' }, ingress, egress);
 
 const ACTION = ['deny', 'permit', 'permit+reflect'];
 const PROTO: Record<number, string> = { 0: 'any', 6: 'tcp', 17: 'udp', 132: 'sctp' };

@@ -6,6 +6,7 @@ import { VppApiError } from '../api/errors.ts';
 import type { AclRule } from '../calls/acl.ts';
 import { policyProblems } from './policy.ts';
 import { PolicyAcls, type MembersOf } from './policy-acls.ts';
+import { allow, podPolicy, setPeer } from '../testing/policies.ts';
 
 class FakeAcl {
   readonly acls = new Map<number, { tag: string; rules: readonly AclRule[] }>();
@@ -28,20 +29,9 @@ class FakeAcl {
   }
 }
 
-const rule = (set: string): PolicyRule => ({
-  origin: 'ns/np#0',
-  peers: [{ type: 'set', set }],
-  ports: [],
-  viaService: false,
-});
-const policy = (ingress: PolicyRule[] | undefined, egress?: PolicyRule[]): PodPolicy => ({
-  namespace: 'ns',
-  pod: 'p',
-  interface: 'pod-interface/ns/p/eth0',
-  podIps: ['10.1.1.5'],
-  ingress: { isolated: ingress !== undefined, rules: ingress ?? [] },
-  egress: { isolated: egress !== undefined, rules: egress ?? [] },
-});
+const rule = (set: string): PolicyRule => allow([setPeer(set)]);
+const policy = (ingress: PolicyRule[] | undefined, egress?: PolicyRule[]): PodPolicy =>
+  podPolicy({ namespace: 'ns', pod: 'p', ip: '10.1.1.5' }, ingress, egress);
 const sets =
   (s: Record<string, string[]>): MembersOf =>
   (id) =>
