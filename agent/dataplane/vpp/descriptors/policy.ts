@@ -139,12 +139,15 @@ export function policyDescriptor(ports: PolicyPorts): Descriptor<PodPolicy, Poli
     delete: (key, _v, meta) => forget(key, meta),
 
     async retrieve(ctx) {
+      const all = await acl.list();
+      const bindings = await acl.interfaceAcls();
+      // Only once VPP has answered: a failed retrieve keeps what the registry knew.
       acls.reset();
       const tags = keysByTag(
         [...ctx.desired.keys()].flatMap((k) => [k + TAG_SUFFIX.egress, k + TAG_SUFFIX.ingress]),
       );
       const found = new Map<string, Found>();
-      for (const a of await acl.list()) {
+      for (const a of all) {
         const full = tags.get(a.tag) ?? a.tag;
         const dir = full.endsWith(TAG_SUFFIX.egress)
           ? 'egress'
@@ -155,7 +158,6 @@ export function policyDescriptor(ports: PolicyPorts): Descriptor<PodPolicy, Poli
         const key = full.slice(0, -TAG_SUFFIX[dir].length);
         found.set(key, { ...found.get(key), [dir]: { index: a.index, rules: a.rules } });
       }
-      const bindings = await acl.interfaceAcls();
       const out: Retrieved<PodPolicy, PolicyMeta>[] = [];
       for (const [key, f] of found) {
         const want = ctx.desired.get(key);
