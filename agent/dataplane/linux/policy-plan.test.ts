@@ -181,6 +181,16 @@ describe('policies in nftables: reading back what nft 1.0.6 listed', () => {
     expect(found.get('peer-set/web')!.v6).toEqual(['fd00::20']);
   });
 
+  it('takes set literals in any order, as nft lists them', () => {
+    const { host, item } = SAMPLE_POLICIES[0]!;
+    const found = policiesIn(table, [item.key]).get(item.key)!;
+    const ingress = found.chains.find((c) => c.name.endsWith('-in'))!;
+    const listed = '{ tcp . 80-81, tcp . 8000-8090, udp . 53 }';
+    expect(ingress.rules[0]).toContain(listed);
+    ingress.rules = ingress.rules.map((r) => r.replace(listed, '{ udp . 53, tcp . 8000-8090, tcp . 80-81 }'));
+    expect(samePolicy(found, planPolicy(item.key, item.value, host))).toBe(true);
+  });
+
   it('describes a drifted pod by the rules it holds', () => {
     const { host, item } = SAMPLE_POLICIES[2]!;
     const found = policiesIn(table, [item.key]).get(item.key)!;

@@ -355,12 +355,21 @@ export function policyInTable(t: NftTable, key: string, next: PolicyObjects | un
   return own;
 }
 
+/**
+ * A rule with the members of its set literals sorted: nft lists an anonymous interval set in
+ * its own order (`{ udp . 53, tcp . 443 }` for what was written `{ tcp . 443, udp . 53 }`).
+ */
+const membersSorted = (rule: string): string =>
+  rule.replace(/\{ ([^{}]*) \}/g, (_m, body: string) => `{ ${body.split(', ').sort().join(', ')} }`);
+
 /** Order-insensitive equality of two policies' objects (rule order within a chain counts). */
 export function samePolicy(a: PolicyObjects, b: PolicyObjects): boolean {
   const norm = (f: PolicyObjects): string =>
     JSON.stringify([
       f.elements.map((e) => `${e.map}|${e.ifname}|${e.verdict}`).sort(),
-      f.chains.map((c) => [c.name, c.rules] as const).sort((x, y) => (x[0] < y[0] ? -1 : 1)),
+      f.chains
+        .map((c) => [c.name, c.rules.map(membersSorted)] as const)
+        .sort((x, y) => (x[0] < y[0] ? -1 : 1)),
     ]);
   return norm(a) === norm(b);
 }
