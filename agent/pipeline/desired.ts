@@ -28,6 +28,11 @@ export class DesiredState {
     return changes;
   }
 
+  /** Whether some source wants `key`. */
+  has(key: string): boolean {
+    return this.owner.has(key);
+  }
+
   items(): Item[] {
     const out: Item[] = [];
     for (const [source, items] of this.bySource) {

@@ -201,3 +201,80 @@ describe('Pipeline: services', () => {
     expect(await p.onViewChanges([ep!])).toBeUndefined();
   });
 });
+
+describe('Pipeline: policies', () => {
+  const put = (view: ClusterView, ref: Parameters<ClusterView['apply']>[0], value: unknown) =>
+    view.apply(ref, JSON.stringify(value))!;
+  const podJson = (name: string, ip: string, labels: Record<string, string>, node = 'n1') => ({
+    namespace: 'default',
+    name,
+    labels,
+    nodeName: node,
+    podIps: [ip],
+    phase: 'Running',
+  });
+
+  it("a pod's policy is committed with its interface; a peer's label change touches only the peer set", async () => {
+    const view = new ClusterView();
+    put(view, { kind: 'namespace', name: 'default' }, { name: 'default', labels: {} });
+    put(
+      view,
+      { kind: 'pod', namespace: 'default', name: 'web-0' },
+      podJson('web-0', '10.1.1.10', { app: 'web' }),
+    );
+    put(
+      view,
+      { kind: 'pod', namespace: 'default', name: 'cli' },
+      podJson('cli', '10.1.2.5', { role: 'other' }, 'n2'),
+    );
+    put(
+      view,
+      { kind: 'policy', namespace: 'default', name: 'web' },
+      {
+        namespace: 'default',
+        name: 'web',
+        podSelector: { matchLabels: { app: 'web' } },
+        policyTypes: ['Ingress'],
+        ingress: [{ peers: [{ podSelector: { matchLabels: { role: 'client' } } }] }],
+      },
+    );
+    const scheduler = recorder();
+    const p = new Pipeline({
+      ctx,
+      view,
+      scheduler,
+      attachments: [],
+      subnetOf: () => undefined,
+      gatewayOffset: 1,
+      logger: silentLogger(),
+    });
+    await p.resync(true, 'start');
+    const added = await p.attachPod(att('c1', '10.1.1.10', 'web-0'), 'add');
+    expect(added.items.map((i) => i.key)).toEqual([
+      'pod-interface/default/web-0/eth0',
+      'route/0/10.1.1.10/32',
+      'policy/default/web-0/eth0',
+    ]);
+    const first = scheduler.commits.at(-1)!.changes.map((c) => c.key);
+    expect(first).toContain('policy/default/web-0/eth0');
+    expect(first.some((k) => k.startsWith('peer-set/'))).toBe(true);
+    // The client gets the label: one change, the set's members.
+    const relabel = put(
+      view,
+      { kind: 'pod', namespace: 'default', name: 'cli' },
+      podJson('cli', '10.1.2.5', { role: 'client' }, 'n2'),
+    );
+    await p.onViewChanges([relabel]);
+    const changed = scheduler.commits.at(-1)!.changes;
+    expect(changed.map((c) => c.key)).toHaveLength(1);
+    expect(changed[0]!.key).toMatch(/^peer-set\//);
+    expect((changed[0]!.value as { addresses: string[] }).addresses).toEqual(['10.1.2.5']);
+    // The pod leaves: its policy goes with it and is among what DEL waits on.
+    const left = await p.detachPod(att('c1', '10.1.1.10', 'web-0'), 'del');
+    expect(left.gone).toEqual([
+      'pod-interface/default/web-0/eth0',
+      'route/0/10.1.1.10/32',
+      'policy/default/web-0/eth0',
+    ]);
+  });
+});

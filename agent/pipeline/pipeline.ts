@@ -11,7 +11,7 @@
 // call order, so two concurrent ADD/DEL calls can never interleave their views of ownership.
 import type { Logger } from '../../lib/logging.ts';
 import type { Attachment } from '../attachments/attachment.ts';
-import { podInterfaceKey } from '../items/keys.ts';
+import { podInterfaceKey, policyKey } from '../items/keys.ts';
 import type { Item } from '../scheduler/descriptor.ts';
 import type { Change, KvScheduler } from '../scheduler/scheduler.ts';
 import type { TxnRecord } from '../scheduler/txn-log.ts';
@@ -20,6 +20,7 @@ import { renderNodeBase } from '../renderers/node.ts';
 import { peerFor } from '../renderers/peer-select.ts';
 import { renderPeer } from '../renderers/peers.ts';
 import { renderPodAttachment } from '../renderers/pods.ts';
+import { renderPolicies, type LocalInterface } from '../renderers/policy.ts';
 import { renderService } from '../renderers/services.ts';
 import type { ClusterView, ViewChange } from '../view/view.ts';
 import { DesiredState } from './desired.ts';
@@ -41,6 +42,11 @@ export interface PodCommit {
   items: Item[];
   record: TxnRecord;
 }
+
+/** The desired-state source of every policy item. */
+const POLICY_SOURCE = 'policy';
+/** View changes the policies are computed from. */
+const POLICY_INPUTS: ReadonlySet<ViewChange['kind']> = new Set(['namespace', 'pod', 'policy', 'node']);
 
 const podKeyOf = (a: Pick<Attachment, 'namespace' | 'pod' | 'ifname'>): string =>
   podInterfaceKey(a.namespace, a.pod, a.ifname);
@@ -67,6 +73,7 @@ export class Pipeline {
     for (const [key, list] of this.pods) this.desired.set(key, this.renderPod(list));
     for (const name of this.opts.view.services.items.keys())
       this.desired.set(`svc:${name}`, this.renderServiceNamed(name));
+    this.desired.set(POLICY_SOURCE, this.renderPolicy());
     return this.opts.scheduler.resync({ desired: this.desired.items(), retrieve, description });
   }
 
@@ -74,16 +81,21 @@ export class Pipeline {
   async onViewChanges(changes: readonly ViewChange[]): Promise<TxnRecord | undefined> {
     const peers = new Set<string>();
     const services = new Set<string>();
+    let policies = false;
     for (const c of changes) {
       if (c.kind === 'nodeInfo' || c.kind === 'node') peers.add(c.name);
       if (c.kind === 'nodeId') for (const n of [c.old, c.new]) if (n) peers.add(n);
       // Endpoints are keyed by their Service's namespace/name.
       if (c.kind === 'service' || c.kind === 'endpoints') services.add(c.name);
+      if (POLICY_INPUTS.has(c.kind)) policies = true;
     }
     peers.delete(this.opts.ctx.node);
     const out: Change[] = [];
     for (const name of peers) out.push(...this.desired.set(`peer:${name}`, this.renderPeerNamed(name)));
     for (const name of services) out.push(...this.desired.set(`svc:${name}`, this.renderServiceNamed(name)));
+    // Only the sets and pod policies whose value changed reach the scheduler (a label change:
+    // set members).
+    if (policies) out.push(...this.desired.set(POLICY_SOURCE, this.renderPolicy()));
     if (out.length === 0) return undefined;
     const what = [
       ...(peers.size > 0 ? [`peers ${[...peers].join(',')}`] : []),
@@ -103,9 +115,16 @@ export class Pipeline {
   async attachPod(a: Attachment, description: string): Promise<PodCommit> {
     this.remember(a);
     const key = podKeyOf(a);
-    const items = renderPodAttachment(this.opts.ctx, a);
+    // The pod's policy goes in the same transaction as its interface, so its first packet is
+    // already judged (and it is part of what ADD waits for).
+    const policy = this.renderPolicy();
+    const own = policyKey(a.namespace, a.pod, a.ifname);
+    const items = [...renderPodAttachment(this.opts.ctx, a), ...policy.filter((i) => i.key === own)];
     const record = await this.opts.scheduler.commit(
-      this.desired.set(key, this.renderPod(this.pods.get(key)!)),
+      [
+        ...this.desired.set(key, this.renderPod(this.pods.get(key)!)),
+        ...this.desired.set(POLICY_SOURCE, policy),
+      ],
       description,
     );
     return { items, record };
@@ -120,11 +139,16 @@ export class Pipeline {
     const list = (this.pods.get(key) ?? []).filter((o) => !sameAttachment(o, a));
     if (list.length > 0) this.pods.set(key, list);
     else this.pods.delete(key);
-    const kept = new Set(this.renderPod(list).map((i) => i.key));
-    const gone = renderPodAttachment(this.opts.ctx, a)
-      .map((i) => i.key)
-      .filter((k) => !kept.has(k));
-    const changes = this.desired.set(key, this.renderPod(list));
+    const policy = this.renderPolicy();
+    const kept = new Set([...this.renderPod(list), ...policy].map((i) => i.key));
+    const gone = [
+      ...renderPodAttachment(this.opts.ctx, a).map((i) => i.key),
+      policyKey(a.namespace, a.pod, a.ifname),
+    ].filter((k) => !kept.has(k) && (k !== policyKey(a.namespace, a.pod, a.ifname) || this.desired.has(k)));
+    const changes = [
+      ...this.desired.set(key, this.renderPod(list)),
+      ...this.desired.set(POLICY_SOURCE, policy),
+    ];
     if (changes.length === 0) return { gone };
     return { gone, record: await this.opts.scheduler.commit(changes, description) };
   }
@@ -154,6 +178,26 @@ export class Pipeline {
   private renderPod(list: readonly Attachment[]): Item[] {
     const owner = list.at(-1);
     return owner ? renderPodAttachment(this.opts.ctx, owner) : [];
+  }
+
+  /** Every local pod interface's policy and the peer sets they name (one source: it is one computation). */
+  private renderPolicy(): Item[] {
+    const { view } = this.opts;
+    const local: LocalInterface[] = [];
+    for (const list of this.pods.values()) {
+      const a = list.at(-1)!;
+      local.push({ namespace: a.namespace, pod: a.pod, ifname: a.ifname, ips: [a.ip] });
+    }
+    return renderPolicies(
+      this.opts.ctx,
+      {
+        namespaces: view.namespaces.items,
+        pods: view.pods.items,
+        policies: view.policies.items,
+        nodes: view.nodes.items,
+      },
+      local,
+    );
   }
 
   private renderServiceNamed(name: string): Item[] {

@@ -180,7 +180,7 @@ describe('renderPolicies', () => {
     expect(policiesOf(items).map((pp) => pp.pod)).toEqual(['a', 'b', 'c']);
   });
 
-  it('no item for an unselected pod, a hostNetwork pod, or a pod the view does not know', () => {
+  it('no item for an unselected pod or a hostNetwork pod; a pod the view does not know yet is closed where a policy could select it', () => {
     const pods = [
       ...NAMESPACES.flatMap((ns) => POD_NAMES.map((p) => pod(ns, p))),
       pod('x', 'h', { hostNetwork: true, podIps: ['192.168.0.1'] }),
@@ -190,8 +190,14 @@ describe('renderPolicies', () => {
       ...local('x/a', 'y/a'),
       { namespace: 'x', pod: 'h', ifname: 'eth0', ips: ['192.168.0.1'] },
       { namespace: 'x', pod: 'ghost', ifname: 'eth0', ips: ['10.1.1.99'] },
+      { namespace: 'y', pod: 'ghost', ifname: 'eth0', ips: ['10.1.1.98'] },
     ]);
-    expect(items.map((i) => i.key)).toEqual(['policy/x/a/eth0']);
+    // x has a policy: its unknown pod is closed both ways until KSR reflects it; y has none.
+    expect(items.map((i) => i.key)).toEqual(['policy/x/a/eth0', 'policy/x/ghost/eth0']);
+    expect(items[1]!.value).toMatchObject({
+      ingress: { isolated: true, rules: [] },
+      egress: { isolated: true, rules: [] },
+    });
   });
 
   it('sets hold IPv4 then IPv6 addresses, sorted and unique; hostNetwork pods add their node address', () => {

@@ -4,7 +4,7 @@
 // same compiled rules. Theory, decisions and layout: policy/README.md.
 import { addressOf } from '../../lib/cidr.ts';
 import { peerSetKey, podInterfaceKey, policyKey } from '../items/keys.ts';
-import type { PeerSet, PodPolicy } from '../items/values.ts';
+import type { PeerSet, PodPolicy, PolicyRule } from '../items/values.ts';
 import type { Item } from '../scheduler/descriptor.ts';
 import type { NodeContext } from './context.ts';
 import { cmp, type PolicyInputs } from './policy/cluster.ts';
@@ -21,6 +21,21 @@ import {
 
 export { explain, explainWith, PolicyEngine };
 export type { DirectionVerdict, Explanation, Flow, FlowEnd, PolicyInputs, RuleRef };
+
+const CLOSED: {
+  ingress: { isolated: boolean; rules: PolicyRule[] };
+  egress: { isolated: boolean; rules: PolicyRule[] };
+} = {
+  ingress: { isolated: true, rules: [] },
+  egress: { isolated: true, rules: [] },
+};
+
+/** Whether a policy or namespace isolation could select a pod of `namespace` once it is known. */
+function mightSelect(inputs: PolicyInputs, namespace: string): boolean {
+  if (new PolicyEngine(inputs).isolated(namespace)) return true;
+  for (const p of inputs.policies.values()) if (p.namespace === namespace) return true;
+  return false;
+}
 
 /** One pod interface wired on this node. */
 export interface LocalInterface {
@@ -51,7 +66,9 @@ export function renderPolicies(
   for (const li of local) {
     if (![li.namespace, li.pod, li.ifname].every(keyPart)) continue;
     const pod = inputs.pods.get(`${li.namespace}/${li.pod}`);
-    const compiled = pod ? engine.compile(pod) : undefined;
+    // A pod wired before the view knows it (KSR has not reflected it yet) in a namespace where
+    // anything could select it is closed until it is known: a new pod is never open by accident.
+    const compiled = pod ? engine.compile(pod) : mightSelect(inputs, li.namespace) ? CLOSED : undefined;
     if (!compiled || (!compiled.ingress.isolated && !compiled.egress.isolated)) continue;
     const value: PodPolicy = {
       namespace: li.namespace,
