@@ -20,6 +20,7 @@ import type { PidLock } from './nodeid/pid-lock.ts';
 import { DepartedNodes } from './nodeid/release.ts';
 import type { Pipeline } from './pipeline/pipeline.ts';
 import type { NodeContext } from './renderers/context.ts';
+import { explain, type Explanation, type Flow } from './renderers/policy.ts';
 import type { Driver } from './scheduler/descriptor.ts';
 import type { KvScheduler } from './scheduler/scheduler.ts';
 import type { ClusterView } from './view/view.ts';
@@ -99,6 +100,20 @@ export class Agent {
     if (!this.synced) return 'first resync not done';
     const missing = this.baseKeys.filter((k) => this.scheduler.status(k)?.state !== 'configured');
     return missing.length === 0 ? null : `node items not applied: ${missing.join(', ')}`;
+  }
+
+  /** The policy engine's verdict on a flow, from this agent's view of the cluster. */
+  explain(flow: Flow): Explanation {
+    const { view } = this;
+    return explain(
+      {
+        namespaces: view.namespaces.items,
+        pods: view.pods.items,
+        policies: view.policies.items,
+        nodes: view.nodes.items,
+      },
+      flow,
+    );
   }
 
   /** Serves CNI on a unix socket (mode 0600). */

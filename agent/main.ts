@@ -56,6 +56,7 @@ export async function main(argv: string[]): Promise<number> {
         usable: agent.ipam.usable,
         records: agent.ipam.records(),
       }),
+      explain: (flow) => agent.explain(flow),
       view: () => ({
         revision: agent.view.revision,
         counts: {

@@ -18,6 +18,7 @@ const COMMANDS: Record<string, { about: string; load: () => Promise<{ main: Main
     load: () => import('./lab/main.ts'),
   },
   agent: { about: 'per-node agent', load: () => import('../agent/main.ts') },
+  ctl: { about: 'netloomctl: explain (read-only, from etcd)', load: () => import('./ctl/main.ts') },
 };
 
 function usage(): string {

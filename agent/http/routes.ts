@@ -1,15 +1,20 @@
 // The agent's read-only JSON API, served by lib/health-server.ts next to /livez, /readyz and
 // /metrics. Everything here reads state; nothing changes it.
 import type { JsonRoute } from '../../lib/health-server.ts';
+import { errorMessage } from '../../lib/errors.ts';
 import type { IpamRecord } from '../ipam/allocator.ts';
+import type { Explanation, Flow } from '../renderers/policy.ts';
 import type { KvScheduler } from '../scheduler/scheduler.ts';
 import type { ItemStatus } from '../scheduler/status.ts';
+import { parseFlow } from './flow.ts';
 
 export interface ApiSources {
   scheduler: KvScheduler;
   node(): unknown;
   ipam(): { subnet: string; gateway: string; usable: number; records: IpamRecord[] } | undefined;
   view(): { revision: number; counts: Record<string, number> };
+  /** The policy engine's verdict on a flow, from this agent's view of the cluster. */
+  explain(flow: Flow): Explanation;
 }
 
 /** `?prefix=route/` narrows item listings to keys with that prefix. */
@@ -35,5 +40,13 @@ export function apiRoutes(src: ApiSources): Record<string, JsonRoute> {
       src.scheduler.transactions(Number(url.searchParams.get('limit') ?? '') || undefined),
     '/api/v1/ipam': () => src.ipam() ?? { error: 'IPAM not ready' },
     '/api/v1/view': () => src.view(),
+    /** `?from=x/a&to=y/b&port=80&protocol=TCP[&viaService=true]`: may it go, and which rule says so. */
+    '/api/v1/explain': (url) => {
+      try {
+        return src.explain(parseFlow((n) => url.searchParams.get(n) ?? undefined));
+      } catch (err) {
+        return { error: errorMessage(err) };
+      }
+    },
   };
 }
