@@ -5,7 +5,7 @@
 import { accessSync, appendFileSync, constants } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { findKubeControllerManager } from '../../cli/lab/binaries.ts';
-import { findEtcd, findKubeApiserver, findKubeProxy, type Found } from './binaries.ts';
+import { findCyclonus, findEtcd, findKubeApiserver, findKubeProxy, type Found } from './binaries.ts';
 import { dockerConfigured } from './containers.ts';
 
 /**
@@ -18,6 +18,7 @@ export const COMPONENTS = [
   'kube-apiserver',
   'kube-controller-manager',
   'kube-proxy',
+  'cyclonus',
   'kubectl',
   'netns',
   'nftables',
@@ -120,6 +121,11 @@ export function kubeProxyAvailable(): Availability {
     fromFound(findKubeProxy(), 'kube-proxy'),
     fromFound(findKubeApiserver(), 'kube-apiserver'),
   );
+}
+
+/** The NetworkPolicy oracle, built by test/tools/build.sh. */
+export function cyclonusAvailable(): Availability {
+  return fromFound(findCyclonus(), 'cyclonus');
 }
 
 /** Root with iproute2 able to create network namespaces. */

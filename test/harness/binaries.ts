@@ -81,3 +81,12 @@ export function findKubeProxy(): Found {
   if (!path) return { ok: false, reason: 'no kube-proxy binary (run test/tools/build.sh, which needs Go)' };
   return { ok: true, path, version: versionOf(path, /Kubernetes (\S+)/) };
 }
+
+/** cyclonus (test/tools/cyclonus, pinned v0.5.6): the independent NetworkPolicy oracle. */
+export function findCyclonus(): Found {
+  const path = locate('NETLOOM_CYCLONUS', [join(CACHE_BIN, 'cyclonus')]);
+  if (typeof path === 'object') return { ok: false, reason: path.reason };
+  if (!path) return { ok: false, reason: 'no cyclonus binary (run test/tools/build.sh, which needs Go)' };
+  // Its `version` command prints "development" for module builds; the pin is the version.
+  return { ok: true, path, version: 'v0.5.6' };
+}

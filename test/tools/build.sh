@@ -32,3 +32,5 @@ build kube-apiserver kube-apiserver "$kflags"
 build kube-controller-manager kube-controller-manager "$kflags"
 # The reference service data plane the services benchmark measures netloom against (same pins).
 build kube-proxy kube-proxy "$kflags"
+# The independent NetworkPolicy oracle of test/policy-oracle.test.ts (cyclonus v0.5.6, pinned in its go.mod).
+build cyclonus cyclonus
