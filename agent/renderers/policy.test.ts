@@ -1,22 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { PeerSet, PodPolicy } from '../items/values.ts';
-import type { NodeContext } from './context.ts';
 import { renderPolicies, type LocalInterface, type PolicyInputs } from './policy.ts';
+import { testNodeContext } from './testing.ts';
 import { inputsOf, ipOf, namespace, NAMESPACES, pod, POD_NAMES, type PolicySpec } from './policy/testing.ts';
 
-const ctx: NodeContext = {
-  node: 'n1',
-  id: 1,
-  podSubnet: '10.1.1.0/24',
-  gateway: '10.1.1.1',
-  podPrefixLength: 24,
-  podCidr: '10.1.0.0/16',
-  serviceCidr: '10.96.0.0/12',
-  tunnelEndpoint: '192.168.0.1',
-  vni: 10,
-  vxlanPort: 4789,
-  mtu: 1450,
-};
+const ctx = testNodeContext();
 
 const local = (...keys: string[]): LocalInterface[] =>
   keys.map((k) => {
