@@ -20,6 +20,7 @@ import {
   podItems,
   policyItem,
   serviceItem,
+  testPod,
   type TestNode,
   type TestPod,
 } from '../agent/dataplane/linux/test-items.ts';
@@ -84,16 +85,7 @@ describe.skipIf(skip)('linux policies in network namespaces', () => {
     other = { netns: n2, ip: ul2!.ip };
     // The other node reaches this node's pods by plain routing (no overlay needed for that).
     await lab.ip(n2, ['route', 'add', '10.1.1.0/24', 'via', ul1!.ip]);
-    for (let i = 0; i < 4; i++) {
-      pods.push({
-        namespace: 'default',
-        name: `p${i}`,
-        containerId: `c${i}`,
-        netns: `/run/netns/${await lab.netns(`p${i}`)}`,
-        ip: `10.1.1.${11 + i}`,
-        hostIfName: `${lab.prefix}${i}`,
-      });
-    }
+    for (let i = 0; i < 4; i++) pods.push(testPod(i, `/run/netns/${await lab.netns(`p${i}`)}`, lab.prefix));
     s = new KvScheduler({
       driver: createLinuxDriver({ hostNetns: n1 }),
       logger: silentLogger(),
@@ -190,14 +182,7 @@ describe.skipIf(skip)('linux policies in network namespaces', () => {
   });
 
   it('judges a new pod from its first packet when its policy comes with its interface', async () => {
-    const pod: TestPod = {
-      namespace: 'default',
-      name: 'p4',
-      containerId: 'c4',
-      netns: `/run/netns/${await lab.netns('p4')}`,
-      ip: '10.1.1.15',
-      hostIfName: `${lab.prefix}4`,
-    };
+    const pod = testPod(4, `/run/netns/${await lab.netns('p4')}`, lab.prefix);
     await lab.start(pod.netns, process.execPath, [WHOAMI, 'serve', 'p4', String(TCP), String(UDP)]);
     // One transaction, as a CNI ADD would commit it: the interface, its route and its policy.
     await commit(...podItems(node, pod), policyItem(pod, { ingress: [] }));

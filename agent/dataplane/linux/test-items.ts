@@ -41,6 +41,21 @@ export interface TestPod {
   hostIfName: string;
 }
 
+/**
+ * Pod `i` of node 1 as the tests lay pods out: address 10.1.1.(11+i), host veth `<ifPrefix><i>`
+ * (a per-run prefix keeps names unique on a shared machine).
+ */
+export function testPod(i: number, netns: string, ifPrefix: string, namespace = 'default'): TestPod {
+  return {
+    namespace,
+    name: `p${i}`,
+    containerId: `c${i}`,
+    netns,
+    ip: `10.1.1.${11 + i}`,
+    hostIfName: `${ifPrefix}${i}`,
+  };
+}
+
 export const VNI = 10;
 export const MTU = 1450;
 export const POD_CIDR = '10.1.0.0/16';

@@ -18,23 +18,13 @@ import {
   type PeerSetObjects,
 } from '../policy-plan.ts';
 import { check } from '../validate.ts';
+import { nftChange } from './nft-change.ts';
 
 export function peerSetDescriptor(ports: { policies: NftTablePort }): Descriptor<PeerSet, PeerSetObjects> {
   const { policies } = ports;
 
-  /** Applies old → next; when the table held something else than `old`, from what it holds. */
-  const change = async (
-    key: string,
-    old: PeerSetObjects | undefined,
-    next: PeerSetObjects | undefined,
-  ): Promise<void> => {
-    try {
-      await policies.apply(peerSetOps(key, old, next));
-    } catch {
-      const { table } = await policies.list();
-      await policies.apply(peerSetOps(key, table ? peerSetsIn(table, [key]).get(key) : undefined, next));
-    }
-  };
+  // Old → next; when the table held something else than `old`, redone from what it holds.
+  const change = nftChange(policies, peerSetOps, (t, key) => peerSetsIn(t, [key]).get(key));
 
   return {
     name: 'peer-set',

@@ -17,19 +17,13 @@ import {
   peerSetItem,
   podItems,
   policyItem,
+  testPod,
   type TestNode,
   type TestPod,
 } from '../test-items.ts';
 
 const node: TestNode = { name: 'n1', id: 1, underlayIp: '192.168.1.1' };
-const pods: TestPod[] = [0, 1, 2, 3].map((i) => ({
-  namespace: 'ns',
-  name: `p${i}`,
-  containerId: `c${i}`,
-  netns: `/run/netns/p${i}`,
-  ip: `10.1.1.${11 + i}`,
-  hostIfName: `lxc${i}`,
-}));
+const pods: TestPod[] = [0, 1, 2, 3].map((i) => testPod(i, `/run/netns/p${i}`, 'lxc', 'ns'));
 
 const SETS = [peerSetItem('front', [pods[1]!.ip]), peerSetItem('db', [pods[2]!.ip, '10.1.2.9'])];
 const POLICIES = [

@@ -23,6 +23,7 @@ import {
   type PolicyObjects,
 } from '../policy-plan.ts';
 import { check } from '../validate.ts';
+import { nftChange } from './nft-change.ts';
 import type { PodInterfaceMeta } from './pod-interface.ts';
 
 const PROTOCOLS = new Set(['TCP', 'UDP', 'SCTP']);
@@ -61,19 +62,9 @@ function hostIfNameOf(v: PodPolicy, ctx: ApplyContext): string {
 export function policyDescriptor(ports: { policies: NftTablePort }): Descriptor<PodPolicy, PolicyObjects> {
   const { policies } = ports;
 
-  /** Applies old → next; when the table held something else than `old`, from what it holds. */
-  const change = async (
-    key: string,
-    old: PolicyObjects | undefined,
-    next: PolicyObjects | undefined,
-  ): Promise<void> => {
-    try {
-      await policies.apply(policyOps(key, old, next));
-    } catch {
-      const { table } = await policies.list();
-      await policies.apply(policyOps(key, table ? policyInTable(table, key, next) : undefined, next));
-    }
-  };
+  // Old → next; when the table held something else than `old`, redone from what it holds (and
+  // whatever element sits on the pod's veth).
+  const change = nftChange(policies, policyOps, policyInTable);
 
   return {
     name: 'policy',

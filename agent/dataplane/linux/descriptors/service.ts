@@ -19,6 +19,7 @@ import {
   type FrontendObjects,
 } from '../service-plan.ts';
 import { check, isCidr, isIp4, vrfProblem } from '../validate.ts';
+import { nftChange } from './nft-change.ts';
 
 const PROTOCOLS = new Set(['TCP', 'UDP', 'SCTP']);
 const isPort = (p: number): boolean => Number.isInteger(p) && p >= 1 && p <= 65_535;
@@ -48,22 +49,8 @@ export function staleUdpFlows(old: Service | undefined, next: Service | undefine
 export function serviceDescriptor(ports: { services: ServicePort }): Descriptor<Service, FrontendObjects> {
   const { services } = ports;
 
-  /** Applies old → next; when the table held something else than `old`, from what it holds. */
-  const change = async (
-    key: string,
-    old: FrontendObjects | undefined,
-    next: FrontendObjects | undefined,
-  ): Promise<void> => {
-    try {
-      await services.apply(changeOps(key, old, next));
-    } catch {
-      // Whatever failed (an element that clashes, a chain gone), the second try starts from the
-      // table itself; if that fails too, its error is the item's.
-      const { table } = await services.list();
-      const found = table ? frontendsIn(table, [key]).get(key) : undefined;
-      await services.apply(changeOps(key, found, next));
-    }
-  };
+  // Old → next; when the table held something else than `old`, redone from what it holds.
+  const change = nftChange(services, changeOps, (t, key) => frontendsIn(t, [key]).get(key));
 
   const flushStale = async (old: Service | undefined, next: Service | undefined): Promise<void> => {
     for (const f of staleUdpFlows(old, next)) await services.flushConntrack(f);
