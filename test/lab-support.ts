@@ -180,9 +180,18 @@ export class TestLab {
   /** Pods as the API server reports them: name → {phase, ip, node}. */
   async pods(
     selector?: string,
+    namespace = 'default',
   ): Promise<Map<string, { phase: string; ip: string; node: string; ready: boolean; uid: string }>> {
     const out = JSON.parse(
-      await this.kubectl(['get', 'pods', '-o', 'json', ...(selector ? ['-l', selector] : [])]),
+      await this.kubectl([
+        'get',
+        'pods',
+        '-n',
+        namespace,
+        '-o',
+        'json',
+        ...(selector ? ['-l', selector] : []),
+      ]),
     ) as {
       items: {
         metadata: { name: string; uid: string; deletionTimestamp?: string };
