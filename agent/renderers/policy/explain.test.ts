@@ -58,6 +58,24 @@ describe('explain', () => {
     expect(explain(inputs, tcp80({ pod: 'x/zz' }, { pod: 'x/a' })).egress.reason).toBe('pod x/zz is unknown');
   });
 
+  it('IPv6: an ipBlock of either family, judged on the address family of the flow', () => {
+    const pods = allPods().map((p) => ({
+      ...p,
+      podIps: [...p.podIps, `fd00::${ipOf(`${p.namespace}/${p.name}`).split('.').slice(2).join(':')}`],
+    }));
+    const v6 = {
+      podSelector: sel('a'),
+      ingress: [{ peers: [{ ipBlock: { cidr: 'fd00::2:0/112', except: ['fd00::2:11/128'] } }] }],
+    };
+    const i = inputsOf({ pods, policies: { 'x/v6': v6 } });
+    expect(explain(i, tcp80({ ip: 'fd00::2:10' }, { ip: 'fd00::1:10' })).ingress.allowedBy?.origin).toBe(
+      'x/v6:ingress[0]',
+    );
+    expect(explain(i, tcp80({ ip: 'fd00::2:11' }, { ip: 'fd00::1:10' })).allowed).toBe(false);
+    // By pod, the destination's first (IPv4) address decides the family: the IPv6 block does not apply.
+    expect(explain(i, tcp80({ pod: 'y/a' }, { pod: 'x/a' })).allowed).toBe(false);
+  });
+
   describe('hostNetwork pods and nodes', () => {
     // n1 runs x's pods; x/h is a hostNetwork pod on n1 (192.168.0.1), y/h one on n2.
     const pods = [
