@@ -98,8 +98,8 @@ export class Execution {
   }
 
   /**
-   * Reconciles one key: at once for most families; for a concurrent family's item that nothing
-   * depends on, started and left running, so the next ones start in the same tick and the
+   * Reconciles one key: at once for most families; for a concurrent family's item with no applied
+   * dependent, started and left running, so the next ones start in the same tick and the
    * driver can apply them together.
    */
   private async reconcile(key: string): Promise<void> {
@@ -109,7 +109,12 @@ export class Execution {
     }
     const n = this.graph.get(key);
     if (!n) return;
-    if (!n.descriptor?.concurrent || this.graph.dependentsOf(key).length > 0) return this.reconcileNow(n);
+    // While dependents are applied, removing or recreating the item must take them down first,
+    // in order: only an item none of whose dependents is applied runs alongside others.
+    const dependentsApplied = this.graph
+      .dependentsOf(key)
+      .some((dk) => this.graph.get(dk)?.applied !== undefined);
+    if (!n.descriptor?.concurrent || dependentsApplied) return this.reconcileNow(n);
     const running = this.reconcileNow(n)
       .catch((err: unknown) => void (this.crashed ??= { err }))
       .finally(() => {
