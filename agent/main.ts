@@ -1,7 +1,7 @@
 // `netloom agent`: the per-node agent. Wires configuration, the etcd store, metrics and the
 // health server (with the read-only API) around Agent, and shuts down on SIGTERM/SIGINT.
 import { loadConfig } from '../lib/config.ts';
-import { createEtcdClient } from '../lib/etcd/client.ts';
+import { etcdClientOf } from '../lib/etcd/client.ts';
 import { Store } from '../lib/etcd/store.ts';
 import { startHealthServer } from '../lib/health-server.ts';
 import { createLogger } from '../lib/logging.ts';
@@ -15,12 +15,7 @@ export async function main(argv: string[]): Promise<number> {
   const { config } = loadConfig(agentConfigSchema, { argv });
   const ip = managementIp(config);
   const logger = createLogger('agent', { level: config.logLevel }).child({ node: config.nodeName });
-  const tls = {
-    ...(config.etcdCa ? { ca: config.etcdCa } : {}),
-    ...(config.etcdCert ? { cert: config.etcdCert } : {}),
-    ...(config.etcdKey ? { key: config.etcdKey } : {}),
-  };
-  const store = new Store(createEtcdClient({ endpoints: config.etcdEndpoints, tls }));
+  const store = new Store(etcdClientOf(config));
   const registry = createRegistry('agent');
 
   const stop = new AbortController();

@@ -3,7 +3,7 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { loadConfig } from '../lib/config.ts';
 import { ConfigError, errorMessage } from '../lib/errors.ts';
-import { createEtcdClient } from '../lib/etcd/client.ts';
+import { etcdClientOf } from '../lib/etcd/client.ts';
 import { Store } from '../lib/etcd/store.ts';
 import { startHealthServer } from '../lib/health-server.ts';
 import { Keyspace } from '../lib/keyspace.ts';
@@ -61,12 +61,7 @@ export async function main(argv: string[]): Promise<number> {
   const kc = loadKubeConfig(config.kubeconfig);
   const kube = createKubeClient(kc, { watchIdleMs: Math.max(config.watchdogMs * 2, 60_000) });
   const kubeWriter = createKubeWriter(kc, { component: 'netloom-ksr', instance: config.identity });
-  const tls = {
-    ...(config.etcdCa ? { ca: config.etcdCa } : {}),
-    ...(config.etcdCert ? { cert: config.etcdCert } : {}),
-    ...(config.etcdKey ? { key: config.etcdKey } : {}),
-  };
-  const store = new Store(createEtcdClient({ endpoints: config.etcdEndpoints, tls }));
+  const store = new Store(etcdClientOf(config));
   const registry = createRegistry('ksr');
   const metrics = createKsrMetrics(registry);
   const ksr = new Ksr({ store, kube, kubeWriter, keyspace, logger, metrics, options: ksrOptions(config) });

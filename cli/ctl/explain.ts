@@ -4,7 +4,7 @@
 // answer is what every node enforces; `--json` prints the whole verdict.
 import { z } from 'zod';
 import { bool, list, loadConfig } from '../../lib/config.ts';
-import { createEtcdClient } from '../../lib/etcd/client.ts';
+import { etcdClientOf } from '../../lib/etcd/client.ts';
 import { Store } from '../../lib/etcd/store.ts';
 import { ConfigError } from '../../lib/errors.ts';
 import { Keyspace } from '../../lib/keyspace.ts';
@@ -66,12 +66,7 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof FlowError) throw new ConfigError('flow', err.message);
     throw err;
   }
-  const tls = {
-    ...(config.etcdCa ? { ca: config.etcdCa } : {}),
-    ...(config.etcdCert ? { cert: config.etcdCert } : {}),
-    ...(config.etcdKey ? { key: config.etcdKey } : {}),
-  };
-  const store = new Store(createEtcdClient({ endpoints: config.etcdEndpoints, tls }));
+  const store = new Store(etcdClientOf(config));
   try {
     const view = await readView(store, new Keyspace(config.cluster));
     const e = explain(

@@ -23,6 +23,26 @@ function readPem(field: string, path: string): Buffer {
   }
 }
 
+/** The etcd settings every process's configuration carries (`--etcd-endpoints`, `--etcd-ca`…). */
+export interface EtcdConfig {
+  etcdEndpoints: string[];
+  etcdCa?: string | undefined;
+  etcdCert?: string | undefined;
+  etcdKey?: string | undefined;
+}
+
+/** A client from a process's configuration: the one place that maps the etcd flags. */
+export function etcdClientOf(config: EtcdConfig): Etcd3 {
+  return createEtcdClient({
+    endpoints: config.etcdEndpoints,
+    tls: {
+      ...(config.etcdCa ? { ca: config.etcdCa } : {}),
+      ...(config.etcdCert ? { cert: config.etcdCert } : {}),
+      ...(config.etcdKey ? { key: config.etcdKey } : {}),
+    },
+  });
+}
+
 export function createEtcdClient(opts: EtcdClientOptions): Etcd3 {
   const callTimeout = opts.callTimeoutMs ?? 10_000;
   const options: IOptions = {
