@@ -24,7 +24,10 @@ function netloom(args: string[]): Promise<{ code: number | null; stdout: string;
 
 async function registered(): Promise<string[]> {
   const out = await netloom(['help']);
-  return [...out.stderr.matchAll(/^ {2}(\w+) /gm)].map((m) => m[1]!).filter((c) => c !== 'version');
+  // `version` and `ctl` (the operator's read-only tool, tested in test/ctl-explain.test.ts) are not daemons.
+  return [...out.stderr.matchAll(/^ {2}(\w+) /gm)]
+    .map((m) => m[1]!)
+    .filter((c) => c !== 'version' && c !== 'ctl');
 }
 
 describe('netloom <daemon> with bad configuration', async () => {

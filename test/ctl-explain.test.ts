@@ -95,5 +95,19 @@ describe.skipIf(skip)('netloom ctl explain (real etcd)', () => {
     expect(r.code).toBe(2);
     expect(r.err.trim().split('\n')).toHaveLength(1);
     expect(r.err).toMatch(/port "http"/);
+    const unknown = await ctl([
+      'explain',
+      ...common(),
+      '--from',
+      'x/a',
+      '--to',
+      'y/b',
+      '--port',
+      '80',
+      '--no-such-flag',
+      '1',
+    ]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.err).toMatch(/configuration error: --no-such-flag: unknown flag/);
   });
 });
