@@ -5,110 +5,37 @@
 // (the engine itself is checked against cyclonus, an independent oracle, in
 // agent/renderers/policy*.test.ts); here the data plane must agree with it, pair by pair. Each
 // case also measures how long after `kubectl apply` every node enforced it.
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { get } from '../cli/lab/http.ts';
-import type { SimulatorStatus } from '../cli/lab/kubelet/simulator.ts';
-import { readView } from '../cli/ctl/explain.ts';
-import { explain } from '../agent/renderers/policy.ts';
-import type { Protocol } from '../agent/items/values.ts';
 import { createEtcdClient } from '../lib/etcd/client.ts';
 import { Store } from '../lib/etcd/store.ts';
-import { inNetns, runProcess } from '../lib/iproute.ts';
-import { Keyspace } from '../lib/keyspace.ts';
 import { sleep } from '../lib/timing.ts';
 import { skipUnless } from './harness/availability.ts';
-import { labAvailable, TestLab, waitFor } from './lab-support.ts';
+import { labAvailable, TestLab } from './lab-support.ts';
+import {
+  allCells,
+  expected,
+  NAMESPACES,
+  startModel,
+  untilAgreed,
+  type Cell,
+  type LabPod,
+  type Probe,
+} from './lab/policy-lab.ts';
 
 const skip = skipUnless('lab NetworkPolicy (test/lab-policy.test.ts)', labAvailable());
-const REACH = join(import.meta.dirname, 'lab', 'reach.ts');
-const NAMESPACES = ['x', 'y', 'z'];
-const PODS = ['a', 'b', 'c'];
-const PROBES: { proto: 'tcp' | 'udp'; port: number }[] = [
+const PROBES: Probe[] = [
   { proto: 'tcp', port: 80 },
   { proto: 'tcp', port: 81 },
   { proto: 'udp', port: 80 },
 ];
 
-interface LabPod {
-  key: string;
-  netns: string;
-  ip: string;
-}
-
-const podYaml = (ns: string, name: string): string => `apiVersion: v1
-kind: Pod
-metadata: { namespace: "${ns}", name: "${name}", labels: { pod: "${name}" } }
-spec:
-  containers:
-    - name: c
-      image: registry.example/agnhost:1
-      ports:
-        - { name: serve-80-tcp, containerPort: 80, protocol: TCP }
-        - { name: serve-81-tcp, containerPort: 81, protocol: TCP }
-        - { name: serve-80-udp, containerPort: 80, protocol: UDP }
-        - { name: serve-81-udp, containerPort: 81, protocol: UDP }
-`;
-
 describe.skipIf(skip)('netloom lab: NetworkPolicy and namespace isolation, real packets', () => {
   const lab = new TestLab({ nodes: 3 });
   let store: Store;
-  const pods: LabPod[] = [];
+  let pods: LabPod[] = [];
+  /** Every ordered pair of different pods, on every probe port. */
+  let cells: Cell[] = [];
   const timings: string[] = [];
-
-  /** What the data plane does: every ordered pair of different pods, on every probe port. */
-  const observe = async (): Promise<Map<string, boolean>> => {
-    const out = new Map<string, boolean>();
-    await Promise.all(
-      pods.map(async (from) => {
-        const targets = pods
-          .filter((p) => p !== from)
-          .flatMap((to) => PROBES.map((pr) => `${pr.proto}:${to.ip}:${pr.port}`));
-        const [cmd, argv] = inNetns(from.netns, process.execPath, [REACH, ...targets]);
-        const res = await runProcess(cmd, argv, { timeoutMs: 60_000 });
-        if (res.code !== 0) throw new Error(`reach from ${from.key}: ${res.stderr}`);
-        const got = JSON.parse(res.stdout) as Record<string, boolean>;
-        for (const to of pods) {
-          if (to === from) continue;
-          for (const pr of PROBES)
-            out.set(
-              `${from.key} → ${to.key} ${pr.proto}/${pr.port}`,
-              got[`${pr.proto}:${to.ip}:${pr.port}`] === true,
-            );
-        }
-      }),
-    );
-    return out;
-  };
-
-  /** What the policy engine says, on the objects as KSR mirrored them into netloom's etcd. */
-  const expected = async (): Promise<Map<string, boolean>> => {
-    const view = await readView(store, new Keyspace('default'));
-    const inputs = {
-      namespaces: view.namespaces.items,
-      pods: view.pods.items,
-      policies: view.policies.items,
-      nodes: view.nodes.items,
-    };
-    const out = new Map<string, boolean>();
-    for (const from of pods)
-      for (const to of pods) {
-        if (to === from) continue;
-        for (const pr of PROBES) {
-          const e = explain(inputs, {
-            from: { pod: from.key },
-            to: { pod: to.key },
-            protocol: pr.proto.toUpperCase() as Protocol,
-            port: pr.port,
-          });
-          out.set(`${from.key} → ${to.key} ${pr.proto}/${pr.port}`, e.allowed);
-        }
-      }
-    return out;
-  };
-
-  const differences = (want: Map<string, boolean>, got: Map<string, boolean>): string[] =>
-    [...want].filter(([k, v]) => got.get(k) !== v).map(([k, v]) => `${k}: expected ${v ? 'allow' : 'deny'}`);
 
   /** Replaces every NetworkPolicy with `yaml` (may be empty), then waits until packets agree with the engine. */
   const runCase = async (
@@ -122,13 +49,8 @@ describe.skipIf(skip)('netloom lab: NetworkPolicy and namespace isolation, real 
     await extra?.();
     // The expected table once KSR has mirrored the change (etcd follows the API server).
     await sleep(300);
-    const want = await expected();
-    let diff: string[];
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      diff = differences(want, await observe());
-      if (diff.length === 0 || Date.now() > deadline) break;
-    }
+    const want = await expected(store, cells);
+    const { diff } = await untilAgreed(want, cells);
     timings.push(
       `${name}: packets agreed with the engine ${Math.round(performance.now() - t0)} ms after kubectl (an upper bound: includes deleting the previous policies and 1.5 s probe rounds)`,
     );
@@ -141,31 +63,8 @@ describe.skipIf(skip)('netloom lab: NetworkPolicy and namespace isolation, real 
   beforeAll(async () => {
     await lab.up();
     store = new Store(createEtcdClient({ endpoints: [lab.etcdEndpoint] }));
-    for (const ns of NAMESPACES) {
-      await lab.kubectl(['create', 'namespace', ns]);
-      await lab.kubectl(['label', 'namespace', ns, `ns=${ns}`]);
-    }
-    await lab.kubectl(
-      ['apply', '-f', '-'],
-      NAMESPACES.flatMap((ns) => PODS.map((p) => podYaml(ns, p))).join('---\n'),
-    );
-    const byName = await waitFor(
-      'nine pods Running',
-      async () => {
-        const all = new Map<string, { ip: string; ready: boolean }>();
-        for (const ns of NAMESPACES)
-          for (const [n, p] of await lab.pods(undefined, ns)) all.set(`${ns}/${n}`, p);
-        return all.size === 9 && [...all.values()].every((p) => p.ready && p.ip) ? all : undefined;
-      },
-      60_000,
-    );
-    const sim = JSON.parse(
-      (await get('http://kubelet/status', { socketPath: join(lab.stateDir, 'kubelet.sock') })).body,
-    ) as SimulatorStatus;
-    for (const p of sim.pods) {
-      const key = `${p.namespace}/${p.name}`;
-      if (byName.has(key)) pods.push({ key, netns: p.netns, ip: byName.get(key)!.ip });
-    }
+    pods = await startModel(lab);
+    cells = allCells(pods, PROBES);
     expect(pods).toHaveLength(9);
   }, 240_000);
 
