@@ -146,6 +146,28 @@ const CASES: [string, VppFields][] = [
       },
     },
   ],
+  // A Service VIP without backends: ICMP_UNREACH (5) for reject, DROP (2) for drop.
+  ...[5, 2].map((type): [string, VppFields] => [
+    'ip_route_add_del',
+    {
+      ...REQ,
+      is_add: true,
+      route: {
+        table_id: 0,
+        prefix: toPrefix('10.96.0.20/32'),
+        n_paths: 1,
+        paths: [
+          {
+            sw_if_index: 0xffffffff,
+            weight: 1,
+            type,
+            nh: { address: { ip4: ip4Bytes('0.0.0.0') } },
+            label_stack: labels,
+          },
+        ],
+      },
+    },
+  ]),
   ['ip_route_dump', { ...REQ, table: { table_id: 10, is_ip6: false, name: '' } }],
   [
     'ip_neighbor_add_del',
@@ -182,6 +204,49 @@ const CASES: [string, VppFields][] = [
       first_ip_address: ip4Bytes('192.168.16.3'),
       last_ip_address: ip4Bytes('192.168.16.3'),
       is_add: true,
+    },
+  ],
+  // The twice-NAT pool address (NAT_IS_TWICE_NAT) and Service mappings with
+  // OUT2IN_ONLY|TWICE_NAT (5) and OUT2IN_ONLY|SELF_TWICE_NAT (6).
+  [
+    'nat44_add_del_address_range',
+    {
+      ...REQ,
+      first_ip_address: ip4Bytes('192.168.16.3'),
+      last_ip_address: ip4Bytes('192.168.16.3'),
+      is_add: true,
+      flags: 1,
+    },
+  ],
+  [
+    'nat44_add_del_lb_static_mapping',
+    {
+      ...REQ,
+      is_add: true,
+      flags: 5,
+      external_addr: ip4Bytes('10.96.0.1'),
+      external_port: 80,
+      protocol: 6,
+      affinity: 10800,
+      tag: 'service/0/tcp/10.96.0.1/80',
+      local_num: 2,
+      locals: [local('10.1.3.5'), local('10.1.4.6')],
+    },
+  ],
+  [
+    'nat44_add_del_static_mapping_v2',
+    {
+      ...REQ,
+      is_add: false,
+      flags: 6,
+      local_ip_address: ip4Bytes('10.1.3.5'),
+      external_ip_address: ip4Bytes('192.168.16.3'),
+      protocol: 6,
+      local_port: 8080,
+      external_port: 30080,
+      external_sw_if_index: 0xffffffff,
+      vrf_id: 0,
+      tag: '',
     },
   ],
   [
@@ -344,6 +409,7 @@ const CASES: [string, VppFields][] = [
   ['nat44_interface_details', { ...REP, flags: 16, sw_if_index: 1 }],
   ['nat44_address_dump', REQ],
   ['nat44_address_details', { ...REP, ip_address: ip4Bytes('192.168.0.1'), flags: 0, vrf_id: 0 }],
+  ['nat44_address_details', { ...REP, ip_address: ip4Bytes('192.168.0.1'), flags: 1, vrf_id: 0 }],
   [
     'nat44_lb_static_mapping_details',
     {
@@ -351,7 +417,7 @@ const CASES: [string, VppFields][] = [
       external_addr: ip4Bytes('10.96.0.1'),
       external_port: 80,
       protocol: 6,
-      flags: 0,
+      flags: 5,
       affinity: 10800,
       tag: 't',
       local_num: 2,
@@ -362,7 +428,7 @@ const CASES: [string, VppFields][] = [
     'nat44_static_mapping_details',
     {
       ...REP,
-      flags: 0,
+      flags: 6,
       local_ip_address: ip4Bytes('10.1.1.11'),
       external_ip_address: ip4Bytes('10.96.0.11'),
       protocol: 6,

@@ -98,7 +98,10 @@ export function vppDriverWith(api: VppApi, options: VppDriverOptions = {}): Driv
     }),
     ...(nat === undefined
       ? []
-      : [snatDescriptor({ nat, interfaces }, options.uplink), serviceDescriptor({ nat }, options.uplink)]),
+      : [
+          snatDescriptor({ nat, interfaces }, options.uplink),
+          serviceDescriptor({ nat, fib }, options.uplink),
+        ]),
   ];
   return { name: 'vpp', descriptors: descriptors };
 }

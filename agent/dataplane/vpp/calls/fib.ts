@@ -6,11 +6,13 @@ import { GONE, tolerate, type VppApi } from '../vpp-api.ts';
 export const PATH_NORMAL = 0;
 export const PATH_LOCAL = 1;
 export const PATH_DROP = 2;
+/** FIB_API_PATH_TYPE_ICMP_UNREACH: the ip4-null DPO answers ICMP destination (host) unreachable. */
+export const PATH_ICMP_UNREACH = 5;
 const NO_INTERFACE = 0xffffffff;
 
 /** One path of a route, in the driver's terms. */
 export interface VppPath {
-  type: 'via' | 'local' | 'drop';
+  type: 'via' | 'local' | 'drop' | 'unreach';
   /** For 'via': the outgoing interface and the next hop ('' for an attached route). */
   swIfIndex?: number;
   nextHop?: string;
@@ -29,7 +31,14 @@ export interface VppTable {
 }
 
 function pathFields(p: VppPath, ipv6: boolean): VppFields {
-  const type = p.type === 'local' ? PATH_LOCAL : p.type === 'drop' ? PATH_DROP : PATH_NORMAL;
+  const type =
+    p.type === 'local'
+      ? PATH_LOCAL
+      : p.type === 'drop'
+        ? PATH_DROP
+        : p.type === 'unreach'
+          ? PATH_ICMP_UNREACH
+          : PATH_NORMAL;
   const nh = p.nextHop !== undefined && p.nextHop !== '' ? (toAddress(p.nextHop)['un'] as VppFields) : {};
   return {
     sw_if_index: p.swIfIndex ?? NO_INTERFACE,
@@ -44,6 +53,7 @@ function pathOf(f: VppFields, ipv6: boolean): VppPath {
   const type = f['type'] as number;
   if (type === PATH_LOCAL) return { type: 'local' };
   if (type === PATH_DROP) return { type: 'drop' };
+  if (type === PATH_ICMP_UNREACH) return { type: 'unreach' };
   const address = (f['nh'] as VppFields)['address'] as VppFields;
   const nextHop = fromAddress({ af: ipv6 ? 1 : 0, un: address });
   const zero = nextHop === '0.0.0.0' || nextHop === '::';

@@ -1,12 +1,20 @@
-// VPP calls for NAT44-ED: enabling the plugin, inside/outside interfaces, the address pool,
-// and the static mappings that implement services (load-balanced with ≥ 2 backends, a plain
-// static mapping with one: VPP refuses an LB mapping with fewer than two locals).
+// VPP calls for NAT44-ED: enabling the plugin, inside/outside interfaces, the address pools
+// (the ordinary one for source NAT, the twice-NAT one for translating Service clients), and the
+// static mappings that implement services (load-balanced with ≥ 2 backends, a plain static
+// mapping with one: VPP refuses an LB mapping with fewer than two locals).
 import { ip4Bytes, ip4String } from '../addresses.ts';
 import type { VppFields } from '../api/field-codecs.ts';
 import { GONE, tolerate, type VppApi } from '../vpp-api.ts';
 
-export const NAT_IS_OUTSIDE = 16;
-export const NAT_IS_INSIDE = 32;
+// vl_api_nat_config_flags_t (src/plugins/nat/lib/nat_types.api).
+/** A mapping: translate every client's source to a twice-NAT pool address. */
+export const NAT_IS_TWICE_NAT = 0x01;
+/** A mapping: translate the client's source only when it is the chosen backend (hairpin). */
+export const NAT_IS_SELF_TWICE_NAT = 0x02;
+/** A mapping: match new connections from outside only (no in2out entry for the backends). */
+export const NAT_IS_OUT2IN_ONLY = 0x04;
+export const NAT_IS_OUTSIDE = 0x10;
+export const NAT_IS_INSIDE = 0x20;
 const NO_INTERFACE = 0xffffffff;
 
 export interface NatBackend {
@@ -23,6 +31,8 @@ export interface NatMapping {
   /** IP protocol number. */
   protocol: number;
   affinity: number;
+  /** nat_config_flags of the mapping: NAT_IS_OUT2IN_ONLY with TWICE_NAT or SELF_TWICE_NAT. */
+  flags: number;
   tag: string;
   backends: NatBackend[];
 }
@@ -63,8 +73,31 @@ export class NatCalls {
     await tolerate(op, add ? [-81] : [...GONE, -126]);
   }
 
+  /** Adds (or removes) `ip` to the twice-NAT pool; VPP keeps it apart from the ordinary pool. */
+  async addTwiceNatAddress(ip: string, add: boolean): Promise<void> {
+    const op = this.api.request('nat44_add_del_address_range', {
+      first_ip_address: ip4Bytes(ip),
+      last_ip_address: ip4Bytes(ip),
+      is_add: add,
+      flags: NAT_IS_TWICE_NAT,
+    });
+    await tolerate(op, add ? [-81] : [...GONE, -126]);
+  }
+
+  /** The ordinary pool (the dump lists both pools; twice-NAT entries carry the flag). */
   async addresses(): Promise<string[]> {
-    return (await this.api.dump('nat44_address_dump')).map((d) => ip4String(d['ip_address'] as Uint8Array));
+    return (await this.addressDump()).filter((a) => !a.twiceNat).map((a) => a.ip);
+  }
+
+  async twiceNatAddresses(): Promise<string[]> {
+    return (await this.addressDump()).filter((a) => a.twiceNat).map((a) => a.ip);
+  }
+
+  private async addressDump(): Promise<{ ip: string; twiceNat: boolean }[]> {
+    return (await this.api.dump('nat44_address_dump')).map((d) => ({
+      ip: ip4String(d['ip_address'] as Uint8Array),
+      twiceNat: ((d['flags'] as number) & NAT_IS_TWICE_NAT) !== 0,
+    }));
   }
 
   async addMapping(m: NatMapping): Promise<void> {
@@ -72,6 +105,7 @@ export class NatCalls {
       const b = m.backends[0]!;
       await this.api.request('nat44_add_del_static_mapping_v2', {
         is_add: true,
+        flags: m.flags,
         local_ip_address: ip4Bytes(b.ip),
         external_ip_address: ip4Bytes(m.external),
         protocol: m.protocol,
@@ -85,6 +119,7 @@ export class NatCalls {
     }
     await this.api.request('nat44_add_del_lb_static_mapping', {
       is_add: true,
+      flags: m.flags,
       external_addr: ip4Bytes(m.external),
       external_port: m.port,
       protocol: m.protocol,
@@ -100,12 +135,15 @@ export class NatCalls {
   }
 
   /** Deletes the mapping of this frontend, whichever kind it is. */
-  async deleteMapping(m: Pick<NatMapping, 'external' | 'port' | 'protocol' | 'backends'>): Promise<void> {
+  async deleteMapping(
+    m: Pick<NatMapping, 'external' | 'port' | 'protocol' | 'backends' | 'flags'>,
+  ): Promise<void> {
     const gone = [...GONE, -126];
     if (m.backends.length === 1) {
       const b = m.backends[0]!;
       const fields = {
         is_add: false,
+        flags: m.flags,
         local_ip_address: ip4Bytes(b.ip),
         external_ip_address: ip4Bytes(m.external),
         protocol: m.protocol,
@@ -119,6 +157,7 @@ export class NatCalls {
     }
     const fields = {
       is_add: false,
+      flags: m.flags,
       external_addr: ip4Bytes(m.external),
       external_port: m.port,
       protocol: m.protocol,
@@ -132,6 +171,7 @@ export class NatCalls {
       port: d['external_port'] as number,
       protocol: d['protocol'] as number,
       affinity: d['affinity'] as number,
+      flags: d['flags'] as number,
       tag: d['tag'] as string,
       backends: (d['locals'] as VppFields[]).map((l) => ({
         ip: ip4String(l['addr'] as Uint8Array),
@@ -145,6 +185,7 @@ export class NatCalls {
       port: d['external_port'] as number,
       protocol: d['protocol'] as number,
       affinity: 0,
+      flags: d['flags'] as number,
       tag: d['tag'] as string,
       backends: [
         {

@@ -1,13 +1,24 @@
 // Fake handlers for NAT44-ED and ACLs, with the retvals of the real plugins for the cases a
 // driver meets: NAT disabled → UNSUPPORTED, mapping exists → VALUE_EXIST, fewer than two LB
 // locals → INVALID_VALUE, enabling twice → retval 1 (not an error), unknown ACL → NO_SUCH_ENTRY.
+// Mapping flags as nat44_ed.c and nat44_ed_api.c treat them: an LB mapping that is not
+// OUT2IN_ONLY needs its external address in the (ordinary) pool, else NO_SUCH_ENTRY; a plain
+// mapping that is not OUT2IN_ONLY claims its local address:port, and a second one claiming it
+// gets VALUE_EXIST; the LB handler keeps TWICE_NAT over SELF_TWICE_NAT when both are given;
+// twice-NAT with ADDR_ONLY is UNSUPPORTED. Addresses with the TWICE_NAT flag go to a pool of
+// their own; the dump lists both, flagged.
 import { ip4String } from '../addresses.ts';
 import type { VppFields } from '../api/field-codecs.ts';
 import { fail, ok, VNET, type Handler, type HandlerResult } from './handler.ts';
 import type { FakeVppState } from './state.ts';
 
+const NAT_IS_TWICE_NAT = 0x01;
+const NAT_IS_SELF_TWICE_NAT = 0x02;
+const NAT_IS_OUT2IN_ONLY = 0x04;
+const NAT_IS_ADDR_ONLY = 0x08;
 const NAT_IS_INSIDE = 32;
 const NAT_IS_OUTSIDE = 16;
+const TWICE_EITHER = NAT_IS_TWICE_NAT | NAT_IS_SELF_TWICE_NAT;
 
 function natEnabled(state: FakeVppState, fn: () => HandlerResult): HandlerResult {
   return state.nat.enabled ? fn() : fail(VNET.UNSUPPORTED);
@@ -29,6 +40,7 @@ export const natHandlers: Record<string, Handler> = {
     nat.enabled = false;
     nat.interfaces.clear();
     nat.addresses.clear();
+    nat.twiceNatAddresses.clear();
     nat.lb.clear();
     nat.static.clear();
     return ok();
@@ -53,19 +65,22 @@ export const natHandlers: Record<string, Handler> = {
       const first = ip4String(msg['first_ip_address'] as Uint8Array);
       const last = ip4String(msg['last_ip_address'] as Uint8Array);
       if (first !== last) return fail(VNET.UNIMPLEMENTED);
-      const addresses = ctx.state.nat.addresses;
+      const twice = ((msg['flags'] as number) & NAT_IS_TWICE_NAT) !== 0;
+      const addresses = twice ? ctx.state.nat.twiceNatAddresses : ctx.state.nat.addresses;
       if (msg['is_add'] === true) {
         if (addresses.has(first)) return fail(VNET.VALUE_EXIST);
         addresses.set(first, {
           ip_address: msg['first_ip_address'],
-          flags: msg['flags'],
+          flags: twice ? NAT_IS_TWICE_NAT : 0,
           vrf_id: msg['vrf_id'],
         });
         return ok();
       }
       return addresses.delete(first) ? ok() : fail(VNET.NO_SUCH_ENTRY);
     }),
-  nat44_address_dump: (_msg, ctx) => ({ details: [...ctx.state.nat.addresses.values()] }),
+  nat44_address_dump: (_msg, ctx) => ({
+    details: [...ctx.state.nat.addresses.values(), ...ctx.state.nat.twiceNatAddresses.values()],
+  }),
   nat44_add_del_lb_static_mapping: (msg, ctx) =>
     natEnabled(ctx.state, () => {
       const key = lbKey(msg['external_addr'], msg['external_port'], msg['protocol']);
@@ -74,7 +89,13 @@ export const natHandlers: Record<string, Handler> = {
       if (lb.has(key) || ctx.state.nat.static.has(key)) return fail(VNET.VALUE_EXIST);
       const locals = msg['locals'] as VppFields[];
       if (locals.length < 2) return fail(VNET.INVALID_VALUE);
-      const { external_addr, external_port, protocol, flags, affinity, tag } = msg;
+      const given = msg['flags'] as number;
+      const out2inOnly = (given & NAT_IS_OUT2IN_ONLY) !== 0;
+      if (!out2inOnly && !ctx.state.nat.addresses.has(ip4String(msg['external_addr'] as Uint8Array)))
+        return fail(VNET.NO_SUCH_ENTRY);
+      const twice = given & NAT_IS_TWICE_NAT ? NAT_IS_TWICE_NAT : given & NAT_IS_SELF_TWICE_NAT;
+      const flags = twice | (out2inOnly ? NAT_IS_OUT2IN_ONLY : 0);
+      const { external_addr, external_port, protocol, affinity, tag } = msg;
       lb.set(key, { external_addr, external_port, protocol, flags, affinity, tag, locals });
       return ok();
     }),
@@ -85,8 +106,15 @@ export const natHandlers: Record<string, Handler> = {
       const mappings = ctx.state.nat.static;
       if (msg['is_add'] !== true) return mappings.delete(key) ? ok() : fail(VNET.NO_SUCH_ENTRY);
       if (mappings.has(key) || ctx.state.nat.lb.has(key)) return fail(VNET.VALUE_EXIST);
+      const given = msg['flags'] as number;
+      if (given & TWICE_EITHER && given & NAT_IS_ADDR_ONLY) return fail(VNET.UNSUPPORTED);
+      const claims = (m: VppFields): boolean => ((m['flags'] as number) & NAT_IS_OUT2IN_ONLY) === 0;
+      const local = (m: VppFields): string =>
+        `${ip4String(m['local_ip_address'] as Uint8Array)}:${m['local_port'] as number}:${m['protocol'] as number}/${m['vrf_id'] as number}`;
+      if (claims(msg) && [...mappings.values()].some((m) => claims(m) && local(m) === local(msg)))
+        return fail(VNET.VALUE_EXIST);
+      const flags = given & (TWICE_EITHER | NAT_IS_OUT2IN_ONLY | NAT_IS_ADDR_ONLY);
       const {
-        flags,
         local_ip_address,
         external_ip_address,
         protocol,

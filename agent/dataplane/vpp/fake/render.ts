@@ -59,17 +59,18 @@ export function renderState(s: FakeVppState): string {
   for (const [sw, flags] of s.nat.interfaces)
     lines.push(`nat44 ${name(sw)}${flags & 32 ? ' inside' : ''}${flags & 16 ? ' outside' : ''}`);
   for (const ip of s.nat.addresses.keys()) lines.push(`nat44 pool ${ip}`);
+  for (const ip of s.nat.twiceNatAddresses.keys()) lines.push(`nat44 twice-nat pool ${ip}`);
   for (const [key, m] of s.nat.lb) {
     const locals = (m['locals'] as VppFields[]).map(
       (l) => `${ip4String(l['addr'] as Uint8Array)}:${l['port'] as number}*${l['probability'] as number}`,
     );
     lines.push(
-      `nat44 lb ${key} -> ${locals.join(' ')} affinity ${m['affinity'] as number} tag ${m['tag'] as string}`,
+      `nat44 lb ${key} -> ${locals.join(' ')} affinity ${m['affinity'] as number}${flagsText(m)} tag ${m['tag'] as string}`,
     );
   }
   for (const [key, m] of s.nat.static)
     lines.push(
-      `nat44 static ${key} -> ${ip4String(m['local_ip_address'] as Uint8Array)}:${m['local_port'] as number} tag ${m['tag'] as string}`,
+      `nat44 static ${key} -> ${ip4String(m['local_ip_address'] as Uint8Array)}:${m['local_port'] as number}${flagsText(m)} tag ${m['tag'] as string}`,
     );
   for (const [index, a] of s.acls) lines.push(`acl ${index} ${a.tag} rules ${a.rules.length}`);
   for (const [sw, b] of s.aclBindings)
@@ -79,9 +80,21 @@ export function renderState(s: FakeVppState): string {
   return lines.sort().join('\n');
 }
 
+/** A mapping's twice-NAT and out2in-only flags, as ` out2in-only twice-nat` (or nothing). */
+function flagsText(m: VppFields): string {
+  const f = m['flags'] as number;
+  const names = [
+    f & 0x04 ? 'out2in-only' : '',
+    f & 0x01 ? 'twice-nat' : '',
+    f & 0x02 ? 'self-twice-nat' : '',
+  ].filter(Boolean);
+  return names.map((n) => ` ${n}`).join('');
+}
+
 function pathText(p: VppFields, name: (sw: number) => string): string {
   if (p['type'] === 1) return 'local';
   if (p['type'] === 2) return 'drop';
+  if (p['type'] === 5) return 'icmp-unreachable';
   const nh = fromAddress({ af: 0, un: (p['nh'] as VppFields)['address'] });
   return `via ${name(p['sw_if_index'] as number)}${nh === '0.0.0.0' ? '' : ` ${nh}`}`;
 }

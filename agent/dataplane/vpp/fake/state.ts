@@ -48,6 +48,8 @@ export class FakeVppState {
     enabled: false,
     interfaces: new Map<number, number>(),
     addresses: new Map<string, VppFields>(),
+    /** The twice-NAT pool: VPP keeps it apart (the same address may be in both). */
+    twiceNatAddresses: new Map<string, VppFields>(),
     /** `addr:port:proto` → lb static mapping details fields. */
     lb: new Map<string, VppFields>(),
     /** `external:port:proto` → static mapping details fields. */

@@ -1,0 +1,229 @@
+// The vpp driver's Services beyond the mapping itself, against the fake VPP: masqueradeOutside
+// as the mapping's twice-NAT flags (and the twice-NAT pool), hairpin, noBackends as a route on
+// the VIP, retrieve exactness and repair. What a first packet meets is asked of the fake's model
+// of NAT44-ED and the FIB (fake/nat-path.ts).
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { serviceKey, snatKey } from '../../items/keys.ts';
+import type { Service } from '../../items/values.ts';
+import { NatCalls, NAT_IS_OUT2IN_ONLY } from './calls/nat.ts';
+import { natPath, type NatPacket } from './fake/nat-path.ts';
+import { renderState } from './fake/render.ts';
+import { driverLab, type DriverLab } from './testing/driver-lab.ts';
+
+let lab: DriverLab;
+beforeEach(async () => {
+  lab = await driverLab();
+});
+afterEach(async () => {
+  await lab.close();
+});
+
+const backend = (ip: string, port = 8080): Service['backends'][number] => ({
+  ip,
+  port,
+  weight: 1,
+  local: false,
+});
+const service = (
+  vip: string,
+  port: number,
+  backends: Service['backends'],
+  extra: Partial<Service> = {},
+): Service => ({
+  namespace: 'default',
+  name: 'web',
+  portName: 'http',
+  vrf: 0,
+  kind: 'cluster-ip',
+  vip,
+  protocol: 'TCP',
+  port,
+  backends,
+  affinitySeconds: 0,
+  noBackends: 'reject',
+  masqueradeOutside: ['10.1.0.0/16'],
+  ...extra,
+});
+const item = (v: Service): { key: string; value: Service } => ({
+  key: serviceKey(v.vrf, v.protocol, v.vip, v.port),
+  value: v,
+});
+const lines = (prefix: string): string[] =>
+  renderState(lab.fake.state)
+    .split('\n')
+    .filter((l) => l.startsWith(prefix));
+const tcp = (p: Omit<NatPacket, 'protocol'>): ReturnType<typeof natPath> =>
+  natPath(lab.fake.state, { ...p, protocol: 6 });
+const noChanges = { create: 0, update: 0, delete: 0 };
+
+describe('vpp driver: Service masquerade and hairpin', () => {
+  it('maps masqueradeOutside to twice-NAT flags, with the uplink address as the twice-NAT pool', async () => {
+    const items = [
+      item(service('10.96.0.10', 80, [backend('10.1.1.11'), backend('10.1.2.7')], { masqueradeOutside: [] })),
+      item(service('10.96.0.11', 80, [backend('10.1.1.11')])), // [pod CIDR]
+      item(
+        service('node', 30080, [backend('10.1.1.11')], {
+          kind: 'node-port',
+          masqueradeOutside: null,
+          noBackends: 'drop',
+        }),
+      ),
+    ];
+    expect((await lab.scheduler.commit(items)).errors).toEqual([]);
+    expect(lines('nat44 lb').concat(lines('nat44 static'))).toEqual([
+      'nat44 lb 10.96.0.10:80:6 -> 10.1.1.11:8080*1 10.1.2.7:8080*1 affinity 0 out2in-only twice-nat tag service/0/tcp/10.96.0.10/80',
+      'nat44 static 10.96.0.11:80:6 -> 10.1.1.11:8080 out2in-only twice-nat tag service/0/tcp/10.96.0.11/80',
+      'nat44 static 192.168.0.1:30080:6 -> 10.1.1.11:8080 out2in-only self-twice-nat tag service/0/tcp/node/30080',
+    ]);
+    expect(lines('nat44 twice-nat pool')).toEqual(['nat44 twice-nat pool 192.168.0.1']);
+
+    // From the underlay: [] and [cidr] masquerade the client; null keeps it.
+    const client = '192.168.0.50';
+    expect(tcp({ from: 'outside', src: client, dst: '10.96.0.10', dport: 80, pick: 1 })).toEqual({
+      verdict: 'translated',
+      src: '192.168.0.1',
+      dst: '10.1.2.7',
+      dport: 8080,
+    });
+    expect(tcp({ from: 'outside', src: client, dst: '10.96.0.11', dport: 80 })).toMatchObject({
+      src: '192.168.0.1',
+    });
+    expect(tcp({ from: 'outside', src: client, dst: '192.168.0.1', dport: 30080 })).toEqual({
+      verdict: 'translated',
+      src: client,
+      dst: '10.1.1.11',
+      dport: 8080,
+    });
+    // Hairpin under null: the backend as the client is masqueraded all the same.
+    expect(tcp({ from: 'outside', src: '10.1.1.11', dst: '192.168.0.1', dport: 30080 })).toMatchObject({
+      src: '192.168.0.1',
+      dst: '10.1.1.11',
+    });
+
+    // An agent restart finds everything as desired.
+    expect((await lab.restartAgent().resync({ desired: items })).counts).toEqual(noChanges);
+  });
+
+  it('a pod reaching its own Service lands on itself, its source translated', async () => {
+    await lab.scheduler.commit([
+      item(service('10.96.0.11', 80, [backend('10.1.1.11')], { masqueradeOutside: null })),
+    ]);
+    // From the pod's TAP (inside) it is NAT44-ED's in2out hairpinning: the source becomes the
+    // source-NAT pool address whatever the mapping's flags — so it needs the node's source NAT
+    // (which every node renders).
+    const inside = { from: 'inside', src: '10.1.1.11', dst: '10.96.0.11', dport: 80 } as const;
+    expect(tcp(inside)).toMatchObject({ verdict: 'drop' });
+    const snat = { vrf: 0, source: '10.1.1.0/24', except: [], toAddress: '' };
+    expect((await lab.scheduler.commit([{ key: snatKey(0, '10.1.1.0/24'), value: snat }])).errors).toEqual(
+      [],
+    );
+    expect(tcp(inside)).toEqual({
+      verdict: 'translated',
+      src: '192.168.0.1',
+      dst: '10.1.1.11',
+      dport: 8080,
+    });
+  });
+
+  it('repairs a missing twice-NAT address and a mapping whose flags drifted', async () => {
+    const items = [item(service('10.96.0.11', 80, [backend('10.1.1.11')], { masqueradeOutside: null }))];
+    await lab.scheduler.commit(items);
+    lab.fake.state.nat.twiceNatAddresses.clear();
+    expect(tcp({ from: 'outside', src: '10.1.1.11', dst: '10.96.0.11', dport: 80 })).toMatchObject({
+      verdict: 'drop',
+    });
+    let rec = await lab.restartAgent().resync({ desired: items });
+    expect(rec.errors).toEqual([]);
+    expect(rec.counts).toEqual({ create: 0, update: 1, delete: 0 });
+    expect(lines('nat44 twice-nat pool')).toEqual(['nat44 twice-nat pool 192.168.0.1']);
+
+    const m = [...lab.fake.state.nat.static.values()][0]!;
+    const k = [...lab.fake.state.nat.static.keys()][0]!;
+    lab.fake.state.nat.static.set(k, { ...m, flags: NAT_IS_OUT2IN_ONLY }); // self-twice-NAT lost by hand
+    rec = await lab.restartAgent().resync({ desired: items });
+    expect(rec.counts).toEqual({ create: 0, update: 1, delete: 0 });
+    expect(lines('nat44 static')[0]).toContain('out2in-only self-twice-nat');
+  });
+
+  it('fake refuses what VPP refuses: an LB mapping off the pool without out2in-only, a shared backend', async () => {
+    const nat = new NatCalls(lab.client);
+    await nat.enable();
+    const lb = {
+      external: '10.96.0.10',
+      port: 80,
+      protocol: 6,
+      affinity: 0,
+      tag: 't',
+      backends: [
+        { ip: '10.1.1.11', port: 8080, probability: 50, vrf: 0 },
+        { ip: '10.1.2.7', port: 8080, probability: 50, vrf: 0 },
+      ],
+    };
+    await expect(nat.addMapping({ ...lb, flags: 0 })).rejects.toMatchObject({ retval: -6 });
+    await nat.addMapping({ ...lb, flags: NAT_IS_OUT2IN_ONLY });
+    const one = { ...lb, backends: [lb.backends[0]!] };
+    await nat.addMapping({ ...one, external: '10.96.0.11', flags: 0 });
+    await expect(nat.addMapping({ ...one, external: '10.96.0.12', flags: 0 })).rejects.toMatchObject({
+      retval: -81,
+    });
+    await nat.addMapping({ ...one, external: '10.96.0.12', flags: NAT_IS_OUT2IN_ONLY });
+  });
+});
+
+describe('vpp driver: Service without backends', () => {
+  it('rejects with ICMP unreachable or drops by a route on the VIP, shared by its frontends', async () => {
+    const reject = service('10.96.0.20', 80, []);
+    const drop = service('10.96.0.20', 81, [], { noBackends: 'drop' });
+    const served = service('10.96.0.20', 443, [backend('10.1.1.11', 8443)]);
+    await lab.scheduler.commit([item(drop), item(served)]);
+    expect(lines('route 4/0 10.96.0.20')).toEqual(['route 4/0 10.96.0.20/32 drop']);
+    expect(tcp({ from: 'outside', src: '192.168.0.50', dst: '10.96.0.20', dport: 81 })).toMatchObject({
+      verdict: 'drop',
+    });
+
+    await lab.scheduler.commit([item(reject)]);
+    // Reject wins the shared route; the port with backends is translated before the FIB.
+    expect(lines('route 4/0 10.96.0.20')).toEqual(['route 4/0 10.96.0.20/32 icmp-unreachable']);
+    expect(tcp({ from: 'inside', src: '10.1.1.11', dst: '10.96.0.20', dport: 80 })).toEqual({
+      verdict: 'icmp-unreachable',
+    });
+    expect(tcp({ from: 'outside', src: '192.168.0.50', dst: '10.96.0.20', dport: 443 })).toMatchObject({
+      verdict: 'translated',
+      dst: '10.1.1.11',
+      dport: 8443,
+    });
+    const all = [item(reject), item(drop), item(served)];
+    expect((await lab.restartAgent().resync({ desired: all })).counts).toEqual(noChanges);
+
+    // The rejecting frontend gets a backend: the route falls back to drop, then goes.
+    await lab.scheduler.commit([item({ ...reject, backends: [backend('10.1.2.7')] })]);
+    expect(lines('route 4/0 10.96.0.20')).toEqual(['route 4/0 10.96.0.20/32 drop']);
+    await lab.scheduler.commit([{ key: item(drop).key, value: null }]);
+    expect(lines('route 4/0 10.96.0.20')).toEqual([]);
+  });
+
+  it('repairs a lost or wrong VIP route on resync; a node port gets none', async () => {
+    const reject = service('10.96.0.21', 80, []);
+    const nodePort = service('node', 30081, [], { kind: 'node-port', noBackends: 'drop' });
+    const items = [item(reject), item(nodePort)];
+    await lab.scheduler.commit(items);
+    expect(lines('route 4/0 10.96.0.21')).toEqual(['route 4/0 10.96.0.21/32 icmp-unreachable']);
+    expect(lines('route 4/0 192.168.0.1/32')).toEqual([]);
+
+    lab.fake.state.routes.get('4/0')!.delete('10.96.0.21/32');
+    let rec = await lab.restartAgent().resync({ desired: items });
+    expect(rec.errors).toEqual([]);
+    expect(rec.counts).toEqual({ create: 1, update: 0, delete: 0 });
+    expect(lines('route 4/0 10.96.0.21')).toEqual(['route 4/0 10.96.0.21/32 icmp-unreachable']);
+
+    // A drop route where reject is desired is rewritten.
+    const r = lab.fake.state.routes.get('4/0')!.get('10.96.0.21/32')!;
+    lab.fake.state.routes
+      .get('4/0')!
+      .set('10.96.0.21/32', { ...r, paths: [{ sw_if_index: 0xffffffff, type: 2 }] });
+    rec = await lab.restartAgent().resync({ desired: items });
+    expect(rec.counts).toEqual({ create: 1, update: 0, delete: 0 });
+    expect(lines('route 4/0 10.96.0.21')).toEqual(['route 4/0 10.96.0.21/32 icmp-unreachable']);
+    expect((await lab.restartAgent().resync({ desired: items })).counts).toEqual(noChanges);
+  });
+});
