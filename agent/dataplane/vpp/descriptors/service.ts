@@ -130,20 +130,21 @@ export function serviceDescriptor(
     else needs.set(id, m);
   };
 
+  // The route first: syncing it is idempotent, so a failed mapping add retried finds nothing
+  // of its own half-done (the add itself is the last step, and VPP's refusal leaves nothing).
   const apply = async (key: string, v: Service): Promise<NatMapping | null> => {
     const m = mappingOf(key, v, uplink);
-    if (m !== undefined) {
-      if (uplink === undefined)
-        throw new DataPlaneError(
-          'services need the driver option `uplink`: its address is where node ports listen and what clients are translated to (twice-NAT)',
-        );
-      await nat.enable();
-      await nat.addTwiceNatAddress(uplink.address, true);
-      await nat.addMapping(m);
-    }
+    if (m !== undefined && uplink === undefined)
+      throw new DataPlaneError(
+        'services need the driver option `uplink`: its address is where node ports listen and what clients are translated to (twice-NAT)',
+      );
     setNeed(key, v, routeNeed(v));
     if (v.vip !== 'node') await syncRoute(v.vrf, v.vip);
-    return m ?? null;
+    if (m === undefined) return null;
+    await nat.enable();
+    await nat.addTwiceNatAddress(uplink!.address, true);
+    await nat.addMapping(m);
+    return m;
   };
 
   return {
