@@ -8,6 +8,7 @@ import type { Service } from '../../items/values.ts';
 import { NatCalls, NAT_IS_OUT2IN_ONLY } from './calls/nat.ts';
 import { natPath, type NatPacket } from './fake/nat-path.ts';
 import { renderState } from './fake/render.ts';
+import { backend as fixtureBackend, service as fixtureService } from './testing/items.ts';
 import { driverLab, type DriverLab } from './testing/driver-lab.ts';
 
 let lab: DriverLab;
@@ -18,32 +19,14 @@ afterEach(async () => {
   await lab.close();
 });
 
-const backend = (ip: string, port = 8080): Service['backends'][number] => ({
-  ip,
-  port,
-  weight: 1,
-  local: false,
-});
+const backend = (ip: string, port = 8080): Service['backends'][number] => fixtureBackend(ip, 1, false, port);
+// Cluster-IP frontends here masquerade outside the pod CIDR, as the renderer writes them.
 const service = (
   vip: string,
   port: number,
   backends: Service['backends'],
   extra: Partial<Service> = {},
-): Service => ({
-  namespace: 'default',
-  name: 'web',
-  portName: 'http',
-  vrf: 0,
-  kind: 'cluster-ip',
-  vip,
-  protocol: 'TCP',
-  port,
-  backends,
-  affinitySeconds: 0,
-  noBackends: 'reject',
-  masqueradeOutside: ['10.1.0.0/16'],
-  ...extra,
-});
+): Service => fixtureService(vip, backends, { port, masqueradeOutside: ['10.1.0.0/16'], ...extra });
 const item = (v: Service): { key: string; value: Service } => ({
   key: serviceKey(v.vrf, v.protocol, v.vip, v.port),
   value: v,

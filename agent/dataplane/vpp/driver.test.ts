@@ -3,9 +3,9 @@
 // VRFs, services as NAT44 mappings (policies: driver-policy.test.ts).
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { podInterfaceKey, routeKey, serviceKey, vrfKey, addressKey } from '../../items/keys.ts';
-import type { PodInterface, Service } from '../../items/values.ts';
+import type { PodInterface } from '../../items/values.ts';
 import { podItems } from '../linux/test-items.ts';
-import { node1, nodes, pod } from './testing/items.ts';
+import { backend, node1, nodes, pod, service } from './testing/items.ts';
 import { renderState } from './fake/render.ts';
 import { driverLab, type DriverLab } from './testing/driver-lab.ts';
 
@@ -190,28 +190,6 @@ describe('vpp driver: VRFs, services', () => {
       update: 0,
       delete: 0,
     });
-  });
-
-  const backend = (ip: string, weight = 1, local = false): Service['backends'][number] => ({
-    ip,
-    port: 8080,
-    weight,
-    local,
-  });
-  const service = (vip: string, backends: Service['backends'], extra: Partial<Service> = {}): Service => ({
-    namespace: 'default',
-    name: 'web',
-    portName: 'http',
-    vrf: 0,
-    kind: 'cluster-ip',
-    vip,
-    protocol: 'TCP',
-    port: 80,
-    backends,
-    affinitySeconds: 0,
-    noBackends: 'reject',
-    masqueradeOutside: [],
-    ...extra,
   });
 
   it('maps services to NAT44-ED static mappings, resyncs them, replaces them on change', async () => {
