@@ -5,7 +5,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { serviceKey, snatKey } from '../../items/keys.ts';
 import type { Service } from '../../items/values.ts';
+import { silentLogger } from '../../../lib/logging.ts';
+import { KvScheduler } from '../../scheduler/scheduler.ts';
 import { NatCalls, NAT_IS_OUT2IN_ONLY } from './calls/nat.ts';
+import { vppDriverWith } from './driver.ts';
 import { natPath, type NatPacket } from './fake/nat-path.ts';
 import { renderState } from './fake/render.ts';
 import { backend as fixtureBackend, service as fixtureService } from './testing/items.ts';
@@ -208,5 +211,22 @@ describe('vpp driver: Service without backends', () => {
     expect(rec.counts).toEqual({ create: 1, update: 0, delete: 0 });
     expect(lines('route 4/0 10.96.0.21')).toEqual(['route 4/0 10.96.0.21/32 icmp-unreachable']);
     expect((await lab.restartAgent().resync({ desired: items })).counts).toEqual(noChanges);
+  });
+
+  it('without the uplink option: a frontend with backends fails saying why, one without still routes', async () => {
+    const scheduler = new KvScheduler({
+      driver: vppDriverWith(lab.client),
+      logger: silentLogger(),
+      retry: { auto: false },
+    });
+    const rec = await scheduler.commit([
+      item(service('10.96.0.30', 80, [backend('10.1.1.11')])),
+      item(service('10.96.0.31', 80, [])),
+    ]);
+    expect(rec.errors.map((e) => [e.key, String(e.error)])).toEqual([
+      [serviceKey(0, 'TCP', '10.96.0.30', 80), expect.stringContaining('driver option `uplink`')],
+    ]);
+    expect(lines('nat44 static')).toEqual([]);
+    expect(lines('route 4/0 10.96.0.31')).toEqual(['route 4/0 10.96.0.31/32 icmp-unreachable']);
   });
 });
