@@ -87,12 +87,16 @@ interface Subject {
   backendText(ip: string): string[];
   /** Whether that rule (a line of `nft monitor`) belongs to Service `name` with cluster IP `vip`. */
   owns(line: string, vip: string, name: string): boolean;
+  /** When an intermediate store first held `ip` for Service `name` (netloom: KSR's etcd write). */
+  stored?(name: string, ip: string): Promise<number>;
   stop(): Promise<void>;
 }
 
 interface Figures {
   fullSyncMs: number;
   changeMs: number[];
+  /** Of each change, the part until the intermediate store held it (netloom: API → etcd by KSR). */
+  storedMs: number[];
 }
 
 /**
@@ -276,6 +280,33 @@ function netloomSubject(lab: Lab, etcd: EtcdHandle): Subject {
   let netns = '';
   let tmp = '';
   let round = 0;
+  let watching: AbortController | undefined;
+  const waiters: { name: string; ip: string; resolve: (t: number) => void }[] = [];
+  const keyspace = new Keyspace(CLUSTER);
+  /** Watches KSR's writes of the bench Services' folded endpoints in netloom's etcd. */
+  const watchEndpoints = async (): Promise<void> => {
+    watching = new AbortController();
+    const store = etcd.store();
+    const prefix = keyspace.prefix('endpoints', NAMESPACE);
+    const events = store.watch(prefix, {
+      startRevision: (await store.revision()) + 1,
+      signal: watching.signal,
+    });
+    void (async () => {
+      for await (const ev of events) {
+        if (ev.type !== 'events') continue;
+        const t = performance.now();
+        for (const ch of ev.changes) {
+          if (ch.type !== 'put') continue;
+          for (const w of [...waiters]) {
+            if (ch.key !== `${prefix}${w.name}` || !ch.value.includes(`"${w.ip}"`)) continue;
+            waiters.splice(waiters.indexOf(w), 1);
+            w.resolve(t);
+          }
+        }
+      }
+    })().catch(() => undefined);
+  };
   const nft = (args: string[]): Promise<string> => runTool('nft', args, { netns, timeoutMs: 60_000 });
   return {
     name: 'netloom (KSR + agent, linux driver)',
@@ -310,6 +341,7 @@ function netloomSubject(lab: Lab, etcd: EtcdHandle): Subject {
         ipamGcIntervalSeconds: 0,
         releaseDeletedNodesAfterSeconds: 0,
       });
+      await watchEndpoints();
       const t0 = performance.now();
       agent = await assembleAgent(config, '192.168.77.1', {
         store: etcd.store(),
@@ -322,7 +354,10 @@ function netloomSubject(lab: Lab, etcd: EtcdHandle): Subject {
     // Each backend's chain ends in `dnat to <ip>:<port> comment "service/0/tcp/<vip>/<port>"`.
     backendText: (ip) => [`dnat to ${ip}:${PORT}`],
     owns: (line, vip) => line.includes(`/${vip}/80"`),
+    stored: (name, ip) => new Promise((resolve) => waiters.push({ name, ip, resolve })),
     async stop() {
+      watching?.abort();
+      waiters.splice(0);
       await agent?.close();
       agent = undefined;
       await lab.deleteNetns(netns);
@@ -375,19 +410,22 @@ async function measure(subject: Subject, cluster: Cluster, target: number, n: nu
       throw new Error(`${subject.name}: nft monitor missed frontends (${count} of ${target})`);
     if ((await subject.frontends()) < target) throw new Error(`${subject.name}: monitor and map disagree`);
     const changeMs: number[] = [];
+    const storedMs: number[] = [];
     for (let c = 0; c < CHANGES; c++) {
       await sleep(CHANGE_GAP_MS);
       const i = Math.floor(((c + 0.5) * n) / CHANGES);
       const vip = cluster.services[i]!.vip;
       const ip = cluster.nextAddedIp();
       const seen = monitor.next(subject.backendText(ip), CHANGE_TIMEOUT_MS);
+      const stored = subject.stored?.(svcName(i), ip);
       const w = await cluster.addEndpoint(i, ip);
       const { t, line } = await seen;
       if (!subject.owns(line, vip, svcName(i)))
         throw new Error(`${subject.name}: ${ip} seen elsewhere: ${line}`);
       changeMs.push(t - w);
+      if (stored) storedMs.push((await stored) - w);
     }
-    return { fullSyncMs: at - t0, changeMs };
+    return { fullSyncMs: at - t0, changeMs, storedMs };
   } finally {
     monitor?.close();
     await subject.stop();
@@ -411,12 +449,18 @@ function report(n: number, target: number, results: [Subject, Figures | string][
     console.log(
       `  ${s.name.padEnd(38)} full sync ${(f.fullSyncMs / 1000).toFixed(2).padStart(7)} s${ratio(f.fullSyncMs, p?.fullSyncMs)}` +
         `  change p50 ${pct(f.changeMs, 50).toFixed(1).padStart(7)} ms${ratio(pct(f.changeMs, 50), p && pct(p.changeMs, 50))}` +
-        `  p99 ${pct(f.changeMs, 99).toFixed(1).padStart(7)} ms${ratio(pct(f.changeMs, 99), p && pct(p.changeMs, 99))}`,
+        `  p99 ${pct(f.changeMs, 99).toFixed(1).padStart(7)} ms${ratio(pct(f.changeMs, 99), p && pct(p.changeMs, 99))}` +
+        (f.storedMs.length > 0
+          ? `  (API → etcd by KSR p50 ${pct(f.storedMs, 50).toFixed(1)} ms, p99 ${pct(f.storedMs, 99).toFixed(1)} ms)`
+          : ''),
     );
   }
 }
 
 async function main(): Promise<void> {
+  // Interrupted, exit through 'exit' so the harness's handlers kill its children and delete the
+  // namespaces (a signal's default action would skip them).
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => process.exit(130));
   const netns = await KubeProxyNetns.create();
   const lab = new Lab();
   let kube: KubeApiserverHandle | undefined;
@@ -459,7 +503,13 @@ async function main(): Promise<void> {
           await waitConverged(kube.kubeConfig(), etcd.store(), new Keyspace(CLUSTER), 600_000);
         }
         try {
-          results.push([s, await measure(s, cluster, target, n)]);
+          const f = await measure(s, cluster, target, n);
+          results.push([s, f]);
+          // At once, so a later subject that never finishes cannot take these figures with it.
+          console.log(
+            `  measured ${s.name}: full sync ${(f.fullSyncMs / 1000).toFixed(2)} s, change p50 ` +
+              `${pct(f.changeMs, 50).toFixed(1)} ms p99 ${pct(f.changeMs, 99).toFixed(1)} ms`,
+          );
         } catch (err) {
           results.push([s, err instanceof Error ? err.message : String(err)]);
         }
