@@ -8,7 +8,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEtcdClient } from '../lib/etcd/client.ts';
 import { Store } from '../lib/etcd/store.ts';
-import { sleep } from '../lib/timing.ts';
 import { skipUnless } from './harness/availability.ts';
 import { labAvailable, TestLab } from './lab-support.ts';
 import {
@@ -17,6 +16,7 @@ import {
   NAMESPACES,
   startModel,
   untilAgreed,
+  waitMirrored,
   type Cell,
   type LabPod,
   type Probe,
@@ -48,7 +48,7 @@ describe.skipIf(skip)('netloom lab: NetworkPolicy and namespace isolation, real 
     if (yaml.trim() !== '') await lab.kubectl(['apply', '-f', '-'], yaml);
     await extra?.();
     // The expected table once KSR has mirrored the change (etcd follows the API server).
-    await sleep(300);
+    await waitMirrored(lab, store);
     const want = await expected(store, cells);
     const { diff } = await untilAgreed(want, cells);
     timings.push(

@@ -189,13 +189,24 @@ export async function untilAgreed(
 
 interface KubeObject {
   kind: string;
-  metadata: { namespace?: string; name: string; labels?: Record<string, string> };
+  metadata: {
+    namespace?: string;
+    name: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
 }
+
+/** The namespace annotations the policy engine reads (Contrail isolation). */
+const isolationOf = (annotations: Record<string, string> | undefined): Record<string, string> =>
+  Object.fromEntries(
+    Object.entries(annotations ?? {}).filter(([k]) => k.startsWith('opencontrail.org/isolation')),
+  );
 
 /**
  * Waits until netloom's etcd holds what the API server holds for the model: every
- * NetworkPolicy (as KSR converts it) and nothing else, and the labels of the model's namespaces
- * and pods. Only then is the engine's table the one the agents are converging on.
+ * NetworkPolicy (as KSR converts it) and nothing else, the labels of the model's namespaces
+ * and pods, and the namespaces' isolation annotations. Only then is the engine's table the one the agents are converging on.
  */
 export async function waitMirrored(lab: TestLab, store: Store, timeoutMs = 20_000): Promise<void> {
   await waitFor(
@@ -215,7 +226,10 @@ export async function waitMirrored(lab: TestLab, store: Store, timeoutMs = 20_00
       for (const o of api.items) {
         const labels = o.metadata.labels ?? {};
         if (o.kind === 'Namespace' && (NAMESPACES as readonly string[]).includes(o.metadata.name)) {
-          if (!isDeepStrictEqual(view.namespaces.get(o.metadata.name)?.labels, labels)) return false;
+          const mirrored = view.namespaces.get(o.metadata.name);
+          if (!isDeepStrictEqual(mirrored?.labels, labels)) return false;
+          if (!isDeepStrictEqual(isolationOf(mirrored?.annotations), isolationOf(o.metadata.annotations)))
+            return false;
         } else if (
           o.kind === 'Pod' &&
           (NAMESPACES as readonly string[]).includes(o.metadata.namespace ?? '')
