@@ -169,7 +169,7 @@ describe('compileDirection: peers and ports', () => {
     ]);
   });
 
-  it('fails closed on a viaService rule (validate refuses it in an isolated direction)', () => {
+  it('fails closed on a viaService rule: an ACL cannot see the DNAT, so the rule allows nothing', () => {
     expect(ingress(rule([], [], true))).toEqual(['deny 0.0.0.0/0 -> 0.0.0.0/0 any', 'deny ::/0 -> ::/0 any']);
   });
 });

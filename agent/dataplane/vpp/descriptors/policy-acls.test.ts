@@ -126,22 +126,16 @@ describe('policy validation (what VPP ACLs cannot express)', () => {
   const problems = (p: PodPolicy): string[] => policyProblems(p).filter((x): x is string => x !== false);
   const via: PolicyRule = { origin: 'ns/isolation#service', peers: [], ports: [], viaService: true };
 
-  it('refuses viaService in an isolated direction, with the reason; elsewhere it is moot', () => {
-    expect(problems(policy([via]))).toEqual([
-      'ingress rule ns/isolation#service: viaService cannot be enforced by VPP ACLs (NAT44-ED translates after the input ACL and leaves no mark the output ACL can match)',
-    ]);
-    expect(problems({ ...policy(undefined), ingress: { isolated: false, rules: [via] } })).toEqual([]);
-  });
-
-  it('refuses SCTP ports (the ACL plugin reads TCP and UDP ports only) but takes all of SCTP', () => {
+  it('takes what ACLs cannot express (viaService, SCTP ports): those rules fail closed, the item stays valid', () => {
     const sctp = (port: number): PolicyRule => ({
       ...rule('web'),
       ports: [{ protocol: 'SCTP', port, endPort: port }],
     });
-    expect(problems(policy(undefined, [sctp(9000)]))).toEqual([
-      'egress rule ns/np#0: SCTP port 9000 cannot be matched by VPP ACLs (they read TCP and UDP ports only)',
-    ]);
-    expect(problems(policy(undefined, [sctp(0)]))).toEqual([]);
+    expect(problems(policy([via]))).toEqual([]);
+    expect(problems(policy(undefined, [sctp(9000)]))).toEqual([]);
+    // "every port of a protocol" as the engine writes it
+    const every: PolicyRule = { ...rule('web'), ports: [{ protocol: 'UDP', port: 0, endPort: 65_535 }] };
+    expect(problems(policy([every]))).toEqual([]);
   });
 
   it('refuses malformed peers, port ranges and interfaces', () => {

@@ -5,11 +5,13 @@
 // differs is reported as VPP shows it, with its ACL indexes, so the scheduler can fix or
 // remove it.
 //
-// What VPP cannot do is refused in validate, for an isolated direction only (elsewhere rules are
-// moot): `viaService` — NAT44-ED translates after the input ACL (its ip4-unicast nodes run
-// after acl-plugin-in-ip4-fa) and the output ACL sees the translated packet with no trace of
-// the DNAT, and ACL rules match only addresses, protocol, ports and TCP flags; and SCTP ports —
-// the ACL plugin reads ports for TCP and UDP only (an SCTP packet matches as port 0).
+// What VPP cannot express fails closed — the rule allows nothing — rather than being refused
+// (an invalid item would leave the pod with no ACL at all, open): `viaService` — NAT44-ED
+// translates after the input ACL (its ip4-unicast nodes run after acl-plugin-in-ip4-fa) and the
+// output ACL sees the translated packet with no trace of the DNAT, and ACL rules match only
+// addresses, protocol, ports and TCP flags (policy-rules.ts skips the rule); and SCTP ports —
+// the ACL plugin reads ports for TCP and UDP only, so an SCTP packet matches as port 0 and a
+// rule for port N never matches it. Both are in the README's list of VPP differences.
 import { PREFIX } from '../../../items/keys.ts';
 import { policyDependencies } from '../../../items/dependencies.ts';
 import type { PodPolicy } from '../../../items/values.ts';
@@ -52,11 +54,8 @@ export function policyProblems(v: PodPolicy): (string | false)[] {
   return [
     !v.interface.startsWith(PREFIX.podInterface) &&
       `interface ${JSON.stringify(v.interface)} is not a pod interface`,
-    ...directions.flatMap(({ d, isolated, rules }) =>
+    ...directions.flatMap(({ d, rules }) =>
       rules.flatMap((r) => [
-        isolated &&
-          r.viaService &&
-          `${d} rule ${r.origin}: viaService cannot be enforced by VPP ACLs (NAT44-ED translates after the input ACL and leaves no mark the output ACL can match)`,
         ...r.peers.flatMap((p) =>
           p.type === 'set'
             ? [
@@ -69,15 +68,10 @@ export function policyProblems(v: PodPolicy): (string | false)[] {
         ),
         ...r.ports.map(
           (p) =>
-            !(p.port === 0 ? p.endPort === 0 : p.port > 0 && p.endPort >= p.port && p.endPort < 65536) &&
+            !(p.port === 0
+              ? p.endPort === 0 || p.endPort === 65_535
+              : p.port > 0 && p.endPort >= p.port && p.endPort < 65536) &&
             `${d} rule ${r.origin}: port range ${p.port}-${p.endPort} invalid`,
-        ),
-        ...r.ports.map(
-          (p) =>
-            isolated &&
-            p.protocol === 'SCTP' &&
-            p.port !== 0 &&
-            `${d} rule ${r.origin}: SCTP port ${p.port} cannot be matched by VPP ACLs (they read TCP and UDP ports only)`,
         ),
       ]),
     ),
