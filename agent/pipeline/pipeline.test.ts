@@ -38,11 +38,11 @@ function recorder() {
   };
 }
 
-function pipeline(attachments: Attachment[] = []) {
+function pipeline(attachments: Attachment[] = [], view = new ClusterView()) {
   const scheduler = recorder();
   const p = new Pipeline({
     ctx,
-    view: new ClusterView(),
+    view,
     scheduler,
     attachments,
     subnetOf: () => undefined,
@@ -164,16 +164,7 @@ describe('Pipeline: services', () => {
   it('renders a Service on resync and re-renders only it when it or its endpoints change', async () => {
     const view = new ClusterView();
     view.apply({ kind: 'service', namespace: 'default', name: 'web' }, svcJson('10.96.0.10'));
-    const scheduler = recorder();
-    const p = new Pipeline({
-      ctx,
-      view,
-      scheduler,
-      attachments: [],
-      subnetOf: () => undefined,
-      gatewayOffset: 1,
-      logger: silentLogger(),
-    });
+    const { p, scheduler } = pipeline([], view);
     await p.resync(true, 'start');
     expect(scheduler.resyncs[0]!.desired.map((i) => i.key)).toContain('service/0/tcp/10.96.0.10/80');
 
@@ -238,16 +229,7 @@ describe('Pipeline: policies', () => {
         ingress: [{ peers: [{ podSelector: { matchLabels: { role: 'client' } } }] }],
       },
     );
-    const scheduler = recorder();
-    const p = new Pipeline({
-      ctx,
-      view,
-      scheduler,
-      attachments: [],
-      subnetOf: () => undefined,
-      gatewayOffset: 1,
-      logger: silentLogger(),
-    });
+    const { p, scheduler } = pipeline([], view);
     await p.resync(true, 'start');
     const added = await p.attachPod(att('c1', '10.1.1.10', 'web-0'), 'add');
     expect(added.items.map((i) => i.key)).toEqual([
