@@ -1,6 +1,8 @@
 // The policy samples of testdata/policy-nft-1.0.6.json (shared by the test and the script that
-// listed them from the real nft: `node agent/dataplane/linux/policy-samples.ts <netns>`).
+// listed them from the real nft: `node agent/dataplane/linux/policy-samples.ts`, as root; it
+// works in a throwaway network namespace of its own, removed even when nft fails).
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { scriptOf } from './nft.ts';
 import { peerSetOps, planPeerSet, planPolicy, policyOps, policySetupOps } from './policy-plan.ts';
@@ -54,15 +56,20 @@ export function sampleScript(table: string): string {
 }
 
 if (import.meta.main) {
-  const ns = process.argv[2]!;
-  execFileSync('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], { input: sampleScript('netloom-policy') });
-  const listing = execFileSync(
-    'ip',
-    ['netns', 'exec', ns, 'nft', '-j', 'list', 'table', 'inet', 'netloom-policy'],
-    {
-      encoding: 'utf8',
-    },
-  );
-  const path = new URL('./testdata/policy-nft-1.0.6.json', import.meta.url);
-  writeFileSync(path, JSON.stringify(JSON.parse(listing), null, 1) + '\n');
+  const ns = `nlpolsample-${randomBytes(3).toString('hex')}`;
+  execFileSync('ip', ['netns', 'add', ns]);
+  try {
+    execFileSync('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], { input: sampleScript('netloom-policy') });
+    const listing = execFileSync(
+      'ip',
+      ['netns', 'exec', ns, 'nft', '-j', 'list', 'table', 'inet', 'netloom-policy'],
+      {
+        encoding: 'utf8',
+      },
+    );
+    const path = new URL('./testdata/policy-nft-1.0.6.json', import.meta.url);
+    writeFileSync(path, JSON.stringify(JSON.parse(listing), null, 2) + '\n');
+  } finally {
+    execFileSync('ip', ['netns', 'del', ns]);
+  }
 }
