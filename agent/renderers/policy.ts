@@ -8,7 +8,7 @@ import type { PeerSet, PodPolicy, PolicyRule } from '../items/values.ts';
 import type { Item } from '../scheduler/descriptor.ts';
 import type { NodeContext } from './context.ts';
 import { cmp, type PolicyInputs } from './policy/cluster.ts';
-import { PolicyEngine } from './policy/compile.ts';
+import { nothingIsolates, PolicyEngine } from './policy/compile.ts';
 import {
   explain,
   explainWith,
@@ -31,8 +31,8 @@ const CLOSED: {
 };
 
 /** Whether a policy or namespace isolation could select a pod of `namespace` once it is known. */
-function mightSelect(inputs: PolicyInputs, namespace: string): boolean {
-  if (new PolicyEngine(inputs).isolated(namespace)) return true;
+function mightSelect(engine: PolicyEngine, inputs: PolicyInputs, namespace: string): boolean {
+  if (engine.isolated(namespace)) return true;
   for (const p of inputs.policies.values()) if (p.namespace === namespace) return true;
   return false;
 }
@@ -60,6 +60,9 @@ export function renderPolicies(
   inputs: PolicyInputs,
   local: readonly LocalInterface[],
 ): Item[] {
+  // Every CNI ADD and DEL renders policies: without any policy or isolation (most clusters, most
+  // of the time) there is nothing to compute, and the engine's index of every pod is not built.
+  if (nothingIsolates(inputs)) return [];
   const engine = new PolicyEngine(inputs);
   const items: Item[] = [];
   const sets = new Set<string>();
@@ -68,7 +71,11 @@ export function renderPolicies(
     const pod = inputs.pods.get(`${li.namespace}/${li.pod}`);
     // A pod wired before the view knows it (KSR has not reflected it yet) in a namespace where
     // anything could select it is closed until it is known: a new pod is never open by accident.
-    const compiled = pod ? engine.compile(pod) : mightSelect(inputs, li.namespace) ? CLOSED : undefined;
+    const compiled = pod
+      ? engine.compile(pod)
+      : mightSelect(engine, inputs, li.namespace)
+        ? CLOSED
+        : undefined;
     if (!compiled || (!compiled.ingress.isolated && !compiled.egress.isolated)) continue;
     const value: PodPolicy = {
       namespace: li.namespace,

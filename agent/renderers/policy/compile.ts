@@ -61,6 +61,16 @@ export interface CompiledPod {
 }
 
 const isTrue = (v: string | undefined): boolean => v?.trim().toLowerCase() === 'true';
+
+/** Whether nothing can isolate any pod: no NetworkPolicy and no namespace with isolation on. */
+export function nothingIsolates(inputs: PolicyInputs): boolean {
+  if (inputs.policies.size > 0) return false;
+  for (const ns of inputs.namespaces.values()) {
+    const v: unknown = ns?.annotations?.[ISOLATION];
+    if (typeof v === 'string' && isTrue(v)) return false;
+  }
+  return true;
+}
 const isFalse = (v: string | undefined): boolean => v?.trim().toLowerCase() === 'false';
 
 function dedupe<T>(list: T[]): T[] {
