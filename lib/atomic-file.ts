@@ -10,6 +10,12 @@ import { basename, dirname, join } from 'node:path';
 export interface AtomicWriteOptions {
   /** Permission bits of the new file, set exactly (not filtered by the umask). Default 0o644 less the umask. */
   mode?: number;
+  /**
+   * false: skip both fsyncs. The replacement is still atomic for every reader and survives the
+   * writer's crash (the page cache outlives the process); only a machine crash may leave the
+   * old content, or an empty file, behind. For state that a machine crash makes moot anyway.
+   */
+  durable?: boolean;
 }
 
 /**
@@ -32,7 +38,7 @@ export async function writeFileAtomic(
     try {
       if (opts.mode !== undefined) await fh.chmod(opts.mode);
       await fh.writeFile(data);
-      await fh.sync();
+      if (opts.durable !== false) await fh.sync();
     } finally {
       await fh.close();
     }
@@ -41,7 +47,7 @@ export async function writeFileAtomic(
     await rm(tmp, { force: true });
     throw err;
   }
-  await syncDir(dirname(path));
+  if (opts.durable !== false) await syncDir(dirname(path));
 }
 
 /** The same for callers that cannot await (a synchronous flush, a CLI step). */

@@ -1,7 +1,10 @@
 // The pod interfaces attached on this node, kept in the state directory: after a restart the
-// agent renders the same pods without asking the runtime. Writes are atomic and durable
-// (lib/atomic-file: temp file, fsync, rename, fsync of the directory) and grouped: changes made
-// while a write runs go out together in the next one.
+// agent renders the same pods without asking the runtime. Writes are atomic (lib/atomic-file:
+// temp file, rename) and grouped: changes made while a write runs go out together in the next
+// one. They are not fsync'd (ADR 0007): the file describes pod namespaces, which a machine crash
+// ends anyway, while an agent's crash or kill loses nothing (the page cache outlives it); the
+// two fsyncs were a third of an ADD inside the agent. A machine crash that leaves the file empty
+// or old is the damaged case below, and the IPAM records (durable in etcd) rebuild it.
 //
 // A file that cannot be read as attachments (torn by a disk fault, edited by hand) is never
 // fatal: it is set aside as `<file>.corrupt-<time>`, the store starts empty and says why in
@@ -98,7 +101,7 @@ export class AttachmentStore {
     const run = async (): Promise<void> => {
       await this.writing?.catch(() => undefined);
       this.queued = undefined;
-      await writeFileAtomic(this.path, JSON.stringify(this.all(), null, 1), { mode: 0o600 });
+      await writeFileAtomic(this.path, JSON.stringify(this.all()), { mode: 0o600, durable: false });
     };
     const p = run();
     this.queued = p;

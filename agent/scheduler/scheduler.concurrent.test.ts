@@ -109,6 +109,9 @@ describe('KvScheduler: concurrent families', () => {
     const g = gatedDriver();
     const s = new KvScheduler({ driver: g.driver, logger: silentLogger(), retry: { auto: false } });
     const first = s.commit([{ key: 'svc/x', value: { v: 1 } }]);
+    // Once the first transaction runs, a new commit forms the next one (made at once, the two
+    // would be grouped into one transaction that only ever sees v2).
+    while (g.started.length === 0) await new Promise((r) => setTimeout(r, 0));
     const second = s.commit([{ key: 'svc/x', value: { v: 2 } }]);
     await Promise.all([first, second]);
     expect(g.started).toEqual(['create svc/x', 'update svc/x']);

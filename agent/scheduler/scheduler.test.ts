@@ -261,14 +261,36 @@ describe('KvScheduler', () => {
     expect(t.s.status('x/a')?.state).toBe('configured');
   });
 
-  it('serializes concurrent commits', async () => {
+  it('groups commits made before a transaction starts into that one transaction', async () => {
     const t = setup();
     const recs = await Promise.all([
-      t.s.commit([t.put('x/a', { v: 1 })]),
-      t.s.commit([t.put('x/b', { v: 1, deps: ['x/a'] })]),
+      t.s.commit([t.put('x/b', { v: 1, deps: ['x/a'] })], 'first'),
+      t.s.commit([t.put('x/a', { v: 1 })], 'second'),
     ]);
-    expect(recs.map((r) => r.seq)).toEqual([1, 2]);
+    expect(recs.map((r) => r.seq)).toEqual([1, 1]);
+    expect(recs[0]).toMatchObject({ changes: 2, description: '2 commits: first; second' });
     expect(t.ops()).toEqual(['create x/a', 'create x/b']);
+  });
+
+  it('commits made while a transaction runs wait and run together as the next one', async () => {
+    const t = setup();
+    const first = t.s.commit([t.put('x/a', { v: 1 })]);
+    await Promise.resolve(); // the first transaction has started: it took only its own commit
+    const later = [t.s.commit([t.put('x/b', { v: 1 })]), t.s.commit([t.put('x/a', { v: 2 })])];
+    expect((await first).seq).toBe(1);
+    expect((await Promise.all(later)).map((r) => r.seq)).toEqual([2, 2]);
+    expect(t.ops()).toEqual(['create x/a', 'create x/b', 'update x/a']);
+  });
+
+  it('a resync closes the group: a commit made after it runs after it', async () => {
+    const t = setup();
+    const before = t.s.commit([t.put('x/a', { v: 1 })]);
+    const resync = t.s.resync({ desired: [{ key: 'x/a', value: { v: 1 } }], retrieve: false });
+    const after = t.s.commit([t.put('x/b', { v: 1 })]);
+    const [b, r, a] = await Promise.all([before, resync, after]);
+    expect([b.seq, r.seq, a.seq]).toEqual([1, 2, 3]);
+    // Had x/b joined the first group, the resync (which does not know it) would have removed it.
+    expect(t.s.status('x/b')?.state).toBe('configured');
   });
 
   it('waitSettled resolves when items are applied and reports failures', async () => {

@@ -2,6 +2,11 @@
 // driver has applied, and moves the second towards the first — in dependency order, with
 // retries for retriable failures, and a full resync that reads the data plane back and repairs
 // it. Transactions run one at a time; each is logged with its operations and errors.
+//
+// Commits group: changes committed while a transaction runs (eight pods ADDed at once) wait
+// together and run as the next single transaction, so a data plane that coalesces a
+// transaction's work (one `ip -batch`, one `nft -f`) serves them with one set of processes.
+// A resync or retry closes the group: what is committed after it runs after it.
 import type { Logger } from '../../lib/logging.ts';
 import type { Registry } from '../../lib/metrics.ts';
 import type { Driver, Item } from './descriptor.ts';
@@ -64,6 +69,8 @@ export class KvScheduler {
   private readonly retrying = new Set<string>();
   private readonly listeners = new Set<(status: ItemStatus) => void>();
   private tail: Promise<unknown> = Promise.resolve();
+  /** Commits waiting for the next transaction, which takes them all when it starts. */
+  private group: { changes: Change[]; descriptions: string[]; done: Promise<TxnRecord> } | undefined;
   private seq = 0;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -81,12 +88,32 @@ export class KvScheduler {
     this.metrics = schedulerMetrics(opts.registry, () => this.countStates());
   }
 
-  /** Applies desired-state changes; resolves when the transaction (not its retries) is done. */
+  /**
+   * Applies desired-state changes; resolves when the transaction (not its retries) that took
+   * them is done — one shared with every commit made while the previous transaction ran.
+   */
   commit(changes: Iterable<Change>, description = ''): Promise<TxnRecord> {
     const list = [...changes];
-    return this.serialize('change', description, list.length, (exec) => {
-      for (const c of list) this.setDesired(exec, c.key, c.value ?? undefined);
+    if (this.group) {
+      this.group.changes.push(...list);
+      this.group.descriptions.push(description);
+      return this.group.done;
+    }
+    const group = {
+      changes: list,
+      descriptions: [description],
+      done: undefined as unknown as Promise<TxnRecord>,
+    };
+    this.group = group;
+    group.done = this.serialize('change', description, list.length, (exec, record) => {
+      if (this.group === group) this.group = undefined;
+      if (group.descriptions.length > 1) {
+        record.description = `${group.descriptions.length} commits: ${group.descriptions.slice(0, 4).join('; ')}${group.descriptions.length > 4 ? '; …' : ''}`;
+        record.changes = group.changes.length;
+      }
+      for (const c of group.changes) this.setDesired(exec, c.key, c.value ?? undefined);
     });
+    return group.done;
   }
 
   /**
@@ -260,6 +287,8 @@ export class KvScheduler {
     changes: number,
     fill: (exec: Execution, record: TxnRecord) => void | Promise<void>,
   ): Promise<TxnRecord> {
+    // Later commits must not run before this transaction: they start a group of their own.
+    if (kind !== 'change') this.group = undefined;
     const run = async (): Promise<TxnRecord> => {
       const started = performance.now();
       const record: TxnRecord = {
