@@ -1,6 +1,7 @@
 // The CNI environment, parsed and checked per command (pure). ADD and CHECK need the container,
 // its netns and the interface name; DEL may come without a netns; STATUS, GC and VERSION need none.
 import { CniCode, CniError } from './errors.ts';
+import { containerIdProblem, ifnameProblem, netnsPathProblem } from './validate.ts';
 
 export const COMMANDS = ['ADD', 'DEL', 'CHECK', 'STATUS', 'GC', 'VERSION'] as const;
 export type Command = (typeof COMMANDS)[number];
@@ -15,10 +16,6 @@ export interface CniEnv {
   argMap: Record<string, string>;
   path: string[];
 }
-
-const CONTAINER_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
-// Linux interface names: 1-15 bytes, no '/', ':', whitespace; '.' and '..' are not names.
-const IFNAME = /^[^\s/:]{1,15}$/;
 
 function invalid(msg: string): CniError {
   return new CniError(CniCode.InvalidEnvironment, msg);
@@ -49,16 +46,16 @@ export function parseEnv(env: Readonly<Record<string, string | undefined>>): Cni
   const needsContainer = cmd === 'ADD' || cmd === 'CHECK' || cmd === 'DEL';
   if (needsContainer) {
     if (!containerId) throw invalid('CNI_CONTAINERID is not set');
-    if (!CONTAINER_ID.test(containerId))
-      throw invalid(`CNI_CONTAINERID ${JSON.stringify(containerId)} has invalid characters`);
+    const badId = containerIdProblem(containerId);
+    if (badId) throw invalid(`CNI_CONTAINERID: ${badId}`);
     if (!ifname) throw invalid('CNI_IFNAME is not set');
-    if (!IFNAME.test(ifname) || ifname === '.' || ifname === '..') {
-      throw invalid(`CNI_IFNAME ${JSON.stringify(ifname)} is not a valid interface name`);
-    }
+    const badName = ifnameProblem(ifname);
+    if (badName) throw invalid(`CNI_IFNAME: ${badName}`);
   }
   if ((cmd === 'ADD' || cmd === 'CHECK') && !netns) throw invalid('CNI_NETNS is not set');
-  if (netns && !netns.startsWith('/'))
-    throw invalid(`CNI_NETNS ${JSON.stringify(netns)} is not an absolute path`);
+  // STATUS and GC take no netns: what a runtime leaves in CNI_NETNS for them is not read.
+  const badNetns = needsContainer && netns ? netnsPathProblem(netns) : undefined;
+  if (badNetns) throw invalid(`CNI_NETNS: ${badNetns}`);
   const args = env['CNI_ARGS'] ?? '';
   return {
     command: cmd,
