@@ -18,7 +18,10 @@ const COMMANDS: Record<string, { about: string; load: () => Promise<{ main: Main
     load: () => import('./lab/main.ts'),
   },
   agent: { about: 'per-node agent', load: () => import('../agent/main.ts') },
-  ctl: { about: 'netloomctl: explain (read-only, from etcd)', load: () => import('./ctl/main.ts') },
+  ctl: {
+    about: 'netloomctl, read-only: nodes, pods, ipam, services, policies, networks, dump, raw, explain',
+    load: () => import('./ctl/main.ts'),
+  },
   certs: {
     about: "certificates for netloom's etcd: a CA, etcd's server cert, client certs",
     load: () => import('./certs.ts'),

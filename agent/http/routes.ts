@@ -40,6 +40,21 @@ export function apiRoutes(src: ApiSources): Record<string, JsonRoute> {
       src.scheduler.transactions(Number(url.searchParams.get('limit') ?? '') || undefined),
     '/api/v1/ipam': () => src.ipam() ?? { error: 'IPAM not ready' },
     '/api/v1/view': () => src.view(),
+    /**
+     * What `netloom ctl dump <node>` shows, in one answer: the node, the applied items, the items
+     * not settled (pending, retrying, failed…) and the last transactions (`?limit=N`, default
+     * 20, newest last); `?prefix=` narrows the items.
+     */
+    '/api/v1/dump': (url) => ({
+      node: src.node(),
+      view: src.view(),
+      applied: byPrefix(url, src.scheduler.appliedItems()),
+      unsettled: byPrefix(
+        url,
+        src.scheduler.statuses((s) => s.state !== 'configured' && s.state !== 'obtained'),
+      ),
+      transactions: src.scheduler.transactions(Number(url.searchParams.get('limit') ?? '') || 20),
+    }),
     /** `?from=x/a&to=y/b&port=80&protocol=TCP[&viaService=true]`: may it go, and which rule says so. */
     '/api/v1/explain': (url) => {
       try {

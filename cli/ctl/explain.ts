@@ -4,13 +4,14 @@
 // answer is what every node enforces; `--json` prints the whole verdict.
 import { z } from 'zod';
 import { bool, list, loadConfig } from '../../lib/config.ts';
-import { etcdClientOf } from '../../lib/etcd/client.ts';
-import { Store } from '../../lib/etcd/store.ts';
 import { ConfigError } from '../../lib/errors.ts';
-import { Keyspace } from '../../lib/keyspace.ts';
 import { FlowError, parseFlow } from '../../agent/http/flow.ts';
 import { explain, type DirectionVerdict, type Explanation } from '../../agent/renderers/policy.ts';
-import { ClusterView } from '../../agent/view/view.ts';
+import { keyspaceOf, timeoutMs, withStore } from './common.ts';
+import { readView } from './snapshot.ts';
+
+// test/lab/policy-lab.ts reads the view through here.
+export { readView };
 
 export const explainConfigSchema = z.object({
   etcdEndpoints: list(z.string().url()).default(['http://127.0.0.1:2379']),
@@ -24,24 +25,8 @@ export const explainConfigSchema = z.object({
   protocol: z.string().optional(),
   viaService: bool().default(false),
   json: bool().default(false),
+  timeoutMs: timeoutMs(),
 });
-
-/** The cluster as an agent sees it: every key of the agent's view range, read at one revision. */
-export async function readView(store: Store, keyspace: Keyspace): Promise<ClusterView> {
-  const view = new ClusterView();
-  const { kvs, revision } = await store.list(keyspace.agentView);
-  for (const kv of kvs) {
-    const ref = keyspace.tryParse(kv.key);
-    if (!ref) continue;
-    try {
-      view.apply(ref, kv.value);
-    } catch {
-      // An unreadable value: the agents skip it too.
-    }
-  }
-  view.revision = revision;
-  return view;
-}
 
 function direction(name: string, d: DirectionVerdict): string {
   const by = d.allowedBy ? ` — allowed by ${d.allowedBy.policy} ${d.allowedBy.rule}` : '';
@@ -66,21 +51,17 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof FlowError) throw new ConfigError('flow', err.message);
     throw err;
   }
-  const store = new Store(etcdClientOf(config));
-  try {
-    const view = await readView(store, new Keyspace(config.cluster));
-    const e = explain(
-      {
-        namespaces: view.namespaces.items,
-        pods: view.pods.items,
-        policies: view.policies.items,
-        nodes: view.nodes.items,
-      },
-      flow,
-    );
-    process.stdout.write(config.json ? JSON.stringify(e, null, 2) + '\n' : describe(e));
-    return e.allowed ? 0 : 1;
-  } finally {
-    store.close();
-  }
+  const keyspace = keyspaceOf(config);
+  const view = await withStore(config, (store) => readView(store, keyspace));
+  const e = explain(
+    {
+      namespaces: view.namespaces.items,
+      pods: view.pods.items,
+      policies: view.policies.items,
+      nodes: view.nodes.items,
+    },
+    flow,
+  );
+  process.stdout.write(config.json ? JSON.stringify(e, null, 2) + '\n' : describe(e));
+  return e.allowed ? 0 : 1;
 }
