@@ -36,6 +36,9 @@ export class Execution {
   /** Operations of concurrent families under way, by key; keys reached meanwhile wait for them. */
   private readonly inflight = new Map<string, Promise<void>>();
   private readonly deferred = new Set<string>();
+  /** Removals waiting for this pass's operations on their dependents (see reconcile). */
+  private readonly postponed: string[] = [];
+  private readonly postponedOnce = new Set<string>();
   private crashed: { err: unknown } | undefined;
   private readonly ctx: ApplyContext;
 
@@ -88,9 +91,10 @@ export class Execution {
         this.queued.delete(key);
         await this.reconcile(key);
       }
-      if (this.inflight.size === 0) break;
+      if (this.inflight.size === 0 && this.postponed.length === 0) break;
       // What the concurrent operations settle may queue more work (dependents, deferred keys).
       await Promise.all([...this.inflight.values()]);
+      for (const key of this.postponed.splice(0)) this.enqueue(key);
     }
     // A bug, not a data-plane failure (those are booked per item): fail the transaction as the
     // sequential path would.
@@ -111,10 +115,24 @@ export class Execution {
     if (!n) return;
     // While dependents are applied, removing or recreating the item must take them down first,
     // in order: only an item none of whose dependents is applied runs alongside others.
-    const dependentsApplied = this.graph
+    const appliedDependents = this.graph
       .dependentsOf(key)
-      .some((dk) => this.graph.get(dk)?.applied !== undefined);
-    if (!n.descriptor?.concurrent || dependentsApplied) return this.reconcileNow(n);
+      .filter((dk) => this.graph.get(dk)?.applied !== undefined);
+    // A concurrent item going away whose applied dependents go in this transaction too (a pod
+    // deleted whole: its routes, then its veth) waits for them once, so that every such item
+    // is removed together afterwards rather than each with its dependents, one by one.
+    if (
+      n.descriptor?.concurrent &&
+      n.desired === undefined &&
+      appliedDependents.length > 0 &&
+      !this.postponedOnce.has(key) &&
+      appliedDependents.every((dk) => this.queued.has(dk) || this.inflight.has(dk))
+    ) {
+      this.postponedOnce.add(key);
+      this.postponed.push(key);
+      return;
+    }
+    if (!n.descriptor?.concurrent || appliedDependents.length > 0) return this.reconcileNow(n);
     const running = this.reconcileNow(n)
       .catch((err: unknown) => void (this.crashed ??= { err }))
       .finally(() => {

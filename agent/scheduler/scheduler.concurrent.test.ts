@@ -117,4 +117,22 @@ describe('KvScheduler: concurrent families', () => {
     expect(g.started).toEqual(['create svc/x', 'update svc/x']);
     expect(s.applied('svc/x')?.value).toEqual({ v: 2 });
   });
+
+  it('removes items and their dependents, all going, in two rounds: every dependent together, then every item', async () => {
+    const g = gatedDriver();
+    const s = new KvScheduler({ driver: g.driver, logger: silentLogger(), retry: { auto: false } });
+    const items = [1, 2, 3].flatMap((i) => [
+      { key: `svc/p${i}`, value: { v: 1 } },
+      { key: `svc/c${i}`, value: { v: 1, dep: `svc/p${i}` } },
+    ]);
+    await s.commit(items);
+    g.batches.length = 0;
+    const rec = await s.commit(items.map((i) => ({ key: i.key, value: undefined })));
+    expect(rec.errors).toEqual([]);
+    expect(g.batches.map((b) => [...b].sort())).toEqual([
+      ['delete svc/c1', 'delete svc/c2', 'delete svc/c3'],
+      ['delete svc/p1', 'delete svc/p2', 'delete svc/p3'],
+    ]);
+    expect(s.appliedItems()).toEqual([]);
+  });
 });

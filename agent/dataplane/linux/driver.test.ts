@@ -63,9 +63,12 @@ describe('linux driver over the fake kernel', () => {
         .sort()
         .join('\n'),
     );
+    // The pod's /32 came with its wiring: the route item found it in place (no call of its own).
+    expect(kernel.calls.filter((c) => c.startsWith('route replace 10.1.1.11'))).toEqual([]);
     // The pod's metadata is what the CNI result is built from.
     const applied = s.appliedItems().find((i) => i.key === podInterfaceKey('default', 'p1', 'eth0'));
     expect(applied?.metadata).toEqual({
+      hostRoutes: ['10.1.1.11/32'],
       hostIfName: 'nlp1',
       hostMac: 'ee:ee:ee:ee:ee:ee',
       mac: '0a:58:0a:01:01:0b',

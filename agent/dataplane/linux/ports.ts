@@ -18,6 +18,12 @@ export interface PodWiring {
   addresses: string[];
   /** Install the default route(s) via the link-local gateway. */
   defaultRoute: boolean;
+  /**
+   * Host prefixes routed to the host side in the node's main table, marked as netloom's routes:
+   * the pod's own addresses, installed in the same process that creates the pair (the route
+   * items for them then find them in place: see descriptors/route.ts).
+   */
+  hostRoutes: string[];
 }
 
 /** A host-side veth as the node's namespace shows it. */

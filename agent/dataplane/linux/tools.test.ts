@@ -57,6 +57,37 @@ describe('KernelTools', () => {
     expect((busy as LinuxCommandError).retriable).toBe(true);
   });
 
+  it('coalesces the batches of one tick per namespace into one process, answering each from its own lines', async () => {
+    // Line 3 (the second call's first line) fails; line 1 fails in a way its call tolerates.
+    const r = recording({
+      code: 1,
+      stderr:
+        'Cannot find device "old"\nCommand failed -:1\nRTNETLINK answers: File exists\nCommand failed -:3\n',
+    });
+    const tools = new KernelTools(r);
+    const results = await Promise.allSettled([
+      tools.batch('n1', [{ cmd: 'link del old', ok: ['missing'] }, { cmd: 'link add a type dummy' }]),
+      tools.batch('n1', [{ cmd: 'link add b type dummy' }, { cmd: 'link set b up' }]),
+      tools.batch('n2', [{ cmd: 'link add c type dummy' }]),
+      tools.batch('n1', [{ cmd: 'link add d type dummy' }]),
+    ]);
+    expect(r.seen.map((x) => [x.args[0], x.stdin])).toEqual([
+      [
+        '--net=/run/netns/n1',
+        'link del old\nlink add a type dummy\nlink add b type dummy\nlink set b up\nlink add d type dummy\n',
+      ],
+      // n2's batch ran alone, and was given the same canned answer: its line 1 "failed" as missing.
+      ['--net=/run/netns/n2', 'link add c type dummy\n'],
+    ]);
+    expect(results.map((x) => x.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'fulfilled']);
+    const second = (results[1] as PromiseRejectedResult).reason as LinuxCommandError;
+    expect(second.condition).toBe('exists');
+    expect(second.message).toContain('link add b type dummy');
+    // A batch asked for after the flush is a process of its own.
+    await tools.batch('n1', [{ cmd: 'link show' }]).catch(() => undefined);
+    expect(r.seen).toHaveLength(3);
+  });
+
   it('turns a timeout into a retriable busy error', async () => {
     const slow: Runner = {
       run: () => Promise.reject(new ToolError('ip timed out', { command: 'ip', timedOut: true })),

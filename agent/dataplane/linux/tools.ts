@@ -2,6 +2,11 @@
 // line may tolerate its own failures, `ip -json` reads, and `nft -f` scripts with JSON echo and
 // listing. Everything runs in a given network namespace through the driver's Runner, and every
 // failure (including a timeout) surfaces as a LinuxCommandError with a condition.
+//
+// Batches coalesce: every batch asked for in one tick for the same tool and namespace runs as one
+// `-force -batch` process (eight pods wired in one transaction cost one host-side process, not
+// eight), and each caller is answered from its own lines' failures. A process spawn is most of
+// what a small batch costs.
 import { ipJson, nftApply, runBatch, runTool, ToolError, type ToolOptions } from '../../../lib/iproute.ts';
 import { LinuxCommandError, type Condition } from './errors.ts';
 import type { Runner } from './exec.ts';
@@ -15,8 +20,16 @@ export interface BatchLine {
 
 export type Tool = 'ip' | 'bridge';
 
+interface Waiting {
+  lines: readonly BatchLine[];
+  resolve: (stdout: string[]) => void;
+  reject: (err: unknown) => void;
+}
+
 export class KernelTools {
   private readonly runner: Runner;
+  /** Batches waiting for this tick's end, by tool and namespace. */
+  private readonly waiting = new Map<string, { netns: string | undefined; tool: Tool; calls: Waiting[] }>();
 
   constructor(runner: Runner) {
     this.runner = runner;
@@ -36,31 +49,100 @@ export class KernelTools {
   }
 
   /**
-   * Runs `lines` in one `ip|bridge -force -batch -` process in `netns`; every line runs even
-   * after a failure. Throws the first failure a line does not tolerate. Returns stdout lines
-   * (with `json`, one JSON document per `show` line).
+   * Runs `lines` in one `ip|bridge -force -batch -` process in `netns` (shared with the other
+   * batches asked for in this tick, unless `json`); every line runs even after a failure. Throws
+   * the first failure a line does not tolerate. Returns stdout lines (with `json`, one JSON
+   * document per `show` line; a coalesced batch's output is not attributed, and is empty).
    */
-  async batch(
+  batch(
     netns: string | undefined,
     lines: readonly BatchLine[],
     opts: { tool?: Tool; json?: boolean } = {},
   ): Promise<string[]> {
     const tool = opts.tool ?? 'ip';
+    if (opts.json) return this.runAlone(netns, lines, tool, true);
+    const id = `${tool}\0${netns ?? ''}`;
+    return new Promise((resolve, reject) => {
+      let group = this.waiting.get(id);
+      if (!group) {
+        group = { netns, tool, calls: [] };
+        this.waiting.set(id, group);
+        setImmediate(() => void this.flush(id));
+      }
+      group.calls.push({ lines, resolve, reject });
+    });
+  }
+
+  private async flush(id: string): Promise<void> {
+    const group = this.waiting.get(id);
+    this.waiting.delete(id);
+    if (!group) return;
+    const { netns, tool, calls } = group;
+    if (calls.length === 1) {
+      const c = calls[0]!;
+      return this.runAlone(netns, c.lines, tool, false).then(c.resolve, c.reject);
+    }
+    const all = calls.flatMap((c) => c.lines);
+    let res: Awaited<ReturnType<typeof runBatch>>;
+    try {
+      res = await this.classified(() =>
+        runBatch(
+          all.map((l) => l.cmd),
+          { ...this.opts(netns), tool, json: false },
+        ),
+      );
+    } catch (err) {
+      return calls.forEach((c) => c.reject(err));
+    }
+    if (res.code !== 0 && res.failures.length === 0) {
+      const err = LinuxCommandError.parse(`${tool} -batch`, res.stderr || `exit ${res.code}`);
+      return calls.forEach((c) => c.reject(err));
+    }
+    let first = 1; // the 1-based batch line of the current call's first line
+    for (const c of calls) {
+      const mine = res.failures
+        .filter((f) => f.line >= first && f.line < first + c.lines.length)
+        .map((f) => ({ ...f, line: f.line - first + 1 }));
+      first += c.lines.length;
+      try {
+        this.judge(c.lines, mine, tool);
+        c.resolve([]);
+      } catch (err) {
+        c.reject(err);
+      }
+    }
+  }
+
+  private async runAlone(
+    netns: string | undefined,
+    lines: readonly BatchLine[],
+    tool: Tool,
+    json: boolean,
+  ): Promise<string[]> {
     const res = await this.classified(() =>
       runBatch(
         lines.map((l) => l.cmd),
-        { ...this.opts(netns), tool, json: opts.json ?? false },
+        { ...this.opts(netns), tool, json },
       ),
     );
     if (res.code !== 0) {
       if (res.failures.length === 0)
         throw LinuxCommandError.parse(`${tool} -batch`, res.stderr || `exit ${res.code}`);
-      for (const f of res.failures) {
-        if (lines[f.line - 1]?.ok?.includes(LinuxCommandError.classify(f.text))) continue;
-        throw LinuxCommandError.parse(`${tool} ${f.cmd}`, f.text);
-      }
+      this.judge(lines, res.failures, tool);
     }
     return res.stdout;
+  }
+
+  /** Throws the first failure its line does not tolerate. */
+  private judge(
+    lines: readonly BatchLine[],
+    failures: readonly { line: number; cmd: string; text: string }[],
+    tool: Tool,
+  ): void {
+    for (const f of failures) {
+      if (lines[f.line - 1]?.ok?.includes(LinuxCommandError.classify(f.text))) continue;
+      throw LinuxCommandError.parse(`${tool} ${f.cmd}`, f.text);
+    }
   }
 
   /** `ip|bridge -json <args>` in `netns`, parsed; an empty answer is []. */

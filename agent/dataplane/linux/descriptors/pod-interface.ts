@@ -15,9 +15,11 @@ import { HOST_VETH_MAC, POD_GATEWAY_V4, isV6, podMac } from '../naming.ts';
 import type { HostVeth, NodePort, PodLinkPort, PodSide } from '../ports.ts';
 import { check, isCidr, isIfName, isMac, sameSet, vrfProblem } from '../validate.ts';
 
-/** What an applied pod interface tells routes (routeDevice) and the CNI result (the rest). */
+/** What an applied pod interface tells routes (routeDevice, hostRoutes) and the CNI result (the rest). */
 export interface PodInterfaceMeta extends WiredPodInterface {
   routeDevice: string;
+  /** Host prefixes the wiring routed to routeDevice (main table, netloom's protocol). */
+  hostRoutes: string[];
 }
 
 export interface PodInterfacePorts {
@@ -28,7 +30,12 @@ export interface PodInterfacePorts {
 const macOf = (v: PodInterface): string =>
   v.mac !== '' ? v.mac.toLowerCase() : podMac(v.addresses[0] ?? '0.0.0.0/32');
 
+/** Each address as a host prefix: what the node routes to the pod's veth. */
+const hostRoutesOf = (v: PodInterface): string[] =>
+  v.addresses.map((a) => `${a.split('/')[0]}/${isV6(a) ? 128 : 32}`);
+
 const metaOf = (v: PodInterface, mac: string): PodInterfaceMeta => ({
+  hostRoutes: hostRoutesOf(v),
   hostIfName: v.hostIfName,
   hostMac: HOST_VETH_MAC,
   mac,
@@ -58,6 +65,9 @@ export function podInterfaceDescriptor(ports: PodInterfacePorts): Descriptor<Pod
   return {
     name: 'pod-interface',
     keyPrefix: PREFIX.podInterface,
+    // Pods wired in one transaction share the node-side process (tools.ts coalesces a tick's
+    // batches); each pod side is its own namespace, so those run side by side.
+    concurrent: true,
 
     validate(key, v) {
       check(key, [
@@ -89,6 +99,7 @@ export function podInterfaceDescriptor(ports: PodInterfacePorts): Descriptor<Pod
         mac,
         addresses: v.addresses,
         defaultRoute: v.gateway !== '',
+        hostRoutes: hostRoutesOf(v),
       });
       return metaOf(v, mac);
     },

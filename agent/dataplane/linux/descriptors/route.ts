@@ -14,6 +14,19 @@ import { check, isCidr, isIp, vrfProblem } from '../validate.ts';
 export interface RouteTargetMeta {
   routeDevice: string;
   routeGateway?: string;
+  /** Host prefixes the interface's own creation already routed to routeDevice (a pod's veth). */
+  hostRoutes?: string[];
+}
+
+/** Whether the interface's creation installed exactly this route already (no process needed). */
+function installedWith(r: KernelRoute, target: RouteTargetMeta | undefined): boolean {
+  return (
+    target?.hostRoutes?.includes(r.dst) === true &&
+    r.type === 'unicast' &&
+    r.table === 'main' &&
+    r.dev === target.routeDevice &&
+    r.gateway === undefined
+  );
 }
 
 /** The kernel route for a Route value, given its interface's metadata (pure). */
@@ -77,10 +90,14 @@ export function routeDescriptor(ports: { routes: RoutePort }): Descriptor<Route,
     },
 
     dependencies: (_key, v) => routeDependencies(v),
+    // Routes of one transaction share one node-side process (tools.ts coalesces a tick's batches).
+    concurrent: true,
 
     async create(_key, v, ctx) {
       const r = resolve(v, ctx);
-      await ports.routes.replace(r);
+      // A pod's /32 came with its veth: the wiring routed it in the same process.
+      const target = v.via.type === 'interface' ? ctx.metadata<RouteTargetMeta>(v.via.interface) : undefined;
+      if (!installedWith(r, target)) await ports.routes.replace(r);
       return r;
     },
 

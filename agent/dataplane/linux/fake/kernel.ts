@@ -250,6 +250,8 @@ export class FakeKernel {
         ifindex: this.nextIndex++,
         peer: pod,
       });
+      for (const dst of w.hostRoutes)
+        this.replaceRoute({ dst, type: 'unicast', table: 'main', dev: w.hostIfName });
     });
   }
 

@@ -1,12 +1,14 @@
 // Pod veths with iproute2. Wiring costs two processes: one batch in the node's namespace
 // (create the pair with the peer born inside the pod's namespace, mark and raise the host
-// side) and one inside the pod (addresses, link-local gateway with a permanent neighbour,
-// default route). Unwiring is one `link del`: the peer goes with it.
+// side, route the pod's addresses to it) and one inside the pod (addresses, link-local gateway
+// with a permanent neighbour, default route). Unwiring is one `link del`: the peer and the
+// routes through it go with it.
 import { isCondition } from '../errors.ts';
 import { netnsPath } from '../../../../lib/iproute.ts';
 import { HOST_VETH_MAC, POD_GATEWAY_V4, POD_GATEWAY_V6, isV6, type LinuxNames } from '../naming.ts';
 import type { HostVeth, PodLinkPort, PodSide, PodWiring } from '../ports.ts';
 import type { BatchLine, KernelTools } from '../tools.ts';
+import { replaceLine } from './routes.ts';
 
 interface IpLink {
   ifindex: number;
@@ -37,6 +39,9 @@ export function hostWiringLines(w: PodWiring, names: LinuxNames): BatchLine[] {
     },
     { cmd: `link set ${h} alias ${names.aliasPrefix}${w.key}` },
     { cmd: `link set ${h} up` },
+    ...w.hostRoutes.map((dst) => ({
+      cmd: replaceLine({ dst, type: 'unicast', table: 'main', dev: h }, names.routeProto),
+    })),
   ];
 }
 

@@ -14,6 +14,7 @@ const wiring = {
   mac: '0a:58:0a:01:03:05',
   addresses: ['10.1.3.5/32'],
   defaultRoute: true,
+  hostRoutes: ['10.1.3.5/32'],
 };
 
 describe('iproute2 and nft text', () => {
@@ -23,6 +24,7 @@ describe('iproute2 and nft text', () => {
       'link add nl1a2b3c address ee:ee:ee:ee:ee:ee mtu 1450 type veth peer name eth0 address 0a:58:0a:01:03:05 mtu 1450 netns /proc/42/ns/net',
       'link set nl1a2b3c alias netloom:pod-interface/default/web/eth0',
       'link set nl1a2b3c up',
+      'route replace 10.1.3.5/32 dev nl1a2b3c scope link table main proto 78',
     ]);
     expect(podWiringLines(wiring).map((l) => l.cmd)).toEqual([
       'addr add 10.1.3.5/32 dev eth0',
