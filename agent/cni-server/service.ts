@@ -13,7 +13,7 @@ import type { GcRequest__Output } from '../../proto/gen/netloom/cni/v1/GcRequest
 import type { Attachment } from '../attachments/attachment.ts';
 import type { PodInterface } from '../items/values.ts';
 import { KeyedMutex } from './keyed-mutex.ts';
-import { cniMetrics, type CniMetrics } from './metrics.ts';
+import { cniMetrics, type AddPhase, type CniMetrics } from './metrics.ts';
 import { dnsOf, prevResultIps, validAttachmentsOf } from './netconf.ts';
 import { identify, type Identity } from './request.ts';
 import { cniResult, isWired } from './result.ts';
@@ -133,6 +133,7 @@ export class CniService {
         `${id.containerId}/${id.ifname} is already attached in ${previous.netns}`,
       );
     }
+    const phases = this.phaseClock();
     const alloc = await ipam
       .allocate({
         namespace: id.namespace,
@@ -158,7 +159,9 @@ export class CniService {
       ip: alloc.ip,
       network: '',
     };
+    phases.lap('ipam');
     await attachments.add(a);
+    phases.lap('record');
     let iface: { key: string; value: PodInterface } | undefined;
     try {
       const commit = await pods.attachPod(a, `cni add ${a.containerId}`);
@@ -187,10 +190,28 @@ export class CniService {
       }
       throw err;
     }
+    phases.lap('commit');
     const wired = items.applied(iface.key)?.metadata;
     if (!isWired(wired))
       throw new CniError(CniCode.Internal, `the data plane reported no interface details for ${iface.key}`);
-    return { result: cniResult(iface.value, wired, dnsOf(req.networkConfig)) };
+    const result = cniResult(iface.value, wired, dnsOf(req.networkConfig));
+    phases.lap('answer');
+    phases.book();
+    return { result };
+  }
+
+  /** Times the phases of one ADD; booked only when it succeeds (failures have their own count). */
+  private phaseClock(): { lap(phase: AddPhase): void; book(): void } {
+    const laps: [AddPhase, number][] = [];
+    let last = performance.now();
+    return {
+      lap: (phase) => {
+        const now = performance.now();
+        laps.push([phase, (now - last) / 1000]);
+        last = now;
+      },
+      book: () => laps.forEach(([phase, s]) => this.metrics.phase(phase, s)),
+    };
   }
 
   private get addTimeoutMs(): number {

@@ -61,11 +61,21 @@ export class LabAgent {
 
   /** Mean agent-side time of a CNI operation so far (request in to reply out), in ms. */
   async meanCniMs(operation: string): Promise<number> {
-    const m = await this.registry.getSingleMetric('netloom_cni_request_duration_seconds')?.get();
+    return this.meanMs('netloom_cni_request_duration_seconds', 'operation', operation);
+  }
+
+  /** Mean of a histogram's observations with `label` = `value` since the agent started, in ms. */
+  async meanMs(metric: string, label: string, value: string): Promise<number> {
+    const m = await this.registry.getSingleMetric(metric)?.get();
     const v = (m?.values ?? []) as { metricName?: string; labels: Record<string, unknown>; value: number }[];
     const pick = (suffix: string): number =>
-      v.find((x) => x.metricName?.endsWith(suffix) && x.labels['operation'] === operation)?.value ?? NaN;
+      v.find((x) => x.metricName?.endsWith(suffix) && x.labels[label] === value)?.value ?? NaN;
     return (pick('_sum') / pick('_count')) * 1000;
+  }
+
+  /** Forgets every metric observed so far (a benchmark's warm-up). */
+  resetMetrics(): void {
+    this.registry.resetMetrics();
   }
 
   static async start(opts: LabAgentOptions): Promise<LabAgent> {
