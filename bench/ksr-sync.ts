@@ -12,7 +12,7 @@
 import { spawnSync } from 'node:child_process';
 import { startEtcd } from '../test/harness/etcd.ts';
 import { Store, type WriteOp } from '../lib/etcd/store.ts';
-import { createEtcdClient } from '../lib/etcd/client.ts';
+import { etcdClientOf, type EtcdConfig } from '../lib/etcd/client.ts';
 import { Keyspace, type K8sKind } from '../lib/keyspace.ts';
 import { silentLogger } from '../lib/logging.ts';
 import { createRegistry } from '../lib/metrics.ts';
@@ -170,9 +170,9 @@ async function latency(
 }
 
 /** In a fresh process: memory held per mirrored object once the initial sync is done. */
-async function memoryChild(endpoint: string, scale: number): Promise<void> {
+async function memoryChild(etcd: EtcdConfig, scale: number): Promise<void> {
   const compactor = new HeapCompactor(silentLogger(), 0);
-  const store = new Store(createEtcdClient({ endpoints: [endpoint] }));
+  const store = new Store(etcdClientOf(etcd));
   const ks = new Keyspace('bench-mem');
   await wipe(store, ks);
   const population = scaled(scale);
@@ -340,7 +340,13 @@ async function main(): Promise<void> {
     ): { n: number; loadedRss: number; rss: number; heap: number; payload: number } => {
       const child = spawnSync(
         process.execPath,
-        [new URL(import.meta.url).pathname, '--memory-child', etcd.endpoint, '--scale', String(scale)],
+        [
+          new URL(import.meta.url).pathname,
+          '--memory-child',
+          JSON.stringify(etcd.config),
+          '--scale',
+          String(scale),
+        ],
         {
           encoding: 'utf8',
           env: { ...process.env, ...env },
@@ -375,7 +381,10 @@ async function main(): Promise<void> {
 }
 
 if (process.argv.includes('--memory-child')) {
-  await memoryChild(process.argv[process.argv.indexOf('--memory-child') + 1]!, arg('scale', 1));
+  await memoryChild(
+    JSON.parse(process.argv[process.argv.indexOf('--memory-child') + 1]!) as EtcdConfig,
+    arg('scale', 1),
+  );
 } else {
   await main();
 }

@@ -7,7 +7,7 @@
 // CNI ADD (the hosting agent applied the pod's items) and the Running status.
 // Usage: npm run bench:lab [-- --pods 200 --wave 20 --labels 200 --nodes 5 --poll-ms 5]
 import { readFileSync } from 'node:fs';
-import { createEtcdClient } from '../lib/etcd/client.ts';
+import { etcdClientOf } from '../lib/etcd/client.ts';
 import { Store } from '../lib/etcd/store.ts';
 import { get } from '../cli/lab/http.ts';
 import { KubeApi } from '../cli/lab/kubelet/kube-api.ts';
@@ -137,7 +137,7 @@ async function main(): Promise<void> {
       token: state.token,
       ca: readFileSync(files.servingCert),
     });
-    store = new Store(createEtcdClient({ endpoints: [lab.etcdEndpoint] }));
+    store = new Store(etcdClientOf(lab.etcdConfig));
     const root = `/netloom/v1/${state.cluster}/k8s/pod/default/`;
 
     const seen = new Seen();

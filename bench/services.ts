@@ -334,7 +334,7 @@ function netloomSubject(lab: Lab, etcd: EtcdHandle): Subject {
         cniSocket: '',
         managementIp: '192.168.77.1',
         tunnelEndpoint: '',
-        etcdEndpoints: [etcd.endpoint],
+        ...etcd.configFor('agent'),
         idSettleMs: 0,
         ownerWaitMs: 0,
         resyncIntervalSeconds: 0,
@@ -481,7 +481,7 @@ async function main(): Promise<void> {
       etcd = await startEtcd({ name: 'netloom-etcd' });
       ksr = await startKsrProcess({
         kubeconfig: kube.kubeconfigPath,
-        etcdEndpoint: etcd.endpoint,
+        etcd: etcd.configFor('ksr'),
         cluster: CLUSTER,
         identity: 'bench',
         args: ['--log-level', 'info'],

@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-apt_packages=(nftables iproute2 conntrack etcd-client etcd-server containernetworking-plugins iputils-ping procps python3 python3-venv)
+apt_packages=(nftables iproute2 conntrack etcd-client etcd-server openssl containernetworking-plugins iputils-ping procps python3 python3-venv)
 # The lab suites need a kubectl; Debian's is old (1.20) but covers what they run. One installed
 # another way (e.g. Google's kubectl package) owns /usr/bin/kubectl, and Debian's would conflict.
 command -v kubectl >/dev/null || apt_packages+=(kubernetes-client)

@@ -23,7 +23,7 @@ describe.skipIf(skip)('agent node identity (processes, real etcd)', () => {
   const agent = (cluster: string, node: string, stateDir?: string, args: string[] = []): AgentProcess => {
     const dir = stateDir ?? tempStateDir(node);
     if (!stateDir) dirs.push(dir);
-    const a = new AgentProcess({ etcd: etcd.endpoint, node, cluster, stateDir: dir, args });
+    const a = new AgentProcess({ etcd: etcd.configFor('agent'), node, cluster, stateDir: dir, args });
     agents.push(a);
     return a;
   };

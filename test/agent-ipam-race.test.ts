@@ -71,7 +71,7 @@ describe.skipIf(skip)('one node, 1,000 concurrent allocations, and a second agen
     const otherDir = tempStateDir('race-b');
     dirs.push(otherDir);
     const second = new AgentProcess({
-      etcd: etcd.endpoint,
+      etcd: etcd.configFor('agent'),
       node: 'worker',
       cluster: ks.cluster,
       stateDir: otherDir,

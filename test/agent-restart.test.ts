@@ -74,7 +74,12 @@ describe.skipIf(skip)('agent process with the fake data plane', () => {
         })),
       ),
     );
-    agent = new AgentProcess({ etcd: etcd.endpoint, node: 'self', cluster: ks.cluster, stateDir: dir });
+    agent = new AgentProcess({
+      etcd: etcd.configFor('agent'),
+      node: 'self',
+      cluster: ks.cluster,
+      stateDir: dir,
+    });
     await agent.start();
     await agent.waitReady();
   }, 60_000);

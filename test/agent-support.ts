@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../lib/free-ports.ts';
 import { sleep } from '../lib/timing.ts';
+import type { EtcdConfig } from '../lib/etcd/client.ts';
+import { etcdFlags } from './harness/etcd.ts';
 
 const root = join(import.meta.dirname, '..');
 const live = new Set<ChildProcess>();
@@ -15,7 +17,8 @@ process.once('exit', () => {
 });
 
 export interface AgentProcessOptions {
-  etcd: string;
+  /** etcd settings (EtcdHandle.configFor('agent')). */
+  etcd: EtcdConfig;
   node: string;
   cluster: string;
   stateDir: string;
@@ -66,8 +69,7 @@ export class AgentProcess {
       this.opts.node,
       '--cluster',
       this.opts.cluster,
-      '--etcd-endpoints',
-      this.opts.etcd,
+      ...etcdFlags(this.opts.etcd),
       '--state-dir',
       this.opts.stateDir,
       '--metrics-addr',

@@ -21,7 +21,7 @@ function ctl(args: string[]): Promise<{ code: number; out: string; err: string }
 describe.skipIf(skip)('netloom ctl explain (real etcd)', () => {
   let etcd: EtcdHandle;
   const ks = new Keyspace('explain');
-  const common = (): string[] => ['--etcd-endpoints', etcd.endpoint, '--cluster', 'explain'];
+  const common = (): string[] => [...etcd.flags(), '--cluster', 'explain'];
 
   beforeAll(async () => {
     etcd = await startEtcd({ name: 'explain' });

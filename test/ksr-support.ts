@@ -15,7 +15,8 @@ import { createKsrMetrics } from '../ksr/metrics.ts';
 import { Mirror } from '../ksr/mirror.ts';
 import { RESOURCES } from '../ksr/resources.ts';
 import { TestProcess } from './harness/process.ts';
-import { startEtcd, type EtcdHandle } from './harness/etcd.ts';
+import { etcdFlags, startEtcd, type EtcdHandle } from './harness/etcd.ts';
+import type { EtcdConfig } from '../lib/etcd/client.ts';
 import { startKubeApiserver, type KubeApiserverHandle } from './harness/kube-apiserver.ts';
 import { sleep } from '../lib/timing.ts';
 
@@ -41,7 +42,8 @@ export interface KsrProcess {
 
 export interface KsrProcessOptions {
   kubeconfig: string;
-  etcdEndpoint: string;
+  /** etcd settings (EtcdHandle.configFor('ksr')). */
+  etcd: EtcdConfig;
   cluster: string;
   identity: string;
   args?: string[];
@@ -67,8 +69,7 @@ export async function startKsrProcess(o: KsrProcessOptions): Promise<KsrProcess>
     'ksr',
     '--kubeconfig',
     o.kubeconfig,
-    '--etcd-endpoints',
-    o.etcdEndpoint,
+    ...etcdFlags(o.etcd),
     '--cluster',
     o.cluster,
     '--identity',
@@ -323,7 +324,7 @@ export async function startKsrWorld(o: { cluster: string; namespace: string }): 
     async startKsr(identity, args) {
       const p = await startKsrProcess({
         kubeconfig: kube.kubeconfigPath,
-        etcdEndpoint: etcd.endpoint,
+        etcd: etcd.configFor('ksr'),
         cluster: o.cluster,
         identity,
         ...(args ? { args } : {}),

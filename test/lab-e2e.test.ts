@@ -2,6 +2,7 @@
 // pod Running with an IP within seconds and reaching every other pod across nodes, etcdctl
 // showing the mirrored objects and IPAM entries, a second `lab up` leaving the first alone,
 // scale-down releasing sandboxes, and `lab down` leaving nothing behind.
+import { execFile } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { get } from '../cli/lab/http.ts';
@@ -50,7 +51,7 @@ describe.skipIf(skip)('netloom lab: up, a Deployment, connectivity, etcd, down',
     expect(upRun.stdout).toContain(`etcd         ${lab.etcdEndpoint}`);
     expect(upRun.stdout).toMatch(/kubectl create deployment/);
     expect(upRun.stdout).toMatch(
-      /ETCDCTL_API=3 etcdctl --endpoints=http:\/\/127\.0\.0\.1:\d+ get --prefix \/netloom\/v1\//,
+      /ETCDCTL_API=3 etcdctl --endpoints=https:\/\/127\.0\.0\.1:\d+ --cacert=\S+\/pki\/ca\.crt --cert=\S+\/pki\/admin\.crt --key=\S+\/pki\/admin\.key get --prefix \/netloom\/v1\//,
     );
     expect(upRun.stdout).toContain(`ip netns exec ${lab.layout.nodes[0]!.netns}`);
     const nodes = await lab.kubectl(['get', 'nodes', '--no-headers']);
@@ -133,6 +134,31 @@ describe.skipIf(skip)('netloom lab: up, a Deployment, connectivity, etcd, down',
     expect(r.pods).toBe(REPLICAS);
     expect(r.pairs).toBe(REPLICAS * (REPLICAS - 1));
     expect(r.ok).toBe(r.pairs);
+  });
+
+  it("netloom's etcd wants a client certificate; lab status names the flags etcdctl needs", async () => {
+    const { etcd } = await lab.status();
+    expect(etcd.endpoint).toBe(lab.etcdEndpoint);
+    expect(etcd.endpoint).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    expect(etcd.etcdctl).toBe(
+      `etcdctl --endpoints=${etcd.endpoint} --cacert=${etcd.ca} --cert=${etcd.cert} --key=${etcd.key}`,
+    );
+    const anonymous = await new Promise<number>((resolve) =>
+      execFile(
+        '/usr/bin/etcdctl',
+        [
+          `--endpoints=${etcd.endpoint}`,
+          `--cacert=${etcd.ca}`,
+          '--dial-timeout=2s',
+          '--command-timeout=3s',
+          'get',
+          'x',
+        ],
+        { env: { ...process.env, ETCDCTL_API: '3' }, timeout: 30_000 },
+        (err) => resolve(err ? (typeof err.code === 'number' ? err.code : -1) : 0),
+      ),
+    );
+    expect(anonymous).not.toBe(0);
   });
 
   it('etcdctl shows the mirrored objects and the IPAM entries', async () => {

@@ -11,7 +11,7 @@
 // would be another round trip through the lab, and the seed already reproduces it.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEtcdClient } from '../lib/etcd/client.ts';
+import { etcdClientOf } from '../lib/etcd/client.ts';
 import { Store } from '../lib/etcd/store.ts';
 import { skipUnless } from './harness/availability.ts';
 import { labAvailable, TestLab } from './lab-support.ts';
@@ -72,7 +72,7 @@ describe.skipIf(skip)(
 
     beforeAll(async () => {
       await lab.up();
-      store = new Store(createEtcdClient({ endpoints: [lab.etcdEndpoint] }));
+      store = new Store(etcdClientOf(lab.etcdConfig));
       pods = await startModel(lab);
       expect(pods).toHaveLength(9);
     }, 240_000);

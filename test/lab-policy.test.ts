@@ -6,7 +6,7 @@
 // agent/renderers/policy*.test.ts); here the data plane must agree with it, pair by pair. Each
 // case also measures how long after `kubectl apply` every node enforced it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEtcdClient } from '../lib/etcd/client.ts';
+import { etcdClientOf } from '../lib/etcd/client.ts';
 import { Store } from '../lib/etcd/store.ts';
 import { skipUnless } from './harness/availability.ts';
 import { labAvailable, TestLab } from './lab-support.ts';
@@ -62,7 +62,7 @@ describe.skipIf(skip)('netloom lab: NetworkPolicy and namespace isolation, real 
 
   beforeAll(async () => {
     await lab.up();
-    store = new Store(createEtcdClient({ endpoints: [lab.etcdEndpoint] }));
+    store = new Store(etcdClientOf(lab.etcdConfig));
     pods = await startModel(lab);
     cells = allCells(pods, PROBES);
     expect(pods).toHaveLength(9);

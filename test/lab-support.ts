@@ -10,7 +10,8 @@ import { findEtcd, findKubeApiserver } from '../cli/lab/binaries.ts';
 import { markedProcesses, readPidFile } from '../cli/lab/daemon.ts';
 import { labLayout, type LabLayout } from '../cli/lab/layout.ts';
 import { listNetns } from '../cli/lab/netns.ts';
-import type { LabState } from '../cli/lab/state.ts';
+import { etcdAccess, etcdEndpoint, type LabState } from '../cli/lab/state.ts';
+import type { EtcdConfig } from '../lib/etcd/client.ts';
 import type { LabStatus } from '../cli/lab/status.ts';
 import type { CheckResult } from '../cli/lab/check.ts';
 import {
@@ -142,7 +143,13 @@ export class TestLab {
   }
 
   get etcdEndpoint(): string {
-    return `http://127.0.0.1:${this.state().ports.etcd}`;
+    return etcdEndpoint(this.state());
+  }
+
+  /** netloom's etcd as a test's own client reaches it: TLS with the lab's admin certificate. */
+  get etcdConfig(): EtcdConfig {
+    const a = etcdAccess(this.state());
+    return { etcdEndpoints: [a.endpoint], etcdCa: a.ca, etcdCert: a.cert, etcdKey: a.key };
   }
 
   async kubectl(args: string[], input?: string): Promise<string> {
@@ -155,7 +162,9 @@ export class TestLab {
   }
 
   async etcdctl(args: string[]): Promise<string> {
-    const res = await exec('/usr/bin/etcdctl', ['--endpoints', this.etcdEndpoint, ...args], {
+    const a = etcdAccess(this.state());
+    const tls = ['--endpoints', a.endpoint, '--cacert', a.ca, '--cert', a.cert, '--key', a.key];
+    const res = await exec('/usr/bin/etcdctl', [...tls, ...args], {
       env: { ...process.env, ETCDCTL_API: '3' },
       timeoutMs: 30_000,
     });

@@ -52,7 +52,7 @@ const deployed = JSON.parse(
 
 function agentFor(n: Omit<Node, 'agent' | 'runner' | 'conflist'>): AgentProcess {
   return new AgentProcess({
-    etcd: etcd.endpoint,
+    etcd: etcd.configFor('agent'),
     node: n.name,
     cluster: CLUSTER,
     stateDir: n.dir,

@@ -2,6 +2,7 @@
 // `lab up`, `lab restart` and the supervisor start it identically), what it waits for, and how
 // to tell it is ready. Order matters: a component starts after those it names in `after`.
 import { existsSync, readFileSync, rmSync } from 'node:fs';
+import type { PkiFiles } from '../../lib/etcd/pki.ts';
 import { join } from 'node:path';
 import { agentConfigSchema } from '../../agent/config.ts';
 import type { Found } from './binaries.ts';
@@ -9,7 +10,16 @@ import type { DaemonSpec } from './daemon.ts';
 import { get, ok200 } from './http.ts';
 import { kubeFiles } from './kube-files.ts';
 import { logFile, pidFile, type NodeLayout } from './layout.ts';
-import { apiserverUrl, etcdEndpoint, httpTarget, layoutOf, type LabState } from './state.ts';
+import {
+  apiserverUrl,
+  etcdAccess,
+  etcdEndpoint,
+  httpTarget,
+  labPki,
+  layoutOf,
+  type EtcdAccess,
+  type LabState,
+} from './state.ts';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 export const NETLOOM = join(ROOT, 'cli', 'netloom.ts');
@@ -41,9 +51,13 @@ function atLeast(version: string, major: number, minor: number): boolean {
   return a > major || (a === major && b >= minor);
 }
 
-async function etcdHealthy(endpoint: string): Promise<boolean> {
+/** /health answers 200 with health "true"; over TLS with a client certificate when `tls` is given. */
+async function etcdHealthy(endpoint: string, tls?: EtcdAccess): Promise<boolean> {
   try {
-    const res = await get(`${endpoint}/health`, { timeoutMs: 1_000 });
+    const res = await get(`${endpoint}/health`, {
+      timeoutMs: 1_000,
+      ...(tls ? { ca: readFileSync(tls.ca), cert: readFileSync(tls.cert), key: readFileSync(tls.key) } : {}),
+    });
     return res.status === 200 && (JSON.parse(res.body) as { health?: string }).health === 'true';
   } catch {
     return false;
@@ -57,9 +71,12 @@ interface EtcdSpec {
   advertise: string;
   peerPort: number;
   version: string;
+  /** TLS with client-certificate auth on every client URL (netloom's etcd); none for the API server's. */
+  pki?: PkiFiles;
 }
 
-function etcdArgs({ name, dataDir, client, advertise, peerPort, version }: EtcdSpec): string[] {
+function etcdArgs({ name, dataDir, client, advertise, peerPort, version, pki }: EtcdSpec): string[] {
+  // Peers stay plaintext: one member, on loopback, dialled by nobody.
   const peer = `http://127.0.0.1:${peerPort}`;
   return [
     `--name=${name}`,
@@ -69,6 +86,14 @@ function etcdArgs({ name, dataDir, client, advertise, peerPort, version }: EtcdS
     `--listen-peer-urls=${peer}`,
     `--initial-advertise-peer-urls=${peer}`,
     `--initial-cluster=${name}=${peer}`,
+    ...(pki
+      ? [
+          '--client-cert-auth',
+          `--trusted-ca-file=${pki.ca}`,
+          `--cert-file=${pki.server.cert}`,
+          `--key-file=${pki.server.key}`,
+        ]
+      : []),
     '--logger=zap',
     '--log-level=warn',
     // The state dir is on /run (tmpfs) by default: fsync buys nothing there and costs a lot.
@@ -85,6 +110,7 @@ function agentFlag(pattern: RegExp): string | undefined {
 /** `netloom agent` for one lab node; settings the agent does not have (yet) are left out. */
 export function agentArgs(node: NodeLayout, state: LabState): string[] {
   const cniSocket = agentFlag(/^cni.*Socket$/);
+  const tls = etcdAccess(state, 'agent');
   return [
     NETLOOM,
     'agent',
@@ -92,9 +118,16 @@ export function agentArgs(node: NodeLayout, state: LabState): string[] {
     node.name,
     '--cluster',
     state.cluster,
-    // Through a unix socket: the agent lives in its node's namespace, where 127.0.0.1 is its own.
+    // Through a unix socket (TLS, unixs://): the agent lives in its node's namespace, where
+    // 127.0.0.1 is its own. gRPC checks etcd's certificate for `localhost` there.
     '--etcd-endpoints',
-    `unix://${layoutOf(state).files.etcdSocket}`,
+    `unixs://${layoutOf(state).files.etcdSocket}`,
+    '--etcd-ca',
+    tls.ca,
+    '--etcd-cert',
+    tls.cert,
+    '--etcd-key',
+    tls.key,
     '--state-dir',
     node.agentStateDir,
     '--metrics-addr',
@@ -136,6 +169,8 @@ export function labComponents(state: LabState, bins: Binaries): Component[] {
   const node = process.execPath;
   const list: Component[] = [];
   const etcd = etcdEndpoint(state);
+  const admin = etcdAccess(state);
+  const ksrTls = etcdAccess(state, 'ksr');
 
   if (bins.etcd.ok) {
     const e = bins.etcd;
@@ -151,13 +186,15 @@ export function labComponents(state: LabState, bins: Binaries): Component[] {
         etcdArgs({
           name: 'netloom',
           dataDir: layout.files.etcdData,
-          client: [etcd, `unix://${layout.files.etcdSocket}`],
+          // Loopback for the host's processes, the socket for the agents: nowhere else.
+          client: [etcd, `unixs://${layout.files.etcdSocket}`],
           advertise: etcd,
           peerPort: state.ports.etcdPeer,
           version: e.version,
+          pki: labPki(state),
         }),
       ),
-      ready: () => etcdHealthy(etcd),
+      ready: () => etcdHealthy(etcd, admin),
     });
     const kubeEtcd = `http://127.0.0.1:${state.ports.kubeEtcd}`;
     list.push({
@@ -247,6 +284,12 @@ export function labComponents(state: LabState, bins: Binaries): Component[] {
       kube.kubeconfig,
       '--etcd-endpoints',
       etcd,
+      '--etcd-ca',
+      ksrTls.ca,
+      '--etcd-cert',
+      ksrTls.cert,
+      '--etcd-key',
+      ksrTls.key,
       '--cluster',
       state.cluster,
       '--metrics-addr',

@@ -1,5 +1,6 @@
 // Small HTTP(S) GETs for readiness probes and status: over TCP, TLS (the lab's own self-signed
-// API server) or a unix socket (an agent's API inside its node namespace). Bounded in time.
+// API server; netloom's etcd, which wants a client certificate) or a unix socket (an agent's API
+// inside its node namespace). Bounded in time.
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 
@@ -8,6 +9,9 @@ export interface GetOptions {
   socketPath?: string;
   token?: string;
   ca?: Buffer;
+  /** A client certificate and key (PEM), for a server that asks for one. */
+  cert?: Buffer;
+  key?: Buffer;
   timeoutMs?: number;
 }
 
@@ -27,6 +31,7 @@ export function get(url: string, opts: GetOptions = {}): Promise<GetResult> {
         headers: opts.token ? { authorization: `Bearer ${opts.token}` } : {},
         ...(opts.socketPath ? { socketPath: opts.socketPath } : {}),
         ...(u.protocol === 'https:' ? (opts.ca ? { ca: opts.ca } : { rejectUnauthorized: false }) : {}),
+        ...(opts.cert && opts.key ? { cert: opts.cert, key: opts.key } : {}),
         timeout: opts.timeoutMs ?? 2_000,
       },
       (res) => {

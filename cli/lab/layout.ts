@@ -44,6 +44,8 @@ export interface LabLayout {
     lock: string;
     etcdSocket: string;
     etcdData: string;
+    /** netloom's etcd certificates: CA, server pair, ksr/agent/admin client pairs (lib/etcd/pki.ts). */
+    pki: string;
     kubeEtcdData: string;
     kubeDir: string;
     kubeconfig: string;
@@ -110,6 +112,7 @@ export function labLayout(input: LayoutInput): LabLayout {
       lock: join(stateDir, 'lock'),
       etcdSocket: join(stateDir, 'etcd.sock'),
       etcdData: join(stateDir, 'etcd'),
+      pki: join(stateDir, 'pki'),
       kubeEtcdData: join(stateDir, 'kube-etcd'),
       kubeDir: join(stateDir, 'kube'),
       kubeconfig: join(stateDir, 'kube', 'kubeconfig'),

@@ -149,7 +149,7 @@ describe('kubeconfig', () => {
 });
 
 describe('lab up summary', () => {
-  it('names the kubeconfig, the etcd endpoint and commands for this very lab', async () => {
+  it('names the kubeconfig, the etcd endpoint with its certificate flags and commands for this very lab', async () => {
     const { summary } = await import('./summary.ts');
     const layout = labLayout({
       name: 'lab2',
@@ -190,7 +190,7 @@ describe('lab up summary', () => {
     expect(text).toContain('The lab "lab2" is up (7.3 s): 2 nodes');
     expect(text).toContain('export KUBECONFIG=/tmp/x/kube/kubeconfig');
     expect(text).toContain(
-      'ETCDCTL_API=3 etcdctl --endpoints=http://127.0.0.1:2379 get --prefix /netloom/v1/ --keys-only',
+      'ETCDCTL_API=3 etcdctl --endpoints=https://127.0.0.1:2379 --cacert=/tmp/x/pki/ca.crt --cert=/tmp/x/pki/admin.crt --key=/tmp/x/pki/admin.key get --prefix /netloom/v1/ --keys-only',
     );
     expect(text).toContain('ip netns exec netloom-lab2-node1 ip route');
     expect(text).toContain('lab down --name lab2 --state-dir /tmp/x');

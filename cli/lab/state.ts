@@ -3,6 +3,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { writeFileAtomicSync } from '../../lib/atomic-file.ts';
+import { DEFAULT_CLIENTS, pkiFiles, type PkiFiles } from '../../lib/etcd/pki.ts';
 import { labLayout, type LabLayout } from './layout.ts';
 
 export interface LabPorts {
@@ -69,8 +70,38 @@ export function layoutOf(state: LabState): LabLayout {
   });
 }
 
+/** netloom's etcd for the host's processes (KSR, the lab's tools, etcdctl): TLS on loopback only. */
 export function etcdEndpoint(state: LabState): string {
-  return `http://127.0.0.1:${state.ports.etcd}`;
+  return `https://127.0.0.1:${state.ports.etcd}`;
+}
+
+/** Names and addresses etcd's server certificate carries: loopback, and `localhost` for the unix socket. */
+export const ETCD_SERVER_NAMES = { ips: ['127.0.0.1'], dnsNames: ['localhost'] } as const;
+
+/** The lab's etcd certificates (made by `lab up`). */
+export function labPki(state: LabState): PkiFiles {
+  return pkiFiles(layoutOf(state).files.pki, DEFAULT_CLIENTS);
+}
+
+/** What one client of netloom's etcd passes: the endpoint and its CA, certificate and key. */
+export interface EtcdAccess {
+  endpoint: string;
+  ca: string;
+  cert: string;
+  key: string;
+}
+
+/** `admin` for people and the lab's tools; `ksr` and `agent` for those components. */
+export function etcdAccess(state: LabState, client: 'admin' | 'ksr' | 'agent' = 'admin'): EtcdAccess {
+  const pki = labPki(state);
+  const pair = pki.clients[client]!;
+  return { endpoint: etcdEndpoint(state), ca: pki.ca, cert: pair.cert, key: pair.key };
+}
+
+/** etcdctl's flags for the lab's etcd, as a person pastes them. */
+export function etcdctlFlags(state: LabState): string {
+  const a = etcdAccess(state);
+  return `--endpoints=${a.endpoint} --cacert=${a.ca} --cert=${a.cert} --key=${a.key}`;
 }
 
 export function apiserverUrl(state: LabState): string {

@@ -11,7 +11,7 @@ import { KubeApi } from './kubelet/kube-api.ts';
 import type { SimulatorStatus } from './kubelet/simulator.ts';
 import type { Pod, PodList } from './kubelet/types.ts';
 import { runningRecord } from './lifecycle.ts';
-import { apiserverUrl, httpTarget, layoutOf, type LabState } from './state.ts';
+import { apiserverUrl, etcdAccess, etcdctlFlags, httpTarget, layoutOf, type LabState } from './state.ts';
 import type { Out } from './up.ts';
 
 export interface ComponentStatus {
@@ -49,6 +49,8 @@ export interface LabStatus {
     ports: string[];
     endpoints: string[];
   }[];
+  /** How to reach netloom's etcd: TLS with the admin client certificate. */
+  etcd: { endpoint: string; ca: string; cert: string; key: string; etcdctl: string };
   errors: string[];
 }
 
@@ -185,6 +187,7 @@ export async function collectStatus(state: LabState, bins: Binaries): Promise<La
     nodes,
     pods,
     services,
+    etcd: { ...etcdAccess(state), etcdctl: `etcdctl ${etcdctlFlags(state)}` },
     errors,
   };
 }
@@ -219,6 +222,9 @@ export function printStatus(s: LabStatus, out: Out): void {
         c.endpoint ?? '',
       ]),
     ]),
+  );
+  out.write(
+    `\nnetloom's etcd (TLS, client certificate required):\n  ${s.etcd.etcdctl} get --prefix /netloom/v1/ --keys-only\n`,
   );
   out.write('\nnodes:\n');
   out.write(

@@ -1,6 +1,6 @@
 // What `lab up` prints once the lab runs: where things are and commands to paste. Pure.
 import { defaultStateDir, type LabLayout } from './layout.ts';
-import type { LabState } from './state.ts';
+import { etcdEndpoint, etcdctlFlags, type LabState } from './state.ts';
 
 export interface SummaryInput {
   state: LabState;
@@ -12,7 +12,8 @@ export interface SummaryInput {
 
 export function summary(s: SummaryInput): string {
   const { state, layout } = s;
-  const etcd = `http://127.0.0.1:${state.ports.etcd}`;
+  const etcd = etcdEndpoint(state);
+  const etcdctl = `ETCDCTL_API=3 etcdctl ${etcdctlFlags(state)}`;
   const first = layout.nodes[0];
   // The flags that name this lab, when it is not the default one.
   const flags = [
@@ -26,7 +27,7 @@ export function summary(s: SummaryInput): string {
     `    ${nodes}`,
     '',
     `  kubeconfig   ${s.kubeconfig}`,
-    `  etcd         ${etcd}  (netloom's keyspace: /netloom/v1/${state.cluster}/)`,
+    `  etcd         ${etcd}  (netloom's keyspace: /netloom/v1/${state.cluster}/; TLS, client certificates in ${layout.files.pki}/)`,
     `  logs         ${layout.files.logs}/`,
     '',
     'Try:',
@@ -34,8 +35,8 @@ export function summary(s: SummaryInput): string {
     '  kubectl get nodes -o wide',
     '  kubectl create deployment echo --image=echo --replicas=20 --port=8080',
     '  kubectl get pods -o wide',
-    `  ETCDCTL_API=3 etcdctl --endpoints=${etcd} get --prefix /netloom/v1/ --keys-only`,
-    `  ETCDCTL_API=3 etcdctl --endpoints=${etcd} get --prefix /netloom/v1/${state.cluster}/ipam/`,
+    `  ${etcdctl} get --prefix /netloom/v1/ --keys-only`,
+    `  ${etcdctl} get --prefix /netloom/v1/${state.cluster}/ipam/`,
     ...(first
       ? [
           `  ip netns exec ${first.netns} ip route            # a node's routes`,

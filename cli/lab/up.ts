@@ -14,7 +14,15 @@ import { labLayout, type LabLayout } from './layout.ts';
 import { ensureRunning } from './lifecycle.ts';
 import { tryLock } from './lock.ts';
 import { freePorts } from '../../lib/free-ports.ts';
-import { apiserverUrl, httpTarget, readState, writeState, type LabState } from './state.ts';
+import {
+  apiserverUrl,
+  ETCD_SERVER_NAMES,
+  httpTarget,
+  readState,
+  writeState,
+  type LabState,
+} from './state.ts';
+import { DEFAULT_CLIENTS, ensurePki } from '../../lib/etcd/pki.ts';
 import { summary } from './summary.ts';
 import { ensureUnderlay } from './underlay.ts';
 import type { SimulatorStatus } from './kubelet/simulator.ts';
@@ -172,6 +180,14 @@ export async function up(cfg: LabConfig, opts: { explicitNodes: boolean; out: Ou
 
     const files = kubeFiles(layout.files.kubeDir);
     ensureCredentials(files, state.token);
+    // netloom's etcd runs with TLS and client certificates, as in production: kept across
+    // `lab up`s, issued again only where missing or wrong.
+    t = performance.now();
+    const pki = await ensurePki({ dir: layout.files.pki, ...ETCD_SERVER_NAMES, clients: DEFAULT_CLIENTS });
+    out.write(
+      `  ✓ etcd certificates: ${layout.files.pki} (${pki.written.length === 0 ? 'kept' : `${pki.written.length} files written`})  ${secs(t)}
+`,
+    );
     const components = labComponents(state, bins).filter((c) => c.name !== 'supervisor');
     const supervisor = labComponents(state, bins).find((c) => c.name === 'supervisor')!;
     const st = state;

@@ -2,9 +2,9 @@
 // through testcontainers. Used only when the local binaries are missing; this machine type has
 // no engine, so this path is exercised where one exists (the probe says which path a run took).
 import { existsSync } from 'node:fs';
-import type { EtcdHandle } from './etcd.ts';
+import { etcdFlags, type EtcdHandle } from './etcd.ts';
 import { Store } from '../../lib/etcd/store.ts';
-import { createEtcdClient } from '../../lib/etcd/client.ts';
+import { etcdClientOf, type EtcdConfig } from '../../lib/etcd/client.ts';
 
 const ETCD_IMAGE = 'gcr.io/etcd-development/etcd:v3.6.16';
 const K3S_IMAGE = 'rancher/k3s:v1.35.4-k3s1';
@@ -21,11 +21,13 @@ export async function probeDocker(): Promise<string> {
   return `${client.info.containerRuntime.host} (${client.info.node.version})`;
 }
 
+/** Plaintext, unlike the local etcd: the module's container has no TLS; etcd-tls.test.ts needs the local build. */
 export async function startEtcdContainer(): Promise<EtcdHandle> {
   const { EtcdContainer } = await import('@testcontainers/etcd');
   const container = await new EtcdContainer(ETCD_IMAGE).start();
   const endpoint = container.getClientEndpoint();
   const stores: Store[] = [];
+  const config: EtcdConfig = { etcdEndpoints: [endpoint] };
   const unsupported = (what: string) => (): never => {
     throw new Error(
       `${what} is not supported for the container etcd; use the local build (test/tools/build.sh)`,
@@ -35,8 +37,13 @@ export async function startEtcdContainer(): Promise<EtcdHandle> {
     endpoint,
     dataDir: '(in container)',
     version: ETCD_IMAGE.split(':v')[1] ?? 'unknown',
+    pki: undefined,
+    tls: undefined,
+    config,
+    configFor: () => config,
+    flags: () => etcdFlags(config),
     store() {
-      const store = new Store(createEtcdClient({ endpoints: [endpoint] }));
+      const store = new Store(etcdClientOf(config));
       stores.push(store);
       return store;
     },

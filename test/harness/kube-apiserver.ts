@@ -128,6 +128,10 @@ export async function startKubeApiserver(options: KubeApiserverOptions = {}): Pr
 
   const args = [
     `--etcd-servers=${etcd.endpoint}`,
+    // The harness's etcd wants a client certificate, as netloom's does; the admin one serves.
+    ...(etcd.tls?.ca && etcd.tls.cert && etcd.tls.key
+      ? [`--etcd-cafile=${etcd.tls.ca}`, `--etcd-certfile=${etcd.tls.cert}`, `--etcd-keyfile=${etcd.tls.key}`]
+      : []),
     `--bind-address=${bindAddress}`,
     `--secure-port=${port}`,
     `--cert-dir=${join(base, 'certs')}`,
