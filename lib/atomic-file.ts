@@ -63,7 +63,7 @@ export function writeFileAtomicSync(
       if (opts.mode !== undefined) fchmodSync(fd, opts.mode);
       const bytes = typeof data === 'string' ? Buffer.from(data) : data;
       for (let off = 0; off < bytes.length;) off += writeSync(fd, bytes, off);
-      fsyncSync(fd);
+      if (opts.durable !== false) fsyncSync(fd);
     } finally {
       closeSync(fd);
     }
@@ -72,7 +72,7 @@ export function writeFileAtomicSync(
     rmSync(tmp, { force: true });
     throw err;
   }
-  syncDirSync(dirname(path));
+  if (opts.durable !== false) syncDirSync(dirname(path));
 }
 
 /** Makes a rename or unlink in `dir` durable. */
