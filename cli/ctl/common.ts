@@ -101,9 +101,25 @@ const SOCKET_ERRORS: Record<string, string> = {
   ENOENT: 'no such socket',
 };
 
+/** TLS handshake failures, as OpenSSL and Node word them, and what the operator should fix. */
+const TLS_ERRORS: readonly [RegExp, string][] = [
+  [/certificate required|alert number 116/i, 'etcd wants a client certificate (--etcd-cert, --etcd-key)'],
+  [
+    /unable to verify the first certificate|self[- ]signed certificate|unable to get local issuer/i,
+    "etcd's certificate is not signed by a CA given (--etcd-ca)",
+  ],
+  [
+    /bad certificate|unknown ca|alert number 4[28]/i,
+    'etcd refused the client certificate (--etcd-cert, --etcd-key)',
+  ],
+  [/wrong version number|packet length too long/i, 'TLS spoken to a plaintext endpoint (use http://)'],
+];
+
 /** One short line from a gRPC or socket error: "connection refused (127.0.0.1:1)", not a dump. */
 export function reasonOf(err: unknown): string {
   const text = errorMessage(err).split('\n')[0] ?? '';
+  const tls = TLS_ERRORS.find(([pattern]) => pattern.test(text));
+  if (tls) return tls[1];
   const socket = /\b(E[A-Z]+) (\S+?)\.?(\s|$)/.exec(text);
   if (socket?.[1] && SOCKET_ERRORS[socket[1]]) return `${SOCKET_ERRORS[socket[1]]} (${socket[2]})`;
   return text
@@ -134,10 +150,12 @@ export async function withStore<T>(
     return await Promise.race([read(store), timeout]);
   } catch (err) {
     if (err instanceof ConfigError) throw err;
-    throw new StoreError(
-      `cannot read etcd at ${where}: ${reasonOf(err)} (check --etcd-endpoints and --etcd-ca/--etcd-cert/--etcd-key)`,
-      { cause: err },
-    );
+    const reason = reasonOf(err);
+    // A reason that names the flag to fix needs no general advice after it.
+    const check = reason.includes('--etcd')
+      ? ''
+      : ' (check --etcd-endpoints and --etcd-ca/--etcd-cert/--etcd-key)';
+    throw new StoreError(`cannot read etcd at ${where}: ${reason}${check}`, { cause: err });
   } finally {
     clearTimeout(timer);
     store.close();

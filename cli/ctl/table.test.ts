@@ -109,6 +109,17 @@ describe('reasonOf', () => {
       'Name resolution failed for target dns:x:1',
     );
   });
+
+  it('names the TLS setting to fix instead of quoting OpenSSL', () => {
+    const required = new Error(
+      '14 UNAVAILABLE: No connection established. Last error: 409D:error:0A00045C:SSL routines:ssl3_read_bytes:tlsv13 alert certificate required:../rec_layer_s3.c:918:SSL alert number 116',
+    );
+    expect(reasonOf(required)).toBe('etcd wants a client certificate (--etcd-cert, --etcd-key)');
+    const untrusted = new Error(
+      '14 UNAVAILABLE: No connection established. Last error: Error: unable to verify the first certificate; if the root CA…',
+    );
+    expect(reasonOf(untrusted)).toBe("etcd's certificate is not signed by a CA given (--etcd-ca)");
+  });
 });
 
 describe('rawPrefix', () => {
