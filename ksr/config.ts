@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { z } from 'zod';
 import { bool, list, num } from '../lib/config.ts';
 import { errorMessage } from '../lib/errors.ts';
+import { DEFAULT_MAX_TXN_BYTES } from './batches.ts';
 import { parsePools, type Pool, type PoolsSpec } from './lbipam/pools.ts';
 
 /**
@@ -44,6 +45,11 @@ export const ksrConfigSchema = z.object({
   watchdogMs: num().pipe(z.number().int().min(100)).default(120_000),
   watchTimeoutSeconds: num().pipe(z.number().int().min(1)).default(300),
   pageSize: num().pipe(z.number().int().min(1)).default(500),
+  /**
+   * Most bytes one etcd transaction request may take, framing included. Keep it below etcd's
+   * --max-request-bytes (default 1.5 MiB; the default here leaves 64 KiB for etcd's own header).
+   */
+  maxTxnBytes: num().pipe(z.number().int().min(4_096)).default(DEFAULT_MAX_TXN_BYTES),
   /** How often to look for a CRD that is not installed (NetworkAttachmentDefinition). */
   crdPollMs: num().pipe(z.number().int().min(100)).default(5_000),
   /** Compact the heap after bulk work (initial sync, big relists): resident memory back to ~live size. */

@@ -76,6 +76,10 @@ export class Ksr {
       sourcesSynced: () => this.reflectors.every((r) => r.synced),
       kindSettled: (kind) => this.reflectors.find((r) => r.kind === kind)?.settled ?? true,
       onFullSync: bulkDone,
+      describeKey: (key) => {
+        const ref = keyspace.tryParse(key) as { namespace?: string; name?: string } | undefined;
+        return ref && { namespace: ref.namespace, name: ref.name };
+      },
       options: options.syncer,
     });
     this.mirror.onDirty = () => this.syncer.wake.notify();

@@ -40,7 +40,12 @@ function ksrOptions(c: KsrConfig): KsrOptions {
     compactHeap: c.compactHeap,
     leaseTtlSeconds: c.leaseTtlSeconds,
     campaignPollMs: c.campaignPollMs,
-    syncer: { ...DEFAULT_SYNCER_OPTIONS, heartbeatMs: c.heartbeatMs, fullResyncMs: c.fullResyncMs },
+    syncer: {
+      ...DEFAULT_SYNCER_OPTIONS,
+      heartbeatMs: c.heartbeatMs,
+      fullResyncMs: c.fullResyncMs,
+      maxTxnBytes: c.maxTxnBytes,
+    },
     reflector: {
       ...DEFAULT_REFLECTOR_OPTIONS,
       relistMs: c.relistMs,

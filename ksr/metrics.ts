@@ -18,6 +18,10 @@ export interface KsrMetrics {
   leader: Gauge;
   /** Watch restarts, by kind and reason (watchdog, gone, error, closed, relist). */
   watchRestarts: Counter<'kind' | 'reason'>;
+  /** Objects found too large for any etcd transaction (counted once each time one becomes so). */
+  tooLarge: Counter<'kind'>;
+  /** Objects currently not written because they are too large. */
+  tooLargeObjects: Gauge<'kind'>;
 }
 
 export function createKsrMetrics(registry: Registry): KsrMetrics {
@@ -65,6 +69,18 @@ export function createKsrMetrics(registry: Registry): KsrMetrics {
       name: 'netloom_ksr_watch_restarts_total',
       help: 'Watch restarts by kind and reason',
       labelNames: ['kind', 'reason'],
+      registers,
+    }),
+    tooLarge: new Counter({
+      name: 'netloom_ksr_too_large_total',
+      help: 'Objects whose value is larger than one etcd transaction may carry (not written)',
+      labelNames: ['kind'],
+      registers,
+    }),
+    tooLargeObjects: new Gauge({
+      name: 'netloom_ksr_too_large_objects',
+      help: 'Objects not written to etcd because their value is too large, by kind',
+      labelNames: ['kind'],
       registers,
     }),
   };

@@ -106,6 +106,30 @@ describe('Mirror', () => {
     expect(m.size).toBe(2);
   });
 
+  it('a key set aside as too large leaves the dirty set, is reported once, and comes back when it changes', () => {
+    const m = fresh();
+    m.set('endpoints', pod('big'), 'v1');
+    const [w] = m.plan();
+    expect(m.setAside([w!]).map((x) => x.op.key)).toEqual([pod('big')]);
+    expect(m.hasDirty).toBe(false);
+    expect(m.tooLargeByKind()).toEqual(new Map([['endpoints', 1]]));
+    // A full read finds etcd without it: planned again, set aside again, not reported again.
+    m.beginFullRead();
+    m.endFullRead();
+    expect(m.setAside(m.plan())).toEqual([]);
+    // Changed to a value that fits: written, no longer set aside.
+    m.set('endpoints', pod('big'), 'small');
+    m.confirm(m.plan());
+    expect(m.tooLargeByKind().size).toBe(0);
+    // Set aside again, then deleted while etcd never had that value: settled, not set aside.
+    m.set('endpoints', pod('big'), 'v2');
+    m.setAside(m.plan());
+    m.set('endpoints', pod('big'), undefined);
+    m.confirm(m.plan());
+    expect(m.tooLargeByKind().size).toBe(0);
+    expect(m.hasDirty).toBe(false);
+  });
+
   it('wakes the syncer only when something changed', () => {
     const m = fresh();
     let wakes = 0;

@@ -30,6 +30,11 @@ export class Mirror {
   /** key → ms of its first unwritten change (0 for keys dirty because of a resync). */
   private readonly dirty = new Map<string, number>();
   private readonly counts = new Map<K8sKind, number>();
+  /**
+   * Keys whose wanted value no etcd transaction can carry: left out of the dirty set (etcd
+   * keeps what it had) until the value changes to one that fits or the key goes.
+   */
+  private readonly tooLarge = new Map<string, K8sKind | 'unknown'>();
   private nextHave: Map<string, string> | undefined;
   private readonly kindOf: (key: string) => K8sKind | undefined;
   /** Called when a key becomes dirty: wakes the syncer. */
@@ -148,6 +153,7 @@ export class Mirror {
         // Equal: point `have` at the wanted string so a copy read from etcd can be collected.
         if (want) this.have.set(key, want.value);
         this.dirty.delete(key);
+        this.tooLarge.delete(key);
         continue;
       }
       if (want) {
@@ -166,10 +172,33 @@ export class Mirror {
     return writes.map(({ op, kind, since }) => {
       if (op.type === 'put') this.have.set(op.key, op.value);
       else this.have.delete(op.key);
+      this.tooLarge.delete(op.key);
       const want = this.want.get(op.key)?.value;
       const settled = op.type === 'put' ? want === op.value : want === undefined;
       if (settled) this.dirty.delete(op.key);
       return { kind, latencyMs: since > 0 ? now - since : undefined };
     });
+  }
+
+  /**
+   * Sets aside planned puts too large for any transaction: they leave the dirty set (so they
+   * neither hold up readiness nor the heartbeat's key count) until their value changes again.
+   * Returns those not already set aside, so each is reported once.
+   */
+  setAside(writes: readonly PlannedWrite[]): PlannedWrite[] {
+    const fresh: PlannedWrite[] = [];
+    for (const w of writes) {
+      if (w.op.type === 'put' && this.want.get(w.op.key)?.value === w.op.value) this.dirty.delete(w.op.key);
+      if (!this.tooLarge.has(w.op.key)) fresh.push(w);
+      this.tooLarge.set(w.op.key, w.kind);
+    }
+    return fresh;
+  }
+
+  /** Keys set aside as too large, per kind. */
+  tooLargeByKind(): Map<K8sKind | 'unknown', number> {
+    const out = new Map<K8sKind | 'unknown', number>();
+    for (const kind of this.tooLarge.values()) out.set(kind, (out.get(kind) ?? 0) + 1);
+    return out;
   }
 }

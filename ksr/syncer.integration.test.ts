@@ -2,13 +2,14 @@
 // sweep that leaves equal keys alone; writes are fenced by the leader's claim (a deposed leader
 // cannot write one op); a heartbeat notices a rewound store (restore from an older backup).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GuardFailedError } from '../lib/etcd/guarded-write.ts';
+import { GuardFailedError, writeGuarded } from '../lib/etcd/guarded-write.ts';
 import type { Store } from '../lib/etcd/store.ts';
 import { Keyspace, type K8sKind } from '../lib/keyspace.ts';
-import { silentLogger } from '../lib/logging.ts';
+import { createLogger, silentLogger } from '../lib/logging.ts';
 import { createRegistry } from '../lib/metrics.ts';
 import { etcdAvailable, skipUnless } from '../test/harness/availability.ts';
 import { startEtcd, type EtcdHandle } from '../test/harness/etcd.ts';
+import { DEFAULT_MAX_TXN_BYTES, ETCD_MAX_REQUEST_BYTES, opBytes, txnBaseBytes } from './batches.ts';
 import { Elector, type Term } from './leader.ts';
 import { createKsrMetrics } from './metrics.ts';
 import { Mirror } from './mirror.ts';
@@ -201,5 +202,96 @@ describe.skipIf(skip)('syncer and election on a real etcd', () => {
     }
     expect(reason).toBe('etcd revision went backwards');
     await term.end('test');
+  });
+
+  describe('transactions within etcd request limit (default --max-request-bytes)', () => {
+    it('a transaction planned at exactly the default budget is accepted; a request over etcd limit is refused', async () => {
+      const term = (await elector('bytes').campaign(new AbortController().signal))!;
+      const guard = { key: term.key, createRevision: term.createRevision };
+      // 100 puts whose estimated sizes add up to exactly DEFAULT_MAX_TXN_BYTES with the guard.
+      const room = DEFAULT_MAX_TXN_BYTES - txnBaseBytes([guard]);
+      const ops = Array.from({ length: 100 }, (_, i) => ({
+        type: 'put' as const,
+        key: pod(`exact-${String(i).padStart(3, '0')}`),
+        value: '',
+      }));
+      const framing = ops.reduce((sum, op) => sum + opBytes(op), 0);
+      const each = Math.floor((room - framing) / ops.length);
+      ops.forEach((op, i) => (op.value = 'v'.repeat(each + (i < (room - framing) % ops.length ? 1 : 0))));
+      expect(ops.reduce((sum, op) => sum + opBytes(op), 0) + txnBaseBytes([guard])).toBe(
+        DEFAULT_MAX_TXN_BYTES,
+      );
+      await expect(writeGuarded(store, ops, [guard], 1)).resolves.toBeGreaterThan(0);
+      // The limit is real on this etcd: one value of etcd's limit alone is refused.
+      await expect(
+        writeGuarded(
+          store,
+          [{ type: 'put', key: pod('over'), value: 'x'.repeat(ETCD_MAX_REQUEST_BYTES) }],
+          [guard],
+          1,
+        ),
+      ).rejects.toThrow(/too large/i);
+      await store.deletePrefix(ks.k8sPrefix);
+      await term.end('test');
+    });
+
+    it('large values are split by bytes, one too large for any transaction is set aside once, counted, and the rest written', async () => {
+      await store.deletePrefix(ks.k8sPrefix);
+      const term = (await elector('big').campaign(new AbortController().signal))!;
+      const guard = { key: term.key, createRevision: term.createRevision };
+      const lines: Record<string, unknown>[] = [];
+      const logger = createLogger('test', {
+        level: 'warn',
+        destination: {
+          write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>),
+        },
+      });
+      const registry = createRegistry('t', { processMetrics: false });
+      const m = mirror();
+      const s = new Syncer({
+        store,
+        mirror: m,
+        prefix: ks.k8sPrefix,
+        logger,
+        metrics: createKsrMetrics(registry),
+        sourcesSynced: () => true,
+        describeKey: (key) => ks.tryParse(key),
+        options: DEFAULT_SYNCER_OPTIONS,
+      });
+      const ep = (name: string): string => ks.key({ kind: 'endpoints', namespace: 'a', name });
+      // Three values over half the budget (any two together are over it), small ones, one too large.
+      const big = 'b'.repeat(Math.ceil(DEFAULT_MAX_TXN_BYTES * 0.6));
+      const want = new Map<string, string>();
+      for (const name of ['big-1', 'big-2', 'big-3']) want.set(ep(name), `${name}:${big}`);
+      for (let i = 0; i < 300; i++) want.set(pod(`small-${i}`), `small-${i}`);
+      for (const [k, v] of want) m.set(k.includes('/endpoints/') ? 'endpoints' : 'pod', k, v);
+      m.set('endpoints', ep('huge'), 'h'.repeat(ETCD_MAX_REQUEST_BYTES + 1));
+      const metric = async (name: string): Promise<number> =>
+        (await registry.getSingleMetric(name)!.get()).values.reduce((sum, v) => sum + v.value, 0);
+
+      const stats = await s.fullSync('test', guard);
+      expect(stats).toMatchObject({ puts: want.size, deletes: 0 });
+      const inEtcd = new Map((await store.list(ks.k8sPrefix)).kvs.map((kv) => [kv.key, kv.value]));
+      expect(inEtcd).toEqual(want);
+      expect(await metric('netloom_ksr_too_large_total')).toBe(1);
+      expect(await metric('netloom_ksr_too_large_objects')).toBe(1);
+      expect(m.hasDirty).toBe(false); // set aside: holds up neither readiness nor the key count
+      expect(await s.heartbeat(term, guard)).toBeUndefined();
+      // Resyncs and changes that keep it too large: no second log line, no second count.
+      await s.fullSync('again', guard);
+      m.set('endpoints', ep('huge'), 'H'.repeat(ETCD_MAX_REQUEST_BYTES + 2));
+      await s.flush(guard, Infinity);
+      const tooLarge = lines.filter((l) => String(l['msg']).startsWith('object too large'));
+      expect(tooLarge).toHaveLength(1);
+      expect(tooLarge[0]).toMatchObject({ kind: 'endpoints', namespace: 'a', name: 'huge', key: ep('huge') });
+      expect(await metric('netloom_ksr_too_large_total')).toBe(1);
+      // Once it fits it is written, and no longer counted as set aside.
+      m.set('endpoints', ep('huge'), 'fits now');
+      await s.flush(guard, Infinity);
+      expect((await store.get(ep('huge')))?.value).toBe('fits now');
+      expect(await metric('netloom_ksr_too_large_objects')).toBe(0);
+      await store.deletePrefix(ks.k8sPrefix);
+      await term.end('test');
+    });
   });
 });

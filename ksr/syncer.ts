@@ -10,6 +10,7 @@ import { writeGuarded, type Guard } from '../lib/etcd/guarded-write.ts';
 import { prefixEnd, storeError, type Store } from '../lib/etcd/store.ts';
 import type { K8sKind } from '../lib/keyspace.ts';
 import type { Logger } from '../lib/logging.ts';
+import { DEFAULT_MAX_TXN_BYTES, opBytes, planBatches, txnBaseBytes } from './batches.ts';
 import { endTermIfFenced, type Term } from './leader.ts';
 import type { KsrMetrics } from './metrics.ts';
 import type { Mirror, PlannedWrite } from './mirror.ts';
@@ -24,6 +25,8 @@ export interface SyncerOptions {
   pageSize: number;
   /** Most ops one flush writes, so memory stays bounded under a flood. */
   maxFlush: number;
+  /** Most bytes of one transaction request (below etcd's --max-request-bytes). */
+  maxTxnBytes: number;
 }
 
 export interface SyncerDeps {
@@ -43,6 +46,8 @@ export interface SyncerDeps {
   kindSettled?: (kind: K8sKind | 'unknown') => boolean;
   /** Called after each full sync (bulk work: the heap is worth compacting). */
   onFullSync?: () => void;
+  /** Names the object behind a key in logs (namespace, name); the keyspace's parse. */
+  describeKey?: (key: string) => object | undefined;
   options: SyncerOptions;
 }
 
@@ -53,6 +58,7 @@ export const DEFAULT_SYNCER_OPTIONS: SyncerOptions = {
   writeConcurrency: 8,
   pageSize: 2_000,
   maxFlush: 16_384,
+  maxTxnBytes: DEFAULT_MAX_TXN_BYTES,
 };
 
 export interface FlushStats {
@@ -215,7 +221,9 @@ export class Syncer {
 
   /**
    * Writes the dirty keys that differ (at most `limit`). `filling`: a full sync waits for feeds,
-   * so only puts of settled kinds go out; deletes wait for the sweep.
+   * so only puts of settled kinds go out; deletes wait for the sweep. Transactions stay within
+   * etcd's op and byte limits; a value too large for any transaction is set aside (see
+   * `setAside`) and the rest is written.
    */
   async flush(guard: Guard, limit: number, filling = false): Promise<FlushStats> {
     const { store, mirror, metrics, options } = this.d;
@@ -224,20 +232,83 @@ export class Syncer {
       ? mirror.plan(limit, (type, kind) => type === 'put' && settled(kind))
       : mirror.plan(limit);
     if (plan.length === 0) return { puts: 0, deletes: 0, revision: 0 };
-    const revision = await writeGuarded(
-      store,
-      plan.map((w) => w.op),
-      [guard],
-      options.writeConcurrency,
+    const { batches, tooLarge } = planBatches(
+      plan,
+      (w) => opBytes(w.op),
+      { maxOps: store.maxTxnOps, maxBytes: options.maxTxnBytes },
+      txnBaseBytes([guard]),
     );
-    const confirmed = mirror.confirm(plan);
+    if (tooLarge.length > 0) this.setAside(tooLarge);
+    const revision = await this.writeBatches(batches, guard);
+    const written = tooLarge.length > 0 ? batches.flat() : plan;
+    const confirmed = mirror.confirm(written);
     for (const c of confirmed)
       if (c.latencyMs !== undefined) metrics.latency.observe({ kind: c.kind }, c.latencyMs / 1000);
-    const stats = count(plan);
+    const stats = count(written);
     for (const [label, n] of stats.byLabel)
       metrics.writes.inc(JSON.parse(label) as { kind: string; op: string }, n);
     for (const [kind, n] of Object.entries(mirror.countsByKind())) metrics.objects.set({ kind }, n);
+    this.countTooLarge();
     return { puts: stats.puts, deletes: stats.deletes, revision };
+  }
+
+  /**
+   * Transactions `writeConcurrency` at a time. After the first failure no new one starts, and
+   * the rejection comes once every one in flight has settled (the caller resyncs next and must
+   * not race its own writes).
+   */
+  private async writeBatches(batches: readonly PlannedWrite[][], guard: Guard): Promise<number> {
+    const { store, options } = this.d;
+    let next = 0;
+    let highest = 0;
+    let failure: { err: unknown } | undefined;
+    const worker = async (): Promise<void> => {
+      while (next < batches.length && failure === undefined) {
+        const batch = batches[next++]!;
+        try {
+          const revision = await writeGuarded(
+            store,
+            batch.map((w) => w.op),
+            [guard],
+            1,
+          );
+          highest = Math.max(highest, revision);
+        } catch (err) {
+          failure ??= { err };
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(options.writeConcurrency, batches.length) }, worker));
+    if (failure !== undefined) throw failure.err;
+    return highest;
+  }
+
+  /**
+   * Values no transaction can carry (over the byte budget alone) are not written: etcd keeps the
+   * key's last written value, as it does for an object a converter refuses. Each is counted and
+   * logged once, when it becomes too large; it is looked at again when its value changes.
+   */
+  private setAside(writes: readonly PlannedWrite[]): void {
+    const { mirror, metrics, logger, options } = this.d;
+    for (const w of mirror.setAside(writes)) {
+      metrics.tooLarge.inc({ kind: w.kind });
+      logger.error(
+        {
+          kind: w.kind,
+          ...this.d.describeKey?.(w.op.key),
+          key: w.op.key,
+          bytes: opBytes(w.op),
+          maxTxnBytes: options.maxTxnBytes,
+        },
+        'object too large for an etcd transaction; not written (etcd keeps its previous value)',
+      );
+    }
+  }
+
+  private countTooLarge(): void {
+    const { mirror, metrics } = this.d;
+    metrics.tooLargeObjects.reset();
+    for (const [kind, n] of mirror.tooLargeByKind()) metrics.tooLargeObjects.set({ kind }, n);
   }
 
   /**
