@@ -1,10 +1,10 @@
 // netloomctl against a lab, every command as a new user runs it (`netloom ctl …` and `kubectl
-// netloom …`): the -o json records of each command are checked against etcd read on its own
+// netloom …`, over the lab's TLS etcd with the admin's client certificate): the -o json records of each command are checked against etcd read on its own
 // (etcd3's raw get, values parsed as plain JSON here), the table's header and a row, a leaked
 // IPAM record (written by the real allocator for a pod that does not exist), the agent's dump
 // against its other API routes, an unreachable store (refused, and a black hole) and bad input.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +12,7 @@ import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { get } from '../cli/lab/http.ts';
-import { createEtcdClient } from '../lib/etcd/client.ts';
+import { etcdClientOf } from '../lib/etcd/client.ts';
 import { Store } from '../lib/etcd/store.ts';
 import { freePort } from '../lib/free-ports.ts';
 import { Keyspace } from '../lib/keyspace.ts';
@@ -21,6 +21,7 @@ import { PodIpam } from '../agent/ipam/allocator.ts';
 import { AddressPlan } from '../agent/ipam/plan.ts';
 import type { Network } from '../proto/gen/netloom/model/v1/Network.ts';
 import { skipUnless } from './harness/availability.ts';
+import { etcdFlags } from './harness/etcd.ts';
 import { labAvailable, TestLab, waitFor } from './lab-support.ts';
 
 const skip = skipUnless('netloom ctl (test/ctl.test.ts)', labAvailable());
@@ -128,6 +129,7 @@ describe.skipIf(skip)('netloom ctl against a lab', () => {
   let raw: Etcd3;
   let store: Store;
   let leakIp = '';
+  let etcd: string[] = [];
   let common: string[] = [];
   const etcdPrefix = async (p: string): Promise<Map<string, unknown>> => {
     const all = await raw
@@ -151,14 +153,19 @@ describe.skipIf(skip)('netloom ctl against a lab', () => {
 
   beforeAll(async () => {
     await lab.up();
-    common = [
-      '--etcd-endpoints',
-      lab.etcdEndpoint,
-      '--agent-addr',
-      `unix:${join(lab.stateDir, 'nodes')}/{node}/agent-api.sock`,
-    ];
-    raw = new Etcd3({ hosts: lab.etcdEndpoint });
-    store = new Store(createEtcdClient({ endpoints: [lab.etcdEndpoint] }));
+    // The lab's etcd speaks TLS and wants a client certificate: the admin's, as an operator's.
+    etcd = etcdFlags(lab.etcdConfig);
+    common = [...etcd, '--agent-addr', `unix:${join(lab.stateDir, 'nodes')}/{node}/agent-api.sock`];
+    const c = lab.etcdConfig;
+    raw = new Etcd3({
+      hosts: c.etcdEndpoints,
+      credentials: {
+        rootCertificate: readFileSync(c.etcdCa!),
+        certChain: readFileSync(c.etcdCert!),
+        privateKey: readFileSync(c.etcdKey!),
+      },
+    });
+    store = new Store(etcdClientOf(c));
     await lab.kubectl(['apply', '-f', '-'], JSON.stringify(NAD_CRD));
     await lab.kubectl([
       'wait',
@@ -564,14 +571,7 @@ describe.skipIf(skip)('netloom ctl against a lab', () => {
     }
     // An agent that is not there: one line, exit 1.
     const node1 = lab.layout.nodes[0]!.name;
-    const noAgent = await ctl([
-      'dump',
-      node1,
-      '--etcd-endpoints',
-      lab.etcdEndpoint,
-      '--agent-addr',
-      'unix:/nonexistent/{node}.sock',
-    ]);
+    const noAgent = await ctl(['dump', node1, ...etcd, '--agent-addr', 'unix:/nonexistent/{node}.sock']);
     expect(noAgent.code).toBe(1);
     expect(noAgent.err.trimEnd().split('\n')).toHaveLength(1);
     expect(noAgent.err).toContain(`cannot reach the agent at unix:/nonexistent/${node1}.sock`);
@@ -588,7 +588,7 @@ describe.skipIf(skip)('netloom ctl against a lab', () => {
       [['nodes', '--no-such-flag', '1'], /--no-such-flag: unknown flag/],
     ];
     for (const [args, message] of cases) {
-      const r = await ctl([...args, '--etcd-endpoints', lab.etcdEndpoint]);
+      const r = await ctl([...args, ...etcd]);
       expect({ args, code: r.code }).toEqual({ args, code: 2 });
       expect(r.err.trimEnd().split('\n')).toHaveLength(1);
       expect(r.err).toMatch(message);
