@@ -23,6 +23,7 @@ import type { NodeContext } from './renderers/context.ts';
 import { explain, type Explanation, type Flow } from './renderers/policy.ts';
 import type { Driver } from './scheduler/descriptor.ts';
 import type { KvScheduler } from './scheduler/scheduler.ts';
+import type { PeerAudit } from './view/peer-audit.ts';
 import type { ClusterView } from './view/view.ts';
 import { runViewSync, type ViewUpdate } from './view/watcher.ts';
 
@@ -41,6 +42,8 @@ export interface AgentParts {
   scheduler: KvScheduler;
   pipeline: Pipeline;
   view: ClusterView;
+  /** Reports peers' nodes/info records that disagree with their node IDs. */
+  peerAudit: PeerAudit;
   attachments: AttachmentStore;
   lock: PidLock;
 }
@@ -189,9 +192,11 @@ export class Agent {
   private async onViewUpdate(u: ViewUpdate): Promise<void> {
     if (u.type === 'changes') {
       this.departed?.observe(u.changes);
+      this.parts.peerAudit.observe(u.changes);
       await this.pipeline.onViewChanges(u.changes);
       return;
     }
+    this.parts.peerAudit.all();
     // The first resync reads the data plane back: a restarted agent repairs only what differs.
     const first = !this.synced;
     const rec = await this.pipeline.resync(first, `view ${u.reason} at revision ${u.revision}`);

@@ -23,6 +23,7 @@ import { Pipeline } from './pipeline/pipeline.ts';
 import type { NodeContext } from './renderers/context.ts';
 import type { Driver } from './scheduler/descriptor.ts';
 import { KvScheduler } from './scheduler/scheduler.ts';
+import { PeerAudit } from './view/peer-audit.ts';
 import { ClusterView } from './view/view.ts';
 
 export interface AgentDeps {
@@ -96,12 +97,14 @@ export async function assembleAgent(
       mtu: config.mtu,
     };
     const view = new ClusterView();
+    const subnetOf = (id: number): string | undefined =>
+      id >= 1 && id <= plan.maxNodeId ? plan.forNode(id).cidr : undefined;
     const pipeline = new Pipeline({
       ctx,
       view,
       scheduler,
       attachments: attachments.all(),
-      subnetOf: (id) => (id >= 1 && id <= plan.maxNodeId ? plan.forNode(id).cidr : undefined),
+      subnetOf,
       gatewayOffset: config.gatewayOffset,
       logger,
     });
@@ -122,6 +125,7 @@ export async function assembleAgent(
       scheduler,
       pipeline,
       view,
+      peerAudit: new PeerAudit({ view, self: config.nodeName, subnetOf, logger, registry }),
       attachments,
       lock,
     });

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { NodeContext } from './context.ts';
 import { hostIfName } from './names.ts';
 import { renderNodeBase } from './node.ts';
-import { peerFor, type PeerInputs } from './peer-select.ts';
+import { judgeNodeInfo, peerFor, type PeerInputs } from './peer-select.ts';
 import { renderPeer } from './peers.ts';
 import { renderPodAttachment } from './pods.ts';
 
@@ -132,13 +132,20 @@ describe('renderPeer', () => {
     ['a peer without endpoint', { ...peer, tunnelEndpoint: '' }, ctx],
     ['a peer with a bad subnet', { ...peer, podSubnet: 'x' }, ctx],
     ['any peer when this node has no overlay', peer, { ...ctx, tunnelEndpoint: '' }],
+    ["a peer with this node's ID", { ...peer, id: 3 }, ctx],
+    ["a peer with this node's subnet", { ...peer, podSubnet: '10.1.3.0/24' }, ctx],
+    ["a peer with a subnet holding this node's", { ...peer, podSubnet: '10.1.0.0/22' }, ctx],
+    ['a peer with the whole pod CIDR', { ...peer, podSubnet: '10.1.0.0/16' }, ctx],
+    ['a peer with a default route', { ...peer, podSubnet: '0.0.0.0/0' }, ctx],
+    ['a peer with a subnet outside the pod CIDR', { ...peer, podSubnet: '192.168.0.0/24' }, ctx],
+    ['a peer with an IPv6 subnet in an IPv4 pod CIDR', { ...peer, podSubnet: 'fd00::/64' }, ctx],
   ])('renders nothing for %s', (_n, p, c) => {
     expect(renderPeer(c, p)).toEqual([]);
   });
 });
 
 describe('peerFor', () => {
-  const subnetOf = (id: number): string => `10.1.${id}.0/24`;
+  const subnetOf = (id: number): string | undefined => (id >= 1 && id <= 255 ? `10.1.${id}.0/24` : undefined);
   const info = {
     name: 'n5',
     id: 5,
@@ -155,12 +162,9 @@ describe('peerFor', () => {
     unschedulable: false,
   };
   const last = { name: 'n5', id: 5, tunnelEndpoint: '192.168.0.55', podSubnet: '10.1.5.0/24' };
+  const fromInfo = { name: 'n5', id: 5, tunnelEndpoint: '192.168.0.5', podSubnet: '10.1.5.0/24' };
   it.each<[string, Omit<PeerInputs, 'subnetOf'>, unknown]>([
-    [
-      'published info wins',
-      { info, k8sNode, lastKnown: last, claimedId: 5 },
-      { name: 'n5', id: 5, tunnelEndpoint: '192.168.0.5', podSubnet: '10.1.5.0/24' },
-    ],
+    ['published info wins', { info, k8sNode, lastKnown: last, claimedId: 5 }, fromInfo],
     ['info gone, Node kept: last known', { k8sNode, lastKnown: last, claimedId: 5 }, last],
     [
       'info gone, agent restarted: claim + InternalIP',
@@ -170,7 +174,74 @@ describe('peerFor', () => {
     ['info gone, no claim', { k8sNode }, undefined],
     ['info and Node gone', { lastKnown: last, claimedId: 5 }, undefined],
     ['incomplete info, no Node', { info: { ...info, tunnelEndpoint: '' } }, undefined],
+    // Forged or stale records: what the ID implies wins, the record's endpoint is kept.
+    ['info with a foreign subnet', { info: { ...info, podSubnet: '0.0.0.0/0' }, claimedId: 5 }, fromInfo],
+    [
+      'info with the host network',
+      { info: { ...info, podSubnet: '192.168.0.0/24' }, claimedId: 5 },
+      fromInfo,
+    ],
+    ['info without a subnet', { info: { ...info, podSubnet: '' }, claimedId: 5 }, fromInfo],
+    [
+      "info with another node's ID",
+      { info: { ...info, id: 3, podSubnet: '10.1.3.0/24' }, claimedId: 5 },
+      fromInfo,
+    ],
+    ['info no claim backs, no Node', { info }, undefined],
+    ['info no claim backs, Node kept: last known', { info, k8sNode, lastKnown: last }, last],
+    ['info whose claimed ID is outside the plan', { info: { ...info, id: 300 }, claimedId: 300 }, undefined],
+    [
+      'info with an endpoint that is no address',
+      { info: { ...info, tunnelEndpoint: 'x y' }, claimedId: 5 },
+      undefined,
+    ],
   ])('%s', (_n, inputs, want) => {
     expect(peerFor('n5', { ...inputs, subnetOf })).toEqual(want);
+  });
+});
+
+describe('judgeNodeInfo', () => {
+  const subnetOf = (id: number): string | undefined => (id >= 1 && id <= 255 ? `10.1.${id}.0/24` : undefined);
+  const info = {
+    name: 'n5',
+    id: 5,
+    managementIp: '',
+    tunnelEndpoint: '192.168.0.5',
+    podSubnet: '10.1.5.0/24',
+  };
+
+  it('finds nothing wrong with a record its ID agrees with', () => {
+    expect(judgeNodeInfo('n5', info, { claimedId: 5, subnetOf }).problems).toEqual([]);
+  });
+
+  it.each<[string, Partial<typeof info>, number | undefined, RegExp[]]>([
+    [
+      'a default route',
+      { podSubnet: '0.0.0.0/0' },
+      5,
+      [/podSubnet is 0\.0\.0\.0\/0, ID 5 implies 10\.1\.5\.0\/24/],
+    ],
+    [
+      "another node's ID and subnet",
+      { id: 3, podSubnet: '10.1.3.0/24' },
+      5,
+      [/id is 3, but nodes\/id\/5 names n5/, /podSubnet is 10\.1\.3\.0\/24/],
+    ],
+    ['another name', { name: 'n9' }, 5, [/name is "n9"/]],
+    ['no claim', {}, undefined, [/no single nodes\/id claim names n5: its ID 5 is unproven/]],
+    [
+      'an endpoint that is no address',
+      { tunnelEndpoint: 'evil' },
+      5,
+      [/tunnelEndpoint "evil" is not an IP address/],
+    ],
+  ])('names %s', (_n, over, claimedId, want) => {
+    const { problems } = judgeNodeInfo(
+      'n5',
+      { ...info, ...over },
+      { ...(claimedId ? { claimedId } : {}), subnetOf },
+    );
+    expect(problems).toHaveLength(want.length);
+    want.forEach((w, i) => expect(problems[i]).toMatch(w));
   });
 });

@@ -13,6 +13,22 @@ import type { KsrStatus__Output as KsrStatus } from '../../proto/gen/netloom/mod
 
 export type { Endpoints, Namespace, NetAttach, Network, K8sNode, NodeInfo, Pod, Policy, Service, KsrStatus };
 
+/**
+ * Refuses a field of the wrong JSON type, for records the agent turns into routes and tunnels
+ * (a peer's nodes/info): a string where an ID belongs must not reach arithmetic or an item.
+ */
+function typed<T extends object>(value: T, fields: Record<string, 'string' | 'uint'>, what: string): T {
+  for (const [field, kind] of Object.entries(fields)) {
+    const v = (value as Record<string, unknown>)[field];
+    const ok = kind === 'string' ? typeof v === 'string' : Number.isSafeInteger(v) && (v as number) >= 0;
+    if (!ok)
+      throw new SyntaxError(
+        `${what}: ${field} is not ${kind === 'string' ? 'a string' : 'a non-negative integer'}`,
+      );
+  }
+  return value;
+}
+
 function withDefaults<T>(defaults: T, text: string): T {
   const parsed = JSON.parse(text) as Partial<T>;
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
@@ -79,7 +95,11 @@ export const decode = {
   netattach: (t: string): NetAttach =>
     withDefaults<NetAttach>({ namespace: '', name: '', config: '', resourceName: '' }, t),
   nodeInfo: (t: string): NodeInfo =>
-    withDefaults<NodeInfo>({ name: '', id: 0, managementIp: '', tunnelEndpoint: '', podSubnet: '' }, t),
+    typed(
+      withDefaults<NodeInfo>({ name: '', id: 0, managementIp: '', tunnelEndpoint: '', podSubnet: '' }, t),
+      { name: 'string', id: 'uint', managementIp: 'string', tunnelEndpoint: 'string', podSubnet: 'string' },
+      'nodes/info',
+    ),
   network: (t: string): Network => withDefaults<Network>({ name: '', id: 0, subnets: [] }, t),
   ksrStatus: (t: string): KsrStatus =>
     withDefaults<KsrStatus>(
