@@ -30,10 +30,12 @@ export async function agentGet(addr: string, path: string, timeoutMs: number): P
       { cause: err },
     );
   }
-  if (res.status !== 200)
+  if (res.status !== 200) {
+    const said = res.body.trim().split('\n')[0] ?? '';
     throw new AgentUnreachableError(
-      `the agent at ${addr} answered ${res.status} to ${path}: ${res.body.trim().split('\n')[0] ?? ''}`,
+      `${addr} answered HTTP ${res.status} to ${path}${said ? `: ${said}` : ''} (not a netloom agent, or one without this route; check --agent-addr)`,
     );
+  }
   try {
     return JSON.parse(res.body) as unknown;
   } catch (err) {
@@ -51,7 +53,10 @@ export async function agentReadiness(addr: string, timeoutMs: number): Promise<s
       timeoutMs,
       ...(unix ? { socketPath: addr.slice('unix:'.length) } : {}),
     });
-    return res.status === 200 ? 'ready' : `not ready: ${res.body.trim().replace(/\n/g, '; ')}`;
+    // 503 is the agent's own "not ready" with its reasons; anything else is not an agent.
+    if (res.status === 200) return 'ready';
+    if (res.status === 503) return `not ready: ${res.body.trim().replace(/\n/g, '; ')}`;
+    return `no agent answered at ${addr} (HTTP ${res.status})`;
   } catch (err) {
     return `unreachable: ${errorMessage(err)}`;
   }

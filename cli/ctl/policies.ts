@@ -202,7 +202,14 @@ export function nodeTable(r: NodePolicies): string {
   const sets = r.items.length - pods.length;
   const table = formatTable({
     columns: ['namespace', 'pod', 'interface', 'ingress', 'egress'],
-    rows: pods.map((p) => [p.namespace, p.pod, p.interface, podDirCell(p.ingress), podDirCell(p.egress)]),
+    // p.interface is the pod interface's item key; its last part is the interface name.
+    rows: pods.map((p) => [
+      p.namespace,
+      p.pod,
+      p.interface.split('/').pop() ?? '',
+      podDirCell(p.ingress),
+      podDirCell(p.egress),
+    ]),
     empty: `no pod on ${r.node} is isolated`,
   });
   return `${table}${sets > 0 ? `\n${sets} peer set${sets === 1 ? '' : 's'} (-o json lists their addresses)\n` : ''}`;

@@ -10,7 +10,7 @@ import type { Service as Frontend } from '../../agent/items/values.ts';
 import type { NodeInfo } from '../../agent/view/decode.ts';
 import { emit, keyspaceOf, parseArgs, withStore } from './common.ts';
 import { checkNode, readSnapshot, type Snapshot } from './snapshot.ts';
-import { listCell, type Table } from './table.ts';
+import { formatTable, listCell } from './table.ts';
 
 export interface FrontendRecord extends Frontend {
   /** The item key the agents apply it under. */
@@ -81,7 +81,7 @@ function why(s: ServiceRecord): string {
   return 'no usable port or address';
 }
 
-export function servicesTable(r: ServicesReport): Table {
+export function servicesTable(r: ServicesReport): string {
   const rows: string[][] = [];
   for (const s of r.services) {
     if (s.frontends.length === 0) rows.push([s.namespace, s.name, '-', '-', why(s), '']);
@@ -93,16 +93,27 @@ export function servicesTable(r: ServicesReport): Table {
         s.name,
         f.kind,
         `${vip}:${f.port}/${f.protocol}`,
-        f.backends.length === 0 ? `none (${f.noBackends})` : listCell(backends),
+        r.node === null && f.masqueradeOutside === null
+          ? 'per node (Local)'
+          : f.backends.length === 0
+            ? `none (${f.noBackends})`
+            : listCell(backends),
         f.affinitySeconds > 0 ? `ClientIP ${f.affinitySeconds}s` : '',
       ]);
     }
   }
-  return {
+  const table = formatTable({
     columns: ['namespace', 'name', 'kind', 'frontend', 'backends', 'affinity'],
     rows,
     empty: 'no services',
-  };
+  });
+  // A Local traffic policy keeps the client's address (masqueradeOutside null) and each node's
+  // own endpoints: seen from no node in particular, such a frontend has none.
+  const local =
+    r.node === null && r.services.some((s) => s.frontends.some((f) => f.masqueradeOutside === null));
+  return local
+    ? `${table}\nper node (Local): the traffic policy is Local, so each node balances to its own endpoints only; see netloom ctl services <node>\n`
+    : table;
 }
 
 export async function main(argv: string[]): Promise<number> {
