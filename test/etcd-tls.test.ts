@@ -4,7 +4,7 @@
 // line; `netloom certs` writes what etcd and openssl accept, and etcd picks up a renewed server
 // certificate on the next connection. The oracles are etcd itself, etcdctl and openssl.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
@@ -200,6 +200,37 @@ describe.skipIf(skip)("netloom's etcd with TLS and client-certificate auth", () 
     expect(renewed.code).toBe(0);
     expect(readFileSync(join(dir, 'ca.crt')).equals(ca)).toBe(true);
     expect(readFileSync(join(dir, 'server.crt')).equals(server)).toBe(false);
+  });
+
+  it('`netloom certs` issues again a pair whose key does not match, and never replaces a CA whose key is gone', async () => {
+    const dir = join(tmp, 'repair');
+    const args = ['certs', '--dir', dir, '--ip', '127.0.0.1'];
+    expect((await netloom(args)).code).toBe(0);
+    const ca = readFileSync(join(dir, 'ca.crt'));
+    // A half-finished copy by hand: the agent's key overwritten by the ksr's.
+    writeFileSync(join(dir, 'agent.key'), readFileSync(join(dir, 'ksr.key')));
+    const repaired = await netloom(args);
+    expect(repaired.code).toBe(0);
+    expect(repaired.stdout).toContain(
+      `wrote 2 files in ${dir}:\n  ${join(dir, 'agent.key')}\n  ${join(dir, 'agent.crt')}\n`,
+    );
+    // The public key in the certificate and the one derived from the key file, by openssl.
+    const publicKey = async (file: string): Promise<string> =>
+      file.endsWith('.crt')
+        ? (await run('openssl', ['x509', '-in', join(dir, file), '-noout', '-pubkey'])).stdout
+        : (await run('openssl', ['pkey', '-in', join(dir, file), '-pubout'])).stdout;
+    expect(await publicKey('agent.key')).toMatch(/^-----BEGIN PUBLIC KEY-----/);
+    expect(await publicKey('agent.key')).toBe(await publicKey('agent.crt'));
+    expect(readFileSync(join(dir, 'ca.crt')).equals(ca)).toBe(true);
+    // The CA key lost: an error naming it, and nothing written (no new CA behind everyone's back).
+    rmSync(join(dir, 'ca.key'));
+    rmSync(join(dir, 'admin.crt'));
+    const refused = await netloom(args);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^netloom certs: .*ca\.key is missing or does not match .*ca\.crt/);
+    expect(readFileSync(join(dir, 'ca.crt')).equals(ca)).toBe(true);
+    expect(existsSync(join(dir, 'ca.key'))).toBe(false);
+    expect(existsSync(join(dir, 'admin.crt'))).toBe(false);
   });
 
   it('etcd presents a renewed server certificate on the next connection, without a restart', async () => {

@@ -15,6 +15,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { writeFileAtomicSync } from '../atomic-file.ts';
+import { bigIntToIp, ipToBigInt } from '../cidr.ts';
 import { ConfigError, NetloomError } from '../errors.ts';
 import { runTool, type ProcessRunner } from '../iproute.ts';
 
@@ -24,8 +25,11 @@ export class PkiError extends NetloomError {}
 /** The client identities a netloom deployment needs: the reflector, the agents, operators' tools. */
 export const DEFAULT_CLIENTS: readonly string[] = ['ksr', 'agent', 'admin'];
 
-/** A leaf is issued again once it has fewer days than this left. */
+/** A leaf is issued again once it has fewer days than this left (a third of its life if shorter). */
 export const RENEW_BEFORE_DAYS = 30;
+
+/** File names of the CA and etcd's pair: no client may take them. */
+const RESERVED = new Set(['ca', 'server']);
 
 export interface KeyPair {
   cert: string;
@@ -91,6 +95,7 @@ export function checkPkiRequest(req: PkiRequest): void {
   for (const d of req.dnsNames) if (!DNS_NAME.test(d)) throw new ConfigError('dns', `${d} is not a DNS name`);
   for (const c of req.clients ?? DEFAULT_CLIENTS) {
     if (!CLIENT_NAME.test(c)) throw new ConfigError('clients', `${c}: lowercase letters, digits and dashes`);
+    if (RESERVED.has(c)) throw new ConfigError('clients', `${c}: the name of the CA's or etcd's own files`);
   }
   for (const [field, v] of [
     ['days', req.days],
@@ -106,19 +111,24 @@ interface Leaf {
   cn: string;
   /** `serverAuth,clientAuth` for etcd (its gRPC gateway dials etcd itself with it), `clientAuth` for clients. */
   usage: string;
-  /** Expected subjectAltName as Node prints it, '' for none. */
-  sans: string;
+  /** subjectAltName entries (`DNS:name`, `IP:address`), in the order asked for. */
+  sans: string[];
 }
 
-const sanText = (ips: readonly string[], dns: readonly string[]): string =>
-  [...dns.map((d) => `DNS:${d}`), ...ips.map((i) => `IP Address:${i}`)].sort().join(', ');
+/** One SAN entry in a form that compares equal however it is spelt (`::1`, `0:0:…:1`, case). */
+function canonicalSan(entry: string): string {
+  const ip = /^IP(?: Address)?:(.*)$/.exec(entry);
+  if (!ip) return entry.toLowerCase();
+  const text = ip[1]!;
+  return `IP:${bigIntToIp(ipToBigInt(text), isIP(text) === 6 ? 6 : 4)}`;
+}
 
-const sortedSans = (cert: X509Certificate): string =>
-  (cert.subjectAltName ?? '')
-    .split(', ')
-    .filter((s) => s !== '')
-    .sort()
-    .join(', ');
+const sameSans = (cert: X509Certificate, wanted: readonly string[]): boolean => {
+  const have = (cert.subjectAltName ?? '').split(', ').filter((s) => s !== '');
+  const a = have.map(canonicalSan).sort();
+  const b = wanted.map(canonicalSan).sort();
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+};
 
 function readCert(path: string): X509Certificate | undefined {
   if (!existsSync(path)) return undefined;
@@ -141,14 +151,14 @@ function keyMatches(cert: X509Certificate, keyPath: string): boolean {
 const daysLeft = (cert: X509Certificate): number => (Date.parse(cert.validTo) - Date.now()) / 86_400_000;
 
 /** Why a leaf must be issued again, or undefined when it is fine as it is. */
-function leafProblem(leaf: Leaf, ca: X509Certificate): string | undefined {
+function leafProblem(leaf: Leaf, ca: X509Certificate, days: number): string | undefined {
   const cert = readCert(leaf.pair.cert);
   if (!cert) return 'missing';
   if (!keyMatches(cert, leaf.pair.key)) return 'key missing or not matching';
   if (!cert.checkIssued(ca) || !cert.verify(ca.publicKey)) return 'not signed by this CA';
   if (!cert.subject.split('\n').includes(`CN=${leaf.cn}`)) return 'other name';
-  if (sortedSans(cert) !== leaf.sans) return 'other addresses';
-  if (daysLeft(cert) < RENEW_BEFORE_DAYS) return 'expiring';
+  if (!sameSans(cert, leaf.sans)) return 'other addresses';
+  if (daysLeft(cert) < Math.min(RENEW_BEFORE_DAYS, days / 3)) return 'expiring';
   return undefined;
 }
 
@@ -214,7 +224,7 @@ class Issuer {
       `extendedKeyUsage = ${leaf.usage}`,
       'subjectKeyIdentifier = hash',
       'authorityKeyIdentifier = keyid',
-      ...(leaf.sans ? [`subjectAltName = ${leaf.sans.replace(/IP Address:/g, 'IP:')}`] : []),
+      ...(leaf.sans.length > 0 ? [`subjectAltName = ${leaf.sans.join(', ')}`] : []),
     ]);
     const csr = join(this.tmp, `${name}.csr`);
     const cert = join(this.tmp, `${name}.crt`);
@@ -286,16 +296,16 @@ export async function ensurePki(req: PkiRequest): Promise<PkiResult> {
           pair: files.server,
           cn: 'netloom-etcd',
           usage: 'serverAuth, clientAuth',
-          sans: sanText(req.ips, req.dnsNames),
+          sans: [...req.dnsNames.map((d) => `DNS:${d}`), ...req.ips.map((i) => `IP:${i}`)],
         },
       ],
       ...clients.map((c): [string, Leaf] => [
         c,
-        { pair: files.clients[c]!, cn: `netloom-${c}`, usage: 'clientAuth', sans: '' },
+        { pair: files.clients[c]!, cn: `netloom-${c}`, usage: 'clientAuth', sans: [] },
       ]),
     ];
     for (const [name, leaf] of leaves) {
-      if (!req.renew && leafProblem(leaf, caCert) === undefined) continue;
+      if (!req.renew && leafProblem(leaf, caCert, days) === undefined) continue;
       install(await issuer.leaf(name, leaf, ca, days), leaf.pair, written);
     }
   } finally {
