@@ -11,10 +11,15 @@
 //   /run/netns/<id>, also reached as /var/run/netns/<id>): lstat says a regular file (not a
 //   symlink: what is checked is what the data plane will open); its st_dev is nsfs's (every
 //   namespace file of every kind lives on the one nsfs superblock, so the device of
-//   /proc/self/ns/net — which the host check stats anyway — identifies nsfs without a statfs);
-//   and /proc/self/mountinfo has a mount whose root is `net:[<st_ino>]` on nsfs. Namespace
-//   inode numbers come from one allocator shared by every kind, so that line proves this
-//   inode is a *network* namespace; `mnt:[…]`, `uts:[…]`… name the wrong kind.
+//   /proc/self/ns/net — examined once, with the host's namespaces — identifies nsfs without a
+//   statfs); and /proc/self/mountinfo has a mount whose root is `net:[<st_ino>]` on nsfs.
+//   Namespace inode numbers come from one allocator shared by every kind, so that line proves
+//   this inode is a *network* namespace; `mnt:[…]`, `uts:[…]`… name the wrong kind. Nothing
+//   cheaper tells the kind of a bind-mounted namespace without an ioctl (NS_GET_NSTYPE): its
+//   readlink and /proc/self/fd name the mount point, not `net:[…]`. Reading mountinfo is this
+//   check's one cost that grows with the node (the kernel formats every mount: ~0.1-0.3 ms at
+//   150-180 mounts); a wrong kind that slipped through would still fail in the kernel (setns
+//   and IFLA_NET_NS_FD refuse a namespace of another kind), later and less clearly.
 // - /proc/<pid>/ns/net (or /proc/<pid>/task/<tid>/ns/net): a magic symlink whose readlink is
 //   `net:[<ino>]` — the kind, without an ioctl — and whose stat gives that inode (the pid was
 //   not reused between the two calls). Any other symlink is refused: the namespace it names
@@ -43,8 +48,6 @@ export interface NetnsCheckOptions {
   missing: 'refuse' | 'defer';
   /** More namespaces a pod may never be, as paths or /run/netns names (the node side's, when the data plane runs outside the agent's). */
   hostPaths?: readonly string[];
-  /** Where mounts are listed (tests may point elsewhere; default /proc/self/mountinfo). */
-  mountinfo?: string;
 }
 
 const SELF_NET = '/proc/self/ns/net';
@@ -79,8 +82,8 @@ function examine<T>(path: string, call: (p: string) => T): T | undefined {
 /** The (dev, ino) of a reference namespace, or undefined where it cannot be examined. */
 function refOf(path: string): NsRef | undefined {
   try {
-    const st = statSync(path);
-    return { dev: st.dev, ino: st.ino };
+    const st = statSync(path, { throwIfNoEntry: false });
+    return st ? { dev: st.dev, ino: st.ino } : undefined;
   } catch {
     return undefined; // PID 1 in another user namespace: EACCES
   }
@@ -90,6 +93,11 @@ export class NetnsCheck {
   private readonly opts: NetnsCheckOptions;
   /** Reused for each mountinfo read (the kernel writes the whole table on every read). */
   private buf = Buffer.allocUnsafe(64 * 1024);
+  /**
+   * The host namespaces, examined once: a Node process never changes its network namespace,
+   * nor does PID 1 — and PID 1 failing with EACCES on every ADD would cost an exception each time.
+   */
+  private hostRefs: [string, NsRef][] | undefined;
 
   constructor(opts: NetnsCheckOptions) {
     this.opts = opts;
@@ -97,18 +105,11 @@ export class NetnsCheck {
 
   /** Throws a CniError (code 8) unless `path` may be used as a pod's network namespace. */
   check(path: string, use: NetnsUse): void {
-    const self = statSync(SELF_NET);
-    const hosts: [string, NsRef | undefined][] = [
-      ["the agent's own network namespace", { dev: self.dev, ino: self.ino }],
-      ["PID 1's network namespace", refOf(PID1_NET)],
-      ...(this.opts.hostPaths ?? []).map((p): [string, NsRef | undefined] => [
-        `the node's namespace ${p}`,
-        refOf(netnsPath(p)),
-      ]),
-    ];
+    const hosts = (this.hostRefs ??= this.examineHosts());
+    const nsfs = hosts[0]![1].dev; // the agent's own namespace file is on nsfs
     const isHost = (st: Stats): void => {
       for (const [what, ref] of hosts)
-        if (ref && ref.dev === st.dev && ref.ino === st.ino) throw invalid(path, `is ${what}`);
+        if (ref.dev === st.dev && ref.ino === st.ino) throw invalid(path, `is ${what}`);
     };
 
     if (use === 'teardown') {
@@ -130,13 +131,13 @@ export class NetnsCheck {
       if (target[1] !== 'net') throw invalid(path, `is a ${target[1]} namespace, not a network namespace`);
       const st = examine(path, (p) => statSync(p));
       if (!st) throw invalid(path, 'is gone (its process exited)');
-      if (st.dev !== self.dev || String(st.ino) !== target[2])
+      if (st.dev !== nsfs || String(st.ino) !== target[2])
         throw invalid(path, 'changed while it was checked (its process exited)');
       isHost(st);
       return;
     }
     if (link.isDirectory()) throw invalid(path, 'is a directory, not a namespace');
-    if (!link.isFile() || link.dev !== self.dev)
+    if (!link.isFile() || link.dev !== nsfs)
       throw invalid(
         path,
         'is not a namespace (not a file on nsfs: a namespace path is a bind mount or /proc/<pid>/ns/net)',
@@ -150,9 +151,23 @@ export class NetnsCheck {
       );
   }
 
+  /** The agent's own namespace first (it must be examinable), then PID 1's and the caller's. */
+  private examineHosts(): [string, NsRef][] {
+    const self = statSync(SELF_NET);
+    const refs: [string, NsRef | undefined][] = [
+      ["the agent's own network namespace", { dev: self.dev, ino: self.ino }],
+      ["PID 1's network namespace", refOf(PID1_NET)],
+      ...(this.opts.hostPaths ?? []).map((p): [string, NsRef | undefined] => [
+        `the node's namespace ${p}`,
+        refOf(netnsPath(p)),
+      ]),
+    ];
+    return refs.filter((r): r is [string, NsRef] => r[1] !== undefined);
+  }
+
   /** The kind of the namespace with inode `ino` that some mount has as its root (`net:[ino]`). */
   private mountedKind(ino: number): string | undefined {
-    const text = this.readAll(this.opts.mountinfo ?? '/proc/self/mountinfo');
+    const text = this.readAll('/proc/self/mountinfo');
     const needle = `:[${ino}] `;
     for (let at = text.indexOf(needle); at >= 0; at = text.indexOf(needle, at + 1)) {
       const start = text.lastIndexOf('\n', at) + 1;
