@@ -10,6 +10,7 @@ import { countingRunner, spawnRunner } from '../agent/dataplane/linux/exec.ts';
 import { nodeItems, podItems, type TestNode, type TestPod } from '../agent/dataplane/linux/test-items.ts';
 import type { Item } from '../agent/scheduler/descriptor.ts';
 import { KvScheduler } from '../agent/scheduler/scheduler.ts';
+import { IpSession } from '../lib/iproute.ts';
 import { echoMesh, echoOnce, startEchoServer, ECHO_PORT } from './lab/echo.ts';
 import { Lab } from './lab/netns.ts';
 import { allOf, netnsAvailable, nftablesAvailable, skipUnless } from './harness/availability.ts';
@@ -133,7 +134,7 @@ describe.skipIf(skip)('linux driver in network namespaces', () => {
     expect(mesh.failures).toEqual([]);
   });
 
-  it('wires one pod in two processes (host side with its route, pod side) and unwires it in two; eight pods in nine', async () => {
+  it('one process per batch: wires one pod in two processes (host side with its route, pod side) and unwires it in two; eight pods in nine', async () => {
     const n = nodes[1]!;
     const netns = await lab.netns('n2-extra');
     const pod: TestPod = {
@@ -145,10 +146,10 @@ describe.skipIf(skip)('linux driver in network namespaces', () => {
       hostIfName: `${lab.prefix}x`,
     };
     const runner = countingRunner(spawnRunner());
-    const ports = kernelPorts({ hostNetns: n.netns, runner });
+    const ports = kernelPorts({ hostNetns: n.netns, runner, session: false });
     await ports.node.ensureForwarding();
     const s = new KvScheduler({
-      driver: createLinuxDriver({ hostNetns: n.netns, runner }),
+      driver: createLinuxDriver({ hostNetns: n.netns, runner, session: false }),
       logger: silentLogger(),
     });
     await s.resync({ desired: desired(n) });
@@ -215,5 +216,52 @@ describe.skipIf(skip)('linux driver in network namespaces', () => {
     );
     await s.close();
     void ECHO_PORT;
+  });
+
+  it('with the node namespace ip session: one process per pod (its own namespace), the node side none', async () => {
+    const n = nodes[1]!;
+    const runner = countingRunner(spawnRunner());
+    const session = new IpSession({ netns: n.netns });
+    const driver = createLinuxDriver({ hostNetns: n.netns, runner, session });
+    const s = new KvScheduler({ driver, logger: silentLogger() });
+    try {
+      await s.resync({ desired: desired(n) });
+      const mk = async (i: number): Promise<TestPod> => ({
+        namespace: 'default',
+        name: `sess${i}`,
+        containerId: `cs${i}`,
+        netns: await lab.netns(`n2-sess${i}`),
+        ip: `10.1.2.${60 + i}`,
+        hostIfName: `${lab.prefix}s${i}`,
+      });
+      const one = await mk(0);
+      const [p0, r0] = [runner.count, session.requests];
+      expect((await s.commit(podItems(n, one))).errors).toEqual([]);
+      // The first pod of a driver also turns forwarding on (one sysctl, once).
+      expect([runner.count - p0, session.requests - r0]).toEqual([2, 1]);
+      const four = await Promise.all([1, 2, 3, 4].map(mk));
+      const [p1, r1] = [runner.count, session.requests];
+      expect((await s.commit(four.flatMap((p) => podItems(n, p)))).errors).toEqual([]);
+      expect([runner.count - p1, session.requests - r1]).toEqual([4, 1]);
+      for (const p of [one, ...four]) await startEchoServer(lab, { netns: p.netns, ip: p.ip });
+      const all = [one, ...four].map((p) => p.ip);
+      expect(await echoOnce(lab, pods.get('n1')![0]!, all)).toEqual(
+        Object.fromEntries(all.map((ip) => [ip, 'ok'])),
+      );
+      // Removal: routes, then links, each one session request; no process.
+      const [p2, r2] = [runner.count, session.requests];
+      const gone = [one, ...four]
+        .flatMap((p) => podItems(n, p))
+        .map((i) => ({ key: i.key, value: undefined }));
+      expect((await s.commit(gone)).errors).toEqual([]);
+      expect([runner.count - p2, session.requests - r2]).toEqual([0, 2]);
+      expect(await lab.ip(n.netns, ['-o', 'link', 'show', 'type', 'veth'])).not.toContain(`${lab.prefix}s`);
+      // A resync afterwards finds exactly what it wants: nothing to change.
+      const again = await s.resync({ desired: desired(n) });
+      expect(again.counts).toEqual({ create: 0, update: 0, delete: 0 });
+    } finally {
+      await s.close();
+      await driver.close?.();
+    }
   });
 });

@@ -26,6 +26,7 @@ import { DEFAULT_NAMES, type LinuxNames } from './naming.ts';
 import { policyTableSpec } from './policy-plan.ts';
 import type { LinuxPorts } from './ports.ts';
 import { KernelTools } from './tools.ts';
+import { IpSession } from '../../../lib/iproute.ts';
 
 export interface LinuxDriverOptions {
   /** Namespace of the node side (a path or /run/netns name); unset: the agent's own. */
@@ -35,13 +36,25 @@ export interface LinuxDriverOptions {
   runner?: Runner;
   /** Per-command timeout. */
   timeoutMs?: number;
+  /**
+   * The node namespace's long-lived `ip` (lib/iproute.ts IpSession): created by default;
+   * `false` runs every batch as its own process (tests that count processes pass their own).
+   */
+  session?: IpSession | false;
 }
 
 /** The kernel ports, for the driver and for tests that inspect the data plane. */
 export function kernelPorts(opts: LinuxDriverOptions = {}): LinuxPorts {
   const names = { ...DEFAULT_NAMES, ...opts.names };
-  const tools = new KernelTools(opts.runner ?? spawnRunner({ timeoutMs: opts.timeoutMs }));
   const ns = opts.hostNetns;
+  const session =
+    opts.session === false
+      ? undefined
+      : (opts.session ?? new IpSession({ netns: ns, timeoutMs: opts.timeoutMs }));
+  const tools = new KernelTools(
+    opts.runner ?? spawnRunner({ timeoutMs: opts.timeoutMs }),
+    session ? { netns: ns, ip: session } : undefined,
+  );
   return {
     links: new KernelPodLinks(tools, ns, names),
     routes: new KernelRoutes(tools, ns, names),
@@ -75,5 +88,10 @@ export function linuxDriverWith(ports: LinuxPorts, names: Partial<LinuxNames> = 
 }
 
 export function createLinuxDriver(opts: LinuxDriverOptions = {}): Driver {
-  return linuxDriverWith(kernelPorts(opts), opts.names);
+  const session =
+    opts.session === false
+      ? undefined
+      : (opts.session ?? new IpSession({ netns: opts.hostNetns, timeoutMs: opts.timeoutMs }));
+  const driver = linuxDriverWith(kernelPorts({ ...opts, session: session ?? false }), opts.names);
+  return { ...driver, close: () => Promise.resolve(session?.close()) };
 }

@@ -6,8 +6,17 @@
 // Batches coalesce: every batch asked for in one tick for the same tool and namespace runs as one
 // `-force -batch` process (eight pods wired in one transaction cost one host-side process, not
 // eight), and each caller is answered from its own lines' failures. A process spawn is most of
-// what a small batch costs.
-import { ipJson, nftApply, runBatch, runTool, ToolError, type ToolOptions } from '../../../lib/iproute.ts';
+// what a small batch costs. The node's own namespace may have a long-lived `ip` (lib's
+// IpSession): its batches then cost no process at all.
+import {
+  ipJson,
+  nftApply,
+  runBatch,
+  runTool,
+  ToolError,
+  type IpSession,
+  type ToolOptions,
+} from '../../../lib/iproute.ts';
 import { LinuxCommandError, type Condition } from './errors.ts';
 import type { Runner } from './exec.ts';
 
@@ -31,8 +40,26 @@ export class KernelTools {
   /** Batches waiting for this tick's end, by tool and namespace. */
   private readonly waiting = new Map<string, { netns: string | undefined; tool: Tool; calls: Waiting[] }>();
 
-  constructor(runner: Runner) {
+  private readonly session: { netns: string | undefined; ip: IpSession } | undefined;
+
+  constructor(runner: Runner, session?: { netns: string | undefined; ip: IpSession }) {
     this.runner = runner;
+    this.session = session;
+  }
+
+  /** One batch process's result: through the session when it serves this namespace. */
+  private runLines(
+    netns: string | undefined,
+    lines: readonly BatchLine[],
+    tool: Tool,
+    json: boolean,
+  ): Promise<Awaited<ReturnType<typeof runBatch>>> {
+    const cmds = lines.map((l) => l.cmd);
+    return this.classified(() =>
+      tool === 'ip' && !json && this.session && this.session.netns === netns
+        ? this.session.ip.run(cmds)
+        : runBatch(cmds, { ...this.opts(netns), tool, json }),
+    );
   }
 
   private opts(netns: string | undefined): ToolOptions {
@@ -85,12 +112,7 @@ export class KernelTools {
     const all = calls.flatMap((c) => c.lines);
     let res: Awaited<ReturnType<typeof runBatch>>;
     try {
-      res = await this.classified(() =>
-        runBatch(
-          all.map((l) => l.cmd),
-          { ...this.opts(netns), tool, json: false },
-        ),
-      );
+      res = await this.runLines(netns, all, tool, false);
     } catch (err) {
       return calls.forEach((c) => c.reject(err));
     }
@@ -119,12 +141,7 @@ export class KernelTools {
     tool: Tool,
     json: boolean,
   ): Promise<string[]> {
-    const res = await this.classified(() =>
-      runBatch(
-        lines.map((l) => l.cmd),
-        { ...this.opts(netns), tool, json },
-      ),
-    );
+    const res = await this.runLines(netns, lines, tool, json);
     if (res.code !== 0) {
       if (res.failures.length === 0)
         throw LinuxCommandError.parse(`${tool} -batch`, res.stderr || `exit ${res.code}`);
