@@ -577,6 +577,24 @@ describe.skipIf(skip)('netloom ctl against a lab', () => {
     expect(noAgent.err).toContain(`cannot reach the agent at unix:/nonexistent/${node1}.sock`);
   });
 
+  it('a value the agents cannot read is named on stderr, and the rest is printed', async () => {
+    // networks/: read by the agents' view only, which skips what it cannot decode.
+    const key = new Keyspace('default').key({ kind: 'network', name: 'broken' });
+    await store.put(key, 'not json');
+    try {
+      const r = await ctl(['networks', ...common, '-o', 'json']);
+      expect(r.code).toBe(0);
+      expect(r.err).toMatch(
+        new RegExp(`^netloom ctl: warning: ${key} is unreadable, the agents skip it too: `),
+      );
+      expect((JSON.parse(r.out) as { networks: { name: string }[] }).networks.map((n) => n.name)).toEqual([
+        'blue',
+      ]);
+    } finally {
+      await store.delete(key);
+    }
+  });
+
   it('bad input exits 2 with one line naming what is wrong', async () => {
     const cases: [string[], RegExp][] = [
       [['pods', 'no-such-node'], /no node "no-such-node" in cluster default \(known: /],

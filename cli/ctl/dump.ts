@@ -7,8 +7,8 @@ import type { AppliedItem } from '../../agent/scheduler/scheduler.ts';
 import type { ItemStatus } from '../../agent/scheduler/status.ts';
 import type { TxnRecord } from '../../agent/scheduler/txn-log.ts';
 import { agentAddress, agentGet, AgentUnreachableError } from './agent-api.ts';
-import { emit, keyspaceOf, parseArgs, withStore } from './common.ts';
-import { checkNode, readSnapshot } from './snapshot.ts';
+import { emit, parseArgs } from './common.ts';
+import { checkNode, loadSnapshot } from './snapshot.ts';
 import { cell, clip, formatTable } from './table.ts';
 
 export interface AgentDump {
@@ -78,8 +78,7 @@ export async function main(argv: string[]): Promise<number> {
   const { config, positionals } = parseArgs(argv, 1, usage);
   const node = positionals[0];
   if (node === undefined) throw new ConfigError('node', `missing: ${usage}`);
-  const ks = keyspaceOf(config);
-  const snap = await withStore(config, (store) => readSnapshot(store, ks));
+  const snap = await loadSnapshot(config);
   checkNode(snap, node, config.cluster);
   const addr = agentAddress(config.agentAddr, node, snap.view.nodeInfos.get(node));
   const body = await agentGet(addr, `/api/v1/dump?limit=${config.limit}`, config.timeoutMs);

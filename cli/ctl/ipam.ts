@@ -6,8 +6,8 @@
 // interface is still there. Before KSR's first full sync nothing is judged (the agents wait too).
 import { ipToBigInt } from '../../lib/cidr.ts';
 import { judge } from '../../agent/ipam/leaks.ts';
-import { emit, keyspaceOf, parseArgs, withStore } from './common.ts';
-import { checkNode, knownNodes, readSnapshot, type Snapshot } from './snapshot.ts';
+import { emit, parseArgs } from './common.ts';
+import { checkNode, knownNodes, loadSnapshot, type Snapshot } from './snapshot.ts';
 import { cell, formatTable, type Table } from './table.ts';
 
 export type IpamState = 'in use' | 'leaked' | 'unjudged';
@@ -120,8 +120,7 @@ export function ipamTable(r: IpamReport): string {
 
 export async function main(argv: string[]): Promise<number> {
   const { config, positionals } = parseArgs(argv, 1, 'netloom ctl ipam [node]');
-  const ks = keyspaceOf(config);
-  const snap = await withStore(config, (store) => readSnapshot(store, ks));
+  const snap = await loadSnapshot(config);
   checkNode(snap, positionals[0], config.cluster);
   emit(config, ipamReport(snap, positionals[0]), ipamTable);
   return 0;

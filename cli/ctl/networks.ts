@@ -1,8 +1,8 @@
 // `netloom ctl networks`: the custom networks (networks/<name>: VRF/VNI id and subnets) and the
 // NetworkAttachmentDefinitions KSR mirrored (k8s/netattach/<ns>/<name>), as the agents decode them.
 import type { NetAttach, Network } from '../../agent/view/decode.ts';
-import { emit, keyspaceOf, parseArgs, withStore } from './common.ts';
-import { readSnapshot, type Snapshot } from './snapshot.ts';
+import { emit, parseArgs } from './common.ts';
+import { loadSnapshot, type Snapshot } from './snapshot.ts';
 import { clip, listCell, type Table } from './table.ts';
 
 export interface NetworksReport {
@@ -40,8 +40,7 @@ export function networksTable(r: NetworksReport): Table {
 
 export async function main(argv: string[]): Promise<number> {
   const { config } = parseArgs(argv, 0, 'netloom ctl networks');
-  const ks = keyspaceOf(config);
-  const snap = await withStore(config, (store) => readSnapshot(store, ks));
+  const snap = await loadSnapshot(config);
   emit(config, networksReport(snap), networksTable);
   return 0;
 }

@@ -3,8 +3,8 @@
 // agent is alive) — with its ID, pod subnet and health. `--probe` also asks each agent's /readyz.
 import type { K8sNode, NodeInfo } from '../../agent/view/decode.ts';
 import { agentAddress, agentReadiness } from './agent-api.ts';
-import { emit, keyspaceOf, parseArgs, withStore } from './common.ts';
-import { checkNode, knownNodes, readSnapshot, type Snapshot } from './snapshot.ts';
+import { emit, parseArgs } from './common.ts';
+import { checkNode, knownNodes, loadSnapshot, type Snapshot } from './snapshot.ts';
 import { cell, type Table } from './table.ts';
 
 export interface NodeRecord {
@@ -96,8 +96,7 @@ export function nodesTable(records: readonly NodeRecord[]): Table {
 
 export async function main(argv: string[]): Promise<number> {
   const { config, positionals } = parseArgs(argv, 1, 'netloom ctl nodes [node]');
-  const ks = keyspaceOf(config);
-  const snap = await withStore(config, (store) => readSnapshot(store, ks));
+  const snap = await loadSnapshot(config);
   checkNode(snap, positionals[0], config.cluster);
   const records = nodeRecords(snap, positionals[0]);
   if (config.probe)

@@ -4,8 +4,8 @@
 // reports (host-network pods, pods not wired yet).
 import { hostIfName } from '../../agent/renderers/names.ts';
 import type { Pod } from '../../agent/view/decode.ts';
-import { emit, keyspaceOf, parseArgs, withStore } from './common.ts';
-import { checkNode, readSnapshot, type Snapshot } from './snapshot.ts';
+import { emit, parseArgs } from './common.ts';
+import { checkNode, loadSnapshot, type Snapshot } from './snapshot.ts';
 import { cell, listCell, type Table } from './table.ts';
 
 export interface PodInterface {
@@ -94,8 +94,7 @@ export function podsTable(records: readonly PodRecord[]): Table {
 
 export async function main(argv: string[]): Promise<number> {
   const { config, positionals } = parseArgs(argv, 1, 'netloom ctl pods [node]');
-  const ks = keyspaceOf(config);
-  const snap = await withStore(config, (store) => readSnapshot(store, ks));
+  const snap = await loadSnapshot(config);
   checkNode(snap, positionals[0], config.cluster);
   emit(config, podRecords(snap, positionals[0]), podsTable);
   return 0;

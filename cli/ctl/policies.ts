@@ -18,8 +18,8 @@ import { describe as describeSelector } from '../../agent/renderers/policy/selec
 import type { NodeContext } from '../../agent/renderers/context.ts';
 import type { Item } from '../../agent/scheduler/descriptor.ts';
 import type { Policy } from '../../agent/view/decode.ts';
-import { emit, keyspaceOf, parseArgs, withStore } from './common.ts';
-import { checkNode, readSnapshot, type Snapshot } from './snapshot.ts';
+import { emit, parseArgs } from './common.ts';
+import { checkNode, loadSnapshot, type Snapshot } from './snapshot.ts';
 import { cell, clip, formatTable, type Table } from './table.ts';
 
 export interface DirectionRecord {
@@ -217,8 +217,7 @@ export function nodeTable(r: NodePolicies): string {
 
 export async function main(argv: string[]): Promise<number> {
   const { config, positionals } = parseArgs(argv, 1, 'netloom ctl policies [node]');
-  const ks = keyspaceOf(config);
-  const snap = await withStore(config, (store) => readSnapshot(store, ks));
+  const snap = await loadSnapshot(config);
   const node = positionals[0];
   checkNode(snap, node, config.cluster);
   if (node === undefined) emit(config, clusterPolicies(snap), clusterTable);

@@ -8,8 +8,8 @@ import { renderService } from '../../agent/renderers/services.ts';
 import type { NodeContext } from '../../agent/renderers/context.ts';
 import type { Service as Frontend } from '../../agent/items/values.ts';
 import type { NodeInfo } from '../../agent/view/decode.ts';
-import { emit, keyspaceOf, parseArgs, withStore } from './common.ts';
-import { checkNode, readSnapshot, type Snapshot } from './snapshot.ts';
+import { emit, parseArgs } from './common.ts';
+import { checkNode, loadSnapshot, type Snapshot } from './snapshot.ts';
 import { formatTable, listCell } from './table.ts';
 
 export interface FrontendRecord extends Frontend {
@@ -118,8 +118,7 @@ export function servicesTable(r: ServicesReport): string {
 
 export async function main(argv: string[]): Promise<number> {
   const { config, positionals } = parseArgs(argv, 1, 'netloom ctl services [node]');
-  const ks = keyspaceOf(config);
-  const snap = await withStore(config, (store) => readSnapshot(store, ks));
+  const snap = await loadSnapshot(config);
   checkNode(snap, positionals[0], config.cluster);
   emit(config, servicesReport(snap, positionals[0], config.podCidr), servicesTable);
   return 0;

@@ -6,6 +6,7 @@ import { ConfigError, errorMessage } from '../../lib/errors.ts';
 import type { Keyspace } from '../../lib/keyspace.ts';
 import { decodeEntry, type IpamRecord } from '../../agent/ipam/allocator.ts';
 import { ClusterView } from '../../agent/view/view.ts';
+import { keyspaceOf, withStore, type CtlConfig } from './common.ts';
 
 /** A key whose value an agent would skip: shown to the operator instead of hidden. */
 export interface Unreadable {
@@ -83,6 +84,20 @@ export async function readSnapshot(store: Store, keyspace: Keyspace): Promise<Sn
   const view = await readView(store, keyspace, unreadable);
   const ipam = await readIpam(store, keyspace, view.revision, unreadable);
   return { revision: view.revision, view, ipam, unreadable };
+}
+
+/**
+ * The snapshot a command prints from, read within --timeout-ms. Values the agents cannot read
+ * (and skip) are named on stderr, so a table is never silently short of them.
+ */
+export async function loadSnapshot(config: CtlConfig): Promise<Snapshot> {
+  const keyspace = keyspaceOf(config);
+  const snap = await withStore(config, (store) => readSnapshot(store, keyspace));
+  for (const u of snap.unreadable)
+    process.stderr.write(
+      `netloom ctl: warning: ${u.key} is unreadable, the agents skip it too: ${u.error}\n`,
+    );
+  return snap;
 }
 
 /** Every node name the snapshot mentions: Kubernetes, ID claims, nodes/info, IPAM. */
