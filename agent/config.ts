@@ -13,7 +13,7 @@ export const agentConfigSchema = z.object({
     .min(1)
     .default(process.env['NODE_NAME'] ?? hostname()),
   cluster: z.string().default('default'),
-  /** `https://`/`unixs://` speak TLS with --etcd-ca and --etcd-cert + --etcd-key; lib/etcd/client.ts checks the combination (ADR 0007). */
+  /** `https://`/`unixs://` speak TLS with --etcd-ca and --etcd-cert + --etcd-key; lib/etcd/client.ts checks the combination (ADR 0008). */
   etcdEndpoints: list(z.string().url()).default(['http://127.0.0.1:2379']),
   etcdCa: z.string().optional(),
   etcdCert: z.string().optional(),

@@ -1,4 +1,4 @@
-// `netloom certs`: the certificates netloom's etcd runs with (ADR 0007) — a CA, etcd's server
+// `netloom certs`: the certificates netloom's etcd runs with (ADR 0008) — a CA, etcd's server
 // certificate for the addresses and names it is reached by, and one client certificate per
 // component — into one directory, keys 0600, every file written atomically. Run again, it keeps
 // what is still right and issues again only what is missing, mismatched or close to expiry

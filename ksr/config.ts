@@ -25,7 +25,7 @@ const lbPools = z
 export const ksrConfigSchema = z.object({
   /** kubeconfig file; without it: in-cluster service account, else $KUBECONFIG / ~/.kube/config. */
   kubeconfig: z.string().optional(),
-  /** `https://`/`unixs://` speak TLS with --etcd-ca and --etcd-cert + --etcd-key; lib/etcd/client.ts checks the combination (ADR 0007). */
+  /** `https://`/`unixs://` speak TLS with --etcd-ca and --etcd-cert + --etcd-key; lib/etcd/client.ts checks the combination (ADR 0008). */
   etcdEndpoints: list(z.string().url()).default(['http://127.0.0.1:2379']),
   etcdCa: z.string().optional(),
   etcdCert: z.string().optional(),

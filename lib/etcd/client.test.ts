@@ -61,7 +61,7 @@ describe('etcdTransportOf: the one check of the etcd settings', () => {
         etcdKey: '/k',
       }),
     ).toEqual({ tls: true, files: { ca: '/ca', cert: '/c', key: '/k' } });
-    // No CA: Node's trusted roots (documented in ADR 0007), still TLS.
+    // No CA: Node's trusted roots (documented in ADR 0008), still TLS.
     expect(etcdTransportOf({ etcdEndpoints: https })).toEqual({ tls: true, files: {} });
   });
 

@@ -1,7 +1,7 @@
 // Builds the etcd3 client the way netloom needs it: no circuit breaker (it keeps failing calls
 // for seconds after etcd comes back; netloom retries itself), grpc keepalives so half-open
 // connections are noticed (etcd3 #153), and TLS decided in one place from the endpoints' scheme
-// and the CA/cert/key files (ADR 0007).
+// and the CA/cert/key files (ADR 0008).
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { Etcd3, type IOptions } from 'etcd3';
@@ -51,7 +51,7 @@ function schemeOf(endpoint: string): string {
 }
 
 /**
- * The one check of the etcd settings' combinations, for every process (ADR 0007):
+ * The one check of the etcd settings' combinations, for every process (ADR 0008):
  * - a key without a cert, or a cert without a key, is an error naming the missing one;
  * - the endpoints' scheme says whether TLS is spoken (https/unixs: yes, http/unix: no) and must
  *   be the same for all of them (etcd3 has one set of credentials per client);

@@ -1,4 +1,4 @@
-// The certificates of netloom's etcd (ADR 0007): a CA, etcd's server certificate and one client
+// The certificates of netloom's etcd (ADR 0008): a CA, etcd's server certificate and one client
 // certificate per component, made with `openssl` through lib/iproute.ts's runner (Node's crypto
 // makes keys but cannot issue X.509 certificates) and checked back with Node's X509Certificate.
 //
@@ -286,7 +286,7 @@ export async function ensurePki(req: PkiRequest): Promise<PkiResult> {
         `${files.caKey} is missing or does not match ${files.ca}: restore it, or move both away to make a new CA (every client then needs the new ca.crt)`,
       );
     } else if (daysLeft(caCert) <= 0) {
-      throw new PkiError(`the CA ${files.ca} has expired: rotate it (docs/adr/0007-etcd-tls.md)`);
+      throw new PkiError(`the CA ${files.ca} has expired: rotate it (docs/adr/0008-etcd-tls.md)`);
     }
     const ca = { cert: files.ca, key: files.caKey };
     const leaves: [string, Leaf][] = [
