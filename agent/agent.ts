@@ -11,6 +11,8 @@ import type { Keyspace } from '../lib/keyspace.ts';
 import type { AttachmentStore } from './attachments/store.ts';
 import { startCniServer, type CniServer } from './cni-server/server.ts';
 import { CniService } from './cni-server/service.ts';
+import { NetnsCheck } from './cni-server/netns-path.ts';
+import { netnsPath } from '../lib/iproute.ts';
 import type { AgentConfig } from './config.ts';
 import type { PodIpam } from './ipam/allocator.ts';
 import { LeakCollector } from './ipam/leaks.ts';
@@ -88,6 +90,13 @@ export class Agent {
       logger: parts.logger.child({ part: 'cni' }),
       registry: parts.registry,
       addTimeoutMs: parts.config.cniAddTimeoutMs,
+      // A pod's namespace must be a real one other than the node's (the lab's node namespace
+      // included). A path that is not there is refused up front where the kernel is the data
+      // plane; VPP's fake server models namespaces of its own, so there it is left to the driver.
+      netnsCheck: new NetnsCheck({
+        missing: parts.config.dataplane === 'linux' ? 'refuse' : 'defer',
+        hostPaths: parts.config.linuxNetns ? [netnsPath(parts.config.linuxNetns)] : [],
+      }),
     });
   }
 

@@ -13,6 +13,11 @@ import type { ItemStatus } from '../scheduler/status.ts';
 export interface IpamPort {
   /** Allocates (or returns the existing) address, persisted before it resolves. */
   allocate(req: AllocationRequest): Promise<Allocation>;
+  /**
+   * Picks an address at once, persisting it meanwhile (`persisted` has the final allocation,
+   * which names another address if the one picked was taken). Undefined: use allocate().
+   */
+  reserve?(req: AllocationRequest): { ip: string; persisted: Promise<Allocation> } | undefined;
   /** Releases a container's addresses; nothing to release is fine. */
   release(containerId: string, ifname?: string): Promise<string[]>;
   records(): { ip: string; entry: { containerId: string; ifname: string; network: string } }[];

@@ -26,6 +26,18 @@ class MemIpam implements IpamPort {
   >();
   next = 10;
   failNext = false;
+  /** When set, reserve() picks `picked` and persists what this returns (the overlap path). */
+  reservation: { picked: string; persisted: () => Promise<Allocation> } | undefined;
+  reserve(req: AllocationRequest): { ip: string; persisted: Promise<Allocation> } | undefined {
+    const r = this.reservation;
+    if (!r) return undefined;
+    this.reservation = undefined;
+    const persisted = r.persisted().then((a) => {
+      this.held.set(a.ip, { ip: a.ip, entry: { ...req, network: req.network ?? '' } });
+      return a;
+    });
+    return { ip: r.picked, persisted };
+  }
   async allocate(req: AllocationRequest): Promise<Allocation> {
     if (this.failNext) {
       this.failNext = false;
@@ -291,5 +303,45 @@ describe('CniService', () => {
     ).toEqual(['pod-interface/default/web-0/eth0', 'route/0/10.1.1.10/32']);
     expect((await again.service.del(req())).error).toBeUndefined();
     expect(t.kernel.dump()).not.toContain('veth');
+  });
+
+  it('wires while the address is written; answers with the address IPAM settled on when the picked one was taken', async () => {
+    const t = await setup();
+    t.kernel.namespaces.add('/run/netns/p1');
+    t.ipam.reservation = {
+      picked: '10.1.1.50',
+      // The write lands after the wiring has started, and names another address.
+      persisted: () =>
+        new Promise((r) =>
+          setTimeout(
+            () => r({ ip: '10.1.1.51', prefixLength: 24, gateway: '10.1.1.1', existing: false }),
+            30,
+          ),
+        ),
+    };
+    const reply = await t.service.add(req());
+    expect(reply.error).toBeUndefined();
+    expect(reply.result?.ips?.[0]?.address).toBe('10.1.1.51/32');
+    expect(t.kernel.dump()).toContain('addrs 10.1.1.51/32');
+    expect(t.kernel.dump()).not.toContain('10.1.1.50');
+    expect(attachmentsOnDisk(t.dir)).toMatchObject([{ containerId: 'c1', ip: '10.1.1.51' }]);
+  });
+
+  it('a write that fails after the wiring started leaves nothing: no interface, no attachment, no address', async () => {
+    const t = await setup();
+    t.kernel.namespaces.add('/run/netns/p1');
+    t.ipam.reservation = {
+      picked: '10.1.1.60',
+      persisted: () =>
+        new Promise((_, reject) =>
+          setTimeout(() => reject(Object.assign(new Error('etcd unavailable'), { retriable: true })), 30),
+        ),
+    };
+    const reply = await t.service.add(req());
+    expect(reply.error).toMatchObject({ code: 11 });
+    expect(reply.error?.msg).toContain('IPAM');
+    expect(t.kernel.dump()).not.toContain('veth');
+    expect(attachmentsOnDisk(t.dir)).toEqual([]);
+    expect(t.ipam.records()).toEqual([]);
   });
 });

@@ -11,11 +11,13 @@ import type { CniReply } from '../../proto/gen/netloom/cni/v1/CniReply.ts';
 import type { CniRequest__Output } from '../../proto/gen/netloom/cni/v1/CniRequest.ts';
 import type { GcRequest__Output } from '../../proto/gen/netloom/cni/v1/GcRequest.ts';
 import type { Attachment } from '../attachments/attachment.ts';
+import type { AllocationRequest } from '../ipam/allocator.ts';
 import type { PodInterface } from '../items/values.ts';
 import { KeyedMutex } from './keyed-mutex.ts';
 import { cniMetrics, type AddPhase, type CniMetrics } from './metrics.ts';
 import { dnsOf, prevResultIps, validAttachmentsOf } from './netconf.ts';
 import { identify, type Identity } from './request.ts';
+import type { NetnsCheck } from './netns-path.ts';
 import { cniResult, isWired } from './result.ts';
 import type { AttachmentsPort, IpamPort, ItemsPort, PodsPort, Readiness } from './ports.ts';
 
@@ -30,9 +32,21 @@ export interface CniServiceOptions {
   registry?: Registry;
   /** How long ADD waits for the pod's items to be applied. */
   addTimeoutMs?: number;
+  /** How CNI_NETNS paths are judged (request.ts's lenient default when absent). */
+  netnsCheck?: NetnsCheck;
 }
 
 type Op = 'add' | 'del' | 'check' | 'status' | 'gc';
+
+/** An IPAM failure as the CNI error a runtime acts on (11 to retry, 5 otherwise). */
+function ipamError(err: unknown): never {
+  const retriable = (err as { retriable?: boolean }).retriable === true;
+  throw new CniError(
+    retriable ? CniCode.TryAgainLater : CniCode.IoFailure,
+    `IPAM: ${String((err as Error).message ?? err)}`,
+    { cause: err },
+  );
+}
 
 const attachmentId = (containerId: string, ifname: string): string => `${containerId}/${ifname}`;
 
@@ -48,7 +62,7 @@ export class CniService {
 
   add(req: CniRequest__Output): Promise<CniReply> {
     return this.answer('add', req.containerId, async () => {
-      const id = identify(req, { needNetns: true });
+      const id = identify(req, { needNetns: true, ...this.netns });
       const readiness = this.opts.ready();
       if (!readiness.ready)
         throw new CniError(
@@ -61,7 +75,7 @@ export class CniService {
 
   del(req: CniRequest__Output): Promise<CniReply> {
     return this.answer('del', req.containerId, async () => {
-      const id = identify(req, { needNetns: false });
+      const id = identify(req, { needNetns: false, ...this.netns });
       await this.mutex.run(id.containerId, () => this.detach(id.containerId, id.ifname));
       return {};
     });
@@ -69,7 +83,7 @@ export class CniService {
 
   check(req: CniRequest__Output): Promise<CniReply> {
     return this.answer('check', req.containerId, async () => {
-      const id = identify(req, { needNetns: true });
+      const id = identify(req, { needNetns: true, ...this.netns });
       await this.mutex.run(id.containerId, () =>
         Promise.resolve().then(() => this.doCheck(id, req.networkConfig)),
       );
@@ -125,7 +139,7 @@ export class CniService {
   }
 
   private async doAdd(id: Identity, req: CniRequest__Output): Promise<CniReply> {
-    const { attachments, ipam, pods, items } = this.opts;
+    const { attachments, ipam, items } = this.opts;
     const previous = attachments.get(id.containerId, id.ifname);
     if (previous && previous.netns !== id.netns) {
       throw new CniError(
@@ -134,51 +148,49 @@ export class CniService {
       );
     }
     const phases = this.phaseClock();
-    const alloc = await ipam
-      .allocate({
-        namespace: id.namespace,
-        pod: id.pod,
-        containerId: id.containerId,
-        ifname: id.ifname,
-        netns: id.netns,
-      })
-      .catch((err: unknown) => {
-        const retriable = (err as { retriable?: boolean }).retriable === true;
-        throw new CniError(
-          retriable ? CniCode.TryAgainLater : CniCode.IoFailure,
-          `IPAM: ${String((err as Error).message ?? err)}`,
-          { cause: err },
-        );
-      });
-    const a: Attachment = {
+    const request: AllocationRequest = {
+      namespace: id.namespace,
+      pod: id.pod,
+      containerId: id.containerId,
+      ifname: id.ifname,
+      netns: id.netns,
+    };
+    // The address is picked at once and its create-only write runs while the data plane wires
+    // the pod; the ADD answers only once both are done (ADR 0007).
+    const reserved = ipam.reserve?.(request);
+    const attachment = (ip: string): Attachment => ({
       containerId: id.containerId,
       ifname: id.ifname,
       namespace: id.namespace,
       pod: id.pod,
       netns: id.netns,
-      ip: alloc.ip,
+      ip,
       network: '',
-    };
+    });
+    let a = attachment(reserved?.ip ?? (await ipam.allocate(request).catch(ipamError)).ip);
     phases.lap('ipam');
     await attachments.add(a);
     phases.lap('record');
-    let iface: { key: string; value: PodInterface } | undefined;
+    let iface: { key: string; value: PodInterface };
     try {
-      const commit = await pods.attachPod(a, `cni add ${a.containerId}`);
-      iface = commit.items[0] as { key: string; value: PodInterface };
-      // The interface first: items that depend on a failed one stay pending and never settle.
-      const signal = AbortSignal.timeout(this.addTimeoutMs);
-      for (const keys of [[iface.key], commit.items.slice(1).map((i) => i.key)]) {
-        const bad = (await items.waitSettled(keys, signal)).filter((st) => st.state !== 'configured');
-        if (bad.length > 0) {
-          const why = bad
-            .map((st) => `${st.key}: ${st.state}${st.error ? ` (${st.error.message})` : ''}`)
-            .join('; ');
-          throw new CniError(CniCode.DataPlaneFailed, 'the data plane did not wire the pod', {
-            details: why,
-          });
+      let wiring = this.wire(a);
+      if (reserved) {
+        const [alloc, wired] = await Promise.allSettled([reserved.persisted, wiring]);
+        if (alloc.status === 'rejected') {
+          wiring.catch(() => undefined);
+          ipamError(alloc.reason);
+        }
+        if (alloc.value.ip !== a.ip) {
+          // Another allocator held the address picked: wire the one IPAM gave (the pipeline
+          // replaces the interface), and answer with that.
+          a = attachment(alloc.value.ip);
+          await attachments.add(a);
+          wiring = this.wire(a);
+        } else if (wired.status === 'rejected') {
+          throw wired.reason as Error;
         }
       }
+      iface = await wiring;
     } catch (err) {
       await this.detach(a.containerId, a.ifname).catch((e: unknown) =>
         this.opts.logger.warn({ err: e, containerId: a.containerId }, 'rollback of a failed ADD incomplete'),
@@ -200,6 +212,24 @@ export class CniService {
     return { result };
   }
 
+  /** Hands the attachment to the pipeline and waits until its items are applied; no rollback. */
+  private async wire(a: Attachment): Promise<{ key: string; value: PodInterface }> {
+    const commit = await this.opts.pods.attachPod(a, `cni add ${a.containerId}`);
+    const iface = commit.items[0] as { key: string; value: PodInterface };
+    // The interface first: items that depend on a failed one stay pending and never settle.
+    const signal = AbortSignal.timeout(this.addTimeoutMs);
+    for (const keys of [[iface.key], commit.items.slice(1).map((i) => i.key)]) {
+      const bad = (await this.opts.items.waitSettled(keys, signal)).filter((st) => st.state !== 'configured');
+      if (bad.length > 0) {
+        const why = bad
+          .map((st) => `${st.key}: ${st.state}${st.error ? ` (${st.error.message})` : ''}`)
+          .join('; ');
+        throw new CniError(CniCode.DataPlaneFailed, 'the data plane did not wire the pod', { details: why });
+      }
+    }
+    return iface;
+  }
+
   /** Times the phases of one ADD; booked only when it succeeds (failures have their own count). */
   private phaseClock(): { lap(phase: AddPhase): void; book(): void } {
     const laps: [AddPhase, number][] = [];
@@ -212,6 +242,10 @@ export class CniService {
       },
       book: () => laps.forEach(([phase, s]) => this.metrics.phase(phase, s)),
     };
+  }
+
+  private get netns(): { netns?: NetnsCheck } {
+    return this.opts.netnsCheck ? { netns: this.opts.netnsCheck } : {};
   }
 
   private get addTimeoutMs(): number {

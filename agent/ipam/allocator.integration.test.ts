@@ -102,6 +102,43 @@ describe.skipIf(skip)('PodIpam (real etcd)', () => {
     expect(kvs.length).toBe(600);
   });
 
+  it('reserve picks at once and persists meanwhile; a picked address another allocator holds yields the next', async () => {
+    const { ipam, ks } = fresh(24);
+    await ipam.load();
+    const r1 = ipam.reserve(req(1))!;
+    expect(r1.ip).toBe('10.1.3.2');
+    // Picked, not yet written: a second pick in the same tick gets another address.
+    const r2 = ipam.reserve(req(2))!;
+    expect(r2.ip).toBe('10.1.3.3');
+    expect(await r1.persisted).toMatchObject({ ip: '10.1.3.2', existing: false });
+    expect(await r2.persisted).toMatchObject({ ip: '10.1.3.3', existing: false });
+    expect(await store.get(ks.key({ kind: 'ipam', node: 'n1', ip: '10.1.3.2' }))).toBeDefined();
+    // The same interface again: its address, already persisted.
+    expect(ipam.reserve(req(1))!.ip).toBe('10.1.3.2');
+    // Another allocator takes the next address behind this one's back (it loaded before).
+    const other = new PodIpam({
+      store,
+      keyspace: ks,
+      node: 'n1',
+      subnet: ipam.subnet,
+      logger: silentLogger(),
+    });
+    await other.load();
+    await other.allocate(req(90)); // 10.1.3.4
+    const r3 = ipam.reserve(req(3))!;
+    expect(r3.ip).toBe('10.1.3.4');
+    expect(await r3.persisted).toMatchObject({ ip: '10.1.3.5', existing: false });
+    expect(
+      decodeEntry((await store.get(ks.key({ kind: 'ipam', node: 'n1', ip: '10.1.3.4' })))!.value),
+    ).toMatchObject({
+      containerId: 'c90',
+    });
+    // While a write for an interface is in flight, reserve declines (allocate() joins it).
+    const r4 = ipam.reserve(req(4))!;
+    expect(ipam.reserve(req(4))).toBeUndefined();
+    expect((await ipam.allocate(req(4))).ip).toBe(r4.ip);
+  });
+
   it('fails with SubnetFullError when the subnet is exhausted', async () => {
     const { ipam } = fresh(28); // 16 addresses: network, gateway, broadcast reserved → 13 usable
     await ipam.load();

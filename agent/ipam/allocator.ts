@@ -46,6 +46,15 @@ export interface PodIpamOptions {
 
 const ownerKey = (containerId: string, ifname: string): string => `${containerId}/${ifname}`;
 
+const entryOf = (req: AllocationRequest): Required<IpamEntry> => ({
+  namespace: req.namespace,
+  pod: req.pod,
+  containerId: req.containerId,
+  ifname: req.ifname,
+  network: req.network ?? '',
+  netns: req.netns ?? '',
+});
+
 export function encodeEntry(e: Required<IpamEntry>): string {
   // proto3 JSON: defaults omitted.
   const out: Record<string, string> = {};
@@ -210,38 +219,67 @@ export class PodIpam {
     return rewritten;
   }
 
+  /**
+   * Picks the address at once and persists it in the background, so the caller can wire the pod
+   * while the write is in flight. `persisted` resolves with the allocation once it is in etcd —
+   * normally the address picked; a different one when another allocator had taken it meanwhile
+   * (the caller then undoes what it did with `ip`). Undefined when nothing can be picked at once
+   * (a write for this interface already in flight, or the subnet full): use allocate().
+   */
+  reserve(req: AllocationRequest): { ip: string; persisted: Promise<Allocation> } | undefined {
+    const owner = ownerKey(req.containerId, req.ifname);
+    const known = this.byOwner.get(owner);
+    if (known !== undefined) {
+      const result = this.result(known, true);
+      return { ip: result.ip, persisted: Promise.resolve(result) };
+    }
+    if (this.pending.has(owner)) return undefined;
+    const offset = this.nextFree();
+    if (offset === undefined) return undefined;
+    const entry = entryOf(req);
+    this.inFlight.add(offset);
+    const persisted = this.tryOffset(offset, entry)
+      .then((got) => got ?? this.claim(req))
+      .finally(() => this.pending.delete(owner));
+    this.pending.set(owner, persisted);
+    return { ip: formatIp(this.subnet.subnet.base + offset), persisted };
+  }
+
   private async claim(req: AllocationRequest): Promise<Allocation> {
-    const entry: Required<IpamEntry> = {
-      namespace: req.namespace,
-      pod: req.pod,
-      containerId: req.containerId,
-      ifname: req.ifname,
-      network: req.network ?? '',
-      netns: req.netns ?? '',
-    };
+    const entry = entryOf(req);
     for (;;) {
       const offset = this.nextFree();
       if (offset === undefined)
         throw new SubnetFullError(this.node, this.subnet.cidr, this.used.size, this.usable);
-      const ip = formatIp(this.subnet.subnet.base + offset);
       this.inFlight.add(offset);
-      try {
-        const res = await this.store.create(
-          this.keyspace.key({ kind: 'ipam', node: this.node, ip }),
-          encodeEntry(entry),
-        );
-        if (res.created) {
-          this.remember(offset, { ip, entry, modRevision: res.revision });
-          return this.result(offset, false);
-        }
-        const theirs = decodeEntry(res.existing.value);
-        this.remember(offset, { ip, entry: theirs, modRevision: res.existing.modRevision });
-        if (theirs.containerId === entry.containerId && theirs.ifname === entry.ifname)
-          return this.result(offset, true);
-        this.logger.warn({ ip, holder: theirs }, 'address taken by another allocator; trying the next one');
-      } finally {
-        this.inFlight.delete(offset);
+      const got = await this.tryOffset(offset, entry);
+      if (got) return got;
+    }
+  }
+
+  /**
+   * The create-only write of one address (already held in `inFlight`, released here): the
+   * allocation, or undefined when another allocator holds it (recorded as theirs).
+   */
+  private async tryOffset(offset: number, entry: Required<IpamEntry>): Promise<Allocation | undefined> {
+    const ip = formatIp(this.subnet.subnet.base + offset);
+    try {
+      const res = await this.store.create(
+        this.keyspace.key({ kind: 'ipam', node: this.node, ip }),
+        encodeEntry(entry),
+      );
+      if (res.created) {
+        this.remember(offset, { ip, entry, modRevision: res.revision });
+        return this.result(offset, false);
       }
+      const theirs = decodeEntry(res.existing.value);
+      this.remember(offset, { ip, entry: theirs, modRevision: res.existing.modRevision });
+      if (theirs.containerId === entry.containerId && theirs.ifname === entry.ifname)
+        return this.result(offset, true);
+      this.logger.warn({ ip, holder: theirs }, 'address taken by another allocator; trying the next one');
+      return undefined;
+    } finally {
+      this.inFlight.delete(offset);
     }
   }
 
