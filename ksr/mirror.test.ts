@@ -57,6 +57,23 @@ describe('Mirror', () => {
     expect(m.plan().map((w) => w.op)).toEqual([{ type: 'put', key: pod('x'), value: 'b' }]);
   });
 
+  it('never plans a key twice while its write is in flight; a released key is planned again', () => {
+    const m = fresh();
+    m.set('pod', pod('x'), 'a');
+    m.set('pod', pod('y'), 'a');
+    const first = m.plan();
+    expect(first).toHaveLength(2);
+    m.set('pod', pod('x'), 'b');
+    expect(m.plan()).toEqual([]); // both in flight
+    expect(m.pendingCount).toBe(0);
+    m.confirm([first[0]!]); // x landed with 'a'; it changed meanwhile, so 'b' is next
+    m.release([first[1]!]); // y was not written
+    expect(m.plan().map((w) => w.op)).toEqual([
+      { type: 'put', key: pod('x'), value: 'b' },
+      { type: 'put', key: pod('y'), value: 'a' },
+    ]);
+  });
+
   it('mark and sweep: equal keys untouched, changed rewritten, leftovers deleted, missing written', () => {
     const m = new Mirror(kindOf);
     m.set('pod', pod('same'), 'S');

@@ -35,6 +35,13 @@ export class Mirror {
    * keeps what it had) until the value changes to one that fits or the key goes.
    */
   private readonly tooLarge = new Map<string, K8sKind | 'unknown'>();
+  /**
+   * Dirty keys planned and not yet confirmed or released: not planned again meanwhile, so two
+   * writes of one key are never in flight together (they could land out of order).
+   */
+  private readonly inFlight = new Set<string>();
+  /** Bumped whenever the set of keys too large changes (the syncer updates its gauge then). */
+  tooLargeChanges = 0;
   private nextHave: Map<string, string> | undefined;
   private readonly kindOf: (key: string) => K8sKind | undefined;
   /** Called when a key becomes dirty: wakes the syncer. */
@@ -68,6 +75,16 @@ export class Mirror {
     return this.want.get(key)?.value;
   }
 
+  /** Whether a value is wanted for this key. */
+  has(key: string): boolean {
+    return this.want.has(key);
+  }
+
+  /** Keys wanted of one kind. */
+  count(kind: K8sKind): number {
+    return this.counts.get(kind) ?? 0;
+  }
+
   /** Wanted keys under a prefix (used to sweep what a relist no longer has). */
   *keysUnder(prefix: string): Generator<string> {
     for (const key of this.want.keys()) if (key.startsWith(prefix)) yield key;
@@ -91,9 +108,14 @@ export class Mirror {
     return this.dirty.size > 0;
   }
 
-  /** Keys to look at (some may turn out equal). */
+  /** Keys to look at (some may turn out equal), in flight or not. */
   get dirtyCount(): number {
     return this.dirty.size;
+  }
+
+  /** Dirty keys not in flight: what a plan can look at now. */
+  get pendingCount(): number {
+    return this.dirty.size - this.inFlight.size;
   }
 
   /** Starts a full read of etcd: `absorb` every page, then `endFullRead`. */
@@ -138,7 +160,8 @@ export class Mirror {
   /**
    * The writes that make etcd equal to want for the dirty keys (at most `limit`; writes
    * `writable` refuses stay pending — during a fill, deletes and not-yet-final keys). Dirty keys
-   * that turn out equal are settled on the spot.
+   * that turn out equal are settled on the spot. Planned keys are in flight until `confirm` or
+   * `release`; keys in flight are not planned again.
    */
   plan(
     limit = Infinity,
@@ -147,13 +170,14 @@ export class Mirror {
     const out: PlannedWrite[] = [];
     for (const [key, since] of this.dirty) {
       if (out.length >= limit) break;
+      if (this.inFlight.has(key)) continue;
       const want = this.want.get(key);
       const have = this.have.get(key);
       if (want?.value === have) {
         // Equal: point `have` at the wanted string so a copy read from etcd can be collected.
         if (want) this.have.set(key, want.value);
         this.dirty.delete(key);
-        this.tooLarge.delete(key);
+        if (this.tooLarge.delete(key)) this.tooLargeChanges++;
         continue;
       }
       if (want) {
@@ -164,7 +188,13 @@ export class Mirror {
       const kind = this.kindOf(key) ?? 'unknown';
       if (writable('delete', kind)) out.push({ op: { type: 'delete', key }, kind, since });
     }
+    for (const w of out) this.inFlight.add(w.op.key);
     return out;
+  }
+
+  /** Hands back planned writes that were not written: their keys stay dirty, to be planned again. */
+  release(writes: readonly PlannedWrite[]): void {
+    for (const w of writes) this.inFlight.delete(w.op.key);
   }
 
   /** Records writes etcd accepted; keys changed again meanwhile stay dirty. */
@@ -172,7 +202,8 @@ export class Mirror {
     return writes.map(({ op, kind, since }) => {
       if (op.type === 'put') this.have.set(op.key, op.value);
       else this.have.delete(op.key);
-      this.tooLarge.delete(op.key);
+      this.inFlight.delete(op.key);
+      if (this.tooLarge.delete(op.key)) this.tooLargeChanges++;
       const want = this.want.get(op.key)?.value;
       const settled = op.type === 'put' ? want === op.value : want === undefined;
       if (settled) this.dirty.delete(op.key);
@@ -188,8 +219,10 @@ export class Mirror {
   setAside(writes: readonly PlannedWrite[]): PlannedWrite[] {
     const fresh: PlannedWrite[] = [];
     for (const w of writes) {
+      this.inFlight.delete(w.op.key);
       if (w.op.type === 'put' && this.want.get(w.op.key)?.value === w.op.value) this.dirty.delete(w.op.key);
       if (!this.tooLarge.has(w.op.key)) fresh.push(w);
+      if (this.tooLarge.get(w.op.key) !== w.kind) this.tooLargeChanges++;
       this.tooLarge.set(w.op.key, w.kind);
     }
     return fresh;

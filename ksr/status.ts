@@ -30,10 +30,20 @@ export function statusValue(f: StatusFields): string {
 export class RevisionTracker {
   private highest = 0;
 
-  /** Records a revision; returns true when it went backwards (and starts over from it). */
-  observe(revision: number): boolean {
+  /** The highest revision seen so far. */
+  get seen(): number {
+    return this.highest;
+  }
+
+  /**
+   * Records a revision; returns true when it went backwards (and starts over from it).
+   * `floor`: the highest revision seen when the request was sent. With requests overlapping,
+   * only that one is a bound (a response to an earlier request may carry a lower revision than
+   * one to a later request that answered first).
+   */
+  observe(revision: number, floor = this.highest): boolean {
     if (revision <= 0) return false;
-    const back = revision < this.highest;
+    const back = revision < floor;
     this.highest = back ? revision : Math.max(this.highest, revision);
     return back;
   }

@@ -11,6 +11,7 @@ import { prefixEnd, storeError, type Store } from '../lib/etcd/store.ts';
 import type { K8sKind } from '../lib/keyspace.ts';
 import type { Logger } from '../lib/logging.ts';
 import { DEFAULT_MAX_TXN_BYTES, opBytes, planBatches, txnBaseBytes } from './batches.ts';
+import { Pipeline } from './pipeline.ts';
 import { endTermIfFenced, type Term } from './leader.ts';
 import type { KsrMetrics } from './metrics.ts';
 import type { Mirror, PlannedWrite } from './mirror.ts';
@@ -83,11 +84,14 @@ const FILL_BATCH = 1_024;
 const FILL_WAIT_MS = 20;
 
 export class Syncer {
-  /** Notified by the mirror and the feeds; the loop waits on it. */
+  /** Notified by the mirror, the feeds and landed transactions; the loop waits on it. */
   readonly wake = new Wakeup();
   private waitedForBatch = false;
   private readonly d: SyncerDeps;
   private readonly revisions = new RevisionTracker();
+  /** A landed write answered with a revision lower than one seen before it was sent. */
+  private rewound = false;
+  private tooLargeReported = -1;
   /** This term's first full sync is done (readiness). */
   termSynced = false;
   lastFullSync: Date | undefined;
@@ -101,6 +105,8 @@ export class Syncer {
    * Runs until the term ends; never throws. A full sync reads etcd first, then fills: while
    * feeds are still listing, keys that differ are put as they come (writes overlap the lists);
    * once every feed has listed, the rest is written and leftovers deleted (the sweep).
+   * Transactions are pipelined: the loop plans more while up to `writeConcurrency` are in
+   * flight, and a full read or a resync waits until none is.
    */
   async run(term: Term): Promise<void> {
     const { logger, metrics, options, mirror } = this.d;
@@ -109,36 +115,43 @@ export class Syncer {
     const guard: Guard = { key: term.key, createRevision: term.createRevision };
     let reason: string | undefined = 'new leader';
     let sync: SyncRun | undefined;
+    const outside: FlushStats = { puts: 0, deletes: 0, revision: 0 };
+    const pipe = this.pipeline(guard, () => sync ?? outside);
     let nextHeartbeat = 0;
     let nextFull = 0;
     this.termSynced = false;
     this.revisions.reset();
+    this.rewound = false;
     while (!signal.aborted) {
       try {
+        if (pipe.failed) await pipe.settle(); // throws the failure once nothing is in flight
+        if (this.rewound) {
+          this.rewound = false;
+          reason = 'etcd revision went backwards';
+        }
         const now = Date.now();
         if (reason !== undefined) {
+          await pipe.settle();
           sync = await this.read(reason);
           reason = undefined;
         } else if (now >= nextHeartbeat) {
           reason = await this.heartbeat(term, guard);
           nextHeartbeat = Date.now() + options.heartbeatMs;
         } else if (sync && this.d.sourcesSynced()) {
-          this.add(sync, await this.flush(guard, Infinity));
+          this.submit(pipe, guard, Infinity);
+          await pipe.settle();
           this.finish(sync);
           sync = undefined;
           nextHeartbeat = 0; // publish the new sync in ksr/status at once
           nextFull = Date.now() + options.fullResyncMs;
-        } else if (sync && mirror.dirtyCount < FILL_BATCH && !this.waitedForBatch) {
+        } else if (sync && mirror.pendingCount < FILL_BATCH && !this.waitedForBatch) {
           // Filling while feeds list: let a full set of transactions gather before writing.
           this.waitedForBatch = true;
           await sleep(FILL_WAIT_MS, signal);
-        } else if (mirror.hasDirty) {
+        } else if (mirror.pendingCount > 0 && pipe.queued === 0) {
           this.waitedForBatch = false;
           // During a fill some writes wait for the sweep: with only those left, wait for the feeds.
-          const stats = await this.flush(guard, options.maxFlush, sync !== undefined);
-          if (sync) this.add(sync, stats);
-          if (this.revisions.observe(stats.revision)) reason = 'etcd revision went backwards';
-          else if (stats.puts + stats.deletes === 0)
+          if (this.submit(pipe, guard, options.maxFlush, sync !== undefined) === 0)
             await this.wake.wait(Math.max(0, nextHeartbeat - Date.now()), signal);
         } else if (!sync && now >= nextFull) {
           reason = 'periodic';
@@ -163,12 +176,8 @@ export class Syncer {
         await sleep(delay, signal);
       }
     }
-  }
-
-  private add(sync: SyncRun, stats: FlushStats): void {
-    sync.puts += stats.puts;
-    sync.deletes += stats.deletes;
-    sync.revision = Math.max(sync.revision, stats.revision);
+    // What is still in flight lands or fails (fenced) before another term may start.
+    await pipe.drain();
   }
 
   /** The mark: reads the mirrored prefix at one revision into the mirror's view of etcd. */
@@ -214,24 +223,37 @@ export class Syncer {
   /** A whole mark and sweep at once (feeds must have listed): for tests and benchmarks. */
   async fullSync(reason: string, guard: Guard): Promise<FlushStats> {
     const sync = await this.read(reason);
-    this.add(sync, await this.flush(guard, Infinity));
+    const pipe = this.pipeline(guard, () => sync);
+    this.submit(pipe, guard, Infinity);
+    await pipe.settle();
     this.finish(sync);
     return { puts: sync.puts, deletes: sync.deletes, revision: sync.revision };
   }
 
   /**
-   * Writes the dirty keys that differ (at most `limit`). `filling`: a full sync waits for feeds,
-   * so only puts of settled kinds go out; deletes wait for the sweep. Transactions stay within
-   * etcd's op and byte limits; a value too large for any transaction is set aside (see
-   * `setAside`) and the rest is written.
+   * Writes the dirty keys that differ (at most `limit`) and waits until they landed. `filling`:
+   * a full sync waits for feeds, so only puts of settled kinds go out; deletes wait for the sweep.
    */
   async flush(guard: Guard, limit: number, filling = false): Promise<FlushStats> {
-    const { store, mirror, metrics, options } = this.d;
+    const tally: FlushStats = { puts: 0, deletes: 0, revision: 0 };
+    const pipe = this.pipeline(guard, () => tally);
+    this.submit(pipe, guard, limit, filling);
+    await pipe.settle();
+    return tally;
+  }
+
+  /**
+   * Plans the dirty keys that differ (at most `limit`) into transactions within etcd's op and
+   * byte limits and queues them; a value too large for any transaction is set aside (see
+   * `setAside`). Returns how many writes were queued.
+   */
+  private submit(pipe: Pipeline<PlannedWrite>, guard: Guard, limit: number, filling = false): number {
+    const { store, mirror, options } = this.d;
     const settled = this.d.kindSettled ?? ((): boolean => true);
     const plan = filling
       ? mirror.plan(limit, (type, kind) => type === 'put' && settled(kind))
       : mirror.plan(limit);
-    if (plan.length === 0) return { puts: 0, deletes: 0, revision: 0 };
+    if (plan.length === 0) return 0;
     const { batches, tooLarge } = planBatches(
       plan,
       (w) => opBytes(w.op),
@@ -239,48 +261,42 @@ export class Syncer {
       txnBaseBytes([guard]),
     );
     if (tooLarge.length > 0) this.setAside(tooLarge);
-    const revision = await this.writeBatches(batches, guard);
-    const written = tooLarge.length > 0 ? batches.flat() : plan;
-    const confirmed = mirror.confirm(written);
-    for (const c of confirmed)
-      if (c.latencyMs !== undefined) metrics.latency.observe({ kind: c.kind }, c.latencyMs / 1000);
-    const stats = count(written);
-    for (const [label, n] of stats.byLabel)
-      metrics.writes.inc(JSON.parse(label) as { kind: string; op: string }, n);
-    for (const [kind, n] of Object.entries(mirror.countsByKind())) metrics.objects.set({ kind }, n);
-    this.countTooLarge();
-    return { puts: stats.puts, deletes: stats.deletes, revision };
+    pipe.add(batches);
+    return plan.length - tooLarge.length;
   }
 
-  /**
-   * Transactions `writeConcurrency` at a time. After the first failure no new one starts, and
-   * the rejection comes once every one in flight has settled (the caller resyncs next and must
-   * not race its own writes).
-   */
-  private async writeBatches(batches: readonly PlannedWrite[][], guard: Guard): Promise<number> {
-    const { store, options } = this.d;
-    let next = 0;
-    let highest = 0;
-    let failure: { err: unknown } | undefined;
-    const worker = async (): Promise<void> => {
-      while (next < batches.length && failure === undefined) {
-        const batch = batches[next++]!;
-        try {
-          const revision = await writeGuarded(
-            store,
-            batch.map((w) => w.op),
-            [guard],
-            1,
-          );
-          highest = Math.max(highest, revision);
-        } catch (err) {
-          failure ??= { err };
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(options.writeConcurrency, batches.length) }, worker));
-    if (failure !== undefined) throw failure.err;
-    return highest;
+  /** A pipeline writing guarded transactions; each landed one is confirmed and counted in `tally`. */
+  private pipeline(guard: Guard, tally: () => FlushStats): Pipeline<PlannedWrite> {
+    const { store, mirror, options } = this.d;
+    return new Pipeline<PlannedWrite>({
+      concurrency: options.writeConcurrency,
+      write: async (batch) => {
+        const floor = this.revisions.seen;
+        const revision = await writeGuarded(
+          store,
+          batch.map((w) => w.op),
+          [guard],
+          1,
+        );
+        if (this.revisions.observe(revision, floor)) this.rewound = true;
+        this.landed(batch, revision, tally());
+      },
+      release: (batch) => mirror.release(batch),
+      settled: () => this.wake.notify(),
+    });
+  }
+
+  private landed(batch: readonly PlannedWrite[], revision: number, tally: FlushStats): void {
+    const { mirror, metrics } = this.d;
+    for (const c of mirror.confirm(batch))
+      if (c.latencyMs !== undefined) metrics.latency.observe({ kind: c.kind }, c.latencyMs / 1000);
+    const stats = count(batch);
+    for (const { kind, op, n } of stats.byLabel.values()) metrics.writes.inc({ kind, op }, n);
+    tally.puts += stats.puts;
+    tally.deletes += stats.deletes;
+    tally.revision = Math.max(tally.revision, revision);
+    for (const [kind, n] of Object.entries(mirror.countsByKind())) metrics.objects.set({ kind }, n);
+    this.reportTooLarge();
   }
 
   /**
@@ -303,10 +319,13 @@ export class Syncer {
         'object too large for an etcd transaction; not written (etcd keeps its previous value)',
       );
     }
+    this.reportTooLarge();
   }
 
-  private countTooLarge(): void {
+  private reportTooLarge(): void {
     const { mirror, metrics } = this.d;
+    if (mirror.tooLargeChanges === this.tooLargeReported) return;
+    this.tooLargeReported = mirror.tooLargeChanges;
     metrics.tooLargeObjects.reset();
     for (const [kind, n] of mirror.tooLargeByKind()) metrics.tooLargeObjects.set({ kind }, n);
   }
@@ -324,13 +343,18 @@ export class Syncer {
       counts: mirror.countsByKind(),
       heartbeat: new Date(),
     });
+    // Transactions of the pipeline may answer meanwhile: only revisions seen before each request
+    // was sent bound its answer.
+    let floor = this.revisions.seen;
     const revision = await writeGuarded(
       store,
       [{ type: 'put', key: term.key, value, lease: term.lease }],
       [guard],
     );
-    if (this.revisions.observe(revision)) return 'etcd revision went backwards';
+    if (this.revisions.observe(revision, floor)) return 'etcd revision went backwards';
+    // Keys in flight are dirty too: the count is taken only when etcd should hold exactly `have`.
     if (mirror.hasDirty) return undefined;
+    floor = this.revisions.seen;
     let res;
     try {
       res = await store.client.kv.range({
@@ -341,7 +365,7 @@ export class Syncer {
     } catch (err) {
       throw storeError(`count ${prefix}`, err);
     }
-    if (this.revisions.observe(Number(res.header.revision))) return 'etcd revision went backwards';
+    if (this.revisions.observe(Number(res.header.revision), floor)) return 'etcd revision went backwards';
     const inEtcd = Number(res.count);
     return inEtcd === mirror.haveSize ? undefined : `etcd holds ${inEtcd} keys, expected ${mirror.haveSize}`;
   }
@@ -350,14 +374,16 @@ export class Syncer {
 function count(plan: readonly PlannedWrite[]): {
   puts: number;
   deletes: number;
-  byLabel: Map<string, number>;
+  byLabel: Map<string, { kind: string; op: string; n: number }>;
 } {
   let puts = 0;
-  const byLabel = new Map<string, number>();
+  const byLabel = new Map<string, { kind: string; op: string; n: number }>();
   for (const w of plan) {
     if (w.op.type === 'put') puts++;
-    const label = JSON.stringify({ kind: w.kind, op: w.op.type });
-    byLabel.set(label, (byLabel.get(label) ?? 0) + 1);
+    const label = `${w.kind} ${w.op.type}`;
+    const seen = byLabel.get(label);
+    if (seen) seen.n++;
+    else byLabel.set(label, { kind: w.kind, op: w.op.type, n: 1 });
   }
   return { puts, deletes: plan.length - puts, byLabel };
 }
