@@ -1,8 +1,11 @@
-// One gRPC unary call over node:http2 to a unix socket: the gRPC HTTP/2 mapping (POST
-// /<service>/<method>, application/grpc, 5-byte message prefix, grpc-status trailers) is small,
-// and node:http2 is built in, so the shim pays no library load for it.
-import { connect, constants, type ClientHttp2Session, type IncomingHttpHeaders } from 'node:http2';
-import { connect as netConnect } from 'node:net';
+// One gRPC unary call over the shim's own HTTP/2 client (h2/) to a unix socket. The gRPC HTTP/2
+// mapping is small — POST /<service>/<method>, application/grpc, a 5-byte message prefix, the
+// status in grpc-status/grpc-message trailers — and carrying it ourselves keeps node:http2 out
+// of the process: Bun loads its node:http2 in ~19 ms, more than its whole start (ADR 0008).
+import { H2ClientSession, H2RequestError, type H2Response } from './h2/client.ts';
+import { ErrorCode } from './h2/frames.ts';
+import type { HeaderField } from './h2/hpack.ts';
+import { connectUnix } from './h2/transport.ts';
 
 /** A failed call: `grpcCode` is the gRPC status (14 UNAVAILABLE, 4 DEADLINE_EXCEEDED…). */
 export class GrpcCallError extends Error {
@@ -14,9 +17,12 @@ export class GrpcCallError extends Error {
   }
 }
 
-export const GRPC_UNAVAILABLE = 14;
+export const GRPC_CANCELLED = 1;
+export const GRPC_UNKNOWN = 2;
 export const GRPC_DEADLINE_EXCEEDED = 4;
+export const GRPC_RESOURCE_EXHAUSTED = 8;
 export const GRPC_INTERNAL = 13;
+export const GRPC_UNAVAILABLE = 14;
 
 function frame(message: Buffer): Buffer {
   const head = Buffer.alloc(5);
@@ -32,81 +38,119 @@ function unframe(body: Buffer): Buffer {
   return body.subarray(5, 5 + len);
 }
 
-function statusOf(headers: IncomingHttpHeaders): { code: number; message: string } | undefined {
-  const code = headers['grpc-status'];
-  if (code === undefined) return undefined;
-  const raw = headers['grpc-message'];
-  const message = typeof raw === 'string' ? decodeURIComponent(raw) : '';
-  return { code: Number(code), message };
+function field(fields: readonly HeaderField[] | undefined, name: string): string | undefined {
+  return fields?.find(([n]) => n === name)?.[1];
+}
+
+/** grpc-message is percent-encoded UTF-8 (gRPC over HTTP/2); a malformed one is shown as sent. */
+function grpcMessage(raw: string | undefined): string {
+  if (!raw) return '';
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}
+
+/** HTTP statuses other than 200 as gRPC maps them (doc/http-grpc-status-mapping.md). */
+function fromHttpStatus(status: string | undefined): number {
+  switch (status) {
+    case '400':
+      return GRPC_INTERNAL;
+    case '429':
+    case '502':
+    case '503':
+    case '504':
+      return GRPC_UNAVAILABLE;
+    default:
+      return GRPC_UNKNOWN;
+  }
+}
+
+/** The call's status: from the trailers, or from the headers of a trailers-only reply. */
+function outcome(reply: H2Response): Buffer {
+  const status = field(reply.headers, ':status');
+  const trailers = reply.trailers ?? reply.headers;
+  const code = field(trailers, 'grpc-status');
+  if (status !== '200' && code === undefined) {
+    throw new GrpcCallError(fromHttpStatus(status), `HTTP status ${status ?? 'missing'}`);
+  }
+  if (code === undefined) throw new GrpcCallError(GRPC_INTERNAL, 'reply without grpc-status');
+  if (!/^\d+$/.test(code)) throw new GrpcCallError(GRPC_UNKNOWN, `unreadable grpc-status ${code}`);
+  if (code !== '0') throw new GrpcCallError(Number(code), grpcMessage(field(trailers, 'grpc-message')));
+  return unframe(reply.data);
+}
+
+/** RST_STREAM codes as gRPC clients map them. */
+function fromReset(h2Code: number): number {
+  if (h2Code === ErrorCode.REFUSED_STREAM) return GRPC_UNAVAILABLE;
+  if (h2Code === ErrorCode.CANCEL) return GRPC_CANCELLED;
+  if (h2Code === ErrorCode.ENHANCE_YOUR_CALM) return GRPC_RESOURCE_EXHAUSTED;
+  return GRPC_INTERNAL;
+}
+
+function asCallError(err: unknown, socketPath: string): GrpcCallError {
+  if (err instanceof GrpcCallError) return err;
+  if (err instanceof H2RequestError) {
+    if (err.kind === 'unavailable') return new GrpcCallError(GRPC_UNAVAILABLE, err.message, { cause: err });
+    if (err.kind === 'reset') return new GrpcCallError(fromReset(err.h2Code), err.message, { cause: err });
+    return new GrpcCallError(GRPC_INTERNAL, err.message, { cause: err });
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return new GrpcCallError(GRPC_UNAVAILABLE, `cannot reach ${socketPath}: ${message}`, { cause: err });
 }
 
 export class GrpcUnixClient {
-  private session: ClientHttp2Session | undefined;
+  private session: Promise<H2ClientSession> | undefined;
   private readonly socketPath: string;
 
   constructor(socketPath: string) {
     this.socketPath = socketPath;
   }
 
-  private open(): ClientHttp2Session {
-    if (this.session && !this.session.closed && !this.session.destroyed) return this.session;
-    const session = connect('http://localhost', { createConnection: () => netConnect(this.socketPath) });
-    session.on('error', () => undefined); // reported through the call's own error
-    this.session = session;
-    return session;
+  private async open(): Promise<H2ClientSession> {
+    const current = this.session && (await this.session.catch(() => undefined));
+    if (current && !current.finished) return current;
+    let session: H2ClientSession | undefined;
+    const connecting = connectUnix(this.socketPath, {
+      data: (chunk) => session?.receive(chunk),
+      closed: (err) => session?.transportClosed(err),
+    }).then((sink) => (session = new H2ClientSession(sink)));
+    this.session = connecting;
+    return connecting;
   }
 
   /** Sends one request and resolves with the reply message bytes. */
   call(path: string, request: Buffer, timeoutMs: number): Promise<Buffer> {
     return new Promise((resolve, reject) => {
-      let settled = false;
-      const done = (err: Error | undefined, reply?: Buffer): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        if (err) reject(err);
-        else resolve(reply!);
-      };
+      let session: H2ClientSession | undefined;
       const timer = setTimeout(() => {
-        req.close(constants.NGHTTP2_CANCEL);
-        done(new GrpcCallError(GRPC_DEADLINE_EXCEEDED, `no reply within ${timeoutMs} ms`));
+        session?.cancel();
+        reject(new GrpcCallError(GRPC_DEADLINE_EXCEEDED, `no reply within ${timeoutMs} ms`));
       }, timeoutMs);
-      const session = this.open();
-      session.once('error', (err: Error) =>
-        done(
-          new GrpcCallError(GRPC_UNAVAILABLE, `cannot reach ${this.socketPath}: ${err.message}`, {
-            cause: err,
-          }),
-        ),
-      );
-      const req = session.request({
-        [constants.HTTP2_HEADER_METHOD]: 'POST',
-        [constants.HTTP2_HEADER_PATH]: path,
-        'content-type': 'application/grpc',
-        te: 'trailers',
-        'grpc-timeout': `${Math.max(1, Math.ceil(timeoutMs))}m`,
-      });
-      const chunks: Buffer[] = [];
-      let status: { code: number; message: string } | undefined;
-      req.on('response', (headers) => (status = statusOf(headers)));
-      req.on('trailers', (trailers: IncomingHttpHeaders) => (status = statusOf(trailers) ?? status));
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('error', (err: Error) => done(new GrpcCallError(GRPC_UNAVAILABLE, err.message, { cause: err })));
-      req.on('end', () => {
-        if (!status) return done(new GrpcCallError(GRPC_INTERNAL, 'reply without grpc-status'));
-        if (status.code !== 0) return done(new GrpcCallError(status.code, status.message));
-        try {
-          done(undefined, unframe(Buffer.concat(chunks)));
-        } catch (err) {
-          done(err as Error);
-        }
-      });
-      req.end(frame(request));
+      const headers: HeaderField[] = [
+        [':method', 'POST'],
+        [':scheme', 'http'],
+        [':path', path],
+        [':authority', 'localhost'],
+        ['content-type', 'application/grpc'],
+        ['te', 'trailers'],
+        ['grpc-timeout', `${Math.max(1, Math.ceil(timeoutMs))}m`],
+      ];
+      void this.open()
+        .then((s) => {
+          session = s;
+          return s.request(headers, frame(request));
+        })
+        .then(outcome)
+        .then(resolve, (err: unknown) => reject(asCallError(err, this.socketPath)))
+        .finally(() => clearTimeout(timer));
     });
   }
 
   close(): void {
-    this.session?.close();
+    const session = this.session;
     this.session = undefined;
+    void session?.then((s) => s.close()).catch(() => undefined);
   }
 }
