@@ -1,6 +1,8 @@
 // The bundled shim as kubelet runs it: a separate process, env + stdin in, stdout out, talking
 // gRPC over a unix socket to an agent — here a grpc-js server (the library the agent serves
 // with) speaking proto/cni.proto, answering what each test needs: a result, an error, or nothing.
+// Every case runs once per runtime the shim is built for (ADR 0008): the behaviour must not
+// depend on it. Bun missing is a loud skip, and a failure under CI (npm ci installs it).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,17 +16,21 @@ import {
   type ServiceDefinition,
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
-import { buildCni } from '../scripts/build-cni.ts';
+import { buildCni, CNI_RUNTIMES, findBun, type CniRuntime } from '../scripts/build-cni.ts';
 import { loadSync } from '@grpc/proto-loader';
+import { bunAvailable, skipUnless } from '../test/harness/availability.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'netloom-cni-'));
 const socket = join(dir, 'cni.sock');
-let shim = '';
+const bunMissing = skipUnless('CNI shim under Bun', bunAvailable(findBun()));
+const runtimes = CNI_RUNTIMES.filter((r) => r === 'node' || !bunMissing);
+const shims = new Map<CniRuntime, string>();
 let server: Server;
 let mode: 'ok' | 'error' | 'hang' = 'ok';
 const seen: string[] = [];
 
 function run(
+  shim: string,
   env: Record<string, string>,
   stdin: string,
 ): Promise<{ stdout: string; stderr: string; code: number | null; ms: number }> {
@@ -58,7 +64,9 @@ const env = {
 };
 
 beforeAll(async () => {
-  shim = await buildCni(join(dir, 'bin/netloom'), process.execPath);
+  for (const runtime of runtimes) {
+    shims.set(runtime, await buildCni(join(dir, runtime, 'netloom'), { runtime, cacheDir: join(dir, 'cc') }));
+  }
   const definition = loadSync(new URL('../proto/cni.proto', import.meta.url).pathname, {
     keepCase: false,
     longs: String,
@@ -72,8 +80,11 @@ beforeAll(async () => {
   server = new Server();
   const answer =
     (name: string) =>
-    (call: { request: { containerId?: string } }, cb: (err: null, reply?: object) => void) => {
-      seen.push(`${name} ${call.request.containerId ?? ''}`);
+    (
+      call: { request: { containerId?: string; validAttachments?: { containerId: string }[] } },
+      cb: (err: null, reply?: object) => void,
+    ) => {
+      seen.push(`${name} ${call.request.containerId ?? call.request.validAttachments?.length ?? ''}`);
       if (mode === 'hang') return; // never answers: the shim's deadline must end the call
       if (mode === 'error') return cb(null, { error: { code: 11, msg: 'agent is resyncing', details: '' } });
       if (name !== 'Add') return cb(null, {});
@@ -108,10 +119,23 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-describe('CNI shim process', () => {
+describe.each(runtimes)('CNI shim process (%s)', (runtime) => {
+  const shim = (): string => shims.get(runtime)!;
+
+  it('answers VERSION without the agent', async () => {
+    const before = seen.length;
+    const out = await run(shim(), { CNI_COMMAND: 'VERSION' }, '{"cniVersion":"1.0.0"}');
+    expect(out.code).toBe(0);
+    expect(JSON.parse(out.stdout)).toEqual({
+      cniVersion: '1.0.0',
+      supportedVersions: ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'],
+    });
+    expect(seen.length).toBe(before);
+  });
+
   it('runs ADD against the agent and prints only the result', async () => {
     mode = 'ok';
-    const out = await run(env, conf());
+    const out = await run(shim(), env, conf());
     expect(out.code).toBe(0);
     expect(JSON.parse(out.stdout)).toMatchObject({
       cniVersion: '1.0.0',
@@ -123,14 +147,14 @@ describe('CNI shim process', () => {
 
   it('prints the agent error with exit 1', async () => {
     mode = 'error';
-    const out = await run({ ...env, CNI_COMMAND: 'DEL' }, conf());
+    const out = await run(shim(), { ...env, CNI_COMMAND: 'DEL' }, conf());
     expect(out.code).toBe(1);
     expect(JSON.parse(out.stdout)).toEqual({ cniVersion: '1.0.0', code: 11, msg: 'agent is resyncing' });
   });
 
   it('never hangs: an agent that does not answer ends in code 11 within the configured timeout', async () => {
     mode = 'hang';
-    const out = await run(env, conf({ timeoutSeconds: 1 }));
+    const out = await run(shim(), env, conf({ timeoutSeconds: 1 }));
     expect(out.code).toBe(1);
     expect(JSON.parse(out.stdout)).toMatchObject({ code: 11, msg: 'netloom agent is not reachable' });
     expect(out.ms).toBeLessThan(5_000);
@@ -138,8 +162,8 @@ describe('CNI shim process', () => {
 
   it('logs to the configured file, not to stdout', async () => {
     mode = 'error';
-    const logFile = join(dir, 'cni.log');
-    const out = await run(env, conf({ logFile }));
+    const logFile = join(dir, `cni-${runtime}.log`);
+    const out = await run(shim(), env, conf({ logFile }));
     const { readFileSync } = await import('node:fs');
     expect(JSON.parse(readFileSync(logFile, 'utf8').trim().split('\n')[0]!)).toMatchObject({
       component: 'cni',
@@ -147,6 +171,36 @@ describe('CNI shim process', () => {
       code: 11,
     });
     expect(out.stderr).toBe('');
+  });
+
+  it("sends a GC request far above HTTP/2's 64 KB window (flow control, partial socket writes)", async () => {
+    mode = 'ok';
+    const attachments = Array.from({ length: 4000 }, (_, i) => ({
+      containerID: `${i.toString(16).padStart(8, '0')}${'c'.repeat(56)}`,
+      ifname: 'eth0',
+    }));
+    const out = await run(
+      shim(),
+      { CNI_COMMAND: 'GC' },
+      conf({ cniVersion: '1.1.0', 'cni.dev/valid-attachments': attachments }),
+    );
+    expect(out.stdout).toBe('');
+    expect(out.code).toBe(0);
+    expect(seen.at(-1)).toBe('Gc 4000');
+  });
+
+  it('an unreachable agent is code 11 for ADD and 50 for STATUS', async () => {
+    const gone = conf({ agentSocket: join(dir, 'no-agent.sock') });
+    const add = await run(shim(), env, gone);
+    expect(add.code).toBe(1);
+    expect(JSON.parse(add.stdout)).toMatchObject({ code: 11, msg: 'netloom agent is not reachable' });
+    const status = await run(
+      shim(),
+      { CNI_COMMAND: 'STATUS' },
+      conf({ cniVersion: '1.1.0', agentSocket: join(dir, 'no-agent.sock') }),
+    );
+    expect(status.code).toBe(1);
+    expect(JSON.parse(status.stdout)).toMatchObject({ code: 50 });
   });
 
   it('fuzz (processes): malformed configs and env always give valid error JSON and a non-zero exit', async () => {
@@ -180,7 +234,7 @@ describe('CNI shim process', () => {
       });
     for (const [e, stdin] of cases) {
       const clean = Object.fromEntries(Object.entries(e).filter(([, v]) => !v.includes('\0')));
-      const out = await run(clean, stdin);
+      const out = await run(shim(), clean, stdin);
       expect(out.code, `${JSON.stringify(clean)} ${stdin}`).not.toBe(0);
       const body = JSON.parse(out.stdout) as { code: number; msg: string };
       expect(body.code).toBeGreaterThan(0);

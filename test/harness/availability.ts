@@ -24,6 +24,7 @@ export const COMPONENTS = [
   'nftables',
   'cni-plugins',
   'vpp-papi',
+  'bun',
 ] as const;
 export type Component = (typeof COMPONENTS)[number];
 
@@ -148,6 +149,13 @@ export function nftablesAvailable(): Availability {
   } catch {
     return { ok: false, component: 'nftables', reason: '`nft` is missing: apt-get install nftables' };
   }
+}
+
+/** Bun, for the CNI shim built for it (`findBun()` in scripts/build-cni.ts); `npm ci` installs it. */
+export function bunAvailable(bunPath: string | undefined): Availability {
+  return bunPath
+    ? { ok: true, detail: `bun (${bunPath})` }
+    : { ok: false, component: 'bun', reason: 'Bun is missing: `npm ci` installs it (devDependency bun)' };
 }
 
 /** Where Debian's containernetworking-plugins puts the reference plugins; the suites pass it as CNI_PATH. */
