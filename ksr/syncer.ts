@@ -92,6 +92,10 @@ export class Syncer {
   /** A landed write answered with a revision lower than one seen before it was sent. */
   private rewound = false;
   private tooLargeReported = -1;
+  /** The key count in flight (one at a time), what it found, and which `have` it describes. */
+  private counting: Promise<void> | undefined;
+  private finding: string | undefined;
+  private countGeneration = 0;
   /** This term's first full sync is done (readiness). */
   termSynced = false;
   lastFullSync: Date | undefined;
@@ -122,12 +126,18 @@ export class Syncer {
     this.termSynced = false;
     this.revisions.reset();
     this.rewound = false;
+    this.countGeneration++;
+    this.finding = undefined;
     while (!signal.aborted) {
       try {
         if (pipe.failed) await pipe.settle(); // throws the failure once nothing is in flight
         if (this.rewound) {
           this.rewound = false;
           reason = 'etcd revision went backwards';
+        }
+        if (this.finding !== undefined) {
+          reason ??= this.finding;
+          this.finding = undefined;
         }
         const now = Date.now();
         if (reason !== undefined) {
@@ -185,6 +195,7 @@ export class Syncer {
     const { store, mirror, prefix, metrics, options } = this.d;
     const started = Date.now();
     metrics.resyncs.inc({ reason });
+    this.countGeneration++;
     mirror.beginFullRead();
     let revision = 0;
     try {
@@ -332,10 +343,11 @@ export class Syncer {
 
   /**
    * Rewrites ksr/status (keeping the lease) and checks etcd still holds what the mirror thinks
-   * it does. Returns a reason to resync, if any.
+   * it does. Returns a reason to resync found by the write; the key count runs on without
+   * holding up the loop, and what it finds is taken up by the loop (or `countFinding`).
    */
   async heartbeat(term: Term, guard: Guard): Promise<string | undefined> {
-    const { store, mirror, prefix } = this.d;
+    const { store, mirror } = this.d;
     const value = statusValue({
       leader: term.identity,
       lastFullSync: this.lastFullSync,
@@ -343,31 +355,64 @@ export class Syncer {
       counts: mirror.countsByKind(),
       heartbeat: new Date(),
     });
+    // Nothing dirty means nothing in flight (keys in flight stay dirty), and nothing is sent
+    // before this write returns: at its revision etcd must hold exactly what `have` holds now.
+    const expected = mirror.hasDirty ? undefined : mirror.haveSize;
     // Transactions of the pipeline may answer meanwhile: only revisions seen before each request
     // was sent bound its answer.
-    let floor = this.revisions.seen;
+    const floor = this.revisions.seen;
     const revision = await writeGuarded(
       store,
       [{ type: 'put', key: term.key, value, lease: term.lease }],
       [guard],
     );
     if (this.revisions.observe(revision, floor)) return 'etcd revision went backwards';
-    // Keys in flight are dirty too: the count is taken only when etcd should hold exactly `have`.
-    if (mirror.hasDirty) return undefined;
-    floor = this.revisions.seen;
-    let res;
+    if (expected !== undefined && this.counting === undefined)
+      this.counting = this.countAt(revision, expected);
+    return undefined;
+  }
+
+  /** Waits for the key count in flight, if any; returns (and clears) a reason it found to resync. */
+  async countFinding(): Promise<string | undefined> {
+    await this.counting;
+    const finding = this.finding;
+    this.finding = undefined;
+    return finding;
+  }
+
+  /**
+   * Counts the keys under the prefix at `revision`, pinned there so writes landing meanwhile do
+   * not matter. Off the loop: at 100k keys etcd takes 50–100 ms to count, and every change that
+   * arrived meanwhile waited for it.
+   */
+  private async countAt(revision: number, expected: number): Promise<void> {
+    const { store, prefix } = this.d;
+    const generation = this.countGeneration;
+    const floor = this.revisions.seen;
+    let finding: string | undefined;
     try {
-      res = await store.client.kv.range({
+      const res = await store.client.kv.range({
         key: Buffer.from(prefix),
         range_end: prefixEnd(prefix),
         count_only: true,
+        revision: String(revision),
       });
+      const inEtcd = Number(res.count);
+      if (this.revisions.observe(Number(res.header.revision), floor))
+        finding = 'etcd revision went backwards';
+      else if (inEtcd !== expected) finding = `etcd holds ${inEtcd} keys, expected ${expected}`;
     } catch (err) {
-      throw storeError(`count ${prefix}`, err);
+      // Compacted right after the write: this count says nothing, the next one will.
+      const msg = errorMessage(storeError(`count ${prefix}`, err));
+      if (!/compacted/i.test(msg)) finding = `key count failed: ${msg}`;
+    } finally {
+      this.counting = undefined;
     }
-    if (this.revisions.observe(Number(res.header.revision), floor)) return 'etcd revision went backwards';
-    const inEtcd = Number(res.count);
-    return inEtcd === mirror.haveSize ? undefined : `etcd holds ${inEtcd} keys, expected ${mirror.haveSize}`;
+    // A count from before a full read (or an earlier term) no longer describes `have`.
+    if (finding !== undefined && generation === this.countGeneration) {
+      this.finding = finding;
+      this.wake.notify();
+    }
   }
 }
 
