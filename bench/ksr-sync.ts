@@ -8,7 +8,7 @@
 // does with each list page; the API server is not involved (100k objects in a test API server
 // would measure the API server). Everything from conversion on is KSR's production code.
 //
-// Usage: npm run bench:ksr [-- --rounds 5 --scale 1 --latency-seconds 20 --latency-blocks 4]
+// Usage: npm run bench:ksr [-- --rounds 5 --scale 1 --latency-seconds 20 --latency-blocks 4 --memory 1]
 // (--scale 0.1: a quick 10k run)
 import { spawnSync } from 'node:child_process';
 import { startEtcd } from '../test/harness/etcd.ts';
@@ -360,6 +360,7 @@ async function main(): Promise<void> {
     await wipe(store, ksrKs);
     await wipe(store, rawKs);
 
+    if (arg('memory', 1) === 0) return; // --memory 0: throughput and latency only
     const memory = (
       env: Record<string, string>,
     ): { n: number; loadedRss: number; rss: number; heap: number; payload: number } => {
