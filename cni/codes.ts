@@ -15,7 +15,7 @@ export const CniCode = {
   Internal: 999,
   /** netloom: the data plane refused the pod's items (failed or invalid). */
   DataPlaneFailed: 100,
-  /** netloom: ADD of a container ID + interface already attached in another namespace. */
+  /** netloom: ADD of a container ID + interface already attached (the spec requires an error). */
   AlreadyAttached: 101,
 } as const;
 export type CniCode = (typeof CniCode)[keyof typeof CniCode];

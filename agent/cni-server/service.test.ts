@@ -149,10 +149,16 @@ describe('CniService', () => {
       `veth ${host?.name} mtu 1450 up alias pod-interface/default/web-0/eth0 peer /run/netns/p1:eth0`,
     );
     expect(t.scheduler.status(podInterfaceKey('default', 'web-0', 'eth0'))?.state).toBe('configured');
-    // A repeated ADD is answered the same, without a new address.
+    // A repeated ADD without DEL is an error (the spec: the interface already exists), and the
+    // pod stays as it was; after DEL, ADD works again.
+    const before = t.kernel.dump();
     const again = await t.service.add(req());
-    expect(again.result?.ips).toEqual(reply.result?.ips);
+    expect(again.error).toMatchObject({ code: 101 });
+    expect(again.error?.msg).toContain('already exists');
+    expect(t.kernel.dump()).toBe(before);
     expect(t.ipam.held.size).toBe(1);
+    expect((await t.service.del(req())).error).toBeUndefined();
+    expect((await t.service.add(req())).error).toBeUndefined();
   });
 
   it('DEL removes everything and succeeds again when nothing is left', async () => {

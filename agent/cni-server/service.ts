@@ -140,11 +140,15 @@ export class CniService {
 
   private async doAdd(id: Identity, req: CniRequest__Output): Promise<CniReply> {
     const { attachments, ipam, items } = this.opts;
+    // The spec: an interface that already exists in the container MUST be an error; a runtime
+    // that retries an ADD calls DEL first. Nothing of the existing attachment is touched.
     const previous = attachments.get(id.containerId, id.ifname);
-    if (previous && previous.netns !== id.netns) {
+    if (previous) {
       throw new CniError(
         CniCode.AlreadyAttached,
-        `${id.containerId}/${id.ifname} is already attached in ${previous.netns}`,
+        previous.netns === id.netns
+          ? `interface ${id.ifname} of container ${id.containerId} already exists (ADD without DEL)`
+          : `${id.containerId}/${id.ifname} is already attached in ${previous.netns}`,
       );
     }
     const phases = this.phaseClock();

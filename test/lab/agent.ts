@@ -100,7 +100,8 @@ export class LabAgent {
     });
     const registry = createRegistry('agent', { processMetrics: false });
     const driver = opts.runner
-      ? createLinuxDriver({ hostNetns: node.netns, runner: opts.runner })
+      ? // Every batch its own process, so a counting runner sees every change (no ip session).
+        createLinuxDriver({ hostNetns: node.netns, runner: opts.runner, session: false })
       : undefined;
     const agent = await assembleAgent(config, node.underlayIp, {
       store: opts.store,
