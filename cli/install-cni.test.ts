@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -30,5 +30,23 @@ describe('installCni', () => {
     };
     expect(conf.plugins.map((p) => p.type)).toEqual(['netloom', 'portmap']);
     expect(conf.plugins[0]!.agentSocket).toBe('/run/netloom/node-a.sock');
+  });
+
+  it('installs a self-contained shim (bun --compile) without a runtime', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'netloom-install-'));
+    const shim = join(dir, 'netloom-cni');
+    const elf = Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46]), Buffer.alloc(64, 1)]);
+    writeFileSync(shim, elf);
+    const config = installCniSchema.parse({
+      shim,
+      conflist: new URL('../deploy/netloom.conflist', import.meta.url).pathname,
+      cniBinDir: join(dir, 'opt/cni/bin'),
+      cniConfDir: join(dir, 'etc/cni/net.d'),
+      nodeDir: join(dir, 'opt/netloom/bin'),
+    });
+    const files = installCni(config, process.execPath);
+    expect(files).toEqual([join(dir, 'opt/cni/bin/netloom'), join(dir, 'etc/cni/net.d/10-netloom.conflist')]);
+    expect(readFileSync(files[0]!)).toEqual(elf);
+    expect(existsSync(join(dir, 'opt/netloom/bin/node'))).toBe(false);
   });
 });

@@ -1,8 +1,10 @@
 // `netloom install-cni`: what the agent DaemonSet's init container runs to put the CNI plugin on
-// the node — the bundled shim as <cniBinDir>/netloom (its shebang names <nodeDir>/node), the Node
-// runtime it needs, and the conflist. Every file is written to a temporary name and renamed, so
-// kubelet never runs a half-copied plugin or reads a half-written config.
-import { mkdirSync, readFileSync } from 'node:fs';
+// the node — the bundled shim as <cniBinDir>/netloom and the conflist, and, for a shim built to
+// run on Node (its shebang names <nodeDir>/node), the Node runtime it needs. A shim built with
+// `--runtime bun-compile` is a self-contained executable and needs no runtime on the node
+// (ADR 0009). Every file is written to a temporary name and renamed, so kubelet never runs a
+// half-copied plugin or reads a half-written config.
+import { closeSync, mkdirSync, openSync, readFileSync, readSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomicSync } from '../lib/atomic-file.ts';
@@ -10,7 +12,10 @@ import { loadConfig } from '../lib/config.ts';
 import { createLogger } from '../lib/logging.ts';
 
 export const installCniSchema = z.object({
-  /** The bundled shim built for this image (`scripts/build-cni.ts --node <nodeDir>/node`). */
+  /**
+   * The shim built for this image: an executable (`scripts/build-cni.ts --runtime bun-compile`)
+   * or a script for Node (`--runtime node --node <nodeDir>/node`).
+   */
   shim: z.string().default('/opt/netloom/dist/netloom-cni'),
   conflist: z.string().default('/opt/netloom/deploy/netloom.conflist'),
   cniBinDir: z.string().default('/host/opt/cni/bin'),
@@ -35,21 +40,35 @@ function atomicWrite(to: string, text: string): void {
   writeFileAtomicSync(to, text, { mode: 0o644 });
 }
 
+/** True for a script (`#!`), which needs the runtime its shebang names; false for an executable. */
+function isScript(file: string): boolean {
+  const fd = openSync(file, 'r');
+  try {
+    const head = Buffer.alloc(2);
+    return readSync(fd, head, 0, 2, 0) === 2 && head.toString('latin1') === '#!';
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Installs the plugin; returns the files written. */
 export function installCni(config: InstallCniConfig, nodeBinary = process.execPath): string[] {
   const conflist = JSON.parse(readFileSync(config.conflist, 'utf8')) as {
     plugins: Record<string, unknown>[];
   };
   for (const p of conflist.plugins) if (p['type'] === 'netloom') p['agentSocket'] = config.agentSocket;
-  const written = [
-    join(config.nodeDir, 'node'),
-    join(config.cniBinDir, 'netloom'),
-    join(config.cniConfDir, config.confName),
-  ];
-  // The runtime first: the plugin must never exist without the interpreter its shebang names.
-  atomicCopy(nodeBinary, written[0]!, 0o755);
-  atomicCopy(config.shim, written[1]!, 0o755);
-  atomicWrite(written[2]!, JSON.stringify(conflist, null, 2) + '\n');
+  const plugin = join(config.cniBinDir, 'netloom');
+  const conf = join(config.cniConfDir, config.confName);
+  const written: string[] = [];
+  if (isScript(config.shim)) {
+    // The runtime first: the plugin must never exist without the interpreter its shebang names.
+    const runtime = join(config.nodeDir, 'node');
+    atomicCopy(nodeBinary, runtime, 0o755);
+    written.push(runtime);
+  }
+  atomicCopy(config.shim, plugin, 0o755);
+  atomicWrite(conf, JSON.stringify(conflist, null, 2) + '\n');
+  written.push(plugin, conf);
   return written;
 }
 

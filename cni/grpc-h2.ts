@@ -1,7 +1,7 @@
 // One gRPC unary call over the shim's own HTTP/2 client (h2/) to a unix socket. The gRPC HTTP/2
 // mapping is small — POST /<service>/<method>, application/grpc, a 5-byte message prefix, the
 // status in grpc-status/grpc-message trailers — and carrying it ourselves keeps node:http2 out
-// of the process: Bun loads its node:http2 in ~19 ms, more than its whole start (ADR 0008).
+// of the process: Bun loads its node:http2 in ~19 ms, more than its whole start (ADR 0009).
 import { H2ClientSession, H2RequestError, type H2Response } from './h2/client.ts';
 import { ErrorCode } from './h2/frames.ts';
 import type { HeaderField } from './h2/hpack.ts';

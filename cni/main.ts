@@ -4,7 +4,7 @@
 //
 // stdin, stdout and stderr are used through their file descriptors, not process.stdin/stdout/
 // stderr: creating those streams costs Bun ~60 ms (its node:stream and tty layers) and Node a
-// few ms, more than the rest of a VERSION (ADR 0008).
+// few ms, more than the rest of a VERSION (ADR 0009).
 import { appendFileSync, read, writeSync } from 'node:fs';
 import { isatty } from 'node:tty';
 import { CniCode, CniError } from './errors.ts';

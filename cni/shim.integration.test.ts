@@ -1,7 +1,7 @@
 // The bundled shim as kubelet runs it: a separate process, env + stdin in, stdout out, talking
 // gRPC over a unix socket to an agent — here a grpc-js server (the library the agent serves
 // with) speaking proto/cni.proto, answering what each test needs: a result, an error, or nothing.
-// Every case runs once per runtime the shim is built for (ADR 0008): the behaviour must not
+// Every case runs once per runtime the shim is built for (ADR 0009): the behaviour must not
 // depend on it. Bun missing is a loud skip, and a failure under CI (npm ci installs it).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';

@@ -1,5 +1,5 @@
 // Bundles the CNI shim into one executable file (esbuild, CommonJS, minified, proto/cni.proto's
-// descriptors inlined) for one of three runtimes (ADR 0008):
+// descriptors inlined) for one of three runtimes (ADR 0009):
 //   bun-compile  Bun's single-file executable: the bundle and Bun's runtime in one ELF binary
 //                (with the bundle precompiled to bytecode); needs no runtime on the host. The
 //                default: the fastest start measured.
@@ -34,7 +34,7 @@ export const DEFAULT_COMPILE_CACHE = '/var/tmp/netloom-cni-compile-cache';
 export const CNI_RUNTIMES = ['bun-compile', 'bun', 'node'] as const;
 export type CniRuntime = (typeof CNI_RUNTIMES)[number];
 
-/** The fastest start measured (bench/cni-startup.ts, ADR 0008). */
+/** The fastest start measured (bench/cni-startup.ts, ADR 0009). */
 export const DEFAULT_CNI_RUNTIME: CniRuntime = 'bun-compile';
 
 export interface BuildCniOptions {
@@ -90,7 +90,8 @@ function requireBun(runtimePath: string | undefined): string {
   return bun;
 }
 
-async function bundle(outfile: string, banner: string | undefined): Promise<void> {
+/** The shim as one CommonJS file (no shebang unless `banner` is one); bench/cni-startup.ts builds a snapshot from it. */
+export async function bundleCni(outfile: string, banner?: string): Promise<void> {
   await build({
     entryPoints: [join(root, 'cni/bin.ts')],
     outfile,
@@ -117,7 +118,7 @@ async function compileWithBun(bun: string, target: string): Promise<void> {
   try {
     // The entry needs a .js name: Bun takes an extensionless file for an asset, not a script.
     const entry = join(work, 'netloom-cni.js');
-    await bundle(entry, undefined);
+    await bundleCni(entry);
     await promisify(execFile)(
       bun,
       ['build', '--compile', '--bytecode', '--format=cjs', entry, '--outfile', target],
@@ -166,7 +167,7 @@ export async function buildCni(
     const cacheDir = options.cacheDir ?? DEFAULT_COMPILE_CACHE;
     banner = cacheDir ? `#!/usr/bin/env -S NODE_COMPILE_CACHE=${cacheDir} ${nodePath}` : `#!${nodePath}`;
   }
-  await bundle(target, banner);
+  await bundleCni(target, banner);
   chmodSync(target, 0o755);
   // The bundle is CommonJS; inside this repository (type: module) a runtime needs to be told so.
   writeFileSync(join(dirname(target), 'package.json'), '{ "type": "commonjs" }\n');
@@ -178,7 +179,8 @@ if (import.meta.main) {
     const i = process.argv.indexOf(name);
     return i > 0 ? process.argv[i + 1] : undefined;
   };
-  const runtime = arg('--runtime') ?? DEFAULT_CNI_RUNTIME;
+  // --node alone keeps meaning what it did before runtimes existed: a shim for that Node.
+  const runtime = arg('--runtime') ?? (arg('--node') ? 'node' : DEFAULT_CNI_RUNTIME);
   if (!(CNI_RUNTIMES as readonly string[]).includes(runtime)) {
     console.error(`build-cni: --runtime ${runtime} is none of ${CNI_RUNTIMES.join(', ')}`);
     process.exit(2);

@@ -86,8 +86,10 @@ async function connectBun(bun: BunRuntime, path: string, handlers: StreamHandler
   };
 }
 
-async function connectNode(path: string, handlers: StreamHandlers): Promise<ByteSink> {
-  const { createConnection } = await import('node:net');
+function connectNode(path: string, handlers: StreamHandlers): Promise<ByteSink> {
+  // getBuiltinModule, not import(): a dynamic import would start Node's ESM loader inside the
+  // CommonJS bundle, and a start-up snapshot cannot take one at all.
+  const { createConnection } = process.getBuiltinModule('node:net');
   return new Promise((resolve, reject) => {
     const socket = createConnection(path);
     let connected = false;
