@@ -47,6 +47,8 @@ export interface SyncerDeps {
   kindSettled?: (kind: K8sKind | 'unknown') => boolean;
   /** Called after each full sync (bulk work: the heap is worth compacting). */
   onFullSync?: () => void;
+  /** Called at every turn of the loop (at least once a heartbeat while healthy): KSR's liveness. */
+  onTurn?: () => void;
   /** Names the object behind a key in logs (namespace, name); the keyspace's parse. */
   describeKey?: (key: string) => object | undefined;
   options: SyncerOptions;
@@ -129,6 +131,7 @@ export class Syncer {
     this.countGeneration++;
     this.finding = undefined;
     while (!signal.aborted) {
+      this.d.onTurn?.();
       try {
         if (pipe.failed) await pipe.settle(); // throws the failure once nothing is in flight
         if (this.rewound) {
@@ -148,6 +151,9 @@ export class Syncer {
           reason = await this.heartbeat(term, guard);
           nextHeartbeat = Date.now() + options.heartbeatMs;
         } else if (sync && this.d.sourcesSynced()) {
+          // The sweep: once the fill's writes landed (a key changed while in flight is pending
+          // again), everything still pending, deletes too, as it stands now.
+          await pipe.settle();
           this.submit(pipe, guard, Infinity);
           await pipe.settle();
           this.finish(sync);
