@@ -11,7 +11,12 @@ describe('stn configuration', () => {
       stateDir: '/run/netloom/stn',
       sysfsRoot: '/sys',
       netns: '',
-      watchdogFailures: 5,
+      // The data plane's liveness, not the agent's readiness, decides the NIC's fate.
+      dataPlaneApiSocket: '/run/vpp/api.sock',
+      agentReadyzUrl: '',
+      watchdogIntervalMs: 1_000,
+      watchdogFailures: 10,
+      watchdogPeriodMs: 10_000,
       debugStepPauseMs: 0,
     });
   });

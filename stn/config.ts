@@ -20,13 +20,23 @@ export const stnConfigSchema = z.object({
   ipBinary: z.string().min(1).default('ip'),
   /** host:port of /livez, /readyz, /metrics, /status; '' to disable. */
   metricsAddr: z.string().default('127.0.0.1:9103'),
-  /** The agent's readiness URL the watchdog checks; '' to skip that check. */
-  agentReadyzUrl: z.string().default('http://127.0.0.1:9102/readyz'),
-  /** The data plane's host-side interface (e.g. VPP's TAP) the watchdog checks; '' to skip. */
+  /**
+   * VPP's binary API socket: the watchdog's liveness check (control_ping); '' to skip. This is
+   * what decides the NIC's fate: the data plane that uses it, not the agent that configures it.
+   */
+  dataPlaneApiSocket: z.string().default('/run/vpp/api.sock'),
+  /** The data plane's host-side interface (VPP's TAP, `--stn-host-interface` of the agent); '' to skip. */
   dataPlaneInterface: z.string().default(''),
+  /**
+   * An HTTP URL the watchdog wants 200 from; '' (default) to skip. Not the agent's /readyz: that
+   * is the control plane's readiness, lost in every etcd outage and agent rollout.
+   */
+  agentReadyzUrl: z.string().default(''),
   watchdogIntervalMs: ms(1_000).pipe(z.number().min(50)),
-  /** Consecutive failed checks before the NIC is given back. */
-  watchdogFailures: num().pipe(z.number().int().min(1)).default(5),
+  /** Consecutive failed checks before the NIC is given back (with watchdogPeriodMs). */
+  watchdogFailures: num().pipe(z.number().int().min(1)).default(10),
+  /** …and for at least this long since the first of them: rides out a data plane restart. */
+  watchdogPeriodMs: ms(10_000),
   /** After a steal (or resume), failures before the first healthy check count only after this. */
   watchdogGraceMs: ms(120_000),
   /** How long a step waits for the kernel to show its result. */

@@ -8,7 +8,7 @@ import type { StnConfig } from './config.ts';
 import { NicEngine, type RecoveryAction } from './engine.ts';
 import { createIpRunner } from './iproute.ts';
 import { createStnMetrics } from './metrics.ts';
-import { interfaceProbe, readyzProbe } from './probes.ts';
+import { interfaceProbe, readyzProbe, vppApiProbe } from './probes.ts';
 import { clearStaleSocket, startStnServer, statusReply, type StnServer } from './server.ts';
 import { StateStore } from './state-file.ts';
 import { createSysfs } from './sysfs.ts';
@@ -34,10 +34,12 @@ export async function startStnDaemon(
     timeoutMs: config.kernelTimeoutMs,
   });
   const probes: Probe[] = [];
-  if (config.agentReadyzUrl) probes.push(readyzProbe(config.agentReadyzUrl));
+  const vpp = config.dataPlaneApiSocket ? vppApiProbe(config.dataPlaneApiSocket, logger) : undefined;
+  if (vpp) probes.push(vpp);
   if (config.dataPlaneInterface) probes.push(interfaceProbe(ip, config.dataPlaneInterface));
+  if (config.agentReadyzUrl) probes.push(readyzProbe(config.agentReadyzUrl));
   if (probes.length === 0)
-    logger.warn('watchdog disabled: neither agentReadyzUrl nor dataPlaneInterface is set');
+    logger.warn('watchdog disabled: dataPlaneApiSocket, dataPlaneInterface and agentReadyzUrl are all empty');
 
   // The engine arms the watchdog when it holds something; the watchdog releases through the
   // engine when it trips (both closures run only after both objects exist).
@@ -56,6 +58,7 @@ export async function startStnDaemon(
     probes,
     intervalMs: config.watchdogIntervalMs,
     failureThreshold: config.watchdogFailures,
+    failurePeriodMs: config.watchdogPeriodMs,
     graceMs: config.watchdogGraceMs,
     logger,
     failures: metrics.watchdogFailures,
@@ -86,6 +89,7 @@ export async function startStnDaemon(
   } catch (err) {
     await server?.close();
     watchdog.disarm();
+    vpp?.close();
     engine.close();
     throw err;
   }
@@ -96,6 +100,7 @@ export async function startStnDaemon(
     ...(health ? { health } : {}),
     async close() {
       watchdog.disarm();
+      vpp?.close();
       engine.close();
       await server?.close();
       await health?.close();

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../lib/logging.ts';
 import { Watchdog, type Probe } from './watchdog.ts';
 
-function setup(opts: { grace?: number; threshold?: number } = {}) {
+function setup(opts: { grace?: number; threshold?: number; periodMs?: number } = {}) {
   let clock = 1_000;
   let healthy = true;
   const trips: string[] = [];
@@ -11,6 +11,7 @@ function setup(opts: { grace?: number; threshold?: number } = {}) {
     probes: [probe],
     intervalMs: 60_000, // ticks are driven by hand
     failureThreshold: opts.threshold ?? 3,
+    failurePeriodMs: opts.periodMs ?? 0,
     graceMs: opts.grace ?? 0,
     onTrip: (reason) => {
       trips.push(reason);
@@ -43,7 +44,7 @@ describe('Watchdog', () => {
     });
     await t.wd.tick();
     expect(t.trips).toHaveLength(1);
-    expect(t.trips[0]).toMatch(/3 consecutive failed checks, last: agent: down/);
+    expect(t.trips[0]).toMatch(/3 consecutive failed checks over 0 ms, last: agent: down/);
     expect(t.wd.armed).toBe(false);
     await t.wd.tick();
     expect(t.trips).toHaveLength(1);
@@ -129,5 +130,83 @@ describe('Watchdog', () => {
     expect(seen).toBeGreaterThanOrEqual(3);
     await new Promise((r) => setTimeout(r, 150));
     expect(checks).toBe(seen);
+  });
+
+  describe('threshold: failures in a row over a period (the daemon defaults: 1 s, 10, 10 s)', () => {
+    /**
+     * Ticks every `intervalMs` on the fake clock for `forMs`; `healthyAt(t)` is the data plane's
+     * state at time t. Answers when it tripped (ms after the start), or undefined.
+     */
+    async function timeline(
+      healthyAt: (t: number) => boolean,
+      forMs: number,
+      o = { intervalMs: 1_000, threshold: 10, periodMs: 10_000 },
+    ): Promise<{ trippedAt: number | undefined; maxConsecutive: number }> {
+      const t = setup({ threshold: o.threshold, periodMs: o.periodMs });
+      t.wd.arm();
+      let maxConsecutive = 0;
+      for (let at = 0; at <= forMs; at += o.intervalMs) {
+        t.setHealthy(healthyAt(at));
+        await t.wd.tick();
+        maxConsecutive = Math.max(maxConsecutive, t.wd.status().consecutiveFailures ?? 0);
+        if (t.trips.length > 0) return { trippedAt: at, maxConsecutive };
+        t.advance(o.intervalMs);
+      }
+      return { trippedAt: undefined, maxConsecutive };
+    }
+
+    it('a data plane that dies for good: tripped 10 s after the first failed check', async () => {
+      // healthy until 5 s, dead from then on: checks fail at 5, 6, … 15 s; 15 s is the 11th
+      // failure and the first one 10 s after the first.
+      const r = await timeline((at) => at < 5_000, 60_000);
+      expect(r.trippedAt).toBe(15_000);
+    });
+
+    it('a data plane restart of 9 s (VPP restarted by its supervisor) does not trip', async () => {
+      const r = await timeline((at) => at < 5_000 || at >= 14_000, 60_000);
+      expect(r.trippedAt).toBeUndefined();
+      expect(r.maxConsecutive).toBe(9);
+    });
+
+    it('failures that keep being interrupted by one healthy check never trip', async () => {
+      const r = await timeline((at) => at % 8_000 === 0, 120_000);
+      expect(r.trippedAt).toBeUndefined();
+      expect(r.maxConsecutive).toBe(7);
+    });
+
+    it('a short interval does not shorten the period: 3 failures at 50 ms wait out 1 s', async () => {
+      const r = await timeline((at) => at < 100, 5_000, { intervalMs: 50, threshold: 3, periodMs: 1_000 });
+      // first failure at 100 ms; the count is reached at 200 ms, the period at 1,100 ms.
+      expect(r.trippedAt).toBe(1_100);
+    });
+
+    it('slow checks do not shorten the count: 10 failures even when the period is long past', async () => {
+      // A hung data plane makes each check wait for its timeout: one check every 5 s.
+      const r = await timeline((at) => at === 0, 120_000, {
+        intervalMs: 5_000,
+        threshold: 10,
+        periodMs: 10_000,
+      });
+      expect(r.trippedAt).toBe(50_000);
+    });
+
+    it('a healthy check resets the period as well as the count', async () => {
+      const t = setup({ threshold: 2, periodMs: 1_000 });
+      t.wd.arm();
+      t.setHealthy(false);
+      await t.wd.tick();
+      t.advance(900);
+      t.setHealthy(true);
+      await t.wd.tick();
+      t.setHealthy(false);
+      t.advance(200);
+      await t.wd.tick();
+      t.advance(200);
+      await t.wd.tick();
+      expect(t.trips).toEqual([]);
+      t.advance(800);
+      await t.wd.tick();
+      expect(t.trips[0]).toMatch(/3 consecutive failed checks over 1000 ms/);
+    });
   });
 });

@@ -1,7 +1,11 @@
-// The watchdog: while an interface is stolen, check the agent's health and the data plane's
-// host-side interface every interval; after `failureThreshold` consecutive failed checks, give
-// every NIC back. Failures before the first healthy check count only after a start-up grace:
-// the agent steals first and becomes ready after it has configured the data plane.
+// The watchdog: while an interface is stolen, check that the data plane is alive (its API
+// answers, its host-side interface is up) every interval; when checks have failed
+// `failureThreshold` times in a row AND for at least `failurePeriodMs` since the first of
+// them, give every NIC back. Both bounds: the count alone shrinks to nothing with a short
+// interval, the period alone would trip on one slow check. The period is what rides out a
+// data plane restart or a stall; the agent's own restarts and etcd are not watched at all
+// (the control plane's readiness is not the data plane's liveness). Failures before the first
+// healthy check count only after a start-up grace: the data plane may come up after the steal.
 import type { Counter } from 'prom-client';
 import { errorMessage } from '../lib/errors.ts';
 import type { Logger } from '../lib/logging.ts';
@@ -17,6 +21,8 @@ export interface WatchdogOptions {
   probes: Probe[];
   intervalMs: number;
   failureThreshold: number;
+  /** Failures must also have lasted this long (first failure → this check); 0: the count alone. */
+  failurePeriodMs?: number;
   graceMs: number;
   /** Called once per trip; the watchdog is disarmed before it runs. */
   onTrip: (reason: string) => Promise<void>;
@@ -31,6 +37,8 @@ export class Watchdog {
   private armedAt: number | undefined;
   private healthySeen = false;
   private consecutive = 0;
+  /** When the current run of counted failures began. */
+  private failingSince: number | undefined;
   private lastCheck: number | undefined;
   private lastError = '';
   private timer: NodeJS.Timeout | undefined;
@@ -55,6 +63,7 @@ export class Watchdog {
     this.armedAt = this.now();
     this.healthySeen = false;
     this.consecutive = 0;
+    this.failingSince = undefined;
     this.lastError = '';
     this.lastCheck = undefined;
     this.generation++;
@@ -106,6 +115,7 @@ export class Watchdog {
         this.opts.logger.info({ after: this.consecutive }, 'watchdog: data plane healthy again');
       this.healthySeen = true;
       this.consecutive = 0;
+      this.failingSince = undefined;
       this.lastError = '';
       return;
     }
@@ -115,13 +125,22 @@ export class Watchdog {
       return;
     }
     this.consecutive++;
+    this.failingSince ??= this.lastCheck;
+    const failingMs = this.lastCheck - this.failingSince;
+    const periodMs = this.opts.failurePeriodMs ?? 0;
     this.opts.failures?.inc();
     this.opts.logger.warn(
-      { failure, consecutive: this.consecutive, threshold: this.opts.failureThreshold },
+      {
+        failure,
+        consecutive: this.consecutive,
+        threshold: this.opts.failureThreshold,
+        failingMs,
+        periodMs,
+      },
       'watchdog check failed',
     );
-    if (this.consecutive < this.opts.failureThreshold) return;
-    const reason = `${this.consecutive} consecutive failed checks, last: ${failure}`;
+    if (this.consecutive < this.opts.failureThreshold || failingMs < periodMs) return;
+    const reason = `${this.consecutive} consecutive failed checks over ${failingMs} ms, last: ${failure}`;
     this.disarm();
     await this.opts.onTrip(reason);
   }

@@ -148,6 +148,12 @@ export class StnLab {
       '127.0.0.1:0',
       '--agent-readyz-url',
       '',
+      // The daemon's production defaults probe /run/vpp/api.sock and want 10 s of failures;
+      // these tests pick their probes and count alone (flags below override).
+      '--data-plane-api-socket',
+      '',
+      '--watchdog-period-ms',
+      '0',
       '--kernel-timeout-ms',
       '5000',
       '--release-retry-ms',
@@ -259,5 +265,42 @@ export class StnDaemonProcess {
       await sleep(20);
     }
     throw new Error(`${this.proc.name} not ready:\n${this.proc.tail()}`);
+  }
+}
+
+/**
+ * The lab's VPP for STN (agent/dataplane/vpp/testing/stn-fake-vpp.ts) as a child process: the
+ * fake API server with the lab NIC as its DPDK interface, and the packet stand-in that makes
+ * VPP's host TAP real in the host namespace. kill() is VPP dying: the TAP goes with it.
+ */
+export function fakeVppProcess(lab: StnLab, name: string, socket: string): TestProcess {
+  return new TestProcess({
+    name,
+    command: join(ROOT, 'node_modules/.bin/node'),
+    args: [
+      join(ROOT, 'agent/dataplane/vpp/testing/stn-fake-vpp.ts'),
+      '--socket',
+      socket,
+      '--netns',
+      lab.host,
+      '--nic',
+      NIC,
+      '--pci',
+      PCI,
+    ],
+    logFile: join(lab.dir, `${name}.log`),
+    cwd: ROOT,
+  });
+}
+
+/** RX/TX packet counters of an interface in a namespace; undefined when it does not exist. */
+export function packetCounters(ns: string, dev: string): { rx: number; tx: number } | undefined {
+  try {
+    const [l] = JSON.parse(ip(ns, '-s', '-json', 'link', 'show', 'dev', dev)) as {
+      stats64: { rx: { packets: number }; tx: { packets: number } };
+    }[];
+    return { rx: l!.stats64.rx.packets, tx: l!.stats64.tx.packets };
+  } catch {
+    return undefined;
   }
 }
