@@ -24,6 +24,7 @@ import { snatDescriptor, type Uplink } from './descriptors/snat.ts';
 import { tunnelDescriptor } from './descriptors/tunnel.ts';
 import { vrfDescriptor } from './descriptors/vrf.ts';
 import type { VppApi } from './vpp-api.ts';
+import { ensureStnHost, type StnHostSpec } from './stn-host.ts';
 
 export interface VppDriverOptions {
   /** The node's uplink: needed for source NAT and node ports. */
@@ -108,6 +109,8 @@ export function vppDriverWith(api: VppApi, options: VppDriverOptions = {}): Driv
 
 export interface CreateVppDriverOptions extends VppDriverOptions {
   socketPath: string;
+  /** The NIC the STN daemon lent: at every connect VPP gets it and the host its TAP (stn-host.ts). */
+  stn?: StnHostSpec;
   definitions: ApiDefinitions | 'server';
   logger: Logger;
   registry?: Registry;
@@ -135,6 +138,7 @@ export async function createVppDriver(opts: CreateVppDriverOptions): Promise<Dri
     ...(opts.registry ? { registry: opts.registry } : {}),
     ...opts.client,
   });
+  const stnHost = stnHostKeeper(client, opts.stn, logger);
   const watching = (async (): Promise<void> => {
     for await (const s of client.status()) {
       if (s.type !== 'connected') continue;
@@ -145,6 +149,7 @@ export async function createVppDriver(opts: CreateVppDriverOptions): Promise<Dri
           'VPP lacks messages the vpp driver uses (other CRC or plugin not loaded); items needing them will fail',
         );
       else logger.info({ messages: s.messages }, 'connected to VPP');
+      if (opts.stn) stnHost.run();
     }
   })();
   client.start();
@@ -156,8 +161,50 @@ export async function createVppDriver(opts: CreateVppDriverOptions): Promise<Dri
     ...driver,
     client,
     close: async (): Promise<void> => {
+      stnHost.stop();
       await client.close();
       await watching;
+    },
+  };
+}
+
+/**
+ * Puts the STN uplink and host TAP in place after a connect, retrying every second while it
+ * fails (VPP may still be bringing the NIC up); a later connect starts it again.
+ */
+function stnHostKeeper(
+  client: VppClient,
+  spec: StnHostSpec | undefined,
+  logger: Logger,
+): { run(): void; stop(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  let running = false;
+  const attempt = async (): Promise<void> => {
+    if (spec === undefined || stopped || running) return;
+    running = true;
+    try {
+      const r = await ensureStnHost(client, spec);
+      if (r.changed.length > 0)
+        logger.info(
+          { uplink: r.uplink.name, changed: r.changed },
+          'STN: VPP holds the NIC; the host has its TAP',
+        );
+    } catch (err) {
+      logger.warn({ err }, 'STN: uplink or host TAP not in place yet; retrying in 1 s');
+      if (!stopped) timer = setTimeout(() => void attempt(), 1_000);
+    } finally {
+      running = false;
+    }
+  };
+  return {
+    run: () => {
+      if (timer) clearTimeout(timer);
+      void attempt();
+    },
+    stop: () => {
+      stopped = true;
+      if (timer) clearTimeout(timer);
     },
   };
 }

@@ -20,7 +20,7 @@ export interface VppInterface {
 export interface TapSpec {
   /** Name inside the pod. */
   hostIfName: string;
-  /** Path of the pod's network namespace. */
+  /** Path of the pod's network namespace; '' for VPP's own. */
   hostNamespace: string;
   hostMtu: number;
   hostMac: string;
@@ -72,14 +72,15 @@ export class InterfaceCalls {
     const fields: Record<string, VppFields[string]> = {
       host_if_name_set: true,
       host_if_name: spec.hostIfName,
-      host_namespace_set: true,
-      host_namespace: spec.hostNamespace,
       host_mtu_set: true,
       host_mtu_size: spec.hostMtu,
       host_mac_addr_set: true,
       host_mac_addr: macBytes(spec.hostMac),
       tag: spec.tag,
     };
+    // '' leaves the host end in VPP's own namespace (the node's, for the STN host interface).
+    if (spec.hostNamespace !== '')
+      Object.assign(fields, { host_namespace_set: true, host_namespace: spec.hostNamespace });
     if (spec.hostIp4 !== '')
       Object.assign(fields, { host_ip4_prefix_set: true, host_ip4_prefix: toIp4Prefix(spec.hostIp4) });
     if (spec.hostIp4Gateway !== '')

@@ -19,6 +19,14 @@ export interface Uplink {
   interface: string;
   /** Its IPv4 address: the masquerade address and the node-port address. */
   address: string;
+  /** With STN: the stolen NIC's MAC, which finds the interface when `interface` is ''. */
+  mac?: string;
+}
+
+/** The uplink among VPP's interfaces: by name, or (STN, no name given) by the NIC's MAC. */
+export function isUplink(i: { name: string; mac: string; swIfIndex: number }, uplink: Uplink): boolean {
+  if (uplink.interface !== '') return i.name === uplink.interface;
+  return uplink.mac !== undefined && i.swIfIndex !== 0 && i.mac === uplink.mac.toLowerCase();
 }
 
 export interface SnatMeta {
@@ -36,9 +44,15 @@ export function snatDescriptor(ports: Ports, uplink: Uplink | undefined): Descri
   const uplinkIndex = async (): Promise<number> => {
     if (uplink === undefined)
       throw new DataPlaneError('source NAT needs the driver option `uplink` (interface and address)');
-    const itf = (await interfaces.list()).find((i) => i.name === uplink.interface);
+    // The STN host TAP carries the NIC's MAC on its host end only; VPP's end has its own.
+    const itf = (await interfaces.list()).find((i) => isUplink(i, uplink));
     if (itf === undefined)
-      throw new DataPlaneError(`uplink interface ${uplink.interface} not found in VPP`, { retriable: true });
+      throw new DataPlaneError(
+        `uplink interface ${uplink.interface || `with MAC ${uplink.mac}`} not found in VPP`,
+        {
+          retriable: true,
+        },
+      );
     return itf.swIfIndex;
   };
   const addressOf = (v: SourceNat): string => (v.toAddress !== '' ? v.toAddress : (uplink?.address ?? ''));
@@ -91,7 +105,7 @@ export function snatDescriptor(ports: Ports, uplink: Uplink | undefined): Descri
       const sw =
         uplink === undefined
           ? undefined
-          : (await interfaces.list()).find((i) => i.name === uplink.interface)?.swIfIndex;
+          : (await interfaces.list()).find((i) => isUplink(i, uplink))?.swIfIndex;
       const outside = sw !== undefined && ((natIfs.get(sw) ?? 0) & NAT_IS_OUTSIDE) !== 0;
       const out: Retrieved<SourceNat, SnatMeta>[] = [];
       for (const [key, v] of ctx.desired) {

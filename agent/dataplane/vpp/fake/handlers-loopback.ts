@@ -1,5 +1,6 @@
-// Fake handlers for loopbacks, interface tags, unnumbered interfaces, VRF lookup and proxy ARP.
-import { ip4String } from '../addresses.ts';
+// Fake handlers for loopbacks, interface tags, unnumbered interfaces, VRF lookup, proxy ARP
+// and the STN plugin's rules.
+import { fromAddress, ip4String, toAddress } from '../addresses.ts';
 import type { VppFields } from '../api/field-codecs.ts';
 import { fail, ok, VNET, type Handler } from './handler.ts';
 
@@ -68,5 +69,24 @@ export const loopbackHandlers: Record<string, Handler> = {
     details: [...ctx.state.interfaces.values()]
       .filter((i) => i.proxyArp === true)
       .map((i) => ({ sw_if_index: i.swIfIndex })),
+  }),
+  // stn plugin (stn.c): one rule per address; adding an existing one is VALUE_EXIST, deleting
+  // a missing one NO_SUCH_ENTRY.
+  stn_add_del_rule: (msg, ctx) => {
+    const address = fromAddress(msg['ip_address'] as VppFields);
+    const sw = msg['sw_if_index'] as number;
+    if (msg['is_add'] === true) {
+      if (!ctx.state.interfaces.has(sw)) return fail(VNET.INVALID_SW_IF_INDEX);
+      if (ctx.state.stnRules.has(address)) return fail(VNET.VALUE_EXIST);
+      ctx.state.stnRules.set(address, sw);
+      return ok();
+    }
+    return ctx.state.stnRules.delete(address) ? ok() : fail(VNET.NO_SUCH_ENTRY);
+  },
+  stn_rules_dump: (_msg, ctx) => ({
+    details: [...ctx.state.stnRules].map(([address, sw]) => ({
+      ip_address: toAddress(address),
+      sw_if_index: sw,
+    })),
   }),
 };

@@ -59,6 +59,8 @@ export class FakeVppState {
   readonly aclBindings = new Map<number, { nInput: number; acls: number[] }>();
   /** `<table>/<low>-<hi>` → proxy_arp struct. */
   readonly proxyArp = new Map<string, VppFields>();
+  /** STN plugin rules: address text → the interface that gets what VPP does not handle itself. */
+  readonly stnRules = new Map<string, number>();
   private nextIfIndex = 1;
   private nextAclIndex = 0;
   private nextStats = 1;
@@ -98,6 +100,7 @@ export class FakeVppState {
     this.interfaces.delete(swIfIndex);
     this.aclBindings.delete(swIfIndex);
     this.nat.interfaces.delete(swIfIndex);
+    for (const [a, sw] of this.stnRules) if (sw === swIfIndex) this.stnRules.delete(a);
     for (const [k, n] of this.neighbors)
       if ((n['sw_if_index'] as number) === swIfIndex) this.neighbors.delete(k);
   }
