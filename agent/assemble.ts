@@ -5,10 +5,13 @@
 // from the ID), IPAM before the attachment records are trusted (a lost or torn attachments file
 // is rebuilt from the node's IPAM records), the pipeline before the first resync, which reads
 // the data plane back so a restart changes only what differs.
+import { ConfigError } from '../lib/errors.ts';
 import type { Logger } from '../lib/logging.ts';
 import { Gauge, type Registry } from '../lib/metrics.ts';
 import type { Store } from '../lib/etcd/store.ts';
 import { Keyspace } from '../lib/keyspace.ts';
+import { stealForAgent } from '../stn/agent-side.ts';
+import type { StolenUplink } from '../stn/uplink.ts';
 import { Agent } from './agent.ts';
 import { rebuildAttachments } from './attachments/rebuild.ts';
 import { AttachmentStore } from './attachments/store.ts';
@@ -34,7 +37,12 @@ export interface AgentDeps {
   driver?: Driver;
 }
 
-/** Builds, starts and returns a node's agent; it serves CNI once the node is ready. */
+/**
+ * Builds, starts and returns a node's agent; it serves CNI once the node is ready. With `stn`,
+ * the NIC is stolen before the driver starts (the driver gives it to VPP); `managementIp` ''
+ * then means the NIC's recorded address. A failed start does not give the NIC back: VPP may be
+ * forwarding on it, and the daemon's watchdog returns it if VPP is not.
+ */
 export async function assembleAgent(
   config: AgentConfig,
   managementIp: string,
@@ -43,11 +51,23 @@ export async function assembleAgent(
   const { store, logger, registry } = deps;
   const keyspace = new Keyspace(config.cluster);
   const plan = new AddressPlan(config);
+  checkStnConfig(config);
   const lock = acquirePidLock(config.stateDir);
   let driver: Driver | undefined;
   let identity: NodeIdentity | undefined;
   try {
-    driver = deps.driver ?? (await loadDriver(config.dataplane, driverContext(config, logger)));
+    const stolen = config.stn
+      ? await stealForAgent({
+          socket: config.stnSocket,
+          interfaceName: config.stnInterface,
+          unbind: config.stnUnbind,
+          retryForMs: config.stnRetryMs,
+          logger: logger.child({ part: 'stn' }),
+        })
+      : undefined;
+    if (managementIp === '') managementIp = stolen?.ip4.split('/')[0] ?? '';
+    if (managementIp === '') throw new ConfigError('managementIp', 'empty (and no STN NIC to take it from)');
+    driver = deps.driver ?? (await loadDriver(config.dataplane, driverContext(config, logger, stolen)));
     const ipamRef: { current?: PodIpam } = {};
     const tunnelEndpoint = config.tunnelEndpoint ?? managementIp;
     identity = await NodeIdentity.start({
@@ -142,7 +162,18 @@ export async function assembleAgent(
   }
 }
 
-function driverContext(config: AgentConfig, logger: Logger): DriverContext {
+function checkStnConfig(config: AgentConfig): void {
+  if (!config.stn) return;
+  if (config.dataplane !== 'vpp')
+    throw new ConfigError(
+      'stn',
+      `needs --dataplane vpp (the ${config.dataplane} data plane uses the kernel's NIC)`,
+    );
+  if (config.stnInterface === '')
+    throw new ConfigError('stnInterface', 'the NIC to steal must be named with --stn');
+}
+
+function driverContext(config: AgentConfig, logger: Logger, stolen: StolenUplink | undefined): DriverContext {
   return {
     stateDir: config.stateDir,
     cluster: config.cluster,
@@ -152,7 +183,21 @@ function driverContext(config: AgentConfig, logger: Logger): DriverContext {
       socketPath: config.vppSocket,
       apiDir: config.vppApiDir,
       uplinkInterface: config.vppUplinkInterface,
-      uplinkAddress: config.vppUplinkAddress,
+      // With STN the uplink is the stolen NIC: its address unless one is given, found by MAC
+      // unless a VPP interface name is given.
+      uplinkAddress: config.vppUplinkAddress || (stolen?.ip4.split('/')[0] ?? ''),
+      ...(stolen
+        ? {
+            uplinkMac: stolen.mac,
+            stn: {
+              nicMac: stolen.mac,
+              ip4: stolen.ip4,
+              gateway4: stolen.gateway4,
+              mtu: stolen.mtu,
+              hostIfName: config.stnHostInterface,
+            },
+          }
+        : {}),
     },
   };
 }

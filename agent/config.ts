@@ -3,6 +3,7 @@ import { hostname, networkInterfaces } from 'node:os';
 import { z } from 'zod';
 import { bool, list, num } from '../lib/config.ts';
 import { ConfigError } from '../lib/errors.ts';
+import { DEFAULT_SOCKET as STN_SOCKET } from '../stn/grpc.ts';
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => num().pipe(z.number().int().min(min).max(max));
 
@@ -59,6 +60,25 @@ export const agentConfigSchema = z.object({
   /** VPP's uplink interface and its IPv4 address (source NAT, node ports); '' leaves NAT out. */
   vppUplinkInterface: z.string().default(''),
   vppUplinkAddress: z.string().default(''),
+  /**
+   * STN (a node whose only NIC the data plane takes; `vpp` only): at start the agent has the
+   * STN daemon steal `stnInterface` and gives VPP its recorded configuration: VPP's interface
+   * for it (found by MAC), the node's address, and a host TAP `stnHostInterface` with the NIC's
+   * MAC, address and default gateway (agent/dataplane/vpp/stn-host.ts).
+   */
+  stn: bool().default(false),
+  stnSocket: z.string().min(1).default(STN_SOCKET),
+  stnInterface: z.string().default(''),
+  /** Bind the NIC to vfio-pci for DPDK (the daemon does it after recording the configuration). */
+  stnUnbind: bool().default(false),
+  stnHostInterface: z.string().min(1).max(15).default('vpp-host'),
+  /** How long to wait for an STN daemon that is not answering yet. */
+  stnRetryMs: int(0).default(30_000),
+  /**
+   * Give the NIC back on SIGTERM. Off by default: a rolling update stops the agent while VPP
+   * keeps forwarding on the NIC; the daemon's watchdog gives it back when VPP itself is gone.
+   */
+  stnReleaseOnStop: bool().default(false),
   /** The CNI server's unix socket (the conflist's agentSocket); '' disables. Default /run/netloom/cni.sock, none with the fake data plane. */
   cniSocket: z.string().optional(),
   /** How long a CNI ADD waits for the pod's items to be applied before answering 11. */

@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import { ConfigError } from '../lib/errors.ts';
 import type { Logger } from '../lib/logging.ts';
+import type { StnHostSpec } from './dataplane/vpp/stn-host.ts';
 import type { Driver } from './scheduler/descriptor.ts';
 
 export interface DriverContext {
@@ -11,7 +12,15 @@ export interface DriverContext {
   /** Node-side network namespace for the linux driver (unset: the agent's own). */
   netns?: string;
   /** The vpp driver's connection: VPP's API socket, where its .api.json live ('server': ask VPP), the uplink. */
-  vpp?: { socketPath: string; apiDir: string; uplinkInterface: string; uplinkAddress: string };
+  vpp?: {
+    socketPath: string;
+    apiDir: string;
+    uplinkInterface: string;
+    uplinkAddress: string;
+    /** STN: the stolen NIC's MAC (finds the uplink without a name) and the host TAP to give the node. */
+    uplinkMac?: string;
+    stn?: StnHostSpec;
+  };
 }
 
 type Loader = (ctx: DriverContext) => Promise<Driver>;
@@ -36,9 +45,16 @@ const DRIVERS: Record<string, Loader> = {
       socketPath: vpp.socketPath,
       definitions: vpp.apiDir === 'server' ? 'server' : await loadApiDirectory(vpp.apiDir),
       logger: ctx.logger,
-      ...(vpp.uplinkInterface
-        ? { uplink: { interface: vpp.uplinkInterface, address: vpp.uplinkAddress } }
+      ...(vpp.uplinkInterface || vpp.uplinkMac
+        ? {
+            uplink: {
+              interface: vpp.uplinkInterface,
+              address: vpp.uplinkAddress,
+              ...(vpp.uplinkMac ? { mac: vpp.uplinkMac } : {}),
+            },
+          }
         : {}),
+      ...(vpp.stn ? { stn: vpp.stn } : {}),
     });
   },
   /** Items in a JSON file: for tests and dry runs; survives restarts like a real data plane. */

@@ -10,10 +10,12 @@ import type { Agent } from './agent.ts';
 import { assembleAgent } from './assemble.ts';
 import { apiRoutes } from './http/routes.ts';
 import { agentConfigSchema, managementIp } from './config.ts';
+import { releaseForAgent } from '../stn/agent-side.ts';
 
 export async function main(argv: string[]): Promise<number> {
   const { config } = loadConfig(agentConfigSchema, { argv });
-  const ip = managementIp(config);
+  // With STN and no --management-ip, the stolen NIC's recorded address (assembleAgent).
+  const ip = config.stn && config.managementIp === undefined ? '' : managementIp(config);
   const logger = createLogger('agent', { level: config.logLevel }).child({ node: config.nodeName });
   const store = new Store(etcdClientOf(config));
   const registry = createRegistry('agent');
@@ -79,6 +81,10 @@ export async function main(argv: string[]): Promise<number> {
   await health.close();
   await agent.close();
   store.close();
+  if (config.stn && config.stnReleaseOnStop)
+    await releaseForAgent(config.stnSocket, config.stnInterface, logger).catch((err: unknown) =>
+      logger.error({ err }, 'STN: release failed; the daemon keeps the NIC until its watchdog gives it back'),
+    );
   logger.info('stopped');
   return 0;
 }
