@@ -47,14 +47,15 @@ function once(cmd: string, args: string[], env: NodeJS.ProcessEnv, stdinFile: st
   const fd = openSync(stdinFile, 'r');
   const t0 = process.hrtime.bigint();
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env, stdio: [fd, 'ignore', 'pipe'] });
+    const child = spawn(cmd, args, { env, stdio: [fd, 'pipe', 'pipe'] });
     closeSync(fd);
-    let stderr = '';
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    let output = ''; // a failing plugin says why on stdout (the CNI error), diagnostics on stderr
+    child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
     child.on('error', reject);
     child.on('close', (code) => {
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-      if (code !== 0) reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${stderr.trim()}`));
+      if (code !== 0) reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${output.trim()}`));
       else resolve(ms);
     });
   });
@@ -233,6 +234,7 @@ async function main(): Promise<void> {
         ...cniEnv(command),
         CNI_NETNS: `/run/netns/${podNs}`,
         CNI_PATH: REFERENCE_DIR,
+        CNI_ARGS: `IgnoreUnknown=1;${cniEnv(command)['CNI_ARGS']}`, // as kubelet passes them
       });
       const inNode = ['netns', 'exec', nodeNs];
       adds.push([

@@ -10,6 +10,7 @@
 // Usage:
 //   node scripts/build-cni.ts [--out dist/netloom-cni] [--runtime bun-compile|bun|node]
 //                             [--node /path/to/node] [--bun /path/to/bun] [--cache-dir DIR]
+// (`--node` without `--runtime` builds for that Node, as before runtimes existed.)
 import { execFile } from 'node:child_process';
 import {
   chmodSync,
