@@ -80,6 +80,8 @@ function line(s: Subject, ref: Subject, xs: readonly number[], refXs: readonly n
 }
 
 async function main(): Promise<void> {
+  // Ctrl-C or a timeout: exit normally, so the lab's exit hook deletes its namespaces.
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => process.exit(130));
   const lab = new Lab();
   const tmp = mkdtempSync(join(tmpdir(), 'netloom-bench-cni-'));
   const etcd = await startEtcd();
