@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # One command that prepares a fresh Debian machine for netloom's tests and lab:
 # Debian packages (as root), npm packages (including the project's own Node 24), the cached
-# builds of etcd 3.6, kube-apiserver and kube-controller-manager (test/tools/build.sh), and
+# builds of etcd 3.6, kube-apiserver, kube-controller-manager, kube-scheduler and kubelet
+# (test/tools/build.sh), and
 # vpp_papi in a venv. Under CI every component the tests use must be here afterwards
 # (test/README.md): a suite missing one fails instead of skipping.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-apt_packages=(nftables iproute2 conntrack etcd-client etcd-server openssl containernetworking-plugins iputils-ping procps python3 python3-venv)
+apt_packages=(nftables iproute2 conntrack etcd-client etcd-server openssl containernetworking-plugins iputils-ping procps python3 python3-venv containerd runc)
 # The lab suites need a kubectl; Debian's is old (1.20) but covers what they run. One installed
 # another way (e.g. Google's kubectl package) owns /usr/bin/kubectl, and Debian's would conflict.
 command -v kubectl >/dev/null || apt_packages+=(kubernetes-client)
@@ -24,6 +25,9 @@ if ((${#missing[@]})); then
 fi
 # Debian's etcd-server starts a system etcd on 2379; the tests start their own on free ports.
 if command -v systemctl >/dev/null && systemctl is-active --quiet etcd 2>/dev/null; then systemctl disable --now etcd >/dev/null 2>&1 || true; fi
+# containerd and runc are for the lab's real nodes (`lab up --kubelet real`), which run one
+# containerd per node as a plain process with its own root, state and socket; a system
+# containerd the package may have started (systemd) is neither used nor disturbed.
 
 echo "setup: npm ci"
 npm ci --no-audit --no-fund --loglevel=error

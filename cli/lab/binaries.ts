@@ -61,3 +61,45 @@ export function findKubeControllerManager(): Found {
     'no kube-controller-manager (run `bash test/tools/build.sh`, or set NETLOOM_KUBE_CONTROLLER_MANAGER)',
   );
 }
+
+/** The real nodes' kubelet (`lab up --kubelet real`), built by test/tools/build.sh. */
+export function findKubelet(): Found {
+  return find(
+    [process.env['NETLOOM_KUBELET'], join(CACHE_BIN, 'kubelet')],
+    /Kubernetes (\S+)/,
+    'no kubelet (run `bash test/tools/build.sh`, or set NETLOOM_KUBELET)',
+  );
+}
+
+/** The scheduler of the real-node lab, built by test/tools/build.sh. */
+export function findKubeScheduler(): Found {
+  return find(
+    [process.env['NETLOOM_KUBE_SCHEDULER'], join(CACHE_BIN, 'kube-scheduler')],
+    /Kubernetes (\S+)/,
+    'no kube-scheduler (run `bash test/tools/build.sh`, or set NETLOOM_KUBE_SCHEDULER)',
+  );
+}
+
+/**
+ * containerd with runc beside it (Debian's `containerd` and `runc`, `npm run setup`); `ctr`
+ * imports the lab's images. The path is containerd's; runc and ctr must be on PATH.
+ */
+export function findContainerd(): Found {
+  const containerd = find(
+    [process.env['NETLOOM_CONTAINERD'], '/usr/bin/containerd', '/usr/local/bin/containerd'],
+    /containerd \S+ v?(\S+)/,
+    'no containerd (apt-get install containerd, or run `npm run setup` as root)',
+  );
+  if (!containerd.ok) return containerd;
+  for (const [tool, pkg] of [
+    ['runc', 'runc'],
+    ['ctr', 'containerd'],
+  ] as const) {
+    try {
+      execFileSync(tool, ['--version'], { stdio: 'ignore', timeout: 10_000 });
+    } catch {
+      return { ok: false, reason: `no ${tool} on PATH (apt-get install ${pkg})` };
+    }
+  }
+  return containerd;
+}

@@ -4,7 +4,12 @@
 // quietly skipped the suites needing the API server would report green while testing little.
 import { accessSync, appendFileSync, constants } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { findKubeControllerManager } from '../../cli/lab/binaries.ts';
+import {
+  findContainerd,
+  findKubeControllerManager,
+  findKubelet,
+  findKubeScheduler,
+} from '../../cli/lab/binaries.ts';
 import { findCyclonus, findEtcd, findKubeApiserver, findKubeProxy, type Found } from './binaries.ts';
 import { dockerConfigured } from './containers.ts';
 
@@ -18,6 +23,9 @@ export const COMPONENTS = [
   'kube-apiserver',
   'kube-controller-manager',
   'kube-proxy',
+  'kube-scheduler',
+  'kubelet',
+  'containerd',
   'cyclonus',
   'kubectl',
   'netns',
@@ -121,6 +129,27 @@ export function kubeProxyAvailable(): Availability {
     nftablesAvailable(),
     fromFound(findKubeProxy(), 'kube-proxy'),
     fromFound(findKubeApiserver(), 'kube-apiserver'),
+  );
+}
+
+/** containerd and runc (Debian's, `npm run setup`) run as plain processes, and ctr to import images. */
+export function containerdAvailable(): Availability {
+  return allOf(netnsAvailable(), fromFound(findContainerd(), 'containerd'));
+}
+
+/**
+ * The real-node lab (`lab up --kubelet real`): root, kubelet, kube-scheduler, containerd + runc,
+ * the API server and controller manager, and what the simulated lab needs (nft, etcd).
+ */
+export function realNodesAvailable(): Availability {
+  return allOf(
+    containerdAvailable(),
+    nftablesAvailable(),
+    fromFound(findKubelet(), 'kubelet'),
+    fromFound(findKubeScheduler(), 'kube-scheduler'),
+    fromFound(findKubeApiserver(), 'kube-apiserver'),
+    fromFound(findKubeControllerManager(), 'kube-controller-manager'),
+    cniPluginsAvailable(),
   );
 }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the real components the tests, the lab and the benchmarks run (a current etcd,
-# kube-apiserver, kube-controller-manager, kube-proxy) from their Go modules into a cache outside the repo. A binary whose inputs (go.mod, go.sum, main.go,
+# kube-apiserver, kube-controller-manager, kube-scheduler, kubelet, kube-proxy) from their Go modules into a cache outside the repo. A binary whose inputs (go.mod, go.sum, main.go,
 # Go version) are unchanged is not rebuilt.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -30,6 +30,9 @@ kflags="-X $vpkg.gitVersion=v$kv -X $vpkg.gitMajor=${kv%%.*} -X $vpkg.gitMinor=$
 build kube-apiserver kube-apiserver "$kflags"
 # The lab's Deployment, ReplicaSet, EndpointSlice, namespace and GC controllers (same pins).
 build kube-controller-manager kube-controller-manager "$kflags"
+# The lab's real-node mode (`lab up --kubelet real`): the scheduler and each node's kubelet (same pins).
+build kube-scheduler kube-scheduler "$kflags"
+build kubelet kubelet "$kflags"
 # The reference service data plane the services benchmark measures netloom against (same pins).
 build kube-proxy kube-proxy "$kflags"
 # The independent NetworkPolicy oracle of test/policy-oracle.test.ts (cyclonus v0.5.6, pinned in its go.mod).
