@@ -13,10 +13,17 @@
 // "Agent killed → NIC back" is read as the node's networking pod dying: agent and data plane.
 // Killing the agent alone must not (a rolling update does exactly that while VPP forwards on
 // the NIC); the test shows both.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assembleAgent } from '../agent/assemble.ts';
+import { agentConfigSchema } from '../agent/config.ts';
 import { V25_10_DIR } from '../agent/dataplane/vpp/testing/definitions.ts';
+import { ConfigError } from '../lib/errors.ts';
+import type { Store } from '../lib/etcd/store.ts';
+import { silentLogger } from '../lib/logging.ts';
+import { createRegistry } from '../lib/metrics.ts';
 import { freePort } from '../lib/free-ports.ts';
 import { sleep } from '../lib/timing.ts';
 import { StnClient } from '../stn/client.ts';
@@ -43,6 +50,42 @@ const FAILURES = 4;
 const PERIOD_MS = 2_000;
 const KERNEL_TIMEOUT_MS = 5_000;
 const ETCD_OUTAGE_MS = 30_000;
+
+describe('agent --stn settings', () => {
+  it('refuses --stn without the vpp data plane or without a NIC, before it touches anything', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'nl-stn-config-'));
+    // Nothing may be asked of the store: the settings are checked first.
+    const store = new Proxy({} as Store, {
+      get: (_t, key) => {
+        throw new Error(`store.${String(key)} used`);
+      },
+    });
+    const deps = {
+      store,
+      logger: silentLogger(),
+      registry: createRegistry('agent', { processMetrics: false }),
+    };
+    try {
+      for (const [flags, field] of [
+        [{ dataplane: 'linux', stnInterface: 'eth0' }, 'stn'],
+        [{ dataplane: 'vpp', stnInterface: '' }, 'stnInterface'],
+      ] as const) {
+        const config = agentConfigSchema.parse({
+          stn: true,
+          stateDir,
+          stnSocket: join(stateDir, 'no.sock'),
+          ...flags,
+        });
+        const err: unknown = await assembleAgent(config, '', deps).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(ConfigError);
+        expect((err as ConfigError).field).toBe(field);
+      }
+      expect(readdirSync(stateDir)).toEqual([]);
+    } finally {
+      rmSync(stateDir, { recursive: true, force: true });
+    }
+  });
+});
 
 describe.skipIf(skip)('STN wired into the agent (vpp data plane stand-in, real packets)', () => {
   const lab = new StnLab();
