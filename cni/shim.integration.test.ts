@@ -4,7 +4,7 @@
 // Every case runs once per runtime the shim is built for (ADR 0009): the behaviour must not
 // depend on it. Bun missing is a loud skip, and a failure under CI (npm ci installs it).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -242,5 +242,35 @@ describe.each(runtimes)('CNI shim process (%s)', (runtime) => {
     }
     expect(cases.length).toBeGreaterThan(100);
     expect(seen.length).toBe(before); // the agent was never asked
+  });
+});
+
+describe('buildCni(out, nodePath, cacheDir): the older form', () => {
+  const head = (file: string): string => readFileSync(file).subarray(0, 40).toString('latin1');
+
+  it('builds for that Node unless NETLOOM_CNI_RUNTIME names another runtime, and refuses an unknown one', async () => {
+    const saved = process.env['NETLOOM_CNI_RUNTIME'];
+    try {
+      delete process.env['NETLOOM_CNI_RUNTIME'];
+      const node = await buildCni(join(dir, 'legacy/node/netloom'), process.execPath, join(dir, 'cc'));
+      expect(head(node)).toBe(`#!/usr/bin/env -S NODE_COMPILE_CACHE=${join(dir, 'cc')} `.slice(0, 40));
+      process.env['NETLOOM_CNI_RUNTIME'] = 'nodejs';
+      await expect(buildCni(join(dir, 'legacy/bad/netloom'), process.execPath)).rejects.toThrow(
+        /NETLOOM_CNI_RUNTIME: nodejs is none of bun-compile, bun, node/,
+      );
+      if (bunMissing) return;
+      process.env['NETLOOM_CNI_RUNTIME'] = 'bun-compile';
+      const compiled = await buildCni(
+        join(dir, 'legacy/compiled/netloom'),
+        process.execPath,
+        join(dir, 'cc'),
+      );
+      expect(head(compiled).slice(0, 4)).toBe('\x7fELF');
+      const out = await run(compiled, { CNI_COMMAND: 'VERSION' }, '{"cniVersion":"1.1.0"}');
+      expect(JSON.parse(out.stdout)).toMatchObject({ cniVersion: '1.1.0' });
+    } finally {
+      if (saved === undefined) delete process.env['NETLOOM_CNI_RUNTIME'];
+      else process.env['NETLOOM_CNI_RUNTIME'] = saved;
+    }
   });
 });
