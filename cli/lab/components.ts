@@ -10,6 +10,8 @@ import type { DaemonSpec } from './daemon.ts';
 import { get, ok200 } from './http.ts';
 import { kubeFiles } from './kube-files.ts';
 import { logFile, pidFile, type NodeLayout } from './layout.ts';
+import { inNode } from './real-node.ts';
+import { realNodeComponents } from './real-components.ts';
 import {
   apiserverUrl,
   etcdAccess,
@@ -44,6 +46,10 @@ export interface Binaries {
   kubeControllerManager: Found;
   /** Whether `netloom agent` exists in this checkout. */
   agent: boolean;
+  /** Real-node labs only (`--kubelet real`). */
+  kubelet?: Found;
+  kubeScheduler?: Found;
+  containerd?: Found;
 }
 
 function atLeast(version: string, major: number, minor: number): boolean {
@@ -219,6 +225,8 @@ export function labComponents(state: LabState, bins: Binaries): Component[] {
   }
 
   const api = apiserverUrl(state);
+  const real = state.kubelet === 'real';
+  const apiHost = new URL(api).hostname;
   if (bins.kubeApiserver.ok) {
     list.push({
       name: 'kube-apiserver',
@@ -227,8 +235,11 @@ export function labComponents(state: LabState, bins: Binaries): Component[] {
       endpoint: api,
       spec: daemon('kube-apiserver', bins.kubeApiserver.path, [
         `--etcd-servers=http://127.0.0.1:${state.ports.kubeEtcd}`,
-        '--bind-address=127.0.0.1',
+        `--bind-address=${apiHost}`,
         `--secure-port=${state.ports.apiserver}`,
+        // Real nodes: the `kubernetes` Service points at the underlay address, and logs/exec dial
+        // the kubelet at its InternalIP (the node's underlay address).
+        ...(real ? [`--advertise-address=${apiHost}`, '--kubelet-preferred-address-types=InternalIP'] : []),
         `--cert-dir=${kube.certDir}`,
         `--token-auth-file=${kube.tokens}`,
         '--authorization-mode=RBAC',
@@ -316,36 +327,45 @@ export function labComponents(state: LabState, bins: Binaries): Component[] {
           rmSync(n.cniSocket, { force: true });
           rmSync(n.apiSocket, { force: true });
         },
-        spec: daemon(`agent-${n.name}`, node, agentArgs(n, state), { netns: n.netns }),
+        // On a real node the agent shares the node's mount namespace too: it opens the pod
+        // network namespaces containerd mounted there.
+        spec: daemon(
+          `agent-${n.name}`,
+          node,
+          agentArgs(n, state),
+          real ? { wrap: inNode(layout, n) } : { netns: n.netns },
+        ),
         ready: () => ok200('http://agent/readyz', { socketPath: n.apiSocket }),
       });
     }
   }
 
+  if (real) list.push(...realNodeComponents(state, bins, daemon));
   const kubeletAddr = state.kubeletAddr;
-  list.push({
-    name: 'kubelet',
-    title: `node simulator (kubelet × ${state.nodes}, scheduler)`,
-    after: ['kube-apiserver'],
-    endpoint: kubeletAddr,
-    spec: daemon('kubelet', node, [
-      NETLOOM,
-      'lab',
-      'kubelet',
-      '--name',
-      state.name,
-      '--state-dir',
-      state.stateDir,
-      '--metrics-addr',
-      kubeletAddr,
-      '--log-level',
-      state.logLevel,
-    ]),
-    ready: () => {
-      const t = httpTarget(kubeletAddr, '/readyz');
-      return ok200(t.url, t.socketPath ? { socketPath: t.socketPath } : {});
-    },
-  });
+  if (!real)
+    list.push({
+      name: 'kubelet',
+      title: `node simulator (kubelet × ${state.nodes}, scheduler)`,
+      after: ['kube-apiserver'],
+      endpoint: kubeletAddr,
+      spec: daemon('kubelet', node, [
+        NETLOOM,
+        'lab',
+        'kubelet',
+        '--name',
+        state.name,
+        '--state-dir',
+        state.stateDir,
+        '--metrics-addr',
+        kubeletAddr,
+        '--log-level',
+        state.logLevel,
+      ]),
+      ready: () => {
+        const t = httpTarget(kubeletAddr, '/readyz');
+        return ok200(t.url, t.socketPath ? { socketPath: t.socketPath } : {});
+      },
+    });
 
   list.push({
     name: 'supervisor',

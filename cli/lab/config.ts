@@ -30,6 +30,12 @@ export const labConfigSchema = z.object({
     .string()
     .regex(/^\d+\.\d+\.\d+\.\d+\/(2[4-9]|3[0-2])$/, 'an IPv4 prefix of /24 to /32 such as 198.51.100.0/28')
     .default('198.51.100.0/28'),
+  /**
+   * Who plays the nodes: `sim`, netloom's node simulator (default), or `real`: per node a
+   * network + mount namespace running containerd and a real kubelet, kube-scheduler in the
+   * control plane (cli/lab/real-node.ts).
+   */
+  kubelet: z.enum(['sim', 'real']).default('sim'),
   /** What runs in each pod: a TCP/UDP echo server (any image), or nothing (benchmarks). */
   podProcess: z.enum(['echo', 'none']).default('echo'),
   /** `lab up`: seconds to wait for each component to become ready. */

@@ -37,8 +37,13 @@ export function containerdConfig(p: ContainerdPaths): string {
     '  [plugins."io.containerd.grpc.v1.cri".cni]',
     `    bin_dir = ${q(p.cniBinDir)}`,
     `    conf_dir = ${q(p.cniConfDir)}`,
-    '  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]',
-    '    SystemdCgroup = false',
+    // Naming any runtime table replaces containerd's default one: the runtime is spelled out.
+    '  [plugins."io.containerd.grpc.v1.cri".containerd]',
+    '    default_runtime_name = "runc"',
+    '    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]',
+    '      runtime_type = "io.containerd.runc.v2"',
+    '      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]',
+    '        SystemdCgroup = false',
     '',
   ].join('\n');
 }

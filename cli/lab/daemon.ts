@@ -25,6 +25,8 @@ export interface DaemonSpec {
   marker: string;
   /** Run inside this network namespace (`ip netns exec`, which execs: the pid is the daemon's). */
   netns?: string;
+  /** Run through this prefix instead (e.g. `nsenter … --`, which execs: the pid is the daemon's). */
+  wrap?: string[];
   env?: Record<string, string>;
   cwd?: string;
 }
@@ -74,9 +76,11 @@ export function writePidFile(path: string, rec: PidRecord): void {
 export function startDaemon(spec: DaemonSpec): PidRecord {
   mkdirSync(dirname(spec.logFile), { recursive: true });
   const fd = openSync(spec.logFile, 'a');
-  const [command, args] = spec.netns
-    ? ['ip', ['netns', 'exec', spec.netns, spec.command, ...spec.args]]
-    : [spec.command, spec.args];
+  const [command, args]: [string, string[]] = spec.wrap
+    ? [spec.wrap[0]!, [...spec.wrap.slice(1), spec.command, ...spec.args]]
+    : spec.netns
+      ? ['ip', ['netns', 'exec', spec.netns, spec.command, ...spec.args]]
+      : [spec.command, spec.args];
   let child;
   try {
     child = spawn(command, args, {

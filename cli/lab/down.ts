@@ -2,11 +2,12 @@
 // started, or after a kill -9 of `lab up`. Processes are found three ways (pid files, the
 // NETLOOM_LAB marker in their environment, membership of a lab namespace), namespaces by the
 // lab's prefix; links, routes and nftables tables inside them go with the namespaces.
-import { readdirSync, rmSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { isAlive, markedProcesses, readPidFile, recordOf, stopProcess, type PidRecord } from './daemon.ts';
 import type { LabLayout } from './layout.ts';
 import { delNetns, listNetns, netnsPids } from './netns.ts';
+import { unmountLab } from './real-node.ts';
 import type { Out } from './up.ts';
 
 export interface DownResult {
@@ -48,11 +49,16 @@ export async function down(layout: LabLayout, out: Out): Promise<DownResult> {
   await killAll(daemons, 0);
   killed += daemons.length;
 
-  // 3. Anything still carrying the lab's marker (a crash lost its pid file), then whatever still
+  // 3. Containers of real nodes: no lab marker, no named namespace, but descendants of a marked
+  //    containerd shim. Collected before the shims die (their children are re-parented then).
+  const containers = descendants(markedProcesses(layout.marker).map((r) => r.pid))
+    .map((p) => recordOf(p, ''))
+    .filter(isAlive);
+  // Anything still carrying the lab's marker (a crash lost its pid file), then whatever still
   //    lives inside a lab namespace.
   const marked = markedProcesses(layout.marker);
-  await killAll(marked, 0);
-  killed += marked.length;
+  await killAll([...marked, ...containers], 0);
+  killed += marked.length + containers.length;
   const namespaces = (await listNetns()).filter((n) => n.startsWith(layout.netnsPrefix));
   for (const ns of namespaces) {
     const inside = (await netnsPids(ns))
@@ -66,6 +72,8 @@ export async function down(layout: LabLayout, out: Out): Promise<DownResult> {
   // 4. Namespaces (pods first, the underlay last), then the state dir.
   const order = [...namespaces].sort((a, b) => rank(layout, a) - rank(layout, b));
   for (const ns of order) await delNetns(ns);
+  // Real nodes: the host's veth went with the underlay; the mount namespace files remain mounted.
+  await unmountLab(layout);
   rmSync(layout.stateDir, { recursive: true, force: true });
 
   const leftovers = [
@@ -77,6 +85,33 @@ export async function down(layout: LabLayout, out: Out): Promise<DownResult> {
   );
   if (leftovers.length > 0) out.write(`left behind (could not remove): ${leftovers.join(', ')}\n`);
   return { processes: killed, namespaces, leftovers };
+}
+
+/** Every descendant of the given processes (by parent pid in /proc/<pid>/stat). */
+function descendants(roots: number[]): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    children.set(ppid, [...(children.get(ppid) ?? []), pid]);
+  }
+  const out: number[] = [];
+  const queue = [...roots];
+  while (queue.length > 0) {
+    for (const c of children.get(queue.pop()!) ?? []) {
+      if (c === process.pid || out.includes(c)) continue;
+      out.push(c);
+      queue.push(c);
+    }
+  }
+  return out;
 }
 
 function rank(layout: LabLayout, ns: string): number {

@@ -89,7 +89,8 @@ export async function main(argv: string[]): Promise<number> {
         argv.some((a) => a === '--nodes' || a.startsWith('--nodes=')) ||
         process.env['NETLOOM_NODES'] !== undefined;
       try {
-        return await up(config, { explicitNodes, out: stdout });
+        const explicitKubelet = argv.some((a) => a === '--kubelet' || a.startsWith('--kubelet='));
+        return await up(config, { explicitNodes, explicitKubelet, out: stdout });
       } catch (err) {
         if (err instanceof LabError) {
           process.stderr.write(

@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { writeFileAtomicSync } from '../../lib/atomic-file.ts';
 import { DEFAULT_CLIENTS, pkiFiles, type PkiFiles } from '../../lib/etcd/pki.ts';
 import { labLayout, type LabLayout } from './layout.ts';
+import { hostIp } from './real-node.ts';
 
 export interface LabPorts {
   etcd: number;
@@ -14,6 +15,8 @@ export interface LabPorts {
   apiserver: number;
   controllerManager: number;
   ksrMetrics: number;
+  /** kube-scheduler's /healthz (real-node labs). */
+  scheduler?: number;
 }
 
 export interface LabState {
@@ -37,6 +40,8 @@ export interface LabState {
   conflist?: string;
   /** Extra flags for every agent. */
   agentArgs: string;
+  /** `real`: containerd + kubelet per node and kube-scheduler; absent or `sim`: the node simulator. */
+  kubelet?: 'sim' | 'real';
 }
 
 export function readState(path: string): LabState | undefined {
@@ -105,7 +110,9 @@ export function etcdctlFlags(state: LabState): string {
 }
 
 export function apiserverUrl(state: LabState): string {
-  return `https://127.0.0.1:${state.ports.apiserver}`;
+  // Real nodes' kubelets reach it from their namespaces: it listens on the host's underlay address.
+  const host = state.kubelet === 'real' ? hostIp(layoutOf(state)) : '127.0.0.1';
+  return `https://${host}:${state.ports.apiserver}`;
 }
 
 /** A GET URL and socket for an address that is host:port or unix:/path. */

@@ -4,7 +4,15 @@
 // (Ctrl-C, kill -9) never takes the lab down; `lab down` does.
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
-import { findEtcd, findKubeApiserver, findKubeControllerManager } from './binaries.ts';
+import {
+  findContainerd,
+  findEtcd,
+  findKubeApiserver,
+  findKubeControllerManager,
+  findKubelet,
+  findKubeScheduler,
+} from './binaries.ts';
+import { prepareRealNodes, waitNodesReady } from './real-up.ts';
 import { agentAvailable, labComponents, type Binaries, type Component } from './components.ts';
 import type { LabConfig } from './config.ts';
 import { LabError } from './exec.ts';
@@ -36,8 +44,8 @@ export interface Out {
 const secs = (t0: number): string => `${((performance.now() - t0) / 1000).toFixed(1)} s`;
 
 async function newState(cfg: LabConfig, layout: LabLayout): Promise<LabState> {
-  const [etcd, etcdPeer, kubeEtcd, kubeEtcdPeer, apiserver, controllerManager, ksrMetrics] =
-    await freePorts(7);
+  const [etcd, etcdPeer, kubeEtcd, kubeEtcdPeer, apiserver, controllerManager, ksrMetrics, scheduler] =
+    await freePorts(8);
   return {
     version: 1,
     name: cfg.name,
@@ -55,7 +63,9 @@ async function newState(cfg: LabConfig, layout: LabLayout): Promise<LabState> {
       apiserver: apiserver!,
       controllerManager: controllerManager!,
       ksrMetrics: ksrMetrics!,
+      ...(cfg.kubelet === 'real' ? { scheduler: scheduler! } : {}),
     },
+    kubelet: cfg.kubelet,
     token: randomBytes(24).toString('hex'),
     createdAt: new Date().toISOString(),
     logLevel: cfg.logLevel,
@@ -71,6 +81,9 @@ export function binaries(): Binaries {
     kubeApiserver: findKubeApiserver(),
     kubeControllerManager: findKubeControllerManager(),
     agent: agentAvailable(),
+    kubelet: findKubelet(),
+    kubeScheduler: findKubeScheduler(),
+    containerd: findContainerd(),
   };
 }
 
@@ -121,7 +134,10 @@ async function startAll(
   if (failed) throw failed.reason;
 }
 
-export async function up(cfg: LabConfig, opts: { explicitNodes: boolean; out: Out }): Promise<number> {
+export async function up(
+  cfg: LabConfig,
+  opts: { explicitNodes: boolean; explicitKubelet?: boolean; out: Out },
+): Promise<number> {
   const { out } = opts;
   const t0 = performance.now();
   if (process.getuid?.() !== 0)
@@ -141,6 +157,12 @@ export async function up(cfg: LabConfig, opts: { explicitNodes: boolean; out: Ou
     if (state && opts.explicitNodes && state.nodes !== cfg.nodes) {
       out.write(
         `netloom lab up: lab "${cfg.name}" exists with ${state.nodes} nodes; run \`netloom lab down\` first to make one with ${cfg.nodes}.\n`,
+      );
+      return 1;
+    }
+    if (state && opts.explicitKubelet && (state.kubelet ?? 'sim') !== cfg.kubelet) {
+      out.write(
+        `netloom lab up: lab "${cfg.name}" exists with --kubelet ${state.kubelet ?? 'sim'}; run \`netloom lab down\` first to make one with --kubelet ${cfg.kubelet}.\n`,
       );
       return 1;
     }
@@ -178,6 +200,12 @@ export async function up(cfg: LabConfig, opts: { explicitNodes: boolean; out: Ou
       `  ✓ network namespaces: ${layout.underlayNetns} (bridge ${layout.bridge}), ${layout.nodes.map((n) => n.netns).join(', ')}  ${secs(t)}\n`,
     );
 
+    if (state.kubelet === 'real') {
+      t = performance.now();
+      const what = await prepareRealNodes(state, layout, bins);
+      out.write(`  ✓ real nodes: ${what}  ${secs(t)}\n`);
+    }
+
     const files = kubeFiles(layout.files.kubeDir);
     ensureCredentials(files, state.token);
     // netloom's etcd runs with TLS and client certificates, as in production: kept across
@@ -203,8 +231,14 @@ export async function up(cfg: LabConfig, opts: { explicitNodes: boolean; out: Ou
     });
     await ensureRunning(supervisor, 10_000);
 
+    if (bins.agent && state.kubelet === 'real') {
+      t = performance.now();
+      const notReady = await waitNodesReady(st, layout, Math.min(cfg.timeoutSeconds, 120) * 1000);
+      if (notReady.length === 0) out.write(`  ✓ ${state.nodes} nodes Ready (kubelet)  ${secs(t)}\n`);
+      else warnings.push(`nodes not Ready: ${notReady.join('; ')}`);
+    }
     // Nodes are Ready once their agent answers CNI STATUS; wait for that when agents exist.
-    if (bins.agent) {
+    if (bins.agent && state.kubelet !== 'real') {
       t = performance.now();
       const deadline = Date.now() + Math.min(cfg.timeoutSeconds, 60) * 1000;
       let status: SimulatorStatus | undefined;
