@@ -2,11 +2,14 @@
 // with etcd and feeds the pipeline, runs the periodic resync and IPAM leak collection, serves
 // CNI, and says whether the node is ready. Ready means one thing everywhere (readyz, CNI ADD,
 // CNI STATUS): the node's identity is in place, the first resync is done, and the node's own
-// items — its pod gateway and, with an overlay, its VXLAN end — are applied.
+// items — its pod gateway and, with an overlay, its VXLAN end — are applied. Live means its
+// loops move (lib/liveness.ts): the view sync has not ended and no view update or scheduler
+// transaction has run longer than --liveness-stuck-seconds.
 import type { Logger } from '../lib/logging.ts';
 import type { Registry } from '../lib/metrics.ts';
 import type { Store } from '../lib/etcd/store.ts';
 import { errorMessage } from '../lib/errors.ts';
+import { LoopPulse, overdue } from '../lib/liveness.ts';
 import type { Keyspace } from '../lib/keyspace.ts';
 import type { AttachmentStore } from './attachments/store.ts';
 import { startCniServer, type CniServer } from './cni-server/server.ts';
@@ -65,6 +68,8 @@ export class Agent {
   /** The node's own items that must be applied before it wires pods. */
   private readonly baseKeys: string[];
   private synced = false;
+  /** The view sync loop: an update it hands on counts as work until the pipeline is done with it. */
+  private readonly viewPulse: LoopPulse;
   private departed: DepartedNodes | undefined;
   private cniServer: CniServer | undefined;
 
@@ -77,6 +82,9 @@ export class Agent {
     this.pipeline = parts.pipeline;
     this.attachments = parts.attachments;
     const { ctx } = parts;
+    this.viewPulse = new LoopPulse('cluster view sync', {
+      stuckAfterMs: parts.config.livenessStuckSeconds * 1000,
+    });
     this.baseKeys = [addressKey(0, ctx.gateway), ...(ctx.tunnelEndpoint !== '' ? [overlayKey(ctx.vni)] : [])];
     this.cni = new CniService({
       ipam: parts.ipam,
@@ -112,6 +120,25 @@ export class Agent {
     if (!this.synced) return 'first resync not done';
     const missing = this.baseKeys.filter((k) => this.scheduler.status(k)?.state !== 'configured');
     return missing.length === 0 ? null : `node items not applied: ${missing.join(', ')}`;
+  }
+
+  /**
+   * Null while the agent's loops move; else why it should be restarted: the view sync ended, or
+   * a view update or scheduler transaction is wedged. Waiting for etcd is not held against it.
+   */
+  liveness(now = Date.now()): string | null {
+    const txn = this.scheduler.running();
+    const reasons = [
+      this.viewPulse.check(),
+      txn &&
+        overdue(
+          `scheduler: stuck on transaction #${txn.seq} (${txn.kind}: ${txn.description})`,
+          txn.sinceMs,
+          now,
+          this.parts.config.livenessStuckSeconds * 1000,
+        ),
+    ].filter((r) => typeof r === 'string');
+    return reasons.length === 0 ? null : reasons.join('; ');
   }
 
   /** The policy engine's verdict on a flow, from this agent's view of the cluster. */
@@ -169,15 +196,21 @@ export class Agent {
         logger,
       });
     }
+    const pulse = this.viewPulse;
     this.tasks.push(
-      runViewSync({
-        store,
-        keyspace,
-        view: this.view,
-        logger,
-        signal: this.stop.signal,
-        onUpdate: (u) => this.onViewUpdate(u),
-      }).catch((err: unknown) => logger.error({ err: errorMessage(err) }, 'cluster view sync stopped')),
+      pulse
+        .follow(
+          runViewSync({
+            store,
+            keyspace,
+            view: this.view,
+            logger,
+            signal: this.stop.signal,
+            onUpdate: (u) => pulse.work(`${u.type} at revision ${u.revision}`, () => this.onViewUpdate(u)),
+          }),
+        )
+        // /livez now fails, so the kubelet restarts the agent (which rebuilds its view).
+        .catch((err: unknown) => logger.error({ err: errorMessage(err) }, 'cluster view sync stopped')),
     );
     if (config.resyncIntervalSeconds > 0)
       this.every(
@@ -218,6 +251,7 @@ export class Agent {
 
   private async halt(): Promise<void> {
     await this.cniServer?.close();
+    this.viewPulse.stop();
     this.stop.abort();
     for (const t of this.timers) clearInterval(t);
     this.departed?.close();

@@ -83,6 +83,11 @@ export const agentConfigSchema = z.object({
   cniSocket: z.string().optional(),
   /** How long a CNI ADD waits for the pod's items to be applied before answering 11. */
   cniAddTimeoutMs: int(100).default(30_000),
+  /**
+   * /livez fails once a view update or a scheduler transaction has run this long (wedged; the
+   * kubelet then restarts the agent). Keep it above the slowest full resync of a node.
+   */
+  livenessStuckSeconds: int(1).default(120),
   /** Let the scheduler retry on its own timers (off only for tests that drive retries). */
   autoRetry: bool().default(true),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'),

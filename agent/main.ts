@@ -40,6 +40,7 @@ export async function main(argv: string[]): Promise<number> {
     registry,
     logger,
     readiness: { agent: () => agent.readiness() },
+    liveness: { agent: () => agent.liveness() },
     routes: apiRoutes({
       scheduler: agent.scheduler,
       node: () => ({

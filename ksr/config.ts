@@ -59,6 +59,11 @@ export const ksrConfigSchema = z.object({
   lbPools,
   /** The loadBalancerClass netloom serves (besides services with no class). */
   lbClass: z.string().min(1).default('netloom.io/lb'),
+  /**
+   * /livez fails once the leader's syncer loop has not turned for this long (it turns at least
+   * every heartbeat while healthy; one turn may hold a full sync's read or sweep).
+   */
+  livenessStuckSeconds: num().pipe(z.number().int().min(1)).default(120),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'),
 });
 

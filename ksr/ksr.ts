@@ -1,8 +1,11 @@
 // The reflector assembled: one Reflector per resource feeding the mirror (on every replica, so
 // a standby holds a warm copy), and a leadership loop that runs the syncer while this replica
-// leads. Shutting down ends the term, which frees ksr/status at once for the standby.
+// leads. Shutting down ends the term, which frees ksr/status at once for the standby. Live means
+// the leader's syncer loop turns (its waits are bounded by the heartbeat; etcd errors back off
+// and turn again): a loop that has not turned within the limit is wedged.
 import type { Store } from '../lib/etcd/store.ts';
 import type { K8sKind, Keyspace } from '../lib/keyspace.ts';
+import { Heartbeat } from '../lib/liveness.ts';
 import type { Logger } from '../lib/logging.ts';
 import { HeapCompactor } from './heap.ts';
 import { Allocator, type AllocatorOptions } from './lbipam/allocator.ts';
@@ -29,6 +32,8 @@ export interface KsrOptions {
   /** LoadBalancer pools; empty: no allocator (another controller may serve LoadBalancers). */
   lbPools: readonly Pool[];
   allocator: AllocatorOptions;
+  /** /livez fails once the leader's syncer loop has not turned for this long. */
+  livenessStuckMs: number;
 }
 
 /** A list at least this long counts as bulk work (worth a heap compaction). */
@@ -55,11 +60,13 @@ export class Ksr {
   private readonly elector: Elector;
   private readonly compactor: HeapCompactor;
   private term: Term | undefined;
+  private readonly turns: Heartbeat;
 
   constructor(deps: KsrDeps) {
     this.d = deps;
     const { keyspace, logger, metrics, options } = deps;
     this.compactor = new HeapCompactor(logger.child({ part: 'heap' }));
+    this.turns = new Heartbeat('syncer', { stuckAfterMs: options.livenessStuckMs });
     const bulkDone = (): void => {
       if (options.compactHeap) this.compactor.request();
     };
@@ -76,6 +83,7 @@ export class Ksr {
       sourcesSynced: () => this.reflectors.every((r) => r.synced),
       kindSettled: (kind) => this.reflectors.find((r) => r.kind === kind)?.settled ?? true,
       onFullSync: bulkDone,
+      onTurn: () => this.turns.beat(),
       describeKey: (key) => {
         const ref = keyspace.tryParse(key) as { namespace?: string; name?: string } | undefined;
         return ref && { namespace: ref.namespace, name: ref.name };
@@ -136,6 +144,7 @@ export class Ksr {
       const onAbort = (): void => void term.end('shutting down');
       signal.addEventListener('abort', onAbort, { once: true });
       await Promise.all([this.syncer.run(term), this.allocator?.run(term)]);
+      this.turns.idle();
       signal.removeEventListener('abort', onAbort);
       await term.end('term over');
       this.term = undefined;
@@ -159,6 +168,11 @@ export class Ksr {
     if (waiting.length > 0) return `waiting for the first list of ${waiting.join(', ')}`;
     if (this.isLeader) return this.syncer.termSynced ? null : 'leader: first full sync to etcd not done yet';
     return this.elector.otherLeader === undefined ? 'no leader elected yet' : null;
+  }
+
+  /** Null while alive; else why KSR should be restarted (a leader whose syncer is wedged). */
+  liveness(): string | null {
+    return this.turns.check();
   }
 
   /** The /status route. */

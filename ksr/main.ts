@@ -55,6 +55,7 @@ function ksrOptions(c: KsrConfig): KsrOptions {
       absentPollMs: c.crdPollMs,
     },
     lbPools: c.lbPools,
+    livenessStuckMs: c.livenessStuckSeconds * 1000,
     allocator: { lbClass: c.lbClass, resyncMs: c.fullResyncMs, backoffMs: DEFAULT_SYNCER_OPTIONS.backoffMs },
   };
 }
@@ -76,6 +77,7 @@ export async function main(argv: string[]): Promise<number> {
     registry,
     logger,
     readiness: { sync: () => ksr.ready() },
+    liveness: { ksr: () => ksr.liveness() },
     routes: { '/status': () => ksr.status() },
   });
   logger.info(

@@ -1,4 +1,5 @@
-// The tiny HTTP server every daemon runs: /livez (the process answers), /readyz (its own
+// The tiny HTTP server every daemon runs: /livez (its loops are alive: lib/liveness.ts; 503
+// with the reasons when one is dead or wedged, so the kubelet restarts it), /readyz (its own
 // readiness checks all pass), /metrics (its prom-client registry), plus read-only JSON routes
 // a daemon adds (the agent's API). Nothing here mutates state.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -7,6 +8,7 @@ import { connect, type AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { Logger } from './logging.ts';
 import { errorMessage } from './errors.ts';
+import type { LivenessCheck } from './liveness.ts';
 
 /** A readiness check: returns null when ready, or the reason it is not. */
 export type ReadinessCheck = () => string | null;
@@ -24,6 +26,8 @@ export interface HealthServerOptions {
   registry: Registry;
   logger: Logger;
   readiness?: Record<string, ReadinessCheck>;
+  /** Every check null: /livez 200; else 503 naming each failing one. */
+  liveness?: Record<string, LivenessCheck>;
   routes?: Record<string, JsonRoute>;
 }
 
@@ -47,14 +51,8 @@ function send(res: ServerResponse, status: number, type: string, body: string): 
 async function handle(opts: HealthServerOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://localhost');
   if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', 'read-only\n');
-  if (url.pathname === '/livez') return send(res, 200, 'text/plain', 'ok\n');
-  if (url.pathname === '/readyz') {
-    const failing = Object.entries(opts.readiness ?? {})
-      .map(([name, check]) => [name, check()] as const)
-      .filter(([, reason]) => reason !== null);
-    if (failing.length === 0) return send(res, 200, 'text/plain', 'ok\n');
-    return send(res, 503, 'text/plain', failing.map(([n, r]) => `${n}: ${r}`).join('\n') + '\n');
-  }
+  if (url.pathname === '/livez') return sendChecks(res, opts.liveness);
+  if (url.pathname === '/readyz') return sendChecks(res, opts.readiness);
   if (url.pathname === '/metrics') {
     return send(res, 200, opts.registry.contentType, await opts.registry.metrics());
   }
@@ -67,6 +65,15 @@ async function handle(opts: HealthServerOptions, req: IncomingMessage, res: Serv
     'application/json',
     JSON.stringify(body, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2) + '\n',
   );
+}
+
+/** 200 `ok` when every check passes, else 503 with one `name: reason` line per failing check. */
+function sendChecks(res: ServerResponse, checks: Record<string, () => string | null> | undefined): void {
+  const failing = Object.entries(checks ?? {})
+    .map(([name, check]) => [name, check()] as const)
+    .filter(([, reason]) => reason !== null);
+  if (failing.length === 0) return send(res, 200, 'text/plain', 'ok\n');
+  return send(res, 503, 'text/plain', failing.map(([n, r]) => `${n}: ${r}`).join('\n') + '\n');
 }
 
 export async function startHealthServer(opts: HealthServerOptions): Promise<HealthServer> {

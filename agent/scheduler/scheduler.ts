@@ -47,6 +47,14 @@ export interface AppliedItem {
   origin: 'netloom' | 'external';
 }
 
+/** What running() shows; `sinceMs` is wall-clock time (Date.now), whatever the scheduler's clock. */
+export interface RunningTxn {
+  seq: number;
+  kind: TxnKind;
+  description: string;
+  sinceMs: number;
+}
+
 const TERMINAL: ReadonlySet<ItemState> = new Set([
   'configured',
   'obtained',
@@ -74,6 +82,7 @@ export class KvScheduler {
   private seq = 0;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
+  private current: RunningTxn | undefined;
 
   constructor(opts: SchedulerOptions) {
     this.driver = opts.driver;
@@ -235,6 +244,14 @@ export class KvScheduler {
     });
   }
 
+  /**
+   * The transaction running now, if any: one that never ends holds up every later one (CNI
+   * ADDs, view changes, resyncs), which the agent's liveness check looks for.
+   */
+  running(): RunningTxn | undefined {
+    return this.current;
+  }
+
   /** Stops retry timers and waits for the running transaction. */
   async close(): Promise<void> {
     this.closed = true;
@@ -310,8 +327,13 @@ export class KvScheduler {
         maxOperations: this.maxOperations,
         onOperation: (family, op, ok) => this.metrics.operation(family, op, ok),
       });
-      await fill(exec, record);
-      await exec.run();
+      this.current = { seq: record.seq, kind, description, sinceMs: Date.now() };
+      try {
+        await fill(exec, record);
+        await exec.run();
+      } finally {
+        this.current = undefined;
+      }
       record.durationMs = performance.now() - started;
       this.finish(record, exec.touched);
       return record;
