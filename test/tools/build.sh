@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the real components the tests, the lab and the benchmarks run (a current etcd,
-# kube-apiserver, kube-controller-manager, kube-scheduler, kubelet, kube-proxy) from their Go modules into a cache outside the repo. A binary whose inputs (go.mod, go.sum, main.go,
+# kube-apiserver, kube-controller-manager, kube-scheduler, kubelet, kube-proxy, kubectl) from their Go modules into a cache outside the repo. A binary whose inputs (go.mod, go.sum, main.go,
 # Go version) are unchanged is not rebuilt.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -35,5 +35,7 @@ build kube-scheduler kube-scheduler "$kflags"
 build kubelet kubelet "$kflags"
 # The reference service data plane the services benchmark measures netloom against (same pins).
 build kube-proxy kube-proxy "$kflags"
+# The client the manifest tests render and apply deploy/ with (kustomize, server dry run, auth can-i).
+build kubectl kubectl "$kflags"
 # The independent NetworkPolicy oracle of test/policy-oracle.test.ts (cyclonus v0.5.6, pinned in its go.mod).
 build cyclonus cyclonus
