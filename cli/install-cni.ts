@@ -2,13 +2,18 @@
 // the node — the bundled shim as <cniBinDir>/netloom and the conflist, and, for a shim built to
 // run on Node (its shebang names <nodeDir>/node), the Node runtime it needs. A shim built with
 // `--runtime bun-compile` is a self-contained executable and needs no runtime on the node
-// (ADR 0009). Every file is written to a temporary name and renamed, so kubelet never runs a
-// half-copied plugin or reads a half-written config.
-import { closeSync, mkdirSync, openSync, readFileSync, readSync } from 'node:fs';
+// (ADR 0009). With --plugin-dir, the plugins the conflist chains after netloom (portmap) come
+// from there (the image's reference plugins) unless the node already has them: a node's own
+// plugin, as new or newer, is kept; a chained plugin found in neither place fails the install
+// before the conflist is written, since kubelet would then fail every pod. Every file is written
+// to a temporary name and renamed, so kubelet never runs a half-copied plugin or reads a
+// half-written config.
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomicSync } from '../lib/atomic-file.ts';
 import { loadConfig } from '../lib/config.ts';
+import { ConfigError } from '../lib/errors.ts';
 import { createLogger } from '../lib/logging.ts';
 
 export const installCniSchema = z.object({
@@ -25,6 +30,8 @@ export const installCniSchema = z.object({
   /** Agent socket to write into the conflist (the agent's --cni-socket). */
   agentSocket: z.string().default('/run/netloom/cni.sock'),
   confName: z.string().default('10-netloom.conflist'),
+  /** Where the image keeps the reference plugins the conflist chains; '' installs none. */
+  pluginDir: z.string().default(''),
   logLevel: z.string().default('info'),
 });
 export type InstallCniConfig = z.infer<typeof installCniSchema>;
@@ -51,6 +58,27 @@ function isScript(file: string): boolean {
   }
 }
 
+/**
+ * The plugins the conflist chains after netloom, from `pluginDir` into `cniBinDir` where the node
+ * has none of that name; returns the files written. All are found before any is copied.
+ */
+function chainedPlugins(config: InstallCniConfig, plugins: Record<string, unknown>[]): string[] {
+  if (config.pluginDir === '') return [];
+  const wanted = plugins.map((p) => String(p['type'])).filter((t) => t !== 'netloom');
+  const missing = wanted.filter((t) => !existsSync(join(config.cniBinDir, t)));
+  const absent = missing.filter((t) => !existsSync(join(config.pluginDir, t)));
+  if (absent.length > 0)
+    throw new ConfigError(
+      'pluginDir',
+      `the conflist chains ${absent.join(', ')}, found neither in ${config.cniBinDir} nor in ${config.pluginDir}`,
+    );
+  return missing.map((t) => {
+    const to = join(config.cniBinDir, t);
+    atomicCopy(join(config.pluginDir, t), to, 0o755);
+    return to;
+  });
+}
+
 /** Installs the plugin; returns the files written. */
 export function installCni(config: InstallCniConfig, nodeBinary = process.execPath): string[] {
   const conflist = JSON.parse(readFileSync(config.conflist, 'utf8')) as {
@@ -67,8 +95,11 @@ export function installCni(config: InstallCniConfig, nodeBinary = process.execPa
     written.push(runtime);
   }
   atomicCopy(config.shim, plugin, 0o755);
+  written.push(plugin);
+  // The chained plugins before the conflist that names them.
+  written.push(...chainedPlugins(config, conflist.plugins));
   atomicWrite(conf, JSON.stringify(conflist, null, 2) + '\n');
-  written.push(plugin, conf);
+  written.push(conf);
   return written;
 }
 

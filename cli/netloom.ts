@@ -26,6 +26,10 @@ const COMMANDS: Record<string, { about: string; load: () => Promise<{ main: Main
     about: "certificates for netloom's etcd: a CA, etcd's server cert, client certs",
     load: () => import('./certs.ts'),
   },
+  'certs-secrets': {
+    about: "the same, kept in Kubernetes Secrets (deploy/'s bootstrap Job)",
+    load: () => import('./certs-secrets.ts'),
+  },
 };
 
 function usage(): string {
