@@ -1,5 +1,6 @@
 // A real kube-apiserver for tests, with its own etcd: static token auth, AlwaysAllow
-// authorization, a generated service-account key, a self-signed serving cert, and a kubeconfig
+// authorization (or Node,RBAC as kubeadm runs it, for tests of what an account may do), a
+// generated service-account key, a self-signed serving cert, and a kubeconfig
 // file a test (or kubectl) can load. Built from the Kubernetes modules by test/tools/build.sh.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -35,6 +36,11 @@ export interface KubeApiserverOptions {
    */
   bindAddress?: string;
   extraArgs?: string[];
+  /**
+   * `rbac`: --authorization-mode=Node,RBAC, so `kubectl auth can-i --as=…` answers what the
+   * roles allow (the admin token is in system:masters either way). Default: AlwaysAllow.
+   */
+  authorization?: 'always-allow' | 'rbac';
 }
 
 function kubeconfigYaml(url: string, token: string): string {
@@ -136,7 +142,7 @@ export async function startKubeApiserver(options: KubeApiserverOptions = {}): Pr
     `--secure-port=${port}`,
     `--cert-dir=${join(base, 'certs')}`,
     `--token-auth-file=${join(base, 'tokens.csv')}`,
-    '--authorization-mode=AlwaysAllow',
+    `--authorization-mode=${options.authorization === 'rbac' ? 'Node,RBAC' : 'AlwaysAllow'}`,
     `--service-account-key-file=${join(base, 'sa.pub')}`,
     `--service-account-signing-key-file=${join(base, 'sa.key')}`,
     '--service-account-issuer=https://kubernetes.default.svc',
