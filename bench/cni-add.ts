@@ -1,5 +1,6 @@
 // CNI ADD latency (exec to result, pod wired and routed) and ADD+DEL pairs per second, netloom
-// (bundled shim → the production agent assembly on a real etcd → linux driver) beside the
+// (the shim as production builds it, a Bun single-file executable (ADR 0009) → the production
+// agent assembly on a real etcd → linux driver) beside the
 // reference `bridge` + `host-local` plugins, in the same node namespace. Both run through the
 // same libcni-style runner (plugins exec'd inside the node namespace, as kubelet's runtime runs
 // them on a node), so what differs is the plugin.
@@ -91,7 +92,7 @@ async function main(): Promise<void> {
     const node: LabNode = await singleLabNode(lab, tmp);
     agent = await LabAgent.start({ node, store });
     const bin = join(tmp, 'bin');
-    const shim = await buildCni(join(bin, 'netloom'), process.execPath, join(tmp, 'compile-cache'));
+    const shim = await buildCni(join(bin, 'netloom'));
     const runner = new CniRunner({ cniPath: [bin, REFERENCE_DIR], netns: node.netns });
     const subjects: Subject[] = [
       {

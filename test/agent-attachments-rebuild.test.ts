@@ -41,7 +41,7 @@ describe.skipIf(skip)('a corrupt attachments file is rebuilt, never fatal', () =
     node = await singleLabNode(lab, tmp, 'rb');
     agent = await LabAgent.start({ node, store });
     const bin = join(tmp, 'bin');
-    await buildCni(join(bin, 'netloom'), process.execPath, join(tmp, 'cc'));
+    await buildCni(join(bin, 'netloom'));
     runner = new CniRunner({ cniPath: [bin], netns: node.netns });
     conf = {
       cniVersion: '1.0.0',

@@ -37,7 +37,7 @@ beforeAll(async () => {
   node = await singleLabNode(lab, tmp);
   agent = await LabAgent.start({ node, store: etcd.store() });
   const bin = join(tmp, 'bin');
-  await buildCni(join(bin, 'netloom'), process.execPath, join(tmp, 'cache'));
+  await buildCni(join(bin, 'netloom'));
   runner = new CniRunner({ cniPath: [bin], netns: node.netns });
   conf = {
     cniVersion: '1.0.0',

@@ -47,7 +47,7 @@ describe.skipIf(skip)('CNI fuzz against a real agent', () => {
     node = await singleLabNode(lab, tmp);
     agent = await LabAgent.start({ node, store });
     const bin = join(tmp, 'bin');
-    await buildCni(join(bin, 'netloom'), process.execPath, join(tmp, 'cc'));
+    await buildCni(join(bin, 'netloom'));
     runner = new CniRunner({ cniPath: [bin], netns: node.netns });
   });
 

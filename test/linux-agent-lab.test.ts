@@ -92,7 +92,7 @@ beforeAll(async () => {
   const names = [await lab.netns('a1'), await lab.netns('a2'), await lab.netns('a3')];
   const underlay = await lab.underlay(names);
   const bin = join(tmp, 'bin');
-  await buildCni(join(bin, 'netloom'), process.execPath, join(tmp, 'compile-cache'));
+  await buildCni(join(bin, 'netloom'));
   for (const [i, u] of underlay.entries()) {
     const base = {
       name: `agent-node-${i + 1}`,

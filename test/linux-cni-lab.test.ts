@@ -98,7 +98,7 @@ beforeAll(async () => {
     });
   }
   const bin = join(tmp, 'bin');
-  await buildCni(join(bin, 'netloom'), process.execPath, join(tmp, 'compile-cache'));
+  await buildCni(join(bin, 'netloom'));
   await publishLabNodes(store, nodes);
   for (const n of nodes) {
     await startAgent(n);

@@ -100,7 +100,7 @@ describe.skipIf(skip)('agent with --dataplane vpp (fake VPP), CNI through the re
     });
     const deadline = Date.now() + 20_000;
     while (agent.readiness() !== null && Date.now() < deadline) await sleep(20);
-    shim = await buildCni(join(tmp, 'bin', 'netloom'), process.execPath, join(tmp, 'cc'));
+    shim = await buildCni(join(tmp, 'bin', 'netloom'));
   }, 60_000);
 
   afterAll(async () => {

@@ -51,7 +51,6 @@ export interface LabLayout {
     kubeconfig: string;
     bin: string;
     cniBin: string;
-    cniCompileCache: string;
     logs: string;
     pids: string;
     pods: string;
@@ -118,7 +117,6 @@ export function labLayout(input: LayoutInput): LabLayout {
       kubeconfig: join(stateDir, 'kube', 'kubeconfig'),
       bin: join(stateDir, 'bin'),
       cniBin: join(stateDir, 'bin', 'netloom'),
-      cniCompileCache: join(stateDir, 'bin', '.compile-cache'),
       logs: join(stateDir, 'logs'),
       pids: join(stateDir, 'pids'),
       pods: join(stateDir, 'pods'),

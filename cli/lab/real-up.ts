@@ -31,7 +31,7 @@ export async function prepareRealNodes(state: LabState, layout: LabLayout, bins:
   }
   await ensureHostLink(layout);
   if (!existsSync(layout.files.cniBin)) {
-    await buildCni(layout.files.cniBin, process.execPath, layout.files.cniCompileCache);
+    await buildCni(layout.files.cniBin);
   }
   const conflist = state.conflist ?? join(ROOT, 'deploy', 'netloom.conflist');
   // containerd 1.6 takes one plugin directory: the chained plugins and `loopback` (which

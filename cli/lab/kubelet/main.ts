@@ -21,7 +21,7 @@ export const CNI_PATH_EXTRA = ['/usr/lib/cni', '/opt/cni/bin'];
 export async function runKubelet(state: LabState, addr: string, logger: Logger): Promise<number> {
   const layout = layoutOf(state);
   if (!existsSync(layout.files.cniBin)) {
-    await buildCni(layout.files.cniBin, process.execPath, layout.files.cniCompileCache);
+    await buildCni(layout.files.cniBin);
     logger.info({ path: layout.files.cniBin }, 'CNI shim built');
   }
   const template = loadTemplate(state.conflist);
