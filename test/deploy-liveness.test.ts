@@ -3,7 +3,12 @@
 // sync; /livez turns 503 naming both once they are older than --liveness-stuck-seconds, and 200
 // again once the data plane answers. Real etcd, the real agent assembled in-process (its data
 // plane the fake one, with a gate in front of every call), the real health server over HTTP.
+// KSR's /livez: a real `netloom ksr` leading against a real API server, its etcd reached through
+// a TCP proxy that stops forwarding (etcd accepts and never answers: each call ends at its 10 s
+// deadline), fails once its sync loop has not turned within --liveness-stuck-seconds, and
+// recovers when the proxy forwards again.
 import { rmSync } from 'node:fs';
+import { createServer, connect, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Keyspace } from '../lib/keyspace.ts';
 import { silentLogger } from '../lib/logging.ts';
@@ -19,7 +24,8 @@ import { fakeDriver } from '../agent/dataplane/fake/driver.ts';
 import type { Descriptor, Driver } from '../agent/scheduler/descriptor.ts';
 import { convertService } from '../ksr/convert/service.ts';
 import { startEtcd, type EtcdHandle } from './harness/etcd.ts';
-import { etcdAvailable, skipUnless } from './harness/availability.ts';
+import { etcdAvailable, kubeApiserverAvailable, skipUnless } from './harness/availability.ts';
+import { startKsrWorld, type KsrProcess, type KsrWorld } from './ksr-support.ts';
 import { tempStateDir, until } from './agent-support.ts';
 
 /** Holds every data plane call while closed, as a VPP or kernel that stopped answering would. */
@@ -143,5 +149,91 @@ describe.skipIf(skip)('agent /livez', () => {
     await until(async () => (await get(`${h.url}/livez`)).status === 200, 10_000, '/livez 200');
     expect(a.scheduler.running()).toBeUndefined();
     expect(a.liveness()).toBeNull();
+  });
+});
+
+/** A TCP proxy to one target that can stop forwarding while keeping its connections open. */
+class PausableProxy {
+  private readonly sockets = new Set<Socket>();
+  private paused = false;
+  private server: Server | undefined;
+  port = 0;
+
+  async start(targetPort: number): Promise<void> {
+    this.server = createServer((client) => {
+      const upstream = connect(targetPort, '127.0.0.1');
+      for (const [from, to] of [
+        [client, upstream],
+        [upstream, client],
+      ] as const) {
+        this.sockets.add(from);
+        from.on('data', (chunk: Buffer) => void (this.paused || to.write(chunk)));
+        from.on('error', () => to.destroy());
+        from.on('close', () => {
+          this.sockets.delete(from);
+          to.destroy();
+        });
+      }
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    this.port = (this.server.address() as { port: number }).port;
+  }
+
+  /** Drops what either side sends until resume(): the peer sees silence, not a closed socket. */
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+    // What was dropped left both TLS streams unusable: end them so the client reconnects.
+    for (const s of this.sockets) s.destroy();
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+}
+
+const skipKsr = skipUnless('ksr liveness', kubeApiserverAvailable());
+
+describe.skipIf(skipKsr)('ksr /livez', () => {
+  let world: KsrWorld;
+  const proxy = new PausableProxy();
+
+  beforeAll(async () => {
+    world = await startKsrWorld({ cluster: 'ksr-liveness', namespace: 'liveness' });
+    await proxy.start(Number(new URL(world.etcd.endpoint).port));
+  });
+  afterAll(async () => {
+    await proxy.close();
+    await world?.destroy();
+  });
+
+  it("fails while the leader's sync loop cannot turn, recovers once etcd answers again", async () => {
+    const ksr: KsrProcess = await world.startKsr('liveness-a', [
+      ...['--etcd-endpoints', `https://127.0.0.1:${proxy.port}`],
+      ...['--liveness-stuck-seconds', '2'],
+    ]);
+    await until(async () => (await ksr.readyz()) === 200, 30_000, 'ksr leading and synced');
+    expect((await ksr.status()).leader).toBe(true);
+    // Healthy, its loop turns at least every heartbeat (300 ms here): never 503 with a 2 s limit.
+    for (let i = 0; i < 10; i++) {
+      expect(await get(`${ksr.url}/livez`)).toEqual({ status: 200, body: 'ok\n' });
+      await new Promise((r) => setTimeout(r, 300));
+    }
+
+    proxy.pause();
+    const started = Date.now();
+    await until(async () => (await get(`${ksr.url}/livez`)).status === 503, 15_000, '/livez 503');
+    const failedAfterMs = Date.now() - started;
+    const dead = await get(`${ksr.url}/livez`);
+    expect(dead.body).toMatch(/^ksr: syncer: no turn of its loop for [\d.]+ s \(limit 2\.0 s\)\n$/);
+    expect(failedAfterMs).toBeGreaterThanOrEqual(1_500);
+    process.stdout.write(`ksr /livez 503 ${failedAfterMs} ms after etcd stopped answering\n`);
+
+    proxy.resume();
+    await until(async () => (await get(`${ksr.url}/livez`)).status === 200, 30_000, '/livez 200 again');
   });
 });
