@@ -93,7 +93,7 @@ interface PodSpec {
 interface K8sObject {
   apiVersion: string;
   kind: string;
-  metadata: { name: string; namespace?: string };
+  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
   data?: Record<string, string>;
   spec?: {
     replicas?: number;
@@ -358,6 +358,13 @@ describe.skipIf(skipRender)('deploy/overlays, rendered', () => {
           expect(c.readinessProbe?.httpGet?.path, `${o.metadata.name} readiness`).toBe('/readyz');
         }
       }
+    });
+
+    it('label every object as part of netloom (kubectl get -l app.kubernetes.io/part-of=netloom)', () => {
+      for (const o of objects)
+        expect(o.metadata.labels?.['app.kubernetes.io/part-of'], `${o.kind}/${o.metadata.name}`).toBe(
+          'netloom',
+        );
     });
 
     it('install the NetworkAttachmentDefinition CRD (k8s.cni.cncf.io/v1)', () => {
