@@ -57,7 +57,9 @@ describe('deploy/Containerfile', () => {
       expect(install.split(/\s+/), pkg).toContain(pkg);
     const files = spawnSync('dpkg', ['-L', 'containernetworking-plugins'], { encoding: 'utf8' });
     if (files.status !== 0) {
-      process.stderr.write('\nSKIP part: containernetworking-plugins is not installed here to list\n\n');
+      process.stderr.write(
+        '\n*** SKIPPED part of deploy image: cni-plugins: containernetworking-plugins is not installed here to list ***\n\n',
+      );
       return;
     }
     const listed = files.stdout.split('\n');
@@ -65,10 +67,11 @@ describe('deploy/Containerfile', () => {
   });
 
   const b = builder();
+  // Skipped loudly, in CI too: an image builder is not part of `npm run setup`.
   if (!b)
     process.stderr.write(
-      '\nSKIP deploy image build: no image builder answers here (docker info, podman info, buildah version); ' +
-        'deploy/Containerfile was not built\n\n',
+      '\n*** SKIPPED deploy image build: image builder: none of docker info, podman info, buildah version ' +
+        'answers here; deploy/Containerfile was not built ***\n\n',
     );
   describe.skipIf(!b)('built', () => {
     it('runs netloom on Node 24 with ip, nft, openssl, the chained plugins and the shim, without test packages', () => {
