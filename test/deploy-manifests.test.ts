@@ -454,6 +454,7 @@ describe.skipIf(skipApi)('deploy/overlays against a real API server (RBAC on)', 
 
   it.each(OVERLAYS)('accept overlay %s in a server-side dry run', (overlay) => {
     const r = k('apply', '--dry-run=server', '-k', join(root, 'deploy/overlays', overlay));
+    process.stdout.write(`\nkubectl apply --dry-run=server -k deploy/overlays/${overlay}:\n${r.out}`);
     expect(r.status, r.out).toBe(0);
     const lines = r.out.trim().split('\n');
     expect(lines).toHaveLength(render(overlay).length);
