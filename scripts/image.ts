@@ -2,7 +2,7 @@
 // (scripts/image-oci.ts) built from Debian packages (scripts/image-debs.ts):
 //   pause    Debian's static busybox, entrypoint `sleep 2147483647`: the pod sandbox image of the
 //            lab's real nodes, and its test image (busybox's applets: sh, httpd, wget, nc, …).
-//   netloom  a minimal Debian rootfs (libc, libstdc++, iproute2, nftables, the reference CNI
+//   netloom  a minimal Debian rootfs (libc, libstdc++, iproute2, nftables, openssl, the reference CNI
 //            plugins the conflist chains) + the project's Node 24 (node_modules/node) + its code
 //            and production dependencies under /opt/netloom (no tests, benchmarks or dev
 //            dependencies) + the CNI shim for `netloom install-cni` (dist/netloom-cni, run on the
@@ -83,9 +83,20 @@ async function pauseTree(work: string): Promise<string> {
   return tree;
 }
 
-/** Debian's part of the netloom image: the libraries Node needs, iproute2, nftables, the CNI plugins. */
+/**
+ * Debian's part of the netloom image: the libraries Node needs, iproute2, nftables, openssl (the
+ * certificate Job runs `netloom certs-secrets`, which issues with it), the CNI plugins.
+ */
 async function debianTree(work: string): Promise<string> {
-  const pkgs = await closure(['libc6', 'libstdc++6', 'libgcc-s1', 'iproute2', 'nftables', 'netbase']);
+  const pkgs = await closure([
+    'libc6',
+    'libstdc++6',
+    'libgcc-s1',
+    'iproute2',
+    'nftables',
+    'netbase',
+    'openssl',
+  ]);
   const tree = staged(work, 'debian');
   await unpack(await download(pkgs, DEB_CACHE), tree);
   // The reference plugins: only the ones the conflist chains, from Debian's package.

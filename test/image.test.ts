@@ -166,6 +166,7 @@ describe.skipIf(skip)('npm run image: OCI archives without Docker', () => {
     expect(await run('img-node', 'node', '--version')).toMatch(/^v24\./);
     expect(await run('img-ip', 'ip', '-V')).toMatch(/iproute2/);
     expect(await run('img-nft', 'nft', '--version')).toMatch(/nftables v\d/);
+    expect(await run('img-openssl', 'openssl', 'version')).toMatch(/^OpenSSL \d/);
     expect(await run('img-netloom', 'node', '/opt/netloom/cli/netloom.ts', '--help')).toMatch(/install-cni/);
     for (const plugin of chainedPlugins()) {
       const res = await ctr(sock, [
