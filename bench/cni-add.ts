@@ -254,20 +254,28 @@ async function churnRun(run: {
   store: Store;
 }): Promise<void> {
   const { n, inFlight, subject, pair, agent, node, store } = run;
+  // Every veth and route the lab node has, and which of them are a pod's (netloom names host
+  // veths nl + 12 hex digits and marks its routes proto 78); the node's own uplink veth and the
+  // reference bridge's subnet route are there before and after.
   const count = async (): Promise<Record<string, number>> => {
     const links = JSON.parse(
       await runTool('ip', ['-j', 'link', 'show', 'type', 'veth'], { netns: node.netns }),
-    ) as unknown[];
+    ) as { ifname: string }[];
     const routes = (await runTool('ip', ['-4', 'route', 'show'], { netns: node.netns }))
       .split('\n')
-      .filter((l) => / dev nl[0-9a-f]/.test(l)).length;
+      .filter((l) => l.trim() !== '');
     const nft = (await runTool('nft', ['list', 'ruleset'], { netns: node.netns }))
       .split('\n')
       .filter((l) => l.includes('elements =')).length;
     const ipam = (await store.list(new Keyspace(CLUSTER).prefix('ipam', node.name))).kvs.length;
+    const podVeth = /^nl[0-9a-f]{12}$/;
     return {
-      'host veths': links.length,
-      'pod routes': routes,
+      'veths (all)': links.length,
+      'pod host veths': links.filter((l) => podVeth.test(l.ifname)).length,
+      'routes (all)': routes.length,
+      'pod routes (proto 78 via a pod veth)': routes.filter(
+        (l) => /proto 78/.test(l) && / dev nl[0-9a-f]{12}\b/.test(l),
+      ).length,
       'nft element lines': nft,
       'IPAM keys': ipam,
       attachments: agent.agent.attachments.all().length,
@@ -295,7 +303,7 @@ async function churnRun(run: {
   );
   for (const k of Object.keys(after))
     console.log(
-      `  ${k.padEnd(20)} before ${String(before[k]).padStart(4)}  after ${String(after[k]).padStart(4)}`,
+      `  ${k.padEnd(38)} before ${String(before[k]).padStart(4)}  after ${String(after[k]).padStart(4)}`,
     );
 }
 
