@@ -5,8 +5,11 @@ import { readdir, readlink, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { errorMessage } from '../lib/errors.ts';
 import { SysfsError } from './errors.ts';
+import { Deadline, sleep } from '../lib/timing.ts';
 
 export const VFIO_DRIVER = 'vfio-pci';
+/** How long rebind waits for its bind to show (asynchronous probing) before returning. */
+const BIND_SETTLE_MS = 1_000;
 
 export interface Sysfs {
   /** PCI address behind a network interface, from class/net/<if>/device. */
@@ -68,6 +71,11 @@ export function createSysfs(root: string): Sysfs {
       await write(device(pci, 'driver_override'), driver === VFIO_DRIVER ? `${driver}\n` : '\n');
       if (current !== undefined) await write(driverDir(current, 'unbind'), pci);
       await write(driverDir(driver, 'bind'), pci);
+      // A driver may probe asynchronously: give the bind a moment to show before the caller
+      // checks again, so a retry does not write a second bind while the first is in progress
+      // (the kernel refuses that one with EBUSY).
+      const deadline = new Deadline(BIND_SETTLE_MS);
+      while ((await api.driverOf(pci)) !== driver && !deadline.expired()) await sleep(5);
     },
   };
   return api;
