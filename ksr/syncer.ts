@@ -408,9 +408,11 @@ export class Syncer {
         finding = 'etcd revision went backwards';
       else if (inEtcd !== expected) finding = `etcd holds ${inEtcd} keys, expected ${expected}`;
     } catch (err) {
-      // Compacted right after the write: this count says nothing, the next one will.
+      // Compacted right after the write: this count says nothing, the next one will. A revision
+      // etcd calls "future" is one it no longer has: it was restored from an older backup.
       const msg = errorMessage(storeError(`count ${prefix}`, err));
-      if (!/compacted/i.test(msg)) finding = `key count failed: ${msg}`;
+      if (/future revision/i.test(msg)) finding = 'etcd revision went backwards';
+      else if (!/compacted/i.test(msg)) finding = `key count failed: ${msg}`;
     } finally {
       this.counting = undefined;
     }
