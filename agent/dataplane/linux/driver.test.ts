@@ -116,6 +116,19 @@ describe('linux driver over the fake kernel', () => {
     expect(rec.counts).toEqual({ create: 7, update: 0, delete: 0 });
   });
 
+  it("repairs a pod's route deleted by hand alone (the wiring's route is claimed only once)", async () => {
+    const { kernel, s } = setup();
+    kernel.namespaces.add(pod(1).netns);
+    await s.resync({ desired: [...nodeItems(nodes[0]!, nodes), ...podItems(nodes[0]!, pod(1))] });
+    const good = kernel.dump();
+    kernel.routes.delete('main|10.1.1.11/32');
+    expect(kernel.dump()).not.toBe(good);
+    const rec = await s.resync();
+    expect(rec.errors).toEqual([]);
+    expect(rec.counts).toEqual({ create: 1, update: 0, delete: 0 });
+    expect(kernel.dump()).toBe(good);
+  });
+
   it('deletes what netloom left behind and no item wants', async () => {
     const { kernel, s } = setup();
     for (const i of [1, 2]) kernel.namespaces.add(pod(i).netns);

@@ -26,7 +26,7 @@ import { DEFAULT_NAMES, type LinuxNames } from './naming.ts';
 import { policyTableSpec } from './policy-plan.ts';
 import type { LinuxPorts } from './ports.ts';
 import { KernelTools } from './tools.ts';
-import { IpSession } from '../../../lib/iproute.ts';
+import type { IpSession } from '../../../lib/iproute.ts';
 
 export interface LinuxDriverOptions {
   /** Namespace of the node side (a path or /run/netns name); unset: the agent's own. */
@@ -37,8 +37,9 @@ export interface LinuxDriverOptions {
   /** Per-command timeout. */
   timeoutMs?: number;
   /**
-   * The node namespace's long-lived `ip` (lib/iproute.ts IpSession): created by default;
-   * `false` runs every batch as its own process (tests that count processes pass their own).
+   * A long-lived `ip` for the node namespace (lib/iproute.ts IpSession). Off unless given: a
+   * long-lived iproute2 keeps a device name → index cache that a device deleted and re-created
+   * by someone else (a repair after a hand wipe) leaves stale (ADR 0007).
    */
   session?: IpSession | false;
 }
@@ -47,10 +48,7 @@ export interface LinuxDriverOptions {
 export function kernelPorts(opts: LinuxDriverOptions = {}): LinuxPorts {
   const names = { ...DEFAULT_NAMES, ...opts.names };
   const ns = opts.hostNetns;
-  const session =
-    opts.session === false
-      ? undefined
-      : (opts.session ?? new IpSession({ netns: ns, timeoutMs: opts.timeoutMs }));
+  const session = opts.session === false ? undefined : opts.session;
   const tools = new KernelTools(
     opts.runner ?? spawnRunner({ timeoutMs: opts.timeoutMs }),
     session ? { netns: ns, ip: session } : undefined,
@@ -71,12 +69,14 @@ export function kernelPorts(opts: LinuxDriverOptions = {}): LinuxPorts {
 /** The driver over any implementation of the ports (the kernel's, or fake/kernel.ts). */
 export function linuxDriverWith(ports: LinuxPorts, names: Partial<LinuxNames> = {}): Driver {
   const n = { ...DEFAULT_NAMES, ...names };
+  // Pod routes a wiring has just installed, until their route item claims them (route.ts).
+  const wiredRoutes = new Set<string>();
   return {
     name: 'linux',
     descriptors: [
-      podInterfaceDescriptor(ports),
+      podInterfaceDescriptor(ports, wiredRoutes),
       addressDescriptor(ports),
-      routeDescriptor(ports),
+      routeDescriptor(ports, wiredRoutes),
       overlayDescriptor(ports, n),
       tunnelDescriptor(ports, n),
       snatDescriptor(ports),
@@ -88,10 +88,7 @@ export function linuxDriverWith(ports: LinuxPorts, names: Partial<LinuxNames> = 
 }
 
 export function createLinuxDriver(opts: LinuxDriverOptions = {}): Driver {
-  const session =
-    opts.session === false
-      ? undefined
-      : (opts.session ?? new IpSession({ netns: opts.hostNetns, timeoutMs: opts.timeoutMs }));
+  const session = opts.session === false ? undefined : opts.session;
   const driver = linuxDriverWith(kernelPorts({ ...opts, session: session ?? false }), opts.names);
   return { ...driver, close: () => Promise.resolve(session?.close()) };
 }

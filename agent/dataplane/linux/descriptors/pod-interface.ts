@@ -61,7 +61,13 @@ export function wiredAsDesired(v: PodInterface, host: HostVeth, pod: PodSide | u
   );
 }
 
-export function podInterfaceDescriptor(ports: PodInterfacePorts): Descriptor<PodInterface, PodInterfaceMeta> {
+/** The key under which a wiring's route waits for its route item (route.ts claims it once). */
+export const wiredRouteKey = (device: string, dst: string): string => `${device}|${dst}`;
+
+export function podInterfaceDescriptor(
+  ports: PodInterfacePorts,
+  wiredRoutes: Set<string> = new Set(),
+): Descriptor<PodInterface, PodInterfaceMeta> {
   return {
     name: 'pod-interface',
     keyPrefix: PREFIX.podInterface,
@@ -101,11 +107,14 @@ export function podInterfaceDescriptor(ports: PodInterfacePorts): Descriptor<Pod
         defaultRoute: v.gateway !== '',
         hostRoutes: hostRoutesOf(v),
       });
+      for (const dst of hostRoutesOf(v)) wiredRoutes.add(wiredRouteKey(v.hostIfName, dst));
       return metaOf(v, mac);
     },
 
     async delete(_key, v, meta) {
-      await ports.links.unwire(meta?.hostIfName ?? v.hostIfName);
+      const device = meta?.hostIfName ?? v.hostIfName;
+      for (const dst of hostRoutesOf(v)) wiredRoutes.delete(wiredRouteKey(device, dst));
+      await ports.links.unwire(device);
     },
 
     async retrieve(ctx) {

@@ -9,6 +9,7 @@ import type { ApplyContext, Descriptor, Retrieved } from '../../../scheduler/des
 import { DataPlaneError } from '../../../scheduler/errors.ts';
 import type { KernelRoute, RoutePort } from '../ports.ts';
 import { check, isCidr, isIp, vrfProblem } from '../validate.ts';
+import { wiredRouteKey } from './pod-interface.ts';
 
 /** What an interface item's metadata offers to routes through it. */
 export interface RouteTargetMeta {
@@ -72,7 +73,10 @@ function resolve(v: Route, ctx: ApplyContext): KernelRoute {
   return r;
 }
 
-export function routeDescriptor(ports: { routes: RoutePort }): Descriptor<Route, KernelRoute> {
+export function routeDescriptor(
+  ports: { routes: RoutePort },
+  wiredRoutes: Set<string> = new Set(),
+): Descriptor<Route, KernelRoute> {
   return {
     name: 'route',
     keyPrefix: PREFIX.route,
@@ -95,9 +99,11 @@ export function routeDescriptor(ports: { routes: RoutePort }): Descriptor<Route,
 
     async create(_key, v, ctx) {
       const r = resolve(v, ctx);
-      // A pod's /32 came with its veth: the wiring routed it in the same process.
+      // A pod's /32 came with its veth: the wiring routed it in the same process. Claimed once:
+      // a later create of the same route (a repair after someone deleted it) runs for real.
       const target = v.via.type === 'interface' ? ctx.metadata<RouteTargetMeta>(v.via.interface) : undefined;
-      if (!installedWith(r, target)) await ports.routes.replace(r);
+      const claimed = installedWith(r, target) && wiredRoutes.delete(wiredRouteKey(r.dev ?? '', r.dst));
+      if (!claimed) await ports.routes.replace(r);
       return r;
     },
 
