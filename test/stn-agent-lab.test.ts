@@ -197,7 +197,6 @@ describe.skipIf(skip)('STN wired into the agent (vpp data plane stand-in, real p
     await lab.setup();
     before = lab.view();
     vppSocket = join(lab.dir, 'vpp-api.sock');
-    readyz = `http://127.0.0.1:${await freePort()}/readyz`;
     daemon = await lab
       .daemon('stn-agent', {
         'data-plane-api-socket': vppSocket,
@@ -209,6 +208,9 @@ describe.skipIf(skip)('STN wired into the agent (vpp data plane stand-in, real p
         'kernel-timeout-ms': KERNEL_TIMEOUT_MS,
       })
       .start();
+    // Picked once the daemon listens: its metrics bind an ephemeral port, which could be the one
+    // freePort had just let go, and its /readyz would then answer for the agent's.
+    readyz = `http://127.0.0.1:${await freePort()}/readyz`;
     client = new StnClient({ socket: lab.socket });
     await startVpp();
   }, 90_000);
