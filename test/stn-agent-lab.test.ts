@@ -243,7 +243,13 @@ describe.skipIf(skip)('STN wired into the agent (vpp data plane stand-in, real p
     const tap1 = packetCounters(lab.host, HOST_TAP)!;
     expect(tap1.tx - tap0.tx).toBeGreaterThanOrEqual(2);
     expect(tap1.rx - tap0.rx).toBeGreaterThanOrEqual(2);
-    const w = (await client.status()).watchdog;
+    // The watchdog's probes run every INTERVAL_MS; the one before the TAP existed may be the last
+    // it finished: wait (bounded) for one that sees the data plane healthy.
+    let w = (await client.status()).watchdog;
+    for (let i = 0; i < 50 && w?.lastError !== ''; i++) {
+      await sleep(100);
+      w = (await client.status()).watchdog;
+    }
     expect(w).toMatchObject({ enabled: true, consecutiveFailures: 0, lastError: '' });
   }, 90_000);
 
