@@ -13,12 +13,11 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HttpMethod, KubeConfig } from '@kubernetes/client-node';
+import { HttpMethod, type KubeConfig } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { bool, list, loadConfig, num } from '../lib/config.ts';
-import { ConfigError, errorMessage } from '../lib/errors.ts';
 import { ensurePki, pkiFiles } from '../lib/etcd/pki.ts';
-import { KubeApiError, kubeFetch } from '../ksr/kube/client.ts';
+import { KubeApiError, kubeFetch, loadKubeConfig } from '../ksr/kube/client.ts';
 
 export const certsSecretsConfigSchema = z.object({
   /** kubeconfig file; without it: the pod's service account, else $KUBECONFIG / ~/.kube/config. */
@@ -176,28 +175,9 @@ export async function syncSecrets(kc: KubeConfig, c: CertsSecretsConfig): Promis
   }
 }
 
-function kubeConfigOf(path: string | undefined): KubeConfig {
-  const kc = new KubeConfig();
-  try {
-    if (path) kc.loadFromFile(path);
-    else if (process.env['KUBERNETES_SERVICE_HOST']) kc.loadFromCluster();
-    else kc.loadFromDefault();
-  } catch (err) {
-    throw new ConfigError(
-      'kubeconfig',
-      `cannot load ${path ?? 'the default kubeconfig'}: ${errorMessage(err)}`,
-      {
-        cause: err,
-      },
-    );
-  }
-  if (!kc.getCurrentCluster()) throw new ConfigError('kubeconfig', 'no current cluster');
-  return kc;
-}
-
 export async function main(argv: string[]): Promise<number> {
   const { config } = loadConfig(certsSecretsConfigSchema, { argv });
-  const outcome = await syncSecrets(kubeConfigOf(config.kubeconfig), config);
+  const outcome = await syncSecrets(loadKubeConfig(config.kubeconfig), config);
   const lines = Object.entries(outcome).map(([name, o]) => `  ${config.namespace}/${name}: ${o}`);
   process.stdout.write(
     `netloom certs-secrets (etcd at ${[...config.ip, ...config.dns].join(', ')}):\n${lines.join('\n')}\n`,

@@ -1,8 +1,6 @@
 // `netloom ksr`: reflect Kubernetes into etcd. Wires configuration, clients, metrics and the
 // health server around Ksr, and shuts down on SIGTERM/SIGINT (handing leadership over at once).
-import { KubeConfig } from '@kubernetes/client-node';
 import { loadConfig } from '../lib/config.ts';
-import { ConfigError, errorMessage } from '../lib/errors.ts';
 import { etcdClientOf } from '../lib/etcd/client.ts';
 import { Store } from '../lib/etcd/store.ts';
 import { startHealthServer } from '../lib/health-server.ts';
@@ -10,29 +8,12 @@ import { Keyspace } from '../lib/keyspace.ts';
 import { createLogger } from '../lib/logging.ts';
 import { createRegistry } from '../lib/metrics.ts';
 import { ksrConfigSchema, type KsrConfig } from './config.ts';
-import { createKubeClient } from './kube/client.ts';
+import { createKubeClient, loadKubeConfig } from './kube/client.ts';
 import { DEFAULT_REFLECTOR_OPTIONS } from './kube/reflector.ts';
 import { createKubeWriter } from './kube/writer.ts';
 import { Ksr, type KsrOptions } from './ksr.ts';
 import { createKsrMetrics } from './metrics.ts';
 import { DEFAULT_SYNCER_OPTIONS } from './syncer.ts';
-
-function loadKubeConfig(path: string | undefined): KubeConfig {
-  const kc = new KubeConfig();
-  try {
-    if (path) kc.loadFromFile(path);
-    else if (process.env['KUBERNETES_SERVICE_HOST']) kc.loadFromCluster();
-    else kc.loadFromDefault();
-  } catch (err) {
-    throw new ConfigError(
-      'kubeconfig',
-      `cannot load ${path ?? 'the default kubeconfig'}: ${errorMessage(err)}`,
-      { cause: err },
-    );
-  }
-  if (!kc.getCurrentCluster()) throw new ConfigError('kubeconfig', 'no current cluster');
-  return kc;
-}
 
 function ksrOptions(c: KsrConfig): KsrOptions {
   return {

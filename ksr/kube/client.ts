@@ -2,9 +2,9 @@
 // TLS and the watch stream come from @kubernetes/client-node (KubeConfig, Watch); lists go
 // through undici with the same request context, because client-node's typed lists deserialise
 // whole objects into model classes and the reflector only needs a few fields of raw JSON.
-import { HttpMethod, RequestContext, Watch, type KubeConfig } from '@kubernetes/client-node';
+import { HttpMethod, KubeConfig, RequestContext, Watch } from '@kubernetes/client-node';
 import { fetch, type Response } from 'undici';
-import { NetloomError } from '../../lib/errors.ts';
+import { ConfigError, errorMessage, NetloomError } from '../../lib/errors.ts';
 
 /** An HTTP error from the API server; `status` 410 means "relist", 404 "no such resource". */
 export class KubeApiError extends NetloomError {
@@ -120,4 +120,22 @@ export function createKubeClient(
       return { abort: () => controller.abort() };
     },
   };
+}
+
+/** The kubeconfig a KSR or a one-shot command uses: a file, in-cluster, or the default; one home. */
+export function loadKubeConfig(path: string | undefined): KubeConfig {
+  const kc = new KubeConfig();
+  try {
+    if (path) kc.loadFromFile(path);
+    else if (process.env['KUBERNETES_SERVICE_HOST']) kc.loadFromCluster();
+    else kc.loadFromDefault();
+  } catch (err) {
+    throw new ConfigError(
+      'kubeconfig',
+      `cannot load ${path ?? 'the default kubeconfig'}: ${errorMessage(err)}`,
+      { cause: err },
+    );
+  }
+  if (!kc.getCurrentCluster()) throw new ConfigError('kubeconfig', 'no current cluster');
+  return kc;
 }
