@@ -314,8 +314,9 @@ const SYNC_MARKER = 'nl-sync-marker';
  * with line numbers in the request's range are the request's own. Requests run one at a time. A
  * request that outlives its timeout kills the process; a process that exits (iproute2 exits on a
  * line it cannot parse) fails its request; the next request starts a new one. Only write
- * commands go through it: `show` output is block-buffered on a pipe, and a long-lived process
- * would keep a cache of device names that a dump fills.
+ * commands go through it: `show` output is block-buffered on a pipe. iproute2 caches device
+ * name → index for its lifetime, so a device deleted and re-created by someone else is then
+ * addressed by a dead index: the linux driver leaves the session off by default (ADR 0007).
  */
 export class IpSession {
   private readonly netns: string | undefined;
