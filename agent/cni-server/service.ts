@@ -180,10 +180,7 @@ export class CniService {
       let wiring = this.wire(a);
       if (reserved) {
         const [alloc, wired] = await Promise.allSettled([reserved.persisted, wiring]);
-        if (alloc.status === 'rejected') {
-          wiring.catch(() => undefined);
-          ipamError(alloc.reason);
-        }
+        if (alloc.status === 'rejected') ipamError(alloc.reason);
         if (alloc.value.ip !== a.ip) {
           // Another allocator held the address picked: wire the one IPAM gave (the pipeline
           // replaces the interface), and answer with that.
