@@ -95,13 +95,13 @@ export class AttachmentStore {
     }
   }
 
-  /** Writes every record; the promise is settled already (kept for callers that await it). */
+  /** Writes every record, synchronously; a failure comes back as a rejection, not a throw. */
   private save(): Promise<void> {
     try {
       writeFileAtomicSync(this.path, JSON.stringify(this.all()), { mode: 0o600, durable: false });
       return Promise.resolve();
     } catch (err) {
-      return Promise.reject(err as Error);
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
   }
 }
