@@ -22,7 +22,12 @@ const examples: [KeyRef, string][] = [
   [{ kind: 'ipam', node: 'worker-1', ip: '10.1.7.12' }, '/netloom/v1/prod-1/ipam/worker-1/10.1.7.12'],
   [{ kind: 'ipam', node: 'w', ip: 'fd00::12' }, '/netloom/v1/prod-1/ipam/w/fd00::12'],
   [{ kind: 'lbipam', ip: '192.0.2.10' }, '/netloom/v1/prod-1/lbipam/192.0.2.10'],
-  [{ kind: 'network', name: 'blue' }, '/netloom/v1/prod-1/networks/blue'],
+  [{ kind: 'network', namespace: 'a', name: 'blue' }, '/netloom/v1/prod-1/networks/a/blue'],
+  [{ kind: 'networkId', id: '3' }, '/netloom/v1/prod-1/network-ids/3'],
+  [
+    { kind: 'attachment', node: 'worker-1', namespace: 'a', pod: 'web-1', ifname: 'net1' },
+    '/netloom/v1/prod-1/attachments/worker-1/a/web-1/net1',
+  ],
 ];
 
 describe('Keyspace', () => {
@@ -42,7 +47,7 @@ describe('Keyspace', () => {
       Buffer.compare(Buffer.from(key), Buffer.from(to)) < 0;
     const kinds = (inside: boolean): string[] =>
       [...new Set(examples.filter(([, key]) => inRange(key) === inside).map(([r]) => r.kind))].sort();
-    expect(kinds(false)).toEqual(['ipam']);
+    expect(kinds(false)).toEqual(['attachment', 'ipam']);
     expect(kinds(true)).toEqual(
       [
         'endpoints',
@@ -51,6 +56,7 @@ describe('Keyspace', () => {
         'namespace',
         'netattach',
         'network',
+        'networkId',
         'node',
         'nodeId',
         'nodeInfo',

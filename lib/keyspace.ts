@@ -16,7 +16,9 @@ const FAMILIES = {
   nodeInfo: { path: ['nodes', 'info'], vars: ['name'] },
   ipam: { path: ['ipam'], vars: ['node', 'ip'] },
   lbipam: { path: ['lbipam'], vars: ['ip'] },
-  network: { path: ['networks'], vars: ['name'] },
+  network: { path: ['networks'], vars: ['namespace', 'name'] },
+  networkId: { path: ['network-ids'], vars: ['id'] },
+  attachment: { path: ['attachments'], vars: ['node', 'namespace', 'pod', 'ifname'] },
 } as const satisfies Record<string, { path: readonly string[]; vars: readonly string[] }>;
 
 type Families = typeof FAMILIES;
@@ -83,9 +85,9 @@ export class Keyspace {
 
   /**
    * What a node agent renders from, as one key range so one watch at one revision covers it:
-   * k8s/, ksr/, networks/ and nodes/, which sort together. It leaves out ipam/ (every node's
-   * pod addresses: the churn of the whole cluster) and attachments/; lbipam/ sorts inside it
-   * and comes along (one key per LoadBalancer address, ignored by the view).
+   * k8s/, ksr/, network-ids/, networks/ and nodes/, which sort together. It leaves out ipam/
+   * (every node's pod addresses: the churn of the whole cluster) and attachments/; lbipam/
+   * sorts inside it and comes along (one key per LoadBalancer address, ignored by the view).
    */
   get agentView(): { from: string; to: string } {
     return { from: this.root + 'k8s/', to: this.root + 'nodes0' }; // '0' follows '/'

@@ -187,8 +187,11 @@ describe.skipIf(skip)('netloom ctl against a lab', () => {
       })
     ).ip;
     // No component writes networks/ yet: the value is the proto message, typed, as one would.
-    const blue: Network = { name: 'blue', id: 7, subnets: ['10.200.0.0/24'] };
-    await store.put(new Keyspace('default').key({ kind: 'network', name: 'blue' }), JSON.stringify(blue));
+    const blue: Network = { name: 'default/blue', id: 7, subnets: ['10.200.0.0/24'], vni: 4103 };
+    await store.put(
+      new Keyspace('default').key({ kind: 'network', namespace: 'default', name: 'blue' }),
+      JSON.stringify(blue),
+    );
 
     await waitFor(
       "KSR's mirror of the policy, the NAD, the namespace and 3 ready endpoints",
@@ -441,7 +444,7 @@ describe.skipIf(skip)('netloom ctl against a lab', () => {
     const table = await ctl(['networks', ...common]);
     const { header, row } = tableLine(table.out, 'blue');
     expect(header).toMatch(/^KIND\s+NAME\s+ID\s+DETAIL$/);
-    expect(row?.split(/\s+/)).toEqual(['network', 'blue', '7', '10.200.0.0/24']);
+    expect(row?.split(/\s+/)).toEqual(['network', 'default/blue', '7', '10.200.0.0/24']);
   });
 
   it("dump <node>: the agent's applied items and its last transactions", async () => {
@@ -556,7 +559,7 @@ describe.skipIf(skip)('netloom ctl against a lab', () => {
 
   it('a value the agents cannot read is named on stderr, and the rest is printed', async () => {
     // networks/: read by the agents' view only, which skips what it cannot decode.
-    const key = new Keyspace('default').key({ kind: 'network', name: 'broken' });
+    const key = new Keyspace('default').key({ kind: 'network', namespace: 'default', name: 'broken' });
     await store.put(key, 'not json');
     try {
       const r = await ctl(['networks', ...common, '-o', 'json']);
@@ -565,7 +568,7 @@ describe.skipIf(skip)('netloom ctl against a lab', () => {
         new RegExp(`^netloom ctl: warning: ${key} is unreadable, the agents skip it too: `),
       );
       expect((JSON.parse(r.out) as { networks: { name: string }[] }).networks.map((n) => n.name)).toEqual([
-        'blue',
+        'default/blue',
       ]);
     } finally {
       await store.delete(key);

@@ -4,6 +4,7 @@ import type { Endpoints__Output as Endpoints } from '../../proto/gen/netloom/mod
 import type { Namespace__Output as Namespace } from '../../proto/gen/netloom/model/v1/Namespace.ts';
 import type { NetworkAttachmentDefinition__Output as NetAttach } from '../../proto/gen/netloom/model/v1/NetworkAttachmentDefinition.ts';
 import type { Network__Output as Network } from '../../proto/gen/netloom/model/v1/Network.ts';
+import type { NetworkIdClaim__Output as NetworkIdClaim } from '../../proto/gen/netloom/model/v1/NetworkIdClaim.ts';
 import type { Node__Output as K8sNode } from '../../proto/gen/netloom/model/v1/Node.ts';
 import type { NodeInfo__Output as NodeInfo } from '../../proto/gen/netloom/model/v1/NodeInfo.ts';
 import type { Pod__Output as Pod } from '../../proto/gen/netloom/model/v1/Pod.ts';
@@ -11,7 +12,19 @@ import type { Policy__Output as Policy } from '../../proto/gen/netloom/model/v1/
 import type { Service__Output as Service } from '../../proto/gen/netloom/model/v1/Service.ts';
 import type { KsrStatus__Output as KsrStatus } from '../../proto/gen/netloom/model/v1/KsrStatus.ts';
 
-export type { Endpoints, Namespace, NetAttach, Network, K8sNode, NodeInfo, Pod, Policy, Service, KsrStatus };
+export type {
+  Endpoints,
+  Namespace,
+  NetAttach,
+  Network,
+  NetworkIdClaim,
+  K8sNode,
+  NodeInfo,
+  Pod,
+  Policy,
+  Service,
+  KsrStatus,
+};
 
 /**
  * Refuses a field of the wrong JSON type, for records the agent turns into routes and tunnels
@@ -100,7 +113,16 @@ export const decode = {
       { name: 'string', id: 'uint', managementIp: 'string', tunnelEndpoint: 'string', podSubnet: 'string' },
       'nodes/info',
     ),
-  network: (t: string): Network => withDefaults<Network>({ name: '', id: 0, subnets: [] }, t),
+  network: (t: string): Network =>
+    typed(
+      withDefaults<Network>(
+        { name: '', id: 0, subnets: [], vni: 0, nodePrefixLength: 0, gatewayOffset: 0, snat: false },
+        t,
+      ),
+      { name: 'string', id: 'uint', vni: 'uint', nodePrefixLength: 'uint', gatewayOffset: 'uint' },
+      'networks/',
+    ),
+  networkId: (t: string): NetworkIdClaim => withDefaults<NetworkIdClaim>({ network: '' }, t),
   ksrStatus: (t: string): KsrStatus =>
     withDefaults<KsrStatus>(
       { leader: '', lastFullSync: '', lastFullSyncRevision: '', counts: {}, heartbeat: '' },

@@ -46,7 +46,8 @@ describe('ClusterView', () => {
     put(v, 'k8s/netattach/a/macvlan', { namespace: 'a', name: 'macvlan', config: '{}' });
     put(v, 'nodes/info/n1', { name: 'n1', id: 1, podSubnet: '10.1.1.0/24' });
     v.apply(ks.parse(ks.root + 'nodes/id/1'), 'n1');
-    put(v, 'networks/blue', { name: 'blue', id: 5 });
+    put(v, 'networks/default/blue', { name: 'default/blue', id: 5 });
+    put(v, 'network-ids/5', { network: 'default/blue' });
     put(v, 'ksr/status', { leader: 'x', lastFullSync: '2025-01-01T00:00:00Z' });
     expect(v.namespaces.get('a')?.labels).toEqual({});
     expect(v.nodes.get('n1')?.podCidrs).toEqual([]);
@@ -57,7 +58,8 @@ describe('ClusterView', () => {
     expect(v.nodeInfos.get('n1')?.tunnelEndpoint).toBe('');
     expect(v.nodeIds.get('1')).toBe('n1');
     expect([...v.idsOfNode('n1')]).toEqual(['1']);
-    expect(v.networks.get('blue')?.subnets).toEqual([]);
+    expect(v.networks.get('default/blue')?.subnets).toEqual([]);
+    expect(v.networkIds.get('5')?.network).toBe('default/blue');
     expect(v.ksrStatus?.lastFullSync).toBe('2025-01-01T00:00:00Z');
     expect(v.apply(ks.parse(ks.root + 'ipam/n1/10.1.1.2'), '{}')).toBeUndefined();
     v.clear();

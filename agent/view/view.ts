@@ -10,6 +10,7 @@ import {
   type Namespace,
   type NetAttach,
   type Network,
+  type NetworkIdClaim,
   type NodeInfo,
   type Pod,
   type Policy,
@@ -28,6 +29,7 @@ export type ViewChange =
   | { kind: 'nodeInfo'; name: string; old?: NodeInfo; new?: NodeInfo }
   | { kind: 'nodeId'; name: string; old?: string; new?: string }
   | { kind: 'network'; name: string; old?: Network; new?: Network }
+  | { kind: 'networkId'; name: string; old?: NetworkIdClaim; new?: NetworkIdClaim }
   | { kind: 'ksrStatus'; name: string; old?: KsrStatus; new?: KsrStatus };
 
 type Kind = ViewChange['kind'];
@@ -101,6 +103,8 @@ export class ClusterView {
   /** Node ID claims: id → node name. */
   readonly nodeIds = new Table<string>();
   readonly networks = new Table<Network>();
+  /** network-ids/<id> claims, by ID. */
+  readonly networkIds = new Table<NetworkIdClaim>();
   ksrStatus: KsrStatus | undefined;
   /** The etcd revision the view reflects. */
   revision = 0;
@@ -136,6 +140,7 @@ export class ClusterView {
       this.nodeInfos,
       this.nodeIds,
       this.networks,
+      this.networkIds,
     ]) {
       t.clear();
     }
@@ -173,7 +178,9 @@ export class ClusterView {
         return change;
       }
       case 'network':
-        return this.simple('network', this.networks, ref.name, value, decode.network);
+        return this.simple('network', this.networks, nsName(ref), value, decode.network);
+      case 'networkId':
+        return this.simple('networkId', this.networkIds, ref.id, value, decode.networkId);
       case 'pod':
         return this.pod(nsName(ref), value);
       case 'ksrStatus': {
@@ -182,7 +189,7 @@ export class ClusterView {
         return { kind: 'ksrStatus', name: 'status', old, new: this.ksrStatus };
       }
       default:
-        return undefined; // ipam, lbipam: not part of the view
+        return undefined; // ipam, lbipam, attachment: not part of the view
     }
   }
 

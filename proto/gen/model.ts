@@ -1,6 +1,8 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { MessageTypeDefinition } from '@grpc/proto-loader';
 
+import type { AttachmentDns as _netloom_model_v1_AttachmentDns, AttachmentDns__Output as _netloom_model_v1_AttachmentDns__Output } from './netloom/model/v1/AttachmentDns';
+import type { AttachmentRecord as _netloom_model_v1_AttachmentRecord, AttachmentRecord__Output as _netloom_model_v1_AttachmentRecord__Output } from './netloom/model/v1/AttachmentRecord';
 import type { ContainerPort as _netloom_model_v1_ContainerPort, ContainerPort__Output as _netloom_model_v1_ContainerPort__Output } from './netloom/model/v1/ContainerPort';
 import type { Endpoint as _netloom_model_v1_Endpoint, Endpoint__Output as _netloom_model_v1_Endpoint__Output } from './netloom/model/v1/Endpoint';
 import type { EndpointPort as _netloom_model_v1_EndpointPort, EndpointPort__Output as _netloom_model_v1_EndpointPort__Output } from './netloom/model/v1/EndpointPort';
@@ -15,6 +17,7 @@ import type { LbIpamEntry as _netloom_model_v1_LbIpamEntry, LbIpamEntry__Output 
 import type { Namespace as _netloom_model_v1_Namespace, Namespace__Output as _netloom_model_v1_Namespace__Output } from './netloom/model/v1/Namespace';
 import type { Network as _netloom_model_v1_Network, Network__Output as _netloom_model_v1_Network__Output } from './netloom/model/v1/Network';
 import type { NetworkAttachmentDefinition as _netloom_model_v1_NetworkAttachmentDefinition, NetworkAttachmentDefinition__Output as _netloom_model_v1_NetworkAttachmentDefinition__Output } from './netloom/model/v1/NetworkAttachmentDefinition';
+import type { NetworkIdClaim as _netloom_model_v1_NetworkIdClaim, NetworkIdClaim__Output as _netloom_model_v1_NetworkIdClaim__Output } from './netloom/model/v1/NetworkIdClaim';
 import type { Node as _netloom_model_v1_Node, Node__Output as _netloom_model_v1_Node__Output } from './netloom/model/v1/Node';
 import type { NodeAddress as _netloom_model_v1_NodeAddress, NodeAddress__Output as _netloom_model_v1_NodeAddress__Output } from './netloom/model/v1/NodeAddress';
 import type { NodeInfo as _netloom_model_v1_NodeInfo, NodeInfo__Output as _netloom_model_v1_NodeInfo__Output } from './netloom/model/v1/NodeInfo';
@@ -35,6 +38,8 @@ export interface ProtoGrpcType {
   netloom: {
     model: {
       v1: {
+        AttachmentDns: MessageTypeDefinition<_netloom_model_v1_AttachmentDns, _netloom_model_v1_AttachmentDns__Output>
+        AttachmentRecord: MessageTypeDefinition<_netloom_model_v1_AttachmentRecord, _netloom_model_v1_AttachmentRecord__Output>
         ContainerPort: MessageTypeDefinition<_netloom_model_v1_ContainerPort, _netloom_model_v1_ContainerPort__Output>
         Endpoint: MessageTypeDefinition<_netloom_model_v1_Endpoint, _netloom_model_v1_Endpoint__Output>
         EndpointPort: MessageTypeDefinition<_netloom_model_v1_EndpointPort, _netloom_model_v1_EndpointPort__Output>
@@ -49,6 +54,7 @@ export interface ProtoGrpcType {
         Namespace: MessageTypeDefinition<_netloom_model_v1_Namespace, _netloom_model_v1_Namespace__Output>
         Network: MessageTypeDefinition<_netloom_model_v1_Network, _netloom_model_v1_Network__Output>
         NetworkAttachmentDefinition: MessageTypeDefinition<_netloom_model_v1_NetworkAttachmentDefinition, _netloom_model_v1_NetworkAttachmentDefinition__Output>
+        NetworkIdClaim: MessageTypeDefinition<_netloom_model_v1_NetworkIdClaim, _netloom_model_v1_NetworkIdClaim__Output>
         Node: MessageTypeDefinition<_netloom_model_v1_Node, _netloom_model_v1_Node__Output>
         NodeAddress: MessageTypeDefinition<_netloom_model_v1_NodeAddress, _netloom_model_v1_NodeAddress__Output>
         NodeInfo: MessageTypeDefinition<_netloom_model_v1_NodeInfo, _netloom_model_v1_NodeInfo__Output>
