@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { Keyspace, keyLayout, type KeyRef } from './keyspace.ts';
+import {
+  Keyspace,
+  SharedKeyspace,
+  keyLayout,
+  parseSharedNodeIdHolder,
+  sharedKeyLayout,
+  sharedNodeIdHolder,
+  type KeyRef,
+} from './keyspace.ts';
 import { KeyspaceError } from './errors.ts';
 
 const ks = new Keyspace('prod-1');
@@ -116,7 +124,50 @@ describe('docs/keyspace.md', () => {
   it('documents exactly the layout the code uses', async () => {
     const { readFileSync } = await import('node:fs');
     const doc = readFileSync(new URL('../docs/keyspace.md', import.meta.url), 'utf8');
-    const rows = [...doc.matchAll(/^\| (\w+) \| `([^`]+)` \|/gm)].map((m) => [m[1], m[2]]);
-    expect(Object.fromEntries(rows)).toEqual(keyLayout());
+    const rowsOf = (text: string): Record<string, string | undefined> =>
+      Object.fromEntries([...text.matchAll(/^\| (\w+) \| `([^`]+)` \|/gm)].map((m) => [m[1], m[2]]));
+    const [cluster = '', shared = ''] = doc.split(/^## Store-wide keys/m);
+    expect(rowsOf(cluster)).toEqual(keyLayout());
+    expect(rowsOf(shared)).toEqual(sharedKeyLayout());
+  });
+});
+
+describe('SharedKeyspace', () => {
+  const shared = new SharedKeyspace();
+
+  it('builds and parses every store-wide family outside any cluster prefix', () => {
+    const refs = [
+      { kind: 'cluster', cluster: 'east' },
+      { kind: 'sharedNodeId', id: '7' },
+      { kind: 'sharedNetworkId', id: '12' },
+    ] as const;
+    expect(refs.map((r) => shared.key(r))).toEqual([
+      '/netloom/v1/_shared/clusters/east',
+      '/netloom/v1/_shared/node-ids/7',
+      '/netloom/v1/_shared/network-ids/12',
+    ]);
+    for (const r of refs) expect(shared.tryParse(shared.key(r))).toEqual(r);
+    expect(shared.prefix('sharedNodeId')).toBe('/netloom/v1/_shared/node-ids/');
+  });
+
+  it('never collides with a cluster: no cluster name starts with _', () => {
+    expect(() => new Keyspace('_shared')).toThrow(/DNS label/);
+    const ks = new Keyspace('shared');
+    expect(ks.tryParse(shared.key({ kind: 'sharedNodeId', id: '1' }))).toBeUndefined();
+    expect(shared.tryParse(ks.key({ kind: 'nodeId', id: '1' }))).toBeUndefined();
+  });
+
+  it('refuses a cluster key that is not a cluster name, and bad parts', () => {
+    expect(() => shared.key({ kind: 'cluster', cluster: 'Bad_Name' })).toThrow(/DNS label/);
+    expect(() => shared.key({ kind: 'sharedNodeId', id: 'a/b' })).toThrow(/without '\/'/);
+    expect(shared.tryParse('/netloom/v1/_shared/clusters/')).toBeUndefined();
+    expect(shared.tryParse('/netloom/v1/_shared/unknown/x')).toBeUndefined();
+  });
+
+  it('writes and reads node-ids holders as <cluster>/<node>', () => {
+    expect(sharedNodeIdHolder('east', 'worker-1')).toBe('east/worker-1');
+    expect(parseSharedNodeIdHolder('east/worker-1')).toEqual({ cluster: 'east', node: 'worker-1' });
+    for (const bad of ['', 'east', 'east/', '/w', 'a/b/c'])
+      expect(parseSharedNodeIdHolder(bad)).toBeUndefined();
   });
 });

@@ -1,5 +1,7 @@
-// The keyspace: the only module that builds and parses etcd keys. Every key lives under
-// /netloom/v1/<cluster>/; docs/keyspace.md describes the same table, and a test checks both agree.
+// The keyspace: the only module that builds and parses etcd keys. Every key of a cluster lives
+// under /netloom/v1/<cluster>/; what several clusters sharing one etcd must agree on lives under
+// /netloom/v1/_shared/ (SharedKeyspace: `_` cannot start a cluster name, so no cluster collides
+// with it). docs/keyspace.md describes both tables, and a test checks they agree with the code.
 import { KeyspaceError } from './errors.ts';
 
 /** Each family: its fixed path segments, then the names of its variable segments. */
@@ -121,6 +123,89 @@ export class Keyspace {
 export function keyLayout(): Record<KeyKind, string> {
   const out = {} as Record<KeyKind, string>;
   for (const [kind, f] of Object.entries(FAMILIES) as [KeyKind, Families[KeyKind]][]) {
+    out[kind] = [...f.path, ...f.vars.map((v) => `<${v}>`)].join('/');
+  }
+  return out;
+}
+
+/** Store-wide families, under `/netloom/v1/_shared/`: what clusters sharing one etcd agree on. */
+const SHARED_FAMILIES = {
+  cluster: { path: ['clusters'], vars: ['cluster'] },
+  sharedNodeId: { path: ['node-ids'], vars: ['id'] },
+  sharedNetworkId: { path: ['network-ids'], vars: ['id'] },
+} as const satisfies Record<string, { path: readonly string[]; vars: readonly string[] }>;
+
+type SharedFamilies = typeof SHARED_FAMILIES;
+export type SharedKeyKind = keyof SharedFamilies;
+type SharedVarsOf<K extends SharedKeyKind> = SharedFamilies[K]['vars'][number];
+
+/** A parsed store-wide key. */
+export type SharedKeyRef = {
+  [K in SharedKeyKind]: { kind: K } & { [V in SharedVarsOf<K>]: string };
+}[SharedKeyKind];
+
+/** The root of the store-wide registry; no cluster name can start with `_`. */
+export const SHARED_ROOT = '/netloom/v1/_shared/';
+
+/**
+ * The store-wide registry of the clusters sharing one etcd: `clusters/<cluster>` (each
+ * cluster's addressing plan), `node-ids/<id>` (→ `<cluster>/<node>`: a node ID is unique across
+ * every cluster of the store) and `network-ids/<id>` (the same for network IDs / VNIs).
+ */
+export class SharedKeyspace {
+  readonly root = SHARED_ROOT;
+
+  key(ref: SharedKeyRef): string {
+    const family = SHARED_FAMILIES[ref.kind];
+    const values = family.vars.map((v) => (ref as Record<string, string>)[v] ?? '');
+    family.vars.forEach((v, i) => checkPart(ref.kind, v, values[i] ?? ''));
+    if (ref.kind === 'cluster') new Keyspace(values[0] ?? ''); // a cluster name, or KeyspaceError
+    return this.root + [...family.path, ...values].join('/');
+  }
+
+  /** The prefix of a family, ending with '/'. */
+  prefix(kind: SharedKeyKind): string {
+    return this.root + SHARED_FAMILIES[kind].path.join('/') + '/';
+  }
+
+  tryParse(key: string): SharedKeyRef | undefined {
+    if (!key.startsWith(this.root)) return undefined;
+    const parts = key.slice(this.root.length).split('/');
+    for (const [kind, family] of Object.entries(SHARED_FAMILIES) as [
+      SharedKeyKind,
+      SharedFamilies[SharedKeyKind],
+    ][]) {
+      if (parts.length !== family.path.length + family.vars.length) continue;
+      if (!family.path.every((p, i) => parts[i] === p)) continue;
+      const values = parts.slice(family.path.length);
+      if (values.some((v) => v === '')) return undefined;
+      const ref: Record<string, string> = { kind };
+      family.vars.forEach((v, i) => (ref[v] = values[i] ?? ''));
+      return ref as SharedKeyRef;
+    }
+    return undefined;
+  }
+}
+
+/** The value of `node-ids/<id>`: which node of which cluster holds the ID. */
+export function sharedNodeIdHolder(cluster: string, node: string): string {
+  return `${cluster}/${node}`;
+}
+
+/** Parses a `node-ids/<id>` value; undefined for anything not `<cluster>/<node>`. */
+export function parseSharedNodeIdHolder(value: string): { cluster: string; node: string } | undefined {
+  const at = value.indexOf('/');
+  if (at <= 0 || at === value.length - 1 || value.indexOf('/', at + 1) !== -1) return undefined;
+  return { cluster: value.slice(0, at), node: value.slice(at + 1) };
+}
+
+/** The store-wide family table, for docs and tests. */
+export function sharedKeyLayout(): Record<SharedKeyKind, string> {
+  const out = {} as Record<SharedKeyKind, string>;
+  for (const [kind, f] of Object.entries(SHARED_FAMILIES) as [
+    SharedKeyKind,
+    SharedFamilies[SharedKeyKind],
+  ][]) {
     out[kind] = [...f.path, ...f.vars.map((v) => `<${v}>`)].join('/');
   }
   return out;

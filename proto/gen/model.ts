@@ -3,6 +3,7 @@ import type { MessageTypeDefinition } from '@grpc/proto-loader';
 
 import type { AttachmentDns as _netloom_model_v1_AttachmentDns, AttachmentDns__Output as _netloom_model_v1_AttachmentDns__Output } from './netloom/model/v1/AttachmentDns';
 import type { AttachmentRecord as _netloom_model_v1_AttachmentRecord, AttachmentRecord__Output as _netloom_model_v1_AttachmentRecord__Output } from './netloom/model/v1/AttachmentRecord';
+import type { ClusterPlan as _netloom_model_v1_ClusterPlan, ClusterPlan__Output as _netloom_model_v1_ClusterPlan__Output } from './netloom/model/v1/ClusterPlan';
 import type { ContainerPort as _netloom_model_v1_ContainerPort, ContainerPort__Output as _netloom_model_v1_ContainerPort__Output } from './netloom/model/v1/ContainerPort';
 import type { Endpoint as _netloom_model_v1_Endpoint, Endpoint__Output as _netloom_model_v1_Endpoint__Output } from './netloom/model/v1/Endpoint';
 import type { EndpointPort as _netloom_model_v1_EndpointPort, EndpointPort__Output as _netloom_model_v1_EndpointPort__Output } from './netloom/model/v1/EndpointPort';
@@ -29,6 +30,7 @@ import type { PolicyRule as _netloom_model_v1_PolicyRule, PolicyRule__Output as 
 import type { PortRef as _netloom_model_v1_PortRef, PortRef__Output as _netloom_model_v1_PortRef__Output } from './netloom/model/v1/PortRef';
 import type { Service as _netloom_model_v1_Service, Service__Output as _netloom_model_v1_Service__Output } from './netloom/model/v1/Service';
 import type { ServicePort as _netloom_model_v1_ServicePort, ServicePort__Output as _netloom_model_v1_ServicePort__Output } from './netloom/model/v1/ServicePort';
+import type { SharedNetworkIdClaim as _netloom_model_v1_SharedNetworkIdClaim, SharedNetworkIdClaim__Output as _netloom_model_v1_SharedNetworkIdClaim__Output } from './netloom/model/v1/SharedNetworkIdClaim';
 
 type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
   new(...args: ConstructorParameters<Constructor>): Subtype;
@@ -40,6 +42,7 @@ export interface ProtoGrpcType {
       v1: {
         AttachmentDns: MessageTypeDefinition<_netloom_model_v1_AttachmentDns, _netloom_model_v1_AttachmentDns__Output>
         AttachmentRecord: MessageTypeDefinition<_netloom_model_v1_AttachmentRecord, _netloom_model_v1_AttachmentRecord__Output>
+        ClusterPlan: MessageTypeDefinition<_netloom_model_v1_ClusterPlan, _netloom_model_v1_ClusterPlan__Output>
         ContainerPort: MessageTypeDefinition<_netloom_model_v1_ContainerPort, _netloom_model_v1_ContainerPort__Output>
         Endpoint: MessageTypeDefinition<_netloom_model_v1_Endpoint, _netloom_model_v1_Endpoint__Output>
         EndpointPort: MessageTypeDefinition<_netloom_model_v1_EndpointPort, _netloom_model_v1_EndpointPort__Output>
@@ -66,6 +69,7 @@ export interface ProtoGrpcType {
         PortRef: MessageTypeDefinition<_netloom_model_v1_PortRef, _netloom_model_v1_PortRef__Output>
         Service: MessageTypeDefinition<_netloom_model_v1_Service, _netloom_model_v1_Service__Output>
         ServicePort: MessageTypeDefinition<_netloom_model_v1_ServicePort, _netloom_model_v1_ServicePort__Output>
+        SharedNetworkIdClaim: MessageTypeDefinition<_netloom_model_v1_SharedNetworkIdClaim, _netloom_model_v1_SharedNetworkIdClaim__Output>
       }
     }
   }
