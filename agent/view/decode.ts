@@ -106,7 +106,10 @@ export const decode = {
       t,
     ),
   netattach: (t: string): NetAttach =>
-    withDefaults<NetAttach>({ namespace: '', name: '', config: '', resourceName: '' }, t),
+    withDefaults<NetAttach>(
+      { namespace: '', name: '', config: '', resourceName: '', annotations: {}, terminating: false },
+      t,
+    ),
   nodeInfo: (t: string): NodeInfo =>
     typed(
       withDefaults<NodeInfo>({ name: '', id: 0, managementIp: '', tunnelEndpoint: '', podSubnet: '' }, t),

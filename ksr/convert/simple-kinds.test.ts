@@ -120,4 +120,27 @@ describe('convertNetAttach', () => {
     ).toThrow(ConvertError);
     expect(() => convertNetAttach({ metadata: { name: 'b' } })).toThrow(/namespace/);
   });
+
+  it('carries the netloom and Contrail annotations (sorted) and whether it is being deleted', () => {
+    const obj = {
+      metadata: {
+        namespace: 'a',
+        name: 'red',
+        deletionTimestamp: '2026-12-02T10:00:00Z',
+        annotations: {
+          'opencontrail.org/ip_fabric_snat': 'true',
+          'opencontrail.org/cidr': '10.10.10.0/24',
+          'kubectl.kubernetes.io/last-applied-configuration': '{}',
+          'netloom.io/x': 'y',
+        },
+      },
+    };
+    expect(toJson(convertNetAttach(obj))).toBe(
+      '{"namespace":"a","name":"red","annotations":{"netloom.io/x":"y","opencontrail.org/cidr":"10.10.10.0/24",' +
+        '"opencontrail.org/ip_fabric_snat":"true"},"terminating":true}',
+    );
+    expect(
+      toJson(convertNetAttach({ metadata: { namespace: 'a', name: 'b', deletionTimestamp: null } })),
+    ).toBe('{"namespace":"a","name":"b"}');
+  });
 });

@@ -6,6 +6,8 @@ export interface NetworkAttachmentDefinition {
   'name'?: (string);
   'config'?: (string);
   'resourceName'?: (string);
+  'annotations'?: ({[key: string]: string});
+  'terminating'?: (boolean);
 }
 
 export interface NetworkAttachmentDefinition__Output {
@@ -13,4 +15,6 @@ export interface NetworkAttachmentDefinition__Output {
   'name': (string);
   'config': (string);
   'resourceName': (string);
+  'annotations': ({[key: string]: string});
+  'terminating': (boolean);
 }
