@@ -12,6 +12,7 @@ import { routeDescriptor } from './descriptors/route.ts';
 import { serviceDescriptor } from './descriptors/service.ts';
 import { snatDescriptor } from './descriptors/snat.ts';
 import { tunnelDescriptor } from './descriptors/tunnel.ts';
+import { vrfDescriptor } from './descriptors/vrf.ts';
 import { spawnRunner, type Runner } from './exec.ts';
 import { KernelAddresses } from './kernel/addresses.ts';
 import { KernelNat } from './kernel/nat.ts';
@@ -20,6 +21,7 @@ import { KernelNode } from './kernel/node.ts';
 import { KernelPeers } from './kernel/peers.ts';
 import { KernelPodLinks } from './kernel/pod-links.ts';
 import { KernelRoutes } from './kernel/routes.ts';
+import { KernelRules } from './kernel/rules.ts';
 import { KernelServices } from './kernel/services.ts';
 import { KernelVxlan } from './kernel/vxlan.ts';
 import { DEFAULT_NAMES, type LinuxNames } from './naming.ts';
@@ -56,6 +58,7 @@ export function kernelPorts(opts: LinuxDriverOptions = {}): LinuxPorts {
   return {
     links: new KernelPodLinks(tools, ns, names),
     routes: new KernelRoutes(tools, ns, names),
+    rules: new KernelRules(tools, ns, names),
     addresses: new KernelAddresses(tools, ns, names),
     vxlan: new KernelVxlan(tools, ns, names),
     peers: new KernelPeers(tools, ns),
@@ -74,9 +77,10 @@ export function linuxDriverWith(ports: LinuxPorts, names: Partial<LinuxNames> = 
   return {
     name: 'linux',
     descriptors: [
-      podInterfaceDescriptor(ports, wiredRoutes),
-      addressDescriptor(ports),
-      routeDescriptor(ports, wiredRoutes),
+      vrfDescriptor(ports, n),
+      podInterfaceDescriptor(ports, wiredRoutes, n),
+      addressDescriptor(ports, n),
+      routeDescriptor(ports, wiredRoutes, n),
       overlayDescriptor(ports, n),
       tunnelDescriptor(ports, n),
       snatDescriptor(ports),

@@ -25,8 +25,15 @@ export interface LinuxNames {
   policyTable: string;
   /** Prefix of the alias written on host-side veths: `<prefix><item key>`. */
   aliasPrefix: string;
-  /** Routing protocol number marking netloom's routes (ip route … proto N). */
+  /** Routing protocol number marking netloom's routes and rules (ip route|rule … proto N). */
   routeProto: number;
+  /**
+   * VRF N (a custom network) is kernel routing table `vrfTableBase + N`, selected by policy
+   * rules (descriptors/vrf.ts): the kernel here has no VRF devices.
+   */
+  vrfTableBase: number;
+  /** Priority of the rules that select a VRF's table; `vrfRulePref + 1` holds its guards. */
+  vrfRulePref: number;
 }
 
 export const DEFAULT_NAMES: LinuxNames = {
@@ -37,7 +44,31 @@ export const DEFAULT_NAMES: LinuxNames = {
   policyTable: 'netloom-policy',
   aliasPrefix: 'netloom:',
   routeProto: 78,
+  vrfTableBase: 1000,
+  vrfRulePref: 1000,
 };
+
+/** The largest routing table ID the kernel takes (u32). */
+const MAX_TABLE = 2 ** 32 - 1;
+
+/** The routing table of VRF `vrf` ('main' for VRF 0). */
+export function vrfTable(names: LinuxNames, vrf: number): 'main' | number {
+  return vrf === 0 ? 'main' : names.vrfTableBase + vrf;
+}
+
+/** The VRF a numbered table belongs to, when it is in netloom's range; else undefined. */
+export function vrfOfTable(names: LinuxNames, table: number): number | undefined {
+  const vrf = table - names.vrfTableBase;
+  return Number.isInteger(vrf) && vrf >= 1 && table <= MAX_TABLE ? vrf : undefined;
+}
+
+/** Whether VRF `vrf` has a table netloom can use (a u32 past the base, never main/local/default). */
+export function vrfInRange(names: LinuxNames, vrf: number): boolean {
+  if (!Number.isInteger(vrf) || vrf < 0) return false;
+  if (vrf === 0) return true;
+  const table = names.vrfTableBase + vrf;
+  return table <= MAX_TABLE && !(table >= 253 && table <= 255);
+}
 
 export function vxlanDevice(names: LinuxNames, vni: number): string {
   return `${names.vxlanPrefix}${vni}`;

@@ -24,6 +24,8 @@ export interface PodWiring {
    * items for them then find them in place: see descriptors/route.ts).
    */
   hostRoutes: string[];
+  /** The table `hostRoutes` go into: the VRF's (absent: main). */
+  hostTable?: RouteTable;
 }
 
 /** A host-side veth as the node's namespace shows it. */
@@ -61,11 +63,15 @@ export interface PodLinkPort {
   podSide(netns: string, ifname: string): Promise<PodSide | undefined>;
 }
 
+/** A routing table: main, local, or a numbered one (a VRF's, naming.ts vrfTable). */
+export type RouteTable = 'main' | 'local' | number;
+
 /** A route as the kernel holds it. */
 export interface KernelRoute {
   dst: string;
-  type: 'unicast' | 'blackhole' | 'local';
-  table: 'main' | 'local';
+  /** `unreachable` drops and answers the sender with an ICMP error; `blackhole` drops silently. */
+  type: 'unicast' | 'blackhole' | 'unreachable' | 'local';
+  table: RouteTable;
   dev?: string;
   gateway?: string;
   /** The gateway is reachable on `dev` without a covering subnet (overlay next hops). */
@@ -81,11 +87,46 @@ export interface RoutePort {
   list(): Promise<KernelRoute[]>;
 }
 
+/** An address on the gateway device. */
+export interface GatewayAddress {
+  cidr: string;
+  /** No prefix route in main (a custom network's gateway: main must not mix networks). */
+  noprefixroute: boolean;
+  /** The address's metric: netloom writes the VRF there (unused without a prefix route). */
+  metric: number;
+}
+
 /** Addresses on the node's gateway device (created on first use). */
 export interface AddressPort {
-  add(cidr: string): Promise<void>;
+  add(a: GatewayAddress): Promise<void>;
   remove(cidr: string): Promise<void>;
-  list(): Promise<string[]>;
+  list(): Promise<GatewayAddress[]>;
+}
+
+/**
+ * A policy rule netloom owns (IPv4): marked with netloom's protocol number. `lookup` sends the
+ * matching packets to `table`; `unreachable` refuses them (ICMP error to the sender), the table
+ * only naming the VRF the rule belongs to.
+ */
+export interface KernelRule {
+  pref: number;
+  action: 'lookup' | 'unreachable';
+  table: number;
+  /** Source prefix (`from`). */
+  from?: string;
+  /** Destination prefix (`to`). */
+  to?: string;
+  /** Input interface (`iif`; `lo` is the node's own traffic). */
+  iif?: string;
+}
+
+export interface RulePort {
+  /** Adds the rules (one already present is fine). */
+  add(rules: readonly KernelRule[]): Promise<void>;
+  /** Deletes the rules; one already gone is fine. */
+  remove(rules: readonly KernelRule[]): Promise<void>;
+  /** Every IPv4 rule with netloom's protocol number (the caller picks its own by pref and table). */
+  list(): Promise<KernelRule[]>;
 }
 
 export interface VxlanSpec {
@@ -179,6 +220,7 @@ export interface NodePort {
 export interface LinuxPorts {
   links: PodLinkPort;
   routes: RoutePort;
+  rules: RulePort;
   addresses: AddressPort;
   vxlan: VxlanPort;
   peers: PeerPort;

@@ -11,6 +11,7 @@ import {
   serviceKey,
   snatKey,
   tunnelKey,
+  vrfKey,
 } from '../../items/keys.ts';
 import type {
   Address,
@@ -23,6 +24,7 @@ import type {
   Service,
   SourceNat,
   Tunnel,
+  Vrf,
 } from '../../items/values.ts';
 import type { Item } from '../../scheduler/descriptor.ts';
 
@@ -124,6 +126,84 @@ export function podItems(self: TestNode, pod: TestPod): Item[] {
   return [
     { key, value: iface },
     { key: routeKey(0, route.dst), value: route },
+  ];
+}
+
+/** A custom network: its VRF (= id), VNI and /16, cut into a /24 per node like the pod CIDR. */
+export interface TestNetwork {
+  id: number;
+  name: string;
+  vni: number;
+  /** Second octet: the network is 10.<octet>.0.0/16, node N's block 10.<octet>.N.0/24. */
+  octet: number;
+}
+
+export const networkCidr = (net: TestNetwork): string => `10.${net.octet}.0.0/16`;
+export const networkBlock = (net: TestNetwork, nodeId: number): string => `10.${net.octet}.${nodeId}.0/24`;
+
+/**
+ * What a node renders for a custom network: its VRF, its gateway `10.<o>.<id>.1/24`, its overlay
+ * (one VNI per network) with a tunnel and a route per peer, in the network's VRF.
+ */
+export function networkNodeItems(self: TestNode, peers: readonly TestNode[], net: TestNetwork): Item[] {
+  const vrf = net.id;
+  const v: Vrf = { id: vrf, network: net.name, subnets: [networkCidr(net)] };
+  const gw: Address = { vrf, address: `10.${net.octet}.${self.id}.1/24`, role: 'pod-gateway' };
+  const overlay: Overlay = {
+    vni: net.vni,
+    vrf,
+    localIp: self.underlayIp,
+    localId: self.id,
+    port: 4789,
+    mtu: MTU,
+  };
+  const items: Item[] = [
+    { key: vrfKey(vrf), value: v },
+    { key: addressKey(vrf, `10.${net.octet}.${self.id}.1`), value: gw },
+    { key: overlayKey(net.vni), value: overlay },
+  ];
+  for (const p of peers) {
+    if (p.name === self.name) continue;
+    const t: Tunnel = {
+      vni: net.vni,
+      vrf,
+      peer: p.name,
+      peerId: p.id,
+      remoteIp: p.underlayIp,
+      localIp: self.underlayIp,
+      port: 4789,
+    };
+    items.push({ key: tunnelKey(net.vni, p.name), value: t });
+    const r: Route = {
+      vrf,
+      dst: networkBlock(net, p.id),
+      via: { type: 'interface', interface: tunnelKey(net.vni, p.name), gateway: `10.${net.octet}.${p.id}.1` },
+    };
+    items.push({ key: routeKey(vrf, r.dst), value: r });
+  }
+  return items;
+}
+
+/** The default network's side of isolation: every custom network's CIDR dropped in main. */
+export function isolationItems(nets: readonly TestNetwork[]): Item[] {
+  return nets.map((net) => {
+    const r: Route = { vrf: 0, dst: networkCidr(net), via: { type: 'drop' } };
+    return { key: routeKey(0, r.dst), value: r };
+  });
+}
+
+/** A pod of a custom network on `self` (its `ip` in the network's block). */
+export function networkPodItems(self: TestNode, pod: TestPod, net: TestNetwork): Item[] {
+  const [iface, route] = podItems(self, pod);
+  const v: PodInterface = {
+    ...(iface!.value as PodInterface),
+    vrf: net.id,
+    gateway: `10.${net.octet}.${self.id}.1`,
+  };
+  const r: Route = { ...(route!.value as Route), vrf: net.id };
+  return [
+    { key: iface!.key, value: v },
+    { key: routeKey(net.id, r.dst), value: r },
   ];
 }
 

@@ -1,6 +1,7 @@
 // Pod interfaces on Linux: a veth pair, the host side in the node's namespace (fixed MAC,
 // alias = item key), the pod side in the pod's namespace with its addresses, a permanent
-// neighbour for the link-local gateway 169.254.1.1 and a default route through it.
+// neighbour for the link-local gateway 169.254.1.1 and a default route through it. A pod of a
+// custom network (VRF N) is wired the same way; only its /32 goes into the VRF's table.
 //
 // Retrieve reports the desired value only when both sides are exactly as desired. A drifted or
 // half-present interface, and a veth with netloom's alias that no item wants, is reported with
@@ -11,15 +12,25 @@ import { podInterfaceDependencies } from '../../../items/dependencies.ts';
 import type { PodInterface, WiredPodInterface } from '../../../items/values.ts';
 import type { Descriptor, Retrieved } from '../../../scheduler/descriptor.ts';
 import { jsonEqual } from '../../../scheduler/status.ts';
-import { HOST_VETH_MAC, POD_GATEWAY_V4, isV6, podMac } from '../naming.ts';
-import type { HostVeth, NodePort, PodLinkPort, PodSide } from '../ports.ts';
-import { check, isCidr, isIfName, isMac, sameSet, vrfProblem } from '../validate.ts';
+import {
+  DEFAULT_NAMES,
+  HOST_VETH_MAC,
+  POD_GATEWAY_V4,
+  isV6,
+  podMac,
+  vrfTable,
+  type LinuxNames,
+} from '../naming.ts';
+import type { HostVeth, NodePort, PodLinkPort, PodSide, RouteTable } from '../ports.ts';
+import { check, isCidr, isIfName, isMac, sameSet, vrfRangeProblem } from '../validate.ts';
 
 /** What an applied pod interface tells routes (routeDevice, hostRoutes) and the CNI result (the rest). */
 export interface PodInterfaceMeta extends WiredPodInterface {
   routeDevice: string;
-  /** Host prefixes the wiring routed to routeDevice (main table, netloom's protocol). */
+  /** Host prefixes the wiring routed to routeDevice (netloom's protocol). */
   hostRoutes: string[];
+  /** Their table, for a pod of a custom network (absent: main). */
+  hostTable?: RouteTable;
 }
 
 export interface PodInterfacePorts {
@@ -34,8 +45,15 @@ const macOf = (v: PodInterface): string =>
 const hostRoutesOf = (v: PodInterface): string[] =>
   v.addresses.map((a) => `${a.split('/')[0]}/${isV6(a) ? 128 : 32}`);
 
-const metaOf = (v: PodInterface, mac: string): PodInterfaceMeta => ({
+/** The VRF's table for a custom network's pod; undefined (main) for VRF 0. */
+const hostTableOf = (v: PodInterface, names: LinuxNames): number | undefined => {
+  const t = vrfTable(names, v.vrf);
+  return t === 'main' ? undefined : t;
+};
+
+const metaOf = (v: PodInterface, mac: string, names: LinuxNames): PodInterfaceMeta => ({
   hostRoutes: hostRoutesOf(v),
+  ...(hostTableOf(v, names) !== undefined ? { hostTable: hostTableOf(v, names) } : {}),
   hostIfName: v.hostIfName,
   hostMac: HOST_VETH_MAC,
   mac,
@@ -67,6 +85,7 @@ export const wiredRouteKey = (device: string, dst: string): string => `${device}
 export function podInterfaceDescriptor(
   ports: PodInterfacePorts,
   wiredRoutes: Set<string> = new Set(),
+  names: LinuxNames = DEFAULT_NAMES,
 ): Descriptor<PodInterface, PodInterfaceMeta> {
   return {
     name: 'pod-interface',
@@ -77,7 +96,7 @@ export function podInterfaceDescriptor(
 
     validate(key, v) {
       check(key, [
-        vrfProblem(v.vrf),
+        ...vrfRangeProblem(names, v.vrf, v.addresses),
         !isIfName(v.hostIfName) && `hostIfName ${JSON.stringify(v.hostIfName)} is not a valid interface name`,
         !isIfName(v.ifname) && `ifname ${JSON.stringify(v.ifname)} is not a valid interface name`,
         v.netns === '' && 'netns is empty',
@@ -96,6 +115,7 @@ export function podInterfaceDescriptor(
     async create(key, v) {
       await ports.node.ensureForwarding();
       const mac = macOf(v);
+      const hostTable = hostTableOf(v, names);
       await ports.links.wire({
         key,
         hostIfName: v.hostIfName,
@@ -106,9 +126,10 @@ export function podInterfaceDescriptor(
         addresses: v.addresses,
         defaultRoute: v.gateway !== '',
         hostRoutes: hostRoutesOf(v),
+        ...(hostTable !== undefined ? { hostTable } : {}),
       });
       for (const dst of hostRoutesOf(v)) wiredRoutes.add(wiredRouteKey(v.hostIfName, dst));
-      return metaOf(v, mac);
+      return metaOf(v, mac, names);
     },
 
     async delete(_key, v, meta) {
@@ -124,7 +145,12 @@ export function podInterfaceDescriptor(
         const want = ctx.desired.get(host.key);
         const pod = want ? await ports.links.podSide(want.netns, want.ifname) : undefined;
         if (want && wiredAsDesired(want, host, pod)) {
-          out.push({ key: host.key, value: want, metadata: metaOf(want, macOf(want)), origin: 'netloom' });
+          out.push({
+            key: host.key,
+            value: want,
+            metadata: metaOf(want, macOf(want), names),
+            origin: 'netloom',
+          });
         } else {
           out.push({ key: host.key, value: orphan(host), origin: 'netloom' });
         }

@@ -5,7 +5,17 @@ import { snatDependencies } from '../../../items/dependencies.ts';
 import type { SourceNat } from '../../../items/values.ts';
 import type { Descriptor, Retrieved } from '../../../scheduler/descriptor.ts';
 import type { NatPort, NatRule } from '../ports.ts';
-import { check, isCidr, isIp, sameSet, vrfProblem } from '../validate.ts';
+import { check, isCidr, isIp, sameSet } from '../validate.ts';
+
+/**
+ * Why a custom network's source NAT is refused. Its pods' traffic out would have to fall
+ * through from the VRF's table to main, and the replies — de-NATed in prerouting to a pod
+ * address of the network, arriving on the uplink — would be routed in main, where that
+ * network's subnets are deliberately unreachable; steering them back needs a conntrack mark
+ * and an fwmark rule, which this driver does not have yet.
+ */
+const SNAT_VRF_PROBLEM =
+  'source NAT in a custom network (vrf ≠ 0) is not implemented by the linux driver: replies could not be routed back into the VRF';
 
 export interface SnatMeta {
   handle: number;
@@ -28,7 +38,7 @@ export function snatDescriptor(ports: { nat: NatPort }): Descriptor<SourceNat, S
 
     validate(key, v) {
       check(key, [
-        vrfProblem(v.vrf),
+        v.vrf !== 0 && SNAT_VRF_PROBLEM,
         !isCidr(v.source) && `source ${JSON.stringify(v.source)} is not a CIDR`,
         ...v.except.map((c) => !isCidr(c) && `except ${JSON.stringify(c)} is not a CIDR`),
         v.toAddress !== '' && !isIp(v.toAddress) && `toAddress ${JSON.stringify(v.toAddress)} is not an IP`,

@@ -14,7 +14,7 @@ import {
   type LinuxNames,
 } from '../naming.ts';
 import type { OverlayPeer, PeerPort, VxlanPort } from '../ports.ts';
-import { check, isIp, vrfProblem } from '../validate.ts';
+import { check, isIp, vrfRangeProblem } from '../validate.ts';
 
 export interface TunnelMeta {
   device: string;
@@ -46,7 +46,7 @@ export function tunnelDescriptor(ports: TunnelPorts, names: LinuxNames): Descrip
 
     validate(key, v) {
       check(key, [
-        vrfProblem(v.vrf),
+        ...vrfRangeProblem(names, v.vrf),
         !isIp(v.remoteIp) && `remoteIp ${JSON.stringify(v.remoteIp)} is not an IP`,
         !(Number.isInteger(v.peerId) && v.peerId > 0 && v.peerId <= MAX_OVERLAY_ID) &&
           `peerId ${v.peerId} out of range`,

@@ -3,8 +3,11 @@
 // knock-on effects (a deleted device takes its routes and entries with it), refuses what the
 // kernel refuses, fails on plan, records every call, and dump()s its state as sorted text.
 import { LinuxCommandError, type Condition } from '../errors.ts';
+import { ruleLine } from '../kernel/rules.ts';
 import type {
+  GatewayAddress,
   KernelRoute,
+  KernelRule,
   LinuxPorts,
   NatRule,
   OverlayPeer,
@@ -32,7 +35,9 @@ export class FakeKernel {
   readonly namespaces = new Set<string>();
   readonly veths = new Map<string, FakeVeth>();
   readonly routes = new Map<string, KernelRoute>();
-  readonly addresses = new Set<string>();
+  readonly addresses = new Map<string, GatewayAddress>();
+  /** netloom's policy rules, by their `ip rule` text (the kernel refuses an identical second one). */
+  readonly rules = new Map<string, KernelRule>();
   readonly vxlans = new Map<string, VxlanSpec>();
   readonly neighbours = new Map<string, { device: string; ip: string; mac: string }>();
   readonly fdb = new Map<string, { device: string; mac: string; dst: string }>();
@@ -79,10 +84,25 @@ export class FakeKernel {
         remove: (r) => this.op(`route del ${r.dst}`, () => void this.routes.delete(`${r.table}|${r.dst}`)),
         list: () => this.op('route list', () => [...this.routes.values()].map((r) => ({ ...r }))),
       },
+      rules: {
+        add: (rs) =>
+          this.op(`rule add ${rs.length}`, () => {
+            for (const r of rs) this.rules.set(ruleLine('add', r, 0), { ...r });
+          }),
+        remove: (rs) =>
+          this.op(`rule del ${rs.length}`, () => {
+            for (const r of rs) this.rules.delete(ruleLine('add', r, 0));
+          }),
+        list: () => this.op('rule list', () => [...this.rules.values()].map((r) => ({ ...r }))),
+      },
       addresses: {
-        add: (c) => this.op(`addr add ${c}`, () => void this.addresses.add(c)),
+        add: (a) =>
+          this.op(`addr add ${a.cidr}`, () => {
+            // As the kernel: `addr replace` of an existing address keeps its flags.
+            if (!this.addresses.has(a.cidr)) this.addresses.set(a.cidr, { ...a });
+          }),
         remove: (c) => this.op(`addr del ${c}`, () => void this.addresses.delete(c)),
-        list: () => this.op('addr list', () => [...this.addresses]),
+        list: () => this.op('addr list', () => [...this.addresses.values()].map((a) => ({ ...a }))),
       },
       vxlan: {
         create: (s) =>
@@ -145,13 +165,13 @@ export class FakeKernel {
   changes(): string[] {
     return this.calls.filter(
       (c) =>
-        !/^(hostVeths|podSide|route list|addr list|vxlan list|peer list|nat list|services list|policies list)/.test(
+        !/^(hostVeths|podSide|route list|rule list|addr list|vxlan list|peer list|nat list|services list|policies list)/.test(
           c,
         ),
     );
   }
 
-  /** A link deleted behind the driver's back, with the kernel's knock-on effects. */
+  /** A link deleted behind the driver's back, with the kernel's knock-on effects (rules naming it stay). */
   deleteLink(name: string): boolean {
     const existed = this.veths.delete(name) || this.vxlans.delete(name);
     for (const [k, r] of this.routes) if (r.dev === name) this.routes.delete(k);
@@ -177,7 +197,12 @@ export class FakeKernel {
           ` addrs ${[...p.addresses].sort().join(',')}${p.defaultRoute ? ' default' : ''}`,
       );
     }
-    for (const a of this.addresses) lines.push(`addr ${a}`);
+    for (const a of this.addresses.values())
+      lines.push(
+        `addr ${a.cidr}${a.noprefixroute ? ' noprefixroute' : ''}${a.metric !== 0 ? ` metric ${a.metric}` : ''}`,
+      );
+    for (const r of this.rules.values())
+      lines.push(ruleLine('add', r, 0).replace(/^rule add (.*) protocol 0$/, 'rule $1'));
     for (const r of this.routes.values()) {
       lines.push(
         [
@@ -251,7 +276,7 @@ export class FakeKernel {
         peer: pod,
       });
       for (const dst of w.hostRoutes)
-        this.replaceRoute({ dst, type: 'unicast', table: 'main', dev: w.hostIfName });
+        this.replaceRoute({ dst, type: 'unicast', table: w.hostTable ?? 'main', dev: w.hostIfName });
     });
   }
 

@@ -4,11 +4,24 @@
 // it holds nothing but netloom's addresses.
 import { isCondition } from '../errors.ts';
 import type { LinuxNames } from '../naming.ts';
-import type { AddressPort } from '../ports.ts';
+import type { AddressPort, GatewayAddress } from '../ports.ts';
 import type { KernelTools } from '../tools.ts';
 
 interface IpAddr {
-  addr_info?: { family: string; local: string; prefixlen: number; scope: string }[];
+  addr_info?: {
+    family: string;
+    local: string;
+    prefixlen: number;
+    scope: string;
+    metric?: number;
+    noprefixroute?: boolean;
+  }[];
+}
+
+/** The `ip addr replace …` line for a gateway address (pure, for golden tests). */
+export function addressLine(device: string, a: GatewayAddress): string {
+  const extra = `${a.noprefixroute ? ' noprefixroute' : ''}${a.metric !== 0 ? ` metric ${a.metric}` : ''}`;
+  return `addr replace ${a.cidr} dev ${device}${extra}`;
 }
 
 export class KernelAddresses implements AddressPort {
@@ -23,13 +36,13 @@ export class KernelAddresses implements AddressPort {
     this.device = names.gatewayDevice;
   }
 
-  async add(cidr: string): Promise<void> {
+  async add(a: GatewayAddress): Promise<void> {
     try {
-      await this.tools.batch(this.hostNetns, this.addLines(cidr));
+      await this.tools.batch(this.hostNetns, this.addLines(a));
     } catch (err) {
       if (this.kind !== 'dummy' || !isCondition(err, 'invalid')) throw err;
       this.kind = 'bridge'; // no dummy module in this kernel
-      await this.tools.batch(this.hostNetns, this.addLines(cidr));
+      await this.tools.batch(this.hostNetns, this.addLines(a));
     }
   }
 
@@ -37,7 +50,7 @@ export class KernelAddresses implements AddressPort {
     await this.tools.batch(this.hostNetns, [{ cmd: `addr del ${cidr} dev ${this.device}`, ok: ['missing'] }]);
   }
 
-  async list(): Promise<string[]> {
+  async list(): Promise<GatewayAddress[]> {
     let found: IpAddr[];
     try {
       found = await this.tools.json<IpAddr>(this.hostNetns, ['addr', 'show', 'dev', this.device]);
@@ -47,14 +60,18 @@ export class KernelAddresses implements AddressPort {
     }
     return (found[0]?.addr_info ?? [])
       .filter((a) => a.scope !== 'link')
-      .map((a) => `${a.local}/${a.prefixlen}`);
+      .map((a) => ({
+        cidr: `${a.local}/${a.prefixlen}`,
+        noprefixroute: a.noprefixroute === true,
+        metric: a.metric ?? 0,
+      }));
   }
 
-  private addLines(cidr: string): { cmd: string; ok?: ('exists' | 'missing')[] }[] {
+  private addLines(a: GatewayAddress): { cmd: string; ok?: ('exists' | 'missing')[] }[] {
     return [
       { cmd: `link add ${this.device} type ${this.kind}`, ok: ['exists'] },
       { cmd: `link set ${this.device} up` },
-      { cmd: `addr replace ${cidr} dev ${this.device}` },
+      { cmd: addressLine(this.device, a) },
     ];
   }
 }

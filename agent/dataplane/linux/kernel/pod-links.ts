@@ -40,7 +40,7 @@ export function hostWiringLines(w: PodWiring, names: LinuxNames): BatchLine[] {
     { cmd: `link set ${h} alias ${names.aliasPrefix}${w.key}` },
     { cmd: `link set ${h} up` },
     ...w.hostRoutes.map((dst) => ({
-      cmd: replaceLine({ dst, type: 'unicast', table: 'main', dev: h }, names.routeProto),
+      cmd: replaceLine({ dst, type: 'unicast', table: w.hostTable ?? 'main', dev: h }, names.routeProto),
     })),
   ];
 }

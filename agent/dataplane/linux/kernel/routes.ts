@@ -1,7 +1,7 @@
 // Routes with iproute2, each marked with netloom's protocol number: retrieve lists only those,
 // and a delete names the protocol so a route someone else added to the same prefix survives.
 import { isV6, normalizeDst, type LinuxNames } from '../naming.ts';
-import type { KernelRoute, RoutePort } from '../ports.ts';
+import type { KernelRoute, RoutePort, RouteTable } from '../ports.ts';
 import type { KernelTools } from '../tools.ts';
 
 interface IpRoute {
@@ -22,17 +22,31 @@ export function replaceLine(r: KernelRoute, proto: number): string {
   if (r.dev) parts.push('dev', r.dev);
   if (r.onlink) parts.push('onlink');
   if (r.type === 'unicast' && !r.gateway) parts.push('scope link');
-  parts.push('table', r.table, 'proto', String(proto));
+  parts.push('table', String(r.table), 'proto', String(proto));
   return parts.join(' ');
 }
 
-export function parseRoute(r: IpRoute, v6: boolean): KernelRoute {
-  const type = r.type === 'blackhole' || r.type === 'local' ? r.type : 'unicast';
+/** A table as `ip -j route show table all` names it: absent for main, a name or a number. */
+function parseTable(t: string | undefined): RouteTable | undefined {
+  if (t === undefined || t === 'main') return 'main';
+  if (t === 'local') return 'local';
+  if (t === 'default') return 253;
+  const n = Number(t);
+  return Number.isInteger(n) && n > 0 ? n : undefined; // a table named in rt_tables: not netloom's
+}
+
+const SPECIAL = new Set(['blackhole', 'unreachable', 'local']);
+
+/** A listed route; undefined when it is in a table netloom cannot address by number. */
+export function parseRoute(r: IpRoute, v6: boolean): KernelRoute | undefined {
+  const type = SPECIAL.has(r.type ?? '') ? (r.type as KernelRoute['type']) : 'unicast';
+  const table = parseTable(r.table);
+  if (table === undefined) return undefined;
   return {
     dst: normalizeDst(r.dst, v6),
     type,
-    table: r.table === 'local' ? 'local' : 'main',
-    ...(r.dev !== undefined && type !== 'blackhole' ? { dev: r.dev } : {}),
+    table,
+    ...(r.dev !== undefined && type !== 'blackhole' && type !== 'unreachable' ? { dev: r.dev } : {}),
     ...(r.gateway !== undefined ? { gateway: r.gateway } : {}),
     ...(r.flags?.includes('onlink') ? { onlink: true } : {}),
   };
@@ -68,6 +82,6 @@ export class KernelRoutes implements RoutePort {
       'proto',
       String(this.proto),
     ]);
-    return found.map((r) => parseRoute(r, isV6(r.dst)));
+    return found.flatMap((r) => parseRoute(r, isV6(r.dst)) ?? []);
   }
 }
