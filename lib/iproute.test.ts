@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   batchErrors,
@@ -51,6 +52,29 @@ describe('process runner', () => {
     expect(err).toBeInstanceOf(ToolError);
     expect((err as ToolError).timedOut).toBe(true);
     expect((err as ToolError).retriable).toBe(true);
+  });
+
+  it('with processGroup, a timeout kills what the child started too', async () => {
+    // sh starts a sleeper in the background, reports its pid on stderr, then waits: without the
+    // group kill the sleeper would outlive the bound (and hold the pipes open).
+    const err = await runProcess('sh', ['-c', 'sleep 30 & echo $! >&2; wait'], {
+      timeoutMs: 300,
+      processGroup: true,
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ToolError);
+    expect((err as ToolError).timedOut).toBe(true);
+    const pid = Number((err as ToolError).stderr.trim());
+    expect(pid).toBeGreaterThan(0);
+    // Dead or a zombie (killed, its parent gone, and no init in this container that reaps).
+    const alive = (): boolean => {
+      try {
+        return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+      } catch {
+        return false;
+      }
+    };
+    for (let i = 0; i < 50 && alive(); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(alive()).toBe(false);
   });
 
   it('fails with a ToolError when the tool cannot start', async () => {

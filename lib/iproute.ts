@@ -26,6 +26,11 @@ export interface ProcessOptions {
   timeoutMs?: number;
   /** The child's whole environment (default: this process's). */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Start the child as the leader of its own process group and kill the whole group on timeout:
+   * for programs that may fork (a CNI plugin and its IPAM plugin), so nothing outlives the bound.
+   */
+  processGroup?: boolean;
 }
 
 /** Spawns one process and collects its output; the seam tests replace to record commands. */
@@ -84,13 +89,18 @@ export function runProcess(
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const command = [cmd, ...args].join(' ');
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: opts.env ?? process.env });
+    const group = opts.processGroup === true;
+    const child = spawn(cmd, args, {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: opts.env ?? process.env,
+      ...(group ? { detached: true } : {}),
+    });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
-      child.kill('SIGKILL');
+      killChild(child, group);
     }, timeoutMs);
     child.stdout.on('data', (b: Buffer) => out.push(b));
     child.stderr.on('data', (b: Buffer) => err.push(b));
@@ -111,6 +121,18 @@ export function runProcess(
     child.stdin.on('error', () => undefined);
     child.stdin.end(opts.stdin ?? '');
   });
+}
+
+function killChild(child: ChildProcess, group: boolean): void {
+  if (group && child.pid !== undefined) {
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+      return;
+    } catch {
+      // the group is gone already; kill the child itself below in case it is not
+    }
+  }
+  child.kill('SIGKILL');
 }
 
 /** The real runner: one child process per call, with a default timeout. */
