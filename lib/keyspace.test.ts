@@ -125,7 +125,12 @@ describe('docs/keyspace.md', () => {
     const { readFileSync } = await import('node:fs');
     const doc = readFileSync(new URL('../docs/keyspace.md', import.meta.url), 'utf8');
     const rowsOf = (text: string): Record<string, string | undefined> =>
-      Object.fromEntries([...text.matchAll(/^\| (\w+) \| `([^`]+)` \|/gm)].map((m) => [m[1], m[2]]));
+      Object.fromEntries(
+        [...text.matchAll(/^\| (\w+) \| `([^`]+)` \|/gm)].map((m): [string, string | undefined] => [
+          m[1] ?? '',
+          m[2],
+        ]),
+      );
     const [cluster = '', shared = ''] = doc.split(/^## Store-wide keys/m);
     expect(rowsOf(cluster)).toEqual(keyLayout());
     expect(rowsOf(shared)).toEqual(sharedKeyLayout());

@@ -124,7 +124,8 @@ describe.skipIf(skip)('NodeIdentity (real etcd)', () => {
     await etcd.start();
     const restored: string[] = [];
     const b = await start(options(ks, 'b', dir(), { onRestored: async () => void restored.push('b') }));
-    expect(b.id).toBe(2);
+    // The tests' clusters share this etcd, and node IDs are store-wide: B takes the next one.
+    expect(b.id).toBe(a.id + 1);
     await etcd.stop();
     etcd.restore(backup);
     await etcd.start();
@@ -134,7 +135,7 @@ describe.skipIf(skip)('NodeIdentity (real etcd)', () => {
     expect(c.id).not.toBe(b.id);
     expect(c.id).not.toBe(a.id);
     expect(c.subnet.cidr).not.toBe(b.subnet.cidr);
-    await until(async () => (await store.get(ks.key({ kind: 'nodeId', id: '2' })))?.value === 'b');
+    await until(async () => (await store.get(ks.key({ kind: 'nodeId', id: String(b.id) })))?.value === 'b');
     await until(async () => (await store.get(ks.key({ kind: 'nodeInfo', name: 'b' }))) !== undefined);
     expect(restored).toContain('b');
     expect(b.readiness()).toBeNull();

@@ -36,6 +36,8 @@ export interface NodeIdentityOptions {
   logger: Logger;
   /** Called after etcd was found to have lost this node's records. */
   onRestored?: () => Promise<void>;
+  /** Another cluster holding this node's ID store-wide: refuse (default; the mesh needs it) or warn. */
+  foreignIds?: 'refuse' | 'warn';
 }
 
 export class NodeIdentity {
@@ -66,7 +68,14 @@ export class NodeIdentity {
       );
     }
     await waitForOwner(opts, previous?.lease);
-    const ctx: ClaimContext = { store, keyspace, node, maxId: opts.plan.maxNodeId, logger };
+    const ctx: ClaimContext = {
+      store,
+      keyspace,
+      node,
+      maxId: opts.plan.maxNodeId,
+      logger,
+      ...(opts.foreignIds ? { foreignIds: opts.foreignIds } : {}),
+    };
     let state: NodeState;
     if (previous) {
       const result = await assertClaim(ctx, previous.id, previous.claimedAt);

@@ -1,13 +1,14 @@
 // Giving a departed node's ID back: when its Kubernetes Node is deleted (an observed delete,
 // never mere absence) and, after a grace period, it is still gone and no agent publishes it,
-// its nodes/id claim and its ipam/<node>/ records are deleted. Every agent may do it; the
-// deletes are conditional and idempotent. A node whose agent comes back with its state file
+// its nodes/id claim (and the store-wide _shared/node-ids one) and its ipam/<node>/ records are
+// deleted. Every agent may do it; the deletes are conditional and idempotent. A node whose agent comes back with its state file
 // re-asserts its ID (or stops loudly if it was reissued meanwhile; see claim.ts).
 import type { Store } from '../../lib/etcd/store.ts';
 import { errorMessage } from '../../lib/errors.ts';
 import type { Keyspace } from '../../lib/keyspace.ts';
 import type { Logger } from '../../lib/logging.ts';
 import type { ClusterView, ViewChange } from '../view/view.ts';
+import { releaseClaim } from './claim.ts';
 
 export interface DepartedNodesOptions {
   store: Store;
@@ -46,7 +47,12 @@ export class DepartedNodes {
     const released: string[] = [];
     for (const id of [...view.idsOfNode(name)]) {
       const kv = await store.get(keyspace.key({ kind: 'nodeId', id }));
-      if (kv?.value === name && (await store.deleteIf(kv.key, kv.modRevision))) released.push(id);
+      // Both the cluster's claim and the store-wide one (_shared/node-ids), each only if still the node's.
+      if (
+        kv?.value === name &&
+        (await releaseClaim({ store, keyspace, node: name }, Number(id), kv.modRevision))
+      )
+        released.push(id);
     }
     const records = await store.deletePrefix(keyspace.prefix('ipam', name));
     if (released.length > 0 || records > 0)
