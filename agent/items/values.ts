@@ -8,8 +8,10 @@
 /** A VRF for a custom network (VRF 0, the default, always exists and is never an item). */
 export interface Vrf {
   id: number;
-  /** The network it belongs to, for names and logs. */
+  /** The network it belongs to (`<namespace>/<name>`), for names and logs. */
   network: string;
+  /** The network's subnets: what the VRF's pods send from (a driver may select the VRF by them). */
+  subnets: string[];
 }
 
 /**
@@ -34,6 +36,11 @@ export interface PodInterface {
   gateway: string;
   /** Fixed MAC of the pod side, '' to let the data plane choose. */
   mac: string;
+  /**
+   * Prefixes routed inside the pod through this interface's next hop besides the default route
+   * (an extra interface without a default route reaches its network this way). Absent: none.
+   */
+  routes?: string[];
 }
 
 /**

@@ -260,3 +260,86 @@ describe('Pipeline: policies', () => {
     ]);
   });
 });
+
+describe('Pipeline: custom networks', () => {
+  const blueJson = (over: Record<string, unknown> = {}): string =>
+    JSON.stringify({
+      name: 'team/blue',
+      id: 4,
+      subnets: ['10.20.0.0/16'],
+      vni: 4100,
+      nodePrefixLength: 24,
+      gatewayOffset: 1,
+      ...over,
+    });
+  const blueRef = { kind: 'network', namespace: 'team', name: 'blue' } as const;
+  const inBlue: Attachment = { ...att('cb', '10.20.1.9', 'db-0'), namespace: 'team', network: 'team/blue' };
+  const bluePod = 'pod-interface/team/db-0/eth0';
+
+  it("renders a network's items in a resync and wires its pods in its VRF", async () => {
+    const view = new ClusterView();
+    view.apply(blueRef, blueJson());
+    const { p, scheduler } = pipeline([inBlue], view);
+    await p.resync(false, 'start');
+    const desired = new Map(scheduler.resyncs[0]!.desired.map((i) => [i.key, i.value]));
+    expect([...desired.keys()].filter((k) => /^(vrf|address\/4|route\/[04]\/10\.20)/.test(k)).sort()).toEqual(
+      ['address/4/10.20.1.1', 'route/0/10.20.0.0/16', 'route/4/10.20.1.9/32', 'vrf/4'],
+    );
+    expect(desired.get(bluePod)).toMatchObject({ vrf: 4, gateway: '10.20.1.1' });
+    expect(p.network('team/blue')?.block.cidr).toBe('10.20.1.0/24');
+  });
+
+  it('a network appearing wires the pods waiting for it; its items go when it is gone and unused', async () => {
+    const view = new ClusterView();
+    const { p, scheduler } = pipeline([], view);
+    await p.resync(false, 'start');
+    const change = view.apply(blueRef, blueJson())!;
+    await p.onViewChanges([change]);
+    expect(summary(scheduler.commits.at(-1)!.changes).put).toContain('vrf/4');
+    const gone = view.apply(blueRef, undefined)!;
+    await p.onViewChanges([gone]);
+    expect(summary(scheduler.commits.at(-1)!.changes).removed).toEqual(
+      expect.arrayContaining(['vrf/4', 'address/4/10.20.1.1', 'route/0/10.20.0.0/16']),
+    );
+  });
+
+  it('keeps a network its pods still use when the record goes or turns unusable', async () => {
+    const view = new ClusterView();
+    view.apply(blueRef, blueJson());
+    const { p, scheduler } = pipeline([inBlue], view);
+    await p.resync(false, 'start');
+    expect(await p.onViewChanges([view.apply(blueRef, blueJson({ vni: 0 }))!])).toBeUndefined();
+    expect(await p.onViewChanges([view.apply(blueRef, undefined)!])).toBeUndefined();
+    expect(p.network('team/blue')?.id).toBe(4);
+    // The pod leaves: now the network's items go.
+    await p.detachPod(inBlue, 'del');
+    await p.onViewChanges([
+      view.apply({ kind: 'namespace', name: 'team' }, JSON.stringify({ name: 'team' }))!,
+    ]);
+    expect(p.network('team/blue')).toBeUndefined();
+    expect(scheduler.commits.flatMap((c) => summary(c.changes).removed)).toContain('vrf/4');
+  });
+
+  it("renders each peer's block of every network through the network's tunnel", async () => {
+    const view = new ClusterView();
+    view.apply(blueRef, blueJson());
+    view.apply({ kind: 'nodeId', id: '5' }, 'n5');
+    view.apply(
+      { kind: 'nodeInfo', name: 'n5' },
+      JSON.stringify({ name: 'n5', id: 5, tunnelEndpoint: '192.168.0.5', podSubnet: '10.1.5.0/24' }),
+    );
+    const scheduler = recorder();
+    const p = new Pipeline({
+      ctx: testNodeContext(),
+      view,
+      scheduler,
+      attachments: [],
+      subnetOf: (id) => `10.1.${id}.0/24`,
+      gatewayOffset: 1,
+      logger: silentLogger(),
+    });
+    await p.resync(false, 'start');
+    const keys = scheduler.resyncs[0]!.desired.map((i) => i.key);
+    expect(keys).toEqual(expect.arrayContaining(['tunnel/4100/n5', 'route/4/10.20.5.0/24', 'tunnel/10/n5']));
+  });
+});

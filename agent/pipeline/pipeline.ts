@@ -10,12 +10,14 @@
 // scheduler sees. Every change to the desired state is computed synchronously and committed in
 // call order, so two concurrent ADD/DEL calls can never interleave their views of ownership.
 import type { Logger } from '../../lib/logging.ts';
-import type { Attachment } from '../attachments/attachment.ts';
+import { isNative, type Attachment } from '../attachments/attachment.ts';
+import { isNetworkOnNode, networkOnNode, type NetworkOnNode } from '../networks/plan.ts';
 import { podInterfaceKey, policyKey } from '../items/keys.ts';
 import type { Item } from '../scheduler/descriptor.ts';
 import type { Change, KvScheduler } from '../scheduler/scheduler.ts';
 import type { TxnRecord } from '../scheduler/txn-log.ts';
 import type { NodeContext, PeerNode } from '../renderers/context.ts';
+import { renderNetworkBase, renderNetworkPeer } from '../renderers/networks.ts';
 import { renderNodeBase } from '../renderers/node.ts';
 import { peerFor } from '../renderers/peer-select.ts';
 import { renderPeer } from '../renderers/peers.ts';
@@ -45,6 +47,8 @@ export interface PodCommit {
 
 /** The desired-state source of every policy item. */
 const POLICY_SOURCE = 'policy';
+/** The desired-state source of one network's items on this node (its base and its peers). */
+const networkSource = (name: string): string => `net:${name}`;
 /** View changes the policies are computed from. */
 const POLICY_INPUTS: ReadonlySet<ViewChange['kind']> = new Set(['namespace', 'pod', 'policy', 'node']);
 
@@ -59,10 +63,17 @@ export class Pipeline {
   private readonly lastKnown = new Map<string, PeerNode>();
   /** Attachments per pod interface key, oldest first: the last one renders the interface. */
   private readonly pods = new Map<string, Attachment[]>();
+  /**
+   * The custom networks usable on this node, by `<namespace>/<name>`. A network whose record
+   * goes away (or turns unusable) while local pods still use it is kept as it was: its pods
+   * keep working until they are deleted (the KSR also holds the record while pods use it).
+   */
+  private networks = new Map<string, NetworkOnNode>();
 
   constructor(opts: PipelineOptions) {
     this.opts = opts;
-    for (const a of opts.attachments) this.remember(a);
+    for (const a of opts.attachments) if (isNative(a)) this.remember(a);
+    this.networks = this.usableNetworks();
   }
 
   /** Renders everything and resyncs the scheduler to it (reading the data plane back if asked). */
@@ -70,6 +81,8 @@ export class Pipeline {
     this.desired = new DesiredState();
     this.desired.set('node', renderNodeBase(this.opts.ctx));
     for (const name of this.peerNames()) this.desired.set(`peer:${name}`, this.renderPeerNamed(name));
+    this.networks = this.usableNetworks();
+    for (const name of this.networks.keys()) this.desired.set(networkSource(name), this.renderNetwork(name));
     for (const [key, list] of this.pods) this.desired.set(key, this.renderPod(list));
     for (const name of this.opts.view.services.items.keys())
       this.desired.set(`svc:${name}`, this.renderServiceNamed(name));
@@ -82,7 +95,9 @@ export class Pipeline {
     const peers = new Set<string>();
     const services = new Set<string>();
     let policies = false;
+    let networks = false;
     for (const c of changes) {
+      if (c.kind === 'network') networks = true;
       if (c.kind === 'nodeInfo' || c.kind === 'node') peers.add(c.name);
       if (c.kind === 'nodeId') for (const n of [c.old, c.new]) if (n) peers.add(n);
       // Endpoints are keyed by their Service's namespace/name.
@@ -93,11 +108,13 @@ export class Pipeline {
     const out: Change[] = [];
     for (const name of peers) out.push(...this.desired.set(`peer:${name}`, this.renderPeerNamed(name)));
     for (const name of services) out.push(...this.desired.set(`svc:${name}`, this.renderServiceNamed(name)));
+    if (networks || peers.size > 0) out.push(...this.refreshNetworks());
     // Only the sets and pod policies whose value changed reach the scheduler (a label change:
     // set members).
     if (policies) out.push(...this.desired.set(POLICY_SOURCE, this.renderPolicy()));
     if (out.length === 0) return undefined;
     const what = [
+      ...(networks ? ['networks'] : []),
       ...(peers.size > 0 ? [`peers ${[...peers].join(',')}`] : []),
       ...(services.size > 0
         ? [
@@ -119,7 +136,7 @@ export class Pipeline {
     // already judged (and it is part of what ADD waits for).
     const policy = this.renderPolicy();
     const own = policyKey(a.namespace, a.pod, a.ifname);
-    const items = [...renderPodAttachment(this.opts.ctx, a), ...policy.filter((i) => i.key === own)];
+    const items = [...this.itemsOf(a), ...policy.filter((i) => i.key === own)];
     const record = await this.opts.scheduler.commit(
       [
         ...this.desired.set(key, this.renderPod(this.pods.get(key)!)),
@@ -141,13 +158,14 @@ export class Pipeline {
     else this.pods.delete(key);
     const policy = this.renderPolicy();
     const kept = new Set([...this.renderPod(list), ...policy].map((i) => i.key));
-    const gone = [
-      ...renderPodAttachment(this.opts.ctx, a).map((i) => i.key),
-      policyKey(a.namespace, a.pod, a.ifname),
-    ].filter((k) => !kept.has(k) && (k !== policyKey(a.namespace, a.pod, a.ifname) || this.desired.has(k)));
+    const gone = [...this.itemsOf(a).map((i) => i.key), policyKey(a.namespace, a.pod, a.ifname)].filter(
+      (k) => !kept.has(k) && (k !== policyKey(a.namespace, a.pod, a.ifname) || this.desired.has(k)),
+    );
     const changes = [
       ...this.desired.set(key, this.renderPod(list)),
       ...this.desired.set(POLICY_SOURCE, policy),
+      // A network kept only for its pods goes with the last of them.
+      ...(a.network !== '' ? this.refreshNetworks() : []),
     ];
     if (changes.length === 0) return { gone };
     return { gone, record: await this.opts.scheduler.commit(changes, description) };
@@ -160,7 +178,12 @@ export class Pipeline {
 
   /** The items `a` renders (whether or not it owns its pod interface). */
   itemsOf(a: Attachment): Item[] {
-    return renderPodAttachment(this.opts.ctx, a);
+    return renderPodAttachment(this.opts.ctx, a, this.networkOf(a));
+  }
+
+  /** The network an attachment would join on this node, if the node can use it. */
+  network(name: string): NetworkOnNode | undefined {
+    return this.networks.get(name);
   }
 
   /** Every item this pipeline wants, as it last committed them. */
@@ -177,7 +200,63 @@ export class Pipeline {
 
   private renderPod(list: readonly Attachment[]): Item[] {
     const owner = list.at(-1);
-    return owner ? renderPodAttachment(this.opts.ctx, owner) : [];
+    return owner ? this.itemsOf(owner) : [];
+  }
+
+  private networkOf(a: Attachment): NetworkOnNode | undefined {
+    return a.network === '' ? undefined : this.networks.get(a.network);
+  }
+
+  /**
+   * The networks this node can use now: every valid record of the view, and the last known
+   * form of any network a local pod still uses (kept, not re-validated, until its pods go).
+   */
+  private usableNetworks(): Map<string, NetworkOnNode> {
+    const { ctx, logger, view } = this.opts;
+    const out = new Map<string, NetworkOnNode>();
+    for (const [name, record] of view.networks.items) {
+      const net = networkOnNode(record, ctx.id, ctx.vni);
+      if (isNetworkOnNode(net) && net.name === name) out.set(name, net);
+      else if (this.networks.get(name) === undefined)
+        logger.warn(
+          { network: name, problem: isNetworkOnNode(net) ? 'name differs from key' : net.problem },
+          'network record not usable',
+        );
+    }
+    const inUse = new Set([...this.pods.values()].map((l) => l.at(-1)!.network).filter((n) => n !== ''));
+    for (const name of inUse) {
+      const kept = this.networks.get(name);
+      if (kept && out.get(name) === undefined) out.set(name, kept);
+    }
+    return out;
+  }
+
+  /** Re-renders every network (a network or a peer changed), and the pods of changed networks. */
+  private refreshNetworks(): Change[] {
+    const before = this.networks;
+    this.networks = this.usableNetworks();
+    const out: Change[] = [];
+    for (const name of new Set([...before.keys(), ...this.networks.keys()])) {
+      out.push(
+        ...this.desired.set(networkSource(name), this.networks.has(name) ? this.renderNetwork(name) : []),
+      );
+      if (sameNetwork(before.get(name), this.networks.get(name))) continue;
+      for (const [key, list] of this.pods)
+        if (list.at(-1)!.network === name) out.push(...this.desired.set(key, this.renderPod(list)));
+    }
+    return out;
+  }
+
+  /** One network's items on this node: its base and, per peer, tunnel and route. */
+  private renderNetwork(name: string): Item[] {
+    const net = this.networks.get(name)!;
+    const all = [...this.networks.values()].flatMap((n) => n.subnets);
+    const items = renderNetworkBase(this.opts.ctx, net, all);
+    for (const peer of this.peerNames()) {
+      const p = this.peerNode(peer);
+      if (p) items.push(...renderNetworkPeer(this.opts.ctx, net, p));
+    }
+    return items;
   }
 
   /** Every local pod interface's policy and the peer sets they name (one source: it is one computation). */
@@ -217,6 +296,12 @@ export class Pipeline {
   }
 
   private renderPeerNamed(name: string): Item[] {
+    const peer = this.peerNode(name);
+    return peer ? renderPeer(this.opts.ctx, peer, this.opts.gatewayOffset) : [];
+  }
+
+  /** Which peer node `name` is now (and remembers it while its record is usable). */
+  private peerNode(name: string): PeerNode | undefined {
     const { view } = this.opts;
     const info = view.nodeInfos.get(name);
     const k8sNode = view.nodes.get(name);
@@ -230,6 +315,17 @@ export class Pipeline {
     });
     if (peer && info) this.lastKnown.set(name, peer);
     if (!k8sNode && !info) this.lastKnown.delete(name);
-    return peer ? renderPeer(this.opts.ctx, peer, this.opts.gatewayOffset) : [];
+    return peer;
   }
+}
+
+/** Whether two renderings of a network would wire its pods the same way. */
+function sameNetwork(a: NetworkOnNode | undefined, b: NetworkOnNode | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return (
+    a.id === b.id &&
+    a.block.cidr === b.block.cidr &&
+    a.block.gateway === b.block.gateway &&
+    a.subnets.join() === b.subnets.join()
+  );
 }

@@ -1,15 +1,24 @@
-// Local pods: one interface per attachment, with its /32 route towards it.
+// Local pods: one interface per attachment, with its /32 route towards it, in the VRF of the
+// attachment's network. A primary interface gets the default route; an extra interface (from
+// k8s.v1.cni.cncf.io/networks) gets routes to its network's subnets instead.
 import type { Item } from '../scheduler/descriptor.ts';
 import { podInterfaceKey, routeKey } from '../items/keys.ts';
 import type { PodInterface, Route } from '../items/values.ts';
 import type { Attachment } from '../attachments/attachment.ts';
+import type { NetworkOnNode } from '../networks/plan.ts';
 import type { NodeContext } from './context.ts';
 import { hostIfName } from './names.ts';
 
 const DEFAULT_VRF = 0;
 
-/** The items of one attached pod interface (default network; custom networks are a later issue). */
-export function renderPodAttachment(ctx: NodeContext, a: Attachment): Item[] {
+/**
+ * The items of one attached pod interface. `net` is the attachment's network on this node
+ * (required when `a.network` is not ''; without it nothing is rendered: the network is unknown).
+ */
+export function renderPodAttachment(ctx: NodeContext, a: Attachment, net?: NetworkOnNode): Item[] {
+  if (a.delegated !== undefined) return []; // another plugin's interface
+  if (a.network !== '' && net?.name !== a.network) return [];
+  const vrf = net ? net.id : DEFAULT_VRF;
   const key = podInterfaceKey(a.namespace, a.pod, a.ifname);
   const iface: PodInterface = {
     namespace: a.namespace,
@@ -19,14 +28,15 @@ export function renderPodAttachment(ctx: NodeContext, a: Attachment): Item[] {
     ifname: a.ifname,
     hostIfName: hostIfName(a.containerId, a.ifname),
     mtu: ctx.mtu,
-    vrf: DEFAULT_VRF,
+    vrf,
     addresses: [`${a.ip}/32`],
-    gateway: ctx.gateway,
-    mac: '',
+    gateway: a.extra === true ? '' : net ? net.block.gateway : ctx.gateway,
+    mac: a.mac ?? '',
+    ...(a.extra === true ? { routes: net ? [...net.subnets] : [ctx.podCidr] } : {}),
   };
-  const route: Route = { vrf: DEFAULT_VRF, dst: `${a.ip}/32`, via: { type: 'interface', interface: key } };
+  const route: Route = { vrf, dst: `${a.ip}/32`, via: { type: 'interface', interface: key } };
   return [
     { key, value: iface },
-    { key: routeKey(DEFAULT_VRF, route.dst), value: route },
+    { key: routeKey(vrf, route.dst), value: route },
   ];
 }

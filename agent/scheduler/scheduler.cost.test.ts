@@ -40,7 +40,7 @@ function pod(i: number, mtu = 1450): Item[] {
 }
 
 function base(): Item[] {
-  const vrf: Vrf = { id: VRF, network: 'blue' };
+  const vrf: Vrf = { id: VRF, network: 'blue', subnets: ['10.0.0.0/8'] };
   const gw: Address = { vrf: VRF, address: '10.0.0.1/8', role: 'pod-gateway' };
   return [
     { key: vrfKey(VRF), value: vrf },

@@ -50,7 +50,7 @@ export function vrfDescriptor(ports: {
         const key = vrfKey(t.id);
         const want = ctx.desired.get(key);
         if (!t.name.startsWith(NAME_PREFIX)) {
-          out.push({ key, value: want ?? { id: t.id, network: t.name }, origin: 'external' });
+          out.push({ key, value: want ?? { id: t.id, network: t.name, subnets: [] }, origin: 'external' });
         } else if (want !== undefined && vrfTableName(want) === t.name && v6.has(t.id)) {
           out.push({ key, value: want, origin: 'netloom' });
         } else {
@@ -59,6 +59,7 @@ export function vrfDescriptor(ports: {
             value: {
               id: t.id,
               network: t.name.slice(NAME_PREFIX.length) + (v6.has(t.id) ? '' : ' (no IPv6 table)'),
+              subnets: [],
             },
             origin: 'netloom',
           });
