@@ -1,6 +1,7 @@
 // `netloom ksr` settings: flags (--etcd-endpoints …), NETLOOM_* environment, or a config file.
 import { hostname } from 'node:os';
 import { z } from 'zod';
+import { parsePrefix } from '../lib/cidr.ts';
 import { bool, list, num } from '../lib/config.ts';
 import { errorMessage } from '../lib/errors.ts';
 import { DEFAULT_MAX_TXN_BYTES } from './batches.ts';
@@ -21,6 +22,15 @@ const lbPools = z
       return z.NEVER;
     }
   });
+
+/** An IPv4 network address with its length ('10.1.0.0/16'), checked as the agent checks it. */
+const cidr4 = z.string().superRefine((text, ctx) => {
+  try {
+    parsePrefix(text, '');
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: errorMessage(err).replace(/^: /, '') });
+  }
+});
 
 export const ksrConfigSchema = z.object({
   /** kubeconfig file; without it: in-cluster service account, else $KUBECONFIG / ~/.kube/config. */
@@ -59,6 +69,15 @@ export const ksrConfigSchema = z.object({
   lbPools,
   /** The loadBalancerClass netloom serves (besides services with no class). */
   lbClass: z.string().min(1).default('netloom.io/lb'),
+  /**
+   * The cluster's pod and service ranges and the default network's VNI (the agents' values):
+   * a netloom network (ksr/networks/) overlapping either range, or taking that VNI, is refused.
+   */
+  podCidr: cidr4.default('10.1.0.0/16'),
+  serviceCidr: cidr4.default('10.96.0.0/12'),
+  vxlanVni: num().pipe(z.number().int().min(1).max(16_777_215)).default(10),
+  /** network-status patches in flight at once (ksr/netstatus/). */
+  networkStatusConcurrency: num().pipe(z.number().int().min(1).max(64)).default(4),
   /**
    * /livez fails once the leader's syncer loop has not turned for this long (it turns at least
    * every heartbeat while healthy; one turn may hold a full sync's read or sweep).

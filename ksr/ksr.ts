@@ -13,6 +13,11 @@ import { LbPools, type Pool } from './lbipam/pools.ts';
 import { Elector, type Term } from './leader.ts';
 import type { KubeClient } from './kube/client.ts';
 import type { KubeWriter } from './kube/writer.ts';
+import type { NadWriter } from './networks/kube.ts';
+import { NetworkRegistry, type RegistryOptions } from './networks/registry.ts';
+import { AttachmentIndex } from './netstatus/attachments.ts';
+import type { PodAnnotator } from './netstatus/kube.ts';
+import { NetStatusWriter, type NetStatusOptions } from './netstatus/writer.ts';
 import { Reflector, type ReflectorOptions } from './kube/reflector.ts';
 import type { KsrMetrics } from './metrics.ts';
 import type { Feed } from './feed.ts';
@@ -32,6 +37,10 @@ export interface KsrOptions {
   /** LoadBalancer pools; empty: no allocator (another controller may serve LoadBalancers). */
   lbPools: readonly Pool[];
   allocator: AllocatorOptions;
+  /** The network registry (ksr/networks/): the cluster's ranges, resync, backoff. */
+  networks: RegistryOptions;
+  /** The network-status writer (ksr/netstatus/). */
+  networkStatus: NetStatusOptions;
   /** /livez fails once the leader's syncer loop has not turned for this long. */
   livenessStuckMs: number;
 }
@@ -44,6 +53,10 @@ export interface KsrDeps {
   kube: KubeClient;
   /** Writes to Kubernetes (the allocator's); needed only with pools. */
   kubeWriter?: KubeWriter;
+  /** Finalizers and Events on NADs (the network registry); without it the registry does not run. */
+  nadWriter?: NadWriter;
+  /** Pod annotation patches (network-status); without it the writer does not run. */
+  podAnnotator?: PodAnnotator;
   keyspace: Keyspace;
   logger: Logger;
   metrics: KsrMetrics;
@@ -55,6 +68,10 @@ export class Ksr {
   readonly syncer: Syncer;
   /** Runs beside the syncer while leading, when pools are configured. */
   readonly allocator: Allocator | undefined;
+  /** attachments/ of the cluster, read while leading (network-status, networks in use). */
+  readonly attachments: AttachmentIndex;
+  readonly networks: NetworkRegistry | undefined;
+  readonly networkStatus: NetStatusWriter | undefined;
   private readonly d: KsrDeps;
   private readonly reflectors: Reflector[];
   private readonly elector: Elector;
@@ -103,10 +120,42 @@ export class Ksr {
             options: options.allocator,
           })
         : undefined;
+    this.attachments = new AttachmentIndex({
+      store: deps.store,
+      keyspace,
+      logger: logger.child({ part: 'attachments' }),
+      onPod: (podKey) => this.networkStatus?.touch(podKey, true),
+      onNetworks: () => this.networks?.wake.notify(),
+    });
+    this.networks = deps.nadWriter
+      ? new NetworkRegistry({
+          store: deps.store,
+          keyspace,
+          kube: deps.nadWriter,
+          index: this.attachments,
+          logger: logger.child({ part: 'networks' }),
+          metrics,
+          options: options.networks,
+        })
+      : undefined;
+    this.networkStatus = deps.podAnnotator
+      ? new NetStatusWriter({
+          store: deps.store,
+          pods: deps.podAnnotator,
+          index: this.attachments,
+          podUid: (podKey) => this.podUid(podKey),
+          logger: logger.child({ part: 'netstatus' }),
+          metrics,
+          options: options.networkStatus,
+        })
+      : undefined;
     const feedDeps = { mirror: this.mirror, keyspace, logger, metrics };
     const feedOf = (r: (typeof RESOURCES)[number]): Feed => {
       const feed = r.feed(feedDeps);
-      return r.kind === 'service' && this.allocator ? this.allocator.tee(feed) : feed;
+      if (r.kind === 'service' && this.allocator) return this.allocator.tee(feed);
+      if (r.kind === 'netattach' && this.networks) return this.networks.tee(feed);
+      if (r.kind === 'pod' && this.networkStatus) return this.networkStatus.tee(feed);
+      return feed;
     };
     this.reflectors = RESOURCES.map(
       (r) =>
@@ -143,7 +192,14 @@ export class Ksr {
       this.d.metrics.leader.set(1);
       const onAbort = (): void => void term.end('shutting down');
       signal.addEventListener('abort', onAbort, { once: true });
-      await Promise.all([this.syncer.run(term), this.allocator?.run(term)]);
+      const leading = this.networks !== undefined || this.networkStatus !== undefined;
+      await Promise.all([
+        this.syncer.run(term),
+        this.allocator?.run(term),
+        leading ? this.attachments.run(term.signal) : undefined,
+        this.networks?.run(term),
+        this.networkStatus?.run(term),
+      ]);
       this.turns.idle();
       signal.removeEventListener('abort', onAbort);
       await term.end('term over');
@@ -152,6 +208,20 @@ export class Ksr {
     }
     await reflecting;
     this.compactor.stop();
+  }
+
+  /** The reflected pod's UID, from the mirror (`<namespace>/<pod>`). */
+  private podUid(podKey: string): string | undefined {
+    const slash = podKey.indexOf('/');
+    const key = this.d.keyspace.key({
+      kind: 'pod',
+      namespace: podKey.slice(0, slash),
+      name: podKey.slice(slash + 1),
+    });
+    const value = this.mirror.get(key);
+    if (value === undefined) return undefined;
+    const uid = (JSON.parse(value) as { uid?: unknown }).uid;
+    return typeof uid === 'string' ? uid : '';
   }
 
   get isLeader(): boolean {

@@ -11,6 +11,8 @@ import { ksrConfigSchema, type KsrConfig } from './config.ts';
 import { createKubeClient, loadKubeConfig } from './kube/client.ts';
 import { DEFAULT_REFLECTOR_OPTIONS } from './kube/reflector.ts';
 import { createKubeWriter } from './kube/writer.ts';
+import { createNadWriter } from './networks/kube.ts';
+import { createPodAnnotator } from './netstatus/kube.ts';
 import { Ksr, type KsrOptions } from './ksr.ts';
 import { createKsrMetrics } from './metrics.ts';
 import { DEFAULT_SYNCER_OPTIONS } from './syncer.ts';
@@ -38,6 +40,12 @@ function ksrOptions(c: KsrConfig): KsrOptions {
     lbPools: c.lbPools,
     livenessStuckMs: c.livenessStuckSeconds * 1000,
     allocator: { lbClass: c.lbClass, resyncMs: c.fullResyncMs, backoffMs: DEFAULT_SYNCER_OPTIONS.backoffMs },
+    networks: {
+      ranges: { podCidr: c.podCidr, serviceCidr: c.serviceCidr, vni: c.vxlanVni },
+      resyncMs: c.fullResyncMs,
+      backoffMs: DEFAULT_SYNCER_OPTIONS.backoffMs,
+    },
+    networkStatus: { concurrency: c.networkStatusConcurrency, backoffMs: { min: 500, max: 30_000 } },
   };
 }
 
@@ -47,11 +55,24 @@ export async function main(argv: string[]): Promise<number> {
   const keyspace = new Keyspace(config.cluster);
   const kc = loadKubeConfig(config.kubeconfig);
   const kube = createKubeClient(kc, { watchIdleMs: Math.max(config.watchdogMs * 2, 60_000) });
-  const kubeWriter = createKubeWriter(kc, { component: 'netloom-ksr', instance: config.identity });
+  const writerOptions = { component: 'netloom-ksr', instance: config.identity };
+  const kubeWriter = createKubeWriter(kc, writerOptions);
+  const nadWriter = createNadWriter(kc, writerOptions);
+  const podAnnotator = createPodAnnotator(kc);
   const store = new Store(etcdClientOf(config));
   const registry = createRegistry('ksr');
   const metrics = createKsrMetrics(registry);
-  const ksr = new Ksr({ store, kube, kubeWriter, keyspace, logger, metrics, options: ksrOptions(config) });
+  const ksr = new Ksr({
+    store,
+    kube,
+    kubeWriter,
+    nadWriter,
+    podAnnotator,
+    keyspace,
+    logger,
+    metrics,
+    options: ksrOptions(config),
+  });
 
   const health = await startHealthServer({
     address: config.metricsAddr,

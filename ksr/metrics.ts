@@ -22,6 +22,16 @@ export interface KsrMetrics {
   tooLarge: Counter<'kind'>;
   /** Objects currently not written because they are too large. */
   tooLargeObjects: Gauge<'kind'>;
+  /** networks/ records the registry holds (ksr/networks/). */
+  networks: Gauge;
+  /** NADs whose network is refused or invalid now, by reason (the Event's). */
+  networksRefused: Gauge<'reason'>;
+  /** Refusals reported (one per distinct Event), by reason. */
+  networkRefusals: Counter<'reason'>;
+  /** network-status patches (ksr/netstatus/), by result: written, gone, error. */
+  networkStatusPatches: Counter<'result'>;
+  /** Pods whose network-status patch failed and waits for a retry. */
+  networkStatusRetrying: Gauge;
 }
 
 export function createKsrMetrics(registry: Registry): KsrMetrics {
@@ -81,6 +91,34 @@ export function createKsrMetrics(registry: Registry): KsrMetrics {
       name: 'netloom_ksr_too_large_objects',
       help: 'Objects not written to etcd because their value is too large, by kind',
       labelNames: ['kind'],
+      registers,
+    }),
+    networks: new Gauge({
+      name: 'netloom_ksr_networks',
+      help: 'netloom networks recorded in networks/ by the leader',
+      registers,
+    }),
+    networksRefused: new Gauge({
+      name: 'netloom_ksr_networks_refused',
+      help: 'NetworkAttachmentDefinitions whose netloom network is refused or invalid, by reason',
+      labelNames: ['reason'],
+      registers,
+    }),
+    networkRefusals: new Counter({
+      name: 'netloom_ksr_network_refusals_total',
+      help: 'Network refusals reported as Events, by reason',
+      labelNames: ['reason'],
+      registers,
+    }),
+    networkStatusPatches: new Counter({
+      name: 'netloom_ksr_network_status_patches_total',
+      help: 'Pod network-status annotation patches, by result (written, gone, error)',
+      labelNames: ['result'],
+      registers,
+    }),
+    networkStatusRetrying: new Gauge({
+      name: 'netloom_ksr_network_status_retrying',
+      help: 'Pods whose network-status patch failed and waits for a retry',
       registers,
     }),
   };

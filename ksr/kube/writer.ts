@@ -1,6 +1,8 @@
-// The only writes KSR makes to Kubernetes, for the LoadBalancer allocator: a Service's
-// status.loadBalancer (the status subresource) and Events on a Service. Least privilege in
-// RBAC mirrors this: services/status patch, events create.
+// KSR's writes to Kubernetes for the LoadBalancer allocator: a Service's status.loadBalancer (the
+// status subresource) and Events on a Service. `postEvent` is shared with the network registry
+// (Events on NetworkAttachmentDefinitions, ksr/networks/kube.ts); the network-status writer has
+// its own port (ksr/netstatus/kube.ts). Least privilege in RBAC mirrors these: services/status
+// patch, events create.
 import { HttpMethod, type KubeConfig } from '@kubernetes/client-node';
 import { KubeApiError, kubeFetch } from './client.ts';
 
@@ -59,32 +61,50 @@ export function createKubeWriter(
       return (await res.json()) as object;
     },
 
-    async event(ref, e) {
-      const path = `/api/v1/namespaces/${seg(ref.namespace)}/events`;
-      const now = new Date().toISOString();
-      const body = JSON.stringify({
-        metadata: { generateName: `${ref.name}.`, namespace: ref.namespace },
-        involvedObject: { apiVersion: 'v1', kind: 'Service', ...ref },
-        type: e.warning ? 'Warning' : 'Normal',
-        reason: e.reason,
-        message: e.message,
-        source: { component: options.component },
-        reportingComponent: options.component,
-        reportingInstance: options.instance,
-        firstTimestamp: now,
-        lastTimestamp: now,
-        count: 1,
-      });
-      const res = await kubeFetch(kc, HttpMethod.POST, path, {
-        body,
-        contentType: 'application/json',
-        timeoutMs,
-      });
-      if (res.status !== 201 && res.status !== 200) {
-        const text = await res.text().catch(() => '');
-        throw new KubeApiError(res.status, `POST ${path}: ${text.slice(0, 300)}`);
-      }
-      await res.body?.cancel();
-    },
+    event: (ref, e) => postEvent(kc, options, { apiVersion: 'v1', kind: 'Service', ...ref }, e, timeoutMs),
   };
+}
+
+/** The object an Event is about. */
+export interface InvolvedObject {
+  apiVersion: string;
+  kind: string;
+  namespace: string;
+  name: string;
+  uid: string;
+}
+
+/** Creates an Event about `obj` (Services here; NetworkAttachmentDefinitions for the network registry). */
+export async function postEvent(
+  kc: KubeConfig,
+  options: { component: string; instance: string },
+  obj: InvolvedObject,
+  e: KubeEvent,
+  timeoutMs = 30_000,
+): Promise<void> {
+  const path = `/api/v1/namespaces/${seg(obj.namespace)}/events`;
+  const now = new Date().toISOString();
+  const body = JSON.stringify({
+    metadata: { generateName: `${obj.name}.`, namespace: obj.namespace },
+    involvedObject: obj,
+    type: e.warning ? 'Warning' : 'Normal',
+    reason: e.reason,
+    message: e.message,
+    source: { component: options.component },
+    reportingComponent: options.component,
+    reportingInstance: options.instance,
+    firstTimestamp: now,
+    lastTimestamp: now,
+    count: 1,
+  });
+  const res = await kubeFetch(kc, HttpMethod.POST, path, {
+    body,
+    contentType: 'application/json',
+    timeoutMs,
+  });
+  if (res.status !== 201 && res.status !== 200) {
+    const text = await res.text().catch(() => '');
+    throw new KubeApiError(res.status, `POST ${path}: ${text.slice(0, 300)}`);
+  }
+  await res.body?.cancel();
 }
