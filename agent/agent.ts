@@ -51,6 +51,8 @@ export interface AgentParts {
   peerAudit: PeerAudit;
   attachments: AttachmentStore;
   lock: PidLock;
+  /** The multi-cluster mesh (--mesh, agent/mesh/): started with the view sync, closed before the scheduler. */
+  mesh?: { start(): void; close(): Promise<void> };
 }
 
 export class Agent {
@@ -196,6 +198,7 @@ export class Agent {
         logger,
       });
     }
+    this.parts.mesh?.start();
     const pulse = this.viewPulse;
     this.tasks.push(
       pulse
@@ -256,6 +259,7 @@ export class Agent {
     for (const t of this.timers) clearInterval(t);
     this.departed?.close();
     await Promise.allSettled(this.tasks);
+    await this.parts.mesh?.close();
     await this.scheduler.close();
   }
 

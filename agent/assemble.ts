@@ -26,6 +26,9 @@ import { Pipeline } from './pipeline/pipeline.ts';
 import type { NodeContext } from './renderers/context.ts';
 import type { Driver } from './scheduler/descriptor.ts';
 import { KvScheduler } from './scheduler/scheduler.ts';
+import { planOf } from './mesh/plan.ts';
+import { registerCluster } from './mesh/registry.ts';
+import { MeshSync } from './mesh/sync.ts';
 import { PeerAudit } from './view/peer-audit.ts';
 import { ClusterView } from './view/view.ts';
 
@@ -56,6 +59,10 @@ export async function assembleAgent(
   let driver: Driver | undefined;
   let identity: NodeIdentity | undefined;
   try {
+    // The store-wide registry first (agent/mesh/): a plan that contradicts the cluster's, or one
+    // whose ranges overlap another cluster's with --mesh, stops the agent before it claims anything.
+    const clusterPlan = planOf(config);
+    await registerCluster(store, config.cluster, clusterPlan, logger.child({ part: 'mesh' }));
     const stolen = config.stn
       ? await stealForAgent({
           socket: config.stnSocket,
@@ -85,6 +92,8 @@ export async function assembleAgent(
       logger: logger.child({ part: 'identity' }),
       // An etcd restored from an older backup lost this node's IPAM records: write them back.
       onRestored: async () => void (await ipamRef.current?.reassert()),
+      // Another cluster holding this node's ID store-wide only matters when overlays meet.
+      foreignIds: config.mesh ? 'refuse' : 'warn',
     });
     const ipam = new PodIpam({
       store,
@@ -148,6 +157,18 @@ export async function assembleAgent(
       peerAudit: new PeerAudit({ view, self: config.nodeName, subnetOf, logger, registry }),
       attachments,
       lock,
+      ...(config.mesh
+        ? {
+            mesh: new MeshSync({
+              store,
+              cluster: config.cluster,
+              plan: clusterPlan,
+              ctx,
+              apply: (source, items, description) => pipeline.setExtra(source, items, description),
+              logger: logger.child({ part: 'mesh' }),
+            }),
+          }
+        : {}),
     });
     agent.run();
     // No CNI socket for the fake data plane unless asked: it wires nothing real.

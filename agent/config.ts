@@ -33,6 +33,12 @@ export const agentConfigSchema = z.object({
   serviceCidr: z.string().default('10.96.0.0/12'),
   vxlanVni: int(1, 16_777_215).default(10),
   vxlanPort: int(1, 65_535).default(4789),
+  /**
+   * Route to the other clusters sharing netloom's etcd that have the mesh on too (agent/mesh/):
+   * their nodes become overlay peers on --vxlan-vni and their pod CIDRs are left out of source
+   * NAT. Needs disjoint pod and service CIDRs across those clusters (else the agent refuses to start).
+   */
+  mesh: bool().default(false),
   mtu: int(576, 65_535).default(1450),
   /** This node's address; by default the first non-loopback IPv4 address. */
   managementIp: z.string().optional(),

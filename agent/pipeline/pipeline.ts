@@ -63,6 +63,8 @@ export class Pipeline {
   private readonly lastKnown = new Map<string, PeerNode>();
   /** Attachments per pod interface key, oldest first: the last one renders the interface. */
   private readonly pods = new Map<string, Attachment[]>();
+  /** Extra sources (setExtra): items from parts of the agent other than the renderers. */
+  private readonly extras = new Map<string, Item[]>();
   /**
    * The custom networks usable on this node, by `<namespace>/<name>`. A network whose record
    * goes away (or turns unusable) while local pods still use it is kept as it was: its pods
@@ -87,7 +89,21 @@ export class Pipeline {
     for (const name of this.opts.view.services.items.keys())
       this.desired.set(`svc:${name}`, this.renderServiceNamed(name));
     this.desired.set(POLICY_SOURCE, this.renderPolicy());
+    for (const [source, items] of this.extras) this.desired.set(`extra:${source}`, items);
     return this.opts.scheduler.resync({ desired: this.desired.items(), retrieve, description });
+  }
+
+  /**
+   * Hook for parts of the agent outside the renderers (the multi-cluster mesh, agent/mesh/):
+   * replaces the items of one extra source and commits the difference; kept across resyncs.
+   * Extra sources are set last, so an extra item with the key of a rendered one replaces it
+   * (the mesh's source NAT replaces the node's).
+   */
+  async setExtra(source: string, items: Item[], description: string): Promise<TxnRecord | undefined> {
+    if (items.length === 0) this.extras.delete(source);
+    else this.extras.set(source, items);
+    const changes = this.desired.set(`extra:${source}`, items);
+    return changes.length === 0 ? undefined : this.opts.scheduler.commit(changes, description);
   }
 
   /** Applies the consequences of view changes; undefined when nothing the agent renders changed. */
