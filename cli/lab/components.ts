@@ -311,9 +311,6 @@ export function labComponents(state: LabState, bins: Binaries): Component[] {
       `default=${state.lbPool}`,
       '--log-level',
       state.logLevel,
-      // The agents' ranges: a netloom network (NAD) overlapping them is refused.
-      ...(state.podCidr ? ['--pod-cidr', state.podCidr] : []),
-      ...(state.serviceCidr ? ['--service-cidr', state.serviceCidr] : []),
     ]),
     ready: () => ok200(`${ksrUrl}/readyz`),
   });
