@@ -78,6 +78,8 @@ interface Prepared {
   list: NetworkConfList;
   req: DelegateRequest;
   exec: PluginExec;
+  /** Binaries found so far, by type: each is looked up once per operation. */
+  paths: Map<string, string>;
 }
 
 const nameOf = (req: DelegateRequest): string => `${req.network.namespace}/${req.network.name}`;
@@ -95,14 +97,24 @@ function prepare(req: DelegateRequest, command: CniCommand): Prepared {
       timeoutMs: req.timeoutMs ?? DEFAULT_PLUGIN_TIMEOUT_MS,
       runIn: req.runIn,
     },
+    paths: new Map(),
   };
+}
+
+async function pluginPath(p: Prepared, type: string): Promise<string> {
+  let path = p.paths.get(type);
+  if (path === undefined) {
+    path = await findPlugin(p.network, type, p.req.binDirs);
+    p.paths.set(type, path);
+  }
+  return path;
 }
 
 /** Plugin `index`'s binary, for `command`, with `prevResult`: its stdout. */
 async function call(p: Prepared, index: number, command: CniCommand, prevResult?: unknown): Promise<string> {
   const type = String(p.list.plugins[index]!['type']);
   const inv: Invocation = { network: p.network, plugin: type, command };
-  const path = await findPlugin(p.network, type, p.req.binDirs);
+  const path = await pluginPath(p, type);
   const stdin = pluginStdin(p.list, index, p.req.selection ?? {}, prevResult);
   const env = pluginEnv(process.env, { ...p.req, command });
   return runPlugin(inv, path, { stdin, env }, p.exec);
@@ -142,7 +154,7 @@ export async function delegateAdd(req: DelegateRequest): Promise<DelegateResult>
 
 async function add(p: Prepared): Promise<DelegateResult> {
   // Every binary is found before the first runs: a missing one fails with nothing done.
-  for (const plugin of p.list.plugins) await findPlugin(p.network, String(plugin['type']), p.req.binDirs);
+  for (const plugin of p.list.plugins) await pluginPath(p, String(plugin['type']));
   let result: Record<string, unknown> | undefined;
   for (let i = 0; i < p.list.plugins.length; i++) {
     try {

@@ -52,6 +52,12 @@ describe('runPlugin', () => {
     expect(err).toMatchObject({ code: 7, pluginMessage: 'no master', stderr: 'some log\n', exitCode: 1 });
   });
 
+  it('an error object with exit 0 is still an error', async () => {
+    const path = script('err0', `echo '{"cniVersion":"1.0.0","code":11,"msg":"later"}'`);
+    const err = await runPlugin(inv, path, { stdin: '', env: {} }, exec).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 11, pluginMessage: 'later', exitCode: 0, retriable: true });
+  });
+
   it('a crash without an error object is 999 with stderr', async () => {
     const path = script('crash', `echo 'panic: nil map' >&2; exit 2`);
     const err = await runPlugin(inv, path, { stdin: '', env: {} }, exec).catch((e: unknown) => e);

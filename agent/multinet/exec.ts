@@ -8,7 +8,13 @@ import { access, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CniCode } from '../../cni/errors.ts';
 import { inNetns, ToolError, type ProcessRunner } from '../../lib/iproute.ts';
-import { PluginError, PluginNotFoundError, PluginTimeoutError, type Invocation } from './errors.ts';
+import {
+  cniErrorOf,
+  PluginError,
+  PluginNotFoundError,
+  PluginTimeoutError,
+  type Invocation,
+} from './errors.ts';
 
 /** How plugins are run; the same for every call of one delegation. */
 export interface PluginExec {
@@ -65,7 +71,9 @@ export async function runPlugin(
       cause: err,
     });
   }
-  if (res.code !== 0)
+  // An error object is an error even with exit 0 (the spec pairs it with a non-zero exit; a
+  // plugin that forgets must not have its error read as an empty result).
+  if (res.code !== 0 || cniErrorOf(res.stdout) !== undefined)
     throw PluginError.parse(inv, { stdout: res.stdout, stderr: res.stderr, exitCode: res.code });
   return res.stdout;
 }
