@@ -151,6 +151,9 @@ export function agentArgs(node: NodeLayout, state: LabState): string[] {
     ...(cniSocket ? [`--${cniSocket}`, node.cniSocket] : []),
     '--log-level',
     state.logLevel,
+    ...(state.podCidr ? ['--pod-cidr', state.podCidr] : []),
+    ...(state.serviceCidr ? ['--service-cidr', state.serviceCidr] : []),
+    ...(state.mesh ? ['--mesh', 'true'] : []),
     ...(state.agentArgs ?? '').split(/\s+/).filter((a) => a !== ''),
   ];
 }
@@ -180,28 +183,30 @@ export function labComponents(state: LabState, bins: Binaries): Component[] {
 
   if (bins.etcd.ok) {
     const e = bins.etcd;
-    list.push({
-      name: 'etcd',
-      title: `etcd ${e.version} (netloom's store)`,
-      after: [],
-      endpoint: etcd,
-      prepare: () => rmSync(layout.files.etcdSocket, { force: true }),
-      spec: daemon(
-        'etcd',
-        e.path,
-        etcdArgs({
-          name: 'netloom',
-          dataDir: layout.files.etcdData,
-          // Loopback for the host's processes, the socket for the agents: nowhere else.
-          client: [etcd, `unixs://${layout.files.etcdSocket}`],
-          advertise: etcd,
-          peerPort: state.ports.etcdPeer,
-          version: e.version,
-          pki: labPki(state),
-        }),
-      ),
-      ready: () => etcdHealthy(etcd, admin),
-    });
+    // A joined lab uses the other lab's netloom etcd; it has only the API server's own.
+    if (!state.join)
+      list.push({
+        name: 'etcd',
+        title: `etcd ${e.version} (netloom's store)`,
+        after: [],
+        endpoint: etcd,
+        prepare: () => rmSync(layout.files.etcdSocket, { force: true }),
+        spec: daemon(
+          'etcd',
+          e.path,
+          etcdArgs({
+            name: 'netloom',
+            dataDir: layout.files.etcdData,
+            // Loopback for the host's processes, the socket for the agents: nowhere else.
+            client: [etcd, `unixs://${layout.files.etcdSocket}`],
+            advertise: etcd,
+            peerPort: state.ports.etcdPeer,
+            version: e.version,
+            pki: labPki(state),
+          }),
+        ),
+        ready: () => etcdHealthy(etcd, admin),
+      });
     const kubeEtcd = `http://127.0.0.1:${state.ports.kubeEtcd}`;
     list.push({
       name: 'kube-etcd',
@@ -246,7 +251,7 @@ export function labComponents(state: LabState, bins: Binaries): Component[] {
         `--service-account-key-file=${kube.saPub}`,
         `--service-account-signing-key-file=${kube.saKey}`,
         '--service-account-issuer=https://kubernetes.default.svc',
-        '--service-cluster-ip-range=10.96.0.0/12',
+        `--service-cluster-ip-range=${state.serviceCidr ?? '10.96.0.0/12'}`,
         '--enable-priority-and-fairness=false',
         '--profiling=false',
         '--v=1',
@@ -311,6 +316,9 @@ export function labComponents(state: LabState, bins: Binaries): Component[] {
       `default=${state.lbPool}`,
       '--log-level',
       state.logLevel,
+      // The agents' ranges: a netloom network (NAD) overlapping them is refused.
+      ...(state.podCidr ? ['--pod-cidr', state.podCidr] : []),
+      ...(state.serviceCidr ? ['--service-cidr', state.serviceCidr] : []),
     ]),
     ready: () => ok200(`${ksrUrl}/readyz`),
   });

@@ -48,6 +48,19 @@ export const labConfigSchema = z.object({
   metricsAddr: z.string().min(1).optional(),
   /** CNI configuration list the node simulator runs (default deploy/netloom.conflist). */
   conflist: z.string().optional(),
+  /**
+   * Run this lab as another cluster on an existing lab's netloom etcd and underlay: the name of
+   * that lab (its lab.json, in /run/netloom-<join> or --join-state-dir, says where its etcd is).
+   * The cluster name defaults to this lab's name; use other --pod-cidr and --service-cidr.
+   */
+  join: z.string().regex(LAB_NAME).optional(),
+  joinStateDir: z.string().min(1).optional(),
+  /** The agents' pod CIDR (`--pod-cidr`); default the agent's (10.1.0.0/16). */
+  podCidr: z.string().optional(),
+  /** The agents' and the API server's service CIDR; default 10.96.0.0/12. */
+  serviceCidr: z.string().optional(),
+  /** Agents route to the other meshed clusters sharing the etcd (`netloom agent --mesh`). */
+  mesh: bool().default(false),
   /** Extra flags for every node agent, space-separated (e.g. "--dataplane fake --resync-interval-seconds 30"). */
   agentArgs: z.string().default(''),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'),

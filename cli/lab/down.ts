@@ -9,6 +9,8 @@ import type { LabLayout } from './layout.ts';
 import { delNetns, listNetns, netnsPids } from './netns.ts';
 import { unmountLab } from './real-node.ts';
 import type { Out } from './up.ts';
+import { forgetJoined } from './join.ts';
+import { readState } from './state.ts';
 
 export interface DownResult {
   processes: number;
@@ -74,6 +76,9 @@ export async function down(layout: LabLayout, out: Out): Promise<DownResult> {
   for (const ns of order) await delNetns(ns);
   // Real nodes: the host's veth went with the underlay; the mount namespace files remain mounted.
   await unmountLab(layout);
+  // A lab joined to another: only its cluster goes (cli/lab/join.ts), the other lab's etcd stays.
+  const state = readState(layout.files.state);
+  const joined = state?.join ? await forgetJoined(state) : '';
   rmSync(layout.stateDir, { recursive: true, force: true });
 
   const leftovers = [
@@ -83,6 +88,7 @@ export async function down(layout: LabLayout, out: Out): Promise<DownResult> {
   out.write(
     `lab "${layout.name}" removed: ${killed} process${killed === 1 ? '' : 'es'} stopped, ${namespaces.length} namespace${namespaces.length === 1 ? '' : 's'} deleted, ${layout.stateDir} removed\n`,
   );
+  if (joined !== '') out.write(`${joined}\n`);
   if (leftovers.length > 0) out.write(`left behind (could not remove): ${leftovers.join(', ')}\n`);
   return { processes: killed, namespaces, leftovers };
 }

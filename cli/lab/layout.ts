@@ -62,7 +62,23 @@ export interface LayoutInput {
   stateDir?: string | undefined;
   nodes: number;
   underlayCidr: string;
+  /** A second cluster on another lab's etcd and underlay (`lab up --join`): see JoinedLab. */
+  joined?: JoinedLab | undefined;
 }
+
+/**
+ * What a lab that joins another (`--join <lab>`) takes from it: its etcd (socket and
+ * certificates in its state dir) and its underlay bridge. `slot` (1..3) places the joined lab's
+ * nodes in their own block of the shared /24 (.11+50·slot…) so no address is used twice.
+ */
+export interface JoinedLab {
+  name: string;
+  stateDir: string;
+  slot: number;
+}
+
+/** Nodes per lab and address block on the underlay: node i of slot s is .(10 + 50·s + i). */
+export const NODES_PER_SLOT = 50;
 
 export const ENV_MARKER = 'NETLOOM_LAB';
 
@@ -83,12 +99,14 @@ export function labLayout(input: LayoutInput): LabLayout {
   for (let i = 1; i <= input.nodes; i++) {
     const name = nodeName(input.name, i);
     const dir = join(stateDir, 'nodes', name);
+    const slot = input.joined?.slot ?? 0;
     nodes.push({
       name,
       index: i,
       netns: `${netnsPrefix}${name.slice(input.name.length + 1)}`,
-      ip: hostAt(subnet, 10 + i),
-      underlayPort: `node${i}`,
+      ip: hostAt(subnet, 10 + NODES_PER_SLOT * slot + i),
+      // In a shared underlay, port names carry the lab's name (at most 8 + 1 + 2 characters).
+      underlayPort: input.joined ? `${input.name}n${i}` : `node${i}`,
       dir,
       cniSocket: join(dir, 'cni.sock'),
       apiSocket: join(dir, 'agent-api.sock'),
@@ -102,16 +120,16 @@ export function labLayout(input: LayoutInput): LabLayout {
     stateDir,
     netnsPrefix,
     marker: input.name,
-    underlayNetns: `${netnsPrefix}underlay`,
+    underlayNetns: input.joined ? `netloom-${input.joined.name}-underlay` : `${netnsPrefix}underlay`,
     bridge: 'br0',
     bridgeAddress: `${hostAt(subnet, 1)}/24`,
     nodes,
     files: {
       state: join(stateDir, 'lab.json'),
       lock: join(stateDir, 'lock'),
-      etcdSocket: join(stateDir, 'etcd.sock'),
+      etcdSocket: join(input.joined?.stateDir ?? stateDir, 'etcd.sock'),
       etcdData: join(stateDir, 'etcd'),
-      pki: join(stateDir, 'pki'),
+      pki: join(input.joined?.stateDir ?? stateDir, 'pki'),
       kubeEtcdData: join(stateDir, 'kube-etcd'),
       kubeDir: join(stateDir, 'kube'),
       kubeconfig: join(stateDir, 'kube', 'kubeconfig'),

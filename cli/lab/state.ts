@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { writeFileAtomicSync } from '../../lib/atomic-file.ts';
 import { DEFAULT_CLIENTS, pkiFiles, type PkiFiles } from '../../lib/etcd/pki.ts';
-import { labLayout, type LabLayout } from './layout.ts';
+import { labLayout, type JoinedLab, type LabLayout } from './layout.ts';
 import { hostIp } from './real-node.ts';
 
 export interface LabPorts {
@@ -42,6 +42,16 @@ export interface LabState {
   agentArgs: string;
   /** `real`: containerd + kubelet per node and kube-scheduler; absent or `sim`: the node simulator. */
   kubelet?: 'sim' | 'real';
+  /**
+   * A second cluster against another lab's netloom etcd and underlay (`lab up --join`): no etcd
+   * of its own (`ports.etcd` is the other lab's), its nodes in their own address block.
+   */
+  join?: JoinedLab;
+  /** The agents' --pod-cidr and --service-cidr (also the API server's service range); absent: the defaults. */
+  podCidr?: string;
+  serviceCidr?: string;
+  /** The agents run with --mesh. */
+  mesh?: boolean;
 }
 
 export function readState(path: string): LabState | undefined {
@@ -72,6 +82,7 @@ export function layoutOf(state: LabState): LabLayout {
     stateDir: state.stateDir,
     nodes: state.nodes,
     underlayCidr: state.underlayCidr,
+    joined: state.join,
   });
 }
 

@@ -19,6 +19,7 @@ import { LabError } from './exec.ts';
 import { get } from './http.ts';
 import { ensureCredentials, kubeFiles, writeKubeconfig } from './kube-files.ts';
 import { labLayout, type LabLayout } from './layout.ts';
+import { claimSlot, hostLab } from './join.ts';
 import { ensureRunning } from './lifecycle.ts';
 import { tryLock } from './lock.ts';
 import { freePorts } from '../../lib/free-ports.ts';
@@ -26,6 +27,7 @@ import {
   apiserverUrl,
   ETCD_SERVER_NAMES,
   httpTarget,
+  layoutOf,
   readState,
   writeState,
   type LabState,
@@ -43,9 +45,29 @@ export interface Out {
 
 const secs = (t0: number): string => `${((performance.now() - t0) / 1000).toFixed(1)} s`;
 
+/** What a lab joining another (`--join`) takes from it (cli/lab/join.ts). */
+function joinedSettings(cfg: LabConfig): Partial<LabState> & { etcdPort?: number } {
+  if (!cfg.join) return {};
+  const host = hostLab(cfg);
+  if (cfg.kubelet === 'real') throw new LabError('--join runs simulated nodes only (no --kubelet real)');
+  const cluster = cfg.cluster === 'default' ? cfg.name : cfg.cluster;
+  if (cluster === host.cluster)
+    throw new LabError(`lab "${host.name}" already runs cluster ${cluster}: give this one another --cluster`);
+  const slot = claimSlot(host, cfg.name);
+  return {
+    cluster,
+    underlayCidr: host.underlayCidr,
+    // Its own LoadBalancer pool unless one is given: the underlay routes each pool to its lab.
+    lbPool: cfg.lbPool === '198.51.100.0/28' ? `198.51.100.${16 * slot}/28` : cfg.lbPool,
+    join: { name: host.name, stateDir: host.stateDir, slot },
+    etcdPort: host.ports.etcd,
+  };
+}
+
 async function newState(cfg: LabConfig, layout: LabLayout): Promise<LabState> {
   const [etcd, etcdPeer, kubeEtcd, kubeEtcdPeer, apiserver, controllerManager, ksrMetrics, scheduler] =
     await freePorts(8);
+  const { etcdPort, ...joined } = joinedSettings(cfg);
   return {
     version: 1,
     name: cfg.name,
@@ -54,9 +76,13 @@ async function newState(cfg: LabConfig, layout: LabLayout): Promise<LabState> {
     cluster: cfg.cluster,
     underlayCidr: cfg.underlayCidr,
     lbPool: cfg.lbPool,
+    ...(cfg.podCidr ? { podCidr: cfg.podCidr } : {}),
+    ...(cfg.serviceCidr ? { serviceCidr: cfg.serviceCidr } : {}),
+    ...(cfg.mesh ? { mesh: true } : {}),
+    ...joined,
     podProcess: cfg.podProcess,
     ports: {
-      etcd: etcd!,
+      etcd: etcdPort ?? etcd!,
       etcdPeer: etcdPeer!,
       kubeEtcd: kubeEtcd!,
       kubeEtcdPeer: kubeEtcdPeer!,
@@ -170,12 +196,7 @@ export async function up(
       state = await newState(cfg, layout);
       writeState(layout.files.state, state);
     }
-    layout = labLayout({
-      name: state.name,
-      stateDir: state.stateDir,
-      nodes: state.nodes,
-      underlayCidr: state.underlayCidr,
-    });
+    layout = layoutOf(state);
 
     const bins = binaries();
     if (!bins.etcd.ok) throw new LabError(bins.etcd.reason);
@@ -211,11 +232,17 @@ export async function up(
     // netloom's etcd runs with TLS and client certificates, as in production: kept across
     // `lab up`s, issued again only where missing or wrong.
     t = performance.now();
-    const pki = await ensurePki({ dir: layout.files.pki, ...ETCD_SERVER_NAMES, clients: DEFAULT_CLIENTS });
-    out.write(
-      `  ✓ etcd certificates: ${layout.files.pki} (${pki.written.length === 0 ? 'kept' : `${pki.written.length} files written`})  ${secs(t)}
+    if (state.join) {
+      out.write(
+        `  ✓ netloom's etcd: lab "${state.join.name}"'s (${layout.files.pki}), cluster ${state.cluster}\n`,
+      );
+    } else {
+      const pki = await ensurePki({ dir: layout.files.pki, ...ETCD_SERVER_NAMES, clients: DEFAULT_CLIENTS });
+      out.write(
+        `  ✓ etcd certificates: ${layout.files.pki} (${pki.written.length === 0 ? 'kept' : `${pki.written.length} files written`})  ${secs(t)}
 `,
-    );
+      );
+    }
     const components = labComponents(state, bins).filter((c) => c.name !== 'supervisor');
     const supervisor = labComponents(state, bins).find((c) => c.name === 'supervisor')!;
     const st = state;
