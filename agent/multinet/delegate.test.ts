@@ -5,6 +5,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseNetworkSelections } from '../../lib/netattach/selection.ts';
 import { ToolError, type ProcessOptions, type ProcessResult, type ProcessRunner } from '../../lib/iproute.ts';
 import { delegateAdd, delegateCheck, delegateDel, type DelegateRequest } from './delegate.ts';
 import {
@@ -183,6 +184,21 @@ describe('delegateAdd', () => {
     expect(res.attachment).toEqual({ interface: 'net1', ips: ['10.1.1.5'], mac: '02:aa:bb:cc:dd:ee' });
     expect(res.cniVersion).toBe('1.0.0');
     expect(JSON.parse(res.result)).toMatchObject({ ips: [{ address: '10.1.1.5/24', interface: 0 }] });
+  });
+
+  it('takes a NetworkSelection from the annotation parser as it is', async () => {
+    const [sel] = parseNetworkSelections(
+      '[{"name":"nad-a","ips":["10.1.1.5/24"],"mac":"02:AA:BB:CC:DD:EE","cni-args":{"k":"v"}}]',
+      'default',
+    );
+    const { runner, calls } = fakeRunner(
+      { macvlan: ipamPlugin('10.1.1.5/24') },
+      { net1: '02:aa:bb:cc:dd:ee' },
+    );
+    await delegateAdd(request(runner, { selection: sel, ifname: sel!.interface }));
+    expect(calls[0]!.stdin['args']).toEqual({
+      cni: { k: 'v', ips: ['10.1.1.5/24'], mac: '02:aa:bb:cc:dd:ee' },
+    });
   });
 
   it('runs a list in order, each plugin getting the previous result', async () => {
