@@ -18,6 +18,9 @@ import { NetnsCheck } from './cni-server/netns-path.ts';
 import { netnsPath } from '../lib/iproute.ts';
 import type { AgentConfig } from './config.ts';
 import type { PodIpam } from './ipam/allocator.ts';
+import type { NodeIpam } from './ipam/node-ipam.ts';
+import type { AttachmentPublisher } from './attachments/publisher.ts';
+import { agentNetworks } from './cni-server/networks.ts';
 import { LeakCollector } from './ipam/leaks.ts';
 import { addressKey, overlayKey } from './items/keys.ts';
 import type { NodeIdentity } from './nodeid/identity.ts';
@@ -40,7 +43,12 @@ export interface AgentParts {
   keyspace: Keyspace;
   ctx: NodeContext;
   identity: NodeIdentity;
+  /** The default network's allocator (the node's pod subnet). */
   ipam: PodIpam;
+  /** Every allocator of the node: the default network's and one per custom network. */
+  nodeIpam: NodeIpam;
+  /** Publishes the node's attachments (attachments/<node>/…) for network-status. */
+  publisher: AttachmentPublisher;
   driver: Driver;
   /** Whether close() closes the driver (false when the caller built it). */
   ownsDriver: boolean;
@@ -89,7 +97,7 @@ export class Agent {
     });
     this.baseKeys = [addressKey(0, ctx.gateway), ...(ctx.tunnelEndpoint !== '' ? [overlayKey(ctx.vni)] : [])];
     this.cni = new CniService({
-      ipam: parts.ipam,
+      ipam: parts.nodeIpam,
       attachments: parts.attachments,
       pods: parts.pipeline,
       items: parts.scheduler,
@@ -106,6 +114,15 @@ export class Agent {
       netnsCheck: new NetnsCheck({
         missing: parts.config.dataplane === 'linux' ? 'refuse' : 'defer',
         hostPaths: parts.config.linuxNetns ? [netnsPath(parts.config.linuxNetns)] : [],
+      }),
+      networks: agentNetworks({
+        view: parts.view,
+        network: (name) => parts.pipeline.network(name),
+        publisher: parts.publisher,
+        binDirs: parts.config.cniBinDirs,
+        ...(parts.config.linuxNetns ? { runIn: parts.config.linuxNetns } : {}),
+        podWaitMs: parts.config.podWaitMs,
+        logger: parts.logger.child({ part: 'multinet' }),
       }),
     });
   }
@@ -216,13 +233,13 @@ export class Agent {
         .catch((err: unknown) => logger.error({ err: errorMessage(err) }, 'cluster view sync stopped')),
     );
     if (config.resyncIntervalSeconds > 0)
-      this.every(
-        config.resyncIntervalSeconds,
-        async () => void (await this.pipeline.resync(true, 'periodic resync')),
-      );
+      this.every(config.resyncIntervalSeconds, async () => {
+        await this.pipeline.resync(true, 'periodic resync');
+        this.parts.publisher.changed();
+      });
     if (config.ipamGcIntervalSeconds > 0) {
       const leaks = new LeakCollector(
-        this.ipam,
+        this.parts.nodeIpam,
         {
           mirrorComplete: () => (this.view.ksrStatus?.lastFullSync ?? '') !== '',
           podExists: (ns, name) => this.view.pods.get(`${ns}/${name}`) !== undefined,
@@ -250,6 +267,10 @@ export class Agent {
       'resynced',
     );
     this.synced = true;
+    // The networks the node's pods use are known now: their allocators can load, and the
+    // records of what is attached can name their MACs.
+    await this.parts.nodeIpam.loadNetworks(this.attachments.all().map((a) => a.network));
+    this.parts.publisher.changed();
   }
 
   private async halt(): Promise<void> {

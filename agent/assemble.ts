@@ -19,6 +19,9 @@ import { DEFAULT_CNI_SOCKET } from './cni-server/server.ts';
 import type { AgentConfig } from './config.ts';
 import { loadDriver, type DriverContext } from './drivers.ts';
 import { PodIpam } from './ipam/allocator.ts';
+import { NodeIpam } from './ipam/node-ipam.ts';
+import { AttachmentPublisher } from './attachments/publisher.ts';
+import { podInterfaceKey } from './items/keys.ts';
 import { AddressPlan } from './ipam/plan.ts';
 import { NodeIdentity } from './nodeid/identity.ts';
 import { acquirePidLock } from './nodeid/pid-lock.ts';
@@ -137,6 +140,32 @@ export async function assembleAgent(
       gatewayOffset: config.gatewayOffset,
       logger,
     });
+    const nodeIpam = new NodeIpam({
+      defaults: ipam,
+      allocatorFor: (net) =>
+        new PodIpam({
+          store,
+          keyspace,
+          node: config.nodeName,
+          subnet: net.block,
+          network: net.name,
+          logger: logger.child({ part: 'ipam', network: net.name }),
+        }),
+      network: (name) => pipeline.network(name),
+      logger: logger.child({ part: 'ipam' }),
+    });
+    const publisher = new AttachmentPublisher({
+      store,
+      keyspace,
+      node: config.nodeName,
+      attachments: () => attachments.all(),
+      macOf: (a) => {
+        const meta = scheduler.applied(podInterfaceKey(a.namespace, a.pod, a.ifname))?.metadata as
+          { mac?: unknown } | undefined;
+        return typeof meta?.mac === 'string' ? meta.mac : '';
+      },
+      logger: logger.child({ part: 'attachments' }),
+    });
     new Gauge({ name: 'netloom_agent_node_id', help: "This node's ID", registers: [registry] }).set(
       identity.id,
     );
@@ -149,6 +178,8 @@ export async function assembleAgent(
       ctx,
       identity,
       ipam,
+      nodeIpam,
+      publisher,
       driver,
       ownsDriver: deps.driver === undefined,
       scheduler,

@@ -59,6 +59,13 @@ export const agentConfigSchema = z.object({
   releaseDeletedNodesAfterSeconds: int(0).default(300),
   /** The linux driver's node-side network namespace (path or /run/netns name); unset: the agent's own. Lets several node agents share one machine (tests, the lab). */
   linuxNetns: z.string().optional(),
+  /**
+   * Where the CNI plugins named by NetworkAttachmentDefinitions are found, in order (the node's
+   * /opt/cni/bin in the DaemonSet): extra interfaces of other types are delegated to them.
+   */
+  cniBinDirs: list(z.string()).default(['/opt/cni/bin']),
+  /** How long an ADD waits for a pod KSR has not mirrored yet once networks or NADs exist. */
+  podWaitMs: int(0).default(3_000),
   /** VPP's binary API socket (the vpp data plane). */
   vppSocket: z.string().default('/run/vpp/api.sock'),
   /** Where VPP's .api.json definitions are installed; 'server' fetches them from VPP (>= 24.06). */

@@ -17,6 +17,8 @@ export interface Attachment {
   extra?: boolean;
   /** The MAC the pod side must have (a requested one); absent or '': the data plane's choice. */
   mac?: string;
+  /** The pod's UID as the runtime gave it (K8S_POD_UID), when it did. */
+  podUid?: string;
   /**
    * An interface another CNI plugin made (a NetworkAttachmentDefinition of another type): netloom
    * renders nothing for it and undoes it through the same plugin. `ip` is then ''.
@@ -58,6 +60,7 @@ export function isAttachment(v: unknown): v is Attachment {
   if (delegated !== undefined && !isDelegated(delegated)) return false;
   if (r['extra'] !== undefined && typeof r['extra'] !== 'boolean') return false;
   if (r['mac'] !== undefined && typeof r['mac'] !== 'string') return false;
+  if (r['podUid'] !== undefined && typeof r['podUid'] !== 'string') return false;
   return (
     FIELDS.every((f) => typeof r[f] === 'string') &&
     FIELDS.filter((f) => f !== 'network' && (f !== 'ip' || delegated === undefined)).every((f) => r[f] !== '')

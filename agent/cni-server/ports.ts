@@ -3,6 +3,9 @@
 // AttachmentStore fits), the pipeline that turns attachments into items (agent/pipeline Pipeline
 // fits: the only writer to the scheduler) and the scheduler's read side (KvScheduler fits).
 import type { Attachment } from '../attachments/attachment.ts';
+import type { DelegateRequest, DelegateResult } from '../multinet/delegate.ts';
+import type { Identity } from './request.ts';
+import type { PodNetworks } from './pod-networks.ts';
 import type { Allocation, AllocationRequest } from '../ipam/allocator.ts';
 import type { PodCommit } from '../pipeline/pipeline.ts';
 import type { Item } from '../scheduler/descriptor.ts';
@@ -18,8 +21,10 @@ export interface IpamPort {
    * which names another address if the one picked was taken). Undefined: use allocate().
    */
   reserve?(req: AllocationRequest): { ip: string; persisted: Promise<Allocation> } | undefined;
-  /** Releases a container's addresses; nothing to release is fine. */
-  release(containerId: string, ifname?: string): Promise<string[]>;
+  /** Allocates exactly `ip` (an address the pod asked for); refused when it cannot be had. */
+  allocateExact?(req: AllocationRequest, ip: string): Promise<Allocation>;
+  /** Releases a container's addresses (`network`: the attachment's, when known); nothing to release is fine. */
+  release(containerId: string, ifname?: string, network?: string): Promise<string[]>;
   records(): { ip: string; entry: { containerId: string; ifname: string; network: string } }[];
 }
 
@@ -50,4 +55,18 @@ export interface AttachmentsPort {
   /** Resolves once the attachment is on disk. */
   add(a: Attachment): Promise<void>;
   remove(containerId: string, ifname?: string): Promise<Attachment[]>;
+}
+
+/** A delegated plugin call; where plugins live and run is the port's business. */
+export type DelegateCall = Omit<DelegateRequest, 'binDirs' | 'runIn' | 'timeoutMs' | 'runner'>;
+
+/** Multi-network: which networks a pod joins, other plugins, and publishing what was attached. */
+export interface NetworksPort {
+  /** The pod's networks; for a pod the view does not know yet, waits a little where it matters. */
+  plan(id: Identity): Promise<PodNetworks>;
+  delegateAdd(call: DelegateCall): Promise<DelegateResult>;
+  delegateDel(call: DelegateCall): Promise<void>;
+  delegateCheck(call: DelegateCall): Promise<void>;
+  /** The node's attachments changed: publish them (attachments/<node>/…, for network-status). */
+  changed(): void;
 }

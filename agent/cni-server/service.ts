@@ -10,8 +10,11 @@ import { CniCode, CniError } from '../../cni/errors.ts';
 import type { CniReply } from '../../proto/gen/netloom/cni/v1/CniReply.ts';
 import type { CniRequest__Output } from '../../proto/gen/netloom/cni/v1/CniRequest.ts';
 import type { GcRequest__Output } from '../../proto/gen/netloom/cni/v1/GcRequest.ts';
+import { existsSync } from 'node:fs';
 import type { Attachment } from '../attachments/attachment.ts';
-import type { AllocationRequest } from '../ipam/allocator.ts';
+import type { Allocation, AllocationRequest } from '../ipam/allocator.ts';
+import { AddressTakenError, ForeignAddressError } from '../ipam/errors.ts';
+import type { RuntimeRequest } from '../multinet/delegate.ts';
 import type { PodInterface } from '../items/values.ts';
 import { KeyedMutex } from './keyed-mutex.ts';
 import { cniMetrics, type AddPhase, type CniMetrics } from './metrics.ts';
@@ -19,7 +22,16 @@ import { dnsOf, prevResultIps, validAttachmentsOf } from './netconf.ts';
 import { identify, type Identity } from './request.ts';
 import type { NetnsCheck } from './netns-path.ts';
 import { cniResult, isWired } from './result.ts';
-import type { AttachmentsPort, IpamPort, ItemsPort, PodsPort, Readiness } from './ports.ts';
+import { DEFAULT_ONLY, type ExtraPlan } from './pod-networks.ts';
+import type {
+  AttachmentsPort,
+  DelegateCall,
+  IpamPort,
+  ItemsPort,
+  NetworksPort,
+  PodsPort,
+  Readiness,
+} from './ports.ts';
 
 export interface CniServiceOptions {
   ipam: IpamPort;
@@ -34,9 +46,23 @@ export interface CniServiceOptions {
   addTimeoutMs?: number;
   /** How CNI_NETNS paths are judged (request.ts's lenient default when absent). */
   netnsCheck?: NetnsCheck;
+  /** Custom networks and extra interfaces; absent: every pod gets the default network only. */
+  networks?: NetworksPort;
 }
 
 type Op = 'add' | 'del' | 'check' | 'status' | 'gc';
+
+/** A selection as the runtime request of a delegated plugin. */
+function runtimeRequest(sel: ExtraPlan['selection']): RuntimeRequest {
+  return {
+    ...(sel.ips.length > 0 ? { ips: sel.ips } : {}),
+    ...(sel.mac !== '' ? { mac: sel.mac } : {}),
+    ...(Object.keys(sel.cniArgs).length > 0 ? { cniArgs: sel.cniArgs } : {}),
+    ...(sel.portMappings.length > 0 ? { portMappings: sel.portMappings } : {}),
+    ...(sel.bandwidth !== undefined ? { bandwidth: sel.bandwidth } : {}),
+    ...(sel.infinibandGuid !== undefined ? { infinibandGuid: sel.infinibandGuid } : {}),
+  };
+}
 
 /** An IPAM failure as the CNI error a runtime acts on (11 to retry, 5 otherwise). */
 function ipamError(err: unknown): never {
@@ -76,7 +102,7 @@ export class CniService {
   del(req: CniRequest__Output): Promise<CniReply> {
     return this.answer('del', req.containerId, async () => {
       const id = identify(req, { needNetns: false, ...this.netns });
-      await this.mutex.run(id.containerId, () => this.detach(id.containerId, id.ifname));
+      await this.mutex.run(id.containerId, () => this.detachContainer(id.containerId, id.ifname));
       return {};
     });
   }
@@ -84,9 +110,7 @@ export class CniService {
   check(req: CniRequest__Output): Promise<CniReply> {
     return this.answer('check', req.containerId, async () => {
       const id = identify(req, { needNetns: true, ...this.netns });
-      await this.mutex.run(id.containerId, () =>
-        Promise.resolve().then(() => this.doCheck(id, req.networkConfig)),
-      );
+      await this.mutex.run(id.containerId, () => this.doCheck(id, req.networkConfig));
       return {};
     });
   }
@@ -104,13 +128,13 @@ export class CniService {
 
   gc(req: GcRequest__Output): Promise<CniReply> {
     return this.answer('gc', '', async () => {
-      const valid = new Set(
-        [...req.validAttachments, ...validAttachmentsOf(req.networkConfig)].map((v) =>
-          attachmentId(v.containerId, v.ifname),
-        ),
-      );
+      const listed = [...req.validAttachments, ...validAttachmentsOf(req.networkConfig)];
+      const valid = new Set(listed.map((v) => attachmentId(v.containerId, v.ifname)));
+      // Extra interfaces belong to the container's attachment of this network: valid with it.
+      const validContainers = new Set(listed.map((v) => v.containerId));
       const failures: string[] = [];
       for (const a of this.opts.attachments.all()) {
+        if (a.extra === true && validContainers.has(a.containerId)) continue;
         if (valid.has(attachmentId(a.containerId, a.ifname)) || this.mutex.busy(a.containerId)) continue;
         await this.mutex
           .run(a.containerId, () => this.detach(a.containerId, a.ifname))
@@ -118,9 +142,9 @@ export class CniService {
       }
       // Addresses allocated by an ADD that never recorded its attachment (agent died in between).
       for (const r of this.opts.ipam.records()) {
-        const { containerId, ifname, network } = r.entry;
+        const { containerId, ifname } = r.entry;
         if (
-          network !== '' ||
+          validContainers.has(containerId) ||
           valid.has(attachmentId(containerId, ifname)) ||
           this.opts.attachments.get(containerId, ifname)
         )
@@ -130,6 +154,7 @@ export class CniService {
           .release(containerId, ifname)
           .catch((err: unknown) => failures.push(`${r.ip}: ${String(err)}`));
       }
+      this.opts.networks?.changed();
       if (failures.length > 0)
         throw new CniError(CniCode.TryAgainLater, `GC left ${failures.length} attachment(s)`, {
           details: failures.join('; '),
@@ -152,12 +177,14 @@ export class CniService {
       );
     }
     const phases = this.phaseClock();
+    const nets = this.opts.networks ? await this.opts.networks.plan(id) : DEFAULT_ONLY;
     const request: AllocationRequest = {
       namespace: id.namespace,
       pod: id.pod,
       containerId: id.containerId,
       ifname: id.ifname,
       netns: id.netns,
+      network: nets.primary,
     };
     // The address is picked at once and its create-only write runs while the data plane wires
     // the pod; the ADD answers only once both are done (ADR 0007).
@@ -169,7 +196,8 @@ export class CniService {
       pod: id.pod,
       netns: id.netns,
       ip,
-      network: '',
+      network: nets.primary,
+      ...(id.podUid !== '' ? { podUid: id.podUid } : {}),
     });
     let a = attachment(reserved?.ip ?? (await ipam.allocate(request).catch(ipamError)).ip);
     phases.lap('ipam');
@@ -208,9 +236,116 @@ export class CniService {
     if (!isWired(wired))
       throw new CniError(CniCode.Internal, `the data plane reported no interface details for ${iface.key}`);
     const result = cniResult(iface.value, wired, dnsOf(req.networkConfig));
+    if (nets.extras.length > 0) {
+      // The spec: the default network first, then each extra in order; any failure fails the pod,
+      // and nothing of it stays.
+      try {
+        for (const x of nets.extras) await this.attachExtra(id, x);
+      } catch (err) {
+        await this.detachContainer(id.containerId, id.ifname).catch((e: unknown) =>
+          this.opts.logger.warn(
+            { err: e, containerId: id.containerId },
+            'rollback of a failed ADD incomplete',
+          ),
+        );
+        throw err;
+      }
+    }
+    this.opts.networks?.changed();
     phases.lap('answer');
     phases.book();
     return { result };
+  }
+
+  /** Attaches one extra interface: natively in a netloom network, or through another plugin. */
+  private async attachExtra(id: Identity, x: ExtraPlan): Promise<void> {
+    const { attachments, ipam } = this.opts;
+    const sel = x.selection;
+    if (x.kind === 'native') {
+      const req: AllocationRequest = {
+        namespace: id.namespace,
+        pod: id.pod,
+        containerId: id.containerId,
+        ifname: sel.interface,
+        netns: id.netns,
+        network: x.network.name,
+      };
+      let alloc: Allocation;
+      if (x.ip !== undefined) {
+        if (!ipam.allocateExact)
+          throw new CniError(CniCode.UnsupportedField, 'requested addresses are not supported here');
+        alloc = await ipam.allocateExact(req, x.ip).catch((err: unknown) => {
+          if (err instanceof AddressTakenError || err instanceof ForeignAddressError)
+            throw new CniError(
+              CniCode.InvalidConfig,
+              `${sel.namespace}/${sel.name}@${sel.interface}: ${err.message}`,
+              {
+                cause: err,
+              },
+            );
+          return ipamError(err);
+        });
+      } else {
+        alloc = await ipam.allocate(req).catch(ipamError);
+      }
+      const a: Attachment = {
+        containerId: id.containerId,
+        ifname: sel.interface,
+        namespace: id.namespace,
+        pod: id.pod,
+        netns: id.netns,
+        ip: alloc.ip,
+        network: x.network.name,
+        extra: true,
+        ...(sel.mac !== '' ? { mac: sel.mac } : {}),
+        ...(id.podUid !== '' ? { podUid: id.podUid } : {}),
+      };
+      await attachments.add(a);
+      const iface = await this.wire(a);
+      const wired = this.opts.items.applied(iface.key)?.metadata;
+      if (sel.mac !== '' && (!isWired(wired) || wired.mac.toLowerCase() !== sel.mac.toLowerCase()))
+        throw new CniError(
+          CniCode.DataPlaneFailed,
+          `${sel.interface}: the requested MAC ${sel.mac} was not set`,
+        );
+      return;
+    }
+    const networks = this.opts.networks!;
+    const call: DelegateCall = {
+      config: x.nad.config,
+      network: { namespace: x.nad.namespace, name: x.nad.name },
+      selection: runtimeRequest(sel),
+      pod: { namespace: id.namespace, name: id.pod, uid: id.podUid },
+      containerId: id.containerId,
+      netns: id.netns,
+      ifname: sel.interface,
+    };
+    const res = await networks.delegateAdd(call);
+    const a: Attachment = {
+      containerId: id.containerId,
+      ifname: sel.interface,
+      namespace: id.namespace,
+      pod: id.pod,
+      netns: id.netns,
+      ip: '',
+      network: '',
+      extra: true,
+      ...(id.podUid !== '' ? { podUid: id.podUid } : {}),
+      delegated: {
+        attachmentDefinition: `${x.nad.namespace}/${x.nad.name}`,
+        config: x.nad.config,
+        result: res.result,
+        selection: JSON.stringify(call.selection),
+        ips: res.attachment.ips,
+        mac: res.attachment.mac,
+      },
+    };
+    try {
+      await attachments.add(a);
+    } catch (err) {
+      await networks.delegateDel({ ...call, prevResult: res.result }).catch(() => undefined);
+      throw err;
+    }
   }
 
   /** Hands the attachment to the pipeline and waits until its items are applied; no rollback. */
@@ -261,6 +396,28 @@ export class CniService {
   private async detach(containerId: string, ifname: string): Promise<void> {
     const { attachments, ipam, pods, items } = this.opts;
     const a = attachments.get(containerId, ifname);
+    if (a?.delegated !== undefined) {
+      const d = a.delegated;
+      const [namespace = '', name = ''] = d.attachmentDefinition.split('/');
+      if (!this.opts.networks)
+        throw new CniError(
+          CniCode.Internal,
+          `${containerId}/${ifname} was made by another plugin, and delegation is off`,
+        );
+      await this.opts.networks.delegateDel({
+        config: d.config,
+        network: { namespace, name },
+        selection: JSON.parse(d.selection) as RuntimeRequest,
+        pod: { namespace: a.namespace, name: a.pod, uid: '' },
+        containerId,
+        // A namespace already gone: the plugins release what they hold without entering it.
+        netns: existsSync(a.netns) ? a.netns : '',
+        ifname,
+        prevResult: d.result,
+      });
+      await attachments.remove(containerId, ifname);
+      return;
+    }
     if (a) {
       const { gone } = await pods.detachPod(a, `cni del ${containerId}`);
       const left = gone.filter((k) => items.status(k)?.applied === true);
@@ -270,14 +427,56 @@ export class CniService {
         });
       await attachments.remove(containerId, ifname);
     }
-    await ipam.release(containerId, ifname).catch((err: unknown) => {
+    await ipam.release(containerId, ifname, a?.network).catch((err: unknown) => {
       throw new CniError(CniCode.TryAgainLater, `IPAM release: ${String((err as Error).message ?? err)}`, {
         cause: err,
       });
     });
   }
 
-  private doCheck(id: Identity, networkConfig: string): void {
+  /**
+   * DEL of a container's interface and, for the primary one, of the extra interfaces made with it
+   * (last first): everything is tried; the first failure is reported after.
+   */
+  private async detachContainer(containerId: string, ifname: string): Promise<void> {
+    const extras = this.opts.attachments
+      .all()
+      .filter((a) => a.containerId === containerId && a.extra === true && a.ifname !== ifname)
+      .reverse();
+    let failure: Error | undefined;
+    const keep = (err: unknown): void => {
+      failure ??= err instanceof Error ? err : new Error(String(err));
+    };
+    for (const x of extras) await this.detach(containerId, x.ifname).catch(keep);
+    await this.detach(containerId, ifname).catch(keep);
+    this.opts.networks?.changed();
+    if (failure !== undefined) throw failure;
+  }
+
+  private async doCheck(id: Identity, networkConfig: string): Promise<void> {
+    this.checkNative(id, networkConfig);
+    for (const x of this.opts.attachments.all()) {
+      if (x.containerId !== id.containerId || x.extra !== true) continue;
+      if (x.delegated === undefined) {
+        this.checkNative({ ...id, ifname: x.ifname }, '');
+        continue;
+      }
+      const d = x.delegated;
+      const [namespace = '', name = ''] = d.attachmentDefinition.split('/');
+      await this.opts.networks?.delegateCheck({
+        config: d.config,
+        network: { namespace, name },
+        selection: JSON.parse(d.selection) as RuntimeRequest,
+        pod: { namespace: x.namespace, name: x.pod, uid: id.podUid },
+        containerId: x.containerId,
+        netns: id.netns,
+        ifname: x.ifname,
+        prevResult: d.result,
+      });
+    }
+  }
+
+  private checkNative(id: Identity, networkConfig: string): void {
     const a = this.opts.attachments.get(id.containerId, id.ifname);
     if (!a) throw new CniError(CniCode.UnknownContainer, `no attachment for ${id.containerId}/${id.ifname}`);
     const problems: string[] = [];

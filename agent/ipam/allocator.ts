@@ -8,7 +8,7 @@ import type { Keyspace } from '../../lib/keyspace.ts';
 import type { Store } from '../../lib/etcd/store.ts';
 import type { IpamEntry } from '../../proto/gen/netloom/model/v1/IpamEntry.ts';
 import { contains, formatIp, parseIp, sizeOf } from '../../lib/cidr.ts';
-import { ForeignAddressError, SubnetFullError } from './errors.ts';
+import { AddressTakenError, ForeignAddressError, SubnetFullError } from './errors.ts';
 import type { NodeSubnet } from './plan.ts';
 
 export interface AllocationRequest {
@@ -42,6 +42,11 @@ export interface PodIpamOptions {
   node: string;
   subnet: NodeSubnet;
   logger: Logger;
+  /**
+   * The network this allocator serves ('' or absent: the default network). The node's records
+   * of every network share ipam/<node>/; each allocator loads only its own network's.
+   */
+  network?: string;
 }
 
 const ownerKey = (containerId: string, ifname: string): string => `${containerId}/${ifname}`;
@@ -77,6 +82,7 @@ export function decodeEntry(text: string): Required<IpamEntry> {
 export class PodIpam {
   readonly node: string;
   readonly subnet: NodeSubnet;
+  readonly network: string;
   private readonly store: Store;
   private readonly keyspace: Keyspace;
   private readonly logger: Logger;
@@ -93,6 +99,7 @@ export class PodIpam {
     this.keyspace = opts.keyspace;
     this.node = opts.node;
     this.subnet = opts.subnet;
+    this.network = opts.network ?? '';
     this.logger = opts.logger;
     this.size = sizeOf(opts.subnet.subnet.length);
   }
@@ -109,6 +116,8 @@ export class PodIpam {
     for (const kv of kvs) {
       const ref = this.keyspace.tryParse(kv.key);
       if (ref?.kind !== 'ipam') continue;
+      const entry = decodeEntry(kv.value);
+      if (entry.network !== this.network) continue; // another network's allocator holds it
       const offset = this.offsetOf(ref.ip);
       if (offset === undefined || this.subnet.reserved.has(offset)) {
         this.logger.warn(
@@ -117,7 +126,7 @@ export class PodIpam {
         );
         continue;
       }
-      this.remember(offset, { ip: ref.ip, entry: decodeEntry(kv.value), modRevision: kv.modRevision });
+      this.remember(offset, { ip: ref.ip, entry, modRevision: kv.modRevision });
     }
   }
 
@@ -243,6 +252,30 @@ export class PodIpam {
       .finally(() => this.pending.delete(owner));
     this.pending.set(owner, persisted);
     return { ip: formatIp(this.subnet.subnet.base + offset), persisted };
+  }
+
+  /**
+   * Allocates exactly `ip` (an address the pod asked for), persisted before it resolves; refused
+   * when it is outside this node's block, reserved, or held by another interface.
+   */
+  async allocateExact(req: AllocationRequest, ip: string): Promise<Allocation> {
+    const offset = this.offsetOf(ip);
+    if (offset === undefined || this.subnet.reserved.has(offset))
+      throw new ForeignAddressError(
+        `${ip} is not a usable address of ${this.subnet.cidr}, node ${this.node}'s block` +
+          (this.network === '' ? '' : ` of network ${this.network}`),
+      );
+    const held = this.used.get(offset);
+    if (held) {
+      if (held.entry.containerId === req.containerId && held.entry.ifname === req.ifname)
+        return this.result(offset, true);
+      throw new AddressTakenError(ip, `${held.entry.namespace}/${held.entry.pod} (${held.entry.ifname})`);
+    }
+    if (this.inFlight.has(offset)) throw new AddressTakenError(ip, 'an allocation in flight');
+    this.inFlight.add(offset);
+    const got = await this.tryOffset(offset, entryOf(req));
+    if (!got) throw new AddressTakenError(ip, 'another allocator');
+    return got;
   }
 
   private async claim(req: AllocationRequest): Promise<Allocation> {

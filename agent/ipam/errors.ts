@@ -19,3 +19,13 @@ export class SubnetFullError extends NetloomError {
 
 /** The IP is not in this node's subnet, or is reserved (a record from a foreign or corrupt source). */
 export class ForeignAddressError extends NetloomError {}
+
+/** A requested address is held by another pod interface. */
+export class AddressTakenError extends NetloomError {
+  readonly ip: string;
+
+  constructor(ip: string, holder: string) {
+    super(`requested address ${ip} is already held by ${holder}`);
+    this.ip = ip;
+  }
+}

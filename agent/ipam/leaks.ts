@@ -6,6 +6,9 @@
 import type { Logger } from '../../lib/logging.ts';
 import type { IpamRecord, PodIpam } from './allocator.ts';
 
+/** What the collector reads and deletes (a PodIpam, or the node's allocators together). */
+export type LeakSource = Pick<PodIpam, 'records' | 'collect'>;
+
 export interface LeakInputs {
   /** KSR finished a full sync of Kubernetes into etcd. */
   mirrorComplete(): boolean;
@@ -34,11 +37,11 @@ export function judge(
 
 export class LeakCollector {
   private suspects = new Map<string, number>();
-  private readonly ipam: PodIpam;
+  private readonly ipam: LeakSource;
   private readonly inputs: LeakInputs;
   private readonly logger: Logger;
 
-  constructor(ipam: PodIpam, inputs: LeakInputs, logger: Logger) {
+  constructor(ipam: LeakSource, inputs: LeakInputs, logger: Logger) {
     this.ipam = ipam;
     this.inputs = inputs;
     this.logger = logger;
