@@ -54,7 +54,7 @@ export class MeshSync {
   private readonly plans = new Map<string, ClusterPlan>();
   private readonly sharedIds = new Map<number, string>();
   private readonly remotes = new Map<string, Remote>();
-  /** Remote clusters rendered last time (their sources must be emptied when they go). */
+  /** Sources of the remote clusters rendered last time (emptied when their cluster goes). */
   private rendered = new Set<string>();
   /** Why a remote cluster or node is not routed, as last logged. */
   private readonly refused = new Map<string, string>();
@@ -150,21 +150,22 @@ export class MeshSync {
   /** Renders every remote cluster and the source NAT; the pipeline commits only what changed. */
   private render(description: string): void {
     const { ctx } = this.opts;
-    const batches: [string, Item[]][] = [];
-    const now = new Set<string>();
+    const current: [string, Item[]][] = [];
     for (const [name, r] of this.remotes) {
       const plan = this.plans.get(name);
       if (!plan) continue;
       const remote = { name, plan, nodeIds: r.nodeIds, infos: r.infos };
       const { peers, distrusted } = remotePeers(remote, this.sharedIds);
       for (const node of r.infos.keys()) this.note(`node ${node} of cluster ${name}`, distrusted.get(node));
-      batches.push([meshSource(name), renderRemoteCluster(ctx, remote, peers)]);
-      now.add(name);
+      current.push([meshSource(name), renderRemoteCluster(ctx, remote, peers)]);
     }
-    for (const gone of this.rendered) if (!now.has(gone)) batches.push([meshSource(gone), []]);
+    const now = new Set(current.map(([source]) => source));
+    const gone = [...this.rendered].filter((s) => !now.has(s)).map((s): [string, Item[]] => [s, []]);
     this.rendered = now;
-    const cidrs = [...now].map((n) => this.plans.get(n)!.podCidr);
-    batches.push([MESH_SNAT_SOURCE, renderMeshSnat(ctx, cidrs)]);
+    const cidrs = [...this.remotes.keys()].flatMap((n) => this.plans.get(n)?.podCidr ?? []);
+    // Routes of departed clusters go before the source NAT forgets them, and the source NAT
+    // knows a new cluster before its routes exist: no packet across is ever masqueraded.
+    const batches = [...gone, [MESH_SNAT_SOURCE, renderMeshSnat(ctx, cidrs)] as [string, Item[]], ...current];
     // Applied in order, one after the other: a later render never lands before an earlier one.
     this.applying = this.applying.then(async () => {
       for (const [source, items] of batches)
