@@ -83,7 +83,7 @@ export function linuxDriverWith(ports: LinuxPorts, names: Partial<LinuxNames> = 
       routeDescriptor(ports, wiredRoutes, n),
       overlayDescriptor(ports, n),
       tunnelDescriptor(ports, n),
-      snatDescriptor(ports),
+      snatDescriptor(ports, n),
       serviceDescriptor(ports),
       peerSetDescriptor(ports),
       policyDescriptor(ports),

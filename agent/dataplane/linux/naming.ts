@@ -59,8 +59,25 @@ export function vrfTable(names: LinuxNames, vrf: number): 'main' | number {
 /** The VRF a numbered table belongs to, when it is in netloom's range; else undefined. */
 export function vrfOfTable(names: LinuxNames, table: number): number | undefined {
   const vrf = table - names.vrfTableBase;
-  return Number.isInteger(vrf) && vrf >= 1 && table <= MAX_TABLE ? vrf : undefined;
+  // default, main and local are never a VRF's, whatever the base (vrfInRange refuses them).
+  const reserved = table >= 253 && table <= 255;
+  return Number.isInteger(vrf) && vrf >= 1 && table <= MAX_TABLE && !reserved ? vrf : undefined;
 }
+
+/**
+ * The conntrack and packet mark of VRF N's source-NATed connections: N in the upper 16 bits,
+ * matched under SNAT_MARK_MASK, so the low bits (services' 0x4000, kube's 0x8000) stay free.
+ */
+export const SNAT_MARK_MASK = 0xffff0000;
+/** The largest VRF whose source NAT the mark can carry. */
+export const MAX_SNAT_VRF = 0xffff;
+
+export function snatMark(vrf: number): number {
+  return (vrf * 0x10000) >>> 0;
+}
+
+/** The routing table `ip rule … lookup main` names (ip -j prints it as "main"). */
+export const MAIN_TABLE = 254;
 
 /** Whether VRF `vrf` has a table netloom can use (a u32 past the base, never main/local/default). */
 export function vrfInRange(names: LinuxNames, vrf: number): boolean {

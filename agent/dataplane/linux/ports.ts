@@ -19,6 +19,11 @@ export interface PodWiring {
   /** Install the default route(s) via the link-local gateway. */
   defaultRoute: boolean;
   /**
+   * IPv4 prefixes routed inside the pod via the link-local gateway on this interface, `onlink`
+   * (an extra interface: eth0 keeps the default route and the gateway's host route).
+   */
+  routes?: string[];
+  /**
    * Host prefixes routed to the host side in the node's main table, marked as netloom's routes:
    * the pod's own addresses, installed in the same process that creates the pair (the route
    * items for them then find them in place: see descriptors/route.ts).
@@ -52,6 +57,8 @@ export interface PodSide {
   addresses: string[];
   /** An IPv4 default route via the link-local gateway exists. */
   defaultRoute: boolean;
+  /** The other IPv4 prefixes routed via the link-local gateway on this interface (CIDRs). */
+  routes: string[];
 }
 
 export interface PodLinkPort {
@@ -118,6 +125,8 @@ export interface KernelRule {
   to?: string;
   /** Input interface (`iif`; `lo` is the node's own traffic). */
   iif?: string;
+  /** Packet mark under a mask (`fwmark M/mask`): replies of a VRF's source-NATed connections. */
+  fwmark?: { mark: number; mask: number };
 }
 
 export interface RulePort {
@@ -172,15 +181,32 @@ export interface NatRule {
   /** '' masquerades. */
   toAddress: string;
   comment: string;
+  /**
+   * A custom network's: the connection's conntrack mark is set to this (postrouting), and a
+   * restore rule with the same comment (prerouting, before de-NAT) copies it onto the replies'
+   * packet mark, so an fwmark rule routes them in the VRF's table.
+   */
+  ctMark?: number;
+}
+
+/** A prerouting rule `ct direction reply ct mark M meta mark set M`, commented with its item key. */
+export interface NatRestore {
+  mark: number;
+  comment: string;
+  handle: number;
 }
 
 export interface NatPort {
-  /** Adds the rule (creating table and chain when needed); returns its handle. */
+  /** Adds the rule, and its restore rule when it has a ctMark, in one transaction (creating table and chains when needed); returns the rule's handle. */
   add(rule: NatRule): Promise<number>;
   replace(handle: number, rule: NatRule): Promise<void>;
   /** Succeeds when the rule or the table is already gone. */
   remove(handle: number): Promise<void>;
+  /** Deletes every rule (masquerade and restore) commented `comment`, in one transaction; none is fine. */
+  removeAll(comment: string): Promise<void>;
   list(): Promise<(NatRule & { handle: number })[]>;
+  /** The restore rules (the prerouting chain). */
+  restores(): Promise<NatRestore[]>;
 }
 
 /** Conntrack entries to delete: UDP flows to a removed backend, or to a frontend that had none. */

@@ -207,6 +207,35 @@ export function networkPodItems(self: TestNode, pod: TestPod, net: TestNetwork):
   ];
 }
 
+/**
+ * An extra interface (`ifname`, net1 by default) of a pod attached to network `net` besides its
+ * eth0, as the pods renderer makes one for k8s.v1.cni.cncf.io/networks: no default route (eth0
+ * keeps it), the network's CIDR routed through it instead. `pod.ip` is its address in the
+ * network's block, `pod.hostIfName` its host veth (another than eth0's).
+ */
+export function extraInterfaceItems(pod: TestPod, net: TestNetwork, ifname = 'net1'): Item[] {
+  const key = podInterfaceKey(pod.namespace, pod.name, ifname);
+  const iface: PodInterface = {
+    namespace: pod.namespace,
+    pod: pod.name,
+    containerId: pod.containerId,
+    netns: pod.netns,
+    ifname,
+    hostIfName: pod.hostIfName,
+    mtu: MTU,
+    vrf: net.id,
+    addresses: [`${pod.ip}/32`],
+    gateway: '',
+    mac: '',
+    routes: [networkCidr(net)],
+  };
+  const route: Route = { vrf: net.id, dst: `${pod.ip}/32`, via: { type: 'interface', interface: key } };
+  return [
+    { key, value: iface },
+    { key: routeKey(net.id, route.dst), value: route },
+  ];
+}
+
 /** A Service frontend item as the services renderer shapes it (Cluster policies, pod CIDR). */
 export function serviceItem(
   vip: string,

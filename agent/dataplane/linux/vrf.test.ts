@@ -161,7 +161,7 @@ describe('custom-network VRFs over the fake kernel', () => {
       expect(st?.state).toBe('invalid');
       return JSON.stringify(st);
     };
-    expect(why(snatKey(5, '10.2.1.0/24'))).toContain('source NAT in a custom network');
+    expect(why(snatKey(5, '10.2.1.0/24'))).toContain('except is empty: in a custom network');
     expect(why(vrfKey(7))).toContain('no subnets');
     expect(why(vrfKey(8))).toContain('IPv6 in a custom network');
     expect(why(vrfKey(9))).toContain('host bits set (the network is 10.9.0.0/16)');

@@ -1,6 +1,7 @@
 // Pod interfaces on Linux: a veth pair, the host side in the node's namespace (fixed MAC,
 // alias = item key), the pod side in the pod's namespace with its addresses, a permanent
-// neighbour for the link-local gateway 169.254.1.1 and a default route through it. A pod of a
+// neighbour for the link-local gateway 169.254.1.1 and a default route through it — or, for an
+// extra interface (net1…, no gateway), its `routes` through it `onlink`. A pod of a
 // custom network (VRF N) is wired the same way; only its /32 goes into the VRF's table.
 //
 // Retrieve reports the desired value only when both sides are exactly as desired. A drifted or
@@ -22,6 +23,7 @@ import {
   type LinuxNames,
 } from '../naming.ts';
 import type { HostVeth, NodePort, PodLinkPort, PodSide, RouteTable } from '../ports.ts';
+import { networkOf } from '../../../../lib/cidr.ts';
 import { check, isCidr, isIfName, isMac, sameSet, vrfRangeProblem } from '../validate.ts';
 
 /** What an applied pod interface tells routes (routeDevice, hostRoutes) and the CNI result (the rest). */
@@ -62,6 +64,27 @@ const metaOf = (v: PodInterface, mac: string, names: LinuxNames): PodInterfaceMe
   gateway: v.gateway !== '' && v.addresses.some((a) => !isV6(a)) ? POD_GATEWAY_V4 : '',
 });
 
+/** The extra prefixes the pod side routes via the gateway (only with an IPv4 address to send from). */
+const routesOf = (v: PodInterface): string[] => (v.addresses.some((a) => !isV6(a)) ? (v.routes ?? []) : []);
+
+/** Why `routes` cannot be wired as asked (pure; validate's part for the field). */
+export function routesProblems(v: PodInterface): (string | false)[] {
+  const routes = v.routes ?? [];
+  return [
+    routes.length > 0 &&
+      !v.addresses.some((a) => isCidr(a) && !isV6(a)) &&
+      'routes need an IPv4 address on the interface (they are IPv4 routes via 169.254.1.1)',
+    new Set(routes).size !== routes.length && 'routes repeat',
+    ...routes.map((r) => {
+      if (!isCidr(r)) return `route ${JSON.stringify(r)} is not a CIDR`;
+      if (isV6(r))
+        return `route ${r}: IPv6 routes on a pod interface are not implemented by the linux driver`;
+      if (networkOf(r) !== r) return `route ${r} has host bits set (the prefix is ${networkOf(r)})`;
+      return r.endsWith('/0') && `route ${r}: a default route is asked for with gateway, not routes`;
+    }),
+  ];
+}
+
 /** Whether both sides are exactly what `v` asks for. */
 export function wiredAsDesired(v: PodInterface, host: HostVeth, pod: PodSide | undefined): boolean {
   if (!pod) return false;
@@ -75,7 +98,8 @@ export function wiredAsDesired(v: PodInterface, host: HostVeth, pod: PodSide | u
     pod.mtu === v.mtu &&
     pod.mac.toLowerCase() === macOf(v) &&
     sameSet(pod.addresses, v.addresses) &&
-    pod.defaultRoute === wantsDefault
+    pod.defaultRoute === wantsDefault &&
+    sameSet(pod.routes, routesOf(v))
   );
 }
 
@@ -104,11 +128,14 @@ export function podInterfaceDescriptor(
         v.addresses.length === 0 && 'no addresses',
         ...v.addresses.map((a) => !isCidr(a) && `address ${JSON.stringify(a)} is not a CIDR`),
         v.mac !== '' && !isMac(v.mac) && `mac ${JSON.stringify(v.mac)} is not a MAC address`,
+        ...routesProblems(v),
       ]);
     },
 
     equivalent: (_key, a, b) =>
-      sameSet(a.addresses, b.addresses) && jsonEqual({ ...a, addresses: [] }, { ...b, addresses: [] }),
+      sameSet(a.addresses, b.addresses) &&
+      sameSet(a.routes ?? [], b.routes ?? []) &&
+      jsonEqual({ ...a, addresses: [], routes: [] }, { ...b, addresses: [], routes: [] }),
 
     dependencies: (_key, v) => podInterfaceDependencies(v),
 
@@ -125,6 +152,7 @@ export function podInterfaceDescriptor(
         mac,
         addresses: v.addresses,
         defaultRoute: v.gateway !== '',
+        ...(routesOf(v).length > 0 ? { routes: routesOf(v) } : {}),
         hostRoutes: hostRoutesOf(v),
         ...(hostTable !== undefined ? { hostTable } : {}),
       });

@@ -40,7 +40,7 @@ export function vrfRules(names: LinuxNames, v: Vrf): KernelRule[] {
 /** The VRF a listed rule belongs to, when it is one of the shapes vrfRules makes; else undefined. */
 export function vrfOfRule(names: LinuxNames, r: KernelRule): number | undefined {
   const vrf = vrfOfTable(names, r.table);
-  if (vrf === undefined) return undefined;
+  if (vrf === undefined || r.fwmark !== undefined) return undefined;
   const P = names.vrfRulePref;
   const from = r.pref === P && r.action === 'lookup' && r.from !== undefined && !r.to && !r.iif;
   const to = r.pref === P && r.action === 'lookup' && r.to !== undefined && !r.from && r.iif === 'lo';

@@ -42,6 +42,8 @@ export class FakeKernel {
   readonly neighbours = new Map<string, { device: string; ip: string; mac: string }>();
   readonly fdb = new Map<string, { device: string; mac: string; dst: string }>();
   readonly nat = new Map<number, NatRule>();
+  /** Restore rules (`ct direction reply ct mark M meta mark set M`), by handle. */
+  readonly natRestores = new Map<number, { mark: number; comment: string }>();
   /** The services table (`ip netloom-svc`) and the conntrack deletions asked for. */
   readonly services = new FakeServices('netloom-svc');
   /** The policy table (`inet netloom-policy`): peer sets and pod chains. */
@@ -128,10 +130,20 @@ export class FakeKernel {
       },
       nat: {
         add: (rule) =>
-          this.op(
-            `nat add ${rule.comment}`,
-            () => (this.nat.set(this.nextHandle, { ...rule }), this.nextHandle++),
-          ),
+          this.op(`nat add ${rule.comment}`, () => {
+            const handle = this.nextHandle++;
+            this.nat.set(handle, { ...rule });
+            if (rule.ctMark !== undefined)
+              this.natRestores.set(this.nextHandle++, { mark: rule.ctMark, comment: rule.comment });
+            return handle;
+          }),
+        removeAll: (comment) =>
+          this.op(`nat del all ${comment}`, () => {
+            for (const m of [this.nat, this.natRestores])
+              for (const [h, r] of m) if (r.comment === comment) m.delete(h);
+          }),
+        restores: () =>
+          this.op('nat restores', () => [...this.natRestores].map(([handle, r]) => ({ ...r, handle }))),
         replace: (h, rule) =>
           this.op(`nat replace ${h}`, () => {
             if (!this.nat.has(h)) throw fail('nft replace', 'missing', 'No such file or directory');
@@ -165,7 +177,7 @@ export class FakeKernel {
   changes(): string[] {
     return this.calls.filter(
       (c) =>
-        !/^(hostVeths|podSide|route list|rule list|addr list|vxlan list|peer list|nat list|services list|policies list)/.test(
+        !/^(hostVeths|podSide|route list|rule list|addr list|vxlan list|peer list|nat list|nat restores|services list|policies list)/.test(
           c,
         ),
     );
@@ -194,7 +206,8 @@ export class FakeKernel {
       const p = v.peer;
       lines.push(
         `veth ${h} mtu ${v.mtu}${v.up ? ' up' : ''} alias ${v.key} peer ${p.netns}:${p.ifname} mac ${p.mac} mtu ${p.mtu}` +
-          ` addrs ${[...p.addresses].sort().join(',')}${p.defaultRoute ? ' default' : ''}`,
+          ` addrs ${[...p.addresses].sort().join(',')}${p.defaultRoute ? ' default' : ''}` +
+          (p.routes.length > 0 ? ` routes ${[...p.routes].sort().join(',')}` : ''),
       );
     }
     for (const a of this.addresses.values())
@@ -224,9 +237,13 @@ export class FakeKernel {
     for (const f of this.fdb.values()) lines.push(`fdb ${f.device} ${f.mac} dst ${f.dst}`);
     for (const r of this.nat.values()) {
       lines.push(
-        `nat ${r.comment} ${r.source} except ${[...r.except].sort().join(',') || '-'} ${r.toAddress === '' ? 'masquerade' : `snat ${r.toAddress}`}`,
+        `nat ${r.comment} ${r.source} except ${[...r.except].sort().join(',') || '-'}` +
+          `${r.ctMark !== undefined ? ` ct mark 0x${r.ctMark.toString(16)}` : ''}` +
+          ` ${r.toAddress === '' ? 'masquerade' : `snat ${r.toAddress}`}`,
       );
     }
+    for (const r of this.natRestores.values())
+      lines.push(`nat-restore ${r.comment} mark 0x${r.mark.toString(16)}`);
     lines.push(...this.services.nft.dump());
     lines.push(...this.policies.nft.dump().map((l) => l.replace(/^nft /, 'nft policy ')));
     return lines.sort().join('\n');
@@ -267,6 +284,7 @@ export class FakeKernel {
         ...peer,
         addresses: [...w.addresses],
         defaultRoute: w.defaultRoute && w.addresses.some((a) => !a.includes(':')),
+        routes: w.addresses.some((a) => !a.includes(':')) ? [...(w.routes ?? [])] : [],
       };
       this.veths.set(w.hostIfName, {
         key: w.key,

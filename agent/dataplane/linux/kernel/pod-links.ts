@@ -1,11 +1,18 @@
 // Pod veths with iproute2. Wiring costs two processes: one batch in the node's namespace
 // (create the pair with the peer born inside the pod's namespace, mark and raise the host
 // side, route the pod's addresses to it) and one inside the pod (addresses, link-local gateway
-// with a permanent neighbour, default route). Unwiring is one `link del`: the peer and the
+// with a permanent neighbour, default route or the extra interface's prefixes). Unwiring is one `link del`: the peer and the
 // routes through it go with it.
 import { isCondition } from '../errors.ts';
 import { netnsPath } from '../../../../lib/iproute.ts';
-import { HOST_VETH_MAC, POD_GATEWAY_V4, POD_GATEWAY_V6, isV6, type LinuxNames } from '../naming.ts';
+import {
+  HOST_VETH_MAC,
+  POD_GATEWAY_V4,
+  POD_GATEWAY_V6,
+  isV6,
+  normalizeDst,
+  type LinuxNames,
+} from '../naming.ts';
 import type { HostVeth, PodLinkPort, PodSide, PodWiring } from '../ports.ts';
 import type { BatchLine, KernelTools } from '../tools.ts';
 import { replaceLine } from './routes.ts';
@@ -45,20 +52,30 @@ export function hostWiringLines(w: PodWiring, names: LinuxNames): BatchLine[] {
   ];
 }
 
-/** The pod-side batch of a wiring (pure, for golden tests). */
+/**
+ * The pod-side batch of a wiring (pure, for golden tests). Extra prefixes (`routes`) go via the
+ * link-local gateway `onlink`: the gateway's host route `169.254.1.1 dev <if> scope link` is the
+ * default route's, on eth0, and an extra interface must not take it over (a second `route
+ * replace 169.254.1.1` would move eth0's next hop to net1). Each interface gets its own
+ * permanent neighbour for the gateway: neighbours are per device.
+ */
 export function podWiringLines(w: PodWiring): BatchLine[] {
   const i = w.ifname;
   const lines: BatchLine[] = w.addresses.map((a) => ({
     cmd: `addr add ${a} dev ${i}${isV6(a) ? ' nodad' : ''}`,
   }));
   lines.push({ cmd: `link set ${i} up` });
-  if (w.defaultRoute && w.addresses.some((a) => !isV6(a))) {
+  const v4 = w.addresses.some((a) => !isV6(a));
+  const routes = v4 ? (w.routes ?? []) : [];
+  if (v4 && (w.defaultRoute || routes.length > 0))
+    lines.push({ cmd: `neigh replace ${POD_GATEWAY_V4} lladdr ${HOST_VETH_MAC} dev ${i} nud permanent` });
+  if (w.defaultRoute && v4) {
     lines.push(
-      { cmd: `neigh replace ${POD_GATEWAY_V4} lladdr ${HOST_VETH_MAC} dev ${i} nud permanent` },
       { cmd: `route replace ${POD_GATEWAY_V4} dev ${i} scope link` },
       { cmd: `route replace default via ${POD_GATEWAY_V4} dev ${i}` },
     );
   }
+  for (const dst of routes) lines.push({ cmd: `route replace ${dst} via ${POD_GATEWAY_V4} dev ${i} onlink` });
   if (w.defaultRoute && w.addresses.some(isV6)) {
     lines.push(
       { cmd: `neigh replace ${POD_GATEWAY_V6} lladdr ${HOST_VETH_MAC} dev ${i} nud permanent` },
@@ -137,6 +154,10 @@ export class KernelPodLinks implements PodLinkPort {
         .filter((a) => a.scope === 'global')
         .map((a) => `${a.local}/${a.prefixlen}`),
       defaultRoute: routes.some((r) => r.dst === 'default' && r.gateway === POD_GATEWAY_V4),
+      // Read from the same listing: a pod without extra routes costs no further process.
+      routes: routes
+        .filter((r) => r.dst !== 'default' && r.gateway === POD_GATEWAY_V4)
+        .map((r) => normalizeDst(r.dst, false)),
     };
   }
 }

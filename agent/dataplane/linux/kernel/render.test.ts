@@ -40,6 +40,42 @@ describe('iproute2 and nft text', () => {
     );
   });
 
+  it("routes an extra interface's prefixes onlink, without taking eth0's gateway route", () => {
+    const net1 = {
+      ...wiring,
+      key: 'pod-interface/default/web/net1',
+      hostIfName: 'nl1a2b3d',
+      ifname: 'net1',
+      addresses: ['10.2.1.5/32'],
+      defaultRoute: false,
+      routes: ['10.2.0.0/16', '10.20.0.0/16'],
+    };
+    expect(podWiringLines(net1).map((l) => l.cmd)).toEqual([
+      'addr add 10.2.1.5/32 dev net1',
+      'link set net1 up',
+      'neigh replace 169.254.1.1 lladdr ee:ee:ee:ee:ee:ee dev net1 nud permanent',
+      'route replace 10.2.0.0/16 via 169.254.1.1 dev net1 onlink',
+      'route replace 10.20.0.0/16 via 169.254.1.1 dev net1 onlink',
+    ]);
+    // A default route and routes: one neighbour, the gateway's host route, then both.
+    expect(podWiringLines({ ...wiring, routes: ['10.20.0.0/16'] }).map((l) => l.cmd)).toEqual([
+      'addr add 10.1.3.5/32 dev eth0',
+      'link set eth0 up',
+      'neigh replace 169.254.1.1 lladdr ee:ee:ee:ee:ee:ee dev eth0 nud permanent',
+      'route replace 169.254.1.1 dev eth0 scope link',
+      'route replace default via 169.254.1.1 dev eth0',
+      'route replace 10.20.0.0/16 via 169.254.1.1 dev eth0 onlink',
+    ]);
+    // Neither a default route nor routes: no neighbour either; an empty list is no list.
+    const bare = ['addr add 10.2.1.5/32 dev net1', 'link set net1 up'];
+    expect(podWiringLines({ ...net1, routes: [] }).map((l) => l.cmd)).toEqual(bare);
+    // IPv4 routes need an IPv4 address to leave from (validate refuses the item before this).
+    expect(podWiringLines({ ...net1, addresses: ['fd00::5/128'] }).map((l) => l.cmd)).toEqual([
+      'addr add fd00::5/128 dev net1 nodad',
+      'link set net1 up',
+    ]);
+  });
+
   it('renders routes with netloom protocol and reads them back', () => {
     expect(replaceLine({ dst: '10.1.3.5/32', type: 'unicast', table: 'main', dev: 'nl1' }, 78)).toBe(
       'route replace 10.1.3.5/32 dev nl1 scope link table main proto 78',
