@@ -87,7 +87,9 @@ describe.skipIf(skip)('agent node identity (processes, real etcd)', () => {
     await b.start();
     await b.waitReady();
     const bNode = await nodeOf(b);
-    expect(bNode.id).toBe(2);
+    // The suites' clusters share this etcd, and node IDs are store-wide: B takes A's next one.
+    expect(bNode.id).toBe((await nodeOf(a)).id + 1);
+    const bId = String(bNode.id);
     await b.stop();
     const podIp = `10.1.${bNode.id}.9`;
     writeFileSync(
@@ -114,13 +116,13 @@ describe.skipIf(skip)('agent node identity (processes, real etcd)', () => {
     await etcd.stop();
     etcd.restore(backup);
     await etcd.start();
-    expect(await store.get(ks.key({ kind: 'nodeId', id: '2' }))).toBeUndefined();
+    expect(await store.get(ks.key({ kind: 'nodeId', id: bId }))).toBeUndefined();
     expect(await store.get(ipamKey)).toBeUndefined();
     const c = agent(ks.cluster, 'node-c', undefined, ['--id-settle-ms', '6000']);
     await c.start();
     // C claims the lowest free ID, which is B's lost one — tentatively.
     await until(
-      async () => (await store.get(ks.key({ kind: 'nodeId', id: '2' })))?.value === 'node-c',
+      async () => (await store.get(ks.key({ kind: 'nodeId', id: bId })))?.value === 'node-c',
       20_000,
       'C claims ID 2',
     );
@@ -131,7 +133,7 @@ describe.skipIf(skip)('agent node identity (processes, real etcd)', () => {
     expect(cNode.podSubnet).not.toBe(bNode.podSubnet);
     // B took its ID back, republished its info and rewrote its pod's IPAM record.
     await until(
-      async () => (await store.get(ks.key({ kind: 'nodeId', id: '2' })))?.value === 'node-b',
+      async () => (await store.get(ks.key({ kind: 'nodeId', id: bId })))?.value === 'node-b',
       20_000,
       'B re-claims ID 2',
     );
