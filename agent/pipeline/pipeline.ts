@@ -247,11 +247,20 @@ export class Pipeline {
     return out;
   }
 
+  /** Every usable network's subnets, sorted (services keep these clients' addresses). */
+  private networkSubnets(): string[] {
+    return [...this.networks.values()].flatMap((n) => n.subnets).sort();
+  }
+
   /** Re-renders every network (a network or a peer changed), and the pods of changed networks. */
   private refreshNetworks(): Change[] {
     const before = this.networks;
+    const subnetsBefore = this.networkSubnets().join();
     this.networks = this.usableNetworks();
     const out: Change[] = [];
+    if (this.networkSubnets().join() !== subnetsBefore)
+      for (const name of this.opts.view.services.items.keys())
+        out.push(...this.desired.set(`svc:${name}`, this.renderServiceNamed(name)));
     for (const name of new Set([...before.keys(), ...this.networks.keys()])) {
       out.push(
         ...this.desired.set(networkSource(name), this.networks.has(name) ? this.renderNetwork(name) : []),
@@ -297,7 +306,9 @@ export class Pipeline {
 
   private renderServiceNamed(name: string): Item[] {
     const svc = this.opts.view.services.get(name);
-    return svc ? renderService(this.opts.ctx, svc, this.opts.view.endpoints.get(name)) : [];
+    return svc
+      ? renderService(this.opts.ctx, svc, this.opts.view.endpoints.get(name), this.networkSubnets())
+      : [];
   }
 
   private peerNames(): Set<string> {

@@ -223,3 +223,10 @@ describe('renderService', () => {
     ).toEqual(['10.1.2.7:8080']);
   });
 });
+
+describe('renderService with custom networks', () => {
+  it("keeps the address of clients in the networks' subnets, as of the pod CIDR's", () => {
+    const [v] = values(renderService(ctx, svc(), http8080([{ ip: '10.20.2.7' }]), ['10.20.0.0/16']));
+    expect(v).toMatchObject({ masqueradeOutside: ['10.1.0.0/16', '10.20.0.0/16'] });
+  });
+});

@@ -83,7 +83,17 @@ function candidates(eps: Endpoints | undefined, name: string, protocol: Protocol
 }
 
 /** The items of one Service on this node (empty for headless and ExternalName Services). */
-export function renderService(ctx: NodeContext, svc: K8sService, eps: Endpoints | undefined): Item[] {
+/**
+ * `networkSubnets`: the custom networks' subnets. Their pods are cluster-internal clients like the
+ * default network's: a connection from them keeps its source (their network's VRF could not
+ * route a reply to the node's address).
+ */
+export function renderService(
+  ctx: NodeContext,
+  svc: K8sService,
+  eps: Endpoints | undefined,
+  networkSubnets: readonly string[] = [],
+): Item[] {
   if (svc.type === 'ExternalName') return [];
   const clusterIps = (svc.clusterIps ?? []).filter(isIp4);
   const external = [...new Set([...(svc.externalIps ?? []), ...(svc.loadBalancerIps ?? [])].filter(isIp4))];
@@ -120,7 +130,7 @@ export function renderService(ctx: NodeContext, svc: K8sService, eps: Endpoints 
         port,
         backends,
         noBackends: local ? 'drop' : 'reject',
-        masqueradeOutside: local ? null : kind === 'cluster-ip' ? [ctx.podCidr] : [],
+        masqueradeOutside: local ? null : kind === 'cluster-ip' ? [ctx.podCidr, ...networkSubnets] : [],
       };
       items.push({ key: serviceKey(DEFAULT_VRF, protocol, vip, port), value });
     };
