@@ -107,6 +107,9 @@ function etcdArgs({ name, dataDir, client, advertise, peerPort, version, pki }: 
   ];
 }
 
+/** Where Debian's containernetworking-plugins installs the reference plugins. */
+export const DEBIAN_CNI_DIR = '/usr/lib/cni';
+
 /** Flag name (kebab case) of an agent setting, if this checkout's agent has it. */
 function agentFlag(pattern: RegExp): string | undefined {
   const key = Object.keys(agentConfigSchema.shape).find((k) => pattern.test(k));
@@ -116,6 +119,7 @@ function agentFlag(pattern: RegExp): string | undefined {
 /** `netloom agent` for one lab node; settings the agent does not have (yet) are left out. */
 export function agentArgs(node: NodeLayout, state: LabState): string[] {
   const cniSocket = agentFlag(/^cni.*Socket$/);
+  const cniBinDirs = agentFlag(/^cniBinDirs$/);
   const tls = etcdAccess(state, 'agent');
   return [
     NETLOOM,
@@ -149,6 +153,9 @@ export function agentArgs(node: NodeLayout, state: LabState): string[] {
     '--lease-ttl-seconds',
     '5',
     ...(cniSocket ? [`--${cniSocket}`, node.cniSocket] : []),
+    // Plugins that NetworkAttachmentDefinitions name (macvlan, bridge…): the node's own, then
+    // Debian's reference plugins.
+    ...(cniBinDirs ? [`--${cniBinDirs}`, `/opt/cni/bin,${DEBIAN_CNI_DIR}`] : []),
     '--log-level',
     state.logLevel,
     ...(state.podCidr ? ['--pod-cidr', state.podCidr] : []),

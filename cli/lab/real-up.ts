@@ -9,7 +9,7 @@ import { buildCni } from '../../scripts/build-cni.ts';
 import { buildImages, chainedPlugins } from '../../scripts/image.ts';
 import { installCni, installCniSchema } from '../install-cni.ts';
 import type { Binaries } from './components.ts';
-import { ROOT } from './components.ts';
+import { DEBIAN_CNI_DIR, ROOT } from './components.ts';
 import { LabError } from './exec.ts';
 import { get } from './http.ts';
 import type { LabLayout } from './layout.ts';
@@ -17,9 +17,6 @@ import { LAB_IMAGES } from './real-components.ts';
 import { ensureHostLink, ensureMountNs, hostIp, realNodeFiles } from './real-node.ts';
 import { apiserverUrl, type LabState } from './state.ts';
 import { sleep } from '../../lib/timing.ts';
-
-/** Where Debian's containernetworking-plugins puts the reference plugins. */
-const DEBIAN_CNI_DIR = '/usr/lib/cni';
 
 export async function prepareRealNodes(state: LabState, layout: LabLayout, bins: Binaries): Promise<string> {
   for (const [what, found] of [

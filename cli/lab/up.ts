@@ -3,7 +3,7 @@
 // reported, never disturbed. Everything it starts is a detached daemon, so ending `lab up`
 // (Ctrl-C, kill -9) never takes the lab down; `lab down` does.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import {
   findContainerd,
   findEtcd,
@@ -17,6 +17,7 @@ import { agentAvailable, labComponents, type Binaries, type Component } from './
 import type { LabConfig } from './config.ts';
 import { LabError } from './exec.ts';
 import { get } from './http.ts';
+import { ensureNadCrd } from './crds.ts';
 import { ensureCredentials, kubeFiles, writeKubeconfig } from './kube-files.ts';
 import { labLayout, type LabLayout } from './layout.ts';
 import { claimSlot, hostLab } from './join.ts';
@@ -257,6 +258,13 @@ export async function up(
       }
     });
     await ensureRunning(supervisor, 10_000);
+    t = performance.now();
+    const crd = await ensureNadCrd(
+      apiserverUrl(st),
+      st.token,
+      existsSync(files.servingCert) ? readFileSync(files.servingCert) : undefined,
+    );
+    out.write(`  ✓ NetworkAttachmentDefinition CRD (${crd})  ${secs(t)}\n`);
 
     if (bins.agent && state.kubelet === 'real') {
       t = performance.now();
