@@ -199,7 +199,8 @@ export interface NatRestore {
 export interface NatPort {
   /** Adds the rule, and its restore rule when it has a ctMark, in one transaction (creating table and chains when needed); returns the rule's handle. */
   add(rule: NatRule): Promise<number>;
-  replace(handle: number, rule: NatRule): Promise<void>;
+  /** Swaps the rule for `rule` in one transaction; returns the new rule's handle. */
+  replace(handle: number, rule: NatRule): Promise<number>;
   /** Succeeds when the rule or the table is already gone. */
   remove(handle: number): Promise<void>;
   /** Deletes every rule (masquerade and restore) commented `comment`, in one transaction; none is fine. */

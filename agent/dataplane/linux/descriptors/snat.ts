@@ -201,10 +201,9 @@ export function snatDescriptor(
     },
 
     async update(key, _old, v, meta) {
-      const handle = await handleOf(key, meta);
-      if (handle === undefined) return { handle: await ports.nat.add(ruleOf(key, v)) };
-      await ports.nat.replace(handle, ruleOf(key, v));
-      return { handle };
+      // replace() also sweeps any other rule of this key, so it serves an unknown handle too.
+      const handle = (await handleOf(key, meta)) ?? -1;
+      return { handle: await ports.nat.replace(handle, ruleOf(key, v)) };
     },
 
     async delete(key, v, meta) {

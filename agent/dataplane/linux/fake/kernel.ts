@@ -146,8 +146,13 @@ export class FakeKernel {
           this.op('nat restores', () => [...this.natRestores].map(([handle, r]) => ({ ...r, handle }))),
         replace: (h, rule) =>
           this.op(`nat replace ${h}`, () => {
-            if (!this.nat.has(h)) throw fail('nft replace', 'missing', 'No such file or directory');
-            this.nat.set(h, { ...rule });
+            if (h >= 0 && !this.nat.has(h)) throw fail('nft replace', 'missing', 'No such file or directory');
+            // As the kernel path: every rule of the comment deleted, the new one added under a new handle.
+            this.nat.delete(h);
+            for (const [other, r] of this.nat) if (r.comment === rule.comment) this.nat.delete(other);
+            const handle = this.nextHandle++;
+            this.nat.set(handle, { ...rule });
+            return handle;
           }),
         remove: (h) => this.op(`nat del ${h}`, () => void this.nat.delete(h)),
         list: () => this.op('nat list', () => [...this.nat].map(([handle, r]) => ({ ...r, handle }))),

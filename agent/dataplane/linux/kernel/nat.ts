@@ -192,11 +192,28 @@ export class KernelNat implements NatPort {
     return found?.handle ?? -1;
   }
 
-  async replace(handle: number, rule: NatRule): Promise<void> {
+  /**
+   * Delete and add in one transaction rather than `replace rule … handle`, and without JSON echo:
+   * nft 1.0.6 (Debian 12) aborts on a replace whose rule holds a set of address ranges ("BUG:
+   * unhandled op 2", interval_set_eval), which an except-list of adjacent prefixes becomes, and
+   * its JSON echo of such a rule can abort too. The new handle is read back by the comment.
+   */
+  async replace(handle: number, rule: NatRule): Promise<number> {
+    // Every rule of this comment goes, not only `handle`: a duplicate left by an older agent (or
+    // one nft listed in a form the parser skips) must not keep masquerading what the new one spares.
+    const stale = new Set([
+      handle,
+      ...(await this.rules(CHAIN)).filter((r) => r.comment === rule.comment).map((r) => r.handle),
+    ]);
     await this.tools.nft(
       this.hostNetns,
-      `replace rule inet ${this.table} ${CHAIN} handle ${handle} ${ruleText(rule)}\n`,
+      [...stale]
+        .filter((h) => h >= 0)
+        .map((h) => `delete rule inet ${this.table} ${CHAIN} handle ${h}\n`)
+        .join('') + `add rule inet ${this.table} ${CHAIN} ${ruleText(rule)}\n`,
     );
+    const found = (await this.rules(CHAIN)).filter((r) => r.comment === rule.comment);
+    return found.at(-1)?.handle ?? -1;
   }
 
   async remove(handle: number): Promise<void> {
