@@ -11,9 +11,7 @@ import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { KubeConfig } from '@kubernetes/client-node';
 import { get } from '../cli/lab/http.ts';
-import { installNadCrd } from './ksr-support.ts';
 import { etcdClientOf } from '../lib/etcd/client.ts';
 import { Store } from '../lib/etcd/store.ts';
 import { freePort } from '../lib/free-ports.ts';
@@ -81,7 +79,7 @@ const OBJECTS = [
     apiVersion: 'k8s.cni.cncf.io/v1',
     kind: 'NetworkAttachmentDefinition',
     metadata: { name: 'blue', namespace: 'default' },
-    spec: { config: '{"cniVersion":"1.0.0","name":"blue","type":"netloom"}' },
+    spec: { config: '{"cniVersion":"1.0.0","name":"blue","type":"netloom","subnet":"10.200.0.0/24"}' },
   },
 ];
 
@@ -139,9 +137,7 @@ describe.skipIf(skip)('netloom ctl against a lab', () => {
       },
     });
     store = new Store(etcdClientOf(c));
-    const kc = new KubeConfig();
-    kc.loadFromFile(lab.kubeconfig);
-    await installNadCrd(kc);
+    // `lab up` installs the NetworkAttachmentDefinition CRD (deploy's own file, cli/lab/crds.ts).
     await lab.kubectl(['create', 'deployment', 'web', '--image=echo', '--replicas=3', '--port=8080']);
     await lab.kubectl(['expose', 'deployment', 'web', '--port=80', '--target-port=8080']);
     await waitFor(
@@ -186,12 +182,6 @@ describe.skipIf(skip)('netloom ctl against a lab', () => {
         netns: '/run/netns/gone',
       })
     ).ip;
-    // No component writes networks/ yet: the value is the proto message, typed, as one would.
-    const blue: Network = { name: 'default/blue', id: 7, subnets: ['10.200.0.0/24'], vni: 4103 };
-    await store.put(
-      new Keyspace('default').key({ kind: 'network', namespace: 'default', name: 'blue' }),
-      JSON.stringify(blue),
-    );
 
     await waitFor(
       "KSR's mirror of the policy, the NAD, the namespace and 3 ready endpoints",
@@ -205,6 +195,8 @@ describe.skipIf(skip)('netloom ctl against a lab', () => {
           ready === 3 &&
           (await have('k8s/policy/default/web-in')) &&
           (await have('k8s/netattach/default/blue')) &&
+          // KSR's network registry turns the NAD into networks/default/blue (the first ID: 1).
+          (await have('networks/default/blue')) &&
           (await have('k8s/namespace/iso'))
         );
       },
@@ -436,7 +428,20 @@ describe.skipIf(skip)('netloom ctl against a lab', () => {
 
   it('networks: the custom network and the NetworkAttachmentDefinition as etcd holds them', async () => {
     const report = await json<{ networks: unknown[]; attachmentDefinitions: unknown[] }>(['networks']);
-    expect(report.networks).toEqual([...(await etcdPrefix('networks/')).values()]);
+    const records = [...(await etcdPrefix('networks/')).values()];
+    // KSR's network registry wrote it from the NAD (proto3 JSON: `snat: false` is left out).
+    expect(records).toEqual([
+      {
+        name: 'default/blue',
+        id: 1,
+        subnets: ['10.200.0.0/24'],
+        vni: 4097,
+        nodePrefixLength: 28,
+        gatewayOffset: 1,
+      } satisfies Network,
+    ]);
+    // netloom ctl shows it as the agents decode it: defaults filled in.
+    expect(report.networks).toEqual(records.map((r) => ({ snat: false, ...(r as object) })));
     const nads = await etcdPrefix('k8s/netattach/');
     expect(report.attachmentDefinitions).toEqual(
       [...nads.values()].map((v): unknown => expect.objectContaining(v as object) as unknown),
@@ -444,7 +449,7 @@ describe.skipIf(skip)('netloom ctl against a lab', () => {
     const table = await ctl(['networks', ...common]);
     const { header, row } = tableLine(table.out, 'blue');
     expect(header).toMatch(/^KIND\s+NAME\s+ID\s+DETAIL$/);
-    expect(row?.split(/\s+/)).toEqual(['network', 'default/blue', '7', '10.200.0.0/24']);
+    expect(row?.split(/\s+/)).toEqual(['network', 'default/blue', '1', '10.200.0.0/24']);
   });
 
   it("dump <node>: the agent's applied items and its last transactions", async () => {

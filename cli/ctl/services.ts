@@ -56,8 +56,11 @@ function contextOf(node: string, info: NodeInfo | undefined, podCidr: string): N
 export function servicesReport(s: Snapshot, node: string | undefined, podCidr: string): ServicesReport {
   const ctx = contextOf(node ?? '', node ? s.view.nodeInfos.get(node) : undefined, podCidr);
   const services: ServiceRecord[] = [];
+  // The custom networks' subnets, as the agent's pipeline passes them (their clients keep their address).
+  const networkSubnets = [...s.view.networks.items.values()].flatMap((n) => n.subnets).sort();
   for (const [key, svc] of s.view.services.items) {
-    const frontends = renderService(ctx, svc, s.view.endpoints.get(key)).map((item): FrontendRecord => ({
+    const rendered = renderService(ctx, svc, s.view.endpoints.get(key), networkSubnets);
+    const frontends = rendered.map((item): FrontendRecord => ({
       key: item.key,
       ...(item.value as Frontend),
     }));
