@@ -19,6 +19,8 @@ export interface Attachment {
   mac?: string;
   /** The pod's UID as the runtime gave it (K8S_POD_UID), when it did. */
   podUid?: string;
+  /** An extra interface's place in the pod's k8s.v1.cni.cncf.io/networks (1 the first); absent for the primary. */
+  index?: number;
   /**
    * An interface another CNI plugin made (a NetworkAttachmentDefinition of another type): netloom
    * renders nothing for it and undoes it through the same plugin. `ip` is then ''.
@@ -61,6 +63,8 @@ export function isAttachment(v: unknown): v is Attachment {
   if (r['extra'] !== undefined && typeof r['extra'] !== 'boolean') return false;
   if (r['mac'] !== undefined && typeof r['mac'] !== 'string') return false;
   if (r['podUid'] !== undefined && typeof r['podUid'] !== 'string') return false;
+  if (r['index'] !== undefined && !(Number.isSafeInteger(r['index']) && (r['index'] as number) >= 0))
+    return false;
   return (
     FIELDS.every((f) => typeof r[f] === 'string') &&
     FIELDS.filter((f) => f !== 'network' && (f !== 'ip' || delegated === undefined)).every((f) => r[f] !== '')

@@ -38,6 +38,7 @@ export function attachmentRecord(a: Attachment, mac: string): AttachmentRecord {
       : [`${a.ip}/32`],
     ...((d ? d.mac : mac) !== '' ? { mac: d ? d.mac : mac } : {}),
     ...(a.extra === true ? {} : { default: true }),
+    ...(a.index !== undefined && a.index > 0 ? { index: a.index } : {}),
   };
 }
 

@@ -240,7 +240,7 @@ export class CniService {
       // The spec: the default network first, then each extra in order; any failure fails the pod,
       // and nothing of it stays.
       try {
-        for (const x of nets.extras) await this.attachExtra(id, x);
+        for (const [i, x] of nets.extras.entries()) await this.attachExtra(id, x, i + 1);
       } catch (err) {
         await this.detachContainer(id.containerId, id.ifname).catch((e: unknown) =>
           this.opts.logger.warn(
@@ -258,7 +258,7 @@ export class CniService {
   }
 
   /** Attaches one extra interface: natively in a netloom network, or through another plugin. */
-  private async attachExtra(id: Identity, x: ExtraPlan): Promise<void> {
+  private async attachExtra(id: Identity, x: ExtraPlan, index: number): Promise<void> {
     const { attachments, ipam } = this.opts;
     const sel = x.selection;
     if (x.kind === 'native') {
@@ -297,6 +297,7 @@ export class CniService {
         ip: alloc.ip,
         network: x.network.name,
         extra: true,
+        index,
         ...(sel.mac !== '' ? { mac: sel.mac } : {}),
         ...(id.podUid !== '' ? { podUid: id.podUid } : {}),
       };
@@ -330,6 +331,7 @@ export class CniService {
       ip: '',
       network: '',
       extra: true,
+      index,
       ...(id.podUid !== '' ? { podUid: id.podUid } : {}),
       delegated: {
         attachmentDefinition: `${x.nad.namespace}/${x.nad.name}`,

@@ -64,6 +64,7 @@ export function decodeAttachment(text: string): AttachmentRecord | undefined {
           options: list(d['options']),
         }
       : null,
+    index: Number.isSafeInteger(o['index']) && (o['index'] as number) >= 0 ? (o['index'] as number) : 0,
   };
 }
 

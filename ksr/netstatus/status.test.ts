@@ -99,6 +99,25 @@ describe('network-status', () => {
       default: false,
       gateways: [],
       dns: null,
+      index: 0,
     });
+    expect(decodeAttachment('{"index":2}')?.index).toBe(2);
+    expect(decodeAttachment('{"index":-1}')?.index).toBe(0);
+    expect(decodeAttachment('{"index":"2"}')?.index).toBe(0);
+  });
+
+  it("lists extras in the order the pod asked for them (the records' index), not by interface name", () => {
+    const rec = (ifname: string, index: number, isDefault = false) => ({
+      node: 'n1',
+      namespace: 'ns',
+      pod: 'p',
+      ifname,
+      record: decodeAttachment(
+        JSON.stringify({ name: ifname, ips: ['10.0.0.1/32'], default: isDefault, index }),
+      )!,
+    });
+    expect(
+      networkStatusOf([rec('net1', 2), rec('data0', 1), rec('eth0', 0, true)], '').map((e) => e.interface),
+    ).toEqual(['eth0', 'data0', 'net1']);
   });
 });

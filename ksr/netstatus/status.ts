@@ -2,8 +2,9 @@
 //
 // Per the multi-net spec (v1.3, section 4.1.2.3): a JSON list of {name, interface, ips (plain
 // addresses), mac, default, dns, default-route}, the cluster default network included with
-// `default: true`. Order: the default network's entry first, then the others by interface name
-// in the order the agent numbered them (net1, net2, …, net10: numbers compare as numbers).
+// `default: true`. Order: the default network's entry first, then the others in the order the pod
+// asked for them (the record's index, as Multus lists them), then by interface name (net2 before
+// net10: numbers compare as numbers) for records that carry no index.
 import { addressOf } from '../../lib/cidr.ts';
 import type { Attachment } from './attachments.ts';
 
@@ -37,6 +38,7 @@ export function networkStatusOf(records: readonly Attachment[], podUid: string):
     .sort(
       (a, b) =>
         Number(b.record.default) - Number(a.record.default) ||
+        a.record.index - b.record.index ||
         compareInterfaces(a.ifname, b.ifname) ||
         a.record.network.localeCompare(b.record.network),
     )

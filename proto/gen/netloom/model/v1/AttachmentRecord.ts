@@ -12,6 +12,7 @@ export interface AttachmentRecord {
   'default'?: (boolean);
   'gateways'?: (string)[];
   'dns'?: (_netloom_model_v1_AttachmentDns | null);
+  'index'?: (number);
 }
 
 export interface AttachmentRecord__Output {
@@ -24,4 +25,5 @@ export interface AttachmentRecord__Output {
   'default': (boolean);
   'gateways': (string)[];
   'dns': (_netloom_model_v1_AttachmentDns__Output | null);
+  'index': (number);
 }
