@@ -22,6 +22,11 @@ export interface Attachment {
   /** An extra interface's place in the pod's k8s.v1.cni.cncf.io/networks (1 the first); absent for the primary. */
   index?: number;
   /**
+   * The pod's default route goes through this interface via these gateways (an extra's
+   * `default-route`); for the primary, an empty list means another interface has it.
+   */
+  defaultRoute?: string[];
+  /**
    * An interface another CNI plugin made (a NetworkAttachmentDefinition of another type): netloom
    * renders nothing for it and undoes it through the same plugin. `ip` is then ''.
    */
@@ -63,6 +68,11 @@ export function isAttachment(v: unknown): v is Attachment {
   if (r['extra'] !== undefined && typeof r['extra'] !== 'boolean') return false;
   if (r['mac'] !== undefined && typeof r['mac'] !== 'string') return false;
   if (r['podUid'] !== undefined && typeof r['podUid'] !== 'string') return false;
+  if (
+    r['defaultRoute'] !== undefined &&
+    !(Array.isArray(r['defaultRoute']) && r['defaultRoute'].every((x) => typeof x === 'string'))
+  )
+    return false;
   if (r['index'] !== undefined && !(Number.isSafeInteger(r['index']) && (r['index'] as number) >= 0))
     return false;
   return (

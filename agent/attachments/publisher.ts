@@ -39,6 +39,7 @@ export function attachmentRecord(a: Attachment, mac: string): AttachmentRecord {
     ...((d ? d.mac : mac) !== '' ? { mac: d ? d.mac : mac } : {}),
     ...(a.extra === true ? {} : { default: true }),
     ...(a.index !== undefined && a.index > 0 ? { index: a.index } : {}),
+    ...(a.defaultRoute !== undefined && a.defaultRoute.length > 0 ? { gateways: a.defaultRoute } : {}),
   };
 }
 

@@ -128,6 +128,7 @@ async function setup(annotations: Record<string, string>, nsAnnotations: Record<
   const calls: { op: string; call: DelegateCall }[] = [];
   let failDelegate = false;
   let published = 0;
+  const defaultRoutes: string[] = [];
   const networks: NetworksPort = {
     plan: (id) =>
       Promise.resolve(
@@ -157,6 +158,10 @@ async function setup(annotations: Record<string, string>, nsAnnotations: Record<
       calls.push({ op: 'check', call });
       return Promise.resolve();
     },
+    setDefaultRoute: (netns, ifname, gateway) => {
+      defaultRoutes.push(`${netns} ${ifname} ${gateway}`);
+      return Promise.resolve();
+    },
     changed: () => void published++,
   };
   const service = new CniService({
@@ -177,6 +182,7 @@ async function setup(annotations: Record<string, string>, nsAnnotations: Record<
     attachments,
     scheduler,
     calls,
+    defaultRoutes,
     failDelegate: () => (failDelegate = true),
     published: () => published,
   };
@@ -298,5 +304,44 @@ describe('CniService with networks', () => {
     expect((await t.service.gc(gcReq([]))).error).toBeUndefined();
     expect(t.attachments.all()).toEqual([]);
     expect(t.ipam.held.size).toBe(0);
+  });
+
+  it('moves the default route to a delegated interface asked for it: the primary routes the cluster only', async () => {
+    const t = await setup({
+      'k8s.v1.cni.cncf.io/networks': JSON.stringify([{ name: 'mv', 'default-route': ['192.0.2.1'] }]),
+    });
+    expect((await t.service.add(req())).error).toBeUndefined();
+    expect(t.defaultRoutes).toEqual(['/run/netns/p1 net1 192.0.2.1']);
+    expect(t.scheduler.applied('pod-interface/shop/web-0/eth0')?.value).toMatchObject({
+      gateway: '',
+      routes: ['10.1.0.0/16', '10.96.0.0/12'],
+    });
+    expect(t.attachments.get('c1', 'net1')?.defaultRoute).toEqual(['192.0.2.1']);
+  });
+
+  it("moves it to a netloom network's interface only through this node's gateway there", async () => {
+    const ok = await setup({
+      'k8s.v1.cni.cncf.io/networks': JSON.stringify([{ name: 'blue', 'default-route': ['10.20.1.1'] }]),
+    });
+    expect((await ok.service.add(req())).error).toBeUndefined();
+    expect(ok.scheduler.applied('pod-interface/shop/web-0/net1')?.value).toMatchObject({
+      gateway: '10.20.1.1',
+    });
+    expect(ok.scheduler.applied('pod-interface/shop/web-0/net1')?.value).not.toHaveProperty('routes');
+    expect(ok.scheduler.applied('pod-interface/shop/web-0/eth0')?.value).toMatchObject({ gateway: '' });
+    const wrong = await setup({
+      'k8s.v1.cni.cncf.io/networks': JSON.stringify([{ name: 'blue', 'default-route': ['10.20.1.254'] }]),
+    });
+    const r = await wrong.service.add(req());
+    expect(r.error).toMatchObject({ code: 7 });
+    expect(r.error?.msg).toMatch(/must be 10\.20\.1\.1/);
+    const twice = await setup({
+      'k8s.v1.cni.cncf.io/networks': JSON.stringify([
+        { name: 'blue', 'default-route': ['10.20.1.1'] },
+        { name: 'mv', 'default-route': ['192.0.2.1'] },
+      ]),
+    });
+    expect((await twice.service.add(req())).error?.msg).toMatch(/a pod has one default route/);
+    expect(twice.attachments.all()).toEqual([]);
   });
 });

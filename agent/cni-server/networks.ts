@@ -2,6 +2,7 @@
 // pipeline's networks, other plugins run through agent/multinet (in the node's namespace, from
 // the node's plugin directories), and the node's attachment records published for
 // network-status.
+import { runTool } from '../../lib/iproute.ts';
 import { sleep } from '../../lib/timing.ts';
 import type { Logger } from '../../lib/logging.ts';
 import type { AttachmentPublisher } from '../attachments/publisher.ts';
@@ -67,6 +68,12 @@ export function agentNetworks(opts: AgentNetworksOptions): NetworksPort {
     delegateAdd: (call: DelegateCall) => delegateAdd({ ...call, ...delegateOpts }),
     delegateDel: (call: DelegateCall) => delegateDel({ ...call, ...delegateOpts }),
     delegateCheck: (call: DelegateCall) => delegateCheck({ ...call, ...delegateOpts }),
+    async setDefaultRoute(netns: string, ifname: string, gateway: string): Promise<void> {
+      await runTool('ip', ['route', 'replace', 'default', 'via', gateway, 'dev', ifname], {
+        netns,
+        timeoutMs: 10_000,
+      });
+    },
     changed: () => opts.publisher.changed(),
   };
 }

@@ -26,6 +26,11 @@ export interface PodNetworks {
   /** The primary interface's network: '' for the default network. */
   primary: string;
   extras: ExtraPlan[];
+  /**
+   * An extra interface takes the pod's default route (its selection's `default-route`): the
+   * primary then routes only the cluster's prefixes.
+   */
+  defaultRouteElsewhere: boolean;
 }
 
 export interface PodNetworksInput {
@@ -40,7 +45,7 @@ export interface PodNetworksInput {
 }
 
 /** What a pod that netloom does not know (yet) gets: the default network, nothing more. */
-export const DEFAULT_ONLY: PodNetworks = { primary: '', extras: [] };
+export const DEFAULT_ONLY: PodNetworks = { primary: '', extras: [], defaultRouteElsewhere: false };
 
 const invalid = (msg: string, cause?: unknown): CniError =>
   new CniError(CniCode.InvalidConfig, msg, cause === undefined ? undefined : { cause });
@@ -66,14 +71,24 @@ export function podNetworks(input: PodNetworksInput): PodNetworks {
       },
     );
   const value = pod.annotations[NETWORKS_ANNOTATION];
-  if (value === undefined || value.trim() === '') return { primary, extras: [] };
+  if (value === undefined || value.trim() === '')
+    return { primary, extras: [], defaultRouteElsewhere: false };
   let selections: NetworkSelection[];
   try {
     selections = parseNetworkSelections(value, pod.namespace, { reservedInterfaces: [input.primaryIfname] });
   } catch (err) {
     throw invalid((err as Error).message, err);
   }
-  return { primary, extras: selections.map((s) => extraPlan(s, input)) };
+  const withDefault = selections.filter((s) => s.defaultRoute.length > 0);
+  if (withDefault.length > 1)
+    throw invalid(
+      `${NETWORKS_ANNOTATION}: "default-route" on ${withDefault.map((s) => `${s.name}@${s.interface}`).join(' and ')}; a pod has one default route`,
+    );
+  return {
+    primary,
+    extras: selections.map((s) => extraPlan(s, input)),
+    defaultRouteElsewhere: withDefault.length === 1,
+  };
 }
 
 function extraPlan(selection: NetworkSelection, input: PodNetworksInput): ExtraPlan {
@@ -103,11 +118,11 @@ function extraPlan(selection: NetworkSelection, input: PodNetworksInput): ExtraP
       CniCode.TryAgainLater,
       `${what}: netloom has not registered network ${name} yet, or this node has no block of it`,
     );
-  if (selection.defaultRoute.length > 0)
-    throw new CniError(
-      CniCode.UnsupportedField,
-      `${what}: "default-route" on a netloom network is not supported (the primary interface keeps the default route)`,
-    );
+  // On a netloom network the next hop is the node's gateway in its block: the only default
+  // route that interface can carry.
+  const gw = network.block.gateway;
+  if (selection.defaultRoute.some((r) => r !== gw))
+    throw invalid(`${what}: "default-route" must be ${gw}, this node's gateway in ${name}`);
   if (selection.ips.length > 1)
     throw new CniError(
       CniCode.UnsupportedField,

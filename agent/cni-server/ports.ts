@@ -67,6 +67,8 @@ export interface NetworksPort {
   delegateAdd(call: DelegateCall): Promise<DelegateResult>;
   delegateDel(call: DelegateCall): Promise<void>;
   delegateCheck(call: DelegateCall): Promise<void>;
+  /** Points the pod's default route at `gateway` through `ifname` (a delegated interface's `default-route`). */
+  setDefaultRoute(netns: string, ifname: string, gateway: string): Promise<void>;
   /** The node's attachments changed: publish them (attachments/<node>/…, for network-status). */
   changed(): void;
 }

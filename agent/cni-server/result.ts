@@ -22,6 +22,8 @@ export function cniResult(v: PodInterface, wired: WiredPodInterface, dns?: CniRe
     ],
     routes: [
       ...(v4.length > 0 && gw4 !== '' ? [{ dst: '0.0.0.0/0', gw: gw4 }] : []),
+      // Without the default route (another interface has it): the prefixes routed through it.
+      ...(v.routes ?? []).map((dst) => ({ dst })),
       ...(v6.length > 0 ? [{ dst: '::/0' }] : []),
     ],
     ...(dns ? { dns } : {}),

@@ -198,6 +198,7 @@ export class CniService {
       ip,
       network: nets.primary,
       ...(id.podUid !== '' ? { podUid: id.podUid } : {}),
+      ...(nets.defaultRouteElsewhere ? { defaultRoute: [] } : {}),
     });
     let a = attachment(reserved?.ip ?? (await ipam.allocate(request).catch(ipamError)).ip);
     phases.lap('ipam');
@@ -299,6 +300,7 @@ export class CniService {
         extra: true,
         index,
         ...(sel.mac !== '' ? { mac: sel.mac } : {}),
+        ...(sel.defaultRoute.length > 0 ? { defaultRoute: sel.defaultRoute } : {}),
         ...(id.podUid !== '' ? { podUid: id.podUid } : {}),
       };
       await attachments.add(a);
@@ -322,6 +324,19 @@ export class CniService {
       ifname: sel.interface,
     };
     const res = await networks.delegateAdd(call);
+    const gateway = sel.defaultRoute[0];
+    if (gateway !== undefined) {
+      // The spec's default-route: the pod's default route through this interface (the primary
+      // was wired without one).
+      await networks.setDefaultRoute(id.netns, sel.interface, gateway).catch(async (err: unknown) => {
+        await networks.delegateDel({ ...call, prevResult: res.result }).catch(() => undefined);
+        throw new CniError(
+          CniCode.DataPlaneFailed,
+          `${sel.namespace}/${sel.name}@${sel.interface}: default route via ${gateway} not set: ${(err as Error).message}`,
+          { cause: err },
+        );
+      });
+    }
     const a: Attachment = {
       containerId: id.containerId,
       ifname: sel.interface,
@@ -332,6 +347,7 @@ export class CniService {
       network: '',
       extra: true,
       index,
+      ...(sel.defaultRoute.length > 0 ? { defaultRoute: sel.defaultRoute } : {}),
       ...(id.podUid !== '' ? { podUid: id.podUid } : {}),
       delegated: {
         attachmentDefinition: `${x.nad.namespace}/${x.nad.name}`,

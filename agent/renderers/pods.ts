@@ -1,6 +1,8 @@
 // Local pods: one interface per attachment, with its /32 route towards it, in the VRF of the
 // attachment's network. A primary interface gets the default route; an extra interface (from
-// k8s.v1.cni.cncf.io/networks) gets routes to its network's subnets instead.
+// k8s.v1.cni.cncf.io/networks) gets routes to its network's subnets instead — unless the pod
+// moved its default route to the extra (`default-route`): then the primary routes the cluster's
+// prefixes (its network's, the service CIDR) and the extra has the default.
 import type { Item } from '../scheduler/descriptor.ts';
 import { podInterfaceKey, routeKey } from '../items/keys.ts';
 import type { PodInterface, Route } from '../items/values.ts';
@@ -19,6 +21,12 @@ export function renderPodAttachment(ctx: NodeContext, a: Attachment, net?: Netwo
   if (a.delegated !== undefined) return []; // another plugin's interface
   if (a.network !== '' && net?.name !== a.network) return [];
   const vrf = net ? net.id : DEFAULT_VRF;
+  // The primary has the default route unless an extra took it (`defaultRoute: []`); an extra
+  // only when it took it. Without it, the interface routes its network's prefixes.
+  const hasDefault = a.extra === true ? (a.defaultRoute?.length ?? 0) > 0 : a.defaultRoute === undefined;
+  const cluster = net
+    ? [...net.subnets, ...(a.extra === true ? [] : [ctx.serviceCidr])]
+    : [ctx.podCidr, ctx.serviceCidr];
   const key = podInterfaceKey(a.namespace, a.pod, a.ifname);
   const iface: PodInterface = {
     namespace: a.namespace,
@@ -30,9 +38,9 @@ export function renderPodAttachment(ctx: NodeContext, a: Attachment, net?: Netwo
     mtu: ctx.mtu,
     vrf,
     addresses: [`${a.ip}/32`],
-    gateway: a.extra === true ? '' : net ? net.block.gateway : ctx.gateway,
+    gateway: hasDefault ? (net ? net.block.gateway : ctx.gateway) : '',
     mac: a.mac ?? '',
-    ...(a.extra === true ? { routes: net ? [...net.subnets] : [ctx.podCidr] } : {}),
+    ...(hasDefault ? {} : { routes: cluster }),
   };
   const route: Route = { vrf, dst: `${a.ip}/32`, via: { type: 'interface', interface: key } };
   return [
