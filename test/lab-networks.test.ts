@@ -316,6 +316,57 @@ describe.skipIf(skip)('netloom lab: custom networks and multi-net', () => {
     ]);
   });
 
+  it("default-route moves the pod's default route to a delegated interface; eth0 keeps the cluster", async () => {
+    await lab.kubectl(
+      ['apply', '-f', '-'],
+      JSON.stringify(
+        pod('dr', node2, {
+          'k8s.v1.cni.cncf.io/networks': JSON.stringify([
+            { name: 'mv', interface: 'data0', ips: ['192.168.77.11/24'], 'default-route': ['192.168.77.1'] },
+          ]),
+        }),
+      ),
+    );
+    await podsReady(NS, 6);
+    await refreshPods();
+    try {
+      const routes = await inPod('dr', 'ip', ['route', 'show']);
+      expect(routes).toMatch(/^default via 192\.168\.77\.1 dev data0/m);
+      expect(routes).not.toMatch(/^default .* dev eth0/m);
+      expect(routes).toMatch(/^10\.1\.0\.0\/16 via 169\.254\.1\.1 dev eth0/m);
+      expect(routes).toMatch(/^10\.96\.0\.0\/12 via 169\.254\.1\.1 dev eth0/m);
+      // Still in the cluster through eth0 (d1 is a default-network pod), and the macvlan peer on data0.
+      expect(await reach('dr', [ips.get('d1')!, MULTI_MV_IP])).toEqual({
+        [ips.get('d1')!]: true,
+        [MULTI_MV_IP]: true,
+      });
+      const status = await waitFor(
+        'network-status on dr',
+        async () => {
+          const raw = await lab.kubectl([
+            'get',
+            'pod',
+            'dr',
+            '-n',
+            NS,
+            '-o',
+            'jsonpath={.metadata.annotations.k8s\\.v1\\.cni\\.cncf\\.io/network-status}',
+          ]);
+          const list = raw.trim() === '' ? [] : (JSON.parse(raw) as { interface: string }[]);
+          return list.length === 2 ? list : undefined;
+        },
+        30_000,
+      );
+      expect(status[1]).toMatchObject({
+        interface: 'data0',
+        ips: ['192.168.77.11'],
+        'default-route': ['192.168.77.1'],
+      });
+    } finally {
+      await lab.kubectl(['delete', 'pod', 'dr', '-n', NS, '--wait=true', '--timeout=60s']);
+    }
+  });
+
   it('deleting the multi-net pod leaves nothing behind in IPAM, the attachments or the node', async () => {
     const cluster = lab.state().cluster;
     const node1Ns = lab.layout.nodes[0]!.netns;
