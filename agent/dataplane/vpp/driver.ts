@@ -57,6 +57,8 @@ export const DRIVER_MESSAGES = [
   'proxy_arp_add_del',
   'proxy_arp_dump',
   'proxy_arp_intfc_enable_disable',
+  'add_node_next',
+  'get_next_index',
   'vxlan_add_del_tunnel_v3',
   'vxlan_tunnel_v2_dump',
   'nat44_ed_plugin_enable_disable',
@@ -85,7 +87,7 @@ export function vppDriverWith(api: VppApi, options: VppDriverOptions = {}): Driv
   // Shared by the policy and peer-set descriptors: a set's member change re-programs the ACLs.
   const policyAcls = new PolicyAcls(acl);
   const descriptors = [
-    vrfDescriptor({ fib }),
+    vrfDescriptor({ fib, interfaces }),
     addressDescriptor({ interfaces }),
     podInterfaceDescriptor(nat === undefined ? { interfaces, fib } : { interfaces, fib, nat }),
     routeDescriptor({ fib, interfaces }),

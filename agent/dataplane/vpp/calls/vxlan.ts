@@ -1,5 +1,12 @@
-// VPP calls for VXLAN tunnels (L3 mode: decapsulated packets go to ip4/ip6-input).
-import { fromAddress, toAddress } from '../addresses.ts';
+// VPP calls for VXLAN tunnels in L3 mode: decapsulated packets go to ip4-input (ip6-input), where
+// the tunnel interface's FIB table (its VRF) routes them; the encapsulated packets are routed in
+// the underlay, table 0.
+//
+// Real VPP detail: through the API, `decap_next_index = ~0` means l2-input even with `is_l3`
+// (vnet_vxlan_add_del_tunnel; only the CLI substitutes ip4-input), and an L3 tunnel in no
+// bridge domain drops what l2-input gets. The index of ip4-input as a next of vxlan4-input is
+// not fixed: it is the arc `add_node_next` makes (or finds), as Calico/VPP does.
+import { fromAddress, isIp6, toAddress } from '../addresses.ts';
 import type { VppFields } from '../api/field-codecs.ts';
 import { ALL, GONE, tolerate, type VppApi } from '../vpp-api.ts';
 
@@ -12,9 +19,19 @@ export interface VxlanSpec {
 
 export interface VppVxlan extends VxlanSpec {
   swIfIndex: number;
+  /** The vxlan4-input (vxlan6-input) next its packets go to after decapsulation. */
+  decapNext: number;
+  /** The table the encapsulated packets are routed in. */
+  encapVrf: number;
 }
 
-function fields(t: VxlanSpec, isAdd: boolean): VppFields {
+/** The underlay's table: tunnels of every VRF are carried by the node's default table. */
+export const UNDERLAY_VRF = 0;
+
+/** get_next_index: the node has no arc to that next. */
+const NO_SUCH_ENTRY = -6;
+
+function fields(t: VxlanSpec, isAdd: boolean, decapNext: number): VppFields {
   return {
     is_add: isAdd,
     src_address: toAddress(t.src),
@@ -23,8 +40,8 @@ function fields(t: VxlanSpec, isAdd: boolean): VppFields {
     dst_port: t.port,
     vni: t.vni,
     mcast_sw_if_index: ALL,
-    // ~0: the default next node (0 would be drop); with is_l3 that is ip4/ip6-input.
-    decap_next_index: ALL,
+    encap_vrf_id: UNDERLAY_VRF,
+    decap_next_index: decapNext,
     is_l3: true,
   };
 }
@@ -36,13 +53,39 @@ export class VxlanCalls {
     this.api = api;
   }
 
+  /** The decap next index that hands decapsulated packets to ip4-input (ip6-input). */
+  async l3DecapNext(ipv6: boolean): Promise<number> {
+    const r = await this.api.request('add_node_next', {
+      node_name: ipv6 ? 'vxlan6-input' : 'vxlan4-input',
+      next_name: ipv6 ? 'ip6-input' : 'ip4-input',
+    });
+    return r['next_index'] as number;
+  }
+
+  /**
+   * The same index, read only (`get_next_index`): undefined while the arc does not exist (then
+   * no tunnel hands its packets to ip4-input yet).
+   */
+  async findL3DecapNext(ipv6: boolean): Promise<number | undefined> {
+    const r = await tolerate(
+      this.api.request('get_next_index', {
+        node_name: ipv6 ? 'vxlan6-input' : 'vxlan4-input',
+        next_name: ipv6 ? 'ip6-input' : 'ip4-input',
+      }),
+      [NO_SUCH_ENTRY],
+    );
+    return r === undefined ? undefined : (r['next_index'] as number);
+  }
+
   async add(t: VxlanSpec): Promise<number> {
-    const r = await this.api.request('vxlan_add_del_tunnel_v3', fields(t, true));
+    const decapNext = await this.l3DecapNext(isIp6(t.src));
+    const r = await this.api.request('vxlan_add_del_tunnel_v3', fields(t, true, decapNext));
     return r['sw_if_index'] as number;
   }
 
   async remove(t: VxlanSpec): Promise<void> {
-    await tolerate(this.api.request('vxlan_add_del_tunnel_v3', fields(t, false)), GONE);
+    // VPP finds the tunnel by its key (addresses, VNI, encap table); the decap next is not read.
+    await tolerate(this.api.request('vxlan_add_del_tunnel_v3', fields(t, false, ALL)), GONE);
   }
 
   async list(): Promise<VppVxlan[]> {
@@ -53,6 +96,8 @@ export class VxlanCalls {
       dst: fromAddress(d['dst_address'] as VppFields),
       port: d['dst_port'] as number,
       vni: d['vni'] as number,
+      decapNext: d['decap_next_index'] as number,
+      encapVrf: d['encap_vrf_id'] as number,
     }));
   }
 }

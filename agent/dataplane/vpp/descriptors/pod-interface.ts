@@ -3,19 +3,36 @@
 // default route. The pod side holds its address with the gateway's prefix length (VPP can
 // only add a gateway the kernel considers on-link); VPP's side borrows the gateway loopback's
 // address (unnumbered), answers ARP for the subnet (proxy ARP), knows the pod's MAC (static
-// neighbour), sits in the pod's VRF, and is a NAT44 inside interface when NAT is on.
+// neighbour), sits in the pod's VRF (bound before it borrows an address: VPP refuses a table
+// change after), and is a NAT44 inside interface when NAT is on and the pod is in VRF 0.
+//
+// An interface without a default route (`gateway: ''`, an extra interface of a custom
+// network) gets what tap_create_v3 can give a pod side instead of routes: its address with the
+// prefix length of its one route, which holds its address (the network's subnet), so the whole
+// network is on-link through it; VPP answers ARP for the network (the VRF's proxy-ARP ranges)
+// and the TAP borrows the VRF's anchor address (descriptors/vrf.ts). Routes tap_create_v3
+// cannot express (several prefixes, a prefix not holding the address, VRF 0 without a
+// gateway) are refused in validate.
+//
+// Pods in a custom network are not NAT44 inside interfaces: NAT44-ED translates an inside
+// packet whose destination its outside table reaches through an outside interface (the
+// uplink), whatever the packet's own table says (nat44_ed_not_translate), so a VRF N pod
+// would reach the node's networks and beyond, masqueraded — out of its network without the
+// network asking for source NAT.
 // Half-made TAPs are deleted before the error is rethrown, so a retry starts clean.
-import { PREFIX, addressKey } from '../../../items/keys.ts';
+import { PREFIX, addressKey, vrfKey } from '../../../items/keys.ts';
 import { podInterfaceDependencies } from '../../../items/dependencies.ts';
 import type { PodInterface, WiredPodInterface } from '../../../items/values.ts';
 import type { ApplyContext, Descriptor, Retrieved } from '../../../scheduler/descriptor.ts';
+import { DataPlaneError } from '../../../scheduler/errors.ts';
 import type { FibCalls } from '../calls/fib.ts';
 import type { InterfaceCalls, VppInterface, VppTap } from '../calls/interfaces.ts';
 import type { NatCalls } from '../calls/nat.ts';
 import { keysByTag, podMac, tagOf } from '../naming.ts';
 import { check, isCidr, isIp4, isMac, isVrf } from '../validate.ts';
 import type { AddressMeta } from './address.ts';
-import { addressOf, containsIp } from '../../../../lib/cidr.ts';
+import type { VrfMeta } from './vrf.ts';
+import { addressOf, containsIp, splitCidr } from '../../../../lib/cidr.ts';
 
 /**
  * What an applied pod interface tells routes and policies (swIfIndex) and the CNI result (the
@@ -48,17 +65,51 @@ export interface PodInterfacePorts {
 const macOf = (v: PodInterface): string =>
   v.mac !== '' ? v.mac.toLowerCase() : podMac(v.addresses[0] ?? '');
 
-/** The pod side's address and gateway, given the gateway loopback's prefix length. */
+/**
+ * The pod side's address and gateway, given the gateway loopback's prefix length. Without a
+ * gateway, the address takes the prefix length of the interface's one route (validate checks
+ * it holds the address), else /32.
+ */
 export function podSide(
   v: PodInterface,
   gateway: AddressMeta | undefined,
 ): { hostIp4: string; hostIp4Gateway: string } {
   const ip = addressOf(v.addresses[0] ?? '');
-  if (v.gateway === '' || gateway === undefined) return { hostIp4: `${ip}/32`, hostIp4Gateway: '' };
+  if (v.gateway === '') {
+    const [route] = v.routes ?? [];
+    const len = route !== undefined && containsIp(route, ip) ? splitCidr(route)?.length : undefined;
+    return { hostIp4: `${ip}/${len ?? 32}`, hostIp4Gateway: '' };
+  }
+  if (gateway === undefined) return { hostIp4: `${ip}/32`, hostIp4Gateway: '' };
   const subnet = `${v.gateway}/${gateway.prefixLen}`;
   return containsIp(subnet, ip)
     ? { hostIp4: `${ip}/${gateway.prefixLen}`, hostIp4Gateway: v.gateway }
     : { hostIp4: `${ip}/32`, hostIp4Gateway: '' };
+}
+
+/** Why the pod side cannot have these routes on VPP, or false. */
+function routesProblem(v: PodInterface): string | false {
+  const routes = v.routes ?? [];
+  if (v.gateway !== '')
+    return (
+      routes.length > 0 &&
+      'routes besides the default route cannot be set on the pod side by the vpp driver (tap_create_v3 sets one prefix and a gateway)'
+    );
+  if (v.vrf === 0)
+    return 'an interface without a default route needs a custom network (a VRF other than 0) on the vpp driver: it borrows the VRF anchor address';
+  const ip = v.addresses[0] ?? '';
+  if (
+    routes.length > 1 ||
+    (routes.length === 1 && !(isCidr(routes[0]!) && isCidr(ip) && containsIp(routes[0]!, addressOf(ip))))
+  )
+    return `routes ${JSON.stringify(routes)} cannot be expressed by the vpp driver: without a default route the pod side holds its address with the prefix length of one route holding that address (tap_create_v3 sets no other routes)`;
+  return false;
+}
+
+/** The interface whose address the TAP borrows: the gateway loopback, or the VRF's anchor. */
+function addressOwner(v: PodInterface, ctx: ApplyContext): number | undefined {
+  if (v.gateway !== '') return gatewayOf(v, ctx)?.swIfIndex;
+  return ctx.metadata<VrfMeta>(vrfKey(v.vrf))?.anchorSwIfIndex;
 }
 
 function gatewayOf(v: PodInterface, ctx: ApplyContext): AddressMeta | undefined {
@@ -88,6 +139,7 @@ export function podInterfaceDescriptor(ports: PodInterfacePorts): Descriptor<Pod
           !isIp4(v.gateway) &&
           `gateway ${JSON.stringify(v.gateway)} is not an IPv4 address`,
         v.mac !== '' && !isMac(v.mac) && `mac ${JSON.stringify(v.mac)} is not a MAC address`,
+        routesProblem(v),
       ]);
     },
 
@@ -105,14 +157,21 @@ export function podInterfaceDescriptor(ports: PodInterfacePorts): Descriptor<Pod
         ...side,
         tag: tagOf(key),
       };
+      const owner = addressOwner(v, ctx);
+      if (owner === undefined)
+        throw new DataPlaneError(
+          `${key}: ${v.gateway === '' ? `VRF ${v.vrf} has no anchor loopback (a table netloom did not make?)` : `gateway ${v.gateway} has no loopback yet`}`,
+          { retriable: true },
+        );
       const sw = await interfaces.createTap(spec);
       try {
+        // The table before the address it borrows: VPP refuses either order's second step.
         if (v.vrf !== 0) await interfaces.setVrf(sw, v.vrf);
-        if (gateway !== undefined) await interfaces.setUnnumbered(sw, gateway.swIfIndex);
+        await interfaces.setUnnumbered(sw, owner);
         await interfaces.setMtu(sw, v.mtu);
         await interfaces.proxyArpOn(sw);
         await fib.setNeighbor(sw, addressOf(v.addresses[0]!), mac);
-        if (nat !== undefined) {
+        if (nat !== undefined && v.vrf === 0) {
           await nat.enable();
           await nat.setInterface(sw, 'inside', true);
         }

@@ -34,8 +34,12 @@ export function vppRoute(v: Route, target: RouteTargetMeta | undefined): VppRout
   if (v.via.type === 'drop') path = { type: 'drop' };
   else if (v.via.type === 'host') path = { type: 'local' };
   else if (target === undefined) return undefined;
+  // Through a tunnel the tunnel's derived next hop is used, not the item's gateway (the peer's
+  // pod gateway, 10.x.<peer>.1): only the derived one has a static neighbour on the tunnel, and
+  // nothing on the far side answers ARP for the pod gateway over VXLAN, so VPP could never
+  // resolve it. The packet lands at the peer's pod gateway either way.
   else
-    path = { type: 'via', swIfIndex: target.swIfIndex, nextHop: v.via.gateway ?? target.routeGateway ?? '' };
+    path = { type: 'via', swIfIndex: target.swIfIndex, nextHop: target.routeGateway ?? v.via.gateway ?? '' };
   return { vrf: v.vrf, dst: v.dst, paths: [path] };
 }
 

@@ -3,13 +3,18 @@
 // hop (169.254.128.<id> → 02:<vni>:<id>), the same derivation as the Linux driver's. Routes to
 // the peer's pod subnet go via that next hop out of the tunnel. VPP tunnels cannot change
 // endpoints in place: a changed tunnel is deleted and created again.
+//
+// A tunnel of a custom network (vrf N) is bound to table N before it borrows the overlay
+// loopback's address (VPP refuses a table change once an interface has an address, and an
+// unnumbered interface must already be in its owner's table): what it decapsulates is routed
+// in table N, so VNIs keep networks apart across nodes. Its encapsulation stays in table 0.
 import { PREFIX, overlayKey } from '../../../items/keys.ts';
 import { tunnelDependencies } from '../../../items/dependencies.ts';
 import type { Tunnel } from '../../../items/values.ts';
 import type { Descriptor, Retrieved } from '../../../scheduler/descriptor.ts';
 import type { FibCalls } from '../calls/fib.ts';
 import type { InterfaceCalls } from '../calls/interfaces.ts';
-import type { VxlanCalls, VxlanSpec } from '../calls/vxlan.ts';
+import { UNDERLAY_VRF, type VxlanCalls, type VxlanSpec } from '../calls/vxlan.ts';
 import { keysByTag, MAX_OVERLAY_ID, overlayMac, overlayNextHop, tagOf } from '../naming.ts';
 import { check, isIp4, isVrf } from '../validate.ts';
 import type { OverlayMeta } from './overlay.ts';
@@ -21,8 +26,11 @@ export interface TunnelMeta {
 }
 
 export interface TunnelPorts {
-  vxlan: Pick<VxlanCalls, 'add' | 'remove' | 'list'>;
-  interfaces: Pick<InterfaceCalls, 'setTag' | 'setVrf' | 'setUnnumbered' | 'setMtu' | 'setUp' | 'list'>;
+  vxlan: Pick<VxlanCalls, 'add' | 'remove' | 'list' | 'findL3DecapNext'>;
+  interfaces: Pick<
+    InterfaceCalls,
+    'setTag' | 'setVrf' | 'setUnnumbered' | 'setMtu' | 'setUp' | 'list' | 'vrf'
+  >;
   fib: Pick<FibCalls, 'setNeighbor'>;
 }
 
@@ -73,6 +81,7 @@ export function tunnelDescriptor(ports: TunnelPorts): Descriptor<Tunnel, TunnelM
     async retrieve(ctx) {
       const byTag = keysByTag(ctx.desired.keys());
       const tunnels = new Map((await vxlan.list()).map((t) => [t.swIfIndex, t]));
+      const decapNext = tunnels.size === 0 ? undefined : await vxlan.findL3DecapNext(false);
       const out: Retrieved<Tunnel, TunnelMeta>[] = [];
       for (const itf of await interfaces.list()) {
         const t = tunnels.get(itf.swIfIndex);
@@ -85,7 +94,10 @@ export function tunnelDescriptor(ports: TunnelPorts): Descriptor<Tunnel, TunnelM
           t.src === want.localIp &&
           t.dst === want.remoteIp &&
           t.vni === want.vni &&
-          t.port === want.port;
+          t.port === want.port &&
+          t.encapVrf === UNDERLAY_VRF &&
+          t.decapNext === decapNext &&
+          (await interfaces.vrf(itf.swIfIndex)) === want.vrf;
         const peerId = want?.peerId ?? 0;
         // Not as desired: what VPP shows, with no peer name, so it never equals a desired value.
         const value: Tunnel = ok

@@ -94,6 +94,8 @@ export const interfaceHandlers: Record<string, Handler> = {
       const ip6 = msg['is_ipv6'] === true;
       const vrf = msg['vrf_id'] as number;
       if (!ctx.state.tables.has(ctx.state.tableKey(ip6, vrf))) return fail(VNET.NO_SUCH_FIB);
+      // ip_table_bind: no table change while the interface has (or borrows) an address.
+      if (ctx.state.hasAddress(itf, ip6)) return fail(VNET.ADDRESS_FOUND_FOR_INTERFACE);
       if (ip6) itf.vrf6 = vrf;
       else itf.vrf4 = vrf;
       return ok();

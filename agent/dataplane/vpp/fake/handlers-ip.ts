@@ -79,6 +79,15 @@ export const ipHandlers: Record<string, Handler> = {
       return ok({ sw_if_index: existing.swIfIndex });
     }
     if (existing !== undefined) return fail(VNET.TUNNEL_EXIST);
+    // vxlan_add_del_tunnel_clean_input: the encap table must exist.
+    const ip6 = (msg['src_address'] as VppFields)['af'] === 1;
+    if (!ctx.state.tables.has(ctx.state.tableKey(ip6, (msg['encap_vrf_id'] as number) ?? 0)))
+      return fail(VNET.NO_SUCH_FIB);
+    // vnet_vxlan_add_del_tunnel: ~0 means l2-input, whatever is_l3 says (only the CLI picks
+    // ip4-input for l3); an index past the input node's nexts is refused.
+    const nexts = ctx.state.nodeNexts.get(ip6 ? 'vxlan6-input' : 'vxlan4-input')!;
+    const decap = msg['decap_next_index'] === ALL ? 1 : (msg['decap_next_index'] as number);
+    if (decap >= nexts.length) return fail(VNET.INVALID_DECAP_NEXT);
     let instance = msg['instance'] as number;
     if (instance === ALL)
       for (instance = 0; tunnels.some((t) => t.vxlan!['instance'] === instance);) instance++;
@@ -92,11 +101,29 @@ export const ipHandlers: Record<string, Handler> = {
     itf.vxlan = {
       ...msg,
       instance,
+      decap_next_index: decap,
       dst_port: msg['dst_port'] || 4789,
       src_port: msg['src_port'] || 4789,
     };
     ctx.interfaceEvent(itf.swIfIndex, false);
     return ok({ sw_if_index: itf.swIfIndex });
+  },
+  add_node_next: (msg, ctx) => {
+    const nexts = ctx.state.nodeNexts.get(msg['node_name'] as string);
+    if (nexts === undefined) return fail(VNET.NO_SUCH_NODE, { next_index: ALL });
+    const next = msg['next_name'] as string;
+    if (!ctx.state.nodeNexts.has(next)) return fail(VNET.NO_SUCH_NODE2, { next_index: ALL });
+    // vlib_node_add_next: an existing arc keeps its slot.
+    if (!nexts.includes(next)) nexts.push(next);
+    return ok({ next_index: nexts.indexOf(next) });
+  },
+  get_next_index: (msg, ctx) => {
+    const nexts = ctx.state.nodeNexts.get(msg['node_name'] as string);
+    if (nexts === undefined) return fail(VNET.NO_SUCH_NODE, { next_index: ALL });
+    const next = msg['next_name'] as string;
+    if (!ctx.state.nodeNexts.has(next)) return fail(VNET.NO_SUCH_NODE2, { next_index: ALL });
+    const index = nexts.indexOf(next);
+    return index < 0 ? fail(VNET.NO_SUCH_ENTRY, { next_index: ALL }) : ok({ next_index: index });
   },
   vxlan_tunnel_v2_dump: (msg, ctx) => {
     const want = msg['sw_if_index'] as number;

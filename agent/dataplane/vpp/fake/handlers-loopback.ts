@@ -39,6 +39,9 @@ export const loopbackHandlers: Record<string, Handler> = {
     const owner = ctx.state.interfaces.get(msg['sw_if_index'] as number);
     const borrower = ctx.state.interfaces.get(msg['unnumbered_sw_if_index'] as number);
     if (owner === undefined || borrower === undefined) return fail(VNET.INVALID_SW_IF_INDEX);
+    // vnet_sw_interface_check_table_same: the borrower must already be in the owner's tables.
+    if (msg['is_add'] === true && (owner.vrf4 !== borrower.vrf4 || owner.vrf6 !== borrower.vrf6))
+      return fail(VNET.UNEXPECTED_INTF_STATE);
     if (msg['is_add'] === true) borrower.unnumberedTo = owner.swIfIndex;
     else delete borrower.unnumberedTo;
     return ok();

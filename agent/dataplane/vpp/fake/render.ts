@@ -36,7 +36,7 @@ export function renderState(s: FakeVppState): string {
     if (i.vxlan) {
       const v = i.vxlan;
       parts.push(
-        `vxlan ${fromAddress(v['src_address'] as VppFields)} -> ${fromAddress(v['dst_address'] as VppFields)}:${v['dst_port'] as number} vni ${v['vni'] as number}${v['is_l3'] === true ? ' l3' : ''}`,
+        `vxlan ${fromAddress(v['src_address'] as VppFields)} -> ${fromAddress(v['dst_address'] as VppFields)}:${v['dst_port'] as number} vni ${v['vni'] as number}${v['is_l3'] === true ? ' l3' : ''} decap ${decapText(s, v)}`,
       );
     }
     if (i.devType === 'Loopback') parts.push(`mac ${macString(i.mac)}`);
@@ -97,4 +97,11 @@ function pathText(p: VppFields, name: (sw: number) => string): string {
   if (p['type'] === 5) return 'icmp-unreachable';
   const nh = fromAddress({ af: 0, un: (p['nh'] as VppFields)['address'] });
   return `via ${name(p['sw_if_index'] as number)}${nh === '0.0.0.0' ? '' : ` ${nh}`}`;
+}
+
+/** Where a tunnel's decapsulated packets go: the input node's next by index. */
+function decapText(s: FakeVppState, v: VppFields): string {
+  const ip6 = (v['src_address'] as VppFields)['af'] === 1;
+  const nexts = s.nodeNexts.get(ip6 ? 'vxlan6-input' : 'vxlan4-input') ?? [];
+  return nexts[v['decap_next_index'] as number] ?? `#${v['decap_next_index'] as number}`;
 }

@@ -2,9 +2,9 @@
 // (with the special routes a real VPP shows in every table, and the connected/local routes an
 // interface address adds), neighbours, NAT44-ED and ACL configuration. Values are kept in the
 // API's own shapes so dumps return what was configured.
-import { fromAddress, fromPrefix, toPrefix } from '../addresses.ts';
+import { fromPrefix, toPrefix } from '../addresses.ts';
 import type { VppFields } from '../api/field-codecs.ts';
-import { networkOf } from '../../../../lib/cidr.ts';
+import { broadcastOf, networkOf } from '../../../../lib/cidr.ts';
 
 export const IF_ADMIN_UP = 1;
 export const IF_LINK_UP = 2;
@@ -61,6 +61,19 @@ export class FakeVppState {
   readonly proxyArp = new Map<string, VppFields>();
   /** STN plugin rules: address text → the interface that gets what VPP does not handle itself. */
   readonly stnRules = new Map<string, number>();
+  /**
+   * Graph nodes and their next nodes, by index (what `add_node_next` extends). vxlan4-input
+   * starts with its static nexts, VXLAN_INPUT_NEXT_DROP and _L2_INPUT (src/plugins/vxlan).
+   */
+  readonly nodeNexts = new Map<string, string[]>([
+    ['vxlan4-input', ['error-drop', 'l2-input']],
+    ['vxlan6-input', ['error-drop', 'l2-input']],
+    ['ip4-input', []],
+    ['ip6-input', []],
+    ['ethernet-input', []],
+    ['error-drop', []],
+    ['l2-input', []],
+  ]);
   private nextIfIndex = 1;
   private nextAclIndex = 0;
   private nextStats = 1;
@@ -141,10 +154,10 @@ export class FakeVppState {
     if (table === undefined) return;
     const key = this.tableKey(ip6, table['table_id'] as number);
     const routes = this.routes.get(key)!;
-    const host = `${fromAddress(prefix['address'] as VppFields)}/${ip6 ? 128 : 32}`;
-    routes.set(networkOf(text), this.route(table, networkOf(text), [{ sw_if_index: itf.swIfIndex }]));
-    routes.set(host, this.route(table, host, [{ sw_if_index: itf.swIfIndex, type: PATH_TYPE_LOCAL }]));
-    this.systemRoutes.add(`${key}|${networkOf(text)}`).add(`${key}|${host}`);
+    for (const [p, paths] of interfaceRoutes(itf.swIfIndex, text, ip6)) {
+      routes.set(p, this.route(table, p, paths));
+      this.systemRoutes.add(`${key}|${p}`);
+    }
   }
 
   removeAddress(itf: FakeInterface, prefix: VppFields): boolean {
@@ -154,8 +167,7 @@ export class FakeVppState {
     itf.addresses.splice(i, 1);
     const ip6 = (prefix['address'] as VppFields)['af'] === 1;
     const routes = this.routes.get(this.tableKey(ip6, ip6 ? itf.vrf6 : itf.vrf4));
-    routes?.delete(networkOf(text));
-    routes?.delete(`${fromAddress(prefix['address'] as VppFields)}/${ip6 ? 128 : 32}`);
+    for (const [p] of interfaceRoutes(itf.swIfIndex, text, ip6)) routes?.delete(p);
     return true;
   }
 
@@ -169,7 +181,38 @@ export class FakeVppState {
     };
   }
 
+  /**
+   * Whether the interface has an address for `ip6`, its own or the one it borrows (VPP's
+   * `foreach_ip_interface_address` with "honor unnumbered", as `ip_table_bind` asks it).
+   */
+  hasAddress(itf: FakeInterface, ip6: boolean): boolean {
+    const owner = itf.unnumberedTo === undefined ? itf : this.interfaces.get(itf.unnumberedTo);
+    return (owner?.addresses ?? []).some((a) => ((a['address'] as VppFields)['af'] === 1) === ip6);
+  }
+
   allocateAcl(): number {
     return this.nextAclIndex++;
   }
+}
+
+/**
+ * The FIB entries VPP adds for an interface address (`ip4_add_interface_routes`,
+ * `ip4_add_interface_prefix_routes` in src/vnet/ip/ip4_forward.c): the address itself as a
+ * local route; below /32 the attached prefix (glean); up to /30 the prefix's network and
+ * broadcast addresses as drops. IPv6 is modelled as the prefix and the local /128.
+ */
+export function interfaceRoutes(swIfIndex: number, cidr: string, ip6: boolean): [string, VppFields[]][] {
+  const [ip = '', lenText = ''] = cidr.split('/');
+  const len = Number(lenText);
+  const host = `${ip}/${ip6 ? 128 : 32}`;
+  const out: [string, VppFields[]][] = [[host, [{ sw_if_index: swIfIndex, type: PATH_TYPE_LOCAL }]]];
+  if (len < (ip6 ? 128 : 32)) out.push([networkOf(cidr), [{ sw_if_index: swIfIndex }]]);
+  if (!ip6 && len <= 30) {
+    const net = networkOf(cidr).split('/')[0]!;
+    const drop = [{ sw_if_index: 0xffffffff, type: PATH_TYPE_DROP }];
+    if (net !== ip) out.push([`${net}/32`, drop]);
+    const bcast = broadcastOf(cidr);
+    if (bcast !== ip) out.push([`${bcast}/32`, drop]);
+  }
+  return out;
 }
