@@ -13,12 +13,12 @@ import { Keyspace } from '../lib/keyspace.ts';
 import { stealForAgent } from '../stn/agent-side.ts';
 import type { StolenUplink } from '../stn/uplink.ts';
 import { Agent } from './agent.ts';
-import { rebuildAttachments } from './attachments/rebuild.ts';
+import { rebuildAttachments, type IpamRecordLike } from './attachments/rebuild.ts';
 import { AttachmentStore } from './attachments/store.ts';
 import { DEFAULT_CNI_SOCKET } from './cni-server/server.ts';
 import type { AgentConfig } from './config.ts';
 import { loadDriver, type DriverContext } from './drivers.ts';
-import { PodIpam } from './ipam/allocator.ts';
+import { decodeEntry, PodIpam } from './ipam/allocator.ts';
 import { NodeIpam } from './ipam/node-ipam.ts';
 import { AttachmentPublisher } from './attachments/publisher.ts';
 import { podInterfaceKey } from './items/keys.ts';
@@ -107,7 +107,12 @@ export async function assembleAgent(
     });
     ipamRef.current = ipam;
     await ipam.load();
-    const attachments = await loadAttachments(config, ipam, logger);
+    const attachments = await loadAttachments(config, ipam, logger, async () =>
+      (await store.list(keyspace.prefix('ipam', config.nodeName))).kvs.flatMap((kv) => {
+        const ref = keyspace.tryParse(kv.key);
+        return ref?.kind === 'ipam' ? [{ ip: ref.ip, entry: decodeEntry(kv.value) }] : [];
+      }),
+    );
 
     const scheduler = new KvScheduler({
       driver,
@@ -259,7 +264,12 @@ function driverContext(config: AgentConfig, logger: Logger, stolen: StolenUplink
  * records (which carry everything an attachment holds), and records IPAM lost (an etcd
  * restored from an older backup) are written back from the attachments.
  */
-async function loadAttachments(config: AgentConfig, ipam: PodIpam, logger: Logger): Promise<AttachmentStore> {
+async function loadAttachments(
+  config: AgentConfig,
+  ipam: PodIpam,
+  logger: Logger,
+  allRecords: () => Promise<IpamRecordLike[]>,
+): Promise<AttachmentStore> {
   const attachments = new AttachmentStore(config.stateDir, config.cluster);
   if (attachments.dropped > 0)
     logger.warn(
@@ -267,7 +277,8 @@ async function loadAttachments(config: AgentConfig, ipam: PodIpam, logger: Logge
       'malformed attachment records dropped',
     );
   if (attachments.damaged !== '') {
-    const { rebuilt, skipped } = rebuildAttachments(ipam.records());
+    // Every network's records of the node, not only the default allocator's.
+    const { rebuilt, skipped } = rebuildAttachments(await allRecords());
     await attachments.replaceAll(rebuilt);
     logger.warn(
       { file: attachments.path, why: attachments.damaged, rebuilt: rebuilt.length, skipped },
@@ -284,6 +295,8 @@ async function loadAttachments(config: AgentConfig, ipam: PodIpam, logger: Logge
         ifname: a.ifname,
         network: a.network,
         netns: a.netns,
+        extra: a.extra === true,
+        mac: a.mac ?? '',
       },
     })),
   );

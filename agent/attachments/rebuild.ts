@@ -15,6 +15,8 @@ export interface IpamRecordLike {
     ifname: string;
     network: string;
     netns: string;
+    extra?: boolean;
+    mac?: string;
   };
 }
 
@@ -52,6 +54,8 @@ export function rebuildAttachments(records: readonly IpamRecordLike[]): {
       netns: e.netns,
       ip,
       network: e.network,
+      ...(e.extra === true ? { extra: true } : {}),
+      ...(e.mac !== undefined && e.mac !== '' ? { mac: e.mac } : {}),
     });
   }
   return { rebuilt, skipped };

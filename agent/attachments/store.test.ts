@@ -119,4 +119,18 @@ describe('rebuildAttachments', () => {
       '10.1.1.5 c/eth0: incomplete entry',
     ]);
   });
+
+  it('rebuilds an extra interface of a network as one, with the MAC it asked for', () => {
+    const extra = { ...rec('10.20.1.9', { network: 'nets/blue', ifname: 'net1', mac: '02:bb:00:00:00:01' }) };
+    const { rebuilt } = rebuildAttachments([{ ...extra, entry: { ...extra.entry, extra: true } }]);
+    expect(rebuilt).toEqual([
+      expect.objectContaining({
+        ifname: 'net1',
+        network: 'nets/blue',
+        extra: true,
+        mac: '02:bb:00:00:00:01',
+      }),
+    ]);
+    expect(rebuildAttachments([rec('10.1.1.5')]).rebuilt[0]).not.toHaveProperty('extra');
+  });
 });

@@ -270,6 +270,8 @@ export class CniService {
         ifname: sel.interface,
         netns: id.netns,
         network: x.network.name,
+        extra: true,
+        ...(sel.mac !== '' ? { mac: sel.mac } : {}),
       };
       let alloc: Allocation;
       if (x.ip !== undefined) {

@@ -55,6 +55,8 @@ describe.skipIf(skip)('PodIpam (real etcd)', () => {
       ifname: 'eth0',
       network: '',
       netns: '/run/netns/p1',
+      extra: false,
+      mac: '',
     });
     // proto3 JSON: the empty network is omitted.
     expect(JSON.parse(stored!.value)).toEqual({

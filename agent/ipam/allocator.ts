@@ -19,6 +19,9 @@ export interface AllocationRequest {
   network?: string;
   /** The pod's network namespace path (kept in the record: see IpamEntry.netns). */
   netns?: string;
+  /** An extra interface, and the MAC it asked for (kept so a lost attachment is rebuilt as it was). */
+  extra?: boolean;
+  mac?: string;
 }
 
 export interface IpamRecord {
@@ -58,12 +61,14 @@ const entryOf = (req: AllocationRequest): Required<IpamEntry> => ({
   ifname: req.ifname,
   network: req.network ?? '',
   netns: req.netns ?? '',
+  extra: req.extra ?? false,
+  mac: req.mac ?? '',
 });
 
 export function encodeEntry(e: Required<IpamEntry>): string {
   // proto3 JSON: defaults omitted.
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(e)) if (v !== '') out[k] = v;
+  const out: Record<string, string | boolean> = {};
+  for (const [k, v] of Object.entries(e)) if (v !== '' && v !== false) out[k] = v;
   return JSON.stringify(out);
 }
 
@@ -76,6 +81,8 @@ export function decodeEntry(text: string): Required<IpamEntry> {
     ifname: raw.ifname ?? '',
     network: raw.network ?? '',
     netns: raw.netns ?? '',
+    extra: raw.extra === true,
+    mac: typeof raw.mac === 'string' ? raw.mac : '',
   };
 }
 

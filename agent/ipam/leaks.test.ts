@@ -5,7 +5,16 @@ import { judge } from './leaks.ts';
 const rec = (ip: string, pod: string, rev = 1): IpamRecord => ({
   ip,
   modRevision: rev,
-  entry: { namespace: 'ns', pod, containerId: `c-${pod}`, ifname: 'eth0', network: '', netns: '' },
+  entry: {
+    namespace: 'ns',
+    pod,
+    containerId: `c-${pod}`,
+    ifname: 'eth0',
+    network: '',
+    netns: '',
+    extra: false,
+    mac: '',
+  },
 });
 
 describe('judge', () => {

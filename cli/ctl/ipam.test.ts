@@ -17,6 +17,8 @@ function record(node: string, ip: string, pod: string): NodeIpamRecord {
     ifname: 'eth0',
     network: '',
     netns: '',
+    extra: false,
+    mac: '',
   };
   return { node, ip, key: ks.key({ kind: 'ipam', node, ip }), entry, modRevision: 5 };
 }

@@ -8,6 +8,8 @@ export interface IpamEntry {
   'ifname'?: (string);
   'network'?: (string);
   'netns'?: (string);
+  'extra'?: (boolean);
+  'mac'?: (string);
 }
 
 export interface IpamEntry__Output {
@@ -17,4 +19,6 @@ export interface IpamEntry__Output {
   'ifname': (string);
   'network': (string);
   'netns': (string);
+  'extra': (boolean);
+  'mac': (string);
 }
