@@ -52,6 +52,25 @@ export interface CniServiceOptions {
 
 type Op = 'add' | 'del' | 'check' | 'status' | 'gc';
 
+/** What every extra interface's attachment records, native or delegated. */
+function extraAttachment(
+  id: Identity,
+  sel: ExtraPlan['selection'],
+  index: number,
+): Omit<Attachment, 'ip' | 'network'> {
+  return {
+    containerId: id.containerId,
+    ifname: sel.interface,
+    namespace: id.namespace,
+    pod: id.pod,
+    netns: id.netns,
+    extra: true,
+    index,
+    ...(sel.defaultRoute.length > 0 ? { defaultRoute: sel.defaultRoute } : {}),
+    ...(id.podUid !== '' ? { podUid: id.podUid } : {}),
+  };
+}
+
 /** A selection as the runtime request of a delegated plugin. */
 function runtimeRequest(sel: ExtraPlan['selection']): RuntimeRequest {
   return {
@@ -292,18 +311,10 @@ export class CniService {
         alloc = await ipam.allocate(req).catch(ipamError);
       }
       const a: Attachment = {
-        containerId: id.containerId,
-        ifname: sel.interface,
-        namespace: id.namespace,
-        pod: id.pod,
-        netns: id.netns,
+        ...extraAttachment(id, sel, index),
         ip: alloc.ip,
         network: x.network.name,
-        extra: true,
-        index,
         ...(sel.mac !== '' ? { mac: sel.mac } : {}),
-        ...(sel.defaultRoute.length > 0 ? { defaultRoute: sel.defaultRoute } : {}),
-        ...(id.podUid !== '' ? { podUid: id.podUid } : {}),
       };
       await attachments.add(a);
       const iface = await this.wire(a);
@@ -340,17 +351,9 @@ export class CniService {
       });
     }
     const a: Attachment = {
-      containerId: id.containerId,
-      ifname: sel.interface,
-      namespace: id.namespace,
-      pod: id.pod,
-      netns: id.netns,
+      ...extraAttachment(id, sel, index),
       ip: '',
       network: '',
-      extra: true,
-      index,
-      ...(sel.defaultRoute.length > 0 ? { defaultRoute: sel.defaultRoute } : {}),
-      ...(id.podUid !== '' ? { podUid: id.podUid } : {}),
       delegated: {
         attachmentDefinition: `${x.nad.namespace}/${x.nad.name}`,
         config: x.nad.config,
