@@ -51,8 +51,10 @@ describe('service descriptor over the fake kernel', () => {
       'goto reject-chain',
     );
     expect(sets.get('no-endpoint-nodeports')!.elements.get('tcp . 30081')?.verdict).toBe('drop');
-    // Three backend chains and the frontend chain; two affinity sets for the UDP frontend.
-    expect(linesOf(kernel, ITEMS[0]!.key).filter((l) => /^nft chain \S+$/.test(l))).toHaveLength(4);
+    // Without affinity only the frontend chain (backends inline); with it a chain and an
+    // affinity set per backend besides.
+    expect(linesOf(kernel, ITEMS[0]!.key).filter((l) => /^nft chain \S+$/.test(l))).toHaveLength(1);
+    expect(linesOf(kernel, ITEMS[1]!.key).filter((l) => /^nft chain \S+$/.test(l))).toHaveLength(3);
     expect([...sets.keys()].filter((n) => n.startsWith(`aff-${hashOf(ITEMS[1]!.key)}`))).toHaveLength(2);
   });
 
