@@ -195,6 +195,24 @@ const CASES: [string, VppFields][] = [
     },
   ],
   ['vxlan_tunnel_v2_dump', { ...REQ, sw_if_index: 0xffffffff }],
+  [
+    // As the driver sends it now: L3, encapsulated in table 0, decap to the ip4-input arc.
+    'vxlan_add_del_tunnel_v3',
+    {
+      ...REQ,
+      is_add: true,
+      instance: 0xffffffff,
+      src_address: toAddress('192.168.0.1'),
+      dst_address: toAddress('192.168.0.2'),
+      src_port: 4789,
+      dst_port: 4789,
+      mcast_sw_if_index: 0xffffffff,
+      encap_vrf_id: 0,
+      decap_next_index: 2,
+      vni: 4101,
+      is_l3: true,
+    },
+  ],
   ['nat44_ed_plugin_enable_disable', { ...REQ, sessions: 65536, enable: true }],
   ['nat44_interface_add_del_feature', { ...REQ, is_add: true, flags: 32, sw_if_index: 7 }],
   [
@@ -357,6 +375,11 @@ const CASES: [string, VppFields][] = [
   ],
   ['create_loopback_instance_reply', { ...REP, retval: 0, sw_if_index: 5 }],
   ['delete_loopback', { ...REQ, sw_if_index: 5 }],
+  // The L3 VXLAN decap arc (vxlan4-input → ip4-input): made, and read back by retrieve.
+  ['add_node_next', { ...REQ, node_name: 'vxlan4-input', next_name: 'ip4-input' }],
+  ['add_node_next_reply', { ...REP, retval: 0, next_index: 2 }],
+  ['get_next_index', { ...REQ, node_name: 'vxlan4-input', next_name: 'ip4-input' }],
+  ['get_next_index_reply', { ...REP, retval: -6, next_index: 0xffffffff }],
   ['tap_create_v3_reply', { ...REP, retval: 0, sw_if_index: 7 }],
   [
     'sw_interface_tap_v2_details',

@@ -7,7 +7,11 @@
 // (special drop routes, connected and local routes of interface addresses). Retrieve therefore
 // reports the desired routes it finds as they are, and, as netloom's, only the other routes
 // whose every path leaves through an interface netloom tagged (a pod TAP, a tunnel): stale
-// routes of pods and peers that are gone. Everything else in a table is left alone.
+// routes of pods and peers that are gone. Everything else in a table is left alone — except
+// one kind netloom can recognise without a tag: a drop route in table 0 for exactly a subnet of
+// one of netloom's VRFs (the subnet read back from the VRF's proxy-ARP range in its table,
+// descriptors/vrf.ts). That is the default network barred from a custom network; when the
+// network is gone the route must go too, or its addresses stay unreachable.
 import { PREFIX, routeKey } from '../../../items/keys.ts';
 import { routeDependencies } from '../../../items/dependencies.ts';
 import type { NextHop, Route } from '../../../items/values.ts';
@@ -15,7 +19,9 @@ import type { ApplyContext, Descriptor, Retrieved } from '../../../scheduler/des
 import { DataPlaneError } from '../../../scheduler/errors.ts';
 import type { FibCalls, VppPath, VppRoute } from '../calls/fib.ts';
 import type { InterfaceCalls } from '../calls/interfaces.ts';
-import { check, isCidr, isIp, isVrf } from '../validate.ts';
+import { check, isCidr, isIp, isIp4, isVrf } from '../validate.ts';
+import { VRF_NAME_PREFIX } from './vrf.ts';
+import { bigIntToIp, ipToBigInt } from '../../../../lib/cidr.ts';
 
 /** What an interface item's metadata offers to routes through it. */
 export interface RouteTargetMeta {
@@ -24,9 +30,34 @@ export interface RouteTargetMeta {
 }
 
 type Ports = {
-  fib: Pick<FibCalls, 'addRoute' | 'deleteRoute' | 'routes'>;
-  interfaces: Pick<InterfaceCalls, 'list'>;
+  fib: Pick<FibCalls, 'addRoute' | 'deleteRoute' | 'routes' | 'tables'>;
+  interfaces: Pick<InterfaceCalls, 'list' | 'proxyArpRanges'>;
 };
+
+/** The CIDR whose hosts are exactly `low`…`hi` (hostRange4's inverse), or undefined. */
+export function cidrOfHostRange(low: string, hi: string): string | undefined {
+  if (!isIp4(low) || !isIp4(hi)) return undefined;
+  const first = ipToBigInt(low) - 1n;
+  const size = ipToBigInt(hi) + 2n - first;
+  if (size < 4n || (size & (size - 1n)) !== 0n || first % size !== 0n) return undefined;
+  const length = 32 - (size.toString(2).length - 1);
+  return `${bigIntToIp(first, 4)}/${length}`;
+}
+
+/** Subnets of netloom's VRFs as VPP holds them (tables named netloom:…, their proxy-ARP ranges). */
+async function vrfSubnets(ports: Ports): Promise<Set<string>> {
+  const ids = new Set(
+    (await ports.fib.tables())
+      .filter((t) => t.id !== 0 && t.name.startsWith(VRF_NAME_PREFIX))
+      .map((t) => t.id),
+  );
+  const out = new Set<string>();
+  for (const r of await ports.interfaces.proxyArpRanges()) {
+    const cidr = ids.has(r.vrf) ? cidrOfHostRange(r.low, r.hi) : undefined;
+    if (cidr !== undefined) out.add(cidr);
+  }
+  return out;
+}
 
 /** The VPP route for a Route value, given its interface's metadata (pure). */
 export function vppRoute(v: Route, target: RouteTargetMeta | undefined): VppRoute | undefined {
@@ -97,6 +128,7 @@ export function routeDescriptor(ports: Ports): Descriptor<Route, VppRoute> {
         if (itf.tag.startsWith(PREFIX.podInterface) || itf.tag.startsWith(PREFIX.tunnel))
           owned.set(itf.swIfIndex, itf.tag);
       }
+      const barred = await vrfSubnets(ports);
       const vrfs = new Set([0, ...[...ctx.desired.values()].map((v) => v.vrf)]);
       const out: Retrieved<Route, VppRoute>[] = [];
       for (const vrf of vrfs) {
@@ -120,6 +152,18 @@ export function routeDescriptor(ports: Ports): Descriptor<Route, VppRoute> {
                 ...(p.nextHop ? { gateway: p.nextHop } : {}),
               };
               out.push({ key, value: { vrf, dst: found.dst, via }, metadata: found, origin: 'netloom' });
+            } else if (
+              vrf === 0 &&
+              barred.has(found.dst) &&
+              found.paths.length === 1 &&
+              found.paths[0]!.type === 'drop'
+            ) {
+              out.push({
+                key,
+                value: { vrf, dst: found.dst, via: { type: 'drop' } },
+                metadata: found,
+                origin: 'netloom',
+              });
             }
           }
         }

@@ -63,7 +63,8 @@ export function snatDescriptor(ports: Ports, uplink: Uplink | undefined): Descri
 
     validate(key, v) {
       check(key, [
-        v.vrf !== 0 && 'the vpp driver does source NAT in VRF 0 only',
+        v.vrf !== 0 &&
+          "the vpp driver does source NAT in VRF 0 only: NAT44-ED cannot confine it to a custom network — its output feature cannot go on the uplink, already an in/out-feature outside interface for VRF 0 (VPP refuses both on one interface), and making the network's pods inside interfaces would masquerade them whether or not the network asks for it",
         !isCidr(v.source) && `source ${JSON.stringify(v.source)} is not a CIDR`,
         ...v.except.map((c) => !isCidr(c) && `except ${JSON.stringify(c)} is not a CIDR`),
         v.toAddress !== '' &&

@@ -21,7 +21,9 @@ import { MAX_TAG, tagOf } from '../naming.ts';
 import { check, hostRange4, isCidr, isIp4 } from '../validate.ts';
 import { addressOf } from '../../../../lib/cidr.ts';
 
-const NAME_PREFIX = 'netloom:';
+/** Tables netloom makes are named `netloom:<network>`. */
+export const VRF_NAME_PREFIX = 'netloom:';
+const NAME_PREFIX = VRF_NAME_PREFIX;
 
 /** The anchor's address in every VRF: link-local, never a pod's or a gateway's. */
 export const VRF_ANCHOR_ADDRESS = '169.254.1.1/32';
@@ -140,7 +142,11 @@ export function vrfDescriptor(ports: VrfPorts): Descriptor<Vrf, VrfMeta> {
     },
 
     async delete(key, v, meta) {
-      await setRanges(v, rangesOf(v), false);
+      // Every range of the table, not only the value's: a VRF found without its desired value
+      // (its network removed while the agent was down) does not know its subnets. Its address
+      // items depend on it, so their ranges went first.
+      const ranges = (await interfaces.proxyArpRanges()).filter((r) => r.vrf === v.id);
+      await setRanges(v, ranges, false);
       const sw = meta?.anchorSwIfIndex ?? (await findAnchor(interfaces, key))?.swIfIndex;
       if (sw !== undefined) await interfaces.deleteLoopback(sw);
       await fib.deleteTable(v.id, true);
