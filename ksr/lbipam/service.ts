@@ -6,6 +6,7 @@
 import type { Family } from '../../lib/cidr.ts';
 import type { Meta } from '../convert/common.ts';
 import type { Feed, KubeObject } from '../feed.ts';
+import { FeedTee, objectKey } from '../feed-tee.ts';
 
 /** Annotation choosing the pool (default: the pool named `default`). */
 export const POOL_ANNOTATION = 'netloom.io/lb-pool';
@@ -66,71 +67,34 @@ export function lbServiceOf(obj: KubeObject, lbClass: string): LbService | undef
 }
 
 /**
- * The service feed, passed through, with the allocator's view kept on the side. Like the feed it
- * wraps, a relist removes only what it did not see at its end, so a service is never missing
- * from `services` while it exists: the allocator must not release an address because of a gap.
+ * The service feed, passed through, with the allocator's view kept on the side (ksr/feed-tee.ts:
+ * a service is never missing from `services` while it exists, so the allocator does not release
+ * an address because of a gap). `onChange` when a view changed and after every relist.
  */
-export class LbServiceFeed implements Feed {
-  readonly kind: Feed['kind'];
-  readonly folds: boolean;
-  readonly services = new Map<string, LbService>();
-  /** The first list is complete: absence from `services` now means "nothing to do". */
-  listed = false;
-  private readonly inner: Feed;
+export class LbServiceFeed extends FeedTee<LbService> {
   private readonly lbClass: string;
-  private readonly onChange: () => void;
-  private seen: Set<string> | undefined;
 
   constructor(inner: Feed, lbClass: string, onChange: () => void) {
-    this.inner = inner;
-    this.kind = inner.kind;
-    this.folds = inner.folds;
+    super(inner, {
+      viewOf: (obj) => lbServiceOf(obj, lbClass),
+      // A deleted service with an address: the address goes back to the pool.
+      onEvent: (_key, changed) => {
+        if (changed) onChange();
+      },
+      onRelisted: onChange,
+    });
     this.lbClass = lbClass;
-    this.onChange = onChange;
   }
 
-  upsert(obj: KubeObject): void {
-    this.inner.upsert(obj);
-    const key = `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
-    this.seen?.add(key);
-    const next = lbServiceOf(obj, this.lbClass);
-    const prev = this.services.get(key);
-    if (next) this.services.set(key, next);
-    else this.services.delete(key);
-    if (JSON.stringify(prev) !== JSON.stringify(next)) this.onChange();
-  }
-
-  remove(obj: KubeObject): void {
-    this.inner.remove(obj);
-    const key = `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
-    // A deleted service with an address: the address goes back to the pool.
-    if (this.services.delete(key)) this.onChange();
+  /** `<namespace>/<name>` → the services that matter (absent: nothing to do, once `listed`). */
+  get services(): ReadonlyMap<string, LbService> {
+    return this.view;
   }
 
   /** What a status write answered: the allocator need not wait for the watch to see it. */
   observe(obj: KubeObject): void {
     const s = lbServiceOf(obj, this.lbClass);
-    if (s) this.services.set(ownerOf(s), s);
-    else if (obj.metadata?.namespace && obj.metadata.name)
-      this.services.delete(`${obj.metadata.namespace}/${obj.metadata.name}`);
-  }
-
-  beginRelist(): void {
-    this.inner.beginRelist();
-    this.seen = new Set();
-  }
-
-  abortRelist(): void {
-    this.inner.abortRelist();
-    this.seen = undefined;
-  }
-
-  endRelist(): void {
-    this.inner.endRelist();
-    const seen = this.seen;
-    this.seen = undefined;
-    if (seen) for (const key of [...this.services.keys()]) if (!seen.has(key)) this.services.delete(key);
-    this.listed = true;
-    this.onChange();
+    if (s) this.view.set(ownerOf(s), s);
+    else if (obj.metadata?.namespace && obj.metadata.name) this.view.delete(objectKey(obj));
   }
 }

@@ -4,7 +4,8 @@
 // keeps, per pod that has the annotation, a short digest of its value: enough to tell "already
 // says this" without holding 100k annotation texts. The pod's UID comes from the mirror.
 import { createHash } from 'node:crypto';
-import type { Feed, KubeObject } from '../feed.ts';
+import type { Feed } from '../feed.ts';
+import { FeedTee } from '../feed-tee.ts';
 import { NETWORK_STATUS_ANNOTATION } from './status.ts';
 
 /** A short digest of an annotation value (16 base64 characters of SHA-1: 96 bits). */
@@ -12,68 +13,32 @@ export function digest(text: string): string {
   return createHash('sha1').update(text).digest('base64').slice(0, 16);
 }
 
-export class PodStatusFeed implements Feed {
-  readonly kind: Feed['kind'];
-  readonly folds: boolean;
-  /** The first list is complete. */
-  listed = false;
-  /** `<namespace>/<pod>` → digest of its network-status annotation (absent: it has none). */
-  private readonly current = new Map<string, string>();
-  private readonly inner: Feed;
-  private readonly onPod: (podKey: string) => void;
-  private seen: Set<string> | undefined;
-
+/**
+ * The pod feed, passed through, keeping `<namespace>/<pod>` → digest of its network-status
+ * annotation (absent: it has none). `onPod` after every event of a pod, changed or not: a pod
+ * appearing or changing is what the writer looks at again (a relist's drops need no look: a pod
+ * gone has nothing to write).
+ */
+export class PodStatusFeed extends FeedTee<string> {
   constructor(inner: Feed, onPod: (podKey: string) => void) {
-    this.inner = inner;
-    this.kind = inner.kind;
-    this.folds = inner.folds;
-    this.onPod = onPod;
+    super(inner, {
+      viewOf: (obj) => {
+        const value = obj.metadata?.annotations?.[NETWORK_STATUS_ANNOTATION];
+        return typeof value === 'string' ? digest(value) : undefined;
+      },
+      onEvent: (key) => onPod(key),
+    });
   }
 
   /** Whether the pod's annotation is `value` now (undefined: has none). */
   says(podKey: string, value: string | undefined): boolean {
-    const d = this.current.get(podKey);
+    const d = this.view.get(podKey);
     return value === undefined ? d === undefined : d === digest(value);
   }
 
   /** What a patch wrote: no second patch before the watch shows it. */
   observe(podKey: string, value: string | null): void {
-    if (value === null) this.current.delete(podKey);
-    else this.current.set(podKey, digest(value));
-  }
-
-  upsert(obj: KubeObject): void {
-    this.inner.upsert(obj);
-    const key = `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
-    this.seen?.add(key);
-    const value = obj.metadata?.annotations?.[NETWORK_STATUS_ANNOTATION];
-    if (typeof value === 'string') this.current.set(key, digest(value));
-    else this.current.delete(key);
-    this.onPod(key);
-  }
-
-  remove(obj: KubeObject): void {
-    this.inner.remove(obj);
-    const key = `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
-    this.current.delete(key);
-    this.onPod(key);
-  }
-
-  beginRelist(): void {
-    this.inner.beginRelist();
-    this.seen = new Set();
-  }
-
-  abortRelist(): void {
-    this.inner.abortRelist();
-    this.seen = undefined;
-  }
-
-  endRelist(): void {
-    this.inner.endRelist();
-    const seen = this.seen;
-    this.seen = undefined;
-    if (seen) for (const key of [...this.current.keys()]) if (!seen.has(key)) this.current.delete(key);
-    this.listed = true;
+    if (value === null) this.view.delete(podKey);
+    else this.view.set(podKey, digest(value));
   }
 }

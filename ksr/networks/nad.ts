@@ -6,6 +6,7 @@
 import { networkDefinition, type NetworkDefinition } from '../../lib/netattach/definition.ts';
 import type { Meta } from '../convert/common.ts';
 import type { Feed, KubeObject } from '../feed.ts';
+import { FeedTee } from '../feed-tee.ts';
 
 /** The leader's finalizer on a NAD that defines a netloom network. */
 export const NETWORK_FINALIZER = 'netloom.io/network-in-use';
@@ -52,66 +53,29 @@ export function nadStateOf(obj: KubeObject): NadState | undefined {
 }
 
 /**
- * The netattach feed, passed through, with the registry's view kept on the side. A relist removes
- * only what it did not see by its end, so a NAD is never missing while it exists (the registry
- * must not retire a network because of a gap).
+ * The netattach feed, passed through, with the registry's view kept on the side (ksr/feed-tee.ts:
+ * a NAD is never missing from `nads` while it exists, so the registry does not retire a network
+ * because of a gap). `onChange` when a view changed and after every relist.
  */
-export class NadFeed implements Feed {
-  readonly kind: Feed['kind'];
-  readonly folds: boolean;
-  readonly nads = new Map<string, NadState>();
-  /** The first list is complete (or the CRD is known to be absent). */
-  listed = false;
-  private readonly inner: Feed;
-  private readonly onChange: () => void;
-  private seen: Set<string> | undefined;
-
+export class NadFeed extends FeedTee<NadState> {
   constructor(inner: Feed, onChange: () => void) {
-    this.inner = inner;
-    this.kind = inner.kind;
-    this.folds = inner.folds;
-    this.onChange = onChange;
+    super(inner, {
+      viewOf: nadStateOf,
+      onEvent: (_key, changed) => {
+        if (changed) onChange();
+      },
+      onRelisted: onChange,
+    });
   }
 
-  upsert(obj: KubeObject): void {
-    this.inner.upsert(obj);
-    const next = nadStateOf(obj);
-    if (!next) return;
-    const key = ownerOf(next);
-    this.seen?.add(key);
-    const prev = this.nads.get(key);
-    this.nads.set(key, next);
-    if (JSON.stringify(prev) !== JSON.stringify(next)) this.onChange();
-  }
-
-  remove(obj: KubeObject): void {
-    this.inner.remove(obj);
-    const key = `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
-    if (this.nads.delete(key)) this.onChange();
+  /** `<namespace>/<name>` → every NAD (`listed`: the first list is complete, or the CRD is absent). */
+  get nads(): ReadonlyMap<string, NadState> {
+    return this.view;
   }
 
   /** What a patch answered: the registry need not wait for the watch to see it. */
   observe(obj: KubeObject): void {
     const s = nadStateOf(obj);
-    if (s) this.nads.set(ownerOf(s), s);
-  }
-
-  beginRelist(): void {
-    this.inner.beginRelist();
-    this.seen = new Set();
-  }
-
-  abortRelist(): void {
-    this.inner.abortRelist();
-    this.seen = undefined;
-  }
-
-  endRelist(): void {
-    this.inner.endRelist();
-    const seen = this.seen;
-    this.seen = undefined;
-    if (seen) for (const key of [...this.nads.keys()]) if (!seen.has(key)) this.nads.delete(key);
-    this.listed = true;
-    this.onChange();
+    if (s) this.view.set(ownerOf(s), s);
   }
 }
