@@ -5,7 +5,7 @@
 // claim without noticing (paused, partitioned) cannot write: etcd refuses it.
 import type { Lease } from 'etcd3';
 import { errorMessage } from '../lib/errors.ts';
-import { GuardFailedError } from '../lib/etcd/guarded-write.ts';
+import { GuardFailedError, type Guard } from '../lib/etcd/guarded-write.ts';
 import type { Store } from '../lib/etcd/store.ts';
 import type { Logger } from '../lib/logging.ts';
 import { sleep } from '../lib/timing.ts';
@@ -130,4 +130,24 @@ export async function endTermIfFenced(err: unknown, term: Term, metrics: KsrMetr
   metrics.errors.inc({ kind: 'leader', reason: 'fenced' });
   await term.end('lost the claim on ksr/status (taken over, expired or wiped)');
   return true;
+}
+
+/** The compare every etcd write of the term carries: ksr/status is still the key it created. */
+export function guardOf(term: Term): Guard {
+  return { key: term.key, createRevision: term.createRevision };
+}
+
+/** Whether the term's claim still holds (one read of ksr/status). */
+export async function claimHolds(store: Store, guard: Guard): Promise<boolean> {
+  return (await store.get(guard.key))?.createRevision === guard.createRevision;
+}
+
+/**
+ * Writes to Kubernetes cannot carry etcd's compare: the leader's workers call this just before
+ * them, so a leader paused past its lease does not write a stale plan. A claim gone throws
+ * GuardFailedError, which endTermIfFenced turns into the end of the term.
+ */
+export async function confirmClaim(store: Store, guard: Guard): Promise<void> {
+  if (!(await claimHolds(store, guard)))
+    throw new GuardFailedError('ksr/status is no longer the claim of this term');
 }

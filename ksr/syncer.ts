@@ -12,7 +12,7 @@ import type { K8sKind } from '../lib/keyspace.ts';
 import type { Logger } from '../lib/logging.ts';
 import { DEFAULT_MAX_TXN_BYTES, opBytes, planBatches, txnBaseBytes } from './batches.ts';
 import { Pipeline } from './pipeline.ts';
-import { endTermIfFenced, type Term } from './leader.ts';
+import { endTermIfFenced, guardOf, type Term } from './leader.ts';
 import type { KsrMetrics } from './metrics.ts';
 import type { Mirror, PlannedWrite } from './mirror.ts';
 import { RevisionTracker, statusValue } from './status.ts';
@@ -118,7 +118,7 @@ export class Syncer {
     const { logger, metrics, options, mirror } = this.d;
     const signal = term.signal;
     const backoff = new Backoff(options.backoffMs.min, options.backoffMs.max);
-    const guard: Guard = { key: term.key, createRevision: term.createRevision };
+    const guard = guardOf(term);
     let reason: string | undefined = 'new leader';
     let sync: SyncRun | undefined;
     const outside: FlushStats = { puts: 0, deletes: 0, revision: 0 };

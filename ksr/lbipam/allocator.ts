@@ -10,13 +10,14 @@ import { GuardFailedError, writeGuarded, type Guard } from '../../lib/etcd/guard
 import type { Store } from '../../lib/etcd/store.ts';
 import type { Keyspace } from '../../lib/keyspace.ts';
 import type { Logger } from '../../lib/logging.ts';
-import { Backoff, Wakeup, sleep } from '../../lib/timing.ts';
+import { Wakeup } from '../../lib/timing.ts';
 import type { LbIpamEntry } from '../../proto/gen/netloom/model/v1/LbIpamEntry.ts';
 import { toJson } from '../convert/common.ts';
 import type { Feed } from '../feed.ts';
 import type { KubeWriter } from '../kube/writer.ts';
-import { endTermIfFenced, type Term } from '../leader.ts';
+import { confirmClaim, type Term } from '../leader.ts';
 import type { KsrMetrics } from '../metrics.ts';
+import { runReconcileLoop, type PassResult } from '../reconcile-loop.ts';
 import { planLb, type LbAction } from './plan.ts';
 import type { LbPools } from './pools.ts';
 import { LbServiceFeed, ownerOf } from './service.ts';
@@ -60,42 +61,27 @@ export class Allocator {
   }
 
   /** Runs until the term ends; never throws. */
-  async run(term: Term): Promise<void> {
+  run(term: Term): Promise<void> {
     const { logger, metrics, options } = this.d;
-    const signal = term.signal;
-    const guard: Guard = { key: term.key, createRevision: term.createRevision };
-    const backoff = new Backoff(options.backoffMs.min, options.backoffMs.max);
-    let records: Map<string, string> | undefined;
-    let readAt = 0;
-    while (!signal.aborted) {
-      try {
+    return runReconcileLoop(
+      term,
+      {
         // Before the first complete list, a service not seen yet would look gone.
-        if (!this.feed?.listed) {
-          await this.wake.wait(1_000, signal);
-          continue;
-        }
-        if (records === undefined || Date.now() >= readAt) {
-          records = await this.read();
-          readAt = Date.now() + options.resyncMs;
-        }
-        const { done, failed } = await this.pass(records, guard);
-        if (failed) {
-          records = undefined;
-          await sleep(backoff.next(), signal);
-          continue;
-        }
-        backoff.reset();
-        if (done === 0) await this.wake.wait(Math.max(0, readAt - Date.now()), signal);
-      } catch (err) {
-        if (signal.aborted) break;
-        if (await endTermIfFenced(err, term, metrics)) break;
-        metrics.errors.inc({ kind: 'lbipam', reason: 'etcd' });
-        const delay = backoff.next();
-        logger.warn({ err: errorMessage(err), retryInMs: delay }, 'lbipam pass failed; re-reading records');
-        records = undefined;
-        await sleep(delay, signal);
-      }
-    }
+        ready: () => this.feed?.listed === true,
+        read: () => this.read(),
+        pass: (records, guard) => this.pass(records, guard),
+      },
+      {
+        kind: 'lbipam',
+        failure: 'lbipam pass failed; re-reading records',
+        readyPollMs: 1_000,
+        resyncMs: options.resyncMs,
+        backoffMs: options.backoffMs,
+        wake: this.wake,
+        logger,
+        metrics,
+      },
+    );
   }
 
   /** lbipam/ as ip → owner. */
@@ -123,7 +109,7 @@ export class Allocator {
    * One plan carried out; `records` follows every write. `done` counts what changed (zero:
    * nothing to do until something changes); `failed` asks for a backoff and a fresh read.
    */
-  async pass(records: Map<string, string>, guard: Guard): Promise<{ done: number; failed: boolean }> {
+  async pass(records: Map<string, string>, guard: Guard): Promise<PassResult> {
     const feed = this.feed;
     if (!feed) return { done: 0, failed: false };
     for (const owner of this.reported.keys()) if (!feed.services.has(owner)) this.reported.delete(owner);
@@ -135,7 +121,7 @@ export class Allocator {
       const owner = a.type === 'release' ? a.owner : ownerOf(a.service);
       if (blocked.has(owner)) continue;
       if (!fenced && (a.type === 'status' || a.type === 'event')) {
-        await this.fence(guard);
+        await confirmClaim(this.d.store, guard);
         fenced = true;
       }
       try {
@@ -149,16 +135,6 @@ export class Allocator {
       }
     }
     return { done, failed: blocked.size > 0 };
-  }
-
-  /**
-   * Writes to Kubernetes cannot carry etcd's compare: check the claim still holds just before
-   * them, so a leader that was paused past its lease does not write a stale plan into status.
-   */
-  private async fence(guard: Guard): Promise<void> {
-    const kv = await this.d.store.get(guard.key);
-    if (kv?.createRevision !== guard.createRevision)
-      throw new GuardFailedError('ksr/status is no longer the claim of this term');
   }
 
   /** A refused claim: another record was there (this view was stale), not a lost leadership. */

@@ -4,12 +4,11 @@
 // change to a pod's records or to the pod marks it; a pass patches what differs, a few at a
 // time; a failed patch is logged once and retried with backoff (that pod alone).
 import { errorMessage } from '../../lib/errors.ts';
-import { GuardFailedError, type Guard } from '../../lib/etcd/guarded-write.ts';
 import type { Store } from '../../lib/etcd/store.ts';
 import type { Logger } from '../../lib/logging.ts';
 import { Backoff, Wakeup } from '../../lib/timing.ts';
 import type { Feed } from '../feed.ts';
-import { endTermIfFenced, type Term } from '../leader.ts';
+import { confirmClaim, endTermIfFenced, guardOf, type Term } from '../leader.ts';
 import type { KsrMetrics } from '../metrics.ts';
 import type { AttachmentIndex } from './attachments.ts';
 import type { PodAnnotator } from './kube.ts';
@@ -69,7 +68,7 @@ export class NetStatusWriter {
   async run(term: Term): Promise<void> {
     const { index, metrics, logger } = this.d;
     const signal = term.signal;
-    const guard: Guard = { key: term.key, createRevision: term.createRevision };
+    const guard = guardOf(term);
     while (!signal.aborted) {
       try {
         if (!this.feed?.listed || !index.synced) {
@@ -81,7 +80,7 @@ export class NetStatusWriter {
           await this.wake.wait(this.nextRetryIn(), signal);
           continue;
         }
-        await this.fence(guard);
+        await confirmClaim(this.d.store, guard);
         await this.patchAll(due, signal);
       } catch (err) {
         if (signal.aborted) break;
@@ -107,12 +106,6 @@ export class NetStatusWriter {
     let next = 60_000;
     for (const r of this.retries.values()) next = Math.min(next, Math.max(0, r.at - Date.now()));
     return next;
-  }
-
-  private async fence(guard: Guard): Promise<void> {
-    const kv = await this.d.store.get(guard.key);
-    if (kv?.createRevision !== guard.createRevision)
-      throw new GuardFailedError('ksr/status is no longer the claim of this term');
   }
 
   private async patchAll(due: string[], signal: AbortSignal): Promise<void> {

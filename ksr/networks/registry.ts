@@ -14,12 +14,13 @@ import { GuardFailedError, writeGuarded, type Guard } from '../../lib/etcd/guard
 import type { Store, WriteOp } from '../../lib/etcd/store.ts';
 import { SharedKeyspace, type Keyspace } from '../../lib/keyspace.ts';
 import type { Logger } from '../../lib/logging.ts';
-import { Backoff, Wakeup, sleep } from '../../lib/timing.ts';
+import { Wakeup } from '../../lib/timing.ts';
 import type { Network__Output as Network } from '../../proto/gen/netloom/model/v1/Network.ts';
 import { compact, toJson } from '../convert/common.ts';
 import type { Feed } from '../feed.ts';
-import { endTermIfFenced, type Term } from '../leader.ts';
+import { claimHolds, confirmClaim, type Term } from '../leader.ts';
 import type { KsrMetrics } from '../metrics.ts';
+import { runReconcileLoop, type PassResult } from '../reconcile-loop.ts';
 import type { AttachmentIndex } from '../netstatus/attachments.ts';
 import type { NadWriter } from './kube.ts';
 import { NadFeed, NETWORK_FINALIZER } from './nad.ts';
@@ -72,42 +73,27 @@ export class NetworkRegistry {
   }
 
   /** Runs until the term ends; never throws. */
-  async run(term: Term): Promise<void> {
+  run(term: Term): Promise<void> {
     const { logger, metrics, options, index } = this.d;
-    const signal = term.signal;
-    const guard: Guard = { key: term.key, createRevision: term.createRevision };
-    const backoff = new Backoff(options.backoffMs.min, options.backoffMs.max);
-    let state: EtcdState | undefined;
-    let readAt = 0;
-    while (!signal.aborted) {
-      try {
+    return runReconcileLoop(
+      term,
+      {
         // Before the first complete lists, a NAD or an attachment not seen yet would look gone.
-        if (!this.feed?.listed || !index.synced) {
-          await this.wake.wait(500, signal);
-          continue;
-        }
-        if (state === undefined || Date.now() >= readAt) {
-          state = await this.read();
-          readAt = Date.now() + options.resyncMs;
-        }
-        const { done, failed } = await this.pass(state, guard);
-        if (failed) {
-          state = undefined;
-          await sleep(backoff.next(), signal);
-          continue;
-        }
-        backoff.reset();
-        if (done === 0) await this.wake.wait(Math.max(0, readAt - Date.now()), signal);
-      } catch (err) {
-        if (signal.aborted) break;
-        if (await endTermIfFenced(err, term, metrics)) break;
-        metrics.errors.inc({ kind: 'network', reason: 'etcd' });
-        const delay = backoff.next();
-        logger.warn({ err: errorMessage(err), retryInMs: delay }, 'network registry pass failed; re-reading');
-        state = undefined;
-        await sleep(delay, signal);
-      }
-    }
+        ready: () => this.feed?.listed === true && index.synced,
+        read: () => this.read(),
+        pass: (state, guard) => this.pass(state, guard),
+      },
+      {
+        kind: 'network',
+        failure: 'network registry pass failed; re-reading',
+        readyPollMs: 500,
+        resyncMs: options.resyncMs,
+        backoffMs: options.backoffMs,
+        wake: this.wake,
+        logger,
+        metrics,
+      },
+    );
   }
 
   /** networks/, network-ids/ and the store-wide network-ids/. */
@@ -145,7 +131,7 @@ export class NetworkRegistry {
    * One plan carried out; `state` follows every write. `done` counts what changed (zero: nothing
    * to do until something changes); `failed` asks for a backoff and a fresh read.
    */
-  async pass(state: EtcdState, guard: Guard): Promise<{ done: number; failed: boolean }> {
+  async pass(state: EtcdState, guard: Guard): Promise<PassResult> {
     const feed = this.feed;
     if (!feed) return { done: 0, failed: false };
     const plan = planNetworks({
@@ -161,13 +147,14 @@ export class NetworkRegistry {
     let fenced = false;
     for (const a of plan) {
       if (!fenced && (a.type === 'finalizer' || a.type === 'event')) {
-        await this.fence(guard);
+        await confirmClaim(this.d.store, guard);
         fenced = true;
       }
       try {
         if (await this.apply(a, state, guard)) done++;
       } catch (err) {
-        if (err instanceof GuardFailedError && !(await this.raced(guard))) throw err;
+        // A refused create-only write whose leadership guard still holds: another claim was there.
+        if (err instanceof GuardFailedError && !(await claimHolds(this.d.store, guard))) throw err;
         // A lost event is not worth a retry loop; anything else is retried after a fresh read.
         if (a.type !== 'event') failed = true;
         this.d.metrics.errors.inc({ kind: 'network', reason: a.type });
@@ -189,18 +176,6 @@ export class NetworkRegistry {
       if (a.type === 'event' && refused.has(a.reason))
         refused.set(a.reason, (refused.get(a.reason) ?? 0) + 1);
     for (const [reason, n] of refused) metrics.networksRefused.set({ reason }, n);
-  }
-
-  /** The leader's claim still holds (checked before writes to Kubernetes). */
-  private async fence(guard: Guard): Promise<void> {
-    const kv = await this.d.store.get(guard.key);
-    if (kv?.createRevision !== guard.createRevision)
-      throw new GuardFailedError('ksr/status is no longer the claim of this term');
-  }
-
-  /** A refused create-only write whose leadership guard still holds: another claim was there. */
-  private async raced(guard: Guard): Promise<boolean> {
-    return (await this.d.store.get(guard.key))?.createRevision === guard.createRevision;
   }
 
   /** Carries out one action; false when it turned out to be nothing to do. */
