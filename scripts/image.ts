@@ -96,6 +96,11 @@ async function debianTree(work: string): Promise<string> {
     'nftables',
     'netbase',
     'openssl',
+    // What the linux driver runs besides ip and nft: sysctl (forwarding on), nsenter (commands
+    // in a pod's namespace, lib/iproute.ts), conntrack (flushing a service's stale entries).
+    'procps',
+    'util-linux',
+    'conntrack',
   ]);
   const tree = staged(work, 'debian');
   await unpack(await download(pkgs, DEB_CACHE), tree);
