@@ -103,3 +103,27 @@ export function findContainerd(): Found {
   }
   return containerd;
 }
+
+/**
+ * kubectl for `kubectl apply -k` of deploy/ (real-node labs): the build of test/tools/build.sh
+ * (same pins as the API server, a kustomize that knows components), else Debian's.
+ */
+export function findKubectl(): Found {
+  const path = [process.env['NETLOOM_KUBECTL'], join(CACHE_BIN, 'kubectl'), '/usr/bin/kubectl'].find(
+    (p): p is string => !!p && executable(p),
+  );
+  if (!path)
+    return {
+      ok: false,
+      reason:
+        'no kubectl (run `bash test/tools/build.sh`, or apt-get install kubernetes-client, or set NETLOOM_KUBECTL)',
+    };
+  let version = 'unknown';
+  try {
+    const out = execFileSync(path, ['version', '--client'], { encoding: 'utf8', timeout: 10_000 });
+    version = /Client Version: v?(\S+)/.exec(out)?.[1] ?? 'unknown';
+  } catch {
+    // a kubectl that cannot say its version may still apply
+  }
+  return { ok: true, path, version };
+}

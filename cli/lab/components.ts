@@ -50,6 +50,8 @@ export interface Binaries {
   kubelet?: Found;
   kubeScheduler?: Found;
   containerd?: Found;
+  /** `kubectl apply -k` of deploy/ (real-node labs). */
+  kubectl?: Found;
 }
 
 function atLeast(version: string, major: number, minor: number): boolean {
@@ -190,8 +192,9 @@ export function labComponents(state: LabState, bins: Binaries): Component[] {
 
   if (bins.etcd.ok) {
     const e = bins.etcd;
-    // A joined lab uses the other lab's netloom etcd; it has only the API server's own.
-    if (!state.join)
+    // A joined lab uses the other lab's netloom etcd; it has only the API server's own. A
+    // real-node lab's netloom etcd is deploy/'s StatefulSet (real-deploy.ts).
+    if (!state.join && state.kubelet !== 'real')
       list.push({
         name: 'etcd',
         title: `etcd ${e.version} (netloom's store)`,
@@ -251,7 +254,14 @@ export function labComponents(state: LabState, bins: Binaries): Component[] {
         `--secure-port=${state.ports.apiserver}`,
         // Real nodes: the `kubernetes` Service points at the underlay address, and logs/exec dial
         // the kubelet at its InternalIP (the node's underlay address).
-        ...(real ? [`--advertise-address=${apiHost}`, '--kubelet-preferred-address-types=InternalIP'] : []),
+        // deploy/'s agent DaemonSet is privileged, which the API server refuses unless allowed.
+        ...(real
+          ? [
+              `--advertise-address=${apiHost}`,
+              '--kubelet-preferred-address-types=InternalIP',
+              '--allow-privileged=true',
+            ]
+          : []),
         `--cert-dir=${kube.certDir}`,
         `--token-auth-file=${kube.tokens}`,
         '--authorization-mode=RBAC',
@@ -295,42 +305,44 @@ export function labComponents(state: LabState, bins: Binaries): Component[] {
   }
 
   const ksrUrl = `http://127.0.0.1:${state.ports.ksrMetrics}`;
-  list.push({
-    name: 'ksr',
-    title: 'KSR (Kubernetes → etcd)',
-    after: ['etcd', 'kube-apiserver'],
-    endpoint: ksrUrl,
-    spec: daemon('ksr', node, [
-      NETLOOM,
-      'ksr',
-      '--kubeconfig',
-      kube.kubeconfig,
-      '--etcd-endpoints',
-      etcd,
-      '--etcd-ca',
-      ksrTls.ca,
-      '--etcd-cert',
-      ksrTls.cert,
-      '--etcd-key',
-      ksrTls.key,
-      '--cluster',
-      state.cluster,
-      '--metrics-addr',
-      `127.0.0.1:${state.ports.ksrMetrics}`,
-      '--identity',
-      `${state.name}-ksr`,
-      '--lb-pools',
-      `default=${state.lbPool}`,
-      '--log-level',
-      state.logLevel,
-      // The agents' ranges: a netloom network (NAD) overlapping them is refused.
-      ...(state.podCidr ? ['--pod-cidr', state.podCidr] : []),
-      ...(state.serviceCidr ? ['--service-cidr', state.serviceCidr] : []),
-    ]),
-    ready: () => ok200(`${ksrUrl}/readyz`),
-  });
+  // Real nodes: KSR and the agents are deploy/'s Deployment and DaemonSet, not lab processes.
+  if (!real)
+    list.push({
+      name: 'ksr',
+      title: 'KSR (Kubernetes → etcd)',
+      after: ['etcd', 'kube-apiserver'],
+      endpoint: ksrUrl,
+      spec: daemon('ksr', node, [
+        NETLOOM,
+        'ksr',
+        '--kubeconfig',
+        kube.kubeconfig,
+        '--etcd-endpoints',
+        etcd,
+        '--etcd-ca',
+        ksrTls.ca,
+        '--etcd-cert',
+        ksrTls.cert,
+        '--etcd-key',
+        ksrTls.key,
+        '--cluster',
+        state.cluster,
+        '--metrics-addr',
+        `127.0.0.1:${state.ports.ksrMetrics}`,
+        '--identity',
+        `${state.name}-ksr`,
+        '--lb-pools',
+        `default=${state.lbPool}`,
+        '--log-level',
+        state.logLevel,
+        // The agents' ranges: a netloom network (NAD) overlapping them is refused.
+        ...(state.podCidr ? ['--pod-cidr', state.podCidr] : []),
+        ...(state.serviceCidr ? ['--service-cidr', state.serviceCidr] : []),
+      ]),
+      ready: () => ok200(`${ksrUrl}/readyz`),
+    });
 
-  if (bins.agent) {
+  if (bins.agent && !real) {
     for (const n of layout.nodes) {
       list.push({
         name: `agent-${n.name}`,

@@ -1,10 +1,13 @@
 // Runs inside one pod's namespace (`lab check` starts it there): TCP-echo round trip to every
-// address:port on the command line, all at once, each bounded; prints one JSON line of results.
+// address:port on the command line (PROBE_MODE=connect: the connection alone), all at once, each
+// bounded; prints one JSON line of results.
 // Standalone (node:net only) so that a check of 20 pods costs 20 fast process starts.
 import { connect } from 'node:net';
 
 const targets = process.argv.slice(2);
 const timeoutMs = Number(process.env['PROBE_TIMEOUT_MS'] ?? 3_000);
+// `connect`: reached once the target accepts the connection (real nodes' pods run any server).
+const connectOnly = process.env['PROBE_MODE'] === 'connect';
 
 function probe(target: string): Promise<{ target: string; ok: boolean; ms: number; error?: string }> {
   const i = target.lastIndexOf(':');
@@ -26,7 +29,7 @@ function probe(target: string): Promise<{ target: string; ok: boolean; ms: numbe
       });
     };
     const timer = setTimeout(() => done(false, 'timeout'), timeoutMs);
-    sock.on('connect', () => sock.write(token));
+    sock.on('connect', () => (connectOnly ? done(true) : sock.write(token)));
     sock.on('data', (d) => {
       got += d.toString();
       if (got.length >= token.length) done(got === token, got === token ? undefined : 'wrong echo');

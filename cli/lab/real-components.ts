@@ -2,27 +2,17 @@
 // and per node containerd and kubelet inside the node's network and mount namespaces
 // (real-node.ts). containerd is ready once it answers and holds the lab's images (imported from
 // the `npm run image` archives, so a restarted containerd with a fresh root gets them again);
-// a kubelet once its Node object exists.
-import { join } from 'node:path';
-import {
-  IMAGE_DIR,
-  NETLOOM_ARCHIVE,
-  NETLOOM_IMAGE,
-  PAUSE_ARCHIVE,
-  PAUSE_IMAGE,
-} from '../../scripts/image.ts';
+// a kubelet once its Node object exists. netloom itself is not here: `lab up` deploys it with
+// `kubectl apply -k` (real-deploy.ts).
+import { PAUSE_IMAGE } from '../../scripts/image.ts';
 import type { Binaries, Component } from './components.ts';
 import type { DaemonSpec } from './daemon.ts';
 import { run } from './exec.ts';
 import { ok200 } from './http.ts';
 import { kubeFiles } from './kube-files.ts';
+import { labImages } from './real-images.ts';
 import { importImages, inNode, isSocket, realNodeFiles, writeNodeConfigs } from './real-node.ts';
 import { apiserverUrl, layoutOf, type LabState } from './state.ts';
-
-export const LAB_IMAGES = [
-  { name: PAUSE_IMAGE, archive: join(IMAGE_DIR, PAUSE_ARCHIVE) },
-  { name: NETLOOM_IMAGE, archive: join(IMAGE_DIR, NETLOOM_ARCHIVE) },
-];
 
 type DaemonFn = (name: string, command: string, args: string[], extra?: Partial<DaemonSpec>) => DaemonSpec;
 
@@ -53,6 +43,7 @@ export function realNodeComponents(state: LabState, bins: Binaries, daemon: Daem
   const containerd = bins.containerd;
   const kubelet = bins.kubelet;
   if (!containerd?.ok || !kubelet?.ok) return list;
+  const images = labImages(bins.etcd.ok ? bins.etcd.version : 'unknown');
   for (const n of layout.nodes) {
     const f = realNodeFiles(layout, n);
     list.push({
@@ -70,7 +61,7 @@ export function realNodeComponents(state: LabState, bins: Binaries, daemon: Daem
         const ls = await run('ctr', ['-a', f.containerdSocketFromHost, '-n', 'k8s.io', 'images', 'ls', '-q']);
         if (ls.code !== 0) return false;
         const have = ls.stdout.split('\n');
-        const missing = LAB_IMAGES.filter((i) => !have.includes(i.name));
+        const missing = images.filter((i) => !have.includes(i.name));
         if (missing.length > 0)
           await importImages(
             layout,

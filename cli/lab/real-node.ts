@@ -34,6 +34,10 @@ export const NODE_PATHS = [
   '/var/lib/containerd',
   '/run/containerd',
   '/run/netns',
+  // hostPaths of netloom's own manifests (deploy/base): the Node runtime install-cni copies for
+  // the shim, and the data of netloom's etcd on the node it runs on.
+  '/opt/netloom/bin',
+  '/var/lib/netloom-etcd',
 ] as const;
 
 /** The host's address on the underlay (the bridge is .1, nodes .11 and up). */
@@ -121,8 +125,16 @@ export async function ensureMountNs(layout: LabLayout, node: NodeLayout): Promis
     const src = join(f.root, p);
     mkdirSync(src, { recursive: true });
     // The mount point must exist on the host's filesystem; an empty directory is created if not.
-    binds.push(`mkdir -p '${p}' && mount --bind '${src}' '${p}'`);
+    // Shared inside the node (a peer group of its own, the host is not in it): a container that
+    // mounts one with HostToContainer propagation — the agent's /var/run/netns — then sees the
+    // pod namespaces containerd binds there later, and containerd accepts such a volume only
+    // from a shared or slave mount.
+    binds.push(`mkdir -p '${p}' && mount --bind '${src}' '${p}' && mount --make-shared '${p}'`);
   }
+  // The node's root shared too: containerd finds the mount of a volume's path by prefix without
+  // resolving symlinks, so /var/run/netns (/var/run → /run) is judged by "/", which it requires
+  // to be shared or slave. The host's root is private on these machines; a slave of it is too.
+  binds.push('mount --make-shared /');
   await runOk('unshare', [`--mount=${f.mntns}`, '--propagation', 'slave', 'sh', '-ec', binds.join('\n')]);
 }
 

@@ -86,8 +86,16 @@ export function layoutOf(state: LabState): LabLayout {
   });
 }
 
-/** netloom's etcd for the host's processes (KSR, the lab's tools, etcdctl): TLS on loopback only. */
+/** Port of deploy/'s netloom-etcd (etcd.yaml), which real-node labs run. */
+export const DEPLOYED_ETCD_PORT = 12379;
+
+/**
+ * netloom's etcd for the host's processes (KSR, the lab's tools, etcdctl): TLS on loopback only;
+ * a real-node lab's is deploy/'s StatefulSet on the first node (its `etcd-ip`), reached over the
+ * host's link into the underlay.
+ */
 export function etcdEndpoint(state: LabState): string {
+  if (state.kubelet === 'real') return `https://${layoutOf(state).nodes[0]!.ip}:${DEPLOYED_ETCD_PORT}`;
   return `https://127.0.0.1:${state.ports.etcd}`;
 }
 

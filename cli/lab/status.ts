@@ -11,6 +11,8 @@ import { KubeApi } from './kubelet/kube-api.ts';
 import type { SimulatorStatus } from './kubelet/simulator.ts';
 import type { Pod, PodList } from './kubelet/types.ts';
 import { runningRecord } from './lifecycle.ts';
+import { labKubeApi } from './real-deploy.ts';
+import { netloomPods, realNodeStatus, type NetloomPod } from './real-status.ts';
 import { apiserverUrl, etcdAccess, etcdctlFlags, httpTarget, layoutOf, type LabState } from './state.ts';
 import type { Out } from './up.ts';
 
@@ -49,6 +51,8 @@ export interface LabStatus {
     ports: string[];
     endpoints: string[];
   }[];
+  /** Real nodes: netloom's own pods in kube-system (deploy/'s etcd, KSR, agents, certificate Job). */
+  netloom?: NetloomPod[];
   /** How to reach netloom's etcd: TLS with the admin client certificate. */
   etcd: { endpoint: string; ca: string; cert: string; key: string; etcdctl: string };
   errors: string[];
@@ -132,6 +136,7 @@ export async function collectStatus(state: LabState, bins: Binaries): Promise<La
       };
     }),
   );
+  if (state.kubelet === 'real') return { ...(await realStatus(state, errors)), components };
   let sim: SimulatorStatus | undefined;
   try {
     const t = httpTarget(state.kubeletAddr, '/status');
@@ -164,15 +169,7 @@ export async function collectStatus(state: LabState, bins: Binaries): Promise<La
     ...(existsSync(files.servingCert) ? { ca: readFileSync(files.servingCert) } : {}),
   });
   try {
-    const list = await api.get<PodList>('/api/v1/pods');
-    pods = list.items.map((p: Pod) => ({
-      namespace: p.metadata.namespace,
-      name: p.metadata.name,
-      node: p.spec.nodeName ?? '',
-      phase: p.metadata.deletionTimestamp ? 'Terminating' : (p.status?.phase ?? ''),
-      ip: p.status?.podIP ?? '',
-      ready: p.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True',
-    }));
+    pods = podRows(await api.get<PodList>('/api/v1/pods'));
     services = await servicesOf(api);
   } catch (err) {
     errors.push(`kube-apiserver: ${errorMessage(err)}`);
@@ -190,6 +187,48 @@ export async function collectStatus(state: LabState, bins: Binaries): Promise<La
     etcd: { ...etcdAccess(state), etcdctl: `etcdctl ${etcdctlFlags(state)}` },
     errors,
   };
+}
+
+/** Nodes, pods, services and netloom's pods of a real-node lab, all from the API server. */
+async function realStatus(state: LabState, errors: string[]): Promise<Omit<LabStatus, 'components'>> {
+  const layout = layoutOf(state);
+  const api = labKubeApi(state);
+  let nodes: LabStatus['nodes'] = [];
+  let pods: LabStatus['pods'] = [];
+  let services: LabStatus['services'] = [];
+  let netloom: NetloomPod[] = [];
+  try {
+    nodes = await realNodeStatus(layout, api);
+    netloom = await netloomPods(api);
+    pods = podRows(await api.get<PodList>('/api/v1/pods'));
+    services = await servicesOf(api);
+  } catch (err) {
+    errors.push(`kube-apiserver: ${errorMessage(err)}`);
+  } finally {
+    api.close();
+  }
+  return {
+    name: state.name,
+    stateDir: state.stateDir,
+    createdAt: state.createdAt,
+    nodes,
+    pods,
+    services,
+    netloom,
+    etcd: { ...etcdAccess(state), etcdctl: `etcdctl ${etcdctlFlags(state)}` },
+    errors,
+  };
+}
+
+function podRows(list: PodList): LabStatus['pods'] {
+  return list.items.map((p: Pod) => ({
+    namespace: p.metadata.namespace,
+    name: p.metadata.name,
+    node: p.spec.nodeName ?? '',
+    phase: p.metadata.deletionTimestamp ? 'Terminating' : (p.status?.phase ?? ''),
+    ip: p.status?.podIP ?? '',
+    ready: p.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True',
+  }));
 }
 
 const short = (text: string, max = 60): string => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
@@ -240,6 +279,15 @@ export function printStatus(s: LabStatus, out: Out): void {
       ]),
     ]),
   );
+  if (s.netloom) {
+    out.write(`\nnetloom (deployed in kube-system, ${s.netloom.length} pods):\n`);
+    out.write(
+      table([
+        ['NAME', 'NODE', 'PHASE', 'READY', 'RESTARTS'],
+        ...s.netloom.map((p) => [p.name, p.node || '-', p.phase, p.ready ? 'yes' : 'no', String(p.restarts)]),
+      ]),
+    );
+  }
   out.write(`\npods (${s.pods.length}):\n`);
   if (s.pods.length > 0) {
     out.write(

@@ -9,9 +9,11 @@ import {
   findEtcd,
   findKubeApiserver,
   findKubeControllerManager,
+  findKubectl,
   findKubelet,
   findKubeScheduler,
 } from './binaries.ts';
+import { deployNetloom, fetchAdminPki, waitDeployed } from './real-deploy.ts';
 import { prepareRealNodes, waitNodesReady } from './real-up.ts';
 import { agentAvailable, labComponents, type Binaries, type Component } from './components.ts';
 import type { LabConfig } from './config.ts';
@@ -111,7 +113,43 @@ export function binaries(): Binaries {
     kubelet: findKubelet(),
     kubeScheduler: findKubeScheduler(),
     containerd: findContainerd(),
+    kubectl: findKubectl(),
   };
+}
+
+/**
+ * Real nodes: netloom deployed by `kubectl apply -k` (real-deploy.ts) onto nodes that are NotReady
+ * until its DaemonSet installed the CNI configuration; then the admin certificate out of its
+ * Secret, for the lab's tools.
+ */
+async function deployReal(
+  state: LabState,
+  bins: Binaries,
+  timeoutSeconds: number,
+  out: Out,
+  warnings: string[],
+): Promise<void> {
+  const layout = layoutOf(state);
+  let t = performance.now();
+  const before = await waitNodesReady(state, layout, 0);
+  out.write(
+    before.length === 0
+      ? '  ✓ nodes already Ready (netloom was deployed before)\n'
+      : `  ✓ nodes registered, NotReady before netloom: ${before.join('; ')}\n`,
+  );
+  const dir = await deployNetloom(state, bins);
+  out.write(`  ✓ kubectl apply -k ${dir} (deploy/overlays/linux)  ${secs(t)}\n`);
+  const pending = await waitDeployed(state, Math.max(timeoutSeconds, 60) * 1000, out);
+  if (pending.length > 0) warnings.push(`netloom not up: ${pending.join(', ')}`);
+  t = performance.now();
+  const notReady = await waitNodesReady(state, layout, Math.min(timeoutSeconds, 120) * 1000);
+  if (notReady.length === 0) out.write(`  ✓ ${state.nodes} nodes Ready  ${secs(t)}\n`);
+  else warnings.push(`nodes not Ready: ${notReady.join('; ')}`);
+  try {
+    await fetchAdminPki(state);
+  } catch (err) {
+    warnings.push(err instanceof Error ? err.message : String(err));
+  }
 }
 
 async function kubeletStatus(state: LabState): Promise<SimulatorStatus | undefined> {
@@ -233,7 +271,9 @@ export async function up(
     // netloom's etcd runs with TLS and client certificates, as in production: kept across
     // `lab up`s, issued again only where missing or wrong.
     t = performance.now();
-    if (state.join) {
+    if (state.kubelet === 'real') {
+      out.write(`  ✓ etcd certificates: made in the cluster by deploy/'s Job netloom-certs (below)\n`);
+    } else if (state.join) {
       out.write(
         `  ✓ netloom's etcd: lab "${state.join.name}"'s (${layout.files.pki}), cluster ${state.cluster}\n`,
       );
@@ -259,19 +299,17 @@ export async function up(
     });
     await ensureRunning(supervisor, 10_000);
     t = performance.now();
-    const crd = await ensureNadCrd(
-      apiserverUrl(st),
-      st.token,
-      existsSync(files.servingCert) ? readFileSync(files.servingCert) : undefined,
-    );
-    out.write(`  ✓ NetworkAttachmentDefinition CRD (${crd})  ${secs(t)}\n`);
-
-    if (bins.agent && state.kubelet === 'real') {
-      t = performance.now();
-      const notReady = await waitNodesReady(st, layout, Math.min(cfg.timeoutSeconds, 120) * 1000);
-      if (notReady.length === 0) out.write(`  ✓ ${state.nodes} nodes Ready (kubelet)  ${secs(t)}\n`);
-      else warnings.push(`nodes not Ready: ${notReady.join('; ')}`);
+    // Real nodes get the CRD from deploy/ with the rest of netloom.
+    if (state.kubelet !== 'real') {
+      const crd = await ensureNadCrd(
+        apiserverUrl(st),
+        st.token,
+        existsSync(files.servingCert) ? readFileSync(files.servingCert) : undefined,
+      );
+      out.write(`  ✓ NetworkAttachmentDefinition CRD (${crd})  ${secs(t)}\n`);
     }
+
+    if (state.kubelet === 'real') await deployReal(st, bins, cfg.timeoutSeconds, out, warnings);
     // Nodes are Ready once their agent answers CNI STATUS; wait for that when agents exist.
     if (bins.agent && state.kubelet !== 'real') {
       t = performance.now();
