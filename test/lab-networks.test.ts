@@ -58,7 +58,7 @@ describe.skipIf(skip)('netloom lab: custom networks and multi-net', () => {
   let multiBlueIp = '';
 
   const inPod = async (name: string, cmd: string, args: string[]): Promise<string> => {
-    const [c, argv] = inNetns(netns.get(name)!, cmd, args);
+    const [c, argv] = inNetns(netns.get(name), cmd, args);
     const res = await runProcess(c, argv, { timeoutMs: 60_000 });
     if (res.code !== 0) throw new Error(`${cmd} ${args.join(' ')} in ${name}: ${res.stderr}`);
     return res.stdout;
@@ -216,7 +216,7 @@ describe.skipIf(skip)('netloom lab: custom networks and multi-net', () => {
     const answered = await waitFor(
       'the blue Service answering n1 from both endpoints',
       async () => {
-        const [c, argv] = inNetns(netns.get('n1')!, process.execPath, [PROBE, 'http', vip, '80', '20']);
+        const [c, argv] = inNetns(netns.get('n1'), process.execPath, [PROBE, 'http', vip, '80', '20']);
         const res = await runProcess(c, argv, { timeoutMs: 60_000 });
         if (res.code !== 0) return undefined;
         const bodies = JSON.parse(res.stdout) as string[];
