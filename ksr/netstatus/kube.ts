@@ -1,7 +1,7 @@
-// The network-status writer's one write to Kubernetes: a merge patch of one pod annotation.
-// RBAC mirrors this: pods patch.
-import { HttpMethod, type KubeConfig } from '@kubernetes/client-node';
-import { KubeApiError, kubeFetch } from '../kube/client.ts';
+// The network-status writer's one write to Kubernetes: a merge patch of one pod annotation
+// (through kube/write.ts). RBAC mirrors this: pods patch.
+import type { KubeConfig } from '@kubernetes/client-node';
+import { DEFAULT_WRITE_TIMEOUT_MS, mergePatchApplied } from '../kube/write.ts';
 
 export interface PodRef {
   namespace: string;
@@ -25,24 +25,16 @@ export function createPodAnnotator(
   kc: KubeConfig,
   options: { requestTimeoutMs?: number } = {},
 ): PodAnnotator {
-  const timeoutMs = options.requestTimeoutMs ?? 30_000;
+  const timeoutMs = options.requestTimeoutMs ?? DEFAULT_WRITE_TIMEOUT_MS;
   return {
-    async annotate(pod, key, value) {
-      const path = `/api/v1/namespaces/${seg(pod.namespace)}/pods/${seg(pod.name)}`;
+    annotate: (pod, key, value) =>
       // Only this annotation changes (a merge patch of metadata.annotations leaves the others);
       // the uid is a precondition.
-      const body = JSON.stringify({ metadata: { uid: pod.uid, annotations: { [key]: value } } });
-      const res = await kubeFetch(kc, HttpMethod.PATCH, path, {
-        body,
-        contentType: 'application/merge-patch+json',
+      mergePatchApplied(
+        kc,
+        `/api/v1/namespaces/${seg(pod.namespace)}/pods/${seg(pod.name)}`,
+        { metadata: { uid: pod.uid, annotations: { [key]: value } } },
         timeoutMs,
-      });
-      if (res.status === 200 || res.status === 404 || res.status === 409) {
-        await res.body?.cancel();
-        return res.status === 200;
-      }
-      const text = await res.text().catch(() => '');
-      throw new KubeApiError(res.status, `PATCH ${path}: ${text.slice(0, 300)}`);
-    },
+      ),
   };
 }

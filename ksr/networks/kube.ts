@@ -1,8 +1,14 @@
 // The registry's writes to Kubernetes: the finalizer list of a NetworkAttachmentDefinition, and
-// Events on it. RBAC mirrors this: network-attachment-definitions patch, events create.
-import { HttpMethod, type KubeConfig } from '@kubernetes/client-node';
-import { KubeApiError, kubeFetch } from '../kube/client.ts';
-import { postEvent, type KubeEvent } from '../kube/writer.ts';
+// Events on it (through kube/write.ts). RBAC mirrors this: network-attachment-definitions patch,
+// events create.
+import type { KubeConfig } from '@kubernetes/client-node';
+import {
+  DEFAULT_WRITE_TIMEOUT_MS,
+  mergePatch,
+  postEvent,
+  type KubeEvent,
+  type KubeWriteOptions,
+} from '../kube/write.ts';
 import type { NadRef } from './plan.ts';
 
 /** The narrow port the registry writes through (a fake in unit tests). */
@@ -21,34 +27,18 @@ export interface NadWriter {
 
 const seg = encodeURIComponent;
 
-export function createNadWriter(
-  kc: KubeConfig,
-  options: { component: string; instance: string; requestTimeoutMs?: number },
-): NadWriter {
-  const timeoutMs = options.requestTimeoutMs ?? 30_000;
+export function createNadWriter(kc: KubeConfig, options: KubeWriteOptions): NadWriter {
+  const timeoutMs = options.requestTimeoutMs ?? DEFAULT_WRITE_TIMEOUT_MS;
   return {
-    async setFinalizers(nad, finalizers) {
-      const path = `/apis/k8s.cni.cncf.io/v1/namespaces/${seg(nad.namespace)}/network-attachment-definitions/${seg(nad.name)}`;
+    setFinalizers: (nad, finalizers) =>
       // A merge patch replaces the list whole, so it carries the resourceVersion it was computed
       // from: another controller's finalizer added meanwhile is never dropped (409 instead).
-      const body = JSON.stringify({
-        metadata: { uid: nad.uid, resourceVersion: nad.resourceVersion, finalizers: [...finalizers] },
-      });
-      const res = await kubeFetch(kc, HttpMethod.PATCH, path, {
-        body,
-        contentType: 'application/merge-patch+json',
+      mergePatch(
+        kc,
+        `/apis/k8s.cni.cncf.io/v1/namespaces/${seg(nad.namespace)}/network-attachment-definitions/${seg(nad.name)}`,
+        { metadata: { uid: nad.uid, resourceVersion: nad.resourceVersion, finalizers: [...finalizers] } },
         timeoutMs,
-      });
-      if (res.status === 404 || res.status === 409) {
-        await res.body?.cancel();
-        return undefined;
-      }
-      if (res.status !== 200) {
-        const text = await res.text().catch(() => '');
-        throw new KubeApiError(res.status, `PATCH ${path}: ${text.slice(0, 300)}`);
-      }
-      return (await res.json()) as object;
-    },
+      ),
     event: (nad, e) =>
       postEvent(
         kc,
