@@ -6,6 +6,7 @@
 import { errorMessage } from '../../lib/errors.ts';
 import type { Store } from '../../lib/etcd/store.ts';
 import type { Change } from '../../lib/etcd/watch.ts';
+import { jsonObjectOf } from '../../lib/json.ts';
 import type { Keyspace } from '../../lib/keyspace.ts';
 import type { Logger } from '../../lib/logging.ts';
 import { Backoff, sleep } from '../../lib/timing.ts';
@@ -31,14 +32,8 @@ export interface AttachmentIndexDeps {
 
 /** Reads a record leniently: the fields network-status needs, with proto3 defaults. */
 export function decodeAttachment(text: string): AttachmentRecord | undefined {
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
-  const o = v as Record<string, unknown>;
+  const o = jsonObjectOf(text);
+  if (!o) return undefined;
   const s = (k: string): string => {
     const x = o[k];
     return typeof x === 'string' ? x : '';

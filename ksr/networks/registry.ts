@@ -12,6 +12,7 @@
 import { errorMessage } from '../../lib/errors.ts';
 import { GuardFailedError, writeGuarded, type Guard } from '../../lib/etcd/guarded-write.ts';
 import type { Store, WriteOp } from '../../lib/etcd/store.ts';
+import { jsonObjectOf } from '../../lib/json.ts';
 import { SharedKeyspace, type Keyspace } from '../../lib/keyspace.ts';
 import type { Logger } from '../../lib/logging.ts';
 import { Wakeup } from '../../lib/timing.ts';
@@ -280,25 +281,16 @@ function describe(a: NetworkAction): Record<string, string> {
     : { network: a.owner };
 }
 
+/** A non-empty string field of a stored JSON object; undefined for anything else. */
 function field(text: string, name: string): string | undefined {
-  try {
-    const v = (JSON.parse(text) as Record<string, unknown>)[name];
-    return typeof v === 'string' && v !== '' ? v : undefined;
-  } catch {
-    return undefined;
-  }
+  const v = jsonObjectOf(text)?.[name];
+  return typeof v === 'string' && v !== '' ? v : undefined;
 }
 
 /** A networks/ value with proto3 defaults filled; undefined when it is not one. */
 export function decodeNetwork(text: string): Network | undefined {
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
-  const o = v as Record<string, unknown>;
+  const o = jsonObjectOf(text);
+  if (!o) return undefined;
   const uint = (k: string): number | undefined => {
     const x = o[k] ?? 0;
     return typeof x === 'number' && Number.isInteger(x) && x >= 0 ? x : undefined;
