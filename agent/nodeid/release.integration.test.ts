@@ -23,7 +23,7 @@ describe.skipIf(skip)('DepartedNodes (real etcd)', () => {
     await etcd?.destroy();
   });
 
-  it('releases the ID and IPAM records of a deleted node after the delay, not of one that came back', async () => {
+  it('releases the ID, IPAM and attachment records of a deleted node after the delay, not of one that came back', async () => {
     const view = new ClusterView();
     const put = async (key: string, value: string): Promise<void> => {
       await store.put(key, value);
@@ -32,6 +32,8 @@ describe.skipIf(skip)('DepartedNodes (real etcd)', () => {
     await put(ks.key({ kind: 'nodeId', id: '4' }), 'gone');
     await put(ks.key({ kind: 'nodeId', id: '5' }), 'back');
     await put(ks.key({ kind: 'ipam', node: 'gone', ip: '10.1.4.2' }), '{}');
+    await put(ks.key({ kind: 'attachment', node: 'gone', namespace: 'ns', pod: 'p', ifname: 'net1' }), '{}');
+    await put(ks.key({ kind: 'attachment', node: 'back', namespace: 'ns', pod: 'q', ifname: 'eth0' }), '{}');
     for (const n of ['gone', 'back'])
       await put(ks.key({ kind: 'node', name: n }), JSON.stringify({ name: n }));
     const d = new DepartedNodes({ store, keyspace: ks, view, delayMs: 200, logger: silentLogger() });
@@ -43,6 +45,8 @@ describe.skipIf(skip)('DepartedNodes (real etcd)', () => {
     await new Promise((r) => setTimeout(r, 600));
     expect(await store.get(ks.key({ kind: 'nodeId', id: '4' }))).toBeUndefined();
     expect((await store.list(ks.prefix('ipam', 'gone'))).kvs).toEqual([]);
+    expect((await store.list(ks.prefix('attachment', 'gone'))).kvs).toEqual([]);
+    expect((await store.list(ks.prefix('attachment', 'back'))).kvs).toHaveLength(1);
     expect((await store.get(ks.key({ kind: 'nodeId', id: '5' })))?.value).toBe('back');
     d.close();
   });

@@ -1,7 +1,8 @@
 // Giving a departed node's ID back: when its Kubernetes Node is deleted (an observed delete,
 // never mere absence) and, after a grace period, it is still gone and no agent publishes it,
-// its nodes/id claim (and the store-wide _shared/node-ids one) and its ipam/<node>/ records are
-// deleted. Every agent may do it; the deletes are conditional and idempotent. A node whose agent comes back with its state file
+// its nodes/id claim (and the store-wide _shared/node-ids one), its ipam/<node>/ records and
+// its attachments/<node>/ records (what network-status and the network registry's in-use
+// check read) are deleted. Every agent may do it; the deletes are conditional and idempotent. A node whose agent comes back with its state file
 // re-asserts its ID (or stops loudly if it was reissued meanwhile; see claim.ts).
 import type { Store } from '../../lib/etcd/store.ts';
 import { errorMessage } from '../../lib/errors.ts';
@@ -55,8 +56,13 @@ export class DepartedNodes {
         released.push(id);
     }
     const records = await store.deletePrefix(keyspace.prefix('ipam', name));
-    if (released.length > 0 || records > 0)
-      logger.info({ node: name, ids: released, ipamRecords: records }, 'released a departed node');
+    // Its pods are gone with it: a network they used must not stay held by their records.
+    const attached = await store.deletePrefix(keyspace.prefix('attachment', name));
+    if (released.length > 0 || records > 0 || attached > 0)
+      logger.info(
+        { node: name, ids: released, ipamRecords: records, attachmentRecords: attached },
+        'released a departed node',
+      );
     return released;
   }
 
