@@ -6,7 +6,7 @@
 //   - images: the archives the lab imported into each node's containerd (no registry here);
 //   - KUBERNETES_SERVICE_HOST/PORT on KSR and the certificate Job/CronJob: the lab has no
 //     kube-proxy, and these two talk to the API server before netloom serves any Service
-//     (docs/adr/0015-lab-deploys-netloom.md);
+//     (docs/adr/0016-lab-deploys-netloom.md);
 //   - the agents' identity timings the simulated lab uses too (a restarted agent is back in
 //     seconds), KSR's LoadBalancer pool, and one KSR replica on a one-node lab (anti-affinity).
 // The certificates come from deploy/'s own Job; the lab then copies the admin pair out of its
