@@ -1,4 +1,5 @@
 // What `lab up` prints once the lab runs: where things are and commands to paste. Pure.
+import { PAUSE_IMAGE } from '../../scripts/image.ts';
 import { defaultStateDir, type LabLayout } from './layout.ts';
 import { etcdEndpoint, etcdctlFlags, type LabState } from './state.ts';
 
@@ -15,6 +16,7 @@ export function summary(s: SummaryInput): string {
   const etcd = etcdEndpoint(state);
   const etcdctl = `ETCDCTL_API=3 etcdctl ${etcdctlFlags(state)}`;
   const first = layout.nodes[0];
+  const real = state.kubelet === 'real';
   // The flags that name this lab, when it is not the default one.
   const flags = [
     state.name === 'lab' ? '' : ` --name ${state.name}`,
@@ -33,11 +35,16 @@ export function summary(s: SummaryInput): string {
     'Try:',
     `  export KUBECONFIG=${s.kubeconfig}`,
     '  kubectl get nodes -o wide',
-    '  kubectl create deployment echo --image=echo --replicas=20 --port=8080',
+    ...(real
+      ? [
+          '  kubectl -n kube-system get pods -o wide      # netloom, deployed from deploy/overlays/linux',
+          `  kubectl create deployment web --image=${PAUSE_IMAGE} --replicas=10 -- sh -c 'hostname > /tmp/id && exec httpd -f -p 8080 -h /tmp'`,
+        ]
+      : ['  kubectl create deployment echo --image=echo --replicas=20 --port=8080']),
     '  kubectl get pods -o wide',
     `  ${etcdctl} get --prefix /netloom/v1/ --keys-only`,
     `  ${etcdctl} get --prefix /netloom/v1/${state.cluster}/ipam/`,
-    ...(first
+    ...(first && !real
       ? [
           `  ip netns exec ${first.netns} ip route            # a node's routes`,
           `  ip netns exec ${first.netns} curl -s http://<pod IP>:8080/   # every pod echoes on 8080`,
