@@ -236,6 +236,7 @@ function driverContext(config: AgentConfig, logger: Logger, stolen: StolenUplink
     cluster: config.cluster,
     logger,
     ...(config.linuxNetns ? { netns: config.linuxNetns } : {}),
+    ...(config.processRelay ? { processRelay: { size: config.processRelaySize } } : {}),
     vpp: {
       socketPath: config.vppSocket,
       apiDir: config.vppApiDir,

@@ -60,6 +60,14 @@ export const agentConfigSchema = z.object({
   /** The linux driver's node-side network namespace (path or /run/netns name); unset: the agent's own. Lets several node agents share one machine (tests, the lab). */
   linuxNetns: z.string().optional(),
   /**
+   * The linux driver starts `ip`/`nft` through a few long-lived `/bin/sh` relays that fork them
+   * (lib/process-relay.ts) instead of forking the agent itself: several ms less per process on
+   * a busy node. Every command is still a fresh process (ADR 0007, docs/performance.md).
+   */
+  processRelay: bool().default(true),
+  /** How many relays at most; requests beyond wait for a free one. */
+  processRelaySize: int(1, 64).default(4),
+  /**
    * Where the CNI plugins named by NetworkAttachmentDefinitions are found, in order (the node's
    * /opt/cni/bin in the DaemonSet): extra interfaces of other types are delegated to them.
    */

@@ -32,6 +32,20 @@ describe('loadDriver', () => {
     }
   });
 
+  it('runs the linux driver through spawn relays unless --process-relay=false', async () => {
+    expect(agentConfigSchema.parse({}).processRelay).toBe(true);
+    expect(agentConfigSchema.parse({}).processRelaySize).toBe(4);
+    expect(agentConfigSchema.parse({ processRelay: 'false' }).processRelay).toBe(false);
+    const driver = await loadDriver('linux', {
+      stateDir: '/nonexistent',
+      cluster: 'c',
+      logger: silentLogger(),
+      processRelay: { size: 1 },
+    });
+    expect(driver.name).toBe('linux');
+    await driver.close?.(); // the relays closed with the driver (none started yet)
+  });
+
   it('knows every data plane the configuration offers', () => {
     const offered = agentConfigSchema.shape.dataplane.unwrap().options;
     expect([...offered].sort()).toEqual(['fake', 'linux', 'vpp']);

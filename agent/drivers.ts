@@ -11,6 +11,8 @@ export interface DriverContext {
   logger: Logger;
   /** Node-side network namespace for the linux driver (unset: the agent's own). */
   netns?: string;
+  /** The linux driver's processes through a pool of this many `/bin/sh` relays (unset: spawned directly). */
+  processRelay?: { size: number };
   /** The vpp driver's connection: VPP's API socket, where its .api.json live ('server': ask VPP), the uplink. */
   vpp?: {
     socketPath: string;
@@ -27,10 +29,22 @@ type Loader = (ctx: DriverContext) => Promise<Driver>;
 
 const DRIVERS: Record<string, Loader> = {
   /** The kernel: veths, routes, VXLAN, nftables via iproute2 and nft (agent/dataplane/linux). */
-  linux: async (ctx) =>
-    (await import('./dataplane/linux/driver.ts')).createLinuxDriver(
-      ctx.netns ? { hostNetns: ctx.netns } : {},
-    ),
+  linux: async (ctx) => {
+    const { createLinuxDriver } = await import('./dataplane/linux/driver.ts');
+    const netns = ctx.netns ? { hostNetns: ctx.netns } : {};
+    if (!ctx.processRelay) return createLinuxDriver(netns);
+    // The relays live as long as the driver: closed (running commands finished) with it.
+    const { ProcessRelay } = await import('../lib/process-relay.ts');
+    const relay = new ProcessRelay({ size: ctx.processRelay.size });
+    const driver = createLinuxDriver({ ...netns, runner: relay });
+    return {
+      ...driver,
+      close: async () => {
+        await driver.close?.();
+        await relay.close();
+      },
+    };
+  },
   /** VPP through its binary API (agent/dataplane/vpp); does not wait for VPP: items retry until it answers. */
   vpp: async (ctx) => {
     const { createVppDriver } = await import('./dataplane/vpp/driver.ts');

@@ -14,10 +14,13 @@
 // connect, gRPC, runner), and with `--churn N`, N netloom pairs at `--in-flight` followed by a count
 // of everything that could be left behind (links, routes, nft elements, IPAM keys, attachments).
 //
-// Usage: npm run bench:cni -- [--pods 100] [--in-flight 8] [--churn 10000]
+// `--process-relay on|off` sets the agent's processRelay (lib/process-relay.ts; default: the
+// configuration's default); the header line says which ran and the load average.
+//
+// Usage: npm run bench:cni -- [--pods 100] [--in-flight 8] [--churn 10000] [--process-relay on|off]
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildCni } from '../scripts/build-cni.ts';
 import { startEtcd } from '../test/harness/etcd.ts';
@@ -27,6 +30,7 @@ import type { Store } from '../lib/etcd/store.ts';
 import { CniRunner, k8sArgs, type ConfList, type RuntimeConf } from '../cli/lab/kubelet/cni-runner.ts';
 import { Lab } from '../test/lab/netns.ts';
 import { runTool } from '../lib/iproute.ts';
+import { agentConfigSchema } from '../agent/config.ts';
 
 const arg = (name: string, dflt: number): number => {
   const i = process.argv.indexOf(name);
@@ -35,6 +39,8 @@ const arg = (name: string, dflt: number): number => {
 const pods = arg('--pods', 100);
 const inFlight = arg('--in-flight', 8);
 const churn = process.argv.includes('--churn') ? arg('--churn', 10_000) : 0;
+const relayArg = process.argv[process.argv.indexOf('--process-relay') + 1];
+const processRelay = process.argv.includes('--process-relay') ? relayArg === 'on' : undefined;
 const REFERENCE_DIR = '/usr/lib/cni';
 
 const pct = (xs: readonly number[], p: number): number =>
@@ -90,7 +96,7 @@ async function main(): Promise<void> {
   try {
     const store = etcd.store();
     const node: LabNode = await singleLabNode(lab, tmp);
-    agent = await LabAgent.start({ node, store });
+    agent = await LabAgent.start({ node, store, ...(processRelay !== undefined ? { processRelay } : {}) });
     const bin = join(tmp, 'bin');
     const shim = await buildCni(join(bin, 'netloom'));
     const runner = new CniRunner({ cniPath: [bin, REFERENCE_DIR], netns: node.netns });
@@ -202,7 +208,11 @@ async function main(): Promise<void> {
       1000 / ((s.add.reduce((a, b) => a + b, 0) + s.del.reduce((a, b) => a + b, 0)) / s.add.length);
     const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
     console.log(
-      `CNI plugin benchmark: ${pods} sequential pairs and ${rounds}×${perRound} concurrent pairs each`,
+      `CNI plugin benchmark: ${pods} sequential pairs and ${rounds}×${perRound} concurrent pairs each` +
+        `; process relay ${(processRelay ?? agentConfigSchema.shape.processRelay.parse(undefined)) ? 'on' : 'off'}` +
+        `; load ${loadavg()
+          .map((l) => l.toFixed(1))
+          .join(' ')}`,
     );
     console.log(`\nstart-up (VERSION, exec to exit):`);
     for (const s of subjects) console.log(line(s, ref, s.start, ref.start));

@@ -37,6 +37,8 @@ export interface LabAgentOptions {
   etcdEndpoint?: string;
   /** Runs the linux driver's commands (a counting runner in tests); default: spawn them. */
   runner?: Runner;
+  /** The agent's `processRelay` setting (unset: the configuration's default). */
+  processRelay?: boolean;
   readyTimeoutMs?: number;
 }
 
@@ -89,6 +91,7 @@ export class LabAgent {
       cniSocket: node.socketPath,
       managementIp: node.underlayIp,
       ...(opts.etcdEndpoint ? { etcdEndpoints: [opts.etcdEndpoint] } : {}),
+      ...(opts.processRelay !== undefined ? { processRelay: opts.processRelay } : {}),
       // Quick to claim and to take over after a kill, as the lab needs; no periodic work.
       idSettleMs: 0,
       identityCheckMs: 500,
