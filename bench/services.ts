@@ -34,6 +34,8 @@ import { sleep } from '../lib/timing.ts';
 import type { Agent } from '../agent/agent.ts';
 import { assembleAgent } from '../agent/assemble.ts';
 import { agentConfigSchema } from '../agent/config.ts';
+import { frontendChain } from '../agent/dataplane/linux/service-plan.ts';
+import { serviceKey } from '../agent/items/keys.ts';
 import { startEtcd, type EtcdHandle } from '../test/harness/etcd.ts';
 import { startKubeApiserver, type KubeApiserverHandle } from '../test/harness/kube-apiserver.ts';
 import { KubeProxyNetns, startKubeProxy, type KubeProxyHandle } from '../test/harness/kube-proxy.ts';
@@ -272,8 +274,8 @@ async function mapSize(nft: (args: string[]) => Promise<string>, table: string):
 /**
  * netloom's agent, assembled as `netloom agent` runs it (linux driver in its own namespace),
  * reading the etcd KSR fills. Its services are kube-proxy's nftables layout in `table ip
- * netloom-svc` (agent/dataplane/linux/service-plan.ts): `service-ips` → `svc-<h>` →
- * `numgen … vmap` → one `ep-<h>-…` chain per backend.
+ * netloom-svc` (agent/dataplane/linux/service-plan.ts): `service-ips` → `svc-<h>`, whose rules
+ * draw a backend (`numgen random mod N-i 0`) and DNAT to it inline.
  */
 function netloomSubject(lab: Lab, etcd: EtcdHandle): Subject {
   let agent: Agent | undefined;
@@ -351,9 +353,9 @@ function netloomSubject(lab: Lab, etcd: EtcdHandle): Subject {
       return t0;
     },
     frontends: () => mapSize(nft, 'netloom-svc'),
-    // Each backend's chain ends in `dnat to <ip>:<port> comment "service/0/tcp/<vip>/<port>"`.
+    // A backend's rules in the frontend's chain `svc-<h>` DNAT to it (`… dnat to <ip>:<port>`).
     backendText: (ip) => [`dnat to ${ip}:${PORT}`],
-    owns: (line, vip) => line.includes(`/${vip}/80"`),
+    owns: (line, vip) => line.includes(` ${frontendChain(serviceKey(0, 'TCP', vip, 80))} `),
     stored: (name, ip) => new Promise((resolve) => waiters.push({ name, ip, resolve })),
     async stop() {
       watching?.abort();

@@ -54,6 +54,7 @@ export function kernelPorts(opts: LinuxDriverOptions = {}): LinuxPorts {
   const tools = new KernelTools(
     opts.runner ?? spawnRunner({ timeoutMs: opts.timeoutMs }),
     session ? { netns: ns, ip: session } : undefined,
+    opts.timeoutMs,
   );
   return {
     links: new KernelPodLinks(tools, ns, names),

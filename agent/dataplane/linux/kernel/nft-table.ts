@@ -2,9 +2,13 @@
 // change queued while a transaction runs (or in the same tick) goes into the next one, so a
 // scheduler that starts a family's operations together (`concurrent`) pays one nft process for
 // a thousand items. nft applies a script whole or not at all, so a failed batch changed
-// nothing: each of its changes is then tried alone, and only the ones that fail alone fail.
-// The table's fixed part goes first whenever it is not known to be intact. Reads are one
-// `nft -j list table`. The services and the policy tables each have one.
+// nothing: it is then split in halves, each tried on its own, down to single changes, so only
+// the changes that fail alone fail, and one bad change among 10,000 costs ~28 processes, not
+// 10,000 (each of which, at that size, pays nft's dump of every chain and the kernel's
+// validation of the whole table: the replay change by change took longer than 30 minutes).
+// A big script gets a longer bound (KernelTools.nft: a timeout would fail a first sync whole).
+// The table's fixed part goes first whenever it is not known
+// to be intact. Reads are one `nft -j list table`. The services and the policy tables each have one.
 import { isCondition } from '../errors.ts';
 import { parseTable, scriptOf, type NftOp, type NftTable, type NftTableSpec } from '../nft.ts';
 import type { NftTablePort } from '../ports.ts';
@@ -57,18 +61,24 @@ export class KernelNftTable implements NftTablePort {
     const all = this.ready ? ops : [...this.spec.setupOps(), ...ops];
     if (all.length === 0) return; // an item with nothing in the table (a policy isolating nothing)
     this.transactions++;
-    await this.tools.nft(this.hostNetns, scriptOf(this.spec.name, all, this.spec.family));
+    const script = scriptOf(this.spec.name, all, this.spec.family);
+    await this.tools.nft(this.hostNetns, script, { statements: all.length });
     this.ready = true;
   }
 
-  /** One transaction for the batch; when it fails, each change alone, to fail only its own. */
+  /** One transaction for the batch; when it fails, each half on its own, to fail only its own. */
   private async runBatch(batch: readonly Queued[]): Promise<void> {
     try {
       await this.run(batch.flatMap((q) => q.ops));
       batch.forEach((q) => q.resolve());
     } catch (err) {
-      if (batch.length === 1) batch[0]!.reject(err);
-      else for (const q of batch) await this.run(q.ops).then(q.resolve, q.reject);
+      if (batch.length === 1) {
+        batch[0]!.reject(err);
+        return;
+      }
+      const half = Math.ceil(batch.length / 2);
+      await this.runBatch(batch.slice(0, half));
+      await this.runBatch(batch.slice(half));
     }
   }
 
