@@ -96,6 +96,12 @@ interface Subject {
 
 interface Figures {
   fullSyncMs: number;
+  /**
+   * Set when the monitor missed frontends (its socket overflows when one transaction adds
+   * 10,000 elements): the full sync is then known only to lie between the monitor's last event
+   * (`fullSyncMs`) and the kernel's confirmation of every frontend in the map (this).
+   */
+  fullSyncUpperMs?: number;
   changeMs: number[];
   /** Of each change, the part until the intermediate store held it (netloom: API → etcd by KSR). */
   storedMs: number[];
@@ -394,7 +400,7 @@ async function measure(subject: Subject, cluster: Cluster, target: number, n: nu
     const t0 = await subject.start();
     // Done when the monitor has seen every frontend added. Listing the map instead would cost a
     // second or more per read at 10k Services, on the cores the subject needs.
-    await until(
+    const confirmedAt = await until(
       async () => {
         if (monitor!.added().count >= target) return true;
         // The monitor may miss events when its socket overflows: then the kernel decides.
@@ -408,9 +414,12 @@ async function measure(subject: Subject, cluster: Cluster, target: number, n: nu
       POLL_MS,
     );
     const { count, at } = monitor.added();
-    if (count < target)
-      throw new Error(`${subject.name}: nft monitor missed frontends (${count} of ${target})`);
     if ((await subject.frontends()) < target) throw new Error(`${subject.name}: monitor and map disagree`);
+    // Missed events: every frontend is in the kernel's map, but when the last one came is known
+    // only within [last event seen, kernel confirmation]; both are reported.
+    const bounds = count < target ? { fullSyncUpperMs: confirmedAt - t0 } : {};
+    if (count < target)
+      console.log(`  ${subject.name}: nft monitor saw ${count} of ${target} frontends; full sync bounded`);
     const changeMs: number[] = [];
     const storedMs: number[] = [];
     for (let c = 0; c < CHANGES; c++) {
@@ -427,7 +436,7 @@ async function measure(subject: Subject, cluster: Cluster, target: number, n: nu
       changeMs.push(t - w);
       if (stored) storedMs.push((await stored) - w);
     }
-    return { fullSyncMs: at - t0, changeMs, storedMs };
+    return { fullSyncMs: at - t0, ...bounds, changeMs, storedMs };
   } finally {
     monitor?.close();
     await subject.stop();
@@ -450,6 +459,9 @@ function report(n: number, target: number, results: [Subject, Figures | string][
     const p = typeof peer === 'object' ? peer : undefined;
     console.log(
       `  ${s.name.padEnd(38)} full sync ${(f.fullSyncMs / 1000).toFixed(2).padStart(7)} s${ratio(f.fullSyncMs, p?.fullSyncMs)}` +
+        (f.fullSyncUpperMs !== undefined
+          ? ` to ${(f.fullSyncUpperMs / 1000).toFixed(2)} s${ratio(f.fullSyncUpperMs, p?.fullSyncMs)}`
+          : '') +
         `  change p50 ${pct(f.changeMs, 50).toFixed(1).padStart(7)} ms${ratio(pct(f.changeMs, 50), p && pct(p.changeMs, 50))}` +
         `  p99 ${pct(f.changeMs, 99).toFixed(1).padStart(7)} ms${ratio(pct(f.changeMs, 99), p && pct(p.changeMs, 99))}` +
         (f.storedMs.length > 0
@@ -509,7 +521,9 @@ async function main(): Promise<void> {
           results.push([s, f]);
           // At once, so a later subject that never finishes cannot take these figures with it.
           console.log(
-            `  measured ${s.name}: full sync ${(f.fullSyncMs / 1000).toFixed(2)} s, change p50 ` +
+            `  measured ${s.name}: full sync ${(f.fullSyncMs / 1000).toFixed(2)} s` +
+              (f.fullSyncUpperMs !== undefined ? ` to ${(f.fullSyncUpperMs / 1000).toFixed(2)} s` : '') +
+              `, change p50 ` +
               `${pct(f.changeMs, 50).toFixed(1)} ms p99 ${pct(f.changeMs, 99).toFixed(1)} ms`,
           );
         } catch (err) {
