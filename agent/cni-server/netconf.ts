@@ -3,16 +3,10 @@
 // spec has used, CHECK's prevResult addresses. Malformed JSON yields nothing here: the shim
 // has already refused it, and the agent answers on what it knows.
 import { addressOf } from '../../lib/cidr.ts';
+import { jsonObjectOf } from '../../lib/json.ts';
 import type { Dns } from '../../proto/gen/netloom/cni/v1/Dns.ts';
 
-function parse(text: string): Record<string, unknown> {
-  try {
-    const v = JSON.parse(text) as unknown;
-    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
-  } catch {
-    return {};
-  }
-}
+const parse = (text: string): Record<string, unknown> => jsonObjectOf(text) ?? {};
 
 const strings = (v: unknown): string[] =>
   Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];

@@ -84,7 +84,9 @@ export class Pipeline {
     this.desired.set('node', renderNodeBase(this.opts.ctx));
     for (const name of this.peerNames()) this.desired.set(`peer:${name}`, this.renderPeerNamed(name));
     this.networks = this.usableNetworks();
-    for (const name of this.networks.keys()) this.desired.set(networkSource(name), this.renderNetwork(name));
+    const peers = this.peerNodes();
+    for (const name of this.networks.keys())
+      this.desired.set(networkSource(name), this.renderNetwork(name, peers));
     for (const [key, list] of this.pods) this.desired.set(key, this.renderPod(list));
     for (const name of this.opts.view.services.items.keys())
       this.desired.set(`svc:${name}`, this.renderServiceNamed(name));
@@ -261,9 +263,13 @@ export class Pipeline {
     if (this.networkSubnets().join() !== subnetsBefore)
       for (const name of this.opts.view.services.items.keys())
         out.push(...this.desired.set(`svc:${name}`, this.renderServiceNamed(name)));
+    const peers = this.peerNodes();
     for (const name of new Set([...before.keys(), ...this.networks.keys()])) {
       out.push(
-        ...this.desired.set(networkSource(name), this.networks.has(name) ? this.renderNetwork(name) : []),
+        ...this.desired.set(
+          networkSource(name),
+          this.networks.has(name) ? this.renderNetwork(name, peers) : [],
+        ),
       );
       if (sameNetwork(before.get(name), this.networks.get(name))) continue;
       for (const [key, list] of this.pods)
@@ -272,15 +278,17 @@ export class Pipeline {
     return out;
   }
 
+  /** Every peer node now, judged once for all the networks rendered together. */
+  private peerNodes(): PeerNode[] {
+    return [...this.peerNames()].flatMap((name) => this.peerNode(name) ?? []);
+  }
+
   /** One network's items on this node: its base and, per peer, tunnel and route. */
-  private renderNetwork(name: string): Item[] {
+  private renderNetwork(name: string, peers: readonly PeerNode[]): Item[] {
     const net = this.networks.get(name)!;
     const all = [...this.networks.values()].flatMap((n) => n.subnets);
     const items = renderNetworkBase(this.opts.ctx, net, all);
-    for (const peer of this.peerNames()) {
-      const p = this.peerNode(peer);
-      if (p) items.push(...renderNetworkPeer(this.opts.ctx, net, p));
-    }
+    for (const p of peers) items.push(...renderNetworkPeer(this.opts.ctx, net, p));
     return items;
   }
 
