@@ -159,8 +159,6 @@ export async function collectStatus(state: LabState, bins: Binaries): Promise<La
       };
     }),
   );
-  let pods: LabStatus['pods'] = [];
-  let services: LabStatus['services'] = [];
   const files = kubeFiles(layout.files.kubeDir);
   const api = new KubeApi({
     server: apiserverUrl(state),
@@ -168,14 +166,7 @@ export async function collectStatus(state: LabState, bins: Binaries): Promise<La
     timeoutMs: 5_000,
     ...(existsSync(files.servingCert) ? { ca: readFileSync(files.servingCert) } : {}),
   });
-  try {
-    pods = podRows(await api.get<PodList>('/api/v1/pods'));
-    services = await servicesOf(api);
-  } catch (err) {
-    errors.push(`kube-apiserver: ${errorMessage(err)}`);
-  } finally {
-    api.close();
-  }
+  const { pods, services } = await workloads(api, errors, () => Promise.resolve());
   return {
     name: state.name,
     stateDir: state.stateDir,
@@ -194,19 +185,11 @@ async function realStatus(state: LabState, errors: string[]): Promise<Omit<LabSt
   const layout = layoutOf(state);
   const api = labKubeApi(state);
   let nodes: LabStatus['nodes'] = [];
-  let pods: LabStatus['pods'] = [];
-  let services: LabStatus['services'] = [];
   let netloom: NetloomPod[] = [];
-  try {
+  const { pods, services } = await workloads(api, errors, async () => {
     nodes = await realNodeStatus(layout, api);
     netloom = await netloomPods(api);
-    pods = podRows(await api.get<PodList>('/api/v1/pods'));
-    services = await servicesOf(api);
-  } catch (err) {
-    errors.push(`kube-apiserver: ${errorMessage(err)}`);
-  } finally {
-    api.close();
-  }
+  });
   return {
     name: state.name,
     stateDir: state.stateDir,
@@ -218,6 +201,26 @@ async function realStatus(state: LabState, errors: string[]): Promise<Omit<LabSt
     etcd: { ...etcdAccess(state), etcdctl: `etcdctl ${etcdctlFlags(state)}` },
     errors,
   };
+}
+
+/**
+ * The cluster's pods and Services from the API server (after `first`, the mode's own reads), for
+ * either kind of lab; a failure is one line in `errors`. Closes `api`.
+ */
+async function workloads(
+  api: KubeApi,
+  errors: string[],
+  first: () => Promise<void>,
+): Promise<Pick<LabStatus, 'pods' | 'services'>> {
+  try {
+    await first();
+    return { pods: podRows(await api.get<PodList>('/api/v1/pods')), services: await servicesOf(api) };
+  } catch (err) {
+    errors.push(`kube-apiserver: ${errorMessage(err)}`);
+    return { pods: [], services: [] };
+  } finally {
+    api.close();
+  }
 }
 
 function podRows(list: PodList): LabStatus['pods'] {
