@@ -31,6 +31,17 @@ export interface PodWiring {
   hostRoutes: string[];
   /** The table `hostRoutes` go into: the VRF's (absent: main). */
   hostTable?: RouteTable;
+  /**
+   * The host veth's MAC (absent: HOST_VETH_MAC). The vpp driver's veth form gives it another one:
+   * there the pod's frames are for VPP's af_packet interface on the same veth, and a host side
+   * with VPP's MAC would have the node's kernel take (and maybe forward) them too.
+   */
+  hostMac?: string;
+  /**
+   * The MAC the pod's permanent neighbour for the link-local gateway points to (absent:
+   * HOST_VETH_MAC, the host veth itself; the vpp driver's veth form: VPP's interface).
+   */
+  gatewayMac?: string;
 }
 
 /** A host-side veth as the node's namespace shows it. */

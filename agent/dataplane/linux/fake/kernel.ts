@@ -4,6 +4,7 @@
 // kernel refuses, fails on plan, records every call, and dump()s its state as sorted text.
 import { LinuxCommandError, type Condition } from '../errors.ts';
 import { ruleLine } from '../kernel/rules.ts';
+import { HOST_VETH_MAC } from '../naming.ts';
 import type {
   GatewayAddress,
   KernelRoute,
@@ -24,6 +25,10 @@ interface FakeVeth {
   mtu: number;
   up: boolean;
   ifindex: number;
+  /** The host side's MAC. */
+  mac: string;
+  /** Where the pod's permanent neighbour for the link-local gateway points. */
+  gatewayMac: string;
   peer: PodSide & { netns: string };
 }
 
@@ -69,7 +74,7 @@ export class FakeKernel {
               key: v.key,
               mtu: v.mtu,
               up: v.up,
-              mac: 'ee:ee:ee:ee:ee:ee',
+              mac: v.mac,
               peerIfIndex: v.peer.ifindex,
             })),
           ),
@@ -212,7 +217,10 @@ export class FakeKernel {
       lines.push(
         `veth ${h} mtu ${v.mtu}${v.up ? ' up' : ''} alias ${v.key} peer ${p.netns}:${p.ifname} mac ${p.mac} mtu ${p.mtu}` +
           ` addrs ${[...p.addresses].sort().join(',')}${p.defaultRoute ? ' default' : ''}` +
-          (p.routes.length > 0 ? ` routes ${[...p.routes].sort().join(',')}` : ''),
+          (p.routes.length > 0 ? ` routes ${[...p.routes].sort().join(',')}` : '') +
+          // Only when not the default, so the Linux driver's goldens read as before.
+          (v.mac !== HOST_VETH_MAC ? ` hostmac ${v.mac}` : '') +
+          (v.gatewayMac !== HOST_VETH_MAC ? ` gwmac ${v.gatewayMac}` : ''),
       );
     }
     for (const a of this.addresses.values())
@@ -296,6 +304,8 @@ export class FakeKernel {
         mtu: w.mtu,
         up: true,
         ifindex: this.nextIndex++,
+        mac: w.hostMac ?? HOST_VETH_MAC,
+        gatewayMac: w.gatewayMac ?? HOST_VETH_MAC,
         peer: pod,
       });
       for (const dst of w.hostRoutes)

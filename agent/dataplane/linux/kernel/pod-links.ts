@@ -41,7 +41,7 @@ export function hostWiringLines(w: PodWiring, names: LinuxNames): BatchLine[] {
     { cmd: `link del ${h}`, ok: ['missing'] }, // a stale pair from a crashed attempt
     {
       cmd:
-        `link add ${h} address ${HOST_VETH_MAC} mtu ${w.mtu} type veth ` +
+        `link add ${h} address ${w.hostMac ?? HOST_VETH_MAC} mtu ${w.mtu} type veth ` +
         `peer name ${w.ifname} address ${w.mac} mtu ${w.mtu} netns ${netnsPath(w.netns)}`,
     },
     { cmd: `link set ${h} alias ${names.aliasPrefix}${w.key}` },
@@ -65,10 +65,11 @@ export function podWiringLines(w: PodWiring): BatchLine[] {
     cmd: `addr add ${a} dev ${i}${isV6(a) ? ' nodad' : ''}`,
   }));
   lines.push({ cmd: `link set ${i} up` });
+  const gatewayMac = w.gatewayMac ?? HOST_VETH_MAC;
   const v4 = w.addresses.some((a) => !isV6(a));
   const routes = v4 ? (w.routes ?? []) : [];
   if (v4 && (w.defaultRoute || routes.length > 0))
-    lines.push({ cmd: `neigh replace ${POD_GATEWAY_V4} lladdr ${HOST_VETH_MAC} dev ${i} nud permanent` });
+    lines.push({ cmd: `neigh replace ${POD_GATEWAY_V4} lladdr ${gatewayMac} dev ${i} nud permanent` });
   if (w.defaultRoute && v4) {
     lines.push(
       { cmd: `route replace ${POD_GATEWAY_V4} dev ${i} scope link` },
@@ -78,7 +79,7 @@ export function podWiringLines(w: PodWiring): BatchLine[] {
   for (const dst of routes) lines.push({ cmd: `route replace ${dst} via ${POD_GATEWAY_V4} dev ${i} onlink` });
   if (w.defaultRoute && w.addresses.some(isV6)) {
     lines.push(
-      { cmd: `neigh replace ${POD_GATEWAY_V6} lladdr ${HOST_VETH_MAC} dev ${i} nud permanent` },
+      { cmd: `neigh replace ${POD_GATEWAY_V6} lladdr ${gatewayMac} dev ${i} nud permanent` },
       { cmd: `route replace ::/0 via ${POD_GATEWAY_V6} dev ${i}` },
     );
   }

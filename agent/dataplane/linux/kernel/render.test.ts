@@ -40,6 +40,32 @@ describe('iproute2 and nft text', () => {
     );
   });
 
+  it('gives the host veth and the gateway neighbour other MACs when asked (the vpp veth form)', () => {
+    const vpp = {
+      ...wiring,
+      hostRoutes: [],
+      hostMac: '06:6e:6c:12:34:56',
+      gatewayMac: '02:6e:6c:00:00:01',
+      addresses: ['10.1.3.5/32', 'fd00::5/128'],
+    };
+    expect(hostWiringLines(vpp, DEFAULT_NAMES).map((l) => l.cmd)).toEqual([
+      'link del nl1a2b3c',
+      'link add nl1a2b3c address 06:6e:6c:12:34:56 mtu 1450 type veth peer name eth0 address 0a:58:0a:01:03:05 mtu 1450 netns /proc/42/ns/net',
+      'link set nl1a2b3c alias netloom:pod-interface/default/web/eth0',
+      'link set nl1a2b3c up',
+    ]);
+    expect(podWiringLines(vpp).map((l) => l.cmd)).toEqual([
+      'addr add 10.1.3.5/32 dev eth0',
+      'addr add fd00::5/128 dev eth0 nodad',
+      'link set eth0 up',
+      'neigh replace 169.254.1.1 lladdr 02:6e:6c:00:00:01 dev eth0 nud permanent',
+      'route replace 169.254.1.1 dev eth0 scope link',
+      'route replace default via 169.254.1.1 dev eth0',
+      'neigh replace fe80::ecee:eeff:feee:eeee lladdr 02:6e:6c:00:00:01 dev eth0 nud permanent',
+      'route replace ::/0 via fe80::ecee:eeff:feee:eeee dev eth0',
+    ]);
+  });
+
   it("routes an extra interface's prefixes onlink, without taking eth0's gateway route", () => {
     const net1 = {
       ...wiring,
