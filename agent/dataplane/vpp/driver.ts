@@ -1,13 +1,17 @@
 // The `vpp` data plane: the agent's item families as VPP configuration over the binary API
-// (TAPs, loopbacks, FIB tables and routes, L3 VXLAN tunnels, NAT44-ED mappings, ACLs). Each
-// descriptor gets only the calls it uses. The driver owns the API client it is given only if it
-// made it (createVppDriver); `vppDriverWith` leaves the client to its caller.
+// (TAPs or veths given to VPP by af_packet, loopbacks, FIB tables and routes, L3 VXLAN
+// tunnels, NAT44-ED mappings, ACLs). Each descriptor gets only the calls it uses. The driver
+// owns the API client it is given only if it made it (createVppDriver); `vppDriverWith` leaves
+// the client to its caller.
 import type { Logger } from '../../../lib/logging.ts';
 import type { Registry } from '../../../lib/metrics.ts';
 import type { Driver } from '../../scheduler/descriptor.ts';
 import { VppClient, type VppClientOptions } from './api/client.ts';
 import type { ApiDefinitions } from './api/definitions.ts';
+import { ConfigError } from '../../../lib/errors.ts';
+import type { PodLinkPort } from '../linux/ports.ts';
 import { AclCalls } from './calls/acl.ts';
+import { AfPacketCalls } from './calls/af-packet.ts';
 import { FibCalls } from './calls/fib.ts';
 import { InterfaceCalls } from './calls/interfaces.ts';
 import { NatCalls } from './calls/nat.ts';
@@ -15,6 +19,7 @@ import { VxlanCalls } from './calls/vxlan.ts';
 import { addressDescriptor } from './descriptors/address.ts';
 import { overlayDescriptor } from './descriptors/overlay.ts';
 import { podInterfaceDescriptor } from './descriptors/pod-interface.ts';
+import { podVethDescriptor } from './descriptors/pod-veth.ts';
 import { peerSetDescriptor } from './descriptors/peer-set.ts';
 import { policyDescriptor } from './descriptors/policy.ts';
 import { PolicyAcls } from './descriptors/policy-acls.ts';
@@ -31,6 +36,13 @@ export interface VppDriverOptions {
   uplink?: Uplink;
   /** false: pods are not NAT44 inside interfaces and NAT families are left out. Default true. */
   nat?: boolean;
+  /**
+   * How pod interfaces are made: `tap` (tap_create_v3, needs /dev/vhost-net; the default) or
+   * `veth` (a veth pair, VPP's end by af_packet: descriptors/pod-veth.ts; needs `podLinks`).
+   */
+  podInterface?: 'tap' | 'veth';
+  /** The veth form's wiring of veth pairs (the Linux driver's, in VPP's network namespace). */
+  podLinks?: PodLinkPort;
 }
 
 /** Every message the driver sends; a VPP lacking one (or at another CRC) is reported at start. */
@@ -49,6 +61,9 @@ export const DRIVER_MESSAGES = [
   'tap_create_v3',
   'tap_delete_v2',
   'sw_interface_tap_v2_dump',
+  'af_packet_create_v3',
+  'af_packet_delete',
+  'af_packet_dump',
   'ip_table_add_del',
   'ip_table_dump',
   'ip_route_add_del',
@@ -77,8 +92,20 @@ export const DRIVER_MESSAGES = [
   'acl_interface_list_dump',
 ] as const;
 
+/** The veth form's PodLinkPort; undefined for the TAP form. Refuses a veth form without one. */
+function vethLinks(options: VppDriverOptions): PodLinkPort | undefined {
+  if (options.podInterface !== 'veth') return undefined;
+  if (options.podLinks === undefined)
+    throw new ConfigError(
+      'podLinks',
+      'the veth form of pod interfaces needs a PodLinkPort to wire the veth pairs (the Linux driver’s, in VPP’s network namespace)',
+    );
+  return options.podLinks;
+}
+
 /** The driver over any VppApi (a connected VppClient in production and tests). */
 export function vppDriverWith(api: VppApi, options: VppDriverOptions = {}): Driver {
+  const links = vethLinks(options);
   const interfaces = new InterfaceCalls(api);
   const fib = new FibCalls(api);
   const vxlan = new VxlanCalls(api);
@@ -89,7 +116,15 @@ export function vppDriverWith(api: VppApi, options: VppDriverOptions = {}): Driv
   const descriptors = [
     vrfDescriptor({ fib, interfaces }),
     addressDescriptor({ interfaces }),
-    podInterfaceDescriptor(nat === undefined ? { interfaces, fib } : { interfaces, fib, nat }),
+    links !== undefined
+      ? podVethDescriptor({
+          interfaces,
+          fib,
+          afPacket: new AfPacketCalls(api),
+          links,
+          ...(nat === undefined ? {} : { nat }),
+        })
+      : podInterfaceDescriptor(nat === undefined ? { interfaces, fib } : { interfaces, fib, nat }),
     routeDescriptor({ fib, interfaces }),
     overlayDescriptor({ interfaces }),
     tunnelDescriptor({ vxlan, interfaces, fib }),
@@ -133,6 +168,7 @@ export function missingMessages(client: Pick<VppClient, 'supports'>): string[] {
  */
 export async function createVppDriver(opts: CreateVppDriverOptions): Promise<Driver & { client: VppClient }> {
   const { logger } = opts;
+  vethLinks(opts); // refused before a client is started
   const client = new VppClient({
     socketPath: opts.socketPath,
     definitions: opts.definitions,

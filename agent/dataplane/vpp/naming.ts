@@ -31,3 +31,24 @@ export function probabilities(weights: readonly number[]): number[] {
   const scale = max > 255 ? 255 / max : 1;
   return weights.map((w) => Math.min(255, Math.max(1, Math.round(w * scale))));
 }
+
+/**
+ * The MAC of every af_packet interface netloom makes (the veth form of pod interfaces). Fixed,
+ * not random, so a pod's permanent neighbour for its link-local gateway can name it before VPP
+ * has the interface (the pod side is wired first) and still does after VPP or the agent
+ * restarts; one MAC serves every pod because each veth is its own L2 segment (as the Linux
+ * driver's HOST_VETH_MAC). Locally administered unicast, `02:6e:6c` ("nl"), away from VPP's
+ * own random `02:fe:…` MACs.
+ */
+export const AF_PACKET_MAC = '02:6e:6c:00:00:01';
+
+/**
+ * The MAC of the kernel's end of a veth-form pod interface: derived from the item key, locally
+ * administered (`06:6e:6c:…`), never AF_PACKET_MAC (first byte differs) nor a pod MAC
+ * (`0a:58:…`). It must differ from VPP's: a frame the pod sends to VPP's MAC reaches the
+ * kernel's end too, and with the same MAC the node's kernel would take it as its own.
+ */
+export function hostVethMac(key: string): string {
+  const hash = createHash('sha256').update(key).digest();
+  return ['06', '6e', '6c', ...[0, 1, 2].map((i) => hash[i]!.toString(16).padStart(2, '0'))].join(':');
+}

@@ -20,27 +20,26 @@
 // would reach the node's networks and beyond, masqueraded — out of its network without the
 // network asking for source NAT.
 // Half-made TAPs are deleted before the error is rethrown, so a retry starts clean.
-import { PREFIX, addressKey, vrfKey } from '../../../items/keys.ts';
+import { PREFIX, addressKey } from '../../../items/keys.ts';
 import { podInterfaceDependencies } from '../../../items/dependencies.ts';
-import type { PodInterface, WiredPodInterface } from '../../../items/values.ts';
-import type { ApplyContext, Descriptor, Retrieved } from '../../../scheduler/descriptor.ts';
-import { DataPlaneError } from '../../../scheduler/errors.ts';
+import type { PodInterface } from '../../../items/values.ts';
+import type { Descriptor, Retrieved } from '../../../scheduler/descriptor.ts';
 import type { FibCalls } from '../calls/fib.ts';
 import type { InterfaceCalls, VppInterface, VppTap } from '../calls/interfaces.ts';
 import type { NatCalls } from '../calls/nat.ts';
-import { keysByTag, podMac, tagOf } from '../naming.ts';
+import { keysByTag, tagOf } from '../naming.ts';
 import { check, isCidr, isIp4, isMac, isVrf } from '../validate.ts';
 import type { AddressMeta } from './address.ts';
-import type { VrfMeta } from './vrf.ts';
+import {
+  addressOwner,
+  configureVppSide,
+  gatewayOf,
+  podMacOf as macOf,
+  type PodInterfaceMeta,
+} from './pod-vpp-side.ts';
 import { addressOf, containsIp, splitCidr } from '../../../../lib/cidr.ts';
 
-/**
- * What an applied pod interface tells routes and policies (swIfIndex) and the CNI result (the
- * rest): the node-side end is VPP's TAP interface, by its VPP name and MAC.
- */
-export interface PodInterfaceMeta extends WiredPodInterface {
-  swIfIndex: number;
-}
+export type { PodInterfaceMeta } from './pod-vpp-side.ts';
 
 export interface PodInterfacePorts {
   interfaces: Pick<
@@ -61,9 +60,6 @@ export interface PodInterfacePorts {
   /** Absent when the driver runs without NAT44. */
   nat?: Pick<NatCalls, 'enable' | 'setInterface'>;
 }
-
-const macOf = (v: PodInterface): string =>
-  v.mac !== '' ? v.mac.toLowerCase() : podMac(v.addresses[0] ?? '');
 
 /**
  * The pod side's address and gateway, given the gateway loopback's prefix length. Without a
@@ -87,7 +83,7 @@ export function podSide(
     : { hostIp4: `${ip}/32`, hostIp4Gateway: '' };
 }
 
-/** Why the pod side cannot have these routes on VPP, or false. */
+/** Why the pod side of a TAP cannot have these routes, or false. */
 function routesProblem(v: PodInterface): string | false {
   const routes = v.routes ?? [];
   if (v.gateway !== '')
@@ -106,18 +102,8 @@ function routesProblem(v: PodInterface): string | false {
   return false;
 }
 
-/** The interface whose address the TAP borrows: the gateway loopback, or the VRF's anchor. */
-function addressOwner(v: PodInterface, ctx: ApplyContext): number | undefined {
-  if (v.gateway !== '') return gatewayOf(v, ctx)?.swIfIndex;
-  return ctx.metadata<VrfMeta>(vrfKey(v.vrf))?.anchorSwIfIndex;
-}
-
-function gatewayOf(v: PodInterface, ctx: ApplyContext): AddressMeta | undefined {
-  return v.gateway === '' ? undefined : ctx.metadata<AddressMeta>(addressKey(v.vrf, v.gateway));
-}
-
 export function podInterfaceDescriptor(ports: PodInterfacePorts): Descriptor<PodInterface, PodInterfaceMeta> {
-  const { interfaces, fib, nat } = ports;
+  const { interfaces } = ports;
   return {
     name: 'pod-interface',
     keyPrefix: PREFIX.podInterface,
@@ -157,25 +143,10 @@ export function podInterfaceDescriptor(ports: PodInterfacePorts): Descriptor<Pod
         ...side,
         tag: tagOf(key),
       };
-      const owner = addressOwner(v, ctx);
-      if (owner === undefined)
-        throw new DataPlaneError(
-          `${key}: ${v.gateway === '' ? `VRF ${v.vrf} has no anchor loopback (a table netloom did not make?)` : `gateway ${v.gateway} has no loopback yet`}`,
-          { retriable: true },
-        );
+      const owner = addressOwner(key, v, ctx);
       const sw = await interfaces.createTap(spec);
       try {
-        // The table before the address it borrows: VPP refuses either order's second step.
-        if (v.vrf !== 0) await interfaces.setVrf(sw, v.vrf);
-        await interfaces.setUnnumbered(sw, owner);
-        await interfaces.setMtu(sw, v.mtu);
-        await interfaces.proxyArpOn(sw);
-        await fib.setNeighbor(sw, addressOf(v.addresses[0]!), mac);
-        if (nat !== undefined && v.vrf === 0) {
-          await nat.enable();
-          await nat.setInterface(sw, 'inside', true);
-        }
-        await interfaces.setUp(sw, true);
+        await configureVppSide(ports, sw, owner, v);
       } catch (err) {
         await interfaces.deleteTap(sw).catch(() => undefined);
         throw err;

@@ -33,6 +33,7 @@ export function renderState(s: FakeVppState): string {
         `tap ${t['host_namespace'] as string}:${t['host_if_name'] as string} mtu ${t['host_mtu_size'] as number} mac ${macString(t['host_mac_addr'] as Uint8Array)} ip ${ip} gw ${gw}`,
       );
     }
+    if (i.afPacket) parts.push(`af-packet ${i.afPacket.hostIfName} mac ${macString(i.mac)}`);
     if (i.vxlan) {
       const v = i.vxlan;
       parts.push(

@@ -12,6 +12,7 @@ import type { ApiDefinitions, MessageDef } from '../api/definitions.ts';
 import type { VppFields } from '../api/field-codecs.ts';
 import { FRAME_HEADER_SIZE, FrameReader, sealFrame } from '../api/framing.ts';
 import { VNET, type Handler, type HandlerContext, type HandlerResult } from './handler.ts';
+import { afPacketHandlers } from './handlers-af-packet.ts';
 import { interfaceHandlers } from './handlers-interface.ts';
 import { ipHandlers } from './handlers-ip.ts';
 import { loopbackHandlers } from './handlers-loopback.ts';
@@ -33,6 +34,7 @@ export interface FakeVppOptions extends TableOptions {
 
 const HANDLERS: Record<string, Handler> = {
   ...interfaceHandlers,
+  ...afPacketHandlers,
   ...loopbackHandlers,
   ...ipHandlers,
   ...natHandlers,

@@ -1,7 +1,7 @@
-// What the fake VPP remembers: interfaces (local0, TAPs, VXLAN tunnels), FIB tables and routes
-// (with the special routes a real VPP shows in every table, and the connected/local routes an
-// interface address adds), neighbours, NAT44-ED and ACL configuration. Values are kept in the
-// API's own shapes so dumps return what was configured.
+// What the fake VPP remembers: interfaces (local0, TAPs, af_packet, VXLAN tunnels), FIB tables
+// and routes (with the special routes a real VPP shows in every table, and the connected/local
+// routes an interface address adds), neighbours, NAT44-ED and ACL configuration. Values are
+// kept in the API's own shapes so dumps return what was configured.
 import { fromPrefix, toPrefix } from '../addresses.ts';
 import type { VppFields } from '../api/field-codecs.ts';
 import { broadcastOf, networkOf } from '../../../../lib/cidr.ts';
@@ -24,6 +24,8 @@ export interface FakeInterface {
   /** vl_api_address_with_prefix_t values. */
   addresses: VppFields[];
   tap?: VppFields;
+  /** An af_packet interface's kernel end (af_packet_create_v3's host_if_name). */
+  afPacket?: { hostIfName: string };
   vxlan?: VppFields;
   /** The interface whose address this one borrows (sw_interface_set_unnumbered). */
   unnumberedTo?: number;

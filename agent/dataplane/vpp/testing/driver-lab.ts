@@ -5,7 +5,7 @@ import { KvScheduler } from '../../../scheduler/scheduler.ts';
 import { VppClient } from '../api/client.ts';
 import type { FakeVppServer } from '../fake/server.ts';
 import { FakeVppState } from '../fake/state.ts';
-import { vppDriverWith } from '../driver.ts';
+import { vppDriverWith, type VppDriverOptions } from '../driver.ts';
 import type { VppApi } from '../vpp-api.ts';
 import type { Uplink } from '../descriptors/snat.ts';
 import { loadV25Definitions } from './definitions.ts';
@@ -41,7 +41,8 @@ export interface DriverLab {
   close(): Promise<void>;
 }
 
-export async function driverLab(): Promise<DriverLab> {
+/** `options` go to every driver of the lab besides the uplink (the veth form and its links). */
+export async function driverLab(options: VppDriverOptions = {}): Promise<DriverLab> {
   const lab = await fakeLab();
   let fake = await lab.start({ state: bootedState() });
   const client = await VppClient.connect({
@@ -64,7 +65,7 @@ export async function driverLab(): Promise<DriverLab> {
   };
   const newScheduler = (): KvScheduler =>
     new KvScheduler({
-      driver: vppDriverWith(recorded, { uplink: UPLINK }),
+      driver: vppDriverWith(recorded, { uplink: UPLINK, ...options }),
       logger: silentLogger(),
       retry: { auto: false },
     });
