@@ -122,6 +122,19 @@ const CASES: [string, VppFields][] = [
   ],
   ['tap_delete_v2', { ...REQ, sw_if_index: 7 }],
   ['sw_interface_tap_v2_dump', { ...REQ }],
+  [
+    'af_packet_create_v3',
+    {
+      ...REQ,
+      mode: 1,
+      hw_addr: macBytes('02:6e:6c:00:00:01'),
+      use_random_hw_addr: false,
+      host_if_name: 'nlp1',
+      flags: 3,
+    },
+  ],
+  ['af_packet_delete', { ...REQ, host_if_name: 'nlp1' }],
+  ['af_packet_dump', REQ],
   ['ip_table_add_del', { ...REQ, table: { table_id: 10, is_ip6: false, name: 'net-blue' } }],
   ['ip_table_dump', REQ],
   [
@@ -381,6 +394,8 @@ const CASES: [string, VppFields][] = [
   ['get_next_index', { ...REQ, node_name: 'vxlan4-input', next_name: 'ip4-input' }],
   ['get_next_index_reply', { ...REP, retval: -6, next_index: 0xffffffff }],
   ['tap_create_v3_reply', { ...REP, retval: 0, sw_if_index: 7 }],
+  ['af_packet_create_v3_reply', { ...REP, retval: -79, sw_if_index: 9 }],
+  ['af_packet_details', { ...REP, sw_if_index: 9, host_if_name: 'nlp1' }],
   [
     'sw_interface_tap_v2_details',
     {
