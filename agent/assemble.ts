@@ -5,6 +5,7 @@
 // from the ID), IPAM before the attachment records are trusted (a lost or torn attachments file
 // is rebuilt from the node's IPAM records), the pipeline before the first resync, which reads
 // the data plane back so a restart changes only what differs.
+import { existsSync } from 'node:fs';
 import { ConfigError } from '../lib/errors.ts';
 import type { Logger } from '../lib/logging.ts';
 import { Gauge, type Registry } from '../lib/metrics.ts';
@@ -16,7 +17,7 @@ import { Agent } from './agent.ts';
 import { rebuildAttachments, type IpamRecordLike } from './attachments/rebuild.ts';
 import { AttachmentStore } from './attachments/store.ts';
 import { DEFAULT_CNI_SOCKET } from './cni-server/server.ts';
-import type { AgentConfig } from './config.ts';
+import { VHOST_NET, vppPodInterfaceForm, type AgentConfig } from './config.ts';
 import { loadDriver, type DriverContext } from './drivers.ts';
 import { decodeEntry, PodIpam } from './ipam/allocator.ts';
 import { NodeIpam } from './ipam/node-ipam.ts';
@@ -231,6 +232,14 @@ function checkStnConfig(config: AgentConfig): void {
 }
 
 function driverContext(config: AgentConfig, logger: Logger, stolen: StolenUplink | undefined): DriverContext {
+  const podInterface = vppPodInterfaceForm(config.vppPodInterface, existsSync);
+  if (config.dataplane === 'vpp')
+    logger.info(
+      { vppPodInterface: config.vppPodInterface, podInterface, vhostNet: existsSync(VHOST_NET) },
+      podInterface === 'veth'
+        ? 'vpp pod interfaces: veth pairs, VPP’s end by af_packet'
+        : 'vpp pod interfaces: TAPs (tap_create_v3)',
+    );
   return {
     stateDir: config.stateDir,
     cluster: config.cluster,
@@ -244,6 +253,7 @@ function driverContext(config: AgentConfig, logger: Logger, stolen: StolenUplink
       // With STN the uplink is the stolen NIC: its address unless one is given, found by MAC
       // unless a VPP interface name is given.
       uplinkAddress: config.vppUplinkAddress || (stolen?.ip4.split('/')[0] ?? ''),
+      podInterface,
       ...(stolen
         ? {
             uplinkMac: stolen.mac,

@@ -82,6 +82,12 @@ export const agentConfigSchema = z.object({
   vppUplinkInterface: z.string().default(''),
   vppUplinkAddress: z.string().default(''),
   /**
+   * How the vpp data plane makes pod interfaces: `tap` (tap_create_v3; needs /dev/vhost-net),
+   * `veth` (a veth pair whose node end VPP reads with af_packet), or `auto`: `veth` where
+   * /dev/vhost-net does not exist, else `tap` (agent/dataplane/vpp/README.md).
+   */
+  vppPodInterface: z.enum(['tap', 'veth', 'auto']).default('auto'),
+  /**
    * STN (a node whose only NIC the data plane takes; `vpp` only): at start the agent has the
    * STN daemon steal `stnInterface` and gives VPP its recorded configuration: VPP's interface
    * for it (found by MAC), the node's address, and a host TAP `stnHostInterface` with the NIC's
@@ -115,6 +121,18 @@ export const agentConfigSchema = z.object({
 });
 
 export type AgentConfig = z.infer<typeof agentConfigSchema>;
+
+/** The device TAP interfaces need (vhost-net backs VPP's virtio TAPs). */
+export const VHOST_NET = '/dev/vhost-net';
+
+/** The vpp pod-interface form to use: `auto` is `tap` when /dev/vhost-net exists, else `veth`. */
+export function vppPodInterfaceForm(
+  choice: AgentConfig['vppPodInterface'],
+  exists: (path: string) => boolean,
+): 'tap' | 'veth' {
+  if (choice !== 'auto') return choice;
+  return exists(VHOST_NET) ? 'tap' : 'veth';
+}
 
 /** The management IP: configured, else the first non-internal IPv4 address of the host. */
 export function managementIp(config: AgentConfig): string {

@@ -22,6 +22,8 @@ export interface DriverContext {
     /** STN: the stolen NIC's MAC (finds the uplink without a name) and the host TAP to give the node. */
     uplinkMac?: string;
     stn?: StnHostSpec;
+    /** Pod interfaces as TAPs (default) or as veths given to VPP by af_packet, wired in `netns`. */
+    podInterface?: 'tap' | 'veth';
   };
 }
 
@@ -55,8 +57,17 @@ const DRIVERS: Record<string, Loader> = {
       uplinkInterface: '',
       uplinkAddress: '',
     };
+    const podInterface = vpp.podInterface ?? 'tap';
+    // The veth form wires its pairs with the Linux driver's pod links, in VPP's namespace.
+    const podLinks =
+      podInterface === 'veth'
+        ? (await import('./dataplane/linux/driver.ts')).kernelPorts(ctx.netns ? { hostNetns: ctx.netns } : {})
+            .links
+        : undefined;
     return createVppDriver({
       socketPath: vpp.socketPath,
+      podInterface,
+      ...(podLinks ? { podLinks } : {}),
       definitions: vpp.apiDir === 'server' ? 'server' : await loadApiDirectory(vpp.apiDir),
       logger: ctx.logger,
       ...(vpp.uplinkInterface || vpp.uplinkMac

@@ -87,6 +87,9 @@ describe.skipIf(skip)('agent with --dataplane vpp (fake VPP), CNI through the re
       vppApiDir: V25_10_DIR,
       vppUplinkInterface: UPLINK.interface,
       vppUplinkAddress: UPLINK.address,
+      // The fake VPP plays the TAP's pod side itself; `auto` would pick veth on a node without
+      // /dev/vhost-net, whose pod side is real (test/vpp-veth-netns.test.ts).
+      vppPodInterface: 'tap',
       cniSocket: socketPath,
       managementIp: UPLINK.address,
       idSettleMs: 0,
