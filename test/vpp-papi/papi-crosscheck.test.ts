@@ -182,6 +182,8 @@ const CASES: [string, VppFields][] = [
     },
   ]),
   ['ip_route_dump', { ...REQ, table: { table_id: 10, is_ip6: false, name: '' } }],
+  ['ip_route_v2_dump', { ...REQ, src: 0, table: { table_id: 10, is_ip6: false, name: '' } }],
+  ['fib_source_dump', { ...REQ }],
   [
     'ip_neighbor_add_del',
     {
@@ -341,6 +343,21 @@ const CASES: [string, VppFields][] = [
       route: { table_id: 10, stats_index: 3, prefix: toPrefix('10.1.4.0/24'), n_paths: 1, paths: [path] },
     },
   ],
+  [
+    'ip_route_v2_details',
+    {
+      ...REP,
+      route: {
+        table_id: 0,
+        stats_index: 9,
+        prefix: toPrefix('169.254.128.2/32'),
+        n_paths: 1,
+        src: 16,
+        paths: [path],
+      },
+    },
+  ],
+  ['fib_source_details', { ...REP, src: { priority: 7, id: 8, name: 'API' } }],
   [
     'ip_neighbor_details',
     {

@@ -71,6 +71,7 @@ export class VppClient {
     new ApiDefinitions().addModule('bootstrap', BOOTSTRAP_MODULE),
   );
   private session: VppSession | undefined;
+  private lastConnected: Extract<VppClientStatus, { type: 'connected' }> | undefined;
   private readyWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
   private loop: Promise<void> | undefined;
   private closing = false;
@@ -141,6 +142,14 @@ export class VppClient {
       }, timeoutMs);
       this.readyWaiters.push(waiter);
     });
+  }
+
+  /**
+   * What the current session's connect reported (its message count and the messages VPP has at
+   * another CRC, which are refused); undefined while not connected. The CRC report of a node.
+   */
+  get connection(): Extract<VppClientStatus, { type: 'connected' }> | undefined {
+    return this.isConnected ? this.lastConnected : undefined;
   }
 
   /** True when the connected VPP has `name` (and its reply) at our definitions' CRC. */
@@ -315,13 +324,14 @@ export class VppClient {
         { mismatched: cmp.mismatched.length },
         'VPP has other CRCs for some of our messages; those are refused',
       );
-    this.emit({
+    this.lastConnected = {
       type: 'connected',
       clientIndex: session.clientIndex,
       messages: session.table.size,
       mismatched: cmp.mismatched,
       resubscribeFailures,
-    });
+    };
+    this.emit(this.lastConnected);
     for (const w of this.readyWaiters) w.resolve();
     this.readyWaiters = [];
     const stop =

@@ -22,7 +22,17 @@ export interface VppRoute {
   vrf: number;
   dst: string;
   paths: VppPath[];
+  /**
+   * The FIB source whose paths VPP shows for the entry (its best source), by name: 'API' for a
+   * route an API client added; VPP's own entries say 'adjacency' (a neighbour's /32),
+   * 'interface' (connected and local), 'special', 'default-route'... Absent on routes the
+   * driver builds to add.
+   */
+  source?: string;
 }
+
+/** The FIB source of routes added through the API (fib_source_dump's name for it). */
+export const API_SOURCE = 'API';
 
 export interface VppTable {
   id: number;
@@ -106,14 +116,30 @@ export class FibCalls {
     );
   }
 
+  /**
+   * Every entry of the table with the source it is shown from (ip_route_v2_dump): a real VPP's
+   * tables hold entries nobody configured — the adjacency /32 of every static neighbour among
+   * them — which only the source tells from a route netloom added.
+   */
   async routes(vrf: number, ipv6: boolean): Promise<VppRoute[]> {
-    const details = await this.api.dump('ip_route_dump', { table: { table_id: vrf, is_ip6: ipv6 } });
+    const names = new Map(
+      (await this.api.dump('fib_source_dump')).map((d) => {
+        const src = d['src'] as VppFields;
+        return [src['id'] as number, src['name'] as string];
+      }),
+    );
+    const details = await this.api.dump('ip_route_v2_dump', {
+      src: 0,
+      table: { table_id: vrf, is_ip6: ipv6 },
+    });
     return details.map((d) => {
       const r = d['route'] as VppFields;
+      const src = r['src'] as number;
       return {
         vrf,
         dst: fromPrefix(r['prefix'] as VppFields),
         paths: (r['paths'] as VppFields[]).map((p) => pathOf(p, ipv6)),
+        source: names.get(src) ?? `source ${src}`,
       };
     });
   }

@@ -3,11 +3,14 @@
 // local (receive) path, `drop` a drop path. Adding an existing prefix replaces its paths, so
 // updates are in place.
 //
-// VPP does not record who made a route, and every table holds routes nobody configured
-// (special drop routes, connected and local routes of interface addresses). Retrieve therefore
-// reports the desired routes it finds as they are, and, as netloom's, only the other routes
-// whose every path leaves through an interface netloom tagged (a pod TAP, a tunnel): stale
-// routes of pods and peers that are gone. Everything else in a table is left alone — except
+// Every table holds entries nobody configured: special drop routes, connected and local routes
+// of interface addresses, and the adjacency /32 VPP adds for every neighbour — the tunnels'
+// static neighbours among them, whose /32 leaves through a tunnel netloom tagged. Only the FIB
+// source tells them apart (ip_route_v2_dump): netloom's routes are the API source's. VPP does
+// not record which API client made a route, so retrieve reports the desired routes it finds
+// as they are, and, as netloom's, only the other API routes whose every path leaves through an
+// interface netloom tagged (a pod interface, a tunnel): stale routes of pods and peers that
+// are gone. Everything else in a table is left alone — except
 // one kind netloom can recognise without a tag: a drop route in table 0 for exactly a subnet of
 // one of netloom's VRFs (the subnet read back from the VRF's proxy-ARP range in its table,
 // descriptors/vrf.ts). That is the default network barred from a custom network; when the
@@ -17,7 +20,7 @@ import { routeDependencies } from '../../../items/dependencies.ts';
 import type { NextHop, Route } from '../../../items/values.ts';
 import type { ApplyContext, Descriptor, Retrieved } from '../../../scheduler/descriptor.ts';
 import { DataPlaneError } from '../../../scheduler/errors.ts';
-import type { FibCalls, VppPath, VppRoute } from '../calls/fib.ts';
+import { API_SOURCE, type FibCalls, type VppPath, type VppRoute } from '../calls/fib.ts';
 import type { InterfaceCalls } from '../calls/interfaces.ts';
 import { check, isCidr, isIp, isIp4, isVrf } from '../validate.ts';
 import { VRF_NAME_PREFIX } from './vrf.ts';
@@ -134,6 +137,8 @@ export function routeDescriptor(ports: Ports): Descriptor<Route, VppRoute> {
       for (const vrf of vrfs) {
         for (const ipv6 of [false, true]) {
           for (const found of await fib.routes(vrf, ipv6).catch(() => [])) {
+            // VPP's own entries (adjacency, interface, special…) are never netloom's.
+            if (found.source !== API_SOURCE) continue;
             const key = routeKey(vrf, found.dst);
             const want = ctx.desired.get(key);
             const target =

@@ -30,7 +30,7 @@ import { serviceDependencies } from '../../../items/dependencies.ts';
 import type { Service } from '../../../items/values.ts';
 import type { Descriptor, Retrieved } from '../../../scheduler/descriptor.ts';
 import { DataPlaneError } from '../../../scheduler/errors.ts';
-import type { FibCalls, VppRoute } from '../calls/fib.ts';
+import { API_SOURCE, type FibCalls, type VppRoute } from '../calls/fib.ts';
 import {
   NAT_IS_OUT2IN_ONLY,
   NAT_IS_SELF_TWICE_NAT,
@@ -210,7 +210,7 @@ export function serviceDescriptor(
         for (const r of await fib.routes(vrf, false).catch(() => [] as VppRoute[])) {
           const vip = r.dst.endsWith('/32') ? r.dst.slice(0, -3) : '';
           const id = vipId(vrf, vip);
-          if (vip !== '' && desiredVips.has(id) && isVerdictRoute(r))
+          if (vip !== '' && desiredVips.has(id) && r.source === API_SOURCE && isVerdictRoute(r))
             held.set(id, r.paths[0]!.type as 'unreach' | 'drop');
         }
       // A VIP whose route is not what its desired frontends ask (missing, wrong verdict, or

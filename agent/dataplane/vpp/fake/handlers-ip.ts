@@ -2,6 +2,7 @@
 import { fromAddress, fromPrefix } from '../addresses.ts';
 import type { VppFields } from '../api/field-codecs.ts';
 import { fail, ok, VNET, type Handler } from './handler.ts';
+import { FIB_SOURCES } from './state.ts';
 
 const ALL = 0xffffffff;
 
@@ -45,22 +46,38 @@ export const ipHandlers: Record<string, Handler> = {
     if (msg['is_add'] === true) {
       const stored = ctx.state.route(table, text, route['paths'] as VppFields[]);
       routes.set(text, stored);
+      ctx.state.apiRouteAdded(key, text);
       return ok({ stats_index: stored['stats_index'] });
     }
-    return routes.delete(text) ? ok() : fail(VNET.NO_SUCH_ENTRY);
+    // Only the API's own entry can be deleted by the API; VPP's stay.
+    if (ctx.state.routeSource(key, text) !== 'API' || !routes.delete(text)) return fail(VNET.NO_SUCH_ENTRY);
+    ctx.state.apiRouteDeleted(key, text);
+    return ok();
   },
   ip_route_dump: (msg, ctx) => {
     const t = msg['table'] as VppFields;
     const routes = ctx.state.routes.get(ctx.state.tableKey(t['is_ip6'] === true, t['table_id'] as number));
     return { details: [...(routes?.values() ?? [])].map((route) => ({ route })) };
   },
+  // Every entry with the id of the source whose paths it shows (src 0: every source).
+  ip_route_v2_dump: (msg, ctx) => {
+    const t = msg['table'] as VppFields;
+    const key = ctx.state.tableKey(t['is_ip6'] === true, t['table_id'] as number);
+    const want = msg['src'] as number;
+    const ids = new Map<string, number>(FIB_SOURCES.map((f) => [f.name, f.id]));
+    const details = [...(ctx.state.routes.get(key)?.entries() ?? [])]
+      .map(([prefix, route]) => ({ route: { ...route, src: ids.get(ctx.state.routeSource(key, prefix))! } }))
+      .filter((d) => want === 0 || d.route.src === want);
+    return { details };
+  },
+  fib_source_dump: () => ({ details: FIB_SOURCES.map((src) => ({ src })) }),
 
   ip_neighbor_add_del: (msg, ctx) => {
     const n = msg['neighbor'] as VppFields;
     if (!ctx.state.interfaces.has(n['sw_if_index'] as number)) return fail(VNET.INVALID_SW_IF_INDEX);
     const key = `${n['sw_if_index'] as number}/${fromAddress(n['ip_address'] as VppFields)}`;
-    if (msg['is_add'] === true) ctx.state.neighbors.set(key, n);
-    else if (!ctx.state.neighbors.delete(key)) return fail(VNET.NO_SUCH_ENTRY);
+    if (msg['is_add'] === true) ctx.state.addNeighbor(key, n);
+    else if (!ctx.state.removeNeighbor(key)) return fail(VNET.NO_SUCH_ENTRY);
     return ok({ stats_index: 0 });
   },
   ip_neighbor_dump: (msg, ctx) => {

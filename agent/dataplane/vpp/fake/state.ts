@@ -2,7 +2,7 @@
 // and routes (with the special routes a real VPP shows in every table, and the connected/local
 // routes an interface address adds), neighbours, NAT44-ED and ACL configuration. Values are
 // kept in the API's own shapes so dumps return what was configured.
-import { fromPrefix, toPrefix } from '../addresses.ts';
+import { fromAddress, fromPrefix, toPrefix } from '../addresses.ts';
 import type { VppFields } from '../api/field-codecs.ts';
 import { broadcastOf, networkOf } from '../../../../lib/cidr.ts';
 
@@ -32,6 +32,20 @@ export interface FakeInterface {
   proxyArp?: boolean;
 }
 
+/**
+ * FIB sources (src/vnet/fib/fib_source.h) as fib_source_dump names them, with their ids and
+ * priorities (lower is better); the fake models the ones its entries come from.
+ */
+export const FIB_SOURCES = [
+  { id: 1, name: 'special', priority: 0 },
+  { id: 4, name: 'interface', priority: 3 },
+  { id: 8, name: 'API', priority: 7 },
+  { id: 9, name: 'CLI', priority: 8 },
+  { id: 16, name: 'adjacency', priority: 15 },
+  { id: 21, name: 'default-route', priority: 20 },
+] as const;
+export type FibSourceName = (typeof FIB_SOURCES)[number]['name'];
+
 export interface FakeAcl {
   tag: string;
   rules: VppFields[];
@@ -43,8 +57,16 @@ export class FakeVppState {
   readonly tables = new Map<string, VppFields>();
   /** table key → prefix text → ip_route struct. */
   readonly routes = new Map<string, Map<string, VppFields>>();
-  /** `<table key>|<prefix>` of routes VPP made itself (special and connected): not rendered. */
+  /**
+   * `<table key>|<prefix>` of routes VPP made itself (special, connected, and the adjacency /32
+   * of a neighbour that no API route covers): not rendered.
+   */
   readonly systemRoutes = new Set<string>();
+  /**
+   * The FIB source whose paths an entry shows (VPP's best source, what ip_route_v2_details
+   * reports), by `<table key>|<prefix>`; absent: API (a route a client added).
+   */
+  readonly routeSources = new Map<string, FibSourceName>();
   readonly neighbors = new Map<string, VppFields>();
   readonly nat = {
     enabled: false,
@@ -117,7 +139,75 @@ export class FakeVppState {
     this.nat.interfaces.delete(swIfIndex);
     for (const [a, sw] of this.stnRules) if (sw === swIfIndex) this.stnRules.delete(a);
     for (const [k, n] of this.neighbors)
-      if ((n['sw_if_index'] as number) === swIfIndex) this.neighbors.delete(k);
+      if ((n['sw_if_index'] as number) === swIfIndex) this.removeNeighbor(k);
+  }
+
+  /**
+   * A static neighbour, and the adjacency route VPP adds for it (FIB source "adjacency": a /32
+   * `via <interface> <ip>` in the interface's table) unless an API route holds the prefix,
+   * whose paths win (API is the better source).
+   */
+  addNeighbor(key: string, n: VppFields): void {
+    this.neighbors.set(key, n);
+    const adj = this.adjacencyOf(n);
+    if (adj === undefined) return;
+    const routes = this.routes.get(adj.table)!;
+    const id = `${adj.table}|${adj.prefix}`;
+    if (routes.has(adj.prefix) && this.routeSources.get(id) === undefined) return; // API wins
+    routes.set(adj.prefix, this.route(this.tables.get(adj.table)!, adj.prefix, [adj.path]));
+    this.systemRoutes.add(id);
+    this.routeSources.set(id, 'adjacency');
+  }
+
+  removeNeighbor(key: string): boolean {
+    const n = this.neighbors.get(key);
+    if (n === undefined) return false;
+    this.neighbors.delete(key);
+    const adj = this.adjacencyOf(n);
+    const id = adj === undefined ? '' : `${adj.table}|${adj.prefix}`;
+    if (adj !== undefined && this.routeSources.get(id) === 'adjacency') {
+      this.routes.get(adj.table)?.delete(adj.prefix);
+      this.systemRoutes.delete(id);
+      this.routeSources.delete(id);
+    }
+    return true;
+  }
+
+  /** An API route added: it takes over an entry VPP's adjacency source held. */
+  apiRouteAdded(tableKey: string, prefix: string): void {
+    const id = `${tableKey}|${prefix}`;
+    if (this.routeSources.get(id) !== 'adjacency') return;
+    this.systemRoutes.delete(id);
+    this.routeSources.delete(id);
+  }
+
+  /** An API route deleted: a neighbour's adjacency route shows again where one exists. */
+  apiRouteDeleted(tableKey: string, prefix: string): void {
+    for (const [k, n] of this.neighbors) {
+      const adj = this.adjacencyOf(n);
+      if (adj?.table === tableKey && adj.prefix === prefix) this.addNeighbor(k, n);
+    }
+  }
+
+  private adjacencyOf(n: VppFields): { table: string; prefix: string; path: VppFields } | undefined {
+    const sw = n['sw_if_index'] as number;
+    const itf = this.interfaces.get(sw);
+    const address = n['ip_address'] as VppFields;
+    if (itf === undefined) return undefined;
+    const ip6 = address['af'] === 1;
+    const table = this.tableKey(ip6, ip6 ? itf.vrf6 : itf.vrf4);
+    if (!this.routes.has(table)) return undefined;
+    const ip = fromAddress(address);
+    return {
+      table,
+      prefix: `${ip}/${ip6 ? 128 : 32}`,
+      path: { sw_if_index: sw, nh: { address: address['un'] } },
+    };
+  }
+
+  /** The source an entry's paths come from (ip_route_v2_details `src`). */
+  routeSource(tableKey: string, prefix: string): FibSourceName {
+    return this.routeSources.get(`${tableKey}|${prefix}`) ?? 'API';
   }
 
   tableKey(isIp6: boolean, id: number): string {
@@ -138,6 +228,7 @@ export class FakeVppState {
     for (const p of special) {
       routes.set(p, this.route(table, p, [{ sw_if_index: 0xffffffff, type: PATH_TYPE_DROP }]));
       this.systemRoutes.add(`${key}|${p}`);
+      this.routeSources.set(`${key}|${p}`, p === '0.0.0.0/0' || p === '::/0' ? 'default-route' : 'special');
     }
   }
 
@@ -145,6 +236,8 @@ export class FakeVppState {
     const key = this.tableKey(isIp6, id);
     this.tables.delete(key);
     this.routes.delete(key);
+    for (const id of [...this.routeSources.keys()])
+      if (id.startsWith(`${key}|`)) this.routeSources.delete(id);
   }
 
   addAddress(itf: FakeInterface, prefix: VppFields): void {
@@ -159,6 +252,7 @@ export class FakeVppState {
     for (const [p, paths] of interfaceRoutes(itf.swIfIndex, text, ip6)) {
       routes.set(p, this.route(table, p, paths));
       this.systemRoutes.add(`${key}|${p}`);
+      this.routeSources.set(`${key}|${p}`, 'interface');
     }
   }
 
@@ -169,7 +263,12 @@ export class FakeVppState {
     itf.addresses.splice(i, 1);
     const ip6 = (prefix['address'] as VppFields)['af'] === 1;
     const routes = this.routes.get(this.tableKey(ip6, ip6 ? itf.vrf6 : itf.vrf4));
-    for (const [p] of interfaceRoutes(itf.swIfIndex, text, ip6)) routes?.delete(p);
+    const key = this.tableKey(ip6, ip6 ? itf.vrf6 : itf.vrf4);
+    for (const [p] of interfaceRoutes(itf.swIfIndex, text, ip6)) {
+      routes?.delete(p);
+      this.systemRoutes.delete(`${key}|${p}`);
+      this.routeSources.delete(`${key}|${p}`);
+    }
     return true;
   }
 
