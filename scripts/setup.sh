@@ -2,7 +2,7 @@
 # One command that prepares a fresh Debian machine for netloom's tests and lab:
 # Debian packages (as root), npm packages (including the project's own Node 24), the cached
 # builds of etcd 3.6, kube-apiserver, kube-controller-manager, kube-scheduler and kubelet
-# (test/tools/build.sh), and
+# (test/tools/build.sh), a real VPP where NETLOOM_VPP_SRC names its source (build-vpp.sh), and
 # vpp_papi in a venv. Under CI every component the tests use must be here afterwards
 # (test/README.md): a suite missing one fails instead of skipping.
 set -euo pipefail
@@ -34,6 +34,9 @@ npm ci --no-audit --no-fund --loglevel=error
 
 echo "setup: etcd and kube-apiserver from their Go modules (cached in ~/.cache/netloom/bin)"
 bash test/tools/build.sh
+# A real VPP for the real-VPP suites, only where a source tree is given (NETLOOM_VPP_SRC) or
+# VPP is installed; otherwise one loud line, and the vpp driver is tested against the fake.
+bash test/tools/build-vpp.sh
 # VPP's reference Python client, for the codec cross-check (test/vpp-papi/). Not fatal here: the
 # suite tries again itself, and is skipped without it (a failure under CI).
 venv=$HOME/.cache/netloom/vpp-papi-venv
