@@ -16,6 +16,8 @@ export const NAT_IS_OUT2IN_ONLY = 0x04;
 export const NAT_IS_OUTSIDE = 0x10;
 export const NAT_IS_INSIDE = 0x20;
 const NO_INTERFACE = 0xffffffff;
+// src/vnet/error.h: what nat44_plugin_enable answers when the plugin is already on.
+const FEATURE_ALREADY_ENABLED = -170;
 
 export interface NatBackend {
   ip: string;
@@ -37,6 +39,15 @@ export interface NatMapping {
   backends: NatBackend[];
 }
 
+/** An identity mapping (address and port, no translation). */
+export interface NatIdentity {
+  ip: string;
+  /** IP protocol number. */
+  protocol: number;
+  port: number;
+  vrf: number;
+}
+
 export class NatCalls {
   private readonly api: VppApi;
 
@@ -44,9 +55,11 @@ export class NatCalls {
     this.api = api;
   }
 
-  /** Enables NAT44-ED; enabling twice answers retval 1, which is fine. */
+  /** Enables NAT44-ED; an enabled plugin answers VNET_API_ERROR_FEATURE_ALREADY_ENABLED, which is fine. */
   async enable(): Promise<void> {
-    await this.api.request('nat44_ed_plugin_enable_disable', { enable: true });
+    await tolerate(this.api.request('nat44_ed_plugin_enable_disable', { enable: true }), [
+      FEATURE_ALREADY_ENABLED,
+    ]);
   }
 
   async setInterface(swIfIndex: number, side: 'inside' | 'outside', add: boolean): Promise<void> {
@@ -97,6 +110,35 @@ export class NatCalls {
     return (await this.api.dump('nat44_address_dump')).map((d) => ({
       ip: ip4String(d['ip_address'] as Uint8Array),
       twiceNat: ((d['flags'] as number) & NAT_IS_TWICE_NAT) !== 0,
+    }));
+  }
+
+  /**
+   * An identity mapping: packets to `ip`:`port` (`protocol`) arriving on an outside interface
+   * pass untranslated. Without one, NAT44-ED drops every packet to the pool address that matches
+   * no session (out2in "no translation"), VXLAN from the other nodes among them.
+   */
+  async addIdentity(m: NatIdentity, add: boolean): Promise<void> {
+    const op = this.api.request('nat44_add_del_identity_mapping', {
+      is_add: add,
+      flags: 0,
+      ip_address: ip4Bytes(m.ip),
+      protocol: m.protocol,
+      port: m.port,
+      sw_if_index: NO_INTERFACE,
+      vrf_id: m.vrf,
+      tag: '',
+    });
+    // VNET_API_ERROR_VALUE_EXIST (-81): already there; gone on delete likewise.
+    await tolerate(op, add ? [-81] : [...GONE, -126]);
+  }
+
+  async identities(): Promise<NatIdentity[]> {
+    return (await this.api.dump('nat44_identity_mapping_dump')).map((d) => ({
+      ip: ip4String(d['ip_address'] as Uint8Array),
+      protocol: d['protocol'] as number,
+      port: d['port'] as number,
+      vrf: d['vrf_id'] as number,
     }));
   }
 

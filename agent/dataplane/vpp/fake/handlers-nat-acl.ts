@@ -32,17 +32,19 @@ export const natHandlers: Record<string, Handler> = {
   nat44_ed_plugin_enable_disable: (msg, ctx) => {
     const nat = ctx.state.nat;
     if (msg['enable'] === true) {
-      if (nat.enabled) return { reply: { retval: 1 } };
+      // VNET_API_ERROR_FEATURE_ALREADY_ENABLED / _DISABLED, as the real plugin answers.
+      if (nat.enabled) return { reply: { retval: -170 } };
       nat.enabled = true;
       return ok();
     }
-    if (!nat.enabled) return { reply: { retval: 1 } };
+    if (!nat.enabled) return { reply: { retval: -169 } };
     nat.enabled = false;
     nat.interfaces.clear();
     nat.addresses.clear();
     nat.twiceNatAddresses.clear();
     nat.lb.clear();
     nat.static.clear();
+    nat.identity.clear();
     return ok();
   },
   nat44_interface_add_del_feature: (msg, ctx) =>
@@ -138,6 +140,19 @@ export const natHandlers: Record<string, Handler> = {
       return ok();
     }),
   nat44_static_mapping_dump: (_msg, ctx) => ({ details: [...ctx.state.nat.static.values()] }),
+  // With an address and a port (the form the driver sends); VPP also takes an interface or
+  // address-only identities, which nothing here models.
+  nat44_add_del_identity_mapping: (msg, ctx) =>
+    natEnabled(ctx.state, () => {
+      const key = `${lbKey(msg['ip_address'], msg['port'], msg['protocol'])}/${msg['vrf_id'] as number}`;
+      const identities = ctx.state.nat.identity;
+      if (msg['is_add'] !== true) return identities.delete(key) ? ok() : fail(VNET.NO_SUCH_ENTRY);
+      if (identities.has(key)) return fail(VNET.VALUE_EXIST);
+      const { ip_address, protocol, port, sw_if_index, vrf_id, tag } = msg;
+      identities.set(key, { flags: 0, ip_address, protocol, port, sw_if_index, vrf_id, tag });
+      return ok();
+    }),
+  nat44_identity_mapping_dump: (_msg, ctx) => ({ details: [...ctx.state.nat.identity.values()] }),
 };
 
 export const aclHandlers: Record<string, Handler> = {
