@@ -73,15 +73,15 @@ const POD_STATE = [
   // p1 in BLUE: in table 5, the gateway's /24 and default route, not a NAT44 inside interface
   'if tap0 tag pod-interface/default/p1/eth0 up vrf 5 mtu 1450 unnumbered loop3 proxy-arp tap /run/netns/p1:eth0 mtu 1450 mac 0a:58:0a:05:01:0b ip 10.5.1.11/24 gw 10.5.1.1',
   'neighbor tap0 10.5.1.11 0a:58:0a:05:01:0b',
-  'route 4/5 10.5.1.11/32 via tap0',
+  'route 4/5 10.5.1.11/32 via tap0 10.5.1.11',
   // p2: eth0 in the default network as ever, net1 in BLUE with the network on-link, no gateway
   'if tap1 tag pod-interface/default/p2/eth0 up mtu 1450 unnumbered loop0 proxy-arp tap /run/netns/p2:eth0 mtu 1450 mac 0a:58:0a:01:01:0c ip 10.1.1.12/24 gw 10.1.1.1',
   'nat44 tap1 inside',
   'neighbor tap1 10.1.1.12 0a:58:0a:01:01:0c',
-  'route 4/0 10.1.1.12/32 via tap1',
+  'route 4/0 10.1.1.12/32 via tap1 10.1.1.12',
   'if tap2 tag pod-interface/default/p2/net1 up vrf 5 mtu 1450 unnumbered loop2 proxy-arp tap /run/netns/p2:net1 mtu 1450 mac 0a:58:0a:05:01:0c ip 10.5.1.12/16 gw -',
   'neighbor tap2 10.5.1.12 0a:58:0a:05:01:0c',
-  'route 4/5 10.5.1.12/32 via tap2',
+  'route 4/5 10.5.1.12/32 via tap2 10.5.1.12',
 ];
 
 /** Where VPP sends a packet to `ip` in table `vrf`: the longest match's first path, VPP's entries included. */
@@ -133,8 +133,8 @@ describe('vpp driver: custom networks', () => {
     expect((await lab.scheduler.commit(items)).errors).toEqual([]);
     const s = lab.fake.state;
     // Inside BLUE: its pods and its peers' blocks, nothing else.
-    expect(lookup(s, 5, '10.5.1.11')).toBe('tap0');
-    expect(lookup(s, 5, '10.5.1.12')).toBe('tap2');
+    expect(lookup(s, 5, '10.5.1.11')).toBe('tap0 10.5.1.11');
+    expect(lookup(s, 5, '10.5.1.12')).toBe('tap2 10.5.1.12');
     expect(lookup(s, 5, '10.5.2.9')).toBe('vxlan_tunnel2 169.254.128.2');
     for (const outside of [
       '10.1.1.12',
@@ -147,13 +147,13 @@ describe('vpp driver: custom networks', () => {
     ])
       expect([outside, lookup(s, 5, outside)]).toEqual([outside, 'drop']);
     // GREEN likewise.
-    expect(lookup(s, 6, '10.6.1.13')).toBe('tap3');
+    expect(lookup(s, 6, '10.6.1.13')).toBe('tap3 10.6.1.13');
     for (const outside of ['10.5.1.11', '10.5.2.9', '10.1.1.12', '8.8.8.8'])
       expect([outside, lookup(s, 6, outside)]).toEqual([outside, 'drop']);
     // The default network reaches neither network, while it still routes its own.
     for (const inside of ['10.5.1.11', '10.5.1.12', '10.5.2.9', '10.6.1.13'])
       expect([inside, lookup(s, 0, inside)]).toEqual([inside, 'drop']);
-    expect(lookup(s, 0, '10.1.1.12')).toBe('tap1');
+    expect(lookup(s, 0, '10.1.1.12')).toBe('tap1 10.1.1.12');
     expect(lookup(s, 0, '10.1.2.7')).toBe('vxlan_tunnel0 169.254.128.2');
     // Decapsulated traffic lands in the tunnel's table: BLUE's VNI in 5, the default VNI in 0.
     const vrfOf = (name: string): number => [...s.interfaces.values()].find((i) => i.name === name)!.vrf4;
@@ -227,7 +227,7 @@ describe('vpp driver: custom networks', () => {
     expect(dump).not.toMatch(/10\.5\.|vrf 5|4\/5|6\/5|4101|net1|169\.254\.1\.1/);
     expect(lab.fake.state.tables.has('4/5')).toBe(false);
     // The default network as it was: node, pod p2's eth0, VPP's table 0 entries.
-    expect(dump).toContain('route 4/0 10.1.1.12/32 via tap1');
+    expect(dump).toContain('route 4/0 10.1.1.12/32 via tap1 10.1.1.12');
     expect(lab.fake.state.routes.get('4/0')!.has('192.168.0.0/24')).toBe(true);
   });
 });

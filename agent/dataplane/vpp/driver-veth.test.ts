@@ -25,7 +25,7 @@ const POD1_VPP = [
   `if host-nlp1 tag ${KEY1} up mtu 1450 unnumbered loop0 proxy-arp af-packet nlp1 mac ${AF_PACKET_MAC}`,
   'nat44 host-nlp1 inside',
   'neighbor host-nlp1 10.1.1.11 0a:58:0a:01:01:0b',
-  'route 4/0 10.1.1.11/32 via host-nlp1',
+  'route 4/0 10.1.1.11/32 via host-nlp1 10.1.1.11',
 ];
 const POD1_KERNEL = `veth nlp1 mtu 1450 up alias ${KEY1} peer /run/netns/p1:eth0 mac 0a:58:0a:01:01:0b mtu 1450 addrs 10.1.1.11/32 default hostmac ${MAC1} gwmac ${AF_PACKET_MAC}`;
 const BLUE: TestNetwork = { id: 5, name: 'default/blue', vni: 4101, octet: 5 };

@@ -72,9 +72,20 @@ export function vppRoute(v: Route, target: RouteTargetMeta | undefined): VppRout
   // pod gateway, 10.x.<peer>.1): only the derived one has a static neighbour on the tunnel, and
   // nothing on the far side answers ARP for the pod gateway over VXLAN, so VPP could never
   // resolve it. The packet lands at the peer's pod gateway either way.
-  else
-    path = { type: 'via', swIfIndex: target.swIfIndex, nextHop: target.routeGateway ?? v.via.gateway ?? '' };
+  else {
+    const gateway = target.routeGateway ?? v.via.gateway ?? '';
+    // A host route through an interface without a next hop is recorded by VPP with the host as
+    // its next hop (fib_table_route_path_fixup: an attached host path); asking for exactly that
+    // keeps what is sent and what a dump shows the same.
+    path = { type: 'via', swIfIndex: target.swIfIndex, nextHop: gateway === '' ? hostOf(v.dst) : gateway };
+  }
   return { vrf: v.vrf, dst: v.dst, paths: [path] };
+}
+
+/** The address of a /32 or /128 prefix, '' for any other. */
+function hostOf(cidr: string): string {
+  const [ip = '', len] = cidr.split('/');
+  return (ip.includes(':') ? len === '128' : len === '32') ? ip : '';
 }
 
 const samePaths = (a: VppRoute, b: VppRoute): boolean => JSON.stringify(a.paths) === JSON.stringify(b.paths);

@@ -2,7 +2,7 @@
 // and routes (with the special routes a real VPP shows in every table, and the connected/local
 // routes an interface address adds), neighbours, NAT44-ED and ACL configuration. Values are
 // kept in the API's own shapes so dumps return what was configured.
-import { fromAddress, fromPrefix, toPrefix } from '../addresses.ts';
+import { fromAddress, fromPrefix, toAddress, toPrefix } from '../addresses.ts';
 import type { VppFields } from '../api/field-codecs.ts';
 import { broadcastOf, networkOf } from '../../../../lib/cidr.ts';
 
@@ -78,6 +78,8 @@ export class FakeVppState {
     lb: new Map<string, VppFields>(),
     /** `external:port:proto` → static mapping details fields. */
     static: new Map<string, VppFields>(),
+    /** `ip:port:proto/vrf` → identity mapping details fields. */
+    identity: new Map<string, VppFields>(),
   };
   readonly acls = new Map<number, FakeAcl>();
   readonly aclBindings = new Map<number, { nInput: number; acls: number[] }>();
@@ -273,6 +275,17 @@ export class FakeVppState {
   }
 
   route(table: VppFields, cidr: string, paths: VppFields[]): VppFields {
+    // fib_table_route_path_fixup: a host prefix through an interface with no next hop is an
+    // attached host path, recorded with the host address as its next hop.
+    const [host = '', len] = cidr.split('/');
+    const isHost = host.includes(':') ? len === '128' : len === '32';
+    paths = paths.map((p) => {
+      const un = ((p['nh'] as VppFields | undefined)?.['address'] ?? {}) as VppFields;
+      const bytes = (un['ip6'] ?? un['ip4']) as Uint8Array | undefined;
+      const zero = bytes === undefined || bytes.every((b) => b === 0);
+      if (!isHost || !zero || p['type'] !== 0 || p['sw_if_index'] === 0xffffffff) return p;
+      return { ...p, nh: { ...(p['nh'] as VppFields), address: toAddress(host)['un'] as VppFields } };
+    });
     return {
       table_id: table['table_id'],
       stats_index: this.nextStats++,
