@@ -254,6 +254,7 @@ function driverContext(config: AgentConfig, logger: Logger, stolen: StolenUplink
       // unless a VPP interface name is given.
       uplinkAddress: config.vppUplinkAddress || (stolen?.ip4.split('/')[0] ?? ''),
       podInterface,
+      vxlanPort: config.vxlanPort,
       ...(stolen
         ? {
             uplinkMac: stolen.mac,

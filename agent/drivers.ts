@@ -24,6 +24,8 @@ export interface DriverContext {
     stn?: StnHostSpec;
     /** Pod interfaces as TAPs (default) or as veths given to VPP by af_packet, wired in `netns`. */
     podInterface?: 'tap' | 'veth';
+    /** The overlay's UDP port (the agent's --vxlan-port), kept untranslated on the NAT uplink. */
+    vxlanPort?: number;
   };
 }
 
@@ -67,6 +69,7 @@ const DRIVERS: Record<string, Loader> = {
     return createVppDriver({
       socketPath: vpp.socketPath,
       podInterface,
+      ...(vpp.vxlanPort === undefined ? {} : { vxlanPort: vpp.vxlanPort }),
       ...(podLinks ? { podLinks } : {}),
       definitions: vpp.apiDir === 'server' ? 'server' : await loadApiDirectory(vpp.apiDir),
       logger: ctx.logger,

@@ -17,6 +17,7 @@ const NODE = [
   'if vxlan_tunnel1 tag tunnel/10/n3 up mtu 1450 unnumbered loop1 vxlan 192.168.0.1 -> 192.168.0.3:4789 vni 10 l3 decap ip4-input',
   'nat44 GigabitEthernet0/8/0 outside',
   'nat44 enabled',
+  'nat44 identity 192.168.0.1:4789:17/0',
   'nat44 pool 192.168.0.1',
   'neighbor vxlan_tunnel0 169.254.128.2 02:00:00:0a:00:02',
   'neighbor vxlan_tunnel1 169.254.128.3 02:00:00:0a:00:03',
@@ -28,7 +29,7 @@ const POD1 = [
   'if tap0 tag pod-interface/default/p1/eth0 up mtu 1450 unnumbered loop0 proxy-arp tap /run/netns/p1:eth0 mtu 1450 mac 0a:58:0a:01:01:0b ip 10.1.1.11/24 gw 10.1.1.1',
   'nat44 tap0 inside',
   'neighbor tap0 10.1.1.11 0a:58:0a:01:01:0b',
-  'route 4/0 10.1.1.11/32 via tap0',
+  'route 4/0 10.1.1.11/32 via tap0 10.1.1.11',
 ];
 const golden = (...parts: string[][]): string => parts.flat().sort().join('\n');
 
@@ -115,6 +116,17 @@ describe('vpp driver over the fake VPP: the Linux driver desired-state tests', (
     expect(renderState(lab.fake.state)).toBe(good);
   });
 
+  it('puts back the VXLAN identity mapping on the outside uplink when it is gone', async () => {
+    await lab.scheduler.resync({ desired: node1() });
+    const good = renderState(lab.fake.state);
+    expect(good).toContain('nat44 identity 192.168.0.1:4789:17/0');
+    lab.fake.state.nat.identity.clear();
+    const rec = await lab.scheduler.resync();
+    expect(rec.errors).toEqual([]);
+    expect(rec.counts.create + rec.counts.update).toBe(1);
+    expect(renderState(lab.fake.state)).toBe(good);
+  });
+
   it('leaves items retrying while VPP is down, then applies them', async () => {
     await lab.fake.stop();
     await new Promise((r) => setTimeout(r, 20));
@@ -185,7 +197,7 @@ describe('vpp driver: VRFs, services', () => {
     expect(dump).toContain('if loop0 tag vrf/10 up vrf 10 addr 169.254.1.1/32');
     expect(dump).toContain('if loop1 tag address/10/10.2.1.1 up vrf 10 addr 10.2.1.1/24');
     expect(dump).toContain('if tap0 tag pod-interface/default/p1/eth0 up vrf 10 mtu 1450 unnumbered loop1');
-    expect(dump).toContain('route 4/10 10.2.1.5/32 via tap0');
+    expect(dump).toContain('route 4/10 10.2.1.5/32 via tap0 10.2.1.5');
     expect((await lab.restartAgent().resync({ desired: lab.scheduler.desiredItems() })).counts).toEqual({
       create: 0,
       update: 0,

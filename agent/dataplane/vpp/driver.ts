@@ -43,6 +43,8 @@ export interface VppDriverOptions {
   podInterface?: 'tap' | 'veth';
   /** The veth form's wiring of veth pairs (the Linux driver's, in VPP's network namespace). */
   podLinks?: PodLinkPort;
+  /** The overlay's UDP port, let through the NAT44 outside uplink untranslated (default 4789). */
+  vxlanPort?: number;
 }
 
 /** Every message the driver sends; a VPP lacking one (or at another CRC) is reported at start. */
@@ -86,6 +88,8 @@ export const DRIVER_MESSAGES = [
   'nat44_lb_static_mapping_dump',
   'nat44_add_del_static_mapping_v2',
   'nat44_static_mapping_dump',
+  'nat44_add_del_identity_mapping',
+  'nat44_identity_mapping_dump',
   'acl_add_replace',
   'acl_del',
   'acl_dump',
@@ -138,7 +142,7 @@ export function vppDriverWith(api: VppApi, options: VppDriverOptions = {}): Driv
     ...(nat === undefined
       ? []
       : [
-          snatDescriptor({ nat, interfaces }, options.uplink),
+          snatDescriptor({ nat, interfaces }, options.uplink, options.vxlanPort),
           serviceDescriptor({ nat, fib }, options.uplink),
         ]),
   ];

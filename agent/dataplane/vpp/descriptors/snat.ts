@@ -3,14 +3,21 @@
 // masquerade) in the pool. Pod TAPs are inside interfaces (pod-interface.ts); traffic to other
 // nodes leaves through VXLAN tunnels, which are neither inside nor outside, so `except` (pod and
 // service CIDRs) is honoured by the topology rather than by rules. VPP keeps no record of the
-// source CIDR: retrieve confirms the pool address and the outside uplink, nothing more.
+// source CIDR: retrieve confirms the pool address, the outside uplink and the VXLAN identity.
+//
+// An outside interface drops every arriving packet to a pool address that matches no session
+// or static mapping (nat44-ed-out2in: "no translation"), and the uplink's address is in the
+// pool when masquerading: the other nodes' VXLAN would die there. An identity mapping for the
+// overlay's UDP port on that address lets it through untranslated (found on a real VPP; the
+// fake models no packets). Delete leaves it, as it leaves the outside feature: the uplink
+// stays outside, and VXLAN must keep passing it.
 import { PREFIX, snatKey } from '../../../items/keys.ts';
 import { snatDependencies } from '../../../items/dependencies.ts';
 import type { SourceNat } from '../../../items/values.ts';
 import type { Descriptor, Retrieved } from '../../../scheduler/descriptor.ts';
 import { DataPlaneError } from '../../../scheduler/errors.ts';
 import type { InterfaceCalls } from '../calls/interfaces.ts';
-import { NAT_IS_OUTSIDE, type NatCalls } from '../calls/nat.ts';
+import { NAT_IS_OUTSIDE, type NatCalls, type NatIdentity } from '../calls/nat.ts';
 import { check, isCidr, isIp4 } from '../validate.ts';
 
 /** The node's uplink in VPP: the interface traffic leaves the cluster through. */
@@ -35,12 +42,28 @@ export interface SnatMeta {
 }
 
 type Ports = {
-  nat: Pick<NatCalls, 'enable' | 'setInterface' | 'interfaces' | 'addAddress' | 'addresses'>;
+  nat: Pick<
+    NatCalls,
+    'enable' | 'setInterface' | 'interfaces' | 'addAddress' | 'addresses' | 'addIdentity' | 'identities'
+  >;
   interfaces: Pick<InterfaceCalls, 'list'>;
 };
 
-export function snatDescriptor(ports: Ports, uplink: Uplink | undefined): Descriptor<SourceNat, SnatMeta> {
+const UDP = 17;
+
+export function snatDescriptor(
+  ports: Ports,
+  uplink: Uplink | undefined,
+  vxlanPort = 4789,
+): Descriptor<SourceNat, SnatMeta> {
   const { nat, interfaces } = ports;
+  // The node's VXLAN, as it arrives on the uplink (VRF 0, the underlay's table).
+  const vxlanIdentity = (): NatIdentity | undefined =>
+    uplink === undefined || uplink.address === ''
+      ? undefined
+      : { ip: uplink.address, protocol: UDP, port: vxlanPort, vrf: 0 };
+  const sameIdentity = (a: NatIdentity, b: NatIdentity): boolean =>
+    a.ip === b.ip && a.protocol === b.protocol && a.port === b.port && a.vrf === b.vrf;
   const uplinkIndex = async (): Promise<number> => {
     if (uplink === undefined)
       throw new DataPlaneError('source NAT needs the driver option `uplink` (interface and address)');
@@ -82,6 +105,8 @@ export function snatDescriptor(ports: Ports, uplink: Uplink | undefined): Descri
       const sw = await uplinkIndex();
       await nat.enable();
       await nat.setInterface(sw, 'outside', true);
+      const identity = vxlanIdentity();
+      if (identity !== undefined) await nat.addIdentity(identity, true);
       await nat.addAddress(addressOf(v), true);
       return { address: addressOf(v), uplinkSwIfIndex: sw };
     },
@@ -91,6 +116,8 @@ export function snatDescriptor(ports: Ports, uplink: Uplink | undefined): Descri
       const sw = await uplinkIndex();
       await nat.enable();
       await nat.setInterface(sw, 'outside', true);
+      const identity = vxlanIdentity();
+      if (identity !== undefined) await nat.addIdentity(identity, true);
       await nat.addAddress(addressOf(v), true);
       return { address: addressOf(v), uplinkSwIfIndex: sw };
     },
@@ -107,7 +134,10 @@ export function snatDescriptor(ports: Ports, uplink: Uplink | undefined): Descri
         uplink === undefined
           ? undefined
           : (await interfaces.list()).find((i) => isUplink(i, uplink))?.swIfIndex;
-      const outside = sw !== undefined && ((natIfs.get(sw) ?? 0) & NAT_IS_OUTSIDE) !== 0;
+      const identity = vxlanIdentity();
+      const passes =
+        identity === undefined || (await nat.identities()).some((i) => sameIdentity(i, identity));
+      const outside = passes && sw !== undefined && ((natIfs.get(sw) ?? 0) & NAT_IS_OUTSIDE) !== 0;
       const out: Retrieved<SourceNat, SnatMeta>[] = [];
       for (const [key, v] of ctx.desired) {
         if (outside && pool.has(addressOf(v)))

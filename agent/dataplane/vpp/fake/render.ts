@@ -73,6 +73,7 @@ export function renderState(s: FakeVppState): string {
     lines.push(
       `nat44 static ${key} -> ${ip4String(m['local_ip_address'] as Uint8Array)}:${m['local_port'] as number}${flagsText(m)} tag ${m['tag'] as string}`,
     );
+  for (const key of s.nat.identity.keys()) lines.push(`nat44 identity ${key}`);
   for (const [index, a] of s.acls) lines.push(`acl ${index} ${a.tag} rules ${a.rules.length}`);
   for (const [sw, b] of s.aclBindings)
     lines.push(
