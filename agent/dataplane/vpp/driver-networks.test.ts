@@ -54,9 +54,9 @@ const BLUE_STATE = [
   'table 4/5 netloom:default/blue',
   'table 6/5 netloom:default/blue',
   // the anchor extra interfaces borrow, and the gateway of node 1's block
-  'if loop2 tag vrf/5 up vrf 5 addr 169.254.1.1/32 mac 02:fd:00:00:00:05',
-  'if loop3 tag address/5/10.5.1.1 up vrf 5 addr 10.5.1.1/24 mac 02:fe:0a:05:01:01',
-  'if loop4 tag overlay/4101 up vrf 5 addr 169.254.128.1/32 mac 02:00:10:05:00:01',
+  'if loop2 tag vrf/5 up vrf 5 mtu 9000 addr 169.254.1.1/32 mac 02:fd:00:00:00:05',
+  'if loop3 tag address/5/10.5.1.1 up vrf 5 mtu 9000 addr 10.5.1.1/24 mac 02:fe:0a:05:01:01',
+  'if loop4 tag overlay/4101 up vrf 5 mtu 9000 addr 169.254.128.1/32 mac 02:00:10:05:00:01',
   'if vxlan_tunnel2 tag tunnel/4101/n2 up vrf 5 mtu 1450 unnumbered loop4 vxlan 192.168.0.1 -> 192.168.0.2:4789 vni 4101 l3 decap ip4-input',
   'if vxlan_tunnel3 tag tunnel/4101/n3 up vrf 5 mtu 1450 unnumbered loop4 vxlan 192.168.0.1 -> 192.168.0.3:4789 vni 4101 l3 decap ip4-input',
   'neighbor vxlan_tunnel2 169.254.128.2 02:00:10:05:00:02',
@@ -177,8 +177,8 @@ describe('vpp driver: custom networks', () => {
       [
         '0.0.0.0/0',
         '0.0.0.0/32',
-        '10.5.1.0/24',
         '10.5.1.0/32',
+        '10.5.1.1/24', // the attached prefix, named by the address as VPP's dump does
         '10.5.1.1/32',
         '10.5.1.255/32',
         '169.254.1.1/32',
@@ -228,7 +228,7 @@ describe('vpp driver: custom networks', () => {
     expect(lab.fake.state.tables.has('4/5')).toBe(false);
     // The default network as it was: node, pod p2's eth0, VPP's table 0 entries.
     expect(dump).toContain('route 4/0 10.1.1.12/32 via tap1 10.1.1.12');
-    expect(lab.fake.state.routes.get('4/0')!.has('192.168.0.0/24')).toBe(true);
+    expect(lab.fake.state.routes.get('4/0')!.has('192.168.0.1/24')).toBe(true);
   });
 });
 

@@ -255,7 +255,7 @@ describe('fake VPP af_packet, as VPP answers', () => {
       });
     const r = await create('veth9');
     const itf = lab.fake.state.interfaces.get(r['sw_if_index'] as number)!;
-    expect([itf.name, itf.devType]).toEqual(['host-veth9', 'af_packet']);
+    expect([itf.name, itf.devType]).toEqual(['host-veth9', 'af-packet']);
     await expect(create('veth9')).rejects.toMatchObject({ retval: -79 });
     await expect(
       lab.client.request('af_packet_create_v3', { mode: 0, host_if_name: 'veth8' }),

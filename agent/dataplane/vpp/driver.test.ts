@@ -11,8 +11,8 @@ import { driverLab, type DriverLab } from './testing/driver-lab.ts';
 
 const NODE = [
   'if GigabitEthernet0/8/0 up mtu 9000 addr 192.168.0.1/24',
-  'if loop0 tag address/0/10.1.1.1 up addr 10.1.1.1/24 mac 02:fe:0a:01:01:01',
-  'if loop1 tag overlay/10 up addr 169.254.128.1/32 mac 02:00:00:0a:00:01',
+  'if loop0 tag address/0/10.1.1.1 up mtu 9000 addr 10.1.1.1/24 mac 02:fe:0a:01:01:01',
+  'if loop1 tag overlay/10 up mtu 9000 addr 169.254.128.1/32 mac 02:00:00:0a:00:01',
   'if vxlan_tunnel0 tag tunnel/10/n2 up mtu 1450 unnumbered loop1 vxlan 192.168.0.1 -> 192.168.0.2:4789 vni 10 l3 decap ip4-input',
   'if vxlan_tunnel1 tag tunnel/10/n3 up mtu 1450 unnumbered loop1 vxlan 192.168.0.1 -> 192.168.0.3:4789 vni 10 l3 decap ip4-input',
   'nat44 GigabitEthernet0/8/0 outside',
@@ -194,8 +194,8 @@ describe('vpp driver: VRFs, services', () => {
     const dump = renderState(lab.fake.state);
     expect(dump).toContain('table 4/10 netloom:blue');
     expect(dump).toContain('table 6/10 netloom:blue');
-    expect(dump).toContain('if loop0 tag vrf/10 up vrf 10 addr 169.254.1.1/32');
-    expect(dump).toContain('if loop1 tag address/10/10.2.1.1 up vrf 10 addr 10.2.1.1/24');
+    expect(dump).toContain('if loop0 tag vrf/10 up vrf 10 mtu 9000 addr 169.254.1.1/32');
+    expect(dump).toContain('if loop1 tag address/10/10.2.1.1 up vrf 10 mtu 9000 addr 10.2.1.1/24');
     expect(dump).toContain('if tap0 tag pod-interface/default/p1/eth0 up vrf 10 mtu 1450 unnumbered loop1');
     expect(dump).toContain('route 4/10 10.2.1.5/32 via tap0 10.2.1.5');
     expect((await lab.restartAgent().resync({ desired: lab.scheduler.desiredItems() })).counts).toEqual({

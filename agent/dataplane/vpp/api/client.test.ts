@@ -6,6 +6,7 @@ import { silentLogger } from '../../../../lib/logging.ts';
 import { VppClient, type VppClientOptions, type VppClientStatus } from './client.ts';
 import {
   VppApiError,
+  VppDecodeError,
   VppDisconnectedError,
   VppTimeoutError,
   VppUnsupportedMessageError,
@@ -157,6 +158,37 @@ describe('requests and dumps', () => {
     expect(ifs.map((d) => d['interface_name'])).toEqual(['local0', 'tap0', 'tap1', 'tap2', 'tap3', 'tap4']);
     expect(taps.map((d) => d['host_if_name'])).toEqual(['eth0', 'eth1', 'eth2', 'eth3', 'eth4']);
     expect(acls).toEqual([]);
+  });
+});
+
+describe('dumps that do not decode', () => {
+  it('fail as a whole (no partial dump), reads padded details, and the client goes on', async () => {
+    await lab.start();
+    // A client whose idea of sw_interface_details is 8 bytes longer than what VPP sends.
+    const defs = (await loadV25Definitions()).clone();
+    const details = defs.message('sw_interface_details');
+    defs.messages.set('sw_interface_details', {
+      ...details,
+      fields: [...details.fields, { type: 'u64', name: 'not_sent' }],
+    });
+    const c = await connect({ definitions: defs });
+    await expect(c.dump('sw_interface_dump')).rejects.toBeInstanceOf(VppDecodeError);
+    // The stream stayed in step: later requests and dumps are answered.
+    await c.request('nat44_ed_plugin_enable_disable', { enable: true });
+    await c.request('nat44_add_del_lb_static_mapping', {
+      is_add: true,
+      flags: 0x04, // out2in-only: no pool address needed
+      external_addr: Uint8Array.of(10, 96, 0, 1),
+      external_port: 80,
+      protocol: 6,
+      locals: [
+        { addr: Uint8Array.of(10, 1, 1, 2), port: 8080, probability: 1, vrf_id: 0 },
+        { addr: Uint8Array.of(10, 1, 1, 3), port: 8080, probability: 1, vrf_id: 0 },
+      ],
+    });
+    // The fake pads these as a real VPP does; they are read all the same.
+    const lb = await c.dump('nat44_lb_static_mapping_dump');
+    expect(lb.map((d) => (d['locals'] as VppFields[]).length)).toEqual([2]);
   });
 });
 

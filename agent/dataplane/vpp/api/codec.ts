@@ -75,25 +75,21 @@ export class MessageCodec {
     return buf;
   }
 
-  /** Decodes exactly one message: fewer bytes or more bytes than the definition says is an error. */
+  /**
+   * Decodes one message: fewer bytes than the definition says is an error; more are ignored.
+   * VPP sizes some messages by its internal structs rather than by their definition — a real
+   * VPP's nat44_lb_static_mapping_details carries 5 bytes of padding per local — and VPP's own
+   * handlers, like vpp_papi, read what the definition says and ignore the rest.
+   */
   decode(buf: Buffer): VppFields {
     const r: Reader = { buf, off: 0, end: buf.length };
-    let out: VppFields;
     try {
-      out = this.struct.read(r);
+      return this.struct.read(r);
     } catch (err) {
       if (err instanceof VppDecodeError) throw err.within(this.def.name);
       // A bug of ours, not of the input; still surfaced as a decode error naming the message.
       throw new VppDecodeError(this.def.name, r.off, `internal: ${(err as Error).message}`);
     }
-    if (r.off !== buf.length) {
-      throw new VppDecodeError(
-        this.def.name,
-        r.off,
-        `oversized: ${buf.length - r.off} bytes beyond the ${r.off}-byte message`,
-      );
-    }
-    return out;
   }
 
   /** The context of an encoded message of this type, without decoding the rest. */

@@ -46,6 +46,8 @@ interface Pending {
   readonly detailsId: number;
   readonly detailsCodec: MessageCodec | undefined;
   readonly details: VppFields[] | undefined;
+  /** A details message that did not decode: the dump fails with it when it ends. */
+  undecodable?: Error;
   readonly timeoutMs: number;
   readonly resolve: (v: VppFields & VppFields[]) => void;
   readonly reject: (e: Error) => void;
@@ -321,7 +323,9 @@ export class VppSession {
     try {
       p.details!.push(p.detailsCodec!.decode(payload));
     } catch (err) {
-      this.logger.warn({ err, request: p.request }, 'undecodable details message; dropped');
+      // A dump missing an entry is worse than a failed one: retrieve would take the entry for
+      // gone and make it again. The dump fails (once it ends, so the stream stays in step).
+      p.undecodable ??= err as Error;
       return;
     }
     // A long dump is alive as long as details keep coming.
@@ -339,7 +343,8 @@ export class VppSession {
       return;
     }
     const retval = msg['retval'];
-    if (typeof retval === 'number' && retval < 0) p.reject(new VppApiError(p.request, retval));
+    if (p.undecodable !== undefined) p.reject(p.undecodable);
+    else if (typeof retval === 'number' && retval < 0) p.reject(new VppApiError(p.request, retval));
     else p.resolve((p.details ?? msg) as VppFields & VppFields[]);
   }
 

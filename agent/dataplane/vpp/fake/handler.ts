@@ -5,7 +5,13 @@ import type { VppFields } from '../api/field-codecs.ts';
 import type { FakeVppState } from './state.ts';
 
 export type HandlerResult =
-  { readonly reply: VppFields } | { readonly details: readonly VppFields[] } | { readonly noReply: true };
+  | { readonly reply: VppFields }
+  | {
+      readonly details: readonly VppFields[];
+      /** Zero bytes after each details message, where VPP sends more than the definition says. */
+      readonly padding?: (d: VppFields) => number;
+    }
+  | { readonly noReply: true };
 
 export interface HandlerContext {
   readonly state: FakeVppState;
@@ -42,5 +48,6 @@ export const VNET = {
   IF_ALREADY_EXISTS: -79,
   VALUE_EXIST: -81,
   ADDRESS_FOUND_FOR_INTERFACE: -114,
+  ADDRESS_IN_USE: -105,
   UNSUPPORTED: -126,
 } as const;

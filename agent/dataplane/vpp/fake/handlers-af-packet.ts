@@ -27,9 +27,10 @@ export const afPacketHandlers: Record<string, Handler> = {
         : Uint8Array.from(msg['hw_addr'] as Uint8Array);
     const itf = ctx.state.addInterface({
       name: `host-${hostIfName}`,
-      devType: 'af_packet',
+      // As a real VPP reports it: dev type "af-packet", L3 MTU 9000.
+      devType: 'af-packet',
       mac,
-      mtu: [0, 0, 0, 0],
+      mtu: [9000, 0, 0, 0],
     });
     itf.afPacket = { hostIfName };
     ctx.interfaceEvent(itf.swIfIndex, false);

@@ -1,4 +1,5 @@
 // Fake handlers for session control, interfaces and TAPs.
+import { fromPrefix } from '../addresses.ts';
 import type { VppFields } from '../api/field-codecs.ts';
 import { fail, ok, VNET, type Handler, type HandlerContext } from './handler.ts';
 import { IF_ADMIN_UP, IF_LINK_UP, type FakeInterface } from './state.ts';
@@ -84,6 +85,8 @@ export const interfaceHandlers: Record<string, Handler> = {
       }
       const prefix = msg['prefix'] as VppFields;
       if (msg['is_add'] === true) {
+        // The same address again: VNET_API_ERROR_ADDRESS_IN_USE, as a real VPP answers.
+        if (itf.addresses.some((a) => fromPrefix(a) === fromPrefix(prefix))) return fail(VNET.ADDRESS_IN_USE);
         ctx.state.addAddress(itf, prefix);
         return ok();
       }

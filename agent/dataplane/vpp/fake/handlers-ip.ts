@@ -49,8 +49,10 @@ export const ipHandlers: Record<string, Handler> = {
       ctx.state.apiRouteAdded(key, text);
       return ok({ stats_index: stored['stats_index'] });
     }
-    // Only the API's own entry can be deleted by the API; VPP's stay.
-    if (ctx.state.routeSource(key, text) !== 'API' || !routes.delete(text)) return fail(VNET.NO_SUCH_ENTRY);
+    // Only the API's own entry can be deleted by the API; VPP's stay. A delete of what the API
+    // does not hold succeeds and changes nothing (stats_index ~0), as on a real VPP.
+    if (ctx.state.routeSource(key, text) !== 'API' || !routes.delete(text))
+      return ok({ stats_index: 0xffffffff });
     ctx.state.apiRouteDeleted(key, text);
     return ok();
   },

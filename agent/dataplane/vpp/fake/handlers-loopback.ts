@@ -16,7 +16,8 @@ export const loopbackHandlers: Record<string, Handler> = {
       name: `loop${instance}`,
       devType: 'Loopback',
       mac,
-      mtu: [0, 0, 0, 0],
+      // A real VPP gives a new loopback an L3 MTU of 9000 (ethernet's default).
+      mtu: [9000, 0, 0, 0],
     });
     ctx.interfaceEvent(itf.swIfIndex, false);
     return ok({ sw_if_index: itf.swIfIndex });

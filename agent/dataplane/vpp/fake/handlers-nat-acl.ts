@@ -101,7 +101,13 @@ export const natHandlers: Record<string, Handler> = {
       lb.set(key, { external_addr, external_port, protocol, flags, affinity, tag, locals });
       return ok();
     }),
-  nat44_lb_static_mapping_dump: (_msg, ctx) => ({ details: [...ctx.state.nat.lb.values()] }),
+  // A real VPP sizes each details message by its internal local struct, 5 bytes longer per
+  // local than vl_api_nat44_lb_addr_port_t (send_nat44_lb_static_mapping_details): the padding
+  // is sent too, as it arrives from VPP.
+  nat44_lb_static_mapping_dump: (_msg, ctx) => ({
+    details: [...ctx.state.nat.lb.values()],
+    padding: (d) => 5 * (d['locals'] as unknown[]).length,
+  }),
   nat44_add_del_static_mapping_v2: (msg, ctx) =>
     natEnabled(ctx.state, () => {
       const key = lbKey(msg['external_ip_address'], msg['external_port'], msg['protocol']);
@@ -187,7 +193,11 @@ export const aclHandlers: Record<string, Handler> = {
   },
   acl_interface_list_dump: (msg, ctx) => {
     const want = msg['sw_if_index'] as number;
-    const list = [...ctx.state.aclBindings].filter(([sw]) => want === 0xffffffff || sw === want);
+    // A real VPP lists every interface, those without ACLs with empty lists.
+    const list = [...ctx.state.interfaces.keys()]
+      .filter((sw) => want === 0xffffffff || sw === want)
+      .sort((a, b) => a - b)
+      .map((sw) => [sw, ctx.state.aclBindings.get(sw) ?? { nInput: 0, acls: [] }] as const);
     return { details: list.map(([sw_if_index, b]) => ({ sw_if_index, n_input: b.nInput, acls: b.acls })) };
   },
 };

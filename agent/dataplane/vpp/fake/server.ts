@@ -253,7 +253,7 @@ export class FakeVppServer {
     const svc = this.codec.definitions.services.get(def.name);
     if ('details' in result) {
       const name = svc?.details ?? `${def.name.slice(0, -5)}_details`;
-      return result.details.flatMap((d) => this.out(name, d, context));
+      return result.details.flatMap((d) => this.out(name, d, context, result.padding?.(d) ?? 0));
     }
     const name = svc?.reply ?? `${def.name}_reply`;
     const replyDef = this.codec.definitions.messages.get(name);
@@ -264,15 +264,16 @@ export class FakeVppServer {
     return this.out(name, fields, context);
   }
 
-  private out(name: string, fields: VppFields, context: number): Out[] {
-    const frame = this.encode(name, fields, context);
+  private out(name: string, fields: VppFields, context: number, padding = 0): Out[] {
+    const frame = this.encode(name, fields, context, padding);
     return frame === undefined ? [] : [{ context, frame }];
   }
 
-  private encode(name: string, fields: VppFields, context: number): Buffer | undefined {
+  private encode(name: string, fields: VppFields, context: number, padding = 0): Buffer | undefined {
     const id = this.table.byName.get(name);
     if (id === undefined) return undefined;
-    return sealFrame(this.codec.encode(name, fields, { msgId: id, context }, FRAME_HEADER_SIZE));
+    const buf = this.codec.encode(name, fields, { msgId: id, context }, FRAME_HEADER_SIZE);
+    return sealFrame(padding === 0 ? buf : Buffer.concat([buf, Buffer.alloc(padding)]));
   }
 }
 

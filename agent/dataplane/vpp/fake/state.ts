@@ -101,6 +101,8 @@ export class FakeVppState {
     ['l2-input', []],
   ]);
   private nextIfIndex = 1;
+  /** Freed sw_if_indices: VPP's interface pool hands the last freed one out first. */
+  private freeIfIndices: number[] = [];
   private nextAclIndex = 0;
   private nextStats = 1;
 
@@ -126,7 +128,7 @@ export class FakeVppState {
       tag?: string;
     },
   ): FakeInterface {
-    const swIfIndex = this.nextIfIndex++;
+    const swIfIndex = this.freeIfIndices.pop() ?? this.nextIfIndex++;
     const itf: FakeInterface = { swIfIndex, flags: 0, vrf4: 0, vrf6: 0, addresses: [], tag: '', ...init };
     this.interfaces.set(swIfIndex, itf);
     return itf;
@@ -137,6 +139,7 @@ export class FakeVppState {
     if (itf === undefined) return;
     for (const a of [...itf.addresses]) this.removeAddress(itf, a);
     this.interfaces.delete(swIfIndex);
+    this.freeIfIndices.push(swIfIndex);
     this.aclBindings.delete(swIfIndex);
     this.nat.interfaces.delete(swIfIndex);
     for (const [a, sw] of this.stnRules) if (sw === swIfIndex) this.stnRules.delete(a);
@@ -230,7 +233,10 @@ export class FakeVppState {
     for (const p of special) {
       routes.set(p, this.route(table, p, [{ sw_if_index: 0xffffffff, type: PATH_TYPE_DROP }]));
       this.systemRoutes.add(`${key}|${p}`);
-      this.routeSources.set(`${key}|${p}`, p === '0.0.0.0/0' || p === '::/0' ? 'default-route' : 'special');
+      // A real VPP's dump: 0.0.0.0/0, 0.0.0.0/32 and 255.255.255.255/32 by the default-route
+      // source, the multicast and class E blocks by the special one.
+      const byDefault = ['0.0.0.0/0', '::/0', '0.0.0.0/32', '255.255.255.255/32'].includes(p);
+      this.routeSources.set(`${key}|${p}`, byDefault ? 'default-route' : 'special');
     }
   }
 
@@ -320,7 +326,9 @@ export function interfaceRoutes(swIfIndex: number, cidr: string, ip6: boolean): 
   const len = Number(lenText);
   const host = `${ip}/${ip6 ? 128 : 32}`;
   const out: [string, VppFields[]][] = [[host, [{ sw_if_index: swIfIndex, type: PATH_TYPE_LOCAL }]]];
-  if (len < (ip6 ? 128 : 32)) out.push([networkOf(cidr), [{ sw_if_index: swIfIndex }]]);
+  // The attached prefix: a real VPP's ip_route_v2_dump names it by the interface's address
+  // (10.1.1.1/24), not by the network (`show ip fib` prints 10.1.1.0/24).
+  if (len < (ip6 ? 128 : 32)) out.push([cidr, [{ sw_if_index: swIfIndex }]]);
   if (!ip6 && len <= 30) {
     const net = networkOf(cidr).split('/')[0]!;
     const drop = [{ sw_if_index: 0xffffffff, type: PATH_TYPE_DROP }];
