@@ -232,6 +232,18 @@ export class Agent {
         // /livez now fails, so the kubelet restarts the agent (which rebuilds its view).
         .catch((err: unknown) => logger.error({ err: errorMessage(err) }, 'cluster view sync stopped')),
     );
+    // A data plane that came back (VPP restarted, maybe empty) is resynced at once, not at the
+    // next periodic resync: its pods have no network until then.
+    this.parts.driver.onRestart?.(() => {
+      if (this.stop.signal.aborted) return;
+      this.parts.logger.info('data plane reconnected: resyncing');
+      void this.pipeline
+        .resync(true, 'data plane restarted')
+        .then(() => this.parts.publisher.changed())
+        .catch((err: unknown) =>
+          this.parts.logger.warn({ err: errorMessage(err) }, 'resync after a data plane restart failed'),
+        );
+    });
     if (config.resyncIntervalSeconds > 0)
       this.every(config.resyncIntervalSeconds, async () => {
         await this.pipeline.resync(true, 'periodic resync');

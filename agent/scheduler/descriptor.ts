@@ -112,4 +112,9 @@ export interface Driver {
   readonly descriptors: readonly Descriptor<unknown, unknown>[];
   /** Releases connections; the scheduler never calls the descriptors afterwards. */
   close?(): Promise<void>;
+  /**
+   * Tells `listener` each time the data plane came back after losing it (a VPP restarted, maybe
+   * empty): what it holds is unknown, so its owner resyncs.
+   */
+  onRestart?(listener: () => void): void;
 }

@@ -182,9 +182,14 @@ export async function createVppDriver(opts: CreateVppDriverOptions): Promise<Dri
     ...opts.client,
   });
   const stnHost = stnHostKeeper(client, opts.stn, logger);
+  const restartListeners: (() => void)[] = [];
+  let connectedBefore = false;
   const watching = (async (): Promise<void> => {
     for await (const s of client.status()) {
       if (s.type !== 'connected') continue;
+      // A connect after the first is to a VPP that went away: it may have restarted empty.
+      if (connectedBefore) for (const l of restartListeners) l();
+      connectedBefore = true;
       const missing = missingMessages(client);
       if (missing.length > 0)
         logger.warn(
@@ -203,6 +208,7 @@ export async function createVppDriver(opts: CreateVppDriverOptions): Promise<Dri
   return {
     ...driver,
     client,
+    onRestart: (listener) => void restartListeners.push(listener),
     close: async (): Promise<void> => {
       stnHost.stop();
       await client.close();
