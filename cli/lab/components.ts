@@ -1,7 +1,7 @@
 // Every process of a lab, as data: how to start it (a DaemonSpec derived from lab.json only, so
 // `lab up`, `lab restart` and the supervisor start it identically), what it waits for, and how
 // to tell it is ready. Order matters: a component starts after those it names in `after`.
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { PkiFiles } from '../../lib/etcd/pki.ts';
 import { join } from 'node:path';
 import { agentConfigSchema } from '../../agent/config.ts';
@@ -9,7 +9,8 @@ import type { Found } from './binaries.ts';
 import type { DaemonSpec } from './daemon.ts';
 import { get, ok200 } from './http.ts';
 import { kubeFiles } from './kube-files.ts';
-import { logFile, pidFile, type NodeLayout } from './layout.ts';
+import { logFile, pidFile, VPP_UPLINK_LINK, type NodeLayout } from './layout.ts';
+import { startupConf, uplinkCli, vppPaths, type VppBuild } from './vpp.ts';
 import { inNode } from './real-node.ts';
 import { realNodeComponents } from './real-components.ts';
 import {
@@ -163,8 +164,62 @@ export function agentArgs(node: NodeLayout, state: LabState): string[] {
     ...(state.podCidr ? ['--pod-cidr', state.podCidr] : []),
     ...(state.serviceCidr ? ['--service-cidr', state.serviceCidr] : []),
     ...(state.mesh ? ['--mesh', 'true'] : []),
+    ...(state.dataplane === 'vpp' && state.vpp ? vppAgentArgs(node, state.vpp) : []),
     ...(state.agentArgs ?? '').split(/\s+/).filter((a) => a !== ''),
   ];
+}
+
+/**
+ * An agent on its node's VPP: the API socket, the definitions of that VPP's build, the uplink
+ * (VPP's end of `vpp0`, whose address is also the VXLAN endpoint: the kernel's eth0 is not on
+ * VPP's path), pods as veth pairs (no /dev/vhost-net needed).
+ */
+function vppAgentArgs(node: NodeLayout, build: VppBuild): string[] {
+  return [
+    '--dataplane',
+    'vpp',
+    '--vpp-socket',
+    vppPaths(node.vppDir).apiSocket,
+    ...(build.apiDir ? ['--vpp-api-dir', build.apiDir] : []),
+    '--vpp-uplink-interface',
+    `host-${VPP_UPLINK_LINK}`,
+    '--vpp-uplink-address',
+    node.vppIp,
+    '--tunnel-endpoint',
+    node.vppIp,
+    '--vpp-pod-interface',
+    'veth',
+  ];
+}
+
+/** A node's VPP, started in the node's namespace with its uplink configured at start. */
+function vppComponent(
+  state: LabState,
+  n: NodeLayout,
+  build: VppBuild,
+  daemon: (name: string, command: string, args: string[], extra?: Partial<DaemonSpec>) => DaemonSpec,
+): Component {
+  const paths = vppPaths(n.vppDir);
+  const conf = join(n.vppDir, 'startup.conf');
+  const cli = join(n.vppDir, 'uplink.cli');
+  return {
+    name: `vpp-${n.name}`,
+    title: `VPP ${build.version} on ${n.name}`,
+    after: [],
+    node: n.name,
+    endpoint: `unix:${paths.apiSocket}`,
+    prepare: () => {
+      mkdirSync(n.vppDir, { recursive: true });
+      // A unique shared-memory prefix per lab and node: VPPs of one machine must not share it.
+      const prefix = `netloom-${state.name}-${n.index}`; // lab down removes netloom-<name>-*
+      writeFileSync(conf, startupConf(paths, { pluginDir: build.pluginDir, prefix, startupConfig: cli }));
+      writeFileSync(cli, uplinkCli(VPP_UPLINK_LINK, `${n.vppIp}/24`));
+      // A socket a killed VPP left would look ready before the new one listens.
+      for (const s of [paths.apiSocket, paths.cliSocket]) rmSync(s, { force: true });
+    },
+    spec: daemon(`vpp-${n.name}`, build.bin, ['-c', conf], { netns: n.netns }),
+    ready: () => Promise.resolve(existsSync(paths.apiSocket)),
+  };
 }
 
 export function labComponents(state: LabState, bins: Binaries): Component[] {
@@ -342,12 +397,14 @@ export function labComponents(state: LabState, bins: Binaries): Component[] {
       ready: () => ok200(`${ksrUrl}/readyz`),
     });
 
+  const vpp = state.dataplane === 'vpp' ? state.vpp : undefined;
+  if (vpp && !real) for (const n of layout.nodes) list.push(vppComponent(state, n, vpp, daemon));
   if (bins.agent && !real) {
     for (const n of layout.nodes) {
       list.push({
         name: `agent-${n.name}`,
         title: `agent on ${n.name}`,
-        after: ['etcd'],
+        after: vpp ? ['etcd', `vpp-${n.name}`] : ['etcd'],
         node: n.name,
         endpoint: `unix:${n.apiSocket}`,
         prepare: () => {

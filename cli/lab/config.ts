@@ -36,6 +36,12 @@ export const labConfigSchema = z.object({
    * control plane (cli/lab/real-node.ts).
    */
   kubelet: z.enum(['sim', 'real']).default('sim'),
+  /**
+   * The agents' data plane: `linux` (the kernel, default) or `vpp`: per node a real VPP (found
+   * where test/tools/build-vpp.sh left it, or installed) with the node's second underlay port
+   * as its uplink, pods wired as veth pairs VPP takes by af_packet (cli/lab/vpp.ts).
+   */
+  dataplane: z.enum(['linux', 'vpp']).default('linux'),
   /** What runs in each pod: a TCP/UDP echo server (any image), or nothing (benchmarks). */
   podProcess: z.enum(['echo', 'none']).default('echo'),
   /** `lab up`: seconds to wait for each component to become ready. */

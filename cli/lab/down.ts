@@ -2,6 +2,7 @@
 // started, or after a kill -9 of `lab up`. Processes are found three ways (pid files, the
 // NETLOOM_LAB marker in their environment, membership of a lab namespace), namespaces by the
 // lab's prefix; links, routes and nftables tables inside them go with the namespaces.
+import { removeVppShm } from './vpp.ts';
 import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { isAlive, markedProcesses, readPidFile, recordOf, stopProcess, type PidRecord } from './daemon.ts';
@@ -80,6 +81,8 @@ export async function down(layout: LabLayout, out: Out): Promise<DownResult> {
   const state = readState(layout.files.state);
   const joined = state?.join ? await forgetJoined(state) : '';
   rmSync(layout.stateDir, { recursive: true, force: true });
+  // The nodes' VPPs (--dataplane vpp) leave their shared memory behind (components.ts names it).
+  removeVppShm(`netloom-${layout.name}`);
 
   const leftovers = [
     ...(await listNetns()).filter((n) => n.startsWith(layout.netnsPrefix)).map((n) => `netns ${n}`),

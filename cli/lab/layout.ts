@@ -25,7 +25,16 @@ export interface NodeLayout {
   agentStateDir: string;
   conflist: string;
   cniLog: string;
+  /** With VPP: its sockets, log and startup files. */
+  vppDir: string;
+  /** With VPP: the address of VPP's uplink (host-vpp0) on the underlay. */
+  vppIp: string;
 }
+
+/** VPP's uplink of node i is at .(VPP_UPLINK_BASE + i) of the underlay (VPP labs do not join others). */
+export const VPP_UPLINK_BASE = 200;
+/** The node's second underlay port, given to its VPP by af_packet. */
+export const VPP_UPLINK_LINK = 'vpp0';
 
 export interface LabLayout {
   name: string;
@@ -113,6 +122,8 @@ export function labLayout(input: LayoutInput): LabLayout {
       agentStateDir: join(dir, 'agent'),
       conflist: join(dir, '10-netloom.conflist'),
       cniLog: join(dir, 'cni.log'),
+      vppDir: join(dir, 'vpp'),
+      vppIp: hostAt(subnet, VPP_UPLINK_BASE + i),
     });
   }
   return {

@@ -1,5 +1,6 @@
 // lab.json: what `lab up` decided once (ports, token, node count) so that every later command —
 // a second `lab up`, `lab restart`, the supervisor, `lab status`, `lab down` — sees the same lab.
+import type { VppBuild } from './vpp.ts';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { writeFileAtomicSync } from '../../lib/atomic-file.ts';
@@ -52,6 +53,10 @@ export interface LabState {
   serviceCidr?: string;
   /** The agents run with --mesh. */
   mesh?: boolean;
+  /** `vpp`: a VPP per node, the agents on `--dataplane vpp`; absent: the kernel. */
+  dataplane?: 'linux' | 'vpp';
+  /** The VPP the nodes run (`dataplane: vpp`), as found when the lab was made. */
+  vpp?: VppBuild;
 }
 
 export function readState(path: string): LabState | undefined {

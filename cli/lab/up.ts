@@ -38,6 +38,7 @@ import {
 import { DEFAULT_CLIENTS, ensurePki } from '../../lib/etcd/pki.ts';
 import { summary } from './summary.ts';
 import { ensureUnderlay } from './underlay.ts';
+import { findVpp } from './vpp.ts';
 import type { SimulatorStatus } from './kubelet/simulator.ts';
 import { join, resolve } from 'node:path';
 import { sleep } from '../../lib/timing.ts';
@@ -65,6 +66,17 @@ function joinedSettings(cfg: LabConfig): Partial<LabState> & { etcdPort?: number
     join: { name: host.name, stateDir: host.stateDir, slot },
     etcdPort: host.ports.etcd,
   };
+}
+
+/** `--dataplane vpp`: the VPP every node runs, found now (a lab keeps using the same build). */
+function vppSettings(cfg: LabConfig): Pick<LabState, 'dataplane' | 'vpp'> {
+  if (cfg.dataplane !== 'vpp') return {};
+  if (cfg.kubelet === 'real')
+    throw new LabError('--dataplane vpp runs simulated nodes only (no --kubelet real)');
+  if (cfg.join) throw new LabError('--dataplane vpp does not join another lab');
+  const found = findVpp();
+  if (!found.ok) throw new LabError(`--dataplane vpp: ${found.reason}`);
+  return { dataplane: 'vpp', vpp: found.build };
 }
 
 async function newState(cfg: LabConfig, layout: LabLayout): Promise<LabState> {
@@ -95,6 +107,7 @@ async function newState(cfg: LabConfig, layout: LabLayout): Promise<LabState> {
       ...(cfg.kubelet === 'real' ? { scheduler: scheduler! } : {}),
     },
     kubelet: cfg.kubelet,
+    ...vppSettings(cfg),
     token: randomBytes(24).toString('hex'),
     createdAt: new Date().toISOString(),
     logLevel: cfg.logLevel,
@@ -255,7 +268,7 @@ export async function up(
       `netloom lab "${state.name}": ${state.nodes} nodes, state in ${layout.stateDir}${resumed ? ' (resuming the existing lab)' : ''}\n`,
     );
     let t = performance.now();
-    await ensureUnderlay(layout, state.lbPool);
+    await ensureUnderlay(layout, state.lbPool, { vppUplinks: state.dataplane === 'vpp' });
     out.write(
       `  ✓ network namespaces: ${layout.underlayNetns} (bridge ${layout.bridge}), ${layout.nodes.map((n) => n.netns).join(', ')}  ${secs(t)}\n`,
     );

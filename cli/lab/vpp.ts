@@ -9,6 +9,7 @@ import {
   accessSync,
   closeSync,
   constants,
+  readdirSync,
   existsSync,
   mkdirSync,
   openSync,
@@ -105,10 +106,15 @@ export const vppPaths = (dir: string): VppPaths => ({
  * startup.conf for a VPP without DPDK or hugepages (pure). `poll-sleep-usec` lets the main loop
  * sleep between polls: without it an af_packet VPP spins a core, and these machines have two.
  */
-export function startupConf(paths: VppPaths, opts: { pluginDir: string; prefix: string }): string {
+export function startupConf(
+  paths: VppPaths,
+  opts: { pluginDir: string; prefix: string; startupConfig?: string },
+): string {
   const plugins = opts.pluginDir === '' ? '' : `plugins {\n  path ${opts.pluginDir}\n}\n`;
+  // CLI commands VPP runs once it is up: what a node's operator configures (its uplink).
+  const exec = opts.startupConfig === undefined ? '' : `\n  startup-config ${opts.startupConfig}`;
   return [
-    `unix {\n  nodaemon\n  cli-listen ${paths.cliSocket}\n  log ${paths.log}\n  poll-sleep-usec 100\n}`,
+    `unix {\n  nodaemon\n  cli-listen ${paths.cliSocket}\n  log ${paths.log}\n  poll-sleep-usec 100${exec}\n}`,
     `socksvr {\n  socket-name ${paths.apiSocket}\n}`,
     `api-segment {\n  prefix ${opts.prefix}\n}`,
     `memory {\n  main-heap-size 256M\n  main-heap-page-size 4k\n}`,
@@ -117,6 +123,34 @@ export function startupConf(paths: VppPaths, opts: { pluginDir: string; prefix: 
     `cpu {\n  main-core 0\n}`,
     plugins,
   ].join('\n');
+}
+
+/**
+ * The uplink as a node's startup configuration makes it (pure): the kernel link `link` taken by
+ * af_packet (VPP's name for it: host-<link>), up, with `cidr`.
+ */
+export function uplinkCli(link: string, cidr: string): string {
+  return [
+    `create host-interface name ${link}`,
+    `set interface state host-${link} up`,
+    `set interface ip address host-${link} ${cidr}`,
+    '',
+  ].join('\n');
+}
+
+/**
+ * Removes the shared-memory segments VPP leaves in /dev/shm under its api-segment prefix
+ * (`<prefix>-vpe-api`, `<prefix>-global_vm`): a killed VPP never does, and one that exits
+ * cleanly does not either.
+ */
+export function removeVppShm(prefix: string, shm = '/dev/shm'): void {
+  let names: string[];
+  try {
+    names = readdirSync(shm);
+  } catch {
+    return;
+  }
+  for (const n of names) if (n.startsWith(`${prefix}-`)) rmSync(join(shm, n), { force: true });
 }
 
 export interface VppInstanceOptions {
@@ -141,6 +175,11 @@ export class VppInstance {
     this.paths = vppPaths(opts.dir);
   }
 
+  /** The api-segment prefix: its shared memory in /dev/shm is named after it. */
+  get prefix(): string {
+    return this.opts.prefix ?? `nl${this.opts.dir.split('/').filter(Boolean).pop() ?? 'vpp'}`.slice(0, 40);
+  }
+
   get running(): boolean {
     return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
   }
@@ -153,7 +192,7 @@ export class VppInstance {
     const { build, dir, netns } = this.opts;
     mkdirSync(dir, { recursive: true });
     const conf = join(dir, 'startup.conf');
-    const prefix = this.opts.prefix ?? `nl${dir.split('/').filter(Boolean).pop() ?? 'vpp'}`.slice(0, 40);
+    const prefix = this.prefix;
     writeFileSync(conf, startupConf(this.paths, { pluginDir: build.pluginDir, prefix }));
     // A socket left by a killed VPP would look ready before the new one listens.
     for (const s of [this.paths.apiSocket, this.paths.cliSocket]) rmSync(s, { force: true });
@@ -175,13 +214,15 @@ export class VppInstance {
     }
   }
 
-  /** SIGTERM, then SIGKILL after the grace period. */
+  /** SIGTERM, then SIGKILL after the grace period; its shared memory removed. */
   async stop(graceMs = 5_000): Promise<void> {
-    if (!this.running) return;
-    this.child?.kill('SIGTERM');
-    const timer = setTimeout(() => this.child?.kill('SIGKILL'), graceMs);
-    await this.exited;
-    clearTimeout(timer);
+    if (this.running) {
+      this.child?.kill('SIGTERM');
+      const timer = setTimeout(() => this.child?.kill('SIGKILL'), graceMs);
+      await this.exited;
+      clearTimeout(timer);
+    }
+    removeVppShm(this.prefix);
   }
 
   /** kill -9 (VPP crashing), and wait until it is gone. */
