@@ -3,7 +3,8 @@
 // interfaces. Real packets: `lab check` has every pod reach every other, across the nodes through
 // the VPPs' VXLAN; an agent restart makes zero VPP changes (its start resync, as it logs it);
 // VPP killed with -9 is started again by the lab's supervisor, the agent reconnects and resyncs,
-// and every pair reaches again; `lab down` leaves nothing, VPP's shared memory included.
+// and every pair reaches again; a NetworkPolicy (VPP ACLs) isolates pods and admits what it
+// allows, and its removal opens them again; `lab down` leaves nothing, VPP's shared memory included.
 // Skipped loudly where there is no VPP (CI keeps the fake).
 import { readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -107,4 +108,54 @@ describe.skipIf(skip)('netloom lab --dataplane vpp: pods through a VPP per node'
     await allPairs('lab check after the VPP restart');
     expect(lab.log(`agent-${n}`, 400)).toContain('data plane reconnected: resyncing');
   }, 180_000);
+
+  it('a NetworkPolicy becomes VPP ACLs: isolated, then admitting its peers on its port, then gone', async () => {
+    await lab.kubectl(['create', 'deployment', 'db', '--image=echo', '--replicas=2', '--port=8080']);
+    const db = await waitFor(
+      'db pods Running',
+      async () => {
+        const p = [...(await lab.pods('app=db')).values()];
+        return p.length === 2 && p.every((x) => x.phase === 'Running' && x.ip) ? p : undefined;
+      },
+      60_000,
+      300,
+    );
+    const dbTargets = new Set(db.map((p) => `${p.ip}:8080`));
+    const all = PODS + 2;
+    /** The failed pairs once the data plane settled: [from app, to app] as names say. */
+    const failures = async (want: number): Promise<{ from: string; to: string }[]> =>
+      waitFor(
+        `${want} failed pairs`,
+        async () => {
+          const c = await lab.check();
+          return c.pods === all && c.failures.length === want ? c.failures : undefined;
+        },
+        60_000,
+        1_000,
+      );
+    const policy = (ingress: string): string =>
+      `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: db, namespace: default}
+spec:
+  podSelector: {matchLabels: {app: db}}
+  policyTypes: [Ingress]
+  ingress: ${ingress}
+`;
+    await lab.kubectl(['apply', '-f', '-'], policy('[]'));
+    // Every pair into a db pod fails (6 echo + 1 other db, for each of 2), nothing else.
+    const isolated = await failures(PODS * 2 + 2);
+    expect(isolated.every((f) => [...dbTargets].some((t) => f.to.includes(t)))).toBe(true);
+    await lab.kubectl(
+      ['apply', '-f', '-'],
+      policy('[{from: [{podSelector: {matchLabels: {app: echo}}}], ports: [{port: 8080, protocol: TCP}]}]'),
+    );
+    // Only db → db is left refused.
+    const admitted = await failures(2);
+    expect(
+      admitted.every((f) => f.from.startsWith('default/db-') && [...dbTargets].some((t) => f.to.includes(t))),
+    ).toBe(true);
+    await lab.kubectl(['delete', 'networkpolicy', 'db']);
+    await failures(0);
+  }, 240_000);
 });
