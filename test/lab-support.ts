@@ -1,6 +1,7 @@
 // Shared by the lab suites: a lab made through the real `netloom lab` commands (as a person
 // would run them), with a unique name and a throwaway state dir, plus kubectl, etcdctl and the
 // checks that nothing is left behind. `destroy()` always runs `lab down` and verifies it.
+import { tailLines } from '../lib/files.ts';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -241,15 +242,7 @@ export class TestLab {
 
   /** The last lines of a component's log, for failure messages. */
   log(component: string, lines = 20): string {
-    try {
-      return readFileSync(join(this.layout.files.logs, `${component}.log`), 'utf8')
-        .trimEnd()
-        .split('\n')
-        .slice(-lines)
-        .join('\n');
-    } catch {
-      return '(no log)';
-    }
+    return tailLines(join(this.layout.files.logs, `${component}.log`), lines);
   }
 }
 

@@ -3,7 +3,6 @@
 // valid CNI result built from what the VPP driver reported (VPP's TAP as the node-side
 // interface, the pod's address and gateway), VPP holds the TAP in the pod's namespace, and DEL
 // removes it and releases the address.
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,41 +19,11 @@ import { V25_10_DIR } from '../agent/dataplane/vpp/testing/definitions.ts';
 import { UPLINK, bootedState } from '../agent/dataplane/vpp/testing/driver-lab.ts';
 import { fakeLab, type FakeLab } from '../agent/dataplane/vpp/testing/fake.ts';
 import { buildCni } from '../scripts/build-cni.ts';
+import { runShim } from './harness/cni-shim.ts';
 import { etcdAvailable, skipUnless } from './harness/availability.ts';
 import { startEtcd, type EtcdHandle } from './harness/etcd.ts';
 
 const skip = skipUnless('agent on the vpp data plane through the CNI shim', etcdAvailable());
-
-interface ShimRun {
-  code: number;
-  out: Record<string, unknown>;
-}
-
-function runShim(
-  bin: string,
-  command: string,
-  env: Record<string, string>,
-  config: unknown,
-): Promise<ShimRun> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(
-      bin,
-      [],
-      {
-        env: { PATH: process.env['PATH'] ?? '', CNI_COMMAND: command, CNI_PATH: '/nonexistent', ...env },
-        timeout: 30_000,
-      },
-      (err, stdout) => {
-        if (err && typeof err.code !== 'number') return reject(new Error(err.message, { cause: err }));
-        resolve({
-          code: typeof err?.code === 'number' ? err.code : 0,
-          out: stdout ? (JSON.parse(stdout) as Record<string, unknown>) : {},
-        });
-      },
-    );
-    child.stdin?.end(JSON.stringify(config));
-  });
-}
 
 describe.skipIf(skip)('agent with --dataplane vpp (fake VPP), CNI through the real shim', () => {
   const tmp = mkdtempSync(join(tmpdir(), 'netloom-vpp-agent-'));

@@ -6,7 +6,7 @@
 //
 // The VPP must start empty (only local0) and hold a kernel interface `AF_PACKET_HOST` in its
 // network namespace for the af_packet steps (the fake checks no kernel).
-import { AclCalls, ACL_DENY, ACL_PERMIT } from '../agent/dataplane/vpp/calls/acl.ts';
+import { AclCalls, ACL_DENY, ACL_PERMIT, type AclRule } from '../agent/dataplane/vpp/calls/acl.ts';
 import { AfPacketCalls } from '../agent/dataplane/vpp/calls/af-packet.ts';
 import { FibCalls } from '../agent/dataplane/vpp/calls/fib.ts';
 import { InterfaceCalls } from '../agent/dataplane/vpp/calls/interfaces.ts';
@@ -32,6 +32,14 @@ export interface Transcript {
 }
 
 const NONE = 0xffffffff;
+const PERMIT_ALL: AclRule = {
+  action: ACL_PERMIT,
+  src: '0.0.0.0/0',
+  dst: '0.0.0.0/0',
+  proto: 0,
+  srcPorts: [0, 65535],
+  dstPorts: [0, 65535],
+};
 const UDP = 17;
 const TCP = 6;
 
@@ -279,59 +287,13 @@ export async function runScript(api: VppApi): Promise<Transcript> {
   );
 
   // ACLs: add, replace, bind, the refusals the driver handles.
-  const rules = [
-    {
-      action: ACL_PERMIT,
-      src: '10.1.1.0/24',
-      dst: '0.0.0.0/0',
-      proto: TCP,
-      srcPorts: [0, 65535],
-      dstPorts: [80, 80],
-    },
-    {
-      action: ACL_DENY,
-      src: '0.0.0.0/0',
-      dst: '0.0.0.0/0',
-      proto: 0,
-      srcPorts: [0, 65535],
-      dstPorts: [0, 65535],
-    },
-  ] as const;
-  await step('acl', () =>
-    acl.addReplace(
-      undefined,
-      'netloom/pod/default/web-1',
-      rules.map((r) => ({
-        ...r,
-        srcPorts: [...r.srcPorts] as [number, number],
-        dstPorts: [...r.dstPorts] as [number, number],
-      })),
-    ),
-  );
-  await step('acl replace', () =>
-    acl.addReplace(0, 'netloom/pod/default/web-1', [
-      {
-        action: ACL_PERMIT,
-        src: '0.0.0.0/0',
-        dst: '0.0.0.0/0',
-        proto: 0,
-        srcPorts: [0, 65535],
-        dstPorts: [0, 65535],
-      },
-    ]),
-  );
-  await step('acl replace a missing one', () =>
-    acl.addReplace(42, 'x', [
-      {
-        action: ACL_PERMIT,
-        src: '0.0.0.0/0',
-        dst: '0.0.0.0/0',
-        proto: 0,
-        srcPorts: [0, 65535],
-        dstPorts: [0, 65535],
-      },
-    ]),
-  );
+  const rules: AclRule[] = [
+    { ...PERMIT_ALL, src: '10.1.1.0/24', proto: TCP, dstPorts: [80, 80] },
+    { ...PERMIT_ALL, action: ACL_DENY },
+  ];
+  await step('acl', () => acl.addReplace(undefined, 'netloom/pod/default/web-1', rules));
+  await step('acl replace', () => acl.addReplace(0, 'netloom/pod/default/web-1', [PERMIT_ALL]));
+  await step('acl replace a missing one', () => acl.addReplace(42, 'x', [PERMIT_ALL]));
   await step('acl bind', () => acl.setInterfaceAcls(5, [0], []));
   await step('acl delete in use', raw('acl_del', { acl_index: 0 }));
   await step('acl delete a missing one', raw('acl_del', { acl_index: 42 }));

@@ -6,7 +6,6 @@
 // Real packets: two pods added through the shim ping their gateway (VPP's loopback) and each
 // other; an agent restart makes zero VPP changes; DEL removes the pod's interface from VPP and
 // releases its address. Skipped loudly where there is no VPP (CI keeps the fake).
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +21,7 @@ import { loadV25Definitions } from '../agent/dataplane/vpp/testing/definitions.t
 import { run } from '../cli/lab/exec.ts';
 import { addNetns, delNetns } from '../cli/lab/netns.ts';
 import { buildCni } from '../scripts/build-cni.ts';
+import { runShim } from './harness/cni-shim.ts';
 import { allOf, etcdAvailable, netnsAvailable, skipUnless, vppAvailable } from './harness/availability.ts';
 import { startEtcd, type EtcdHandle } from './harness/etcd.ts';
 import {
@@ -37,37 +37,6 @@ const skip = skipUnless(
   'agent on a real VPP through the CNI shim',
   allOf(etcdAvailable(), netnsAvailable(), vppAvailable()),
 );
-
-interface ShimRun {
-  code: number;
-  out: Record<string, unknown>;
-}
-
-function runShim(
-  bin: string,
-  command: string,
-  env: Record<string, string>,
-  config: unknown,
-): Promise<ShimRun> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(
-      bin,
-      [],
-      {
-        env: { PATH: process.env['PATH'] ?? '', CNI_COMMAND: command, CNI_PATH: '/nonexistent', ...env },
-        timeout: 30_000,
-      },
-      (err, stdout) => {
-        if (err && typeof err.code !== 'number') return reject(new Error(err.message, { cause: err }));
-        resolve({
-          code: typeof err?.code === 'number' ? err.code : 0,
-          out: stdout ? (JSON.parse(stdout) as Record<string, unknown>) : {},
-        });
-      },
-    );
-    child.stdin?.end(JSON.stringify(config));
-  });
-}
 
 const ping = async (netns: string, ip: string): Promise<boolean> => {
   for (let i = 0; i < 5; i++) {

@@ -2,7 +2,7 @@
 // override, the cached builds from test/tools/build.sh, Debian's etcd), plus kube-controller-
 // manager (test/tools/build.sh) which runs Deployments, ReplicaSets, EndpointSlices, garbage
 // collection and service accounts. Without it the lab still runs, and says what is missing.
-import { accessSync, constants } from 'node:fs';
+import { isExecutable } from '../../lib/files.ts';
 import { execFileSync } from 'node:child_process';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -13,15 +13,6 @@ export const CACHE_BIN = join(
 );
 
 export type Found = { ok: true; path: string; version: string } | { ok: false; reason: string };
-
-function executable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function versionOf(path: string, pattern: RegExp): string {
   try {
@@ -34,7 +25,7 @@ function versionOf(path: string, pattern: RegExp): string {
 }
 
 function find(candidates: (string | undefined)[], pattern: RegExp, missing: string): Found {
-  const path = candidates.find((p): p is string => !!p && executable(p));
+  const path = candidates.find((p): p is string => !!p && isExecutable(p));
   return path ? { ok: true, path, version: versionOf(path, pattern) } : { ok: false, reason: missing };
 }
 
@@ -110,7 +101,7 @@ export function findContainerd(): Found {
  */
 export function findKubectl(): Found {
   const path = [process.env['NETLOOM_KUBECTL'], join(CACHE_BIN, 'kubectl'), '/usr/bin/kubectl'].find(
-    (p): p is string => !!p && executable(p),
+    (p): p is string => !!p && isExecutable(p),
   );
   if (!path)
     return {

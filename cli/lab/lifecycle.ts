@@ -1,17 +1,13 @@
 // Starting one component and knowing it is ready, shared by `lab up`, `lab restart` and the
 // supervisor: a live component is left alone, a dead one is started again with the same spec.
-import { readFileSync } from 'node:fs';
+import { tailLines } from '../../lib/files.ts';
 import type { Component } from './components.ts';
 import { isAlive, readPidFile, startDaemon, stopProcess, type PidRecord } from './daemon.ts';
 import { LabError } from './exec.ts';
 import { sleep } from '../../lib/timing.ts';
 
 export function tail(file: string, lines = 25): string {
-  try {
-    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no log)';
-  }
+  return tailLines(file, lines);
 }
 
 export function runningRecord(c: Component): PidRecord | undefined {

@@ -4,11 +4,10 @@
 // unique shared-memory prefix), optionally inside a network namespace so that its af_packet
 // interfaces see that namespace's links. Facts behind the settings:
 // ../shared/notes/vpp-binary-api.md ("A real VPP on these machines").
+import { isExecutable, tailLines } from '../../lib/files.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import {
-  accessSync,
   closeSync,
-  constants,
   readdirSync,
   existsSync,
   mkdirSync,
@@ -41,15 +40,6 @@ export type VppFound = { ok: true; build: VppBuild } | { ok: false; reason: stri
 const cacheDir = (): string =>
   join(process.env['NETLOOM_CACHE_DIR'] ?? join(homedir(), '.cache', 'netloom'), 'vpp');
 
-function executable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** KEY=VALUE lines (build-vpp.sh writes no quoting). */
 export function parseEnvFile(text: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -73,7 +63,8 @@ export function findVpp(): VppFound {
     };
   const env = parseEnvFile(readFileSync(file, 'utf8'));
   const bin = env['VPP_BIN'] ?? '';
-  if (!executable(bin)) return { ok: false, reason: `${file} names VPP_BIN=${bin}, which is not executable` };
+  if (!isExecutable(bin))
+    return { ok: false, reason: `${file} names VPP_BIN=${bin}, which is not executable` };
   return {
     ok: true,
     build: {
@@ -246,14 +237,6 @@ export class VppInstance {
   }
 
   tail(lines = 30): string {
-    try {
-      return readFileSync(join(this.opts.dir, 'stdout.log'), 'utf8')
-        .trimEnd()
-        .split('\n')
-        .slice(-lines)
-        .join('\n');
-    } catch {
-      return '(no log)';
-    }
+    return tailLines(join(this.opts.dir, 'stdout.log'), lines);
   }
 }

@@ -1,7 +1,7 @@
 // Where the real components come from. A current etcd, kube-apiserver and kube-proxy are built
 // from their Go modules by test/tools/build.sh into ~/.cache/netloom/bin; Debian's etcd-server (3.4) is
 // the fallback for netloom's own store; env vars override both.
-import { accessSync, constants } from 'node:fs';
+import { isExecutable } from '../../lib/files.ts';
 import { execFileSync } from 'node:child_process';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -10,15 +10,6 @@ export const CACHE_BIN = join(
   process.env['NETLOOM_CACHE_DIR'] ?? join(homedir(), '.cache', 'netloom'),
   'bin',
 );
-
-function executable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 export type Found = { ok: true; path: string; version: string } | { ok: false; reason: string };
 
@@ -37,8 +28,8 @@ function versionOf(path: string, pattern: RegExp): string {
  */
 function locate(variable: string, fallbacks: string[]): string | { reason: string } | undefined {
   const override = process.env[variable];
-  if (!override) return fallbacks.find(executable);
-  return executable(override) ? override : { reason: `${variable}=${override} is not an executable file` };
+  if (!override) return fallbacks.find((p) => isExecutable(p));
+  return isExecutable(override) ? override : { reason: `${variable}=${override} is not an executable file` };
 }
 
 /** etcd for netloom's store and for the API server: override, cached 3.6 build, Debian's. */

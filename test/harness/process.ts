@@ -1,8 +1,9 @@
 // Child processes for tests: output to a log file (shown when a start fails), a readiness
 // probe with a deadline, stop (SIGTERM, then SIGKILL) and kill -9. Every child is also killed
 // when the test process exits, so a failing test never leaks a server.
+import { tailLines } from '../../lib/files.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { openSync, closeSync, readFileSync } from 'node:fs';
+import { openSync, closeSync } from 'node:fs';
 import { sleep } from '../../lib/timing.ts';
 
 const live = new Set<ChildProcess>();
@@ -64,11 +65,7 @@ export class TestProcess {
 
   /** The last lines of the log, for error messages. */
   tail(lines = 30): string {
-    try {
-      return readFileSync(this.logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-    } catch {
-      return '(no log)';
-    }
+    return tailLines(this.logFile, lines);
   }
 
   /** Polls `probe` until it returns true, the process dies, or the deadline passes. */
