@@ -16,6 +16,14 @@ const FLAGS = 1 | 2;
  * (af_packet_delete_if in src/plugins/af_packet/af_packet.c): on a delete that means gone.
  */
 const NO_SUCH_HOST_IF = -11;
+/**
+ * The TX ring's frames per block. VPP's default (1,024 frames of 66 KiB, room for a 64 KiB GSO
+ * packet each: AF_PACKET_DEFAULT_TX_* in af_packet.c) maps about 138 MiB of kernel memory per
+ * interface — a node with a few hundred pods would run out. 32 frames (the RX ring's default
+ * for TPACKET_V3) brings a pod to about 14 MiB, measured on VPP v26.10-rc0 (bench/vpp-real-pods.ts,
+ * docs/performance.md); VPP sends a frame as soon as it is filled, so the ring is rarely deep.
+ */
+export const TX_FRAMES_PER_BLOCK = 32;
 
 export interface VppAfPacket {
   swIfIndex: number;
@@ -37,6 +45,7 @@ export class AfPacketCalls {
       hw_addr: macBytes(mac),
       use_random_hw_addr: false,
       host_if_name: hostIfName,
+      tx_frames_per_block: TX_FRAMES_PER_BLOCK,
       flags: FLAGS,
     });
     return r['sw_if_index'] as number;
