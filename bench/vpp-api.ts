@@ -3,7 +3,11 @@
 //   - one-at-a-time round trips with the same client (what a synchronous client such as
 //     vpp_papi's does),
 //   - the same framed bytes through a raw echo server with the same window (the socket floor:
-//     no codec, no dispatch, no server logic).
+//     no codec, no dispatch, no server logic),
+//   - a real VPP (cli/lab/vpp.ts: findVpp, VppInstance as a plain process with its own startup.conf)
+//     answering the same control_pings from the same client, pipelined with the same window and
+//     one at a time, with the ratio real/fake. A machine without a VPP prints one loud
+//     "real VPP: skipped (<reason>)" line and still measures the rest.
 // Rounds are interleaved so machine noise hits all alike; the best round of each is reported.
 // Usage: npm run bench:vpp [-- --requests 200000 --window 1000 --rounds 3]
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -13,9 +17,10 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { VppClient } from '../agent/dataplane/vpp/api/client.ts';
 import { VppCodec } from '../agent/dataplane/vpp/api/codec.ts';
-import { loadApiDirectory } from '../agent/dataplane/vpp/api/definitions.ts';
+import { loadApiDirectory, type ApiDefinitions } from '../agent/dataplane/vpp/api/definitions.ts';
 import { FRAME_HEADER_SIZE, sealFrame } from '../agent/dataplane/vpp/api/framing.ts';
 import { V25_10_DIR } from '../agent/dataplane/vpp/testing/definitions.ts';
+import { findVpp, VppInstance } from '../cli/lab/vpp.ts';
 import { silentLogger } from '../lib/logging.ts';
 import { codecRates } from './vpp-codec-rates.ts';
 
@@ -99,54 +104,110 @@ function fmt(n: number): string {
   return Math.round(n).toLocaleString('en-US').padStart(11);
 }
 
+/** A real VPP with the bench's client connected, or why there is none. */
+type RealVpp =
+  | { ok: true; version: string; client: VppClient; stop(): Promise<void> }
+  | { ok: false; reason: string; failed: boolean };
+
+/** Starts VPP in `dir` (no namespace: control_ping needs no interface) and connects the client. */
+async function startRealVpp(dir: string, definitions: ApiDefinitions): Promise<RealVpp> {
+  const found = findVpp();
+  if (!found.ok) return { ok: false, reason: found.reason, failed: false };
+  const vpp = new VppInstance({ build: found.build, dir });
+  let client: VppClient | undefined;
+  const stop = async (): Promise<void> => {
+    await client?.close().catch(() => undefined);
+    await vpp.stop();
+  };
+  try {
+    await vpp.start();
+    client = await VppClient.connect({
+      socketPath: vpp.paths.apiSocket,
+      definitions,
+      logger: silentLogger(),
+      liveness: false,
+    });
+    if (!client.supports('control_ping')) throw new Error('VPP lacks control_ping at our CRC');
+  } catch (err) {
+    await stop();
+    return { ok: false, reason: `VPP ${found.build.version} did not serve: ${String(err)}`, failed: true };
+  }
+  return { ok: true, version: found.build.version, client, stop };
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'netloom-bench-vpp-'));
-  const defs = await loadApiDirectory(V25_10_DIR);
-  const fake = await startWorker('fake', join(dir, 'fake.sock'));
-  const echo = await startWorker('echo', join(dir, 'echo.sock'));
-  const client = await VppClient.connect({
-    socketPath: join(dir, 'fake.sock'),
-    definitions: defs,
-    logger: silentLogger(),
-    liveness: false,
-  });
-  const frame = sealFrame(
-    new VppCodec(defs).encode(
-      'control_ping',
-      {},
-      { msgId: 1, clientIndex: 0x80000000, context: 1 },
-      FRAME_HEADER_SIZE,
-    ),
-  );
-  await pipelined(client, 20_000); // warm-up
-  await rawEcho(join(dir, 'echo.sock'), frame, 20_000);
-  const best = { pipe: 0, seq: 0, echo: 0 };
-  for (let r = 0; r < ROUNDS; r++) {
-    best.pipe = Math.max(best.pipe, await pipelined(client, REQUESTS));
-    best.seq = Math.max(best.seq, await sequential(client, SEQUENTIAL));
-    best.echo = Math.max(best.echo, await rawEcho(join(dir, 'echo.sock'), frame, REQUESTS));
-  }
-  await client.close();
-  await fake.terminate();
-  await echo.terminate();
-  rmSync(dir, { recursive: true, force: true });
+  let real: RealVpp = { ok: false, reason: 'not started', failed: false };
+  try {
+    const defs = await loadApiDirectory(V25_10_DIR);
+    const fake = await startWorker('fake', join(dir, 'fake.sock'));
+    const echo = await startWorker('echo', join(dir, 'echo.sock'));
+    const client = await VppClient.connect({
+      socketPath: join(dir, 'fake.sock'),
+      definitions: defs,
+      logger: silentLogger(),
+      liveness: false,
+    });
+    real = await startRealVpp(join(dir, 'vpp'), defs);
+    const frame = sealFrame(
+      new VppCodec(defs).encode(
+        'control_ping',
+        {},
+        { msgId: 1, clientIndex: 0x80000000, context: 1 },
+        FRAME_HEADER_SIZE,
+      ),
+    );
+    await pipelined(client, 20_000); // warm-up
+    await rawEcho(join(dir, 'echo.sock'), frame, 20_000);
+    if (real.ok) await pipelined(real.client, 20_000);
+    const best = { pipe: 0, seq: 0, echo: 0, realPipe: 0, realSeq: 0 };
+    for (let r = 0; r < ROUNDS; r++) {
+      best.pipe = Math.max(best.pipe, await pipelined(client, REQUESTS));
+      best.seq = Math.max(best.seq, await sequential(client, SEQUENTIAL));
+      best.echo = Math.max(best.echo, await rawEcho(join(dir, 'echo.sock'), frame, REQUESTS));
+      if (real.ok) {
+        best.realPipe = Math.max(best.realPipe, await pipelined(real.client, REQUESTS));
+        best.realSeq = Math.max(best.realSeq, await sequential(real.client, SEQUENTIAL));
+      }
+    }
+    await client.close();
+    await fake.terminate();
+    await echo.terminate();
 
-  console.log(
-    `VPP API bridge vs fake VPP (worker thread, unix socket), best of ${ROUNDS} rounds, window ${WINDOW}`,
-  );
-  console.log(`  pipelined request/reply (control_ping)  ${fmt(best.pipe)} req/s   ${REQUESTS} requests`);
-  console.log(
-    `  one at a time (synchronous peer)        ${fmt(best.seq)} req/s   ${(best.pipe / best.seq).toFixed(1)}× slower than pipelined`,
-  );
-  console.log(
-    `  raw socket echo, same bytes (floor)     ${fmt(best.echo)} frames/s   pipelined = ${((best.pipe / best.echo) * 100).toFixed(0)} % of it`,
-  );
-  console.log(
-    `  target ≥ ${TARGET.toLocaleString('en-US')} req/s: ${best.pipe >= TARGET ? 'met' : '*** NOT MET ***'}`,
-  );
-  console.log('Codec (single thread):');
-  for (const r of codecRates(new VppCodec(defs)))
-    console.log(`  ${r.name.padEnd(42)} ${fmt(r.opsPerSec)} msg/s`);
+    console.log(
+      `VPP API bridge vs fake VPP (worker thread, unix socket), best of ${ROUNDS} rounds, window ${WINDOW}`,
+    );
+    console.log(`  pipelined request/reply (control_ping)  ${fmt(best.pipe)} req/s   ${REQUESTS} requests`);
+    console.log(
+      `  one at a time (synchronous peer)        ${fmt(best.seq)} req/s   ${(best.pipe / best.seq).toFixed(1)}× slower than pipelined`,
+    );
+    console.log(
+      `  raw socket echo, same bytes (floor)     ${fmt(best.echo)} frames/s   pipelined = ${((best.pipe / best.echo) * 100).toFixed(0)} % of it`,
+    );
+    console.log(
+      `  target ≥ ${TARGET.toLocaleString('en-US')} req/s: ${best.pipe >= TARGET ? 'met' : '*** NOT MET ***'}`,
+    );
+    if (real.ok) {
+      console.log(
+        `Real VPP ${real.version} (own process, unix socket, same client and definitions), same rounds, window ${WINDOW}`,
+      );
+      console.log(
+        `  pipelined request/reply (control_ping)  ${fmt(best.realPipe)} req/s   real/fake ${(best.realPipe / best.pipe).toFixed(2)}`,
+      );
+      console.log(
+        `  one at a time                           ${fmt(best.realSeq)} req/s   real/fake ${(best.realSeq / best.seq).toFixed(2)}; ${(best.realPipe / best.realSeq).toFixed(1)}× slower than pipelined`,
+      );
+    } else {
+      console.log(`*** real VPP: skipped (${real.reason}) ***`);
+      if (real.failed) process.exitCode = 1;
+    }
+    console.log('Codec (single thread):');
+    for (const r of codecRates(new VppCodec(defs)))
+      console.log(`  ${r.name.padEnd(42)} ${fmt(r.opsPerSec)} msg/s`);
+  } finally {
+    if (real.ok) await real.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 await main();
