@@ -54,11 +54,9 @@ import type { Address } from '../agent/items/values.ts';
 import type { Item } from '../agent/scheduler/descriptor.ts';
 import { KvScheduler } from '../agent/scheduler/scheduler.ts';
 import type { TxnRecord } from '../agent/scheduler/txn-log.ts';
-import { kernelPorts } from '../agent/dataplane/linux/driver.ts';
 import { nodeItems, podItems, podSubnet, type TestPod } from '../agent/dataplane/linux/test-items.ts';
 import { VppClient } from '../agent/dataplane/vpp/api/client.ts';
 import type { Uplink } from '../agent/dataplane/vpp/descriptors/snat.ts';
-import { vppDriverWith } from '../agent/dataplane/vpp/driver.ts';
 import { TX_FRAMES_PER_BLOCK } from '../agent/dataplane/vpp/calls/af-packet.ts';
 import { loadV25Definitions } from '../agent/dataplane/vpp/testing/definitions.ts';
 import { UPLINK } from '../agent/dataplane/vpp/testing/driver-lab.ts';
@@ -66,7 +64,7 @@ import { nodes } from '../agent/dataplane/vpp/testing/items.ts';
 import type { VppFields } from '../agent/dataplane/vpp/api/field-codecs.ts';
 import type { VppApi } from '../agent/dataplane/vpp/vpp-api.ts';
 import { netnsAvailable } from '../test/harness/availability.ts';
-import { runTag, startRealVppNode, startUnderlay } from '../test/vpp-real-support.ts';
+import { runTag, startRealVppNode, startUnderlay, vethScheduler } from '../test/vpp-real-support.ts';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -197,16 +195,7 @@ interface RoundResult {
   deleteMs: number;
 }
 
-const newScheduler = (s: Subject): KvScheduler =>
-  new KvScheduler({
-    driver: vppDriverWith(s.api, {
-      uplink: s.uplink,
-      podInterface: 'veth',
-      podLinks: kernelPorts({ hostNetns: s.hostNetns }).links,
-    }),
-    logger: silentLogger(),
-    retry: { auto: false },
-  });
+const newScheduler = (s: Subject): KvScheduler => vethScheduler(s.api, s.uplink, s.hostNetns);
 
 function must(rec: TxnRecord, what: string, subject: string): void {
   if (rec.errors.length === 0) return;

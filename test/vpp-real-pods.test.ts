@@ -5,14 +5,11 @@
 // reaches the underlay through VPP's source NAT; a new agent's resync makes zero changes; VPP
 // killed and started empty is put back by a resync and the pods reach each other again.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../lib/logging.ts';
 import { run } from '../cli/lab/exec.ts';
 import { addNetns, delNetns } from '../cli/lab/netns.ts';
 import { KvScheduler } from '../agent/scheduler/scheduler.ts';
 import type { Item } from '../agent/scheduler/descriptor.ts';
-import { kernelPorts } from '../agent/dataplane/linux/driver.ts';
 import { nodeItems, podItems, type TestPod } from '../agent/dataplane/linux/test-items.ts';
-import { vppDriverWith } from '../agent/dataplane/vpp/driver.ts';
 import { loadV25Definitions } from '../agent/dataplane/vpp/testing/definitions.ts';
 import { nodes } from '../agent/dataplane/vpp/testing/items.ts';
 import { allOf, netnsAvailable, skipUnless, vppAvailable } from './harness/availability.ts';
@@ -20,6 +17,7 @@ import {
   runTag,
   startRealVppNode,
   startUnderlay,
+  vethScheduler,
   type RealVppNode,
   type Underlay,
 } from './vpp-real-support.ts';
@@ -74,16 +72,7 @@ describe.skipIf(skip)('pods through a real VPP (veth + af_packet)', () => {
         await addNetns(nsName(p));
         podNs.push(nsName(p));
       }
-      const newScheduler = (): KvScheduler =>
-        new KvScheduler({
-          driver: vppDriverWith(vpp.client, {
-            uplink: vpp.uplink,
-            podInterface: 'veth',
-            podLinks: kernelPorts({ hostNetns: vpp.netns }).links,
-          }),
-          logger: silentLogger(),
-          retry: { auto: false },
-        });
+      const newScheduler = (): KvScheduler => vethScheduler(vpp.client, vpp.uplink, vpp.netns);
       const items = [...nodeItems(self, pair), ...pods.flatMap((p) => podItems(self, p))];
       built.push({ vpp, scheduler: newScheduler(), items, pods, newScheduler });
     }

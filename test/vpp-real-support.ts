@@ -10,6 +10,11 @@ import { silentLogger } from '../lib/logging.ts';
 import { VppClient } from '../agent/dataplane/vpp/api/client.ts';
 import type { ApiDefinitions } from '../agent/dataplane/vpp/api/definitions.ts';
 import { addNetns, delNetns, ipBatch } from '../cli/lab/netns.ts';
+import { KvScheduler } from '../agent/scheduler/scheduler.ts';
+import { kernelPorts } from '../agent/dataplane/linux/driver.ts';
+import { vppDriverWith } from '../agent/dataplane/vpp/driver.ts';
+import type { Uplink } from '../agent/dataplane/vpp/descriptors/snat.ts';
+import type { VppApi } from '../agent/dataplane/vpp/vpp-api.ts';
 import { findVpp, VppInstance, type VppBuild } from '../cli/lab/vpp.ts';
 
 export interface RealVppNode {
@@ -113,6 +118,19 @@ async function configureUplink(vpp: VppInstance, address: string): Promise<void>
   await vpp.vppctl('create', 'host-interface', 'name', 'up0');
   await vpp.vppctl('set', 'interface', 'state', 'host-up0', 'up');
   await vpp.vppctl('set', 'interface', 'ip', 'address', 'host-up0', `${address}/24`);
+}
+
+/**
+ * A KV scheduler over the vpp driver's veth form, as an agent on a node without vhost-net runs
+ * it: pod links wired by the Linux driver in `hostNetns`, VPP's namespace. A new one is an
+ * agent restart.
+ */
+export function vethScheduler(api: VppApi, uplink: Uplink, hostNetns: string): KvScheduler {
+  return new KvScheduler({
+    driver: vppDriverWith(api, { uplink, podInterface: 'veth', podLinks: kernelPorts({ hostNetns }).links }),
+    logger: silentLogger(),
+    retry: { auto: false },
+  });
 }
 
 /** Waits until the client reports `connected` again (after VPP restarted). */
