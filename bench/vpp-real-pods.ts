@@ -41,12 +41,13 @@
 // nlbp-<pid>- namespaces of earlier runs whose process is gone, at the start).
 // Usage: npm run bench:vpp-pods [-- --pods 1000 --rounds 2 --memory-share 0.5]
 //        npm run bench:vpp-pods -- --ipv6 off   (the subnet's 253 pods)
+//        npm run bench:vpp-pods -- --ipv6 off --node-prefix 22 --memory-share 0.7 --rounds 1   (1,000)
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { silentLogger } from '../lib/logging.ts';
-import { addressOf, formatIp, parseIp, parsePrefix, sizeOf } from '../lib/cidr.ts';
+import { addressOf, formatIp, networkOf, parseIp, parsePrefix, sizeOf } from '../lib/cidr.ts';
 import { runOk } from '../cli/lab/exec.ts';
 import { addNetns, delNetns, listNetns } from '../cli/lab/netns.ts';
 import { findVpp } from '../cli/lab/vpp.ts';
@@ -74,6 +75,12 @@ function arg(name: string, fallback: number): number {
 const PODS_ASKED = arg('pods', 1_000);
 const ROUNDS = arg('rounds', 2);
 const MEMORY_SHARE = arg('memory-share', 0.5);
+/**
+ * The node gateway's prefix length (24: the test items as they are). Below 24 the bench widens
+ * the gateway to /N around 10.1.<id>.1 and leaves the peers out (their /24s would overlap), so a
+ * node can hold more pods than a /24: not the test items' node, and the output says so.
+ */
+const NODE_PREFIX = arg('node-prefix', 24);
 /** Namespaces made or removed at once (each is one or two `ip` processes). */
 const PARALLEL = 8;
 /** false (--ipv6 off): the bench disables IPv6 in the pods' and VPP's namespaces (see the header). */
@@ -114,11 +121,21 @@ async function inParallel<T>(items: readonly T[], f: (t: T) => Promise<void>): P
   await Promise.all(Array.from({ length: Math.min(PARALLEL, items.length) }, lane));
 }
 
+/** The node's items: the test items', or (--node-prefix below 24) a wider gateway and no peers. */
+function nodeItemsFor(prefix: number): Item[] {
+  if (prefix >= 24) return nodeItems(SELF, nodes);
+  return nodeItems(SELF, [SELF]).map((i) => {
+    const v = i.value as Partial<Address>;
+    return v.role === 'pod-gateway' ? { ...i, value: { ...v, address: `10.1.${SELF.id}.1/${prefix}` } } : i;
+  });
+}
+
 /** Every address of the node's pod subnet but its network, broadcast and gateway addresses. */
 function podAddresses(node: Item[]): { subnet: string; gateway: string; addresses: string[] } {
-  const subnet = podSubnet(SELF.id);
   const gw = node.find((i) => (i.value as Partial<Address>).role === 'pod-gateway');
-  const gateway = addressOf((gw?.value as Address | undefined)?.address ?? '');
+  const gatewayCidr = (gw?.value as Address | undefined)?.address ?? '';
+  const gateway = addressOf(gatewayCidr);
+  const subnet = NODE_PREFIX >= 24 ? podSubnet(SELF.id) : networkOf(gatewayCidr);
   const p = parsePrefix(subnet, 'podSubnet');
   const gwNum = parseIp(gateway);
   const addresses: string[] = [];
@@ -360,7 +377,7 @@ async function main(): Promise<void> {
   if (stale > 0) console.log(`(removed ${stale} namespaces left by earlier runs of this bench)`);
 
   const definitions = await loadV25Definitions();
-  const nodeIt = nodeItems(SELF, nodes);
+  const nodeIt = nodeItemsFor(NODE_PREFIX);
   const plan = podAddresses(nodeIt);
   const limits: string[] = [];
   let count = Math.min(PODS_ASKED, plan.addresses.length);
@@ -504,6 +521,10 @@ async function main(): Promise<void> {
   if (TX_FRAMES !== TX_FRAMES_PER_BLOCK)
     console.log(
       `  *** NOT production's request: the bench sends tx_frames_per_block ${TX_FRAMES} in af_packet_create_v3 (the driver sends ${TX_FRAMES_PER_BLOCK}) ***`,
+    );
+  if (NODE_PREFIX < 24)
+    console.log(
+      `  *** NOT the test items' node: its gateway widened to ${plan.gateway}/${NODE_PREFIX} (${plan.subnet}), no peers (--node-prefix ${NODE_PREFIX}) ***`,
     );
   if (!IPV6)
     console.log(
