@@ -117,11 +117,21 @@ describe.skipIf(skip)('NodeIdentity (real etcd)', () => {
 
   it('after an etcd restore from before B joined: B re-claims its ID, C joining then never gets it', async () => {
     const ks = new Keyspace(`nid${++n}`);
+    // After a restart, gRPC may fail a first request while it reconnects (seen under load in
+    // CI: UNAVAILABLE "No connection established"); what is tested here begins once etcd answers.
+    const answering = (): Promise<void> =>
+      until(() =>
+        store.get(ks.key({ kind: 'nodeInfo', name: 'a' })).then(
+          () => true,
+          () => false,
+        ),
+      );
     const a = await start(options(ks, 'a', dir()));
     await etcd.stop();
     const backup = etcd.backup();
     dirs.push(backup);
     await etcd.start();
+    await answering();
     const restored: string[] = [];
     const b = await start(options(ks, 'b', dir(), { onRestored: async () => void restored.push('b') }));
     // The tests' clusters share this etcd, and node IDs are store-wide: B takes the next one.
@@ -129,6 +139,7 @@ describe.skipIf(skip)('NodeIdentity (real etcd)', () => {
     await etcd.stop();
     etcd.restore(backup);
     await etcd.start();
+    await answering();
     // B's records are gone from etcd; C joins right now (whether B or C acts first is a race
     // here; test/agent-identity.test.ts forces C first by stopping B's process).
     const c = await start(options(ks, 'c', dir()));
