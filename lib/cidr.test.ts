@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  hostOfPrefix,
   addressOf,
   bigIntToIp,
   broadcastOf,
@@ -24,6 +25,15 @@ import {
   subtract,
 } from './cidr.ts';
 import { ConfigError } from './errors.ts';
+
+describe('hostOfPrefix', () => {
+  it('names the host of a /32 or /128 and nothing else', () => {
+    expect(hostOfPrefix('10.1.1.11/32')).toBe('10.1.1.11');
+    expect(hostOfPrefix('fd00::5/128')).toBe('fd00::5');
+    for (const t of ['10.1.1.0/24', 'fd00::/64', '10.1.1.11', 'nonsense/32', '10.1.1.1/33', ''])
+      expect([t, hostOfPrefix(t)]).toEqual([t, '']);
+  });
+});
 
 describe('IPv4 as numbers', () => {
   it('parses dotted quads and formats them back', () => {

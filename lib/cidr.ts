@@ -91,6 +91,12 @@ export function splitCidr(text: string, opts: { bare?: boolean } = {}): Cidr | u
   return { ip, length: Number(len), family: f };
 }
 
+/** The address of a host prefix (/32, /128), '' for any other prefix or text. */
+export function hostOfPrefix(text: string): string {
+  const c = splitCidr(text, { bare: false });
+  return c !== undefined && c.length === bitsOf(c.family) ? c.ip : '';
+}
+
 /** Whether `s` is 'ip/len' with a valid address and length for its family. */
 export function isCidr(s: string): boolean {
   return splitCidr(s, { bare: false }) !== undefined;

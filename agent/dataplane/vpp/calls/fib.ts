@@ -72,6 +72,8 @@ function pathOf(f: VppFields, ipv6: boolean): VppPath {
 
 export class FibCalls {
   private readonly api: VppApi;
+  /** fib_source_dump: id → name. */
+  private readonly sourceNames = new Map<number, string>();
 
   constructor(api: VppApi) {
     this.api = api;
@@ -122,26 +124,31 @@ export class FibCalls {
    * them — which only the source tells from a route netloom added.
    */
   async routes(vrf: number, ipv6: boolean): Promise<VppRoute[]> {
-    const names = new Map(
-      (await this.api.dump('fib_source_dump')).map((d) => {
-        const src = d['src'] as VppFields;
-        return [src['id'] as number, src['name'] as string];
-      }),
-    );
     const details = await this.api.dump('ip_route_v2_dump', {
       src: 0,
       table: { table_id: vrf, is_ip6: ipv6 },
     });
-    return details.map((d) => {
+    const ids = details.map((d) => (d['route'] as VppFields)['src'] as number);
+    // The source names are VPP's for as long as it runs (plugins register them at start), so
+    // they are asked for again only when a dump names an id not known yet (a restarted VPP).
+    if (ids.some((id) => !this.sourceNames.has(id))) await this.loadSourceNames();
+    return details.map((d, i) => {
       const r = d['route'] as VppFields;
-      const src = r['src'] as number;
       return {
         vrf,
         dst: fromPrefix(r['prefix'] as VppFields),
         paths: (r['paths'] as VppFields[]).map((p) => pathOf(p, ipv6)),
-        source: names.get(src) ?? `source ${src}`,
+        source: this.sourceNames.get(ids[i]!) ?? `source ${ids[i]!}`,
       };
     });
+  }
+
+  private async loadSourceNames(): Promise<void> {
+    this.sourceNames.clear();
+    for (const d of await this.api.dump('fib_source_dump')) {
+      const src = d['src'] as VppFields;
+      this.sourceNames.set(src['id'] as number, src['name'] as string);
+    }
   }
 
   async setNeighbor(swIfIndex: number, ip: string, mac: string): Promise<void> {

@@ -24,7 +24,7 @@ import { API_SOURCE, type FibCalls, type VppPath, type VppRoute } from '../calls
 import type { InterfaceCalls } from '../calls/interfaces.ts';
 import { check, isCidr, isIp, isIp4, isVrf } from '../validate.ts';
 import { VRF_NAME_PREFIX } from './vrf.ts';
-import { bigIntToIp, ipToBigInt } from '../../../../lib/cidr.ts';
+import { bigIntToIp, hostOfPrefix, ipToBigInt } from '../../../../lib/cidr.ts';
 
 /** What an interface item's metadata offers to routes through it. */
 export interface RouteTargetMeta {
@@ -77,15 +77,13 @@ export function vppRoute(v: Route, target: RouteTargetMeta | undefined): VppRout
     // A host route through an interface without a next hop is recorded by VPP with the host as
     // its next hop (fib_table_route_path_fixup: an attached host path); asking for exactly that
     // keeps what is sent and what a dump shows the same.
-    path = { type: 'via', swIfIndex: target.swIfIndex, nextHop: gateway === '' ? hostOf(v.dst) : gateway };
+    path = {
+      type: 'via',
+      swIfIndex: target.swIfIndex,
+      nextHop: gateway === '' ? hostOfPrefix(v.dst) : gateway,
+    };
   }
   return { vrf: v.vrf, dst: v.dst, paths: [path] };
-}
-
-/** The address of a /32 or /128 prefix, '' for any other. */
-function hostOf(cidr: string): string {
-  const [ip = '', len] = cidr.split('/');
-  return (ip.includes(':') ? len === '128' : len === '32') ? ip : '';
 }
 
 const samePaths = (a: VppRoute, b: VppRoute): boolean => JSON.stringify(a.paths) === JSON.stringify(b.paths);

@@ -64,6 +64,16 @@ export function snatDescriptor(
       : { ip: uplink.address, protocol: UDP, port: vxlanPort, vrf: 0 };
   const sameIdentity = (a: NatIdentity, b: NatIdentity): boolean =>
     a.ip === b.ip && a.protocol === b.protocol && a.port === b.port && a.vrf === b.vrf;
+  // Create and update alike: the uplink outside, VXLAN let through, the address in the pool.
+  const apply = async (v: SourceNat): Promise<SnatMeta> => {
+    const sw = await uplinkIndex();
+    await nat.enable();
+    await nat.setInterface(sw, 'outside', true);
+    const identity = vxlanIdentity();
+    if (identity !== undefined) await nat.addIdentity(identity, true);
+    await nat.addAddress(addressOf(v), true);
+    return { address: addressOf(v), uplinkSwIfIndex: sw };
+  };
   const uplinkIndex = async (): Promise<number> => {
     if (uplink === undefined)
       throw new DataPlaneError('source NAT needs the driver option `uplink` (interface and address)');
@@ -101,25 +111,11 @@ export function snatDescriptor(
 
     dependencies: (_key, v) => snatDependencies(v),
 
-    async create(_key, v) {
-      const sw = await uplinkIndex();
-      await nat.enable();
-      await nat.setInterface(sw, 'outside', true);
-      const identity = vxlanIdentity();
-      if (identity !== undefined) await nat.addIdentity(identity, true);
-      await nat.addAddress(addressOf(v), true);
-      return { address: addressOf(v), uplinkSwIfIndex: sw };
-    },
+    create: (_key, v) => apply(v),
 
     async update(_key, old, v, meta) {
       if (addressOf(old) !== addressOf(v)) await nat.addAddress(meta?.address ?? addressOf(old), false);
-      const sw = await uplinkIndex();
-      await nat.enable();
-      await nat.setInterface(sw, 'outside', true);
-      const identity = vxlanIdentity();
-      if (identity !== undefined) await nat.addIdentity(identity, true);
-      await nat.addAddress(addressOf(v), true);
-      return { address: addressOf(v), uplinkSwIfIndex: sw };
+      return apply(v);
     },
 
     async delete(_key, v, meta) {

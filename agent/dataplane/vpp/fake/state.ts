@@ -4,7 +4,7 @@
 // kept in the API's own shapes so dumps return what was configured.
 import { fromAddress, fromPrefix, toAddress, toPrefix } from '../addresses.ts';
 import type { VppFields } from '../api/field-codecs.ts';
-import { broadcastOf, networkOf } from '../../../../lib/cidr.ts';
+import { broadcastOf, hostOfPrefix, networkOf } from '../../../../lib/cidr.ts';
 
 export const IF_ADMIN_UP = 1;
 export const IF_LINK_UP = 2;
@@ -283,13 +283,12 @@ export class FakeVppState {
   route(table: VppFields, cidr: string, paths: VppFields[]): VppFields {
     // fib_table_route_path_fixup: a host prefix through an interface with no next hop is an
     // attached host path, recorded with the host address as its next hop.
-    const [host = '', len] = cidr.split('/');
-    const isHost = host.includes(':') ? len === '128' : len === '32';
+    const host = hostOfPrefix(cidr);
     paths = paths.map((p) => {
       const un = ((p['nh'] as VppFields | undefined)?.['address'] ?? {}) as VppFields;
       const bytes = (un['ip6'] ?? un['ip4']) as Uint8Array | undefined;
       const zero = bytes === undefined || bytes.every((b) => b === 0);
-      if (!isHost || !zero || p['type'] !== 0 || p['sw_if_index'] === 0xffffffff) return p;
+      if (host === '' || !zero || p['type'] !== 0 || p['sw_if_index'] === 0xffffffff) return p;
       return { ...p, nh: { ...(p['nh'] as VppFields), address: toAddress(host)['un'] as VppFields } };
     });
     return {
