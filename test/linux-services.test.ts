@@ -13,6 +13,7 @@ import { countingRunner, spawnRunner } from '../agent/dataplane/linux/exec.ts';
 import { frontendChain } from '../agent/dataplane/linux/service-plan.ts';
 import {
   nodeItems,
+  POD_CIDR,
   podItems,
   serviceItem,
   type TestNode,
@@ -50,7 +51,32 @@ const services = (): Record<string, Item<Service>> => ({
   affinity: serviceItem('10.96.0.30', 'TCP', TCP, be(0, 1, 2), { affinitySeconds: 60 }),
   keepSource: serviceItem('10.96.0.40', 'TCP', TCP, be(0, 1, 2), { masqueradeOutside: null }),
   udp: serviceItem('10.96.0.53', 'UDP', UDP, udpBe(0, 1, 2)),
+  // externalTrafficPolicy: Local as the renderer writes it: p0 is "this node's" backend.
+  local: serviceItem('10.96.0.70', 'TCP', TCP, be(0), {
+    ...LOCAL,
+    inCluster: { sources: [POD_CIDR], backends: be(0, 1, 2) },
+  }),
+  localNone: serviceItem('10.96.0.71', 'TCP', TCP, [], {
+    ...LOCAL,
+    inCluster: { sources: [POD_CIDR], backends: be(1, 2) },
+  }),
+  localAffinity: serviceItem('10.96.0.72', 'TCP', TCP, be(0), {
+    ...LOCAL,
+    affinitySeconds: 60,
+    inCluster: { sources: [POD_CIDR], backends: be(0, 1, 2) },
+  }),
+  lbOpen: serviceItem('10.96.0.80', 'TCP', TCP, be(0, 1, 2), {
+    kind: 'load-balancer',
+    masqueradeOutside: [],
+    sourceRanges: [`${outside.ip}/32`, '192.0.2.0/24'],
+  }),
+  lbClosed: serviceItem('10.96.0.81', 'TCP', TCP, be(0, 1, 2), {
+    kind: 'load-balancer',
+    masqueradeOutside: [],
+    sourceRanges: ['192.0.2.0/24'],
+  }),
 });
+const LOCAL = { kind: 'external-ip', masqueradeOutside: null, noBackends: 'drop' } as const;
 let svc = {} as Record<string, Item<Service>>;
 
 const desired = (): Item[] => [
@@ -218,6 +244,44 @@ describe.skipIf(skip)('linux services in network namespaces', () => {
     const after = replies().filter((r) => r.at > removedAt + 100);
     expect(after.length).toBeGreaterThan(3);
     expect(after.map((r) => r.server)).not.toContain(`p${gone}`);
+  });
+
+  it('Local policy: the outside world meets only local backends and keeps its address; pods and the node meet all', async () => {
+    const out = tally(await ask(outside.netns, 'tcp', '10.96.0.70', TCP, 10));
+    expect(out.errors).toEqual([]);
+    expect([...out.by.keys()]).toEqual(['p0']);
+    expect([...out.seen]).toEqual([outside.ip]);
+    const pod = tally(await ask(client(), 'tcp', '10.96.0.70', TCP, 40));
+    expect(pod.errors).toEqual([]);
+    expect([...pod.by.keys()].sort()).toEqual(['p0', 'p1', 'p2']);
+    expect([...pod.seen]).toEqual([pods[3]!.ip]);
+    const fromNode = tally(await ask(node.netns, 'tcp', '10.96.0.70', TCP, 40));
+    expect(fromNode.errors).toEqual([]);
+    expect([...fromNode.by.keys()].sort()).toEqual(['p0', 'p1', 'p2']);
+    // No backend here: the outside world is dropped, pods are still served by the others.
+    const [none] = await ask(outside.netns, 'tcp', '10.96.0.71', TCP, 1);
+    expect(none?.error).toBe('timeout');
+    const podNone = tally(await ask(client(), 'tcp', '10.96.0.71', TCP, 20));
+    expect(podNone.errors).toEqual([]);
+    expect([...podNone.by.keys()].sort()).toEqual(['p1', 'p2']);
+    // With affinity: the outside world still meets p0 only; a pod sticks to one of the three.
+    expect([...tally(await ask(outside.netns, 'tcp', '10.96.0.72', TCP, 5)).by.keys()]).toEqual(['p0']);
+    const sticky = tally(await ask(client(), 'tcp', '10.96.0.72', TCP, 10));
+    expect(sticky.errors).toEqual([]);
+    expect(sticky.by.size).toBe(1);
+    console.log(
+      `services: Local policy, from a pod ${JSON.stringify(Object.fromEntries(pod.by))}, ` +
+        `from the node ${JSON.stringify(Object.fromEntries(fromNode.by))}, from outside ${JSON.stringify(Object.fromEntries(out.by))}`,
+    );
+  });
+
+  it('admits only the source ranges to a load-balancer IP', async () => {
+    const open = tally(await ask(outside.netns, 'tcp', '10.96.0.80', TCP, 5));
+    expect(open.errors).toEqual([]);
+    const [closed] = await ask(outside.netns, 'tcp', '10.96.0.81', TCP, 1);
+    expect(closed?.error).toBe('timeout');
+    const [fromPod] = await ask(client(), 'tcp', '10.96.0.81', TCP, 1);
+    expect(fromPod?.error).toBe('timeout');
   });
 
   it('sends no new connection to a removed backend', async () => {

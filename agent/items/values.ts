@@ -152,6 +152,19 @@ export interface Service {
   masqueradeOutside: string[] | null;
   /** ClientIP affinity timeout in seconds; 0 for none. */
   affinitySeconds: number;
+  /**
+   * `loadBalancerSourceRanges` of a load-balancer frontend: only clients inside these prefixes
+   * reach it, every other new connection is dropped. Absent: every client. Present and empty:
+   * no client (the Service named ranges, none of them usable here).
+   */
+  sourceRanges?: string[];
+  /**
+   * `externalTrafficPolicy: Local` as kube-proxy applies it to clients inside the cluster: a
+   * connection from these prefixes (the pod CIDR, the custom networks), or from the node itself
+   * (masqueraded), is served as under the Cluster policy, by `backends` here; `backends` above
+   * (this node's own) serve everyone else, who keep their address. Absent: `backends` serve all.
+   */
+  inCluster?: { sources: string[]; backends: ServiceBackend[] };
 }
 
 /**

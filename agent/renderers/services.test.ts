@@ -26,6 +26,7 @@ const svc = (over: Partial<K8sService> = {}): K8sService => ({
   healthCheckNodePort: 0,
   externalName: '',
   publishNotReadyAddresses: false,
+  loadBalancerSourceRanges: [],
   ...over,
 });
 
@@ -153,6 +154,50 @@ describe('renderService', () => {
     ]);
     const elsewhere = values(renderService(ctx, s, http8080([{ ip: '10.1.2.7' }])));
     expect(elsewhere[1]).toMatchObject({ backends: [], noBackends: 'drop' });
+    // Clients inside the cluster are served by every endpoint, as kube-proxy does; the ClusterIP
+    // has no such split.
+    expect(items[0]!.inCluster).toBeUndefined();
+    expect(items[1]!.inCluster?.sources).toEqual(['10.1.0.0/16']);
+    expect(backends({ ...items[1]!, backends: items[1]!.inCluster!.backends })).toEqual([
+      '10.1.1.5:8080*',
+      '10.1.2.7:8080',
+    ]);
+    expect(elsewhere[1]!.inCluster?.backends.map((b) => b.ip)).toEqual(['10.1.2.7']);
+    // Custom networks' pods are inside the cluster too.
+    const withNets = values(renderService(ctx, s, http8080([{ ip: '10.1.2.7' }]), ['10.20.0.0/16']));
+    expect(withNets[1]!.inCluster?.sources).toEqual(['10.1.0.0/16', '10.20.0.0/16']);
+  });
+
+  it('loadBalancerSourceRanges restrict the load-balancer IPs only; an unreadable list admits nobody', () => {
+    const lb = (ranges: string[]): Service[] =>
+      values(
+        renderService(
+          ctx,
+          svc({
+            type: 'LoadBalancer',
+            externalIps: ['198.51.100.7'],
+            loadBalancerIps: ['203.0.113.10'],
+            loadBalancerSourceRanges: ranges,
+            ports: [
+              { name: 'http', protocol: 'TCP', port: 80, targetPort: null, nodePort: 30080, appProtocol: '' },
+            ],
+          }),
+          http8080([{ ip: '10.1.2.7' }]),
+        ),
+      );
+    const by = (list: Service[]): Record<string, string[] | undefined> =>
+      Object.fromEntries(list.map((v) => [v.kind, v.sourceRanges]));
+    expect(by(lb(['192.0.2.9/24', '198.51.100.0/25', '192.0.2.0/24']))).toEqual({
+      'cluster-ip': undefined,
+      'external-ip': undefined,
+      'load-balancer': ['192.0.2.0/24', '198.51.100.0/25'],
+      'node-port': undefined,
+    });
+    expect(by(lb([]))['load-balancer']).toBeUndefined();
+    expect(by(lb(['not-a-cidr', '10.0.0.0/33']))['load-balancer']).toEqual([]);
+    // Only IPv6 ranges: they restrict the IPv6 addresses, not the IPv4 ones (kube-proxy's reading).
+    expect(by(lb(['2001:db8::/32']))['load-balancer']).toBeUndefined();
+    expect(by(lb(['2001:db8::/32', 'junk', '192.0.2.0/24']))['load-balancer']).toEqual(['192.0.2.0/24']);
   });
 
   it('internalTrafficPolicy Local: the ClusterIP keeps only local endpoints and drops when none', () => {

@@ -14,9 +14,14 @@
 //   (the backend may be on another node), cluster-IP traffic whose source is outside the pod
 //   CIDR (the node itself, the underlay); a pod reaching itself through its Service (hairpin)
 //   always, which the driver detects per backend;
+// - under `externalTrafficPolicy: Local`, clients inside the cluster (pods, the node itself) are
+//   still served by every endpoint, as kube-proxy does (`inCluster`): only the outside world is
+//   held to this node's endpoints;
+// - `loadBalancerSourceRanges` (or kube-proxy's older annotation) restrict the load-balancer IPs
+//   to those clients; an unreadable list restricts to nobody rather than to everybody;
 // - headless Services and ExternalName Services program nothing.
 // Anything malformed (a peer wrote it, or a newer KSR) is skipped, never thrown.
-import { isIp4 } from '../../lib/cidr.ts';
+import { familyOf, isCidr, isIp4, networkOf } from '../../lib/cidr.ts';
 import { serviceKey } from '../items/keys.ts';
 import type { Protocol, Service, ServiceBackend } from '../items/values.ts';
 import type { Item } from '../scheduler/descriptor.ts';
@@ -82,8 +87,21 @@ function candidates(eps: Endpoints | undefined, name: string, protocol: Protocol
   return out;
 }
 
-/** The items of one Service on this node (empty for headless and ExternalName Services). */
 /**
+ * The IPv4 source ranges a load-balancer IP admits; undefined for every client. Ranges of the
+ * other family do not restrict IPv4 (kube-proxy filters them by family); a list of which nothing
+ * is readable admits nobody.
+ */
+export function sourceRangesOf(ranges: readonly string[] | undefined): string[] | undefined {
+  if (!ranges || ranges.length === 0) return undefined;
+  const valid = ranges.filter(isCidr);
+  const v4 = [...new Set(valid.filter((r) => familyOf(r) === 4).map(networkOf))].sort();
+  if (v4.length === 0 && valid.length > 0) return undefined;
+  return v4;
+}
+
+/**
+ * The items of one Service on this node (empty for headless and ExternalName Services).
  * `networkSubnets`: the custom networks' subnets. Their pods are cluster-internal clients like the
  * default network's: a connection from them keeps its source (their network's VRF could not
  * route a reply to the node's address).
@@ -108,6 +126,8 @@ export function renderService(
         : DEFAULT_AFFINITY_SECONDS;
   const internalLocal = svc.internalTrafficPolicy === 'Local';
   const externalLocal = svc.externalTrafficPolicy === 'Local';
+  const ranges = sourceRangesOf(svc.loadBalancerSourceRanges);
+  const clusterSources = [ctx.podCidr, ...networkSubnets];
   const items: Item[] = [];
   for (const sp of svc.ports ?? []) {
     const protocol = protocolOf(sp.protocol);
@@ -130,7 +150,11 @@ export function renderService(
         port,
         backends,
         noBackends: local ? 'drop' : 'reject',
-        masqueradeOutside: local ? null : kind === 'cluster-ip' ? [ctx.podCidr, ...networkSubnets] : [],
+        masqueradeOutside: local ? null : kind === 'cluster-ip' ? clusterSources : [],
+        ...(kind === 'load-balancer' && ranges !== undefined ? { sourceRanges: ranges } : {}),
+        // The Local policy is about the outside world; kube-proxy serves clients inside the
+        // cluster from every endpoint (a pod on a node without one would be dropped otherwise).
+        ...(local && kind !== 'cluster-ip' ? { inCluster: { sources: clusterSources, backends: all } } : {}),
       };
       items.push({ key: serviceKey(DEFAULT_VRF, protocol, vip, port), value });
     };

@@ -95,6 +95,7 @@ export const decode = {
         healthCheckNodePort: 0,
         externalName: '',
         publishNotReadyAddresses: false,
+        loadBalancerSourceRanges: [],
       },
       t,
     ),

@@ -88,6 +88,37 @@ describe('convertService', () => {
         '"sessionAffinityTimeoutSeconds":600,"externalTrafficPolicy":"Local","healthCheckNodePort":32000}',
     ],
     [
+      'LoadBalancer with source ranges in the field (the annotation is then ignored)',
+      {
+        metadata: {
+          ...meta,
+          annotations: { 'service.beta.kubernetes.io/load-balancer-source-ranges': '192.0.2.0/24' },
+        },
+        spec: {
+          type: 'LoadBalancer',
+          clusterIP: '10.96.0.14',
+          ports: [{ port: 80, protocol: 'TCP', nodePort: 30080 }],
+          loadBalancerSourceRanges: ['198.51.100.0/24', '203.0.113.7/32'],
+        },
+      },
+      '{"namespace":"default","name":"svc","type":"LoadBalancer","clusterIps":["10.96.0.14"],"ports":[{"protocol":"TCP","port":80,"nodePort":30080}],' +
+        '"loadBalancerSourceRanges":["198.51.100.0/24","203.0.113.7/32"]}',
+    ],
+    [
+      'LoadBalancer with source ranges in the annotation only',
+      {
+        metadata: {
+          ...meta,
+          annotations: {
+            'service.beta.kubernetes.io/load-balancer-source-ranges': ' 192.0.2.0/24 ,, not-a-cidr',
+          },
+        },
+        spec: { type: 'LoadBalancer', clusterIP: '10.96.0.15', ports: [{ port: 80, protocol: 'TCP' }] },
+      },
+      '{"namespace":"default","name":"svc","type":"LoadBalancer","clusterIps":["10.96.0.15"],"ports":[{"protocol":"TCP","port":80}],' +
+        '"loadBalancerSourceRanges":["192.0.2.0/24","not-a-cidr"]}',
+    ],
+    [
       'ExternalName',
       { metadata: meta, spec: { type: 'ExternalName', externalName: 'db.example.com' } },
       '{"namespace":"default","name":"svc","type":"ExternalName","externalName":"db.example.com"}',

@@ -35,6 +35,25 @@ function loadBalancerIps(obj: V1Service): string[] {
     .filter((ip): ip is string => typeof ip === 'string' && ip !== '');
 }
 
+/** kube-proxy's older spelling of spec.loadBalancerSourceRanges, read when the field is empty. */
+export const SOURCE_RANGES_ANNOTATION = 'service.beta.kubernetes.io/load-balancer-source-ranges';
+
+/**
+ * The field, else the annotation split at commas. Passed on as written: the agent judges each
+ * range (and keeps an unreadable list restrictive), so a typo never opens a Service to everyone.
+ */
+function sourceRanges(obj: V1Service): string[] | undefined {
+  const field = strList(obj.spec?.loadBalancerSourceRanges, 'spec.loadBalancerSourceRanges');
+  if (field) return field;
+  const note = obj.metadata?.annotations?.[SOURCE_RANGES_ANNOTATION];
+  if (typeof note !== 'string') return undefined;
+  const list = note
+    .split(',')
+    .map((r) => r.trim())
+    .filter((r) => r !== '');
+  return list.length > 0 ? list : undefined;
+}
+
 export function convertService(obj: V1Service): Service {
   const meta = obj.metadata;
   const spec = obj.spec;
@@ -64,5 +83,6 @@ export function convertService(obj: V1Service): Service {
     healthCheckNodePort: uint(spec?.healthCheckNodePort, 'spec.healthCheckNodePort'),
     externalName: str(spec?.externalName, 'spec.externalName'),
     publishNotReadyAddresses: spec?.publishNotReadyAddresses === true,
+    loadBalancerSourceRanges: sourceRanges(obj),
   });
 }

@@ -36,6 +36,27 @@ const SAMPLES = [
   serviceItem('10.96.0.12', 'SCTP', 99, [{ ip: '10.1.2.10', port: 99 }], { masqueradeOutside: null }),
   serviceItem('10.96.0.11', 'TCP', 80, [], { masqueradeOutside: null }),
   serviceItem('node', 'TCP', 30081, [], { masqueradeOutside: null, noBackends: 'drop' }),
+  // externalTrafficPolicy: Local with clients inside the cluster, with and without affinity, and
+  // with no backend of this node; load-balancer source ranges.
+  serviceItem('node', 'TCP', 30082, [b(1)], {
+    masqueradeOutside: null,
+    noBackends: 'drop',
+    inCluster: { sources: ['10.1.0.0/16', '10.20.0.0/16'], backends: [b(1), b(2)] },
+  }),
+  serviceItem('192.0.2.50', 'TCP', 80, [b(1)], {
+    kind: 'load-balancer',
+    masqueradeOutside: null,
+    noBackends: 'drop',
+    affinitySeconds: 60,
+    sourceRanges: ['198.51.100.0/24', '203.0.113.7/32'],
+    inCluster: { sources: ['10.1.0.0/16'], backends: [b(1), b(2)] },
+  }),
+  serviceItem('192.0.2.51', 'TCP', 80, [], {
+    kind: 'external-ip',
+    masqueradeOutside: null,
+    noBackends: 'drop',
+    inCluster: { sources: ['10.1.0.0/16'], backends: [b(2)] },
+  }),
 ];
 
 describe('services in nftables: rendering', () => {
@@ -115,6 +136,81 @@ describe('services in nftables: rendering', () => {
     expect(create(serviceItem('node', 'UDP', 30081, [], { noBackends: 'drop' }))).toEqual([
       'add element ip netloom-svc no-endpoint-nodeports { udp . 30081 comment "service/0/udp/node/30081" : drop }',
     ]);
+  });
+
+  it('Local policy: clients inside the cluster go to every backend, the outside world to local ones or nowhere', () => {
+    const item = SAMPLES[5]!;
+    const h = hashOf(item.key);
+    const c = `comment "${item.key}"`;
+    const dnat = (i: number): string => `meta l4proto tcp dnat to 10.1.1.${10 + i}:7007`;
+    const mark = 'meta mark set meta mark | 0x00004000';
+    expect(planFrontend(item.key, item.value).chains).toEqual([
+      {
+        name: `int-${h}`,
+        rules: [
+          `ip saddr != 10.1.1.11 numgen random mod 2 0 ${dnat(1)}`,
+          `ip saddr 10.1.1.11 numgen random mod 2 0 ${mark} ${dnat(1)}`,
+          `ip saddr 10.1.1.12 ${mark}`,
+          `${dnat(2)} ${c}`,
+        ],
+      },
+      {
+        name: `svc-${h}`,
+        rules: [
+          // No masquerade for the outside world (Local keeps its address); the node's own
+          // connections are masqueraded on their way to any backend.
+          `ip saddr 10.1.0.0/16 goto int-${h}`,
+          `ip saddr 10.20.0.0/16 goto int-${h}`,
+          `fib saddr type local ${mark} goto int-${h}`,
+          `ip saddr 10.1.1.11 ${mark}`,
+          `${dnat(1)} ${c}`,
+        ],
+      },
+    ]);
+    // No backend here: the outside world is dropped, the cluster still served.
+    const none = SAMPLES[7]!;
+    const hn = hashOf(none.key);
+    const objects = planFrontend(none.key, none.value);
+    expect(objects.elements).toEqual([
+      { set: 'service-ips', key: '192.0.2.51 . tcp . 80', verdict: `goto svc-${hn}` },
+    ]);
+    expect(objects.chains.at(-1)?.rules).toEqual([
+      `ip saddr 10.1.0.0/16 goto int-${hn}`,
+      `fib saddr type local ${mark} goto int-${hn}`,
+      `drop comment "${none.key}"`,
+    ]);
+    // Nobody anywhere: the no-endpoint map drops, as before.
+    const empty = serviceItem('192.0.2.52', 'TCP', 80, [], {
+      masqueradeOutside: null,
+      noBackends: 'drop',
+      inCluster: { sources: ['10.1.0.0/16'], backends: [] },
+    });
+    expect(create(empty)).toEqual([
+      'add element ip netloom-svc no-endpoint-services { 192.0.2.52 . tcp . 80 comment "service/0/tcp/192.0.2.52/80" : drop }',
+    ]);
+  });
+
+  it('source ranges: the first rule drops every other client; affinity chains serve both kinds of client', () => {
+    const item = SAMPLES[6]!;
+    const h = hashOf(item.key);
+    const objects = planFrontend(item.key, item.value);
+    const front = objects.chains.at(-1)!;
+    expect(front.rules[0]).toBe('ip saddr != 198.51.100.0/24 ip saddr != 203.0.113.7 drop');
+    expect(objects.chains.map((ch) => ch.name)).toEqual([
+      `ep-${h}-10.1.1.11-7007`,
+      `ep-${h}-10.1.1.12-7007`,
+      `int-${h}`,
+      `svc-${h}`,
+    ]);
+    expect(objects.sets.map((x) => x.name)).toEqual([`aff-${h}-10.1.1.11-7007`, `aff-${h}-10.1.1.12-7007`]);
+    // The outside world's draw names only the local backend; the cluster's both.
+    expect(front.rules.filter((r) => r.includes('@aff-'))).toEqual([
+      `ip saddr @aff-${h}-10.1.1.11-7007 goto ep-${h}-10.1.1.11-7007`,
+    ]);
+    expect(objects.chains[2]!.rules.filter((r) => r.includes('@aff-'))).toHaveLength(2);
+    // An empty list admits nobody.
+    const closed = serviceItem('192.0.2.53', 'TCP', 80, [b(1)], { kind: 'load-balancer', sourceRanges: [] });
+    expect(planFrontend(closed.key, closed.value).chains.at(-1)?.rules[0]).toBe('drop');
   });
 
   it('an update rewrites only its own chains, drops a removed backend and a changed affinity set', () => {

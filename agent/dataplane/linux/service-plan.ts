@@ -21,6 +21,12 @@
 //                      shares): `ip saddr != b_i <draw> dnat to b_i` and `ip saddr b_i <draw>
 //                      <mark> dnat to b_i` (hairpin: a backend reaching itself is masqueraded,
 //                      else its reply would bypass conntrack); the last backend undrawn
+//                      Before the masquerade mark, with `sourceRanges` (load-balancer IPs):
+//                      `ip saddr != r1 … drop`; with `inCluster` (Local policy, clients inside
+//                      the cluster): `ip saddr <cluster prefix> goto int-<h>` per prefix and
+//                      `fib saddr type local <mark> goto int-<h>` (the node itself, masqueraded),
+//                      and `drop` when no backend of this node is left for the rest
+//   int-<h>            the same draws over every backend (`inCluster.backends`)
 //   with ClientIP affinity, instead: per backend `ip saddr @aff-<h>-<b> goto ep-<h>-<b>`, then
 //                      the draws `goto ep-<h>-<b_i>`, and per backend
 //   ep-<h>-<ip>-<port> the hairpin mark; affinity `update`; dnat
@@ -150,14 +156,16 @@ export interface FrontendObjects {
 
 export const hashOf = (key: string): string => createHash('sha256').update(key).digest('hex').slice(0, 12);
 export const frontendChain = (key: string): string => `svc-${hashOf(key)}`;
+/** The chain serving clients inside the cluster under the Local policy (`inCluster`). */
+export const internalChain = (key: string): string => `int-${hashOf(key)}`;
 const backendPart = (b: Pick<ServiceBackend, 'ip' | 'port'>): string => `${b.ip}-${b.port}`;
 export const backendChain = (key: string, b: Pick<ServiceBackend, 'ip' | 'port'>): string =>
   `ep-${hashOf(key)}-${backendPart(b)}`;
 export const affinitySet = (key: string, b: Pick<ServiceBackend, 'ip' | 'port'>): string =>
   `aff-${hashOf(key)}-${backendPart(b)}`;
-/** Names of objects a frontend may own: `svc-<h>`, `ep-<h>-…`, `aff-<h>-…` → h. */
+/** Names of objects a frontend may own: `svc-<h>`, `int-<h>`, `ep-<h>-…`, `aff-<h>-…` → h. */
 export const ownerHash = (name: string): string | undefined =>
-  /^(?:svc|ep|aff)-([0-9a-f]{12})(?:-|$)/.exec(name)?.[1];
+  /^(?:svc|int|ep|aff)-([0-9a-f]{12})(?:-|$)/.exec(name)?.[1];
 
 const protoOf = (p: Protocol): string => p.toLowerCase();
 
@@ -239,15 +247,16 @@ function inlineBackends(backends: readonly ServiceBackend[], proto: string, comm
 
 /**
  * With affinity each backend keeps a chain (`ep-…`): the affinity set is checked before the draw
- * and updated after it, which needs a place to go to from both.
+ * and updated after it, which needs a place to go to from both. `chains` are every backend's
+ * (`all`); `front(subset)` the rules choosing among a subset of them.
  */
 function affinityChains(
   key: string,
-  backends: readonly ServiceBackend[],
+  all: readonly ServiceBackend[],
   proto: string,
   comment: string,
-): { chains: FrontendObjects['chains']; front: string[] } {
-  const chains = backends.map((b) => ({
+): { chains: FrontendObjects['chains']; front: (subset: readonly ServiceBackend[]) => string[] } {
+  const chains = all.map((b) => ({
     name: backendChain(key, b),
     rules: [
       `ip saddr ${b.ip} ${SET_MARK}`,
@@ -255,34 +264,61 @@ function affinityChains(
       `meta l4proto ${proto} dnat to ${b.ip}:${b.port} ${comment}`,
     ],
   }));
-  const front = backends.map((b) => `ip saddr @${affinitySet(key, b)} goto ${backendChain(key, b)}`);
-  backends.forEach((b, i) => {
-    const go = `goto ${backendChain(key, b)}`;
-    front.push(i < backends.length - 1 ? `${pick(i, backends.length)} ${go}` : `${go} ${comment}`);
-  });
+  const front = (subset: readonly ServiceBackend[]): string[] => {
+    const rules = subset.map((b) => `ip saddr @${affinitySet(key, b)} goto ${backendChain(key, b)}`);
+    subset.forEach((b, i) => {
+      const go = `goto ${backendChain(key, b)}`;
+      rules.push(i < subset.length - 1 ? `${pick(i, subset.length)} ${go}` : `${go} ${comment}`);
+    });
+    return rules;
+  };
   return { chains, front };
 }
 
 /** The objects a Service item is made of. */
 export function planFrontend(key: string, v: Service): FrontendObjects {
   const backends = backendsOf(v);
-  const element = elementOf(key, v, backends.length > 0);
-  if (backends.length === 0) return { elements: [element], chains: [], sets: [] };
+  const inside = v.inCluster ? backendsOf({ ...v, backends: v.inCluster.backends }) : [];
+  const element = elementOf(key, v, backends.length > 0 || inside.length > 0);
+  if (backends.length === 0 && inside.length === 0) return { elements: [element], chains: [], sets: [] };
   const comment = `comment ${JSON.stringify(key)}`;
   const proto = protoOf(v.protocol);
   const front: string[] = [];
+  // Only the first packet of a connection meets a nat chain, so dropping it refuses the connection.
+  if (v.sourceRanges !== undefined)
+    front.push(
+      `${outsideOf(v.sourceRanges)
+        .map((r) => `ip saddr != ${r} `)
+        .join('')}drop`,
+    );
   if (v.masqueradeOutside !== null) {
     const outside = outsideOf(v.masqueradeOutside).map((p) => `ip saddr != ${p} `);
     front.push(`${outside.join('')}${SET_MARK}`);
   }
-  if (v.affinitySeconds <= 0) {
-    front.push(...inlineBackends(backends, proto, comment));
-    return { elements: [element], chains: [{ name: frontendChain(key), rules: front }], sets: [] };
+  const internal = internalChain(key);
+  if (inside.length > 0) {
+    for (const p of outsideOf(v.inCluster!.sources)) front.push(`ip saddr ${p} goto ${internal}`);
+    // The node's own connections go anywhere in the cluster; masqueraded, so a backend on another
+    // node answers through this one.
+    front.push(`fib saddr type local ${SET_MARK} goto ${internal}`);
   }
-  const aff = affinityChains(key, backends, proto, comment);
-  front.push(...aff.front);
-  const sets = backends.map((b) => ({ name: affinitySet(key, b), timeout: v.affinitySeconds }));
-  return { elements: [element], chains: [...aff.chains, { name: frontendChain(key), rules: front }], sets };
+  const chains: FrontendObjects['chains'] = [];
+  const sets: FrontendObjects['sets'] = [];
+  let draw: (subset: readonly ServiceBackend[]) => string[];
+  if (v.affinitySeconds <= 0) {
+    draw = (subset) => inlineBackends(subset, proto, comment);
+  } else {
+    const union = backendsOf({ ...v, backends: [...backends, ...inside] });
+    const aff = affinityChains(key, union, proto, comment);
+    chains.push(...aff.chains);
+    sets.push(...union.map((b) => ({ name: affinitySet(key, b), timeout: v.affinitySeconds })));
+    draw = aff.front;
+  }
+  if (inside.length > 0) chains.push({ name: internal, rules: draw(inside) });
+  // No backend of this node for the outside world under the Local policy: its clients are dropped.
+  front.push(...(backends.length > 0 ? draw(backends) : [`drop ${comment}`]));
+  chains.push({ name: frontendChain(key), rules: front });
+  return { elements: [element], chains, sets };
 }
 
 const sameElement = (
@@ -403,9 +439,10 @@ export function serviceFrom(key: string, f: FrontendObjects, like?: Service): Se
     }
   }
   const front = f.chains.find((c) => c.name.startsWith('svc-'))?.rules ?? [];
-  // The masquerade rule is the first and matches only sources outside prefixes; the hairpin rules
-  // that also end in the mark name one backend (`ip saddr <ip> …`), never `!=` alone.
-  const masq = MASQ_RULE.test(front[0] ?? '') ? front[0] : undefined;
+  // The masquerade rule matches only sources outside prefixes (it follows the source-range rule,
+  // if any); the hairpin rules that also end in the mark name one backend (`ip saddr <ip> …`),
+  // never `!=` alone.
+  const masq = front.slice(0, 2).find((r) => MASQ_RULE.test(r));
   const outside = masq
     ? [...masq.matchAll(/ip saddr != (\S+)/g)].map((m) => (m[1]!.includes('/') ? m[1]! : `${m[1]!}/32`))
     : null;
@@ -425,6 +462,9 @@ export function serviceFrom(key: string, f: FrontendObjects, like?: Service): Se
     noBackends: noEndpoint?.verdict === 'drop' ? 'drop' : 'reject',
     masqueradeOutside: outside,
     affinitySeconds: f.sets[0]?.timeout ?? 0,
+    // Not read back from the rules: a difference still shows, as the planned objects differ.
+    ...(like?.sourceRanges ? { sourceRanges: like.sourceRanges } : {}),
+    ...(like?.inCluster ? { inCluster: like.inCluster } : {}),
   };
   return { ...v, backends: backendsOf(v) };
 }

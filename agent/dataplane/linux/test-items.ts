@@ -242,8 +242,18 @@ export function serviceItem(
   protocol: Service['protocol'],
   port: number,
   backends: readonly { ip: string; port: number }[],
-  opts: Partial<Pick<Service, 'noBackends' | 'masqueradeOutside' | 'affinitySeconds' | 'kind'>> = {},
+  opts: Partial<
+    Pick<Service, 'noBackends' | 'masqueradeOutside' | 'affinitySeconds' | 'kind' | 'sourceRanges'>
+  > & {
+    inCluster?: { sources: string[]; backends: readonly { ip: string; port: number }[] };
+  } = {},
 ): Item<Service> {
+  const backend = (b: { ip: string; port: number }): Service['backends'][number] => ({
+    ip: b.ip,
+    port: b.port,
+    weight: 1,
+    local: true,
+  });
   const value: Service = {
     namespace: 'default',
     name: `svc-${port}`,
@@ -253,10 +263,14 @@ export function serviceItem(
     vip,
     protocol,
     port,
-    backends: backends.map((b) => ({ ip: b.ip, port: b.port, weight: 1, local: true })),
+    backends: backends.map(backend),
     noBackends: opts.noBackends ?? 'reject',
     masqueradeOutside: opts.masqueradeOutside === undefined ? [POD_CIDR] : opts.masqueradeOutside,
     affinitySeconds: opts.affinitySeconds ?? 0,
+    ...(opts.sourceRanges ? { sourceRanges: opts.sourceRanges } : {}),
+    ...(opts.inCluster
+      ? { inCluster: { sources: opts.inCluster.sources, backends: opts.inCluster.backends.map(backend) } }
+      : {}),
   };
   return { key: serviceKey(0, protocol, vip, port), value };
 }

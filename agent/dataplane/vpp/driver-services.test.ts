@@ -188,6 +188,28 @@ describe('vpp driver: Service without backends', () => {
     expect(lines('route 4/0 10.96.0.20')).toEqual([]);
   });
 
+  it('a load-balancer IP restricted to source ranges stays closed (no source match in a mapping), not open', async () => {
+    const lb = service('192.0.2.60', 80, [backend('10.1.1.11')], {
+      kind: 'load-balancer',
+      masqueradeOutside: [],
+      sourceRanges: ['198.51.100.0/24'],
+    });
+    await lab.scheduler.commit([item(lb)]);
+    expect(lines('route 4/0 192.0.2.60')).toEqual(['route 4/0 192.0.2.60/32 drop']);
+    expect(lines('nat44 ').filter((l) => l.includes('192.0.2.60'))).toEqual([]);
+    for (const src of ['198.51.100.9', '203.0.113.9'])
+      expect(tcp({ from: 'outside', src, dst: '192.0.2.60', dport: 80 })).toMatchObject({ verdict: 'drop' });
+    expect((await lab.restartAgent().resync({ desired: [item(lb)] })).counts).toEqual(noChanges);
+    // The ranges removed: served, the route gone.
+    const { sourceRanges: _, ...open } = lb;
+    await lab.scheduler.commit([item(open)]);
+    expect(lines('route 4/0 192.0.2.60')).toEqual([]);
+    expect(tcp({ from: 'outside', src: '203.0.113.9', dst: '192.0.2.60', dport: 80 })).toMatchObject({
+      verdict: 'translated',
+      dst: '10.1.1.11',
+    });
+  });
+
   it('repairs a lost or wrong VIP route on resync; a node port gets none', async () => {
     const reject = service('10.96.0.21', 80, []);
     const nodePort = service('node', 30081, [], { kind: 'node-port', noBackends: 'drop' });

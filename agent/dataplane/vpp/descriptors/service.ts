@@ -50,11 +50,20 @@ export function flagsOf(v: Pick<Service, 'masqueradeOutside'>): number {
   return NAT_IS_OUT2IN_ONLY | (v.masqueradeOutside === null ? NAT_IS_SELF_TWICE_NAT : NAT_IS_TWICE_NAT);
 }
 
+/**
+ * A load-balancer frontend restricted to source ranges: a NAT44-ED mapping has no source match,
+ * so VPP cannot serve it to some clients only; it is left closed (a drop route on its VIP)
+ * rather than opened to everyone.
+ */
+const restricted = (v: Service): boolean => v.sourceRanges !== undefined;
+
 /** The mapping a Service needs, or undefined when it has no backend to send to (pure). */
 export function mappingOf(key: string, v: Service, uplink: Uplink | undefined): NatMapping | undefined {
-  // The renderer applied the traffic policies: these are exactly the backends to use.
+  // The renderer applied the traffic policies: these are exactly the backends to use. (The
+  // Local policy's `inCluster` backends are not: a mapping cannot tell pods from the outside
+  // world, so every client meets this node's own, as before kube-proxy's refinement.)
   const backends = v.backends;
-  if (backends.length === 0) return undefined;
+  if (backends.length === 0 || restricted(v)) return undefined;
   const vip = v.vip === 'node' ? (uplink?.address ?? '') : v.vip;
   const p = backends.length === 1 ? [1] : probabilities(backends.map((b) => b.weight));
   return {
@@ -73,7 +82,7 @@ const routeType = (v: Verdict): 'unreach' | 'drop' => (v === 'reject' ? 'unreach
 
 /** What a frontend asks of its VIP's route: a verdict when it has no backends (pure). */
 const routeNeed = (v: Service): Verdict | undefined =>
-  v.backends.length === 0 && v.vip !== 'node' ? v.noBackends : undefined;
+  v.vip === 'node' ? undefined : restricted(v) ? 'drop' : v.backends.length === 0 ? v.noBackends : undefined;
 
 /** The route a VIP needs, given what its frontends without backends ask (pure). */
 function vipRoute(needs: Iterable<Verdict>): 'unreach' | 'drop' | undefined {

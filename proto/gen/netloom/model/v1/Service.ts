@@ -22,6 +22,7 @@ export interface Service {
   'healthCheckNodePort'?: (number);
   'externalName'?: (string);
   'publishNotReadyAddresses'?: (boolean);
+  'loadBalancerSourceRanges'?: (string)[];
 }
 
 export interface Service__Output {
@@ -44,4 +45,5 @@ export interface Service__Output {
   'healthCheckNodePort': (number);
   'externalName': (string);
   'publishNotReadyAddresses': (boolean);
+  'loadBalancerSourceRanges': (string)[];
 }
