@@ -31,6 +31,8 @@ import type { NodeContext } from './renderers/context.ts';
 import { explain, type Explanation, type Flow } from './renderers/policy.ts';
 import type { Driver } from './scheduler/descriptor.ts';
 import type { KvScheduler } from './scheduler/scheduler.ts';
+import { planHealthChecks } from './service-health/plan.ts';
+import { HealthCheckServers } from './service-health/servers.ts';
 import type { PeerAudit } from './view/peer-audit.ts';
 import type { ClusterView } from './view/view.ts';
 import { runViewSync, type ViewUpdate } from './view/watcher.ts';
@@ -82,6 +84,8 @@ export class Agent {
   private readonly viewPulse: LoopPulse;
   private departed: DepartedNodes | undefined;
   private cniServer: CniServer | undefined;
+  /** The health-check node ports (--health-check-node-ports). */
+  private readonly healthChecks: HealthCheckServers | undefined;
 
   constructor(parts: AgentParts) {
     this.parts = parts;
@@ -96,6 +100,15 @@ export class Agent {
       stuckAfterMs: parts.config.livenessStuckSeconds * 1000,
     });
     this.baseKeys = [addressKey(0, ctx.gateway), ...(ctx.tunnelEndpoint !== '' ? [overlayKey(ctx.vni)] : [])];
+    this.healthChecks = parts.config.healthCheckNodePorts
+      ? new HealthCheckServers({
+          host: '0.0.0.0',
+          // A node whose agent is not ready may not have programmed the Service: not healthy.
+          healthy: () => this.readiness() === null,
+          logger: parts.logger.child({ part: 'health-check-node-ports' }),
+          registry: parts.registry,
+        })
+      : undefined;
     this.cni = new CniService({
       ipam: parts.nodeIpam,
       attachments: parts.attachments,
@@ -268,6 +281,8 @@ export class Agent {
       this.departed?.observe(u.changes);
       this.parts.peerAudit.observe(u.changes);
       await this.pipeline.onViewChanges(u.changes);
+      if (u.changes.some((c) => c.kind === 'service' || c.kind === 'endpoints'))
+        await this.refreshHealthChecks();
       return;
     }
     this.parts.peerAudit.all();
@@ -283,10 +298,24 @@ export class Agent {
     // records of what is attached can name their MACs.
     await this.parts.nodeIpam.loadNetworks(this.attachments.all().map((a) => a.network));
     this.parts.publisher.changed();
+    await this.refreshHealthChecks();
+  }
+
+  private async refreshHealthChecks(): Promise<void> {
+    const { view } = this;
+    await this.healthChecks?.update(
+      planHealthChecks(view.services.items, (name) => view.endpoints.get(name), this.parts.ctx.node),
+    );
+  }
+
+  /** The health-check node ports being answered (listening) now. */
+  healthCheckPorts(): number[] {
+    return this.healthChecks?.listening() ?? [];
   }
 
   private async halt(): Promise<void> {
     await this.cniServer?.close();
+    await this.healthChecks?.close();
     this.viewPulse.stop();
     this.stop.abort();
     for (const t of this.timers) clearInterval(t);

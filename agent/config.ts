@@ -115,6 +115,11 @@ export const agentConfigSchema = z.object({
    * kubelet then restarts the agent). Keep it above the slowest full resync of a node.
    */
   livenessStuckSeconds: int(1).default(120),
+  /**
+   * Answer the health-check node ports of LoadBalancer Services with `externalTrafficPolicy:
+   * Local` (as kube-proxy does), on every address of the node (agent/service-health/).
+   */
+  healthCheckNodePorts: bool().default(true),
   /** Let the scheduler retry on its own timers (off only for tests that drive retries). */
   autoRetry: bool().default(true),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'),

@@ -2,7 +2,10 @@
 // exposed through kubectl; its ClusterIP from pods on every node spreads over every endpoint; its
 // NodePort answers from the underlay (the outside world) on every node; Local external policy
 // keeps the client's address; ClientIP affinity sticks; a Service without endpoints refuses at
-// once; UDP works; scaling and deleting are followed by every agent within a second (measured).
+// once; UDP works; scaling and deleting are followed by every agent within a second (measured);
+// a LoadBalancer Service with the Local policy answers its health-check node port on every node
+// (200 where its endpoint is, 503 elsewhere), serves pods on every node, and honours
+// loadBalancerSourceRanges.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { get } from '../cli/lab/http.ts';
@@ -187,6 +190,124 @@ describe.skipIf(skip)('netloom lab: Services without kube-proxy', () => {
       JSON.stringify(got),
     ).toBe(true);
     await lab.kubectl(['delete', 'service', 'web-lb']);
+  });
+
+  it('LoadBalancer with the Local policy: health-check node port per node, pods everywhere served, source ranges enforced', async () => {
+    // One endpoint, on node 1 (where the lab routes the load-balancer pool from the outside world).
+    const home = lab.layout.nodes[0]!;
+    await lab.kubectl([
+      'run',
+      'solo',
+      '--image=registry.example/echo:1',
+      '--port=8080',
+      '--labels=app=solo',
+      `--overrides={"apiVersion":"v1","spec":{"nodeName":"${home.name}"}}`,
+    ]);
+    await waitFor(
+      'solo ready',
+      async () => (await lab.pods('app=solo')).get('solo')?.ready || undefined,
+      60_000,
+    );
+    await lab.kubectl([
+      'expose',
+      'pod',
+      'solo',
+      '--name=solo-lb',
+      '--type=LoadBalancer',
+      '--port=80',
+      '--target-port=8080',
+    ]);
+    await lab.kubectl(['patch', 'service', 'solo-lb', '-p', '{"spec":{"externalTrafficPolicy":"Local"}}']);
+    const lb = await waitFor(
+      'ingress address and health-check node port',
+      async () => {
+        const s = JSON.parse(await lab.kubectl(['get', 'service', 'solo-lb', '-o', 'json'])) as {
+          spec: { healthCheckNodePort?: number };
+          status?: { loadBalancer?: { ingress?: { ip: string }[] } };
+        };
+        const ip = s.status?.loadBalancer?.ingress?.[0]?.ip;
+        return ip && s.spec.healthCheckNodePort ? { ip, hc: s.spec.healthCheckNodePort } : undefined;
+      },
+      20_000,
+    );
+    const outside = lab.layout.underlayNetns;
+    const health = async (): Promise<{ node: string; status: number; local: number }[]> =>
+      Promise.all(
+        lab.layout.nodes.map(async (n) => {
+          const r = (await probe(outside, ['get', n.ip, String(lb.hc)])) as { status: number; body: string };
+          const body = (r.status > 0 ? JSON.parse(r.body) : {}) as { localEndpoints?: number };
+          return { node: n.name, status: r.status, local: body.localEndpoints ?? -1 };
+        }),
+      );
+    const checks = await waitFor(
+      'health checks answered on every node',
+      async () => {
+        const h = await health();
+        return h.every((x) => x.status === (x.node === home.name ? 200 : 503)) ? h : undefined;
+      },
+      20_000,
+    );
+    process.stdout.write(`[lab-services] health-check node port ${lb.hc}: ${JSON.stringify(checks)}\n`);
+    expect(checks.map((c) => c.local)).toEqual(lab.layout.nodes.map((n) => (n.name === home.name ? 1 : 0)));
+
+    // Pods on every node reach the load-balancer IP (kube-proxy serves the cluster from every
+    // endpoint under Local), keeping their address; the outside world keeps its own.
+    for (const node of lab.layout.nodes) {
+      const from = pods.find((p) => p.node === node.name)!;
+      const got = await waitFor(
+        `solo-lb from ${node.name}`,
+        async () => {
+          const a = await answers(from.netns, lb.ip, 80, 3);
+          return a.every((x) => x.pod === 'solo') ? a : undefined;
+        },
+        20_000,
+      );
+      expect(new Set(got.map((a) => a.client))).toEqual(new Set([from.ip]));
+    }
+    const fromOutside = await answers(outside, lb.ip, 80, 3);
+    expect(fromOutside.map((a) => a.pod)).toEqual(['solo', 'solo', 'solo']);
+    expect(lab.layout.nodes.map((n) => n.ip)).not.toContain(fromOutside[0]!.client);
+
+    // Source ranges: a range the client is not in shuts it out; one it is in lets it back.
+    await lab.kubectl([
+      'patch',
+      'service',
+      'solo-lb',
+      '-p',
+      '{"spec":{"loadBalancerSourceRanges":["192.0.2.0/24"]}}',
+    ]);
+    await waitFor(
+      'outside shut out',
+      async () =>
+        ((await probe(outside, ['connect', lb.ip, '80'])) as { result: string }).result === 'timeout' ||
+        undefined,
+      20_000,
+    );
+    const client = fromOutside[0]!.client;
+    await lab.kubectl([
+      'patch',
+      'service',
+      'solo-lb',
+      '-p',
+      `{"spec":{"loadBalancerSourceRanges":["${client}/32"]}}`,
+    ]);
+    const back = await waitFor(
+      'outside let back in',
+      async () => {
+        const a = await answers(outside, lb.ip, 80, 2);
+        return a.every((x) => x.pod === 'solo') ? a : undefined;
+      },
+      20_000,
+    );
+    expect(back).toHaveLength(2);
+    await lab.kubectl(['delete', 'service', 'solo-lb']);
+    await lab.kubectl(['delete', 'pod', 'solo', '--wait=false']);
+    // The health-check port closes with its Service.
+    await waitFor(
+      'health-check port closed',
+      async () => (await health()).every((x) => x.status === 0) || undefined,
+      20_000,
+    );
   });
 
   it('ClientIP affinity sticks to one backend', async () => {

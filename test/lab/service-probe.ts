@@ -6,6 +6,8 @@
 //                                               came back as {"sent", "echoed"}
 //   service-probe.ts connect <ip> <port>        one TCP connect; prints {"result", "ms"} where
 //                                               result is ok, refused, timeout or the error
+//   service-probe.ts get <ip> <port>            GET /healthz; prints {"status", "body"} (status 0
+//                                               and the error as body when there is no answer)
 import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
 
@@ -56,6 +58,15 @@ function connectOnce(): Promise<{ result: string; ms: number }> {
   });
 }
 
+async function get(): Promise<{ status: number; body: string }> {
+  try {
+    const r = await fetch(`http://${ip}:${port}/healthz`, { signal: AbortSignal.timeout(3_000) });
+    return { status: r.status, body: await r.text() };
+  } catch (e) {
+    return { status: 0, body: String(e) };
+  }
+}
+
 async function main(): Promise<void> {
   if (mode === 'http') {
     const out: string[] = [];
@@ -67,8 +78,10 @@ async function main(): Promise<void> {
     process.stdout.write(JSON.stringify({ sent: count, echoed }) + '\n');
   } else if (mode === 'connect') {
     process.stdout.write(JSON.stringify(await connectOnce()) + '\n');
+  } else if (mode === 'get') {
+    process.stdout.write(JSON.stringify(await get()) + '\n');
   } else {
-    process.stderr.write('usage: service-probe.ts http|udp|connect <ip> <port> [count]\n');
+    process.stderr.write('usage: service-probe.ts http|udp|connect|get <ip> <port> [count]\n');
     process.exit(2);
   }
 }
