@@ -200,6 +200,30 @@ describe('renderService', () => {
     expect(by(lb(['2001:db8::/32', 'junk', '192.0.2.0/24']))['load-balancer']).toEqual(['192.0.2.0/24']);
   });
 
+  it('Local policies fall back to local serving+terminating endpoints even when other nodes have ready ones', () => {
+    const mixed = http8080([
+      { ip: '10.1.2.7', ready: true }, // ready, elsewhere
+      { ip: '10.1.1.5', node: 'n1', ready: false, serving: true, terminating: true },
+      { ip: '10.1.1.6', node: 'n1', ready: false, serving: false, terminating: true },
+    ]);
+    const [cluster] = values(renderService(ctx, svc({ internalTrafficPolicy: 'Local' }), mixed));
+    expect(backends(cluster)).toEqual(['10.1.1.5:8080*']);
+    // The Cluster policy prefers the ready one anywhere.
+    expect(backends(values(renderService(ctx, svc(), mixed))[0])).toEqual(['10.1.2.7:8080']);
+  });
+
+  it("ignores Services meant for another proxy or labelled headless, as kube-proxy does; serves netloom's", () => {
+    const e = http8080([{ ip: '10.1.2.7' }]);
+    const with_ = (labels: Record<string, string>): string[] => keys(renderService(ctx, svc({ labels }), e));
+    expect(with_({ 'service.kubernetes.io/service-proxy-name': 'foo-bar' })).toEqual([]);
+    expect(with_({ 'service.kubernetes.io/service-proxy-name': '' })).toEqual([]);
+    expect(with_({ 'service.kubernetes.io/headless': '' })).toEqual([]);
+    expect(with_({ 'service.kubernetes.io/service-proxy-name': 'netloom' })).toEqual([
+      'service/0/tcp/10.96.0.10/80',
+    ]);
+    expect(with_({ app: 'web' })).toEqual(['service/0/tcp/10.96.0.10/80']);
+  });
+
   it('internalTrafficPolicy Local: the ClusterIP keeps only local endpoints and drops when none', () => {
     const s = svc({ internalTrafficPolicy: 'Local' });
     expect(values(renderService(ctx, s, http8080([{ ip: '10.1.2.7' }])))[0]).toMatchObject({

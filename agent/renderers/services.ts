@@ -4,7 +4,12 @@
 // address of the node. The Kubernetes semantics are decided here, so every data plane does the
 // same with them:
 // - backends are the ready endpoints; when none is ready, the serving and terminating ones
-//   (so connections drain to pods that are shutting down rather than fail);
+//   (so connections drain to pods that are shutting down rather than fail); under a Local
+//   policy that choice is made among this node's endpoints alone (a local terminating endpoint
+//   serves when no local one is ready, whatever other nodes have);
+// - a Service labelled `service.kubernetes.io/service-proxy-name` belongs to another proxy (any
+//   name but netloom's), and one labelled `service.kubernetes.io/headless` has no frontend: both
+//   program nothing, as kube-proxy ignores them;
 // - named target ports are resolved per endpoint subset (EndpointSlices carry the number each
 //   endpoint uses for the port's name);
 // - `internalTrafficPolicy: Local` (cluster IPs) and `externalTrafficPolicy: Local` (external,
@@ -29,6 +34,11 @@ import type { Endpoints, Service as K8sService } from '../view/decode.ts';
 import type { NodeContext } from './context.ts';
 
 const PROTOCOLS: readonly Protocol[] = ['TCP', 'UDP', 'SCTP'];
+/** Names the proxy meant to serve a Service; kube-proxy serves only Services without it. */
+export const SERVICE_PROXY_NAME = 'service.kubernetes.io/service-proxy-name';
+/** The proxy name by which a Service asks for netloom (and not kube-proxy). */
+export const NETLOOM_PROXY_NAME = 'netloom';
+const HEADLESS_LABEL = 'service.kubernetes.io/headless';
 const DEFAULT_VRF = 0;
 /** Kubernetes' default ClientIP affinity timeout (3 hours). */
 const DEFAULT_AFFINITY_SECONDS = 10_800;
@@ -113,6 +123,10 @@ export function renderService(
   networkSubnets: readonly string[] = [],
 ): Item[] {
   if (svc.type === 'ExternalName') return [];
+  const labels = svc.labels ?? {};
+  const proxy = labels[SERVICE_PROXY_NAME];
+  if ((proxy !== undefined && proxy !== NETLOOM_PROXY_NAME) || labels[HEADLESS_LABEL] !== undefined)
+    return [];
   const clusterIps = (svc.clusterIps ?? []).filter(isIp4);
   const external = [...new Set([...(svc.externalIps ?? []), ...(svc.loadBalancerIps ?? [])].filter(isIp4))];
   // Headless: DNS answers with the endpoints themselves; there is no frontend to program.
@@ -132,7 +146,9 @@ export function renderService(
   for (const sp of svc.ports ?? []) {
     const protocol = protocolOf(sp.protocol);
     if (protocol === undefined || !isPort(sp.port)) continue;
-    const all = usable(candidates(eps, sp.name ?? '', protocol, ctx.node));
+    const found = candidates(eps, sp.name ?? '', protocol, ctx.node);
+    const all = usable(found);
+    const localOnly = usable(found.filter((c) => c.local));
     const base = {
       namespace: svc.namespace,
       name: svc.name,
@@ -142,7 +158,7 @@ export function renderService(
       affinitySeconds,
     };
     const frontend = (kind: Service['kind'], vip: string, port: number, local: boolean): void => {
-      const backends = local ? all.filter((b) => b.local) : all;
+      const backends = local ? localOnly : all;
       const value: Service = {
         ...base,
         kind,
