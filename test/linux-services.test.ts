@@ -10,7 +10,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../lib/logging.ts';
 import { createLinuxDriver } from '../agent/dataplane/linux/driver.ts';
 import { countingRunner, spawnRunner } from '../agent/dataplane/linux/exec.ts';
-import { frontendChain } from '../agent/dataplane/linux/service-plan.ts';
 import {
   nodeItems,
   POD_CIDR,
@@ -292,7 +291,7 @@ describe.skipIf(skip)('linux services in network namespaces', () => {
     expect([...t.by.keys()].sort()).toEqual(['p1', 'p2']);
   });
 
-  it('makes zero changes when a restarted agent resyncs, and repairs a chain deleted by hand', async () => {
+  it('makes zero changes when a restarted agent resyncs, and repairs elements deleted by hand', async () => {
     await s.close();
     const runner = countingRunner(spawnRunner());
     s = new KvScheduler({
@@ -307,7 +306,7 @@ describe.skipIf(skip)('linux services in network namespaces', () => {
     const nft = (args: string[]): string =>
       execFileSync('ip', ['netns', 'exec', node.netns, 'nft', ...args], { encoding: 'utf8' });
     nft(['delete', 'element', 'ip', 'netloom-svc', 'service-ips', '{ 10.96.0.10 . tcp . 8080 }']);
-    nft(['delete', 'chain', 'ip', 'netloom-svc', frontendChain(svc.cluster!.key)]);
+    nft(['delete', 'element', 'ip', 'netloom-svc', 'service-backends', '{ 10.96.0.10 . tcp . 8080 . 0 }']);
     const broken = await ask(client(), 'tcp', '10.96.0.10', TCP, 1);
     expect(broken[0]?.reply).toBeUndefined();
     const repair = await s.resync();

@@ -14,10 +14,24 @@ export type NftOp =
   | { op: 'flush-chain'; chain: string }
   | { op: 'delete-chain'; chain: string }
   | { op: 'add-rule'; chain: string; rule: string }
-  /** A map (`map: 'verdict'`) or a set; `timeout` makes it a dynamic set with timeouts. */
-  | { op: 'add-set'; set: string; type: string; map?: 'verdict'; timeout?: number; comment?: string }
+  /**
+   * A set, or a map when `map` names its values' type (`verdict`, `ipv4_addr . inet_service`);
+   * `typeof` (`<key exprs> : <value exprs>` for a map) instead of `type` and `map` where a key
+   * holds a value no named type fits (a `numgen` draw); `timeout` makes it a dynamic set with
+   * timeouts.
+   */
+  | {
+      op: 'add-set';
+      set: string;
+      type: string;
+      map?: string;
+      typeof?: string;
+      timeout?: number;
+      comment?: string;
+    }
   | { op: 'delete-set'; set: string }
-  | { op: 'add-element'; set: string; key: string; verdict?: string; comment?: string }
+  /** `value`: a map element's verdict or data. */
+  | { op: 'add-element'; set: string; key: string; value?: string; comment?: string }
   | { op: 'delete-element'; set: string; key: string };
 
 export interface NftChain {
@@ -27,13 +41,15 @@ export interface NftChain {
 }
 
 export interface NftElement {
-  verdict?: string;
+  /** A map element's value: its verdict (`goto svc-…`) or data (`10.1.1.5 . 8080`). */
+  value?: string;
   comment?: string;
 }
 
 export interface NftSet {
   type: string;
-  map?: 'verdict';
+  /** For a map: its values' type (`verdict`, `ipv4_addr . inet_service`). */
+  map?: string;
   timeout?: number;
   comment?: string;
   /** By element key text (`10.96.0.10 . tcp . 80`). */
@@ -79,7 +95,9 @@ export function opText(table: string, o: NftOp, family: NftFamily = 'ip'): strin
     case 'add-rule':
       return `add rule ${t} ${o.chain} ${o.rule}`;
     case 'add-set': {
-      const body = [`type ${o.type}${o.map ? ` : ${o.map}` : ''};`];
+      const body = [
+        o.typeof !== undefined ? `typeof ${o.typeof};` : `type ${o.type}${o.map ? ` : ${o.map}` : ''};`,
+      ];
       if (o.timeout !== undefined) body.push('flags dynamic,timeout;', `timeout ${o.timeout}s;`);
       if (o.comment !== undefined) body.push(`comment ${quote(o.comment)};`);
       return `add ${o.map ? 'map' : 'set'} ${t} ${o.set} { ${body.join(' ')} }`;
@@ -88,8 +106,8 @@ export function opText(table: string, o: NftOp, family: NftFamily = 'ip'): strin
       return `delete set ${t} ${o.set}`;
     case 'add-element': {
       const comment = o.comment !== undefined ? ` comment ${quote(o.comment)}` : '';
-      const verdict = o.verdict !== undefined ? ` : ${o.verdict}` : '';
-      return `add element ${t} ${o.set} { ${o.key}${comment}${verdict} }`;
+      const value = o.value !== undefined ? ` : ${o.value}` : '';
+      return `add element ${t} ${o.set} { ${o.key}${comment}${value} }`;
     }
     case 'delete-element':
       return `delete element ${t} ${o.set} { ${o.key} }`;
@@ -211,7 +229,15 @@ function statementText(s: unknown): string {
     return `${exprText(vmap['key'])} vmap ${typeof data === 'string' ? data : exprText(obj(data) ?? data)}`;
   }
   const dnat = obj(o['dnat']);
-  if (dnat) return `dnat to ${str(dnat['addr'])}${dnat['port'] !== undefined ? `:${str(dnat['port'])}` : ''}`;
+  if (dnat) {
+    // To an address looked up in a map: `dnat ip to <key> map @m : <port>`.
+    const lookup = obj(obj(dnat['addr'])?.['map']);
+    if (lookup) {
+      const port = dnat['port'] !== undefined ? ` : ${str(dnat['port'])}` : '';
+      return `dnat ${str(dnat['family'] ?? 'ip')} to ${exprText(lookup['key'])} map ${str(lookup['data'])}${port}`;
+    }
+    return `dnat to ${str(dnat['addr'])}${dnat['port'] !== undefined ? `:${str(dnat['port'])}` : ''}`;
+  }
   if ('masquerade' in o) {
     const flags = obj(o['masquerade'])?.['flags'];
     const list = flags === undefined ? [] : Array.isArray(flags) ? flags : [flags];
@@ -246,16 +272,16 @@ function setOf(s: Json, kind: 'set' | 'map'): NftSet {
     type: Array.isArray(type) ? type.map(String).join(' . ') : str(type),
     elements: new Map(),
   };
-  if (kind === 'map') out.map = 'verdict';
+  if (kind === 'map') out.map = typeof s['map'] === 'string' ? s['map'] : 'verdict';
   if (typeof s['timeout'] === 'number') out.timeout = s['timeout'];
   if (typeof s['comment'] === 'string') out.comment = s['comment'];
   const elems: unknown[] = Array.isArray(s['elem']) ? (s['elem'] as unknown[]) : [];
   for (const raw of elems) {
-    // A map element is [key, verdict]; a key with a comment is wrapped as {"elem": {val, comment}}.
+    // A map element is [key, value]; a key with a comment is wrapped as {"elem": {val, comment}}.
     const [k, v]: unknown[] = Array.isArray(raw) ? (raw as unknown[]) : [raw, undefined];
     const wrapped = obj(obj(k)?.['elem']);
     const element: NftElement = {};
-    if (v !== undefined) element.verdict = exprText(v);
+    if (v !== undefined) element.value = exprText(v);
     if (typeof wrapped?.['comment'] === 'string') element.comment = wrapped['comment'];
     out.elements.set(exprText(wrapped ? wrapped['val'] : k), element);
   }

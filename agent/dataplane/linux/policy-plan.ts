@@ -288,7 +288,7 @@ export function policyOps(
   // Old elements first: they may name old chains, which must be unreferenced before deletion.
   for (const e of o.elements) {
     if (n.elements.some((x) => sameElement(x, e))) continue;
-    ops.push({ op: 'add-element', set: e.map, key: quoted(e.ifname), verdict: e.verdict });
+    ops.push({ op: 'add-element', set: e.map, key: quoted(e.ifname), value: e.verdict });
     ops.push({ op: 'delete-element', set: e.map, key: quoted(e.ifname) });
   }
   for (const chain of chains) ops.push({ op: 'flush-chain', chain });
@@ -297,7 +297,7 @@ export function policyOps(
   for (const e of n.elements) {
     if (o.elements.some((x) => sameElement(x, e))) continue;
     const comment = ownerComment(key);
-    ops.push({ op: 'add-element', set: e.map, key: quoted(e.ifname), verdict: e.verdict, comment });
+    ops.push({ op: 'add-element', set: e.map, key: quoted(e.ifname), value: e.verdict, comment });
   }
   return ops;
 }
@@ -332,9 +332,9 @@ export function policiesIn(t: NftTable, knownKeys: Iterable<string>): Map<string
   }
   for (const map of Object.values(POLICY_MAP)) {
     for (const [ifname, e] of t.sets.get(map)?.elements ?? []) {
-      const target = /^(?:jump|goto) (\S+)$/.exec(e.verdict ?? '')?.[1] ?? '';
+      const target = /^(?:jump|goto) (\S+)$/.exec(e.value ?? '')?.[1] ?? '';
       const key = chainOwner.get(target) ?? e.comment;
-      if (key?.startsWith(PREFIX.policy)) of(key).elements.push({ map, ifname, verdict: e.verdict ?? '' });
+      if (key?.startsWith(PREFIX.policy)) of(key).elements.push({ map, ifname, verdict: e.value ?? '' });
     }
   }
   return out;
@@ -350,7 +350,7 @@ export function policyInTable(t: NftTable, key: string, next: PolicyObjects | un
   for (const e of next?.elements ?? []) {
     const there = t.sets.get(e.map)?.elements.get(e.ifname);
     if (there && !own.elements.some((x) => x.map === e.map && x.ifname === e.ifname))
-      own.elements.push({ map: e.map, ifname: e.ifname, verdict: there.verdict ?? '' });
+      own.elements.push({ map: e.map, ifname: e.ifname, verdict: there.value ?? '' });
   }
   return own;
 }

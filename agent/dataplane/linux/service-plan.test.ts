@@ -60,31 +60,67 @@ const SAMPLES = [
 ];
 
 describe('services in nftables: rendering', () => {
-  it('a cluster IP with three backends: equal shares drawn inline, masquerade from outside the pod CIDR, exact hairpin', () => {
+  it('a cluster IP with three backends: one draw in a shared chain from the backend map, hairpin judged after DNAT', () => {
     const item = serviceItem('10.96.0.10', 'TCP', 80, [b(3), b(1), b(2)]);
-    const h = hashOf(item.key);
-    expect(h).toMatch(/^[0-9a-f]{12}$/);
-    const mark = 'meta mark set meta mark | 0x00004000';
-    const dnat = (i: number): string => `meta l4proto tcp dnat to 10.1.1.${10 + i}:7007`;
-    const ip = (i: number): string => `10.1.1.${10 + i}`;
+    const objects = planFrontend(item.key, item.value);
+    const pick = objects.shared!.chain.name;
+    // The shared chain is named by its content: the same guards and number of backends, the same chain.
+    expect(pick).toMatch(/^pick-[0-9a-f]{12}$/);
+    expect(
+      planFrontend('service/0/tcp/10.96.9.9/80', { ...item.value, vip: '10.96.9.9' }).shared?.chain.name,
+    ).toBe(pick);
     const c = 'comment "service/0/tcp/10.96.0.10/80"';
     expect(create(item)).toEqual([
-      `add chain ip netloom-svc svc-${h}`,
-      `flush chain ip netloom-svc svc-${h}`,
-      `add rule ip netloom-svc svc-${h} ip saddr != 10.1.0.0/16 ${mark}`,
-      // 1/3, then 1/2 of the rest, then the rest: a third each. One draw per backend, in
-      // whichever of its two rules the client's address selects.
-      `add rule ip netloom-svc svc-${h} ip saddr != ${ip(1)} numgen random mod 3 0 ${dnat(1)}`,
-      `add rule ip netloom-svc svc-${h} ip saddr ${ip(1)} numgen random mod 3 0 ${mark} ${dnat(1)}`,
-      `add rule ip netloom-svc svc-${h} ip saddr != ${ip(2)} numgen random mod 2 0 ${dnat(2)}`,
-      `add rule ip netloom-svc svc-${h} ip saddr ${ip(2)} numgen random mod 2 0 ${mark} ${dnat(2)}`,
-      `add rule ip netloom-svc svc-${h} ip saddr ${ip(3)} ${mark}`,
-      `add rule ip netloom-svc svc-${h} ${dnat(3)} ${c}`,
-      `add element ip netloom-svc service-ips { 10.96.0.10 . tcp . 80 comment "service/0/tcp/10.96.0.10/80" : goto svc-${h} }`,
+      `add chain ip netloom-svc ${pick}`,
+      `flush chain ip netloom-svc ${pick}`,
+      `add rule ip netloom-svc ${pick} ip saddr != 10.1.0.0/16 meta mark set meta mark | 0x00004000`,
+      `add rule ip netloom-svc ${pick} dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 3 map @service-backends : 7007`,
+      'add element ip netloom-svc hairpin { 10.1.1.11 . 10.1.1.11 }',
+      'add element ip netloom-svc hairpin { 10.1.1.12 . 10.1.1.12 }',
+      'add element ip netloom-svc hairpin { 10.1.1.13 . 10.1.1.13 }',
+      `add element ip netloom-svc service-ips { 10.96.0.10 . tcp . 80 ${c} : goto ${pick} }`,
+      `add element ip netloom-svc service-backends { 10.96.0.10 . tcp . 80 . 0 ${c} : 10.1.1.11 }`,
+      `add element ip netloom-svc service-backends { 10.96.0.10 . tcp . 80 . 1 ${c} : 10.1.1.12 }`,
+      `add element ip netloom-svc service-backends { 10.96.0.10 . tcp . 80 . 2 ${c} : 10.1.1.13 }`,
     ]);
     // No anonymous set (a `{ … }` literal in a rule): the kernel binds each by walking the
     // whole transaction, which made a first sync of N frontends O(N²).
     expect(create(item).some((l) => l.startsWith('add rule') && l.includes('{'))).toBe(false);
+  });
+
+  it('a backend change is a change of elements only: no rule, no chain (the kernel validates nothing)', () => {
+    const old = serviceItem('10.96.0.10', 'TCP', 80, [b(1), b(2), b(3)]);
+    const next = serviceItem('10.96.0.10', 'TCP', 80, [b(1), b(3), b(4)]);
+    const o = planFrontend(old.key, old.value);
+    const lines = script(changeOps(old.key, o, planFrontend(next.key, next.value)));
+    const c = 'comment "service/0/tcp/10.96.0.10/80"';
+    expect(lines).toEqual([
+      'add element ip netloom-svc service-backends { 10.96.0.10 . tcp . 80 . 1 : 10.1.1.12 }',
+      'delete element ip netloom-svc service-backends { 10.96.0.10 . tcp . 80 . 1 }',
+      'add element ip netloom-svc service-backends { 10.96.0.10 . tcp . 80 . 2 : 10.1.1.13 }',
+      'delete element ip netloom-svc service-backends { 10.96.0.10 . tcp . 80 . 2 }',
+      'add element ip netloom-svc hairpin { 10.1.1.14 . 10.1.1.14 }',
+      `add element ip netloom-svc service-backends { 10.96.0.10 . tcp . 80 . 1 ${c} : 10.1.1.13 }`,
+      `add element ip netloom-svc service-backends { 10.96.0.10 . tcp . 80 . 2 ${c} : 10.1.1.14 }`,
+    ]);
+    // One backend more: the element goes to the chain drawing among four (written if absent).
+    const more = serviceItem('10.96.0.10', 'TCP', 80, [b(1), b(2), b(3), b(4)]);
+    const grown = script(changeOps(old.key, o, planFrontend(more.key, more.value)));
+    expect(grown.filter((l) => l.startsWith('add rule'))).toEqual([
+      expect.stringMatching(/ip saddr != 10\.1\.0\.0\/16 meta mark set/),
+      expect.stringMatching(/numgen random mod 4 map @service-backends : 7007$/),
+    ]);
+    expect(
+      grown.some((l) => l.startsWith('delete chain') || l.includes('delete element ip netloom-svc hairpin')),
+    ).toBe(false);
+  });
+
+  it('backends on different ports, affinity or the Local split keep chains of their own', () => {
+    const ports = serviceItem('10.96.0.10', 'TCP', 80, [b(1, 7007), b(2, 7008)]);
+    expect(planFrontend(ports.key, ports.value).shared).toBeUndefined();
+    expect(planFrontend(ports.key, ports.value).chains.map((ch) => ch.name)).toEqual([
+      `svc-${hashOf(ports.key)}`,
+    ]);
   });
 
   it('a UDP node port with ClientIP affinity, masquerading everything', () => {
@@ -114,17 +150,17 @@ describe('services in nftables: rendering', () => {
     const sctp = serviceItem('10.96.0.12', 'SCTP', 99, [{ ip: '10.1.2.10', port: 99 }], {
       masqueradeOutside: null,
     });
-    expect(create(sctp).filter((l) => l.includes('mark set') && !l.includes('ip saddr 10.1.2.10'))).toEqual(
-      [],
-    );
+    expect(planFrontend(sctp.key, sctp.value).shared?.chain.rules).toEqual([
+      'dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 1 map @service-backends : 99',
+    ]);
     expect(create(sctp)).toContain(
-      `add rule ip netloom-svc svc-${hashOf(sctp.key)} meta l4proto sctp dnat to 10.1.2.10:99 comment "${sctp.key}"`,
+      `add element ip netloom-svc service-ips { 10.96.0.12 . sctp . 99 comment "${sctp.key}" : goto ${planFrontend(sctp.key, sctp.value).shared?.chain.name} }`,
     );
     // Host bits cleared, /32 bare, duplicates and covered prefixes dropped, sorted.
     const outside = serviceItem('10.96.0.10', 'TCP', 80, [b(1)], {
       masqueradeOutside: ['192.168.7.7/32', '10.1.5.0/24', '10.1.3.4/16', '10.1.0.0/16'],
     });
-    expect(planFrontend(outside.key, outside.value).chains.at(-1)?.rules[0]).toBe(
+    expect(planFrontend(outside.key, outside.value).shared?.chain.rules[0]).toBe(
       'ip saddr != 10.1.0.0/16 ip saddr != 192.168.7.7 meta mark set meta mark | 0x00004000',
     );
   });
@@ -172,7 +208,7 @@ describe('services in nftables: rendering', () => {
     const hn = hashOf(none.key);
     const objects = planFrontend(none.key, none.value);
     expect(objects.elements).toEqual([
-      { set: 'service-ips', key: '192.0.2.51 . tcp . 80', verdict: `goto svc-${hn}` },
+      { set: 'service-ips', key: '192.0.2.51 . tcp . 80', value: `goto svc-${hn}` },
     ]);
     expect(objects.chains.at(-1)?.rules).toEqual([
       `ip saddr 10.1.0.0/16 goto int-${hn}`,
@@ -210,7 +246,7 @@ describe('services in nftables: rendering', () => {
     expect(objects.chains[2]!.rules.filter((r) => r.includes('@aff-'))).toHaveLength(2);
     // An empty list admits nobody.
     const closed = serviceItem('192.0.2.53', 'TCP', 80, [b(1)], { kind: 'load-balancer', sourceRanges: [] });
-    expect(planFrontend(closed.key, closed.value).chains.at(-1)?.rules[0]).toBe('drop');
+    expect(planFrontend(closed.key, closed.value).shared?.chain.rules[0]).toBe('drop');
   });
 
   it('an update rewrites only its own chains, drops a removed backend and a changed affinity set', () => {
@@ -241,12 +277,14 @@ describe('services in nftables: rendering', () => {
   it('a delete succeeds whatever is left: element and chains are added before they go', () => {
     const item = serviceItem('10.96.0.10', 'TCP', 80, [b(1)]);
     const h = hashOf(item.key);
+    // A shared draw: its elements go (each added first, so a missing one is no error); the shared
+    // chain and the hairpin element stay for others.
+    const pick = planFrontend(item.key, item.value).shared!.chain.name;
     expect(script(changeOps(item.key, planFrontend(item.key, item.value), undefined))).toEqual([
-      `add chain ip netloom-svc svc-${h}`,
-      `add element ip netloom-svc service-ips { 10.96.0.10 . tcp . 80 : goto svc-${h} }`,
+      `add element ip netloom-svc service-ips { 10.96.0.10 . tcp . 80 : goto ${pick} }`,
       `delete element ip netloom-svc service-ips { 10.96.0.10 . tcp . 80 }`,
-      `flush chain ip netloom-svc svc-${h}`,
-      `delete chain ip netloom-svc svc-${h}`,
+      'add element ip netloom-svc service-backends { 10.96.0.10 . tcp . 80 . 0 : 10.1.1.11 }',
+      'delete element ip netloom-svc service-backends { 10.96.0.10 . tcp . 80 . 0 }',
     ]);
     const affine = serviceItem('10.96.0.10', 'TCP', 80, [b(1)], { affinitySeconds: 5 });
     expect(script(changeOps(affine.key, planFrontend(affine.key, affine.value), undefined))).toEqual([

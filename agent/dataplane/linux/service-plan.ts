@@ -2,38 +2,48 @@
 //
 // One table, `ip <serviceTable>`, apart from the source-NAT table, so flushing or reading one
 // never disturbs the other. Fixed part (written once per agent, and again when found damaged):
-//   maps   service-ips            vip . proto . port  : goto svc-<h>   (cluster/external/LB IPs)
-//          service-nodeports      proto . port        : goto svc-<h>   (behind fib daddr type local)
+//   maps   service-ips            vip . proto . port  : goto pick-<c> | svc-<h>  (cluster/external/LB IPs)
+//          service-nodeports      proto . port        : goto pick-<c> | svc-<h>  (behind fib daddr type local)
 //          no-endpoint-services   vip . proto . port  : goto reject-chain | drop
 //          no-endpoint-nodeports  proto . port        : goto reject-chain | drop
+//          service-backends       vip . proto . port . index : backend address
+//          nodeport-backends      proto . port . index       : backend address
+//   set    hairpin                b . b for the backends of shared draws
 //   chains nat-prerouting, nat-output (dstnat) → services: the two vmap lookups; so pods, the
 //          outside world (prerouting) and the node itself (output) all reach services;
 //          filter-prerouting, filter-output (dstnat - 10, new connections) → no-endpoints: the
 //          no-endpoint maps, before routing, so a VIP without a route still answers with a
 //          reset / port unreachable (reject is refused in nat chains, and prerouting needs
 //          kernel ≥ 5.11 for it);
-//          nat-postrouting → masquerading: masquerade what carries MASQ_MARK, clearing the bit
-//          first so an encapsulated copy (VXLAN inherits the mark) is not masqueraded again.
-// Per frontend (one Service item), named from a hash of the item key, the key in the element's
-// comment and in the last rule of each chain (so retrieve can attribute everything):
-//   svc-<h>            mark for masquerade (sources outside `masqueradeOutside`, or all); then
-//                      per backend b_i of N, drawn with `numgen random mod (N-i) 0` (equal
-//                      shares): `ip saddr != b_i <draw> dnat to b_i` and `ip saddr b_i <draw>
-//                      <mark> dnat to b_i` (hairpin: a backend reaching itself is masqueraded,
-//                      else its reply would bypass conntrack); the last backend undrawn
-//                      Before the masquerade mark, with `sourceRanges` (load-balancer IPs):
-//                      `ip saddr != r1 … drop`; with `inCluster` (Local policy, clients inside
-//                      the cluster): `ip saddr <cluster prefix> goto int-<h>` per prefix and
-//                      `fib saddr type local <mark> goto int-<h>` (the node itself, masqueraded),
-//                      and `drop` when no backend of this node is left for the rest
+//          nat-postrouting → masquerading: masquerade a connection DNATed back to its source
+//          (`ip saddr . ip daddr @hairpin`), and what carries MASQ_MARK, clearing the bit first
+//          so an encapsulated copy (VXLAN inherits the mark) is not masqueraded again.
+// Most frontends (no affinity, no Local split, one target port) are data (sharedDraw): their
+// element goes to `pick-<c>`, a chain named by its content and shared by every frontend with
+// the same guards, number of backends and port — `ip saddr != r … drop` (sourceRanges), the
+// masquerade mark (sources outside `masqueradeOutside`, or all), then one draw, `dnat ip to
+// <key> . numgen random mod N map @service-backends : <port>` — and their backends are elements
+// of the backend map; hairpin is `b . b` in @hairpin, judged after DNAT. A change of backends is
+// then a change of elements, and costs the same at 10 or 10,000 Services.
+// The others keep chains of their own, named from a hash of the item key, the key in the
+// element's comment and in the last rule of each chain (so retrieve can attribute everything):
+//   svc-<h>            the same guards; then per backend b_i of N, drawn with `numgen random mod
+//                      (N-i) 0` (equal shares): `ip saddr != b_i <draw> dnat to b_i` and `ip saddr
+//                      b_i <draw> <mark> dnat to b_i` (hairpin: a backend reaching itself is
+//                      masqueraded, else its reply would bypass conntrack); the last backend
+//                      undrawn. With `inCluster` (Local policy, clients inside the cluster):
+//                      `ip saddr <cluster prefix> goto int-<h>` per prefix and `fib saddr type
+//                      local <mark> goto int-<h>` (the node itself, masqueraded) first, and `drop`
+//                      when no backend of this node is left for the rest
 //   int-<h>            the same draws over every backend (`inCluster.backends`)
 //   with ClientIP affinity, instead: per backend `ip saddr @aff-<h>-<b> goto ep-<h>-<b>`, then
 //                      the draws `goto ep-<h>-<b_i>`, and per backend
 //   ep-<h>-<ip>-<port> the hairpin mark; affinity `update`; dnat
 //   aff-<h>-<ip>-<port> dynamic set of client addresses with the affinity timeout
 // A frontend without backends has only its no-endpoint element. Changing a frontend rewrites
-// only its own element, chains and sets, in one transaction (changeOps); nothing else is
-// touched, and the fixed part is never flushed.
+// only its own elements, chains and sets, in one transaction (changeOps); the shared chains and
+// hairpin elements it needs are written with it and never deleted (another frontend may use
+// them), and the fixed part is never flushed.
 import { createHash } from 'node:crypto';
 import { ipToBigInt, networkOf } from '../../../lib/cidr.ts';
 import { PREFIX } from '../../items/keys.ts';
@@ -52,7 +62,11 @@ export const MAP = {
   nodePorts: 'service-nodeports',
   noEndpointVips: 'no-endpoint-services',
   noEndpointNodePorts: 'no-endpoint-nodeports',
+  backends: 'service-backends',
+  nodePortBackends: 'nodeport-backends',
 } as const;
+/** `b . b` for every backend address b of a shared-draw frontend: hairpin, masqueraded after DNAT. */
+export const HAIRPIN_SET = 'hairpin';
 const VIP_TYPE = 'ipv4_addr . inet_proto . inet_service';
 const PORT_TYPE = 'inet_proto . inet_service';
 const REJECT_CHAIN = 'reject-chain';
@@ -79,6 +93,8 @@ const BASE_CHAINS: readonly { chain: string; base?: string; rules: string[] }[] 
   {
     chain: 'masquerading',
     rules: [
+      // A connection DNATed back to its own source (hairpin): its reply would bypass conntrack.
+      `ip saddr . ip daddr @${HAIRPIN_SET} masquerade fully-random`,
       `meta mark & ${MARK} == 0x00000000 return`,
       `meta mark set meta mark ^ ${MARK}`,
       'masquerade fully-random',
@@ -103,17 +119,37 @@ const BASE_CHAINS: readonly { chain: string; base?: string; rules: string[] }[] 
   },
 ];
 
-const BASE_MAPS = [
-  { set: MAP.vips, type: VIP_TYPE },
-  { set: MAP.nodePorts, type: PORT_TYPE },
-  { set: MAP.noEndpointVips, type: VIP_TYPE },
-  { set: MAP.noEndpointNodePorts, type: PORT_TYPE },
+/**
+ * The fixed maps and sets. The backend maps (frontend key and drawn index → backend address)
+ * are declared by `typeof`: the kernel lists the index as `integer`, a type no `type`
+ * declaration can name. Their value is the address alone: with a port in it nft 1.0.6 either
+ * refuses later rules using the map (`ip daddr . th dport`) or gives them a TCP-only match
+ * (`ip daddr . tcp dport`); the port is the draw's, in its chain.
+ */
+const BASE_MAPS: readonly { set: string; type: string; map?: string; typeof?: string }[] = [
+  { set: MAP.vips, type: VIP_TYPE, map: 'verdict' },
+  { set: MAP.nodePorts, type: PORT_TYPE, map: 'verdict' },
+  { set: MAP.noEndpointVips, type: VIP_TYPE, map: 'verdict' },
+  { set: MAP.noEndpointNodePorts, type: PORT_TYPE, map: 'verdict' },
+  {
+    set: MAP.backends,
+    type: `${VIP_TYPE} . integer`,
+    map: 'ipv4_addr',
+    typeof: 'ip daddr . meta l4proto . th dport . numgen random mod 2 : ip daddr',
+  },
+  {
+    set: MAP.nodePortBackends,
+    type: `${PORT_TYPE} . integer`,
+    map: 'ipv4_addr',
+    typeof: 'meta l4proto . th dport . numgen random mod 2 : ip daddr',
+  },
+  { set: HAIRPIN_SET, type: 'ipv4_addr . ipv4_addr' },
 ];
 
 /** The fixed part: idempotent, and it rewrites the fixed chains' rules (never the maps). */
 export function setupOps(): NftOp[] {
   const ops: NftOp[] = [{ op: 'add-table' }];
-  for (const m of BASE_MAPS) ops.push({ op: 'add-set', set: m.set, type: m.type, map: 'verdict' });
+  for (const m of BASE_MAPS) ops.push({ op: 'add-set', ...m });
   for (const c of BASE_CHAINS)
     ops.push({ op: 'add-chain', chain: c.chain, ...(c.base ? { base: c.base } : {}) });
   for (const c of BASE_CHAINS) {
@@ -131,8 +167,7 @@ export function baseIntact(t: NftTable | undefined): boolean {
     return found !== undefined && found.base === c.base && found.rules.join('\n') === c.rules.join('\n');
   });
   return (
-    chainsOk &&
-    BASE_MAPS.every((m) => t.sets.get(m.set)?.type === m.type && t.sets.get(m.set)?.map === 'verdict')
+    chainsOk && BASE_MAPS.every((m) => t.sets.get(m.set)?.type === m.type && t.sets.get(m.set)?.map === m.map)
   );
 }
 
@@ -148,10 +183,17 @@ export const serviceTableSpec = (name: string): NftTableSpec => ({
 
 /** What one Service item is in the table. `metadata` of the item: what it was written as. */
 export interface FrontendObjects {
-  elements: { set: string; key: string; verdict: string }[];
+  /** Map elements (a verdict or a backend as `value`) and set elements (no value). */
+  elements: { set: string; key: string; value?: string }[];
   /** Backend chains first, the frontend chain last (the order rules are added in). */
   chains: { name: string; rules: string[] }[];
   sets: { name: string; timeout: number }[];
+  /**
+   * A shared draw (see sharedDraw): the chain its element goes to, named by its content and
+   * shared by every frontend drawing the same way; and the hairpin elements its backends need.
+   * Both are written with the frontend and never deleted by it (another may use them).
+   */
+  shared?: { chain: { name: string; rules: string[] }; hairpin: string[] };
 }
 
 export const hashOf = (key: string): string => createHash('sha256').update(key).digest('hex').slice(0, 12);
@@ -199,18 +241,80 @@ export function backendsOf(v: Service): ServiceBackend[] {
   });
 }
 
-/** The element that sends a frontend's packets somewhere: its map, key and verdict. */
-function elementOf(key: string, v: Service, hasBackends: boolean): FrontendObjects['elements'][number] {
+/** The frontend's key in the maps: `vip . proto . port`, or `proto . port` for a node port. */
+const elementKeyOf = (v: Service): string =>
+  v.vip === 'node' ? `${protoOf(v.protocol)} . ${v.port}` : `${v.vip} . ${protoOf(v.protocol)} . ${v.port}`;
+
+/**
+ * The element that sends a frontend's packets somewhere: its map, key and verdict (`target`:
+ * the chain it goes to; none: it has no backends).
+ */
+function elementOf(v: Service, target: string | undefined): FrontendObjects['elements'][number] {
   const node = v.vip === 'node';
-  const elementKey = node
-    ? `${protoOf(v.protocol)} . ${v.port}`
-    : `${v.vip} . ${protoOf(v.protocol)} . ${v.port}`;
-  if (hasBackends)
-    return { set: node ? MAP.nodePorts : MAP.vips, key: elementKey, verdict: `goto ${frontendChain(key)}` };
+  const key = elementKeyOf(v);
+  if (target !== undefined) return { set: node ? MAP.nodePorts : MAP.vips, key, value: `goto ${target}` };
   return {
     set: node ? MAP.noEndpointNodePorts : MAP.noEndpointVips,
-    key: elementKey,
-    verdict: v.noBackends === 'reject' ? `goto ${REJECT_CHAIN}` : 'drop',
+    key,
+    value: v.noBackends === 'reject' ? `goto ${REJECT_CHAIN}` : 'drop',
+  };
+}
+
+/** The first rules of a frontend: source ranges, then the masquerade mark (either may be absent). */
+function guardRules(v: Service): string[] {
+  const rules: string[] = [];
+  // Only the first packet of a connection meets a nat chain, so dropping it refuses the connection.
+  if (v.sourceRanges !== undefined)
+    rules.push(
+      `${outsideOf(v.sourceRanges)
+        .map((r) => `ip saddr != ${r} `)
+        .join('')}drop`,
+    );
+  if (v.masqueradeOutside !== null)
+    rules.push(
+      `${outsideOf(v.masqueradeOutside)
+        .map((p) => `ip saddr != ${p} `)
+        .join('')}${SET_MARK}`,
+    );
+  return rules;
+}
+
+const isBackendMap = (set: string): boolean => set === MAP.backends || set === MAP.nodePortBackends;
+
+/** Whether a frontend is drawn in a shared chain from the backend maps (see sharedDraw). */
+export const drawsShared = (v: Service): boolean =>
+  v.affinitySeconds <= 0 && v.inCluster === undefined && new Set(v.backends.map((b) => b.port)).size <= 1;
+
+/**
+ * A frontend drawn from data: its backends are elements of a map keyed by the frontend and an
+ * index, and its element goes to a chain shared by every frontend with the same guards and
+ * number of backends, `pick-<hash of its rules>`: the guards, then
+ * `dnat ip to <key> . numgen random mod N map @service-backends` (one draw, equal shares). A
+ * change of backends is then a change of elements: the kernel validates no chain per frontend
+ * (it walks every chain reachable from the hooks whenever a transaction adds a rule or a jump,
+ * which grew with the table when each frontend had chains of its own), and nft lists a handful
+ * of chains before it writes, not one per frontend. Hairpin is judged after DNAT, by `b . b` in
+ * @hairpin (postrouting), since which backend the draw took is not known before it.
+ */
+function sharedDraw(v: Service, backends: readonly ServiceBackend[]): FrontendObjects {
+  const port = backends[0]!.port;
+  const node = v.vip === 'node';
+  const keyExpr = node ? 'meta l4proto . th dport' : 'ip daddr . meta l4proto . th dport';
+  const map = node ? MAP.nodePortBackends : MAP.backends;
+  const rules = [
+    ...guardRules(v),
+    `dnat ip to ${keyExpr} . numgen random mod ${backends.length} map @${map} : ${port}`,
+  ];
+  const chain = { name: `pick-${hashOf(rules.join('\n'))}`, rules };
+  const key = elementKeyOf(v);
+  return {
+    elements: [
+      elementOf(v, chain.name),
+      ...backends.map((b, i) => ({ set: map, key: `${key} . ${i}`, value: b.ip })),
+    ],
+    chains: [],
+    sets: [],
+    shared: { chain, hairpin: [...new Set(backends.map((b) => `${b.ip} . ${b.ip}`))].sort() },
   };
 }
 
@@ -279,22 +383,13 @@ function affinityChains(
 export function planFrontend(key: string, v: Service): FrontendObjects {
   const backends = backendsOf(v);
   const inside = v.inCluster ? backendsOf({ ...v, backends: v.inCluster.backends }) : [];
-  const element = elementOf(key, v, backends.length > 0 || inside.length > 0);
-  if (backends.length === 0 && inside.length === 0) return { elements: [element], chains: [], sets: [] };
+  if (backends.length === 0 && inside.length === 0)
+    return { elements: [elementOf(v, undefined)], chains: [], sets: [] };
+  if (drawsShared(v)) return sharedDraw(v, backends);
+  const element = elementOf(v, frontendChain(key));
   const comment = `comment ${JSON.stringify(key)}`;
   const proto = protoOf(v.protocol);
-  const front: string[] = [];
-  // Only the first packet of a connection meets a nat chain, so dropping it refuses the connection.
-  if (v.sourceRanges !== undefined)
-    front.push(
-      `${outsideOf(v.sourceRanges)
-        .map((r) => `ip saddr != ${r} `)
-        .join('')}drop`,
-    );
-  if (v.masqueradeOutside !== null) {
-    const outside = outsideOf(v.masqueradeOutside).map((p) => `ip saddr != ${p} `);
-    front.push(`${outside.join('')}${SET_MARK}`);
-  }
+  const front: string[] = guardRules(v);
   const internal = internalChain(key);
   if (inside.length > 0) {
     for (const p of outsideOf(v.inCluster!.sources)) front.push(`ip saddr ${p} goto ${internal}`);
@@ -324,7 +419,7 @@ export function planFrontend(key: string, v: Service): FrontendObjects {
 const sameElement = (
   a: FrontendObjects['elements'][number],
   b: FrontendObjects['elements'][number],
-): boolean => a.set === b.set && a.key === b.key && a.verdict === b.verdict;
+): boolean => a.set === b.set && a.key === b.key && a.value === b.value;
 
 /**
  * One transaction turning `old` (what the table holds for `key`) into `next`. Deletes are made
@@ -345,7 +440,12 @@ export function changeOps(
   // Old elements first: they may name old chains, which must be unreferenced before deletion.
   for (const e of o.elements) {
     if (n.elements.some((x) => sameElement(x, e))) continue;
-    ops.push({ op: 'add-element', set: e.set, key: e.key, verdict: e.verdict });
+    ops.push({
+      op: 'add-element',
+      set: e.set,
+      key: e.key,
+      ...(e.value !== undefined ? { value: e.value } : {}),
+    });
     ops.push({ op: 'delete-element', set: e.set, key: e.key });
   }
   for (const chain of chains) ops.push({ op: 'flush-chain', chain });
@@ -359,9 +459,26 @@ export function changeOps(
   for (const s of n.sets)
     ops.push({ op: 'add-set', set: s.name, type: 'ipv4_addr', timeout: s.timeout, comment: key });
   for (const c of n.chains) for (const rule of c.rules) ops.push({ op: 'add-rule', chain: c.name, rule });
+  if (n.shared) {
+    // Written whole (idempotent: its name is its content) unless it was there already as it is.
+    const { chain } = n.shared;
+    if (JSON.stringify(o.shared?.chain) !== JSON.stringify(chain)) {
+      ops.push({ op: 'add-chain', chain: chain.name }, { op: 'flush-chain', chain: chain.name });
+      for (const rule of chain.rules) ops.push({ op: 'add-rule', chain: chain.name, rule });
+    }
+    const had = new Set(o.shared?.hairpin);
+    for (const h of n.shared.hairpin)
+      if (!had.has(h)) ops.push({ op: 'add-element', set: HAIRPIN_SET, key: h });
+  }
   for (const e of n.elements) {
     if (o.elements.some((x) => sameElement(x, e))) continue;
-    ops.push({ op: 'add-element', set: e.set, key: e.key, verdict: e.verdict, comment: key });
+    ops.push({
+      op: 'add-element',
+      set: e.set,
+      key: e.key,
+      ...(e.value !== undefined ? { value: e.value } : {}),
+      comment: key,
+    });
   }
   return ops;
 }
@@ -375,8 +492,11 @@ export function changeOps(
  */
 export function frontendsIn(t: NftTable, knownKeys: Iterable<string>): Map<string, FrontendObjects> {
   const byHash = new Map<string, string>();
+  const remembered = new Set<string>();
   const remember = (key: string | undefined): void => {
-    if (key?.startsWith(PREFIX.service)) byHash.set(hashOf(key), key);
+    if (!key?.startsWith(PREFIX.service) || remembered.has(key)) return;
+    remembered.add(key);
+    byHash.set(hashOf(key), key);
   };
   for (const k of knownKeys) remember(k);
   for (const m of BASE_MAPS) for (const e of t.sets.get(m.set)?.elements.values() ?? []) remember(e.comment);
@@ -395,8 +515,25 @@ export function frontendsIn(t: NftTable, knownKeys: Iterable<string>): Map<strin
   for (const m of BASE_MAPS) {
     for (const [elementKey, e] of t.sets.get(m.set)?.elements ?? []) {
       if (e.comment?.startsWith(PREFIX.service))
-        of(e.comment).elements.push({ set: m.set, key: elementKey, verdict: e.verdict ?? '' });
+        of(e.comment).elements.push({
+          set: m.set,
+          key: elementKey,
+          ...(e.value !== undefined ? { value: e.value } : {}),
+        });
     }
+  }
+  // Shared draws: the chain the frontend's element goes to, and which of its hairpin elements exist.
+  const hairpin = t.sets.get(HAIRPIN_SET)?.elements;
+  for (const f of out.values()) {
+    const target = f.elements
+      .map((e) => /^goto (pick-[0-9a-f]{12})$/.exec(e.value ?? '')?.[1])
+      .find((x) => x !== undefined);
+    if (target === undefined) continue;
+    const ips = f.elements.flatMap((e) => (isBackendMap(e.set) && e.value ? [e.value] : []));
+    f.shared = {
+      chain: { name: target, rules: [...(t.chains.get(target)?.rules ?? [])] },
+      hairpin: [...new Set(ips.map((ip) => `${ip} . ${ip}`))].filter((h) => hairpin?.has(h)).sort(),
+    };
   }
   for (const [name, c] of t.chains) {
     const key = byHash.get(ownerHash(name) ?? '');
@@ -417,9 +554,10 @@ export function frontendsIn(t: NftTable, knownKeys: Iterable<string>): Map<strin
 export function sameObjects(a: FrontendObjects, b: FrontendObjects): boolean {
   const norm = (f: FrontendObjects): string =>
     JSON.stringify([
-      f.elements.map((e) => `${e.set}|${e.key}|${e.verdict}`).sort(),
+      f.elements.map((e) => `${e.set}|${e.key}|${e.value ?? ''}`).sort(),
       f.chains.map((c) => [c.name, c.rules] as const).sort((x, y) => (x[0] < y[0] ? -1 : 1)),
       f.sets.map((s) => `${s.name}|${s.timeout}`).sort(),
+      f.shared ?? null,
     ]);
   return norm(a) === norm(b);
 }
@@ -438,7 +576,12 @@ export function serviceFrom(key: string, f: FrontendObjects, like?: Service): Se
       if (m) backends.push({ ip: m[1]!, port: Number(m[2]), weight: 1, local: false });
     }
   }
-  const front = f.chains.find((c) => c.name.startsWith('svc-'))?.rules ?? [];
+  // A shared draw: the addresses are the map's, the port its chain's.
+  const drawPort = Number(/ : (\d+)$/.exec(f.shared?.chain.rules.at(-1) ?? '')?.[1] ?? 0);
+  for (const e of f.elements)
+    if (isBackendMap(e.set) && e.value)
+      backends.push({ ip: e.value, port: drawPort, weight: 1, local: false });
+  const front = f.shared?.chain.rules ?? f.chains.find((c) => c.name.startsWith('svc-'))?.rules ?? [];
   // The masquerade rule matches only sources outside prefixes (it follows the source-range rule,
   // if any); the hairpin rules that also end in the mark name one backend (`ip saddr <ip> …`),
   // never `!=` alone.
@@ -459,7 +602,7 @@ export function serviceFrom(key: string, f: FrontendObjects, like?: Service): Se
     protocol: proto.toUpperCase() as Protocol,
     port: Number(port),
     backends,
-    noBackends: noEndpoint?.verdict === 'drop' ? 'drop' : 'reject',
+    noBackends: noEndpoint?.value === 'drop' ? 'drop' : 'reject',
     masqueradeOutside: outside,
     affinitySeconds: f.sets[0]?.timeout ?? 0,
     // Not read back from the rules: a difference still shows, as the planned objects differ.

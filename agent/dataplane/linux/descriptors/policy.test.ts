@@ -66,7 +66,7 @@ describe('peer-set and policy descriptors over the fake kernel', () => {
     const t = kernel.policies.nft.table!;
     const [p0, p1] = [POLICIES[0]!.key, POLICIES[1]!.key];
     expect(
-      Object.fromEntries([...t.sets.get('pod-ingress')!.elements].map(([k, e]) => [k, e.verdict])),
+      Object.fromEntries([...t.sets.get('pod-ingress')!.elements].map(([k, e]) => [k, e.value])),
     ).toEqual({
       lxc0: `jump ${podChain(p0, 'ingress')}`,
       lxc1: `jump ${podChain(p1, 'ingress')}`,
@@ -169,10 +169,10 @@ describe('peer-set and policy descriptors over the fake kernel', () => {
   it('redoes a change from the table when an element was left with another verdict', async () => {
     const { kernel, s } = await applied();
     const p = POLICIES[3]!; // open: nothing written yet
-    kernel.policies.nft.table!.sets.get('pod-ingress')!.elements.set('lxc3', { verdict: 'drop' });
+    kernel.policies.nft.table!.sets.get('pod-ingress')!.elements.set('lxc3', { value: 'drop' });
     const rec = await s.commit([policyItem(pods[3]!, { ingress: [] })]);
     expect(rec.errors).toEqual([]);
-    expect(kernel.policies.nft.table!.sets.get('pod-ingress')!.elements.get('lxc3')?.verdict).toBe(
+    expect(kernel.policies.nft.table!.sets.get('pod-ingress')!.elements.get('lxc3')?.value).toBe(
       `jump ${podChain(p.key, 'ingress')}`,
     );
   });

@@ -9,7 +9,7 @@ import type { Item } from '../../../scheduler/descriptor.ts';
 import { KvScheduler } from '../../../scheduler/scheduler.ts';
 import { linuxDriverWith } from '../driver.ts';
 import { FakeKernel } from '../fake/kernel.ts';
-import { frontendChain, hashOf } from '../service-plan.ts';
+import { hashOf, planFrontend } from '../service-plan.ts';
 import { serviceItem } from '../test-items.ts';
 
 const scheduler = (kernel: FakeKernel): KvScheduler =>
@@ -47,13 +47,23 @@ describe('service descriptor over the fake kernel', () => {
       '10.96.0.53 . udp . 53',
     ]);
     expect([...sets.get('service-nodeports')!.elements.keys()]).toEqual(['tcp . 30080']);
-    expect(sets.get('no-endpoint-services')!.elements.get('10.96.0.11 . tcp . 80')?.verdict).toBe(
+    expect(sets.get('no-endpoint-services')!.elements.get('10.96.0.11 . tcp . 80')?.value).toBe(
       'goto reject-chain',
     );
-    expect(sets.get('no-endpoint-nodeports')!.elements.get('tcp . 30081')?.verdict).toBe('drop');
-    // Without affinity only the frontend chain (backends inline); with it a chain and an
-    // affinity set per backend besides.
-    expect(linesOf(kernel, ITEMS[0]!.key).filter((l) => /^nft chain \S+$/.test(l))).toHaveLength(1);
+    expect(sets.get('no-endpoint-nodeports')!.elements.get('tcp . 30081')?.value).toBe('drop');
+    // Without affinity no chain of its own: its backends are elements of the backend map, drawn
+    // in a chain shared by every frontend drawing the same way; with affinity a frontend chain,
+    // and a chain and an affinity set per backend.
+    expect(linesOf(kernel, ITEMS[0]!.key).filter((l) => /^nft chain \S+$/.test(l))).toHaveLength(0);
+    expect([...sets.get('service-backends')!.elements].map(([k, e]) => `${k} : ${e.value}`)).toEqual([
+      '10.96.0.10 . tcp . 80 . 0 : 10.1.1.11',
+      '10.96.0.10 . tcp . 80 . 1 : 10.1.1.12',
+      '10.96.0.10 . tcp . 80 . 2 : 10.1.1.13',
+    ]);
+    const pick = planFrontend(ITEMS[0]!.key, ITEMS[0]!.value).shared!.chain.name;
+    expect(kernel.services.nft.table!.chains.get(pick)?.rules.at(-1)).toBe(
+      'dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 3 map @service-backends : 8080',
+    );
     expect(linesOf(kernel, ITEMS[1]!.key).filter((l) => /^nft chain \S+$/.test(l))).toHaveLength(3);
     expect([...sets.keys()].filter((n) => n.startsWith(`aff-${hashOf(ITEMS[1]!.key)}`))).toHaveLength(2);
   });
@@ -67,11 +77,11 @@ describe('service descriptor over the fake kernel', () => {
     expect(kernel.changes().length).toBe(before);
   });
 
-  it('repairs a frontend chain flushed by hand and an element deleted by hand', async () => {
+  it('repairs a chain flushed by hand and an element deleted by hand', async () => {
     const { kernel, s } = await applied();
     const good = kernel.dump();
     const t = kernel.services.nft.table!;
-    t.chains.get(frontendChain(ITEMS[0]!.key))!.rules = [];
+    t.chains.get(planFrontend(ITEMS[0]!.key, ITEMS[0]!.value).shared!.chain.name)!.rules = [];
     t.sets.get('service-nodeports')!.elements.clear();
     const rec = await s.resync();
     expect(rec.errors).toEqual([]);
@@ -98,7 +108,13 @@ describe('service descriptor over the fake kernel', () => {
     for (const gone of ITEMS.slice(0, 2)) expect(linesOf(kernel, gone.key)).toEqual([]);
     const fresh = new FakeKernel();
     await scheduler(fresh).resync({ desired: keep });
-    expect(kernel.services.nft.dump().sort()).toEqual(fresh.services.nft.dump().sort());
+    // What another frontend may share stays: the draw chains (`pick-…`) and hairpin elements.
+    const own = (k: FakeKernel): string[] =>
+      k.services.nft
+        .dump()
+        .filter((l) => !l.includes('pick-') && !l.startsWith('nft set hairpin'))
+        .sort();
+    expect(own(kernel)).toEqual(own(fresh));
   });
 
   it('updates one frontend in one transaction and forgets UDP flows to a removed backend', async () => {
@@ -147,7 +163,7 @@ describe('service descriptor over the fake kernel', () => {
     const el = kernel.services.nft
       .table!.sets.get('no-endpoint-services')!
       .elements.get('10.96.0.11 . tcp . 80')!;
-    el.verdict = 'drop';
+    el.value = 'drop';
     const rec = await s.commit([{ key: item.key, value: { ...item.value, backends: [be(4)] } }]);
     expect(rec.errors).toEqual([]);
     expect(kernel.services.nft.table!.sets.get('no-endpoint-services')!.elements.size).toBe(0);

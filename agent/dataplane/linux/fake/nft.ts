@@ -1,6 +1,6 @@
 // An in-memory nftables table that applies NftOps with the kernel's rules that netloom's
 // scripts depend on: a transaction applies whole or not at all; adding what exists is a no-op
-// (an element with another verdict clashes: EEXIST); flushing or deleting what is missing fails
+// (an element with another value clashes: EEXIST); flushing or deleting what is missing fails
 // (ENOENT); a chain or set still referenced cannot be deleted (EBUSY); a rule may only name
 // chains and sets that exist. Rule text is kept as written (the kernel port prints it back the
 // same way), so the descriptors' retrieve works on it unchanged; element keys lose their
@@ -68,7 +68,7 @@ export class FakeNftTable {
     if (what.chain === undefined) return false;
     for (const s of t.sets.values())
       for (const e of s.elements.values())
-        if (e.verdict !== undefined && chainRefs(e.verdict).includes(what.chain)) return true;
+        if (e.value !== undefined && chainRefs(e.value).includes(what.chain)) return true;
     return false;
   }
 
@@ -113,12 +113,12 @@ export class FakeNftTable {
         const key = o.key.replaceAll('"', '');
         const s = t.sets.get(o.set);
         if (!s) throw missing();
-        if (o.verdict !== undefined && chainRefs(o.verdict).some((x) => !t.chains.has(x))) throw missing();
+        if (o.value !== undefined && chainRefs(o.value).some((x) => !t.chains.has(x))) throw missing();
         const had = s.elements.get(key);
-        if (had && had.verdict !== o.verdict) throw fail(line, 'exists', 'File exists');
+        if (had && had.value !== o.value) throw fail(line, 'exists', 'File exists');
         if (!had)
           s.elements.set(key, {
-            ...(o.verdict !== undefined ? { verdict: o.verdict } : {}),
+            ...(o.value !== undefined ? { value: o.value } : {}),
             ...(o.comment !== undefined ? { comment: o.comment } : {}),
           });
         return;
@@ -146,7 +146,7 @@ export class FakeNftTable {
       );
       for (const [k, e] of s.elements)
         lines.push(
-          `nft set ${name} { ${k}${e.verdict !== undefined ? ` : ${e.verdict}` : ''} } ${e.comment ?? ''}`.trimEnd(),
+          `nft set ${name} { ${k}${e.value !== undefined ? ` : ${e.value}` : ''} } ${e.comment ?? ''}`.trimEnd(),
         );
     }
     return lines;
