@@ -359,9 +359,14 @@ function netloomSubject(lab: Lab, etcd: EtcdHandle): Subject {
       return t0;
     },
     frontends: () => mapSize(nft, 'netloom-svc'),
-    // A backend's rules in the frontend's chain `svc-<h>` DNAT to it (`… dnat to <ip>:<port>`).
-    backendText: (ip) => [`dnat to ${ip}:${PORT}`],
-    owns: (line, vip) => line.includes(` ${frontendChain(serviceKey(0, 'TCP', vip, 80))} `),
+    // A backend is an element of the backend map, and its address one of the hairpin set, both
+    // in the transaction that adds it. nft 1.0.6's monitor loses track of the backend map
+    // ("Received event for an unknown set": it does not print elements of a map declared by
+    // `typeof`), so the hairpin element is what it shows: each change here adds a new address.
+    // A frontend with a chain of its own DNATs to it in a rule (`… dnat to <ip>:<port>`).
+    backendText: (ip) => [`hairpin { ${ip} . ${ip} }`, `dnat to ${ip}:${PORT}`],
+    owns: (line, vip) =>
+      line.includes(' hairpin { ') || line.includes(` ${frontendChain(serviceKey(0, 'TCP', vip, 80))} `),
     stored: (name, ip) => new Promise((resolve) => waiters.push({ name, ip, resolve })),
     async stop() {
       watching?.abort();

@@ -50,7 +50,31 @@ export function serviceDescriptor(ports: { services: ServicePort }): Descriptor<
   const { services } = ports;
 
   // Old → next; when the table held something else than `old`, redone from what it holds.
-  const change = nftChange(services, changeOps, (t, key) => frontendsIn(t, [key]).get(key));
+  const apply = nftChange(services, changeOps, (t, key) => frontendsIn(t, [key]).get(key));
+  // The shared draw chains this agent has written (or is writing) since it last read the table:
+  // a frontend that needs one of them takes it as there, so 10,000 frontends created together
+  // write each shared chain once, not 10,000 times. Wrong only if the table lost it since, and
+  // then the element naming it fails, and the redo from the table writes it.
+  const written = new Set<string>();
+  const change = async (
+    key: string,
+    old: FrontendObjects | undefined,
+    next: FrontendObjects | undefined,
+  ): Promise<void> => {
+    const chain = next?.shared?.chain;
+    if (!chain || old?.shared?.chain.name === chain.name) return apply(key, old, next);
+    if (written.has(chain.name)) {
+      const base = old ?? { elements: [], chains: [], sets: [] };
+      return apply(key, { ...base, shared: { chain, hairpin: old?.shared?.hairpin ?? [] } }, next);
+    }
+    written.add(chain.name);
+    try {
+      await apply(key, old, next);
+    } catch (err) {
+      written.delete(chain.name);
+      throw err;
+    }
+  };
 
   const flushStale = async (old: Service | undefined, next: Service | undefined): Promise<void> => {
     for (const f of staleUdpFlows(old, next)) await services.flushConntrack(f);
@@ -117,6 +141,7 @@ export function serviceDescriptor(ports: { services: ServicePort }): Descriptor<
     },
 
     async retrieve(ctx) {
+      written.clear();
       const { table, baseIntact } = await services.list();
       if (!table) return [];
       const out: Retrieved<Service, FrontendObjects>[] = [];
