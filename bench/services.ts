@@ -12,9 +12,13 @@
 //   frontend and its backends in one `nft -f` transaction, so a frontend in the map has its
 //   backends); one read of the map then confirms the count;
 // - one endpoint change: an EndpointSlice rewritten with an 11th endpoint (a PUT; the clock
-//   starts just before it) until the monitor prints the rule that DNATs to that address, in
-//   that Service's chain. Changes are 1.2 s apart: kube-proxy's default
-//   --nftables-min-sync-period is 1 s, and a change arriving sooner would be measured waiting.
+//   starts just before it) until the monitor prints the change that sends to that address:
+//   kube-proxy's rule in that Service's chain, netloom's element (its hairpin element; see
+//   netloomSubject). Changes are 1.2 s apart: kube-proxy's default
+//   --nftables-min-sync-period is 1 s, and a change arriving sooner would be measured waiting;
+// - first packet: 300 new connections from a client namespace to a probe Service's cluster IP,
+//   each SYN judged by the subject's rules (and forwarded to a server namespace behind it),
+//   timed from connect() to established (bench/connect-latency.ts), at each N.
 // Why a monitor and not polling: a read costs what the whole table costs (nft loads its cache
 // first): one `nft list chain` took 26–89 ms at 100–1,000 Services and 3.9 s at 10,000 here,
 // on the cores the subject needs.
@@ -56,6 +60,10 @@ const POLL_MS = Number(arg('poll-ms', '2'));
 const WITH_NETLOOM = !process.argv.includes('--no-netloom');
 const ENDPOINTS = 10;
 const PORT = 8080;
+/** The one endpoint of the probe Service: a server in a namespace of its own, behind the subject. */
+const PROBE_IP = '203.0.113.80';
+const PROBE_CONNECTS = 300;
+const CONNECT = new URL('./connect-latency.ts', import.meta.url).pathname;
 const CLUSTER = 'bench';
 const NAMESPACE = 'default';
 /** kube-proxy's --nftables-min-sync-period (1 s by default) plus a margin. */
@@ -105,6 +113,8 @@ interface Figures {
   changeMs: number[];
   /** Of each change, the part until the intermediate store held it (netloom: API → etcd by KSR). */
   storedMs: number[];
+  /** Connection set-up through the probe Service from a client namespace, µs, sorted. */
+  firstPacketUs: number[];
 }
 
 /**
@@ -209,6 +219,24 @@ class Cluster {
       }
     };
     await Promise.all(Array.from({ length: concurrency }, worker));
+  }
+
+  /** The probe Service (one endpoint, PROBE_IP:PORT) for first-packet latency; its cluster IP. */
+  async probe(): Promise<string> {
+    const svc = await this.core.createNamespacedService({
+      namespace: NAMESPACE,
+      body: { metadata: { name: 'probe' }, spec: { ports: [{ port: 80, targetPort: PORT }] } },
+    });
+    await this.discovery.createNamespacedEndpointSlice({
+      namespace: NAMESPACE,
+      body: {
+        metadata: { name: 'probe-a', labels: { 'kubernetes.io/service-name': 'probe' } },
+        addressType: 'IPv4',
+        ports: [{ name: '', port: PORT, protocol: 'TCP' }],
+        endpoints: [{ addresses: [PROBE_IP], conditions: { ready: true } }],
+      },
+    });
+    return svc.spec?.clusterIP ?? '';
   }
 
   /** Every Service in the API (the bench's and `kubernetes`): what a full sync must program. */
@@ -396,7 +424,60 @@ async function until(
   }
 }
 
-async function measure(subject: Subject, cluster: Cluster, target: number, n: number): Promise<Figures> {
+let probes = 0;
+/**
+ * New connections to the probe Service's cluster IP, each one's SYN a first packet through the
+ * subject's rules: a client namespace and a server namespace (PROBE_IP) on veths to the subject's
+ * namespace, which forwards between them, as a node between a pod and a remote endpoint does.
+ */
+async function firstPacketUs(lab: Lab, subjectNetns: string, vip: string): Promise<number[]> {
+  const tag = `${lab.prefix}${++probes}`;
+  const [client, server] = [await lab.netns(`pc${probes}`), await lab.netns(`ps${probes}`)];
+  const wire = async (ns: string, end: string, mine: string, theirs: string): Promise<void> => {
+    await runTool('ip', ['link', 'add', `${tag}${end}a`, 'type', 'veth', 'peer', 'name', `${tag}${end}b`]);
+    await runTool('ip', ['link', 'set', `${tag}${end}a`, 'netns', ns]);
+    await runTool('ip', ['link', 'set', `${tag}${end}b`, 'netns', subjectNetns]);
+    await lab.ip(ns, ['addr', 'add', `${mine}/30`, 'dev', `${tag}${end}a`]);
+    await lab.ip(ns, ['link', 'set', `${tag}${end}a`, 'up']);
+    await lab.ip(ns, ['route', 'add', 'default', 'via', theirs]);
+    await lab.ip(subjectNetns, ['addr', 'add', `${theirs}/30`, 'dev', `${tag}${end}b`]);
+    await lab.ip(subjectNetns, ['link', 'set', `${tag}${end}b`, 'up']);
+  };
+  try {
+    await wire(client, 'c', '10.77.0.2', '10.77.0.1');
+    await wire(server, 's', '10.77.0.6', '10.77.0.5');
+    await lab.ip(server, ['addr', 'add', `${PROBE_IP}/32`, 'dev', 'lo']);
+    await lab.ip(subjectNetns, ['route', 'replace', `${PROBE_IP}/32`, 'via', '10.77.0.6']);
+    await runTool('sysctl', ['-qw', 'net.ipv4.ip_forward=1'], { netns: subjectNetns });
+    const srv = await lab.start(server, process.execPath, [CONNECT, 'serve', PROBE_IP, String(PORT)]);
+    try {
+      const [cmd, args] = inNetns(client, process.execPath, [
+        CONNECT,
+        'connect',
+        vip,
+        '80',
+        String(PROBE_CONNECTS),
+      ]);
+      const out = await runTool(cmd, args, { timeoutMs: 120_000 });
+      const r = JSON.parse(out) as { us: number[]; errors: number };
+      if (r.errors > 0) throw new Error(`${r.errors} of ${PROBE_CONNECTS} probe connections failed`);
+      return r.us;
+    } finally {
+      srv.kill('SIGKILL');
+    }
+  } finally {
+    await lab.deleteNetns(client);
+    await lab.deleteNetns(server);
+  }
+}
+
+async function measure(
+  subject: Subject,
+  cluster: Cluster,
+  target: number,
+  n: number,
+  probe: { lab: Lab; vip: string },
+): Promise<Figures> {
   let monitor: NftMonitor | undefined;
   try {
     await subject.prepare();
@@ -441,7 +522,8 @@ async function measure(subject: Subject, cluster: Cluster, target: number, n: nu
       changeMs.push(t - w);
       if (stored) storedMs.push((await stored) - w);
     }
-    return { fullSyncMs: at - t0, ...bounds, changeMs, storedMs };
+    const firstPacket = await firstPacketUs(probe.lab, subject.netns, probe.vip);
+    return { fullSyncMs: at - t0, ...bounds, changeMs, storedMs, firstPacketUs: firstPacket };
   } finally {
     monitor?.close();
     await subject.stop();
@@ -469,6 +551,8 @@ function report(n: number, target: number, results: [Subject, Figures | string][
           : '') +
         `  change p50 ${pct(f.changeMs, 50).toFixed(1).padStart(7)} ms${ratio(pct(f.changeMs, 50), p && pct(p.changeMs, 50))}` +
         `  p99 ${pct(f.changeMs, 99).toFixed(1).padStart(7)} ms${ratio(pct(f.changeMs, 99), p && pct(p.changeMs, 99))}` +
+        `  first packet p50 ${pct(f.firstPacketUs, 50).toFixed(0)} µs${ratio(pct(f.firstPacketUs, 50), p && pct(p.firstPacketUs, 50))}` +
+        ` p99 ${pct(f.firstPacketUs, 99).toFixed(0)} µs${ratio(pct(f.firstPacketUs, 99), p && pct(p.firstPacketUs, 99))}` +
         (f.storedMs.length > 0
           ? `  (API → etcd by KSR p50 ${pct(f.storedMs, 50).toFixed(1)} ms, p99 ${pct(f.storedMs, 99).toFixed(1)} ms)`
           : ''),
@@ -488,6 +572,7 @@ async function main(): Promise<void> {
   try {
     kube = await startKubeApiserver({ bindAddress: netns.hostIp });
     const cluster = new Cluster(kube);
+    const probeVip = await cluster.probe();
     // kube-proxy learns its node's addresses from its Node before it programs anything.
     await cluster.core.createNode({
       body: {
@@ -522,7 +607,7 @@ async function main(): Promise<void> {
           await waitConverged(kube.kubeConfig(), etcd.store(), new Keyspace(CLUSTER), 600_000);
         }
         try {
-          const f = await measure(s, cluster, target, n);
+          const f = await measure(s, cluster, target, n, { lab, vip: probeVip });
           results.push([s, f]);
           // At once, so a later subject that never finishes cannot take these figures with it.
           console.log(
