@@ -88,8 +88,12 @@ describe.skipIf(skip)('netloom ksr allocates LoadBalancer addresses', () => {
   it('gives the lowest free address, records it, writes status, and the reflected service carries it', async () => {
     await create('first');
     await expectAddress('first', ['192.0.2.0']);
-    expect(await reasonsOf('first')).toContain(
-      'LoadBalancerIPAllocated: assigned 192.0.2.0 from pool default',
+    // The Event is written beside the status, not before it: wait for it too.
+    await eventually(
+      async () =>
+        (await reasonsOf('first')).includes('LoadBalancerIPAllocated: assigned 192.0.2.0 from pool default'),
+      10_000,
+      'allocation event',
     );
     const key = ks.key({ kind: 'service', namespace: ns, name: 'first' });
     await eventually(
