@@ -77,6 +77,9 @@ const POD_STATE = [
   // p2: eth0 in the default network as ever, net1 in BLUE with the network on-link, no gateway
   'if tap1 tag pod-interface/default/p2/eth0 up mtu 1450 unnumbered loop0 proxy-arp tap /run/netns/p2:eth0 mtu 1450 mac 0a:58:0a:01:01:0c ip 10.1.1.12/24 gw 10.1.1.1',
   'nat44 tap1 inside',
+  // cnat (Services from pods) serves table 0 only: the default network's interface, not BLUE's
+  'cnat feature tap1',
+  'cnat pod tap1',
   'neighbor tap1 10.1.1.12 0a:58:0a:01:01:0c',
   'route 4/0 10.1.1.12/32 via tap1 10.1.1.12',
   'if tap2 tag pod-interface/default/p2/net1 up vrf 5 mtu 1450 unnumbered loop2 proxy-arp tap /run/netns/p2:net1 mtu 1450 mac 0a:58:0a:05:01:0c ip 10.5.1.12/16 gw -',

@@ -5,13 +5,17 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { serviceKey, snatKey } from '../../items/keys.ts';
 import type { Service } from '../../items/values.ts';
+import type { VppFields } from './api/field-codecs.ts';
 import { silentLogger } from '../../../lib/logging.ts';
 import { KvScheduler } from '../../scheduler/scheduler.ts';
+import { CnatCalls, FLOW_HASH_SRC_IP } from './calls/cnat.ts';
 import { NatCalls, NAT_IS_OUT2IN_ONLY } from './calls/nat.ts';
+import { translationOf } from './descriptors/service.ts';
+import { podItems } from '../linux/test-items.ts';
 import { vppDriverWith } from './driver.ts';
 import { natPath, type NatPacket } from './fake/nat-path.ts';
 import { renderState } from './fake/render.ts';
-import { backend as fixtureBackend, service as fixtureService } from './testing/items.ts';
+import { backend as fixtureBackend, node1, nodes, pod, service as fixtureService } from './testing/items.ts';
 import { driverLab, type DriverLab } from './testing/driver-lab.ts';
 
 let lab: DriverLab;
@@ -250,5 +254,157 @@ describe('vpp driver: Service without backends', () => {
     ]);
     expect(lines('nat44 static')).toEqual([]);
     expect(lines('route 4/0 10.96.0.31')).toEqual(['route 4/0 10.96.0.31/32 icmp-unreachable']);
+  });
+});
+
+describe('vpp driver: Services from pods, as cnat translations', () => {
+  // A pod interface in VRF 0: cnat's feature and the pod table come with it.
+  const podItf = async (): Promise<void> => {
+    const rec = await lab.scheduler.commit([...node1(), ...podItems(nodes[0]!, pod(1))]);
+    expect(rec.errors).toEqual([]);
+  };
+  const fromPod = (dst: string, dport: number, pick = 0, src = '10.1.1.11'): ReturnType<typeof natPath> =>
+    tcp({ from: 'inside', interface: 'tap0', src, dst, dport, pick });
+
+  it('translates every frontend pods reach by address, beside its NAT44 mapping; none for node ports', async () => {
+    await podItf();
+    const cluster = service('10.96.0.40', 80, [backend('10.1.1.11'), backend('10.1.2.7')]);
+    const nodePort = service('node', 30040, [backend('10.1.2.7')], {
+      kind: 'node-port',
+      masqueradeOutside: [],
+    });
+    const external = service('203.0.113.40', 80, [backend('10.1.2.7')], { kind: 'external-ip' });
+    expect((await lab.scheduler.commit([item(cluster), item(nodePort), item(external)])).errors).toEqual([]);
+    expect(lines('cnat translation')).toEqual([
+      'cnat translation 10.96.0.40:80:6 -> 10.1.1.11:8080 10.1.2.7:8080',
+      'cnat translation 203.0.113.40:80:6 -> 10.1.2.7:8080',
+    ]);
+    expect(lines('cnat snat')).toEqual(['cnat snat 169.254.1.2 policy 2']);
+    expect(lines('cnat feature tap0')).toHaveLength(1);
+    // From the pod: every backend by cnat's pick, the pod's address kept; on itself, the
+    // hairpin address (its reply comes back through VPP).
+    expect(fromPod('10.96.0.40', 80, 1)).toEqual({
+      verdict: 'translated',
+      src: '10.1.1.11',
+      dst: '10.1.2.7',
+      dport: 8080,
+    });
+    expect(fromPod('10.96.0.40', 80, 0)).toEqual({
+      verdict: 'translated',
+      src: '169.254.1.2',
+      dst: '10.1.1.11',
+      dport: 8080,
+    });
+    // From the outside world: NAT44-ED as before.
+    expect(
+      tcp({ from: 'outside', src: '192.168.0.50', dst: '10.96.0.40', dport: 80, pick: 1 }),
+    ).toMatchObject({
+      verdict: 'translated',
+      dst: '10.1.2.7',
+    });
+    expect(
+      (
+        await lab.restartAgent().resync({
+          desired: [
+            ...node1(),
+            ...podItems(nodes[0]!, pod(1)),
+            item(cluster),
+            item(nodePort),
+            item(external),
+          ],
+        })
+      ).counts,
+    ).toEqual(noChanges);
+  });
+
+  it('follows the backends in place, removes the translation with the last one and with the Service', async () => {
+    const cluster = service('10.96.0.41', 80, [backend('10.1.1.11')]);
+    await lab.scheduler.commit([item(cluster)]);
+    const id = [...lab.fake.state.cnat.translations.keys()];
+    await lab.scheduler.commit([item({ ...cluster, backends: [backend('10.1.1.11'), backend('10.1.3.9')] })]);
+    expect(lines('cnat translation')).toEqual([
+      'cnat translation 10.96.0.41:80:6 -> 10.1.1.11:8080 10.1.3.9:8080',
+    ]);
+    expect([...lab.fake.state.cnat.translations.keys()]).toEqual(id);
+    // No backend left: no translation, the VIP rejects by its route.
+    await lab.scheduler.commit([item({ ...cluster, backends: [] })]);
+    expect(lines('cnat translation')).toEqual([]);
+    expect(lines('route 4/0 10.96.0.41')).toEqual(['route 4/0 10.96.0.41/32 icmp-unreachable']);
+    await lab.scheduler.commit([item(cluster)]);
+    expect(lines('cnat translation')).toHaveLength(1);
+    await lab.scheduler.commit([{ key: item(cluster).key, value: null }]);
+    expect(lines('cnat translation')).toEqual([]);
+  });
+
+  it('serves pods every in-cluster backend under the Local policy, and no translation where cnat cannot say it', async () => {
+    const local = service('192.0.2.42', 80, [backend('10.1.1.11')], {
+      kind: 'load-balancer',
+      masqueradeOutside: null,
+      inCluster: { sources: ['10.1.0.0/16'], backends: [backend('10.1.1.11'), backend('10.1.2.7')] },
+    });
+    const restricted = service('192.0.2.43', 80, [backend('10.1.1.11')], {
+      kind: 'load-balancer',
+      sourceRanges: ['198.51.100.0/24'],
+    });
+    const blue = service('10.96.0.44', 80, [backend('10.5.1.11')], { vrf: 5 });
+    await lab.scheduler.commit([item(local), item(restricted)]);
+    expect(lines('cnat translation')).toEqual([
+      'cnat translation 192.0.2.42:80:6 -> 10.1.1.11:8080 10.1.2.7:8080',
+    ]);
+    expect(translationOf(blue)).toBeUndefined();
+    expect(translationOf({ ...local, affinitySeconds: 10800 })?.flowHash).toBe(FLOW_HASH_SRC_IP);
+    expect(translationOf(local)?.flowHash).toBe(0);
+  });
+
+  it('repairs a translation lost or changed by hand, and deletes one no Service wants', async () => {
+    const cluster = service('10.96.0.45', 80, [backend('10.1.1.11'), backend('10.1.2.7')]);
+    await lab.scheduler.commit([item(cluster)]);
+    const cnatState = lab.fake.state.cnat;
+    const [id, t] = [...cnatState.translations][0]!;
+    cnatState.translations.set(id, { ...t, paths: (t['paths'] as VppFields[]).slice(0, 1) });
+    let rec = await lab.restartAgent().resync({ desired: [item(cluster)] });
+    expect(rec.errors).toEqual([]);
+    expect(rec.counts).toEqual({ create: 0, update: 1, delete: 0 });
+    expect(lines('cnat translation')).toEqual([
+      'cnat translation 10.96.0.45:80:6 -> 10.1.1.11:8080 10.1.2.7:8080',
+    ]);
+
+    cnatState.translations.clear();
+    rec = await lab.restartAgent().resync({ desired: [item(cluster)] });
+    expect(rec.counts).toEqual({ create: 0, update: 1, delete: 0 });
+    expect(lines('cnat translation')).toHaveLength(1);
+
+    // One left over by a Service deleted while the agent was down.
+    await new CnatCalls(lab.client).update({
+      vip: '10.96.0.46',
+      port: 53,
+      protocol: 17,
+      backends: [{ ip: '10.1.1.11', port: 5353 }],
+      flowHash: 0,
+    });
+    rec = await lab.restartAgent().resync({ desired: [item(cluster)] });
+    expect(rec.errors).toEqual([]);
+    expect(rec.counts).toEqual({ create: 0, update: 0, delete: 1 });
+    expect(lines('cnat translation')).toEqual([
+      'cnat translation 10.96.0.45:80:6 -> 10.1.1.11:8080 10.1.2.7:8080',
+    ]);
+    expect((await lab.restartAgent().resync({ desired: [item(cluster)] })).counts).toEqual(noChanges);
+  });
+
+  it('on a VPP without cnat’s feature arc: NAT44-ED alone, no cnat call', async () => {
+    const old = await driverLab(
+      {},
+      { omit: ['feature_cnat_enable_disable', 'feature_cnat_enable_disable_reply'] },
+    );
+    try {
+      const cluster = service('10.96.0.47', 80, [backend('10.1.1.11'), backend('10.1.2.7')]);
+      const rec = await old.scheduler.commit([...node1(), ...podItems(nodes[0]!, pod(1)), item(cluster)]);
+      expect(rec.errors).toEqual([]);
+      expect(old.requests.filter((r) => r.includes('cnat'))).toEqual([]);
+      expect(renderState(old.fake.state)).not.toContain('cnat');
+      expect(renderState(old.fake.state)).toContain('nat44 lb 10.96.0.47:80:6');
+    } finally {
+      await old.close();
+    }
   });
 });

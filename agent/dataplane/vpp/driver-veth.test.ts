@@ -24,6 +24,8 @@ const MAC1 = hostVethMac(KEY1);
 const POD1_VPP = [
   `if host-nlp1 tag ${KEY1} up mtu 1450 unnumbered loop0 proxy-arp af-packet nlp1 mac ${AF_PACKET_MAC}`,
   'nat44 host-nlp1 inside',
+  'cnat feature host-nlp1',
+  'cnat pod host-nlp1',
   'neighbor host-nlp1 10.1.1.11 0a:58:0a:01:01:0b',
   'route 4/0 10.1.1.11/32 via host-nlp1 10.1.1.11',
 ];

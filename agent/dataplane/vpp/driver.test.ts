@@ -9,7 +9,11 @@ import { backend, node1, nodes, pod, service } from './testing/items.ts';
 import { renderState } from './fake/render.ts';
 import { driverLab, type DriverLab } from './testing/driver-lab.ts';
 
+// Tunnels and VRF 0 pods carry cnat's feature (Services from pods: descriptors/service.ts); the
+// first such pod sets cnat's source-NAT address (CNAT).
 const NODE = [
+  'cnat feature vxlan_tunnel0',
+  'cnat feature vxlan_tunnel1',
   'if GigabitEthernet0/8/0 up mtu 9000 addr 192.168.0.1/24',
   'if loop0 tag address/0/10.1.1.1 up mtu 9000 addr 10.1.1.1/24 mac 02:fe:0a:01:01:01',
   'if loop1 tag overlay/10 up mtu 9000 addr 169.254.128.1/32 mac 02:00:00:0a:00:01',
@@ -25,7 +29,10 @@ const NODE = [
   'route 4/0 10.1.2.0/24 via vxlan_tunnel0 169.254.128.2',
   'route 4/0 10.1.3.0/24 via vxlan_tunnel1 169.254.128.3',
 ];
+const CNAT = ['cnat snat 169.254.1.2 policy 2'];
 const POD1 = [
+  'cnat feature tap0',
+  'cnat pod tap0',
   'if tap0 tag pod-interface/default/p1/eth0 up mtu 1450 unnumbered loop0 proxy-arp tap /run/netns/p1:eth0 mtu 1450 mac 0a:58:0a:01:01:0b ip 10.1.1.11/24 gw 10.1.1.1',
   'nat44 tap0 inside',
   'neighbor tap0 10.1.1.11 0a:58:0a:01:01:0b',
@@ -45,7 +52,7 @@ describe('vpp driver over the fake VPP: the Linux driver desired-state tests', (
   it('wires a node and a pod as VPP should hold them', async () => {
     const rec = await lab.scheduler.commit([...node1(), ...podItems(nodes[0]!, pod(1))]);
     expect(rec.errors).toEqual([]);
-    expect(renderState(lab.fake.state)).toBe(golden(NODE, POD1));
+    expect(renderState(lab.fake.state)).toBe(golden(NODE, CNAT, POD1));
     const applied = lab.scheduler
       .appliedItems()
       .find((i) => i.key === podInterfaceKey('default', 'p1', 'eth0'));
@@ -142,7 +149,7 @@ describe('vpp driver over the fake VPP: the Linux driver desired-state tests', (
     for (let i = 0; i < 5 && lab.scheduler.statuses().some((s) => s.state !== 'configured'); i++)
       await lab.scheduler.retryDue(Date.now() + 600_000);
     expect(lab.scheduler.status(key)?.state).toBe('configured');
-    expect(renderState(lab.fake.state)).toBe(golden(NODE, POD1));
+    expect(renderState(lab.fake.state)).toBe(golden(NODE, CNAT, POD1));
   });
 
   it('marks values VPP cannot take invalid', async () => {

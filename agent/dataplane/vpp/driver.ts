@@ -12,6 +12,7 @@ import { ConfigError } from '../../../lib/errors.ts';
 import type { PodLinkPort } from '../linux/ports.ts';
 import { AclCalls } from './calls/acl.ts';
 import { AfPacketCalls } from './calls/af-packet.ts';
+import { CnatCalls } from './calls/cnat.ts';
 import { FibCalls } from './calls/fib.ts';
 import { InterfaceCalls } from './calls/interfaces.ts';
 import { NatCalls } from './calls/nat.ts';
@@ -97,6 +98,22 @@ export const DRIVER_MESSAGES = [
   'acl_interface_list_dump',
 ] as const;
 
+/**
+ * cnat's messages, for Services from pods (descriptors/service.ts). A VPP without its feature
+ * arc (v25.10 lacks `feature_cnat_enable_disable`) serves Services through NAT44-ED only: the
+ * outside world, not pods. Reported at connect, not refused.
+ */
+export const CNAT_MESSAGES = [
+  'feature_cnat_enable_disable',
+  'cnat_snat_policy_add_del_if',
+  'cnat_set_snat_addresses',
+  'cnat_get_snat_addresses',
+  'cnat_set_snat_policy',
+  'cnat_translation_update',
+  'cnat_translation_del',
+  'cnat_translation_dump',
+] as const;
+
 /** The veth form's PodLinkPort; undefined for the TAP form. Refuses a veth form without one. */
 function vethLinks(options: VppDriverOptions): PodLinkPort | undefined {
   if (options.podInterface !== 'veth') return undefined;
@@ -116,6 +133,8 @@ export function vppDriverWith(api: VppApi, options: VppDriverOptions = {}): Driv
   const vxlan = new VxlanCalls(api);
   const acl = new AclCalls(api);
   const nat = options.nat === false ? undefined : new NatCalls(api);
+  // Services from pods ride on cnat, beside NAT44-ED: without NAT there are no Services.
+  const cnat = nat === undefined ? undefined : new CnatCalls(api);
   // Shared by the policy and peer-set descriptors: a set's member change re-programs the ACLs.
   const policyAcls = new PolicyAcls(acl);
   const descriptors = [
@@ -127,12 +146,12 @@ export function vppDriverWith(api: VppApi, options: VppDriverOptions = {}): Driv
           fib,
           afPacket: new AfPacketCalls(api),
           links,
-          ...(nat === undefined ? {} : { nat }),
+          ...(nat === undefined ? {} : { nat, cnat }),
         })
-      : podInterfaceDescriptor(nat === undefined ? { interfaces, fib } : { interfaces, fib, nat }),
+      : podInterfaceDescriptor(nat === undefined ? { interfaces, fib } : { interfaces, fib, nat, cnat }),
     routeDescriptor({ fib, interfaces }),
     overlayDescriptor({ interfaces }),
-    tunnelDescriptor({ vxlan, interfaces, fib }),
+    tunnelDescriptor(cnat === undefined ? { vxlan, interfaces, fib } : { vxlan, interfaces, fib, cnat }),
     peerSetDescriptor({ acls: policyAcls }),
     policyDescriptor({
       acl,
@@ -143,7 +162,7 @@ export function vppDriverWith(api: VppApi, options: VppDriverOptions = {}): Driv
       ? []
       : [
           snatDescriptor({ nat, interfaces }, options.uplink, options.vxlanPort),
-          serviceDescriptor({ nat, fib }, options.uplink),
+          serviceDescriptor({ nat, fib, ...(cnat === undefined ? {} : { cnat }) }, options.uplink),
         ]),
   ];
   return { name: 'vpp', descriptors: descriptors };
@@ -197,6 +216,12 @@ export async function createVppDriver(opts: CreateVppDriverOptions): Promise<Dri
           'VPP lacks messages the vpp driver uses (other CRC or plugin not loaded); items needing them will fail',
         );
       else logger.info({ messages: s.messages }, 'connected to VPP');
+      const noCnat = CNAT_MESSAGES.filter((m) => !client.supports(m));
+      if (noCnat.length > 0)
+        logger.warn(
+          { missing: noCnat },
+          'VPP lacks cnat’s feature arc: Services are served to the outside world (NAT44-ED), not to pods',
+        );
       if (opts.stn) stnHost.run();
     }
   })();

@@ -52,3 +52,12 @@ export function hostVethMac(key: string): string {
   const hash = createHash('sha256').update(key).digest();
   return ['06', '6e', '6c', ...[0, 1, 2].map((i) => hash[i]!.toString(16).padStart(2, '0'))].join(':');
 }
+
+/**
+ * The address cnat gives a pod's connection that a Service sent back to that pod (hairpin), so
+ * that the pod's reply comes back through VPP. cnat takes its source-NAT address's /32 for
+ * itself and drops whatever is sent to it outside a session (docs/adr/0018), so it must be an
+ * address nothing else uses: link-local, next to the pods' gateway 169.254.1.1, which pods
+ * reach through VPP like any address off their link.
+ */
+export const HAIRPIN_SNAT_ADDRESS = '169.254.1.2';

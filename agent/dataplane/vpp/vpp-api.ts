@@ -7,6 +7,8 @@ import { VppApiError } from './api/errors.ts';
 export interface VppApi {
   request(name: string, fields?: VppFields): Promise<VppFields>;
   dump(name: string, fields?: VppFields): Promise<VppFields[]>;
+  /** Whether the VPP connected now has this message at the CRC the client knows. */
+  supports?(name: string): boolean;
 }
 
 /** Retvals meaning "already gone" on a delete: treated as success (deletes are idempotent). */

@@ -26,6 +26,7 @@ import type { PodInterface } from '../../../items/values.ts';
 import type { Descriptor, Retrieved } from '../../../scheduler/descriptor.ts';
 import type { FibCalls } from '../calls/fib.ts';
 import type { InterfaceCalls, VppInterface, VppTap } from '../calls/interfaces.ts';
+import type { CnatCalls } from '../calls/cnat.ts';
 import type { NatCalls } from '../calls/nat.ts';
 import { keysByTag, tagOf } from '../naming.ts';
 import { check, isCidr, isIp4, isMac, isVrf } from '../validate.ts';
@@ -33,6 +34,7 @@ import type { AddressMeta } from './address.ts';
 import {
   addressOwner,
   configureVppSide,
+  leaveCnat,
   gatewayOf,
   podMacOf as macOf,
   type PodInterfaceMeta,
@@ -59,6 +61,7 @@ export interface PodInterfacePorts {
   fib: Pick<FibCalls, 'setNeighbor'>;
   /** Absent when the driver runs without NAT44. */
   nat?: Pick<NatCalls, 'enable' | 'setInterface'>;
+  cnat?: Pick<CnatCalls, 'available' | 'enableInterface' | 'setPodInterface' | 'ensureSnat'>;
 }
 
 /**
@@ -162,8 +165,9 @@ export function podInterfaceDescriptor(ports: PodInterfacePorts): Descriptor<Pod
       };
     },
 
-    async delete(key, _v, meta) {
+    async delete(key, v, meta) {
       const sw = meta?.swIfIndex ?? (await interfaces.list()).find((i) => i.tag === tagOf(key))?.swIfIndex;
+      await leaveCnat(ports, v, sw);
       if (sw !== undefined) await interfaces.deleteTap(sw);
     },
 

@@ -32,6 +32,7 @@ import { check, isCidr, isIp4, isMac, isVrf } from '../validate.ts';
 import {
   addressOwner,
   configureVppSide,
+  leaveCnat,
   podMacOf,
   type PodInterfaceMeta,
   type VppSidePorts,
@@ -158,7 +159,8 @@ export function podVethDescriptor(ports: PodVethPorts): Descriptor<PodInterface,
       return metaOf(v, await interfaces.get(sw), sw);
     },
 
-    async delete(_key, v) {
+    async delete(_key, v, meta) {
+      await leaveCnat(ports, v, meta?.swIfIndex);
       await afPacket.delete(v.hostIfName);
       await links.unwire(v.hostIfName);
     },

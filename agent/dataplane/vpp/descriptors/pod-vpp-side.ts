@@ -3,15 +3,17 @@
 // address: VPP refuses a table change after), unnumbered to the gateway loopback or the VRF's
 // anchor, the pod's MTU, proxy ARP, a static neighbour for the pod's address and MAC, NAT44
 // inside when NAT is on and the pod is in VRF 0 (see pod-interface.ts for why not in a VRF),
-// then up. Also what both forms read from the applied gateway and VRF.
+// cnat's feature and the pod table of its source-NAT policy where VPP has them and the pod is
+// in VRF 0 (how pods reach Services: descriptors/service.ts), then up. Also what both forms read from the applied gateway and VRF.
 import { addressKey, vrfKey } from '../../../items/keys.ts';
 import type { PodInterface, WiredPodInterface } from '../../../items/values.ts';
 import type { ApplyContext } from '../../../scheduler/descriptor.ts';
 import { DataPlaneError } from '../../../scheduler/errors.ts';
 import type { FibCalls } from '../calls/fib.ts';
 import type { InterfaceCalls } from '../calls/interfaces.ts';
+import type { CnatCalls } from '../calls/cnat.ts';
 import type { NatCalls } from '../calls/nat.ts';
-import { podMac } from '../naming.ts';
+import { HAIRPIN_SNAT_ADDRESS, podMac } from '../naming.ts';
 import type { AddressMeta } from './address.ts';
 import type { VrfMeta } from './vrf.ts';
 import { addressOf } from '../../../../lib/cidr.ts';
@@ -29,6 +31,38 @@ export interface VppSidePorts {
   fib: Pick<FibCalls, 'setNeighbor'>;
   /** Absent when the driver runs without NAT44. */
   nat?: Pick<NatCalls, 'enable' | 'setInterface'>;
+  /** Absent when the driver runs without cnat. */
+  cnat?: Pick<CnatCalls, 'available' | 'enableInterface' | 'setPodInterface' | 'ensureSnat'>;
+}
+
+/** Whether a pod interface takes part in cnat (VRF 0, on a VPP with cnat's feature arc). */
+export const inCnat = (ports: Pick<VppSidePorts, 'cnat'>, v: Pick<PodInterface, 'vrf'>): boolean =>
+  ports.cnat !== undefined && v.vrf === 0 && ports.cnat.available();
+
+/**
+ * Puts a pod interface in cnat: the pod table (after the source-NAT address, which makes it)
+ * and the feature arc. VPP's API reads neither back, so retrieve cannot see them: a pod
+ * interface made by an agent older than this (before cnat) joins when it is made again.
+ */
+async function joinCnat(
+  ports: Pick<VppSidePorts, 'cnat'>,
+  v: Pick<PodInterface, 'vrf'>,
+  sw: number,
+): Promise<void> {
+  if (!inCnat(ports, v)) return;
+  const cnat = ports.cnat!;
+  await cnat.ensureSnat(HAIRPIN_SNAT_ADDRESS);
+  await cnat.setPodInterface(sw, true);
+  await cnat.enableInterface(sw);
+}
+
+/** Takes a pod interface out of cnat's pod table before it goes (VPP keeps the index). */
+export async function leaveCnat(
+  ports: Pick<VppSidePorts, 'cnat'>,
+  v: Pick<PodInterface, 'vrf'>,
+  sw: number | undefined,
+): Promise<void> {
+  if (sw !== undefined && inCnat(ports, v)) await ports.cnat!.setPodInterface(sw, false);
 }
 
 /** The pod side's MAC: the item's, else derived from its address (as the Linux driver). */
@@ -72,5 +106,6 @@ export async function configureVppSide(
     await nat.enable();
     await nat.setInterface(sw, 'inside', true);
   }
+  await joinCnat(ports, v, sw);
   await interfaces.setUp(sw, true);
 }

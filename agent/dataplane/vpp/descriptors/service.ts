@@ -25,7 +25,16 @@
 // sends ICMP host unreachable — there is no TCP reset in the FIB) and DROP for 'drop'. A VIP's
 // route is shared by its frontends: reject when any of them without backends rejects, gone when
 // none is without backends. Node ports get no route (the uplink address is the node's own).
-import { PREFIX } from '../../../items/keys.ts';
+//
+// Pods as clients: NAT44-ED cannot serve them (README "Services"), so where VPP has cnat's
+// feature arc every frontend pods reach by address (not node ports) is also a cnat translation
+// (docs/adr/0018): cnat's input feature on pod interfaces translates before NAT44-ED and the
+// egress ACLs see the packet; its output feature reverses the replies, and masquerades hairpin
+// to HAIRPIN_SNAT_ADDRESS (the `k8s` source-NAT policy, set with the first translation). The
+// backends are the ones for clients inside the cluster (`inCluster`, else the item's), balanced
+// by cnat's flow hash: on the source address alone for ClientIP affinity (no timeout: the same
+// client meets the same backend while the set is unchanged). cnat works in table 0 only.
+import { PREFIX, serviceKey } from '../../../items/keys.ts';
 import { serviceDependencies } from '../../../items/dependencies.ts';
 import type { Service } from '../../../items/values.ts';
 import type { Descriptor, Retrieved } from '../../../scheduler/descriptor.ts';
@@ -38,7 +47,8 @@ import {
   type NatCalls,
   type NatMapping,
 } from '../calls/nat.ts';
-import { keysByTag, probabilities, tagOf } from '../naming.ts';
+import { type CnatCalls, FLOW_HASH_DEFAULT, FLOW_HASH_SRC_IP, type CnatTranslation } from '../calls/cnat.ts';
+import { HAIRPIN_SNAT_ADDRESS, keysByTag, probabilities, tagOf } from '../naming.ts';
 import { check, isCidr, isIp4, isVrf } from '../validate.ts';
 import type { Uplink } from './snat.ts';
 
@@ -77,6 +87,32 @@ export function mappingOf(key: string, v: Service, uplink: Uplink | undefined): 
   };
 }
 
+/** The cnat translation pods need for a frontend, or undefined (pure; see the header). */
+export function translationOf(v: Service): CnatTranslation | undefined {
+  const backends = v.inCluster?.backends ?? v.backends;
+  if (v.vip === 'node' || v.vrf !== 0 || backends.length === 0 || restricted(v)) return undefined;
+  return {
+    vip: v.vip,
+    port: v.port,
+    protocol: PROTOCOLS[v.protocol],
+    backends: backends.map((b) => ({ ip: b.ip, port: b.port })),
+    flowHash: v.affinitySeconds > 0 ? FLOW_HASH_SRC_IP : FLOW_HASH_DEFAULT,
+  };
+}
+
+const frontendId = (vip: string, protocol: number, port: number): string => `${vip}|${protocol}|${port}`;
+const backendList = (t: Pick<CnatTranslation, 'backends'>): string =>
+  t.backends
+    .map((b) => `${b.ip}:${b.port}`)
+    .sort()
+    .join(' ');
+
+/** What the descriptor keeps of an applied frontend: its NAT44 mapping and cnat translation id. */
+export interface ServiceMeta {
+  mapping: NatMapping | null;
+  translation: number | null;
+}
+
 type Verdict = Service['noBackends'];
 const routeType = (v: Verdict): 'unreach' | 'drop' => (v === 'reject' ? 'unreach' : 'drop');
 
@@ -103,13 +139,31 @@ type Ports = {
     'enable' | 'addMapping' | 'deleteMapping' | 'mappings' | 'addTwiceNatAddress' | 'twiceNatAddresses'
   >;
   fib: Pick<FibCalls, 'addRoute' | 'deleteRoute' | 'routes'>;
+  /** Absent: pods are not served (NAT44-ED only, as on a VPP without cnat's feature arc). */
+  cnat?: Pick<CnatCalls, 'available' | 'update' | 'delete' | 'translations' | 'ensureSnat' | 'snatAddress'>;
 };
 
 export function serviceDescriptor(
   ports: Ports,
   uplink: Uplink | undefined,
-): Descriptor<Service, NatMapping | null> {
+): Descriptor<Service, ServiceMeta> {
   const { nat, fib } = ports;
+  const { cnat } = ports;
+  // Asked at each use: the VPP connected now decides (a restart may bring another version).
+  const cnatOn = (): boolean => cnat?.available() === true;
+  // Whether cnat's source-NAT address and policy are known to be set (by this driver since
+  // the last retrieve, or found by it).
+  let snatSet = false;
+  const translate = async (t: CnatTranslation): Promise<number> => {
+    if (!snatSet) {
+      await cnat!.ensureSnat(HAIRPIN_SNAT_ADDRESS);
+      snatSet = true;
+    }
+    return cnat!.update(t);
+  };
+  /** The translation a frontend wants on this VPP (none without cnat). */
+  const translationWanted = (v: Service): CnatTranslation | undefined =>
+    cnatOn() ? translationOf(v) : undefined;
   // Per VIP: the frontends applied without backends and their verdicts; and the verdict route
   // VPP holds (learnt by retrieve, kept by every change). Both are the driver's, not items'.
   const needs = new Map<string, Map<string, Verdict>>();
@@ -141,7 +195,7 @@ export function serviceDescriptor(
 
   // The route first: syncing it is idempotent, so a failed mapping add retried finds nothing
   // of its own half-done (the add itself is the last step, and VPP's refusal leaves nothing).
-  const apply = async (key: string, v: Service): Promise<NatMapping | null> => {
+  const apply = async (key: string, v: Service, before: number | null): Promise<ServiceMeta> => {
     const m = mappingOf(key, v, uplink);
     if (m !== undefined && uplink === undefined)
       throw new DataPlaneError(
@@ -149,11 +203,17 @@ export function serviceDescriptor(
       );
     setNeed(key, v, routeNeed(v));
     if (v.vip !== 'node') await syncRoute(v.vrf, v.vip);
-    if (m === undefined) return null;
+    // The translation before the mapping: an update of (vip, port, protocol) replaces it in
+    // place, and one no longer wanted goes.
+    const t = translationWanted(v);
+    let translation: number | null = null;
+    if (t !== undefined) translation = await translate(t);
+    else if (before !== null && cnatOn()) await cnat!.delete(before);
+    if (m === undefined) return { mapping: null, translation };
     await nat.enable();
     await nat.addTwiceNatAddress(uplink!.address, true);
     await nat.addMapping(m);
-    return m;
+    return { mapping: m, translation };
   };
 
   return {
@@ -185,17 +245,19 @@ export function serviceDescriptor(
 
     dependencies: (_key, v) => serviceDependencies(v),
 
-    create: (key, v) => apply(key, v),
+    create: (key, v) => apply(key, v, null),
 
     async update(key, old, v, meta) {
-      const before = meta ?? mappingOf(key, old, uplink);
+      // What retrieve or apply recorded is what VPP holds; without it, what `old` implies.
+      const before = meta !== undefined ? meta.mapping : mappingOf(key, old, uplink);
       if (before) await nat.deleteMapping(before);
-      return apply(key, v);
+      return apply(key, v, meta?.translation ?? null);
     },
 
     async delete(key, v, meta) {
-      const m = meta ?? mappingOf(key, v, uplink);
+      const m = meta !== undefined ? meta.mapping : mappingOf(key, v, uplink);
       if (m) await nat.deleteMapping(m);
+      if (meta?.translation != null && cnatOn()) await cnat!.delete(meta.translation);
       setNeed(key, v, undefined);
       if (v.vip !== 'node') await syncRoute(v.vrf, v.vip);
     },
@@ -229,7 +291,29 @@ export function serviceDescriptor(
       // Without the twice-NAT address (VPP restarted its NAT, say) no mapping is as desired.
       const poolRight = uplink !== undefined && (await nat.twiceNatAddresses()).includes(uplink.address);
 
-      const out: Retrieved<Service, NatMapping | null>[] = [];
+      // cnat's translations carry no tag: each is the frontend (vip, protocol, port) it serves,
+      // netloom's by construction (nothing else on a netloom node programs cnat).
+      const translations = new Map(
+        (cnatOn() ? await cnat!.translations() : []).map((t) => [frontendId(t.vip, t.protocol, t.port), t]),
+      );
+      snatSet = translations.size > 0 && (await cnat!.snatAddress()) === HAIRPIN_SNAT_ADDRESS;
+      const claimed = new Set<string>();
+      const translationOfKey = (v: Service | undefined): number | null => {
+        if (v === undefined) return null;
+        const id = frontendId(v.vip, PROTOCOLS[v.protocol], v.port);
+        claimed.add(id);
+        return translations.get(id)?.id ?? null;
+      };
+      // As desired: the translation the frontend wants, with these backends, and the source-NAT
+      // address behind it; or none when it wants none.
+      const translationRight = (v: Service): boolean => {
+        const want = translationWanted(v);
+        const have = translations.get(frontendId(v.vip, PROTOCOLS[v.protocol], v.port));
+        if (want === undefined) return have === undefined;
+        return have !== undefined && backendList(have) === backendList(want) && snatSet;
+      };
+
+      const out: Retrieved<Service, ServiceMeta>[] = [];
       const found = new Set<string>();
       const adopt = (key: string, v: Service): void => {
         setNeed(key, v, routeNeed(v));
@@ -245,18 +329,69 @@ export function serviceDescriptor(
           expected !== undefined &&
           sameMapping(expected, m) &&
           poolRight &&
-          routeRight(want);
+          routeRight(want) &&
+          translationRight(want);
         if (right) adopt(key, want);
-        out.push({ key, value: right ? want : asFound(m), metadata: m, origin: 'netloom' });
+        const metadata = { mapping: m, translation: translationOfKey(want) };
+        out.push({ key, value: right ? want : asFound(m), metadata, origin: 'netloom' });
       }
-      // A desired frontend without backends has no mapping: it is there when its VIP's route is.
+      // A desired frontend without backends has no mapping: it is there when its VIP's route is
+      // (and no translation is left on it).
       for (const [key, v] of ctx.desired)
-        if (!found.has(key) && mappingOf(key, v, uplink) === undefined && routeRight(v)) {
-          adopt(key, v);
-          out.push({ key, value: v, metadata: null, origin: 'netloom' });
+        if (!found.has(key) && mappingOf(key, v, uplink) === undefined) {
+          found.add(key);
+          const right = routeRight(v) && translationRight(v);
+          if (right) adopt(key, v);
+          const metadata = { mapping: null, translation: translationOfKey(v) };
+          if (right || metadata.translation !== null)
+            out.push({
+              key,
+              value: right ? v : asFoundTranslation(v, translations),
+              metadata,
+              origin: 'netloom',
+            });
         }
+      // A translation no reported frontend accounts for is left over: reported under the key its
+      // frontend would have, so the scheduler deletes it (or, desired after all, updates it).
+      for (const [id, t] of translations) {
+        if (claimed.has(id)) continue;
+        const protocol = NAMES.get(t.protocol) ?? 'TCP';
+        const key = serviceKey(0, protocol, t.vip, t.port);
+        if (found.has(key)) continue;
+        out.push({
+          key,
+          value: asFoundTranslation(undefined, translations, t),
+          metadata: { mapping: null, translation: t.id },
+          origin: 'netloom',
+        });
+      }
       return out;
     },
+  };
+}
+
+/** What VPP shows of a translation that is not as desired: never equal to a desired value. */
+function asFoundTranslation(
+  v: Service | undefined,
+  translations: ReadonlyMap<string, CnatTranslation & { id: number }>,
+  found?: CnatTranslation,
+): Service {
+  const t =
+    found ??
+    (v === undefined ? undefined : translations.get(frontendId(v.vip, PROTOCOLS[v.protocol], v.port)));
+  return {
+    namespace: '',
+    name: '',
+    portName: '',
+    vrf: 0,
+    kind: 'cluster-ip',
+    vip: t?.vip ?? v?.vip ?? '',
+    protocol: NAMES.get(t?.protocol ?? 0) ?? v?.protocol ?? 'TCP',
+    port: t?.port ?? v?.port ?? 0,
+    backends: (t?.backends ?? []).map((b) => ({ ip: b.ip, port: b.port, weight: 0, local: false })),
+    noBackends: 'reject',
+    masqueradeOutside: null,
+    affinitySeconds: -1,
   };
 }
 

@@ -17,6 +17,7 @@ import type { InterfaceCalls } from '../calls/interfaces.ts';
 import { UNDERLAY_VRF, type VxlanCalls, type VxlanSpec } from '../calls/vxlan.ts';
 import { keysByTag, MAX_OVERLAY_ID, overlayMac, overlayNextHop, tagOf } from '../naming.ts';
 import { check, isIp4, isVrf } from '../validate.ts';
+import type { CnatCalls } from '../calls/cnat.ts';
 import type { OverlayMeta } from './overlay.ts';
 
 export interface TunnelMeta {
@@ -32,12 +33,24 @@ export interface TunnelPorts {
     'setTag' | 'setVrf' | 'setUnnumbered' | 'setMtu' | 'setUp' | 'list' | 'vrf'
   >;
   fib: Pick<FibCalls, 'setNeighbor'>;
+  /**
+   * Absent when the driver runs without cnat. A VRF 0 tunnel gets cnat's feature: the replies
+   * of remote backends to a pod's Service connection come in through it, and cnat must find
+   * their session on input to reverse them on the pod's interface (docs/adr/0018, fact 3).
+   */
+  cnat?: Pick<CnatCalls, 'available' | 'enableInterface' | 'setPodInterface'>;
 }
 
 const specOf = (v: Tunnel): VxlanSpec => ({ src: v.localIp, dst: v.remoteIp, port: v.port, vni: v.vni });
 
 export function tunnelDescriptor(ports: TunnelPorts): Descriptor<Tunnel, TunnelMeta> {
   const { vxlan, interfaces, fib } = ports;
+  const joinCnat = async (v: Tunnel, sw: number): Promise<void> => {
+    if (v.vrf !== 0 || ports.cnat?.available() !== true) return;
+    // VPP hands out a deleted pod interface's index again, and cnat's pod table keeps it.
+    await ports.cnat.setPodInterface(sw, false);
+    await ports.cnat.enableInterface(sw);
+  };
   return {
     name: 'tunnel',
     keyPrefix: PREFIX.tunnel,
@@ -66,6 +79,7 @@ export function tunnelDescriptor(ports: TunnelPorts): Descriptor<Tunnel, TunnelM
           if (overlay.mtu > 0) await interfaces.setMtu(sw, overlay.mtu);
         }
         await fib.setNeighbor(sw, overlayNextHop(v.peerId), overlayMac(v.vni, v.peerId));
+        await joinCnat(v, sw);
         await interfaces.setUp(sw, true);
       } catch (err) {
         await vxlan.remove(specOf(v)).catch(() => undefined);

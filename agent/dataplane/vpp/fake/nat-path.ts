@@ -9,9 +9,13 @@
 //   mapping's flags (no pool address: dropped), and the destination to the mapping's local
 //   address — which nat44_ed_add_lb_static_mapping never sets for LB mappings (their backends
 //   are `locals`), so for those the model answers what the source implies, 0.0.0.0;
+// - before all of it, a packet arriving on an interface with cnat's feature (`interface`) to a
+//   cnat translation's VIP:port is cnat's (cnat-input-ip4 runs first on ip4-unicast): the
+//   destination becomes the picked path's; the source is kept, except when it is that
+//   destination (hairpin), where the `k8s` policy gives it the source-NAT address;
 // - anything else meets the FIB: the longest matching route's first path decides (ICMP
 //   unreachable, drop, or forwarded).
-import { ip4String } from '../addresses.ts';
+import { fromAddress, ip4String } from '../addresses.ts';
 import type { VppFields } from '../api/field-codecs.ts';
 import type { FakeVppState } from './state.ts';
 
@@ -24,8 +28,10 @@ export interface NatPacket {
   /** IP protocol number. */
   protocol: number;
   dport: number;
-  /** Which backend of an LB mapping VPP's random pick lands on (index in the locals). */
+  /** Which backend of an LB mapping (or cnat path) VPP's pick lands on (an index). */
   pick?: number;
+  /** The arrival interface by name: where cnat's feature is looked for. */
+  interface?: string;
 }
 
 export type NatVerdict =
@@ -47,7 +53,34 @@ function inPrefix(ip: string, prefix: string): boolean {
   return Math.floor(toInt(ip) / size) === Math.floor(toInt(net!) / size);
 }
 
+const CNAT_POLICY_K8S = 2;
+
+function cnatPath(state: FakeVppState, p: NatPacket): NatVerdict | undefined {
+  const itf = [...state.interfaces.values()].find((i) => i.name === p.interface);
+  if (itf === undefined || !state.cnat.features.has(itf.swIfIndex)) return undefined;
+  const t = [...state.cnat.translations.values()].find((d) => {
+    const vip = d['vip'] as VppFields;
+    return (
+      fromAddress(vip['addr'] as VppFields) === p.dst &&
+      vip['port'] === p.dport &&
+      d['ip_proto'] === p.protocol
+    );
+  });
+  if (t === undefined) return undefined;
+  const paths = t['paths'] as VppFields[];
+  const ep = paths[Math.min(p.pick ?? 0, paths.length - 1)]!['dst_ep'] as VppFields;
+  const dst = fromAddress(ep['addr'] as VppFields);
+  const dport = ep['port'] as number;
+  const snat = state.cnat.snat;
+  if (p.src !== dst) return { verdict: 'translated', src: p.src, dst, dport };
+  if (snat === null || snat.policy !== CNAT_POLICY_K8S)
+    return { verdict: 'drop', reason: 'hairpin without a source-NAT policy: the reply never comes back' };
+  return { verdict: 'translated', src: ip4String(snat.ip4), dst, dport };
+}
+
 export function natPath(state: FakeVppState, p: NatPacket): NatVerdict {
+  const viaCnat = cnatPath(state, p);
+  if (viaCnat !== undefined) return viaCnat;
   const key = `${p.dst}:${p.dport}:${p.protocol}`;
   const lb = state.nat.lb.get(key);
   const plain = state.nat.static.get(key);

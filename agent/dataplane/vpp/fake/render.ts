@@ -74,6 +74,19 @@ export function renderState(s: FakeVppState): string {
       `nat44 static ${key} -> ${ip4String(m['local_ip_address'] as Uint8Array)}:${m['local_port'] as number}${flagsText(m)} tag ${m['tag'] as string}`,
     );
   for (const key of s.nat.identity.keys()) lines.push(`nat44 identity ${key}`);
+  for (const sw of s.cnat.features) lines.push(`cnat feature ${name(sw)}`);
+  const snat = s.cnat.snat;
+  if (snat !== null) {
+    lines.push(`cnat snat ${ip4String(snat.ip4)} policy ${snat.policy}`);
+    for (const sw of snat.pods) lines.push(`cnat pod ${name(sw)}`);
+  }
+  for (const t of s.cnat.translations.values()) {
+    const ep = (e: VppFields): string => `${fromAddress(e['addr'] as VppFields)}:${e['port'] as number}`;
+    const paths = (t['paths'] as VppFields[]).map((p) => ep(p['dst_ep'] as VppFields)).sort();
+    lines.push(
+      `cnat translation ${ep(t['vip'] as VppFields)}:${t['ip_proto'] as number} -> ${paths.join(' ')}`,
+    );
+  }
   for (const [index, a] of s.acls) lines.push(`acl ${index} ${a.tag} rules ${a.rules.length}`);
   for (const [sw, b] of s.aclBindings)
     lines.push(

@@ -13,6 +13,7 @@ import type { VppFields } from '../api/field-codecs.ts';
 import { FRAME_HEADER_SIZE, FrameReader, sealFrame } from '../api/framing.ts';
 import { VNET, type Handler, type HandlerContext, type HandlerResult } from './handler.ts';
 import { afPacketHandlers } from './handlers-af-packet.ts';
+import { cnatHandlers } from './handlers-cnat.ts';
 import { interfaceHandlers } from './handlers-interface.ts';
 import { ipHandlers } from './handlers-ip.ts';
 import { loopbackHandlers } from './handlers-loopback.ts';
@@ -39,6 +40,7 @@ const HANDLERS: Record<string, Handler> = {
   ...ipHandlers,
   ...natHandlers,
   ...aclHandlers,
+  ...cnatHandlers,
 };
 
 interface Conn {

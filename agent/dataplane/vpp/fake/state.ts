@@ -81,6 +81,18 @@ export class FakeVppState {
     /** `ip:port:proto/vrf` → identity mapping details fields. */
     identity: new Map<string, VppFields>(),
   };
+  /** The cnat plugin (handlers-cnat.ts). */
+  readonly cnat = {
+    /** Interfaces with cnat's feature arc (feature_cnat_enable_disable). */
+    features: new Set<number>(),
+    /** Table 0's source-NAT policy entry, made by the first address set; null before. */
+    snat: null as null | { ip4: Uint8Array; ip6: Uint8Array; policy: number; pods: Set<number> },
+    /** Translations by id, as cnat_translation_details carries them. */
+    translations: new Map<number, VppFields>(),
+    /** Freed translation ids: VPP's pool hands the last freed one out first. */
+    freeIds: [] as number[],
+    nextId: 0,
+  };
   readonly acls = new Map<number, FakeAcl>();
   readonly aclBindings = new Map<number, { nInput: number; acls: number[] }>();
   /** `<table>/<low>-<hi>` → proxy_arp struct. */
@@ -142,6 +154,8 @@ export class FakeVppState {
     this.freeIfIndices.push(swIfIndex);
     this.aclBindings.delete(swIfIndex);
     this.nat.interfaces.delete(swIfIndex);
+    // Its feature arcs go with it; cnat's pod table keeps the index (a bitmap nothing clears).
+    this.cnat.features.delete(swIfIndex);
     for (const [a, sw] of this.stnRules) if (sw === swIfIndex) this.stnRules.delete(a);
     for (const [k, n] of this.neighbors)
       if ((n['sw_if_index'] as number) === swIfIndex) this.removeNeighbor(k);

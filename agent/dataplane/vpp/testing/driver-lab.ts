@@ -3,12 +3,12 @@
 import { silentLogger } from '../../../../lib/logging.ts';
 import { KvScheduler } from '../../../scheduler/scheduler.ts';
 import { VppClient } from '../api/client.ts';
-import type { FakeVppServer } from '../fake/server.ts';
+import type { FakeVppOptions, FakeVppServer } from '../fake/server.ts';
 import { FakeVppState } from '../fake/state.ts';
 import { vppDriverWith, type VppDriverOptions } from '../driver.ts';
 import type { VppApi } from '../vpp-api.ts';
 import type { Uplink } from '../descriptors/snat.ts';
-import { loadV25Definitions } from './definitions.ts';
+import { loadDriverDefinitions } from './definitions.ts';
 import { fakeLab, type FakeLab } from './fake.ts';
 
 export const UPLINK: Uplink = { interface: 'GigabitEthernet0/8/0', address: '192.168.0.1' };
@@ -41,13 +41,19 @@ export interface DriverLab {
   close(): Promise<void>;
 }
 
-/** `options` go to every driver of the lab besides the uplink (the veth form and its links). */
-export async function driverLab(options: VppDriverOptions = {}): Promise<DriverLab> {
+/**
+ * `options` go to every driver of the lab besides the uplink (the veth form and its links);
+ * `vpp` to every fake VPP it starts (messages it lacks, say).
+ */
+export async function driverLab(
+  options: VppDriverOptions = {},
+  vpp: Partial<Omit<FakeVppOptions, 'socketPath' | 'definitions' | 'state'>> = {},
+): Promise<DriverLab> {
   const lab = await fakeLab();
-  let fake = await lab.start({ state: bootedState() });
+  let fake = await lab.start({ ...vpp, state: bootedState() });
   const client = await VppClient.connect({
     socketPath: lab.socketPath,
-    definitions: await loadV25Definitions(),
+    definitions: await loadDriverDefinitions(),
     logger: silentLogger(),
     reconnect: { initialDelayMs: 10, maxDelayMs: 50 },
     liveness: false,
@@ -62,6 +68,7 @@ export async function driverLab(options: VppDriverOptions = {}): Promise<DriverL
       requests.push(name);
       return client.dump(name, fields);
     },
+    supports: (name) => client.supports(name),
   };
   const newScheduler = (): KvScheduler =>
     new KvScheduler({
@@ -79,7 +86,7 @@ export async function driverLab(options: VppDriverOptions = {}): Promise<DriverL
     async restartVpp(): Promise<void> {
       const status = client.status()[Symbol.asyncIterator]();
       await fake.stop();
-      fake = await lab.start({ state: bootedState() });
+      fake = await lab.start({ ...vpp, state: bootedState() });
       self.fake = fake;
       for (;;) {
         const s = await status.next();

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeVppServer, type FakeVppOptions } from '../fake/server.ts';
-import { loadV25Definitions } from './definitions.ts';
+import { loadDriverDefinitions } from './definitions.ts';
 
 export interface FakeLab {
   readonly socketPath: string;
@@ -15,7 +15,7 @@ export async function fakeLab(): Promise<FakeLab> {
   const dir = await mkdtemp(join(tmpdir(), 'nl-vpp-'));
   const socketPath = join(dir, 'api.sock');
   const servers: FakeVppServer[] = [];
-  const definitions = await loadV25Definitions();
+  const definitions = await loadDriverDefinitions();
   return {
     socketPath,
     async start(options = {}): Promise<FakeVppServer> {
