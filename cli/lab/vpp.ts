@@ -96,6 +96,9 @@ export const vppPaths = (dir: string): VppPaths => ({
 /**
  * startup.conf for a VPP without DPDK or hugepages (pure). `poll-sleep-usec` lets the main loop
  * sleep between polls: without it an af_packet VPP spins a core, and these machines have two.
+ * The main heap is 1 GiB of address space (pages are populated as used): with cnat's tables in
+ * it, 256 MiB ran out when the ACL plugin made its session pools for the first policy, and
+ * VPP aborted (os_panic in acl_fa_enable_disable).
  */
 export function startupConf(
   paths: VppPaths,
@@ -108,7 +111,7 @@ export function startupConf(
     `unix {\n  nodaemon\n  cli-listen ${paths.cliSocket}\n  log ${paths.log}\n  poll-sleep-usec 100${exec}\n}`,
     `socksvr {\n  socket-name ${paths.apiSocket}\n}`,
     `api-segment {\n  prefix ${opts.prefix}\n}`,
-    `memory {\n  main-heap-size 256M\n  main-heap-page-size 4k\n}`,
+    `memory {\n  main-heap-size 1G\n  main-heap-page-size 4k\n}`,
     `buffers {\n  buffers-per-numa 16384\n  page-size 4k\n}`,
     `statseg {\n  size 32M\n  page-size 4k\n  socket-name ${paths.statsSocket}\n}`,
     `cpu {\n  main-core 0\n}`,

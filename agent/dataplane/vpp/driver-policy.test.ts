@@ -45,8 +45,8 @@ const policyItem = (i: number, ingress?: PolicyRule[], egress?: PolicyRule[]): I
 });
 const web = setPeer('web');
 const db = setPeer('db');
-/** The node's permits at the head of an isolated ingress ACL (pod gateway, uplink). */
-const NODE_IN = ['10.1.1.1/32:0:0-65535', '192.168.0.1/32:0:0-65535'];
+/** The node's permits at the head of an isolated ingress ACL (pod gateway, uplink, cnat's hairpin). */
+const NODE_IN = ['10.1.1.1/32:0:0-65535', '192.168.0.1/32:0:0-65535', '169.254.1.2/32:0:0-65535'];
 
 /** p1 lets web in on 8080; p2 may reach web, and db on 5432. */
 const items = (webMembers = ['10.1.1.12', '10.1.2.7']): Item[] => [
@@ -60,7 +60,7 @@ const items = (webMembers = ['10.1.1.12', '10.1.2.7']): Item[] => [
 ];
 const ACLS = [
   'acl 0 policy/default/p1/eth0#eg rules 2',
-  'acl 1 policy/default/p1/eth0#in rules 6',
+  'acl 1 policy/default/p1/eth0#in rules 7',
   'acl 2 policy/default/p2/eth0#eg rules 5',
   'acl 3 policy/default/p2/eth0#in rules 2',
   'acl-bind tap0 input 0 output 1',
@@ -78,7 +78,7 @@ describe('vpp driver: pod policies as ACLs', () => {
     // denies; egress is not isolated: one permit per family.
     const golden = [
       'acl 0 policy/default/p1/eth0#eg rules 2',
-      'acl 1 policy/default/p1/eth0#in rules 12',
+      'acl 1 policy/default/p1/eth0#in rules 13',
       'acl-bind tap0 input 0 output 1',
     ];
     expect(aclLines()).toEqual(golden);
@@ -94,7 +94,7 @@ describe('vpp driver: pod policies as ACLs', () => {
     lab.requests.length = 0;
     await lab.scheduler.commit([policy(9090)]);
     expect(aclLines()).toEqual(golden);
-    expect((await permits(1))[2]).toBe('10.1.0.0/23:6:9090-9090');
+    expect((await permits(1))[NODE_IN.length]).toBe('10.1.0.0/23:6:9090-9090');
     // Only the ingress ACL changed; the binding is confirmed.
     expect(lab.requests).toEqual(['acl_add_replace', 'acl_interface_set_acl_list']);
 
@@ -115,7 +115,7 @@ describe('vpp driver: pod policies as ACLs', () => {
     expect(rec.counts).toEqual({ create: 0, update: 1, delete: 0 });
     expect(lab.requests).toEqual(['acl_add_replace', 'acl_add_replace']);
     expect(aclLines()).toEqual(
-      ACLS.map((l) => l.replace('#in rules 6', '#in rules 7').replace('#eg rules 5', '#eg rules 6')),
+      ACLS.map((l) => l.replace('#in rules 7', '#in rules 8').replace('#eg rules 5', '#eg rules 6')),
     );
     expect(await permits(1)).toContain('10.1.2.8/32:6:8080-8080');
     expect(await permits(2)).toEqual([
@@ -154,7 +154,7 @@ describe('vpp driver: pod policies as ACLs', () => {
     // The set is taken as held; the two policies whose ACLs are behind are updated.
     expect(rec.counts).toEqual({ create: 0, update: 2, delete: 0 });
     expect(aclLines()).toEqual(
-      ACLS.map((l) => l.replace('#in rules 6', '#in rules 5').replace('#eg rules 5', '#eg rules 4')),
+      ACLS.map((l) => l.replace('#in rules 7', '#in rules 6').replace('#eg rules 5', '#eg rules 4')),
     );
     expect(await permits(1)).toEqual([...NODE_IN, '10.1.2.7/32:6:8080-8080']);
     expect((await lab.restartAgent().resync({ desired: items(['10.1.2.7']) })).counts).toEqual(zero);

@@ -12,6 +12,7 @@
 // addresses, protocol, ports and TCP flags (policy-rules.ts skips the rule); and SCTP ports —
 // the ACL plugin reads ports for TCP and UDP only, so an SCTP packet matches as port 0 and a
 // rule for port N never matches it. Both are in the README's list of VPP differences.
+import { HAIRPIN_SNAT_ADDRESS } from '../naming.ts';
 import { PREFIX } from '../../../items/keys.ts';
 import { policyDependencies } from '../../../items/dependencies.ts';
 import type { PodPolicy } from '../../../items/values.ts';
@@ -78,9 +79,13 @@ export function policyProblems(v: PodPolicy): (string | false)[] {
   ];
 }
 
-/** The node's own addresses a pod behind this interface sees node → pod connections from. */
+/**
+ * The node's own addresses a pod behind this interface sees node → pod connections from; with
+ * them the address cnat gives a pod's connection to its own Service (hairpin), which kube-proxy
+ * gives the node's address (descriptors/service.ts).
+ */
 const nodeAddressesOf = (itf: PodInterfaceMeta, uplink: string | undefined): string[] =>
-  [...new Set([itf.gateway, uplink ?? ''])].filter((a) => isIp(a));
+  [...new Set([itf.gateway, uplink ?? '', HAIRPIN_SNAT_ADDRESS])].filter((a) => isIp(a));
 
 type Found = Partial<Record<'egress' | 'ingress', { index: number; rules: AclRule[] }>>;
 
