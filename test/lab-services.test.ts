@@ -6,17 +6,13 @@
 // a LoadBalancer Service with the Local policy answers its health-check node port on every node
 // (200 where its endpoint is, 503 elsewhere), serves pods on every node, and honours
 // loadBalancerSourceRanges.
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { get } from '../cli/lab/http.ts';
-import type { SimulatorStatus } from '../cli/lab/kubelet/simulator.ts';
-import { inNetns, runProcess } from '../lib/iproute.ts';
 import { sleep } from '../lib/timing.ts';
 import { skipUnless } from './harness/availability.ts';
-import { labAvailable, TestLab, waitFor } from './lab-support.ts';
+import { echoAnswers, labAvailable, serviceProbe, TestLab, waitFor } from './lab-support.ts';
 
 const skip = skipUnless('lab Services (test/lab-services.test.ts)', labAvailable());
-const PROBE = join(import.meta.dirname, 'lab', 'service-probe.ts');
 const REPLICAS = 6;
 
 interface Svc {
@@ -29,23 +25,8 @@ describe.skipIf(skip)('netloom lab: Services without kube-proxy', () => {
   let vip = '';
   let nodePort = 0;
 
-  const probe = async (netns: string, args: string[]): Promise<unknown> => {
-    const [cmd, argv] = inNetns(netns, process.execPath, [PROBE, ...args]);
-    const res = await runProcess(cmd, argv, { timeoutMs: 120_000 });
-    if (res.code !== 0) throw new Error(`service-probe ${args.join(' ')} in ${netns}: ${res.stderr}`);
-    return JSON.parse(res.stdout) as unknown;
-  };
-  /** Which pod answered each of `n` HTTP requests ("hello from default/<pod> on <node> (…), you are <ip>"). */
-  const answers = async (
-    netns: string,
-    ip: string,
-    port: number,
-    n: number,
-  ): Promise<{ pod: string; client: string }[]> =>
-    ((await probe(netns, ['http', ip, String(port), String(n)])) as string[]).map((body) => {
-      const m = /^hello from [^/]+\/(\S+) on \S+ \(.*\), you are (\S+)$/.exec(body);
-      return m ? { pod: m[1]!, client: m[2]! } : { pod: body, client: '' };
-    });
+  const probe = serviceProbe;
+  const answers = echoAnswers;
   const svc = async (name: string): Promise<Svc> =>
     JSON.parse(await lab.kubectl(['get', 'service', name, '-o', 'json'])) as Svc;
   /** Backends of a frontend as every agent has applied them (agent API). */
@@ -87,13 +68,9 @@ describe.skipIf(skip)('netloom lab: Services without kube-proxy', () => {
     const s = await svc('web');
     vip = s.spec.clusterIP;
     nodePort = s.spec.ports[0]!.nodePort!;
-    const sim = JSON.parse(
-      (await get('http://kubelet/status', { socketPath: join(lab.stateDir, 'kubelet.sock') })).body,
-    ) as SimulatorStatus;
+    const netns = await lab.podNetns();
     const ips = await lab.pods('app=web');
-    pods = sim.pods
-      .filter((p) => ips.has(p.name))
-      .map((p) => ({ name: p.name, node: ips.get(p.name)!.node, netns: p.netns, ip: ips.get(p.name)!.ip }));
+    pods = [...ips].map(([name, p]) => ({ name, node: p.node, netns: netns.get(name)!, ip: p.ip }));
     await waitFor(
       'every agent programmed web',
       async () =>

@@ -24,9 +24,38 @@ import {
   type Availability,
 } from './harness/availability.ts';
 import { sleep } from '../lib/timing.ts';
+import { inNetns, runProcess } from '../lib/iproute.ts';
+import { get } from '../cli/lab/http.ts';
+import type { SimulatorStatus } from '../cli/lab/kubelet/simulator.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const NETLOOM = join(ROOT, 'cli', 'netloom.ts');
+const SERVICE_PROBE = join(ROOT, 'test', 'lab', 'service-probe.ts');
+
+/** Runs test/lab/service-probe.ts in `netns` (`http`, `get`, `connect`, `udp`): its JSON answer. */
+export async function serviceProbe(netns: string, args: string[]): Promise<unknown> {
+  const [cmd, argv] = inNetns(netns, process.execPath, [SERVICE_PROBE, ...args]);
+  const res = await runProcess(cmd, argv, { timeoutMs: 120_000 });
+  if (res.code !== 0) throw new Error(`service-probe ${args.join(' ')} in ${netns}: ${res.stderr}`);
+  return JSON.parse(res.stdout) as unknown;
+}
+
+/**
+ * Which lab echo pod answered each of `n` HTTP requests from `netns` to ip:port, and the client
+ * address it saw ("hello from default/<pod> on <node> (…), you are <ip>").
+ */
+export async function echoAnswers(
+  netns: string,
+  ip: string,
+  port: number,
+  n: number,
+): Promise<{ pod: string; client: string }[]> {
+  const bodies = (await serviceProbe(netns, ['http', ip, String(port), String(n)])) as string[];
+  return bodies.map((body) => {
+    const m = /^hello from [^/]+\/(\S+) on \S+ \(.*\), you are (\S+)$/.exec(body);
+    return m ? { pod: m[1]!, client: m[2]! } : { pod: body, client: '' };
+  });
+}
 
 export interface Run {
   code: number | null;
@@ -221,6 +250,13 @@ export class TestLab {
         },
       ]),
     );
+  }
+
+  /** The simulated kubelet's pods: name → network namespace. */
+  async podNetns(): Promise<Map<string, string>> {
+    const res = await get('http://kubelet/status', { socketPath: join(this.stateDir, 'kubelet.sock') });
+    const sim = JSON.parse(res.body) as SimulatorStatus;
+    return new Map(sim.pods.map((p) => [p.name, p.netns]));
   }
 
   /** What of this lab is still on the machine: namespaces, processes, the state dir. */

@@ -4,12 +4,14 @@
 // the VPPs' VXLAN; an agent restart makes zero VPP changes (its start resync, as it logs it);
 // VPP killed with -9 is started again by the lab's supervisor, the agent reconnects and resyncs,
 // and every pair reaches again; a NetworkPolicy (VPP ACLs) isolates pods and admits what it
-// allows, and its removal opens them again; `lab down` leaves nothing, VPP's shared memory included.
+// allows, and its removal opens them again; a ClusterIP from pods on both nodes reaches every
+// endpoint through cnat (the pod's address kept, hairpin masqueraded), and a pod's egress policy
+// judges the backend, not the VIP; `lab down` leaves nothing, VPP's shared memory included.
 // Skipped loudly where there is no VPP (CI keeps the fake).
 import { readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allOf, skipUnless, vppAvailable } from './harness/availability.ts';
-import { labAvailable, TestLab, waitFor } from './lab-support.ts';
+import { echoAnswers, labAvailable, serviceProbe, TestLab, waitFor } from './lab-support.ts';
 
 const skip = skipUnless(
   'lab on the vpp data plane (test/lab-vpp.test.ts)',
@@ -157,5 +159,62 @@ spec:
     ).toBe(true);
     await lab.kubectl(['delete', 'networkpolicy', 'db']);
     await failures(0);
+  }, 240_000);
+
+  it('Services from pods through cnat: every endpoint from both nodes, hairpin masqueraded, egress judged on the backend', async () => {
+    await lab.kubectl(['expose', 'deployment', 'echo', '--port=80', '--target-port=8080']);
+    const vip = (await lab.kubectl(['get', 'service', 'echo', '-o', 'jsonpath={.spec.clusterIP}'])).trim();
+    const echo = await lab.pods('app=echo');
+    const netns = await lab.podNetns();
+    const names = [...echo.keys()].sort();
+    for (const n of nodes) {
+      const [from, pod] = [...echo].find(([, p]) => p.node === n)!;
+      const got = await waitFor(
+        `${n}: ${vip}:80 answered by every endpoint`,
+        async () => {
+          const a = await echoAnswers(netns.get(from)!, vip, 80, 48).catch(() => []);
+          return a.length === 48 && new Set(a.map((x) => x.pod)).size === PODS ? a : undefined;
+        },
+        60_000,
+        1_000,
+      );
+      const spread = new Map<string, number>();
+      for (const a of got) spread.set(a.pod, (spread.get(a.pod) ?? 0) + 1);
+      process.stdout.write(`[lab-vpp] ${n} → ${vip}:80, 48 connections: ${[...spread.values()].join('/')}\n`);
+      expect([...spread.keys()].sort()).toEqual(names);
+      // The pod's own address to every other backend; its own connections masqueraded (cnat's
+      // hairpin address), so that the reply comes back through VPP.
+      expect(new Set(got.filter((a) => a.pod !== from).map((a) => a.client))).toEqual(new Set([pod.ip]));
+      expect(new Set(got.filter((a) => a.pod === from).map((a) => a.client))).toEqual(
+        new Set(['169.254.1.2']),
+      );
+    }
+
+    // Egress only to the echo pods on 8080: the ClusterIP's port 80 is let through because the
+    // ACL sees the backend (cnat translates before it), and a port the policy names not is refused.
+    await lab.kubectl(
+      ['apply', '-f', '-'],
+      `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: egress-echo, namespace: default}
+spec:
+  podSelector: {matchLabels: {app: echo}}
+  policyTypes: [Egress]
+  egress: [{to: [{podSelector: {matchLabels: {app: echo}}}], ports: [{port: 8080, protocol: TCP}]}]
+`,
+    );
+    const [from] = [...echo].find(([, p]) => p.node === nodes[0])!;
+    const [, other] = [...echo].find(([name]) => name !== from)!;
+    await waitFor(
+      'the egress policy in force (a port it does not name refused)',
+      async () =>
+        ((await serviceProbe(netns.get(from)!, ['connect', other.ip, '8081'])) as { result: string })
+          .result === 'timeout' || undefined,
+      30_000,
+      500,
+    );
+    const through = await echoAnswers(netns.get(from)!, vip, 80, 12);
+    expect(through.filter((a) => names.includes(a.pod))).toHaveLength(12);
+    await lab.kubectl(['delete', 'networkpolicy', 'egress-echo']);
   }, 240_000);
 });

@@ -8,6 +8,7 @@
 // network namespace for the af_packet steps (the fake checks no kernel).
 import { AclCalls, ACL_DENY, ACL_PERMIT, type AclRule } from '../agent/dataplane/vpp/calls/acl.ts';
 import { AfPacketCalls } from '../agent/dataplane/vpp/calls/af-packet.ts';
+import { CnatCalls, FLOW_HASH_SRC_IP } from '../agent/dataplane/vpp/calls/cnat.ts';
 import { FibCalls } from '../agent/dataplane/vpp/calls/fib.ts';
 import { InterfaceCalls } from '../agent/dataplane/vpp/calls/interfaces.ts';
 import {
@@ -286,6 +287,59 @@ export async function runScript(api: VppApi): Promise<Transcript> {
     raw('nat44_interface_add_del_feature', { is_add: true, flags: NAT_IS_INSIDE, sw_if_index: 5 }),
   );
 
+  // cnat (Services from pods): the source-NAT address that makes the policy entry, refused
+  // before it; the pod table; the feature arc; translations found by frontend, updated in place.
+  const cnat = new CnatCalls(api);
+  await step('cnat snat address before one is set', raw('cnat_get_snat_addresses', {}));
+  await step(
+    'cnat pod table before the address',
+    raw('cnat_snat_policy_add_del_if', { sw_if_index: 5, is_add: 1, table: 2 }),
+  );
+  await step('cnat snat address and policy', () => cnat.setSnat('169.254.1.2'));
+  await step('cnat snat address read', () => cnat.snatAddress());
+  await step('cnat pod table', () => cnat.setPodInterface(5, true));
+  await step(
+    'cnat pod table of a missing interface',
+    raw('cnat_snat_policy_add_del_if', { sw_if_index: 77, is_add: 1, table: 2 }),
+  );
+  await step('cnat pod table out, twice', async () => {
+    await cnat.setPodInterface(2, false);
+    await cnat.setPodInterface(2, false);
+  });
+  await step('cnat feature', () => cnat.enableInterface(5));
+  await step('cnat feature again', () => cnat.enableInterface(5));
+  await step(
+    'cnat feature on a missing interface',
+    raw('feature_cnat_enable_disable', { sw_if_index: 77, enable_disable: true }),
+  );
+  const web = {
+    vip: '10.96.0.10',
+    port: 80,
+    protocol: TCP,
+    backends: [
+      { ip: '10.1.1.11', port: 8080 },
+      { ip: '10.1.2.7', port: 8080 },
+    ],
+    flowHash: 0,
+  };
+  await step('cnat translation', () => cnat.update(web));
+  await step('cnat translation, backends changed', () =>
+    cnat.update({ ...web, backends: [{ ip: '10.1.3.9', port: 8443 }], flowHash: FLOW_HASH_SRC_IP }),
+  );
+  await step('cnat translation (UDP)', () =>
+    cnat.update({
+      vip: '10.96.0.10',
+      port: 53,
+      protocol: UDP,
+      backends: [{ ip: '10.1.1.12', port: 5353 }],
+      flowHash: 0,
+    }),
+  );
+  await step('cnat translation (another VIP)', () => cnat.update({ ...web, vip: '10.96.0.11' }));
+  await step('cnat translation delete', () => cnat.delete(1));
+  await step('cnat translation delete a missing one', raw('cnat_translation_del', { id: 42 }));
+  await step('cnat translation after a delete', () => cnat.update({ ...web, vip: '10.96.0.12' }));
+
   // ACLs: add, replace, bind, the refusals the driver handles.
   const rules: AclRule[] = [
     { ...PERMIT_ALL, src: '10.1.1.0/24', proto: TCP, dstPorts: [80, 80] },
@@ -337,6 +391,7 @@ export async function snapshot(api: VppApi): Promise<Record<string, unknown>> {
       .sort((a, b) => (a.dst < b.dst ? -1 : a.dst > b.dst ? 1 : 0));
   const nat = new NatCalls(api);
   const acl = new AclCalls(api);
+  const cnat = new CnatCalls(api);
   const byKey = <T>(xs: T[]): T[] => xs.sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
   return {
     interfaces: perInterface,
@@ -350,6 +405,8 @@ export async function snapshot(api: VppApi): Promise<Record<string, unknown>> {
     natTwiceNatPool: (await nat.twiceNatAddresses()).sort(),
     natIdentities: byKey(await nat.identities()),
     natMappings: byKey(await nat.mappings()),
+    cnatSnat: await cnat.snatAddress(),
+    cnatTranslations: byKey(await cnat.translations()),
     acls: await acl.list(),
     aclBindings: [...(await acl.interfaceAcls())].sort((a, b) => a[0] - b[0]),
   };

@@ -408,3 +408,23 @@ describe('vpp driver: Services from pods, as cnat translations', () => {
     }
   });
 });
+
+describe('vpp driver: a VIP with cnat’s entry and a verdict route beneath it', () => {
+  it('resyncs without changes though the route cannot be read under cnat’s entry', async () => {
+    const served = service('10.96.0.50', 80, [backend('10.1.1.11')]);
+    const empty = service('10.96.0.50', 81, []);
+    await lab.scheduler.commit([item(served), item(empty)]);
+    // The API route is there, beneath cnat's entry for the VIP.
+    expect(lines('route 4/0 10.96.0.50')).toEqual(['route 4/0 10.96.0.50/32 icmp-unreachable']);
+    expect(lines('cnat translation')).toEqual(['cnat translation 10.96.0.50:80:6 -> 10.1.1.11:8080']);
+    expect((await lab.restartAgent().resync({ desired: [item(served), item(empty)] })).counts).toEqual(
+      noChanges,
+    );
+    // The translation gone (no backend left), the route shows again and is still right.
+    await lab.scheduler.commit([item({ ...served, backends: [] })]);
+    expect(lines('cnat translation')).toEqual([]);
+    expect(
+      (await lab.restartAgent().resync({ desired: [item({ ...served, backends: [] }), item(empty)] })).counts,
+    ).toEqual(noChanges);
+  });
+});

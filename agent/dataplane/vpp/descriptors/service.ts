@@ -114,6 +114,8 @@ export interface ServiceMeta {
 }
 
 type Verdict = Service['noBackends'];
+/** The FIB source cnat registers (cnat_client.c) for its VIPs' entries. */
+const CNAT_SOURCE = 'cnat';
 const routeType = (v: Verdict): 'unreach' | 'drop' => (v === 'reject' ? 'unreach' : 'drop');
 
 /** What a frontend asks of its VIP's route: a verdict when it has no backends (pure). */
@@ -283,6 +285,13 @@ export function serviceDescriptor(
           const id = vipId(vrf, vip);
           if (vip !== '' && desiredVips.has(id) && r.source === API_SOURCE && isVerdictRoute(r))
             held.set(id, r.paths[0]!.type as 'unreach' | 'drop');
+          // A VIP with a cnat translation shows cnat's entry (its source outranks the API's):
+          // a verdict route beneath it cannot be read, so it is taken to be as last applied.
+          if (vip !== '' && desiredVips.has(id) && r.source === CNAT_SOURCE) {
+            const want = vipRoute(wanted.get(id) ?? []);
+            if (want === undefined) held.delete(id);
+            else held.set(id, want);
+          }
         }
       // A VIP whose route is not what its desired frontends ask (missing, wrong verdict, or
       // left over) is repaired by reporting those frontends as not applied as desired.

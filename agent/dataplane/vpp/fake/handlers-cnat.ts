@@ -7,7 +7,8 @@
 //   and no flags, flow hash or is_real_ip (the handler leaves them zero);
 // - the source-NAT addresses make table 0's policy entry; before it exists the pod table, the
 //   policy and the address read are FEATURE_DISABLED;
-// - feature_cnat_enable_disable and the pod table validate the interface (INVALID_SW_IF_INDEX).
+// - feature_cnat_enable_disable and the pod table validate the interface (INVALID_SW_IF_INDEX);
+// - a path's destination on a connected subnet gets its adjacency /32 (FakeVppState.trackAddress).
 import { fromAddress } from '../addresses.ts';
 import type { VppFields } from '../api/field-codecs.ts';
 import { fail, ok, VNET, type Handler } from './handler.ts';
@@ -70,6 +71,8 @@ export const cnatHandlers: Record<string, Handler> = {
     const frontend = frontendOf(t);
     let id = [...cnat.translations].find(([, d]) => frontendOf(d) === frontend)?.[0];
     id ??= cnat.freeIds.pop() ?? cnat.nextId++;
+    for (const p of paths)
+      ctx.state.trackAddress(fromAddress((p['dst_ep'] as VppFields)['addr'] as VppFields));
     cnat.translations.set(id, {
       vip: endpoint(t['vip'] as VppFields),
       id,

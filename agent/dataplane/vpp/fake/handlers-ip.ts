@@ -1,5 +1,5 @@
 // Fake handlers for FIB tables, routes, neighbours and VXLAN tunnels.
-import { fromAddress, fromPrefix } from '../addresses.ts';
+import { fromAddress, fromPrefix, toPrefix } from '../addresses.ts';
 import type { VppFields } from '../api/field-codecs.ts';
 import { fail, ok, VNET, type Handler } from './handler.ts';
 import { FIB_SOURCES } from './state.ts';
@@ -67,8 +67,22 @@ export const ipHandlers: Record<string, Handler> = {
     const key = ctx.state.tableKey(t['is_ip6'] === true, t['table_id'] as number);
     const want = msg['src'] as number;
     const ids = new Map<string, number>(FIB_SOURCES.map((f) => [f.name, f.id]));
-    const details = [...(ctx.state.routes.get(key)?.entries() ?? [])]
-      .map(([prefix, route]) => ({ route: { ...route, src: ids.get(ctx.state.routeSource(key, prefix))! } }))
+    const entries = new Map<string, VppFields>(
+      [...(ctx.state.routes.get(key)?.entries() ?? [])].map(([prefix, route]) => [
+        prefix,
+        { ...route, src: ids.get(ctx.state.routeSource(key, prefix))! },
+      ]),
+    );
+    if (key === ctx.state.tableKey(false, 0))
+      for (const prefix of ctx.state.cnatPrefixes())
+        entries.set(prefix, {
+          table_id: 0,
+          prefix: toPrefix(prefix),
+          paths: [{ sw_if_index: 0xffffffff, type: 0, nh: { address: { ip4: new Uint8Array(4) } } }],
+          src: ids.get('cnat')!,
+        });
+    const details = [...entries.values()]
+      .map((route) => ({ route }))
       .filter((d) => want === 0 || d.route.src === want);
     return { details };
   },

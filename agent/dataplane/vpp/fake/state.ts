@@ -4,7 +4,7 @@
 // kept in the API's own shapes so dumps return what was configured.
 import { fromAddress, fromPrefix, toAddress, toPrefix } from '../addresses.ts';
 import type { VppFields } from '../api/field-codecs.ts';
-import { broadcastOf, hostOfPrefix, networkOf } from '../../../../lib/cidr.ts';
+import { addressOf, broadcastOf, containsIp, hostOfPrefix, networkOf } from '../../../../lib/cidr.ts';
 
 export const IF_ADMIN_UP = 1;
 export const IF_LINK_UP = 2;
@@ -43,6 +43,8 @@ export const FIB_SOURCES = [
   { id: 9, name: 'CLI', priority: 8 },
   { id: 16, name: 'adjacency', priority: 15 },
   { id: 21, name: 'default-route', priority: 20 },
+  // Allocated by the cnat plugin at its init (a dynamic source): its VIPs and source-NAT address.
+  { id: 33, name: 'cnat', priority: 2 },
 ] as const;
 export type FibSourceName = (typeof FIB_SOURCES)[number]['name'];
 
@@ -190,6 +192,45 @@ export class FakeVppState {
       this.routeSources.delete(id);
     }
     return true;
+  }
+
+  /**
+   * What cnat's tracking of a path's destination leaves in table 0, as a real VPP showed it: an
+   * address on a connected subnet gets its adjacency /32 (as a neighbour's), and it stays after
+   * the translation goes (test/vpp-conformance.golden.json).
+   */
+  trackAddress(ip: string): void {
+    const tableKey = this.tableKey(false, 0);
+    const routes = this.routes.get(tableKey)!;
+    const prefix = `${ip}/32`;
+    if (routes.has(prefix)) return;
+    const itf = [...this.interfaces.values()].find(
+      (i) =>
+        i.vrf4 === 0 &&
+        i.addresses.some((a) => {
+          const cidr = fromPrefix(a);
+          return !cidr.includes(':') && containsIp(cidr, ip) && addressOf(cidr) !== ip;
+        }),
+    );
+    if (itf === undefined) return;
+    const id = `${tableKey}|${prefix}`;
+    const path = { sw_if_index: itf.swIfIndex, nh: { address: toAddress(ip)['un'] } };
+    routes.set(prefix, this.route(this.tables.get(tableKey)!, prefix, [path]));
+    this.systemRoutes.add(id);
+    this.routeSources.set(id, 'adjacency');
+  }
+
+  /**
+   * The table 0 /32s cnat's source holds (handlers-cnat.ts): every translation's VIP and the
+   * source-NAT address. cnat's priority beats the API's, so where both hold a prefix the entry
+   * shows cnat's path (a DPO: no interface, no next hop) while the API route stays beneath it.
+   */
+  cnatPrefixes(): Set<string> {
+    const out = new Set<string>();
+    for (const t of this.cnat.translations.values())
+      out.add(`${fromAddress((t['vip'] as VppFields)['addr'] as VppFields)}/32`);
+    if (this.cnat.snat !== null) out.add(`${fromAddress({ af: 0, un: { ip4: this.cnat.snat.ip4 } })}/32`);
+    return out;
   }
 
   /** An API route added: it takes over an entry VPP's adjacency source held. */
