@@ -522,6 +522,54 @@ const CASES: [string, VppFields][] = [
       tag: 'vxlan',
     },
   ],
+  // cnat (Services from pods): a translation with its endpoint structs and counted paths, in a
+  // request and in details; the source-NAT address, policy and pod table.
+  ...((): [string, VppFields][] => {
+    const ep = (ip: string, port: number): VppFields => ({
+      addr: toAddress(ip),
+      sw_if_index: 0xffffffff,
+      if_af: 0,
+      port,
+    });
+    const translation = {
+      vip: ep('10.96.0.10', 80),
+      id: 0,
+      ip_proto: 6,
+      is_real_ip: 0,
+      flags: 0,
+      lb_type: 0,
+      n_paths: 2,
+      flow_hash_config: 1,
+      paths: [
+        { dst_ep: ep('10.1.3.5', 8080), src_ep: ep('0.0.0.0', 0), flags: 0 },
+        { dst_ep: ep('10.1.4.6', 8080), src_ep: ep('0.0.0.0', 0), flags: 0 },
+      ],
+    };
+    return [
+      ['cnat_translation_update', { ...REQ, translation }],
+      ['cnat_translation_details', { ...REP, translation: { ...translation, id: 7 } }],
+      ['cnat_translation_update_reply', { ...REP, retval: 0, id: 7 }],
+      ['cnat_translation_del', { ...REQ, id: 7 }],
+      ['cnat_translation_dump', REQ],
+      [
+        'cnat_set_snat_addresses',
+        { ...REQ, snat_ip4: ip4Bytes('169.254.1.2'), snat_ip6: new Uint8Array(16), sw_if_index: 0xffffffff },
+      ],
+      [
+        'cnat_get_snat_addresses_reply',
+        {
+          ...REP,
+          retval: 0,
+          id: 0,
+          snat_ip4: ip4Bytes('169.254.1.2'),
+          snat_ip6: new Uint8Array(16),
+          sw_if_index: 0,
+        },
+      ],
+      ['cnat_snat_policy_add_del_if', { ...REQ, sw_if_index: 7, is_add: 1, table: 2 }],
+      ['cnat_set_snat_policy', { ...REQ, policy: 2 }],
+    ];
+  })(),
   ['acl_details', { ...REP, acl_index: 3, tag: 't', count: 1, r: [rule] }],
   ['acl_interface_list_details', { ...REP, sw_if_index: 7, count: 2, n_input: 1, acls: [3, 4] }],
   // Plain replies (context + retval), a negative retval each.
@@ -546,6 +594,10 @@ const CASES: [string, VppFields][] = [
     'nat44_add_del_identity_mapping_reply',
     'acl_del_reply',
     'acl_interface_set_acl_list_reply',
+    'cnat_translation_del_reply',
+    'cnat_set_snat_addresses_reply',
+    'cnat_snat_policy_add_del_if_reply',
+    'cnat_set_snat_policy_reply',
   ].map((name): [string, VppFields] => [name, { ...REP, retval: -6 }]),
   ['ip_neighbor_add_del_reply', { ...REP, retval: 0, stats_index: 2 }],
 ];
