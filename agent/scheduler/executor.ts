@@ -132,7 +132,8 @@ export class Execution {
       this.postponed.push(key);
       return;
     }
-    if (!n.descriptor?.concurrent || appliedDependents.length > 0) return this.reconcileNow(n);
+    if (!n.descriptor?.concurrent || (appliedDependents.length > 0 && !this.inPlaceUpdate(n)))
+      return this.reconcileNow(n);
     const running = this.reconcileNow(n)
       .catch((err: unknown) => void (this.crashed ??= { err }))
       .finally(() => {
@@ -193,6 +194,21 @@ export class Execution {
     this.record.visited++;
     n.lastTxn = this.record.seq;
     this.touched.add(n.key);
+  }
+
+  /**
+   * Whether reconciling `n` is a change in place: it stays applied, its dependents are not
+   * touched, so it may run alongside others of its family like a create (peer sets that many
+   * policies name, changed together by one label change).
+   */
+  private inPlaceUpdate(n: Node): boolean {
+    return (
+      n.applied?.origin === 'netloom' &&
+      wanted(n) &&
+      missingDeps(this.graph, n).length === 0 &&
+      !isCurrent(n, n.applied) &&
+      !this.needsRecreate(n)
+    );
   }
 
   private needsRecreate(n: Node): boolean {

@@ -135,4 +135,25 @@ describe('KvScheduler: concurrent families', () => {
     ]);
     expect(s.appliedItems()).toEqual([]);
   });
+
+  it('updates in place together items whose dependents are applied (the sets one label change touches)', async () => {
+    const g = gatedDriver();
+    const s = new KvScheduler({ driver: g.driver, logger: silentLogger(), retry: { auto: false } });
+    const items = [1, 2, 3].flatMap((i) => [
+      { key: `svc/set${i}`, value: { v: 1 } },
+      { key: `svc/pol${i}`, value: { v: 1, dep: `svc/set${i}` } },
+    ]);
+    await s.commit(items);
+    g.batches.length = 0;
+    const rec = await s.commit([1, 2, 3].map((i) => ({ key: `svc/set${i}`, value: { v: 2 } })));
+    expect(rec.errors).toEqual([]);
+    expect(g.batches.map((b) => [...b].sort())).toEqual([
+      ['update svc/set1', 'update svc/set2', 'update svc/set3'],
+    ]);
+    expect([1, 2, 3].map((i) => s.status(`svc/pol${i}`)?.state)).toEqual([
+      'configured',
+      'configured',
+      'configured',
+    ]);
+  });
 });

@@ -29,8 +29,8 @@ export function peerSetDescriptor(ports: { policies: NftTablePort }): Descriptor
   return {
     name: 'peer-set',
     keyPrefix: PREFIX.peerSet,
-    // Different keys own disjoint sets; the port coalesces what starts together (sets that
-    // policies depend on are run one by one by the scheduler, each still one nft process).
+    // Different keys own disjoint sets; the port coalesces what starts together: the sets one
+    // label change touches are updated in place, alongside each other, in one nft process.
     concurrent: true,
 
     validate(key, v) {
