@@ -45,8 +45,45 @@ describe('IPv4 as numbers', () => {
   });
 
   it('refuses what is not a dotted quad', () => {
-    for (const bad of ['', '1.2.3', '1.2.3.4.5', '256.0.0.1', '1.2.3.4/32', 'a.b.c.d', ' 1.2.3.4', '::1'])
+    for (const bad of [
+      '',
+      '1.2.3',
+      '1.2.3.4.5',
+      '256.0.0.1',
+      '1.2.3.4/32',
+      'a.b.c.d',
+      ' 1.2.3.4',
+      '::1',
+      '1..2.3',
+      '.1.2.3',
+      '1.2.3.',
+      '1.2.3.4 ',
+      '0001.2.3.4',
+      '1.2.3.256',
+      '+1.2.3.4',
+    ])
       expect(parseIp(bad)).toBeUndefined();
+  });
+
+  it('agrees with the dotted-quad grammar on any short text of digits and dots', () => {
+    // The grammar as a regular expression, independent of the hand-written scanner.
+    const grammar = (t: string): number | undefined => {
+      const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(t);
+      const parts = m?.slice(1, 5).map(Number);
+      if (!parts || parts.some((p) => p > 255)) return undefined;
+      return parts.reduce((acc, p) => acc * 256 + p, 0);
+    };
+    const text = fc.string({ unit: fc.constantFrom('0', '1', '2', '5', '9', '.', '/', 'x'), maxLength: 16 });
+    fc.assert(
+      fc.property(text, (t) => parseIp(t) === grammar(t)),
+      { numRuns: 20_000 },
+    );
+    fc.assert(
+      fc.property(fc.array(fc.nat(999), { minLength: 4, maxLength: 4 }), (o) => {
+        const t = o.join('.');
+        return parseIp(t) === grammar(t);
+      }),
+    );
   });
 
   it('parses network prefixes, refusing host bits with a suggestion and naming the field', () => {

@@ -144,7 +144,7 @@ export function describeSet(spec: SetSpec): string {
 /** A pod the peer selects, with the addresses of it that the peer covers. */
 export interface Member {
   pod: Pod;
-  ips: string[];
+  ips: readonly string[];
 }
 
 function namespacesOf(index: ClusterIndex, scope: Scope): string[] {
