@@ -26,6 +26,7 @@
 //   to those clients; an unreadable list restricts to nobody rather than to everybody;
 // - headless Services and ExternalName Services program nothing.
 // Anything malformed (a peer wrote it, or a newer KSR) is skipped, never thrown.
+import { isPort } from '../../lib/port-number.ts';
 import { familyOf, isCidr, isIp4, networkOf } from '../../lib/cidr.ts';
 import { serviceKey } from '../items/keys.ts';
 import type { Protocol, Service, ServiceBackend } from '../items/values.ts';
@@ -45,8 +46,6 @@ const DEFAULT_AFFINITY_SECONDS = 10_800;
 /** The API server's upper bound for the affinity timeout (one day). */
 const MAX_AFFINITY_SECONDS = 86_400;
 
-const isPort = (p: unknown): p is number =>
-  Number.isInteger(p) && (p as number) >= 1 && (p as number) <= 65_535;
 const protocolOf = (p: string | undefined): Protocol | undefined =>
   p === undefined || p === '' ? 'TCP' : PROTOCOLS.find((x) => x === p);
 

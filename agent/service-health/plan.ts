@@ -5,6 +5,7 @@
 // (the client address is kept only there). This is the answer kube-proxy gives, so load balancers
 // written against it work unchanged: 200 with a count when there is a ready local endpoint, 503
 // otherwise — terminating endpoints do not count, so a node drains before its last pod goes.
+import { isPort } from '../../lib/port-number.ts';
 import type { Endpoints, Service } from '../view/decode.ts';
 
 export interface HealthCheck {
@@ -14,9 +15,6 @@ export interface HealthCheck {
   /** Ready endpoints of the Service on this node (distinct addresses). */
   localEndpoints: number;
 }
-
-const isPort = (p: unknown): p is number =>
-  Number.isInteger(p) && (p as number) >= 1 && (p as number) <= 65_535;
 
 /** This node's ready endpoints of a Service: distinct addresses, over every slice. */
 export function localReadyEndpoints(eps: Endpoints | undefined, node: string): number {

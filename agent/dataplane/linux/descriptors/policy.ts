@@ -6,6 +6,7 @@
 // the table port coalesces what a transaction changes into one `nft -f`. A change is one
 // transaction (flush and refill), so the pod is judged by the old rules or the new ones, never
 // by none; it is in the kernel when the scheduler books the item applied.
+import { isPortBound } from '../../../../lib/port-number.ts';
 import { isCidr, isIp } from '../../../../lib/cidr.ts';
 import { policyDependencies } from '../../../items/dependencies.ts';
 import { PREFIX, policyKey } from '../../../items/keys.ts';
@@ -27,7 +28,6 @@ import { nftChange } from './nft-change.ts';
 import type { PodInterfaceMeta } from './pod-interface.ts';
 
 const PROTOCOLS = new Set(['TCP', 'UDP', 'SCTP']);
-const isPort = (p: number): boolean => Number.isInteger(p) && p >= 0 && p <= 65_535;
 
 function ruleProblems(dir: string, r: PolicyRule, i: number): (string | false)[] {
   const at = `${dir} rule ${i}`;
@@ -43,8 +43,8 @@ function ruleProblems(dir: string, r: PolicyRule, i: number): (string | false)[]
     ...r.ports.map(
       (p) =>
         (!PROTOCOLS.has(p.protocol) ||
-          !isPort(p.port) ||
-          !isPort(p.endPort) ||
+          !isPortBound(p.port) ||
+          !isPortBound(p.endPort) ||
           (p.port !== 0 && p.endPort < p.port)) &&
         `${at}: port ${JSON.stringify(p)} is not TCP, UDP or SCTP with 0 ≤ port ≤ endPort ≤ 65535`,
     ),

@@ -4,6 +4,7 @@
 // scheduler starts together. The metadata is the objects the item was written as; a change is
 // computed from it, and when the table turns out to hold something else (changed by hand since
 // the last retrieve), the change is recomputed from what the table holds for that key.
+import { isPort } from '../../../../lib/port-number.ts';
 import { serviceDependencies } from '../../../items/dependencies.ts';
 import { PREFIX, serviceKey } from '../../../items/keys.ts';
 import type { Service } from '../../../items/values.ts';
@@ -22,7 +23,6 @@ import { check, isCidr, isIp4, vrfProblem } from '../validate.ts';
 import { nftChange } from './nft-change.ts';
 
 const PROTOCOLS = new Set(['TCP', 'UDP', 'SCTP']);
-const isPort = (p: number): boolean => Number.isInteger(p) && p >= 1 && p <= 65_535;
 
 /**
  * UDP has no connection to close: a client keeps sending to the backend its conntrack entry
@@ -93,7 +93,7 @@ export function serviceDescriptor(ports: { services: ServicePort }): Descriptor<
         v.vip !== 'node' &&
           !isIp4(v.vip) &&
           `vip ${JSON.stringify(v.vip)} is neither an IPv4 address nor 'node'`,
-        !isPort(v.port) && `port ${v.port} out of range`,
+        !isPort(v.port) && `port ${JSON.stringify(v.port)} out of range`,
         ...v.backends.map(
           (b) =>
             (!isIp4(b.ip) || !isPort(b.port) || !(b.weight > 0)) &&
