@@ -344,7 +344,18 @@ describe.skipIf(skip)('linux services in network namespaces', () => {
         `resync (retrieve) ${msResync.toFixed(0)} ms; one update at 1000 ${msOne.toFixed(1)} ms`,
     );
     expect(nftRuns).toBeLessThanOrEqual(10);
-    await many.commit(items.map((i) => ({ key: i.key, value: undefined })));
+    const gone = await many.commit(items.map((i) => ({ key: i.key, value: undefined })));
+    expect(gone.errors).toEqual([]);
+    // The shared draw chain and the hairpin elements went with their last frontend.
+    const listing = execFileSync(
+      'ip',
+      ['netns', 'exec', benchNs, 'nft', 'list', 'table', 'ip', 'netloom-svc'],
+      {
+        encoding: 'utf8',
+      },
+    );
+    expect(listing).not.toMatch(/chain pick-/);
+    expect(/set hairpin \{[^}]*elements/.test(listing)).toBe(false);
     await many.close();
   });
 });

@@ -42,8 +42,8 @@
 //   aff-<h>-<ip>-<port> dynamic set of client addresses with the affinity timeout
 // A frontend without backends has only its no-endpoint element. Changing a frontend rewrites
 // only its own elements, chains and sets, in one transaction (changeOps); the shared chains and
-// hairpin elements it needs are written with it and never deleted (another frontend may use
-// them), and the fixed part is never flushed.
+// hairpin elements it needs are written with it, and removed (releaseOps) in the transaction of
+// the last frontend that used them (the descriptor counts users); the fixed part is never flushed.
 import { createHash } from 'node:crypto';
 import { ipToBigInt, networkOf } from '../../../lib/cidr.ts';
 import { PREFIX } from '../../items/keys.ts';
@@ -191,7 +191,8 @@ export interface FrontendObjects {
   /**
    * A shared draw (see sharedDraw): the chain its element goes to, named by its content and
    * shared by every frontend drawing the same way; and the hairpin elements its backends need.
-   * Both are written with the frontend and never deleted by it (another may use them).
+   * Both are written with the frontend and not deleted by its own change (another may use
+   * them): the descriptor counts their users and removes them with the last (releaseOps).
    */
   shared?: { chain: { name: string; rules: string[] }; hairpin: string[] };
 }
@@ -480,6 +481,29 @@ export function changeOps(
       comment: key,
     });
   }
+  return ops;
+}
+
+/** What no frontend uses any more: shared draw chains and hairpin elements. */
+export interface Released {
+  chains: string[];
+  hairpin: string[];
+}
+
+/**
+ * Removes shared objects the last frontend using them let go of, after that frontend's own ops
+ * in the same transaction (its element naming the chain is gone by then). Safe whatever is
+ * there: an element is added before it is deleted, a chain added and flushed.
+ */
+export function releaseOps(r: Released): NftOp[] {
+  const ops: NftOp[] = [];
+  for (const h of r.hairpin)
+    ops.push(
+      { op: 'add-element', set: HAIRPIN_SET, key: h },
+      { op: 'delete-element', set: HAIRPIN_SET, key: h },
+    );
+  for (const chain of r.chains)
+    ops.push({ op: 'add-chain', chain }, { op: 'flush-chain', chain }, { op: 'delete-chain', chain });
   return ops;
 }
 

@@ -108,13 +108,35 @@ describe('service descriptor over the fake kernel', () => {
     for (const gone of ITEMS.slice(0, 2)) expect(linesOf(kernel, gone.key)).toEqual([]);
     const fresh = new FakeKernel();
     await scheduler(fresh).resync({ desired: keep });
-    // What another frontend may share stays: the draw chains (`pick-…`) and hairpin elements.
-    const own = (k: FakeKernel): string[] =>
-      k.services.nft
-        .dump()
-        .filter((l) => !l.includes('pick-') && !l.startsWith('nft set hairpin'))
-        .sort();
-    expect(own(kernel)).toEqual(own(fresh));
+    // Shared objects go with their last user (the draw chain of the three backends, the hairpin
+    // elements only it named); what the kept frontends share stays: the table is as if made
+    // for them alone.
+    expect(kernel.services.nft.dump().sort()).toEqual(fresh.services.nft.dump().sort());
+  });
+
+  it('keeps a shared draw chain and hairpin element while another frontend uses them, and removes them with the last', async () => {
+    const kernel = new FakeKernel();
+    const s = scheduler(kernel);
+    const a = serviceItem('10.96.0.20', 'TCP', 80, [be(1), be(2)]);
+    const b = serviceItem('10.96.0.21', 'TCP', 80, [be(2), be(3)]);
+    expect((await s.commit([a, b])).errors).toEqual([]);
+    const pick = planFrontend(a.key, a.value).shared!.chain.name;
+    expect(planFrontend(b.key, b.value).shared!.chain.name).toBe(pick);
+    const t = (): NonNullable<FakeKernel['services']['nft']['table']> => kernel.services.nft.table!;
+    const hairpin = (): string[] => [...t().sets.get('hairpin')!.elements.keys()].sort();
+    expect(hairpin()).toEqual(['10.1.1.11 . 10.1.1.11', '10.1.1.12 . 10.1.1.12', '10.1.1.13 . 10.1.1.13']);
+    await s.commit([{ key: a.key, value: undefined }]);
+    expect(t().chains.has(pick)).toBe(true);
+    expect(hairpin()).toEqual(['10.1.1.12 . 10.1.1.12', '10.1.1.13 . 10.1.1.13']);
+    // After a restart the users are counted from the table.
+    const again = scheduler(kernel);
+    expect((await again.resync({ desired: [b] })).counts).toEqual({ create: 0, update: 0, delete: 0 });
+    await again.commit([{ key: b.key, value: undefined }]);
+    expect(t().chains.has(pick)).toBe(false);
+    expect(hairpin()).toEqual([]);
+    // A frontend needing the chain again writes it again.
+    expect((await again.commit([a])).errors).toEqual([]);
+    expect(t().chains.get(pick)?.rules.length).toBeGreaterThan(0);
   });
 
   it('updates one frontend in one transaction and forgets UDP flows to a removed backend', async () => {

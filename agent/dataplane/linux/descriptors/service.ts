@@ -13,6 +13,8 @@ import type { ConntrackFilter, ServicePort } from '../ports.ts';
 import {
   backendsOf,
   changeOps,
+  releaseOps,
+  type Released,
   frontendsIn,
   planFrontend,
   sameObjects,
@@ -49,14 +51,73 @@ export function staleUdpFlows(old: Service | undefined, next: Service | undefine
 export function serviceDescriptor(ports: { services: ServicePort }): Descriptor<Service, FrontendObjects> {
   const { services } = ports;
 
-  // Old → next; when the table held something else than `old`, redone from what it holds.
-  const apply = nftChange(services, changeOps, (t, key) => frontendsIn(t, [key]).get(key));
   // The shared draw chains this agent has written (or is writing) since it last read the table:
   // a frontend that needs one of them takes it as there, so 10,000 frontends created together
   // write each shared chain once, not 10,000 times. Wrong only if the table lost it since, and
   // then the element naming it fails, and the redo from the table writes it.
   const written = new Set<string>();
+  // Who uses each shared object ('chain:<name>', 'hairpin:<element>'): item keys, from what was
+  // applied (create, update) or found (retrieve). The last user's change removes the object in
+  // its own transaction; the redo from the table (below) leaves shared objects alone.
+  const users = new Map<string, Set<string>>();
+  const sharedOf = (o: FrontendObjects | undefined): string[] =>
+    o?.shared ? [`chain:${o.shared.chain.name}`, ...o.shared.hairpin.map((h) => `hairpin:${h}`)] : [];
+  const releasing = new Map<string, Released>();
+  /** Moves `key`'s uses from `old` to `next`; returns the undo (for a change that failed). */
+  const use = (
+    key: string,
+    old: FrontendObjects | undefined,
+    next: FrontendObjects | undefined,
+  ): (() => void) => {
+    const after = new Set(sharedOf(next));
+    const dropped = sharedOf(old).filter((u) => !after.has(u));
+    const released: Released = { chains: [], hairpin: [] };
+    for (const u of dropped) {
+      const set = users.get(u);
+      set?.delete(key);
+      if (set === undefined || set.size > 0) continue;
+      users.delete(u);
+      if (u.startsWith('chain:')) {
+        released.chains.push(u.slice(6));
+        written.delete(u.slice(6));
+      } else released.hairpin.push(u.slice(8));
+    }
+    const added = [...after].filter((u) => !(users.get(u)?.has(key) ?? false));
+    for (const u of added) users.set(u, (users.get(u) ?? new Set()).add(key));
+    if (released.chains.length + released.hairpin.length > 0) releasing.set(key, released);
+    return () => {
+      for (const u of added) users.get(u)?.delete(key);
+      for (const u of dropped) users.set(u, (users.get(u) ?? new Set()).add(key));
+    };
+  };
+  // Old → next; when the table held something else than `old`, redone from what it holds
+  // (without releasing shared objects: what the table holds is not what the counts assumed).
+  const apply = nftChange<FrontendObjects>(
+    services,
+    (key, old, next) => {
+      const release = releasing.get(key);
+      releasing.delete(key);
+      return release ? [...changeOps(key, old, next), ...releaseOps(release)] : changeOps(key, old, next);
+    },
+    (t, key) => frontendsIn(t, [key]).get(key),
+  );
   const change = async (
+    key: string,
+    old: FrontendObjects | undefined,
+    next: FrontendObjects | undefined,
+  ): Promise<void> => {
+    const undo = use(key, old, next);
+    try {
+      await write(key, old, next);
+    } catch (err) {
+      releasing.delete(key);
+      undo();
+      throw err;
+    } finally {
+      releasing.delete(key);
+    }
+  };
+  const write = async (
     key: string,
     old: FrontendObjects | undefined,
     next: FrontendObjects | undefined,
@@ -142,6 +203,7 @@ export function serviceDescriptor(ports: { services: ServicePort }): Descriptor<
 
     async retrieve(ctx) {
       written.clear();
+      users.clear();
       const { table, baseIntact } = await services.list();
       if (!table) return [];
       const out: Retrieved<Service, FrontendObjects>[] = [];
@@ -149,6 +211,7 @@ export function serviceDescriptor(ports: { services: ServicePort }): Descriptor<
         const want = ctx.desired.get(key);
         // A damaged fixed part breaks every frontend: reporting them as found rewrites them,
         // and the port writes the fixed part first.
+        use(key, undefined, found);
         if (want && baseIntact && sameObjects(found, planFrontend(key, want))) {
           out.push({ key, value: want, metadata: found, origin: 'netloom' });
           continue;
