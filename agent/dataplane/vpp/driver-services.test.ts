@@ -61,7 +61,7 @@ describe('vpp driver: Service masquerade and hairpin', () => {
     ];
     expect((await lab.scheduler.commit(items)).errors).toEqual([]);
     expect(lines('nat44 lb').concat(lines('nat44 static'))).toEqual([
-      'nat44 lb 10.96.0.10:80:6 -> 10.1.1.11:8080*1 10.1.2.7:8080*1 affinity 0 out2in-only twice-nat tag service/0/tcp/10.96.0.10/80',
+      'nat44 lb 10.96.0.10:80:6 -> 10.1.1.11:8080*127 10.1.2.7:8080*127 affinity 0 out2in-only twice-nat tag service/0/tcp/10.96.0.10/80',
       'nat44 static 10.96.0.11:80:6 -> 10.1.1.11:8080 out2in-only twice-nat tag service/0/tcp/10.96.0.11/80',
       'nat44 static 192.168.0.1:30080:6 -> 10.1.1.11:8080 out2in-only self-twice-nat tag service/0/tcp/node/30080',
     ]);

@@ -243,7 +243,7 @@ describe('vpp driver: VRFs, services', () => {
       .split('\n')
       .filter((l) => l.startsWith('nat44 lb') || l.startsWith('nat44 static'));
     expect(nat).toEqual([
-      'nat44 lb 10.96.0.10:80:6 -> 10.1.1.11:8080*1 10.1.2.7:8080*3 affinity 10800 out2in-only twice-nat tag service/0/tcp/10.96.0.10/80',
+      'nat44 lb 10.96.0.10:80:6 -> 10.1.1.11:8080*63 10.1.2.7:8080*191 affinity 10800 out2in-only twice-nat tag service/0/tcp/10.96.0.10/80',
       'nat44 static 10.96.0.11:80:6 -> 10.1.1.11:8080 out2in-only twice-nat tag service/0/tcp/10.96.0.11/80',
       'nat44 static 192.168.0.1:30080:6 -> 10.1.1.11:8080 out2in-only self-twice-nat tag service/0/tcp/node/30080',
     ]);
@@ -262,7 +262,7 @@ describe('vpp driver: VRFs, services', () => {
     ]);
     const after = renderState(lab.fake.state);
     expect(after).toContain(
-      'nat44 lb 10.96.0.10:80:6 -> 10.1.2.7:8080*1 10.1.3.9:8080*1 10.1.3.10:8080*1 affinity 0',
+      'nat44 lb 10.96.0.10:80:6 -> 10.1.2.7:8080*85 10.1.3.9:8080*85 10.1.3.10:8080*85 affinity 0',
     );
     expect(after).not.toContain('10.96.0.11');
   });

@@ -22,14 +22,32 @@ export function keysByTag(desired: Iterable<string>): Map<string, string> {
 export { MAX_OVERLAY_ID, overlayMac, overlayNextHop, podMac } from '../../items/addressing.ts';
 
 /**
- * NAT44 LB `probability` (u8) per backend. VPP draws `1 + rand % Σprobability` and walks the
- * prefix sums, so these are relative weights: kept as they are when they fit in 1..255, scaled
- * down otherwise; never 0, so no backend is silently dropped.
+ * NAT44 LB `probability` (u8) per backend, from relative weights. VPP (nat44_ed.c) keeps each
+ * backend's prefix sum of the probabilities in a **u8** and draws `1 + random_u32() % (the last
+ * prefix)`, walking the prefixes by binary search; so:
+ * - the sum must stay at most 255: past it the prefixes wrap, the walk stops on the first
+ *   backend, and every connection goes there (seen in the lab with four backends of 255);
+ * - the segments should be wide: `random_u32` is a linear congruential generator
+ *   (vppinfra/random.h) whose low bits repeat with a short period, so a small sum (four
+ *   backends of 1: `% 4`) reads only those bits and lands on half the backends (seen in the lab:
+ *   one of two local endpoints never answered a node port).
+ * So the weights are scaled to a sum as close to 255 as the rounding down allows, never 0 (no
+ * backend silently dropped). More than 255 backends cannot fit (each needs at least 1): they all
+ * get 1 and VPP's sum wraps (a NAT44-ED limit, stated in ../README.md).
  */
 export function probabilities(weights: readonly number[]): number[] {
-  const max = Math.max(0, ...weights);
-  const scale = max > 255 ? 255 / max : 1;
-  return weights.map((w) => Math.min(255, Math.max(1, Math.round(w * scale))));
+  if (weights.length > 255) return weights.map(() => 1);
+  const w = weights.map((x) => (Number.isFinite(x) && x > 0 ? x : 0));
+  const total = w.reduce((a, b) => a + b, 0);
+  const p = w.map((x) =>
+    total > 0 ? Math.max(1, Math.floor((x * 255) / total)) : Math.floor(255 / w.length),
+  );
+  // Rounding 0 up to 1 may overshoot: take it back from the largest.
+  for (let sum = p.reduce((a, b) => a + b, 0); sum > 255; sum--) {
+    const i = p.indexOf(Math.max(...p));
+    p[i]!--;
+  }
+  return p;
 }
 
 /**
