@@ -391,6 +391,18 @@ describe('vpp driver: Services from pods, as cnat translations', () => {
     expect((await lab.restartAgent().resync({ desired: [item(cluster)] })).counts).toEqual(noChanges);
   });
 
+  it('a Service deleted while the agent was down goes whole: its mapping and its translation', async () => {
+    const cluster = service('10.96.0.48', 80, [backend('10.1.1.11'), backend('10.1.2.7')]);
+    const kept = service('10.96.0.49', 80, [backend('10.1.1.11')]);
+    await lab.scheduler.commit([item(cluster), item(kept)]);
+    expect(lines('cnat translation')).toHaveLength(2);
+    const rec = await lab.restartAgent().resync({ desired: [item(kept)] });
+    expect(rec.errors).toEqual([]);
+    expect(rec.counts).toEqual({ create: 0, update: 0, delete: 1 });
+    expect(lines('cnat translation')).toEqual(['cnat translation 10.96.0.49:80:6 -> 10.1.1.11:8080']);
+    expect(lines('nat44 lb')).toEqual([]);
+  });
+
   it('on a VPP without cnat’s feature arc: NAT44-ED alone, no cnat call', async () => {
     const old = await driverLab(
       {},

@@ -307,9 +307,9 @@ export function serviceDescriptor(
       );
       snatSet = translations.size > 0 && (await cnat!.snatAddress()) === HAIRPIN_SNAT_ADDRESS;
       const claimed = new Set<string>();
-      const translationOfKey = (v: Service | undefined): number | null => {
-        if (v === undefined) return null;
-        const id = frontendId(v.vip, PROTOCOLS[v.protocol], v.port);
+      /** The translation VPP holds for a frontend, claimed for the key reported with it. */
+      const claim = (vip: string, protocol: number, port: number): number | null => {
+        const id = frontendId(vip, protocol, port);
         claimed.add(id);
         return translations.get(id)?.id ?? null;
       };
@@ -341,7 +341,9 @@ export function serviceDescriptor(
           routeRight(want) &&
           translationRight(want);
         if (right) adopt(key, want);
-        const metadata = { mapping: m, translation: translationOfKey(want) };
+        // Claimed by the mapping's own frontend, desired or not: a Service deleted while the
+        // agent was down takes its translation with its mapping.
+        const metadata = { mapping: m, translation: claim(m.external, m.protocol, m.port) };
         out.push({ key, value: right ? want : asFound(m), metadata, origin: 'netloom' });
       }
       // A desired frontend without backends has no mapping: it is there when its VIP's route is
@@ -351,11 +353,13 @@ export function serviceDescriptor(
           found.add(key);
           const right = routeRight(v) && translationRight(v);
           if (right) adopt(key, v);
-          const metadata = { mapping: null, translation: translationOfKey(v) };
+          const metadata = { mapping: null, translation: claim(v.vip, PROTOCOLS[v.protocol], v.port) };
           if (right || metadata.translation !== null)
             out.push({
               key,
-              value: right ? v : asFoundTranslation(v, translations),
+              value: right
+                ? v
+                : asFoundTranslation(translations.get(frontendId(v.vip, PROTOCOLS[v.protocol], v.port)), v),
               metadata,
               origin: 'netloom',
             });
@@ -369,7 +373,7 @@ export function serviceDescriptor(
         if (found.has(key)) continue;
         out.push({
           key,
-          value: asFoundTranslation(undefined, translations, t),
+          value: asFoundTranslation(t),
           metadata: { mapping: null, translation: t.id },
           origin: 'netloom',
         });
@@ -380,14 +384,7 @@ export function serviceDescriptor(
 }
 
 /** What VPP shows of a translation that is not as desired: never equal to a desired value. */
-function asFoundTranslation(
-  v: Service | undefined,
-  translations: ReadonlyMap<string, CnatTranslation & { id: number }>,
-  found?: CnatTranslation,
-): Service {
-  const t =
-    found ??
-    (v === undefined ? undefined : translations.get(frontendId(v.vip, PROTOCOLS[v.protocol], v.port)));
+function asFoundTranslation(t: CnatTranslation | undefined, v?: Service): Service {
   return {
     namespace: '',
     name: '',
