@@ -6,6 +6,7 @@
 // is rebuilt from the node's IPAM records), the pipeline before the first resync, which reads
 // the data plane back so a restart changes only what differs.
 import { existsSync } from 'node:fs';
+import { sizeOf } from '../lib/cidr.ts';
 import { ConfigError } from '../lib/errors.ts';
 import type { Logger } from '../lib/logging.ts';
 import { Gauge, type Registry } from '../lib/metrics.ts';
@@ -57,7 +58,13 @@ export async function assembleAgent(
 ): Promise<Agent> {
   const { store, logger, registry } = deps;
   const keyspace = new Keyspace(config.cluster);
-  const plan = new AddressPlan(config);
+  // On VPP the last host of each node's block is the node's Service masquerade address
+  // (dataplane/vpp/naming.ts serviceMasqueradeAddress): no pod gets it.
+  const plan = new AddressPlan(
+    config.dataplane === 'vpp'
+      ? { ...config, reservedOffsets: [...config.reservedOffsets, sizeOf(config.nodePrefixLength) - 2] }
+      : config,
+  );
   checkStnConfig(config);
   const lock = acquirePidLock(config.stateDir);
   let driver: Driver | undefined;

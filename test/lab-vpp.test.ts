@@ -6,7 +6,9 @@
 // and every pair reaches again; a NetworkPolicy (VPP ACLs) isolates pods and admits what it
 // allows, and its removal opens them again; a ClusterIP from pods on both nodes reaches every
 // endpoint through cnat (the pod's address kept, hairpin masqueraded), and a pod's egress policy
-// judges the backend, not the VIP; `lab down` leaves nothing, VPP's shared memory included.
+// judges the backend, not the VIP; a node port answers the underlay (the outside world) on every
+// node through every endpoint, local and remote (NAT44-ED); `lab down` leaves nothing, VPP's
+// shared memory included.
 // Skipped loudly where there is no VPP (CI keeps the fake).
 import { readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -217,4 +219,62 @@ spec:
     expect(through.filter((a) => names.includes(a.pod))).toHaveLength(12);
     await lab.kubectl(['delete', 'networkpolicy', 'egress-echo']);
   }, 240_000);
+
+  it('a node port answers the outside world on every node, through every endpoint, and after a scale', async () => {
+    await lab.kubectl([
+      'expose',
+      'deployment',
+      'echo',
+      '--name=echo-np',
+      '--port=80',
+      '--target-port=8080',
+      '--type=NodePort',
+    ]);
+    const port = Number(
+      (await lab.kubectl(['get', 'service', 'echo-np', '-o', 'jsonpath={.spec.ports[0].nodePort}'])).trim(),
+    );
+    // Once every endpoint has answered (the mapping is programmed), a second round of 48 must
+    // all be answered, by endpoints only: a retry would hide a connection lost now and then.
+    const everyEndpoint = async (replicas: number, when: string): Promise<void> => {
+      const names = await waitFor(
+        `${replicas} echo pods running`,
+        async () => {
+          const all = [...(await lab.pods('app=echo')).entries()];
+          const p = all.filter(([, x]) => x.phase === 'Running' && x.ready).map(([name]) => name);
+          return p.length === replicas && all.length === replicas ? p : undefined;
+        },
+        60_000,
+        500,
+      );
+      for (const n of lab.layout.nodes) {
+        const ask = (): Promise<{ pod: string; client: string }[]> =>
+          echoAnswers(lab.layout.underlayNetns, n.vppIp, port, 48).catch(() => []);
+        await waitFor(
+          `${n.name}: node port ${port} answered by every endpoint (${when})`,
+          async () => {
+            const a = await ask();
+            return new Set(a.filter((x) => names.includes(x.pod)).map((x) => x.pod)).size === replicas
+              ? a
+              : undefined;
+          },
+          60_000,
+          1_000,
+        );
+        const got = await ask();
+        expect(got.filter((x) => names.includes(x.pod))).toHaveLength(48);
+        const spread = new Map<string, number>();
+        for (const a of got) spread.set(a.pod, (spread.get(a.pod) ?? 0) + 1);
+        process.stdout.write(
+          `[lab-vpp] underlay → ${n.vppIp}:${port} (${when}), 48 connections: ${[...spread.values()].join('/')}\n`,
+        );
+      }
+    };
+    await everyEndpoint(PODS, 'fresh');
+    // A scale replaces the NAT44-ED mapping; packets through recycled buffers once carried a
+    // stale cnat session there (CnatCalls.enableLookup).
+    await lab.kubectl(['scale', 'deployment', 'echo', `--replicas=${PODS - 2}`]);
+    await everyEndpoint(PODS - 2, 'scaled down');
+    await lab.kubectl(['scale', 'deployment', 'echo', `--replicas=${PODS}`]);
+    await everyEndpoint(PODS, 'scaled up');
+  }, 420_000);
 });

@@ -312,6 +312,33 @@ export async function runScript(api: VppApi): Promise<Transcript> {
     'cnat feature on a missing interface',
     raw('feature_cnat_enable_disable', { sw_if_index: 77, enable_disable: true }),
   );
+  // cnat's session lookup alone (the uplink), through vnet's generic feature API.
+  await step('feature lookup before it is enabled', () => cnat.lookupEnabled(1));
+  await step('feature enable', () => cnat.enableLookup(1));
+  await step('feature lookup after', () => cnat.lookupEnabled(1));
+  await step('feature lookup elsewhere', () => cnat.lookupEnabled(5));
+  await step(
+    'feature enable, unknown feature',
+    raw('feature_enable_disable', {
+      sw_if_index: 1,
+      enable: true,
+      arc_name: 'ip4-unicast',
+      feature_name: 'no-such-node',
+    }),
+  );
+  await step(
+    'feature enable on a missing interface',
+    raw('feature_enable_disable', {
+      sw_if_index: 77,
+      enable: true,
+      arc_name: 'ip4-unicast',
+      feature_name: 'cnat-lookup-ip4',
+    }),
+  );
+  await step(
+    'feature lookup on a missing interface',
+    raw('feature_is_enabled', { sw_if_index: 77, arc_name: 'ip4-unicast', feature_name: 'cnat-lookup-ip4' }),
+  );
   const web = {
     vip: '10.96.0.10',
     port: 80,

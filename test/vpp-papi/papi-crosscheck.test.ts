@@ -568,6 +568,16 @@ const CASES: [string, VppFields][] = [
       ],
       ['cnat_snat_policy_add_del_if', { ...REQ, sw_if_index: 7, is_add: 1, table: 2 }],
       ['cnat_set_snat_policy', { ...REQ, policy: 2 }],
+      [
+        'feature_enable_disable',
+        { ...REQ, sw_if_index: 1, enable: true, arc_name: 'ip4-unicast', feature_name: 'cnat-lookup-ip4' },
+      ],
+      [
+        'feature_is_enabled',
+        { ...REQ, arc_name: 'ip4-unicast', feature_name: 'cnat-lookup-ip4', sw_if_index: 1 },
+      ],
+      // Its reply carries client_index before context, unlike every other reply.
+      ['feature_is_enabled_reply', { ...REP, client_index: 0, retval: 0, is_enabled: true }],
     ];
   })(),
   ['acl_details', { ...REP, acl_index: 3, tag: 't', count: 1, r: [rule] }],

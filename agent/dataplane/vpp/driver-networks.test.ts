@@ -161,12 +161,13 @@ describe('vpp driver: custom networks', () => {
     // Decapsulated traffic lands in the tunnel's table: BLUE's VNI in 5, the default VNI in 0.
     const vrfOf = (name: string): number => [...s.interfaces.values()].find((i) => i.name === name)!.vrf4;
     expect([vrfOf('vxlan_tunnel0'), vrfOf('vxlan_tunnel2'), vrfOf('vxlan_tunnel4')]).toEqual([0, 5, 6]);
-    // Only pods of the default network are NAT44 inside interfaces.
+    // Only the default network's pods and tunnels are NAT44 inside interfaces (the tunnels for
+    // the replies of Service backends on other nodes); BLUE's are not.
     expect(
       renderState(s)
         .split('\n')
         .filter((l) => l.endsWith(' inside')),
-    ).toEqual(['nat44 tap1 inside']);
+    ).toEqual(['nat44 tap1 inside', 'nat44 vxlan_tunnel0 inside', 'nat44 vxlan_tunnel1 inside']);
   });
 
   it('an agent restart changes nothing: VPP’s own entries are not taken for netloom’s', async () => {

@@ -136,8 +136,9 @@ describe('vpp driver: pod policies as ACLs', () => {
     const resync = await again.resync({ desired: lab.scheduler.desiredItems() });
     expect(resync.errors).toEqual([]);
     expect(resync.counts).toEqual(zero);
-    // Reads only: dumps and the two lookups retrieve makes (an interface's table, the decap arc).
-    const reads = new Set(['sw_interface_get_table', 'get_next_index']);
+    // Reads only: dumps and the lookups retrieve makes (an interface's table, the decap arc, the
+    // uplink's cnat lookup).
+    const reads = new Set(['sw_interface_get_table', 'get_next_index', 'feature_is_enabled']);
     expect(lab.requests.filter((r) => !r.endsWith('_dump') && !reads.has(r))).toEqual([]);
     // The restarted agent's driver knows the ACLs again: a set change still reaches them.
     lab.requests.length = 0;

@@ -45,10 +45,18 @@ const lines = (prefix: string): string[] =>
 const tcp = (p: Omit<NatPacket, 'protocol'>): ReturnType<typeof natPath> =>
   natPath(lab.fake.state, { ...p, protocol: 6 });
 const noChanges = { create: 0, update: 0, delete: 0 };
+/** The node's source NAT item (every node renders one): it holds the Service masquerade address. */
+const NODE_SNAT = {
+  key: snatKey(0, '10.1.1.0/24'),
+  value: { vrf: 0, source: '10.1.1.0/24', except: [], toAddress: '' },
+};
+/** Its last host: the twice-NAT address outside clients are translated to. */
+const MASQ = '10.1.1.254';
 
 describe('vpp driver: Service masquerade and hairpin', () => {
-  it('maps masqueradeOutside to twice-NAT flags, with the uplink address as the twice-NAT pool', async () => {
+  it('maps masqueradeOutside to twice-NAT flags; the twice-NAT address is the last host of the node’s block', async () => {
     const items = [
+      NODE_SNAT,
       item(service('10.96.0.10', 80, [backend('10.1.1.11'), backend('10.1.2.7')], { masqueradeOutside: [] })),
       item(service('10.96.0.11', 80, [backend('10.1.1.11')])), // [pod CIDR]
       item(
@@ -65,18 +73,18 @@ describe('vpp driver: Service masquerade and hairpin', () => {
       'nat44 static 10.96.0.11:80:6 -> 10.1.1.11:8080 out2in-only twice-nat tag service/0/tcp/10.96.0.11/80',
       'nat44 static 192.168.0.1:30080:6 -> 10.1.1.11:8080 out2in-only self-twice-nat tag service/0/tcp/node/30080',
     ]);
-    expect(lines('nat44 twice-nat pool')).toEqual(['nat44 twice-nat pool 192.168.0.1']);
+    expect(lines('nat44 twice-nat pool')).toEqual([`nat44 twice-nat pool ${MASQ}`]);
 
     // From the underlay: [] and [cidr] masquerade the client; null keeps it.
     const client = '192.168.0.50';
     expect(tcp({ from: 'outside', src: client, dst: '10.96.0.10', dport: 80, pick: 1 })).toEqual({
       verdict: 'translated',
-      src: '192.168.0.1',
+      src: MASQ,
       dst: '10.1.2.7',
       dport: 8080,
     });
     expect(tcp({ from: 'outside', src: client, dst: '10.96.0.11', dport: 80 })).toMatchObject({
-      src: '192.168.0.1',
+      src: MASQ,
     });
     expect(tcp({ from: 'outside', src: client, dst: '192.168.0.1', dport: 30080 })).toEqual({
       verdict: 'translated',
@@ -86,7 +94,7 @@ describe('vpp driver: Service masquerade and hairpin', () => {
     });
     // Hairpin under null: the backend as the client is masqueraded all the same.
     expect(tcp({ from: 'outside', src: '10.1.1.11', dst: '192.168.0.1', dport: 30080 })).toMatchObject({
-      src: '192.168.0.1',
+      src: MASQ,
       dst: '10.1.1.11',
     });
 
@@ -115,8 +123,11 @@ describe('vpp driver: Service masquerade and hairpin', () => {
     });
   });
 
-  it('repairs a missing twice-NAT address and a mapping whose flags drifted', async () => {
-    const items = [item(service('10.96.0.11', 80, [backend('10.1.1.11')], { masqueradeOutside: null }))];
+  it('repairs a missing twice-NAT address (the source NAT item’s) and a mapping whose flags drifted', async () => {
+    const items = [
+      NODE_SNAT,
+      item(service('10.96.0.11', 80, [backend('10.1.1.11')], { masqueradeOutside: null })),
+    ];
     await lab.scheduler.commit(items);
     lab.fake.state.nat.twiceNatAddresses.clear();
     expect(tcp({ from: 'outside', src: '10.1.1.11', dst: '10.96.0.11', dport: 80 })).toMatchObject({
@@ -124,8 +135,8 @@ describe('vpp driver: Service masquerade and hairpin', () => {
     });
     let rec = await lab.restartAgent().resync({ desired: items });
     expect(rec.errors).toEqual([]);
-    expect(rec.counts).toEqual({ create: 0, update: 1, delete: 0 });
-    expect(lines('nat44 twice-nat pool')).toEqual(['nat44 twice-nat pool 192.168.0.1']);
+    expect(rec.counts).toEqual({ create: 1, update: 0, delete: 0 });
+    expect(lines('nat44 twice-nat pool')).toEqual([`nat44 twice-nat pool ${MASQ}`]);
 
     const m = [...lab.fake.state.nat.static.values()][0]!;
     const k = [...lab.fake.state.nat.static.keys()][0]!;
@@ -165,7 +176,7 @@ describe('vpp driver: Service without backends', () => {
     const reject = service('10.96.0.20', 80, []);
     const drop = service('10.96.0.20', 81, [], { noBackends: 'drop' });
     const served = service('10.96.0.20', 443, [backend('10.1.1.11', 8443)]);
-    await lab.scheduler.commit([item(drop), item(served)]);
+    await lab.scheduler.commit([NODE_SNAT, item(drop), item(served)]);
     expect(lines('route 4/0 10.96.0.20')).toEqual(['route 4/0 10.96.0.20/32 drop']);
     expect(tcp({ from: 'outside', src: '192.168.0.50', dst: '10.96.0.20', dport: 81 })).toMatchObject({
       verdict: 'drop',
@@ -182,7 +193,7 @@ describe('vpp driver: Service without backends', () => {
       dst: '10.1.1.11',
       dport: 8443,
     });
-    const all = [item(reject), item(drop), item(served)];
+    const all = [NODE_SNAT, item(reject), item(drop), item(served)];
     expect((await lab.restartAgent().resync({ desired: all })).counts).toEqual(noChanges);
 
     // The rejecting frontend gets a backend: the route falls back to drop, then goes.
@@ -198,12 +209,12 @@ describe('vpp driver: Service without backends', () => {
       masqueradeOutside: [],
       sourceRanges: ['198.51.100.0/24'],
     });
-    await lab.scheduler.commit([item(lb)]);
+    await lab.scheduler.commit([NODE_SNAT, item(lb)]);
     expect(lines('route 4/0 192.0.2.60')).toEqual(['route 4/0 192.0.2.60/32 drop']);
     expect(lines('nat44 ').filter((l) => l.includes('192.0.2.60'))).toEqual([]);
     for (const src of ['198.51.100.9', '203.0.113.9'])
       expect(tcp({ from: 'outside', src, dst: '192.0.2.60', dport: 80 })).toMatchObject({ verdict: 'drop' });
-    expect((await lab.restartAgent().resync({ desired: [item(lb)] })).counts).toEqual(noChanges);
+    expect((await lab.restartAgent().resync({ desired: [NODE_SNAT, item(lb)] })).counts).toEqual(noChanges);
     // The ranges removed: served, the route gone.
     const { sourceRanges: _, ...open } = lb;
     await lab.scheduler.commit([item(open)]);

@@ -112,6 +112,9 @@ export const CNAT_MESSAGES = [
   'cnat_translation_update',
   'cnat_translation_del',
   'cnat_translation_dump',
+  // vnet's generic feature API, for cnat's session lookup alone on the uplink (snat.ts).
+  'feature_enable_disable',
+  'feature_is_enabled',
 ] as const;
 
 /** The veth form's PodLinkPort; undefined for the TAP form. Refuses a veth form without one. */
@@ -151,7 +154,11 @@ export function vppDriverWith(api: VppApi, options: VppDriverOptions = {}): Driv
       : podInterfaceDescriptor(nat === undefined ? { interfaces, fib } : { interfaces, fib, nat, cnat }),
     routeDescriptor({ fib, interfaces }),
     overlayDescriptor({ interfaces }),
-    tunnelDescriptor(cnat === undefined ? { vxlan, interfaces, fib } : { vxlan, interfaces, fib, cnat }),
+    tunnelDescriptor(
+      nat === undefined || cnat === undefined
+        ? { vxlan, interfaces, fib }
+        : { vxlan, interfaces, fib, cnat, nat },
+    ),
     peerSetDescriptor({ acls: policyAcls }),
     policyDescriptor({
       acl,
@@ -161,7 +168,11 @@ export function vppDriverWith(api: VppApi, options: VppDriverOptions = {}): Driv
     ...(nat === undefined
       ? []
       : [
-          snatDescriptor({ nat, interfaces }, options.uplink, options.vxlanPort),
+          snatDescriptor(
+            { nat, interfaces, ...(cnat === undefined ? {} : { cnat }) },
+            options.uplink,
+            options.vxlanPort,
+          ),
           serviceDescriptor({ nat, fib, ...(cnat === undefined ? {} : { cnat }) }, options.uplink),
         ]),
   ];

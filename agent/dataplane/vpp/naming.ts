@@ -2,6 +2,7 @@
 // back to item keys), overlay MACs and next hops (identical to the Linux driver's scheme, so
 // peers need only node IDs), pod MACs, and NAT44 load-balancing probabilities. Pure functions.
 import { createHash } from 'node:crypto';
+import { hostAt } from '../../../lib/cidr.ts';
 
 /** VPP tags are `string[64]`: at most 63 bytes. */
 export const MAX_TAG = 63;
@@ -79,3 +80,14 @@ export function hostVethMac(key: string): string {
  * reach through VPP like any address off their link.
  */
 export const HAIRPIN_SNAT_ADDRESS = '169.254.1.2';
+
+/**
+ * The address NAT44-ED gives the outside world's clients of a Service (twice-NAT), from the
+ * node's own pod block: its last host. The other nodes route the block back through the VXLAN
+ * tunnels, so a remote backend's reply returns through this node's NAT (the uplink's address
+ * would come back straight over the underlay, outside the session); the agent reserves it from
+ * IPAM on VPP nodes (agent/assemble.ts).
+ */
+export function serviceMasqueradeAddress(block: string): string {
+  return hostAt(block, -2);
+}

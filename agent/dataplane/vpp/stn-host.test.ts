@@ -13,7 +13,7 @@ import { macBytes } from './addresses.ts';
 import { FakeVppState, IF_ADMIN_UP } from './fake/state.ts';
 import type { FakeVppServer } from './fake/server.ts';
 import { ensureStnHost, STN_HOST_TAG, type StnHostSpec } from './stn-host.ts';
-import { loadV25Definitions } from './testing/definitions.ts';
+import { loadDriverDefinitions, loadV25Definitions } from './testing/definitions.ts';
 import { fakeLab } from './testing/fake.ts';
 
 const NIC_MAC = '52:54:00:12:34:56';
@@ -117,6 +117,27 @@ describe('STN host side on VPP', () => {
       expect(stnView(server)).toEqual(want);
     } finally {
       await driver.close?.();
+      await lab.cleanup();
+    }
+  });
+
+  it("with cnat's feature arc, the TAP gets cnat's session lookup, once", async () => {
+    const lab = await fakeLab();
+    const server = await lab.start({ state: stnBooted() });
+    const client = await VppClient.connect({
+      socketPath: lab.socketPath,
+      definitions: await loadDriverDefinitions(),
+      logger: silentLogger(),
+      liveness: false,
+    });
+    try {
+      const first = await ensureStnHost(client, SPEC);
+      expect(first.changed).toContain('TAP vpp-host cnat session lookup');
+      expect(server.state.features.get(first.tapSwIfIndex)).toEqual(['ip4-unicast cnat-lookup-ip4']);
+      expect((await ensureStnHost(client, SPEC)).changed).toEqual([]);
+      expect(server.state.features.get(first.tapSwIfIndex)).toEqual(['ip4-unicast cnat-lookup-ip4']);
+    } finally {
+      await client.close();
       await lab.cleanup();
     }
   });

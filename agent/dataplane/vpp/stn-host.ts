@@ -4,7 +4,12 @@
 // arrives for that address that VPP does not handle itself (kubelet, ssh, DNS replies). Run at
 // every connect to VPP: each step reads first, so a restarted agent changes nothing and a
 // restarted VPP (which comes back empty) gets it all again.
+//
+// Where VPP has cnat's feature arc, the TAP gets cnat's session lookup (no translation): the
+// host's packets to pods leave through cnat's output feature, which acts on the state that lookup
+// stamps and would otherwise read a recycled buffer's (CnatCalls.enableLookup).
 import { fromAddress, toAddress } from './addresses.ts';
+import { CnatCalls } from './calls/cnat.ts';
 import { InterfaceCalls, type VppInterface } from './calls/interfaces.ts';
 import type { VppFields } from './api/field-codecs.ts';
 import { DataPlaneError } from '../../scheduler/errors.ts';
@@ -72,6 +77,11 @@ export async function ensureStnHost(api: VppApi, spec: StnHostSpec): Promise<Stn
   if (!tap.up) {
     await interfaces.setUp(tap.swIfIndex, true);
     changed.push(`TAP ${spec.hostIfName} up`);
+  }
+  const cnat = new CnatCalls(api);
+  if (cnat.available() && !(await cnat.lookupEnabled(tap.swIfIndex))) {
+    await cnat.enableLookup(tap.swIfIndex);
+    changed.push(`TAP ${spec.hostIfName} cnat session lookup`);
   }
   const address = spec.ip4.split('/')[0]!;
   const rules = await api.dump('stn_rules_dump');

@@ -18,6 +18,12 @@ export const FLOW_HASH_SRC_IP = 0x01;
 /** What VPP uses when the translation gives 0: addresses, ports and protocol. */
 export const FLOW_HASH_DEFAULT = 0;
 
+/**
+ * cnat's session lookup as a feature on its own (vnet's generic feature API): it stamps every
+ * packet with its session state, which cnat's output feature reads (see `enableLookup`).
+ */
+const LOOKUP_FEATURE = { arc_name: 'ip4-unicast', feature_name: 'cnat-lookup-ip4' };
+
 /** The message that says a VPP has cnat's feature arc (absent from v25.10). */
 export const CNAT_FEATURE_MESSAGE = 'feature_cnat_enable_disable';
 
@@ -55,6 +61,29 @@ export class CnatCalls {
   /** cnat's input and output features on an interface (and its DNAT/SNAT hooks, once). */
   async enableInterface(swIfIndex: number): Promise<void> {
     await this.api.request(CNAT_FEATURE_MESSAGE, { sw_if_index: swIfIndex, enable_disable: true });
+  }
+
+  /**
+   * cnat's session lookup alone on an interface that must not translate (the uplink: NAT44-ED
+   * serves the outside world there). `cnat-output-ip4` acts on the session state the buffer
+   * carries and never looks it up itself; a packet that entered through an interface without
+   * cnat's lookup carries whatever its buffer's last use left there, and a node port's packet
+   * leaving through a tunnel or a pod interface got a stale session's rewrite applied to it
+   * (traced on a real VPP: source 169.254.1.2, a bad IP checksum, after a `kubectl scale`).
+   * vnet adds a feature twice when asked twice, so callers check `lookupEnabled` first.
+   */
+  async enableLookup(swIfIndex: number): Promise<void> {
+    await this.api.request('feature_enable_disable', {
+      sw_if_index: swIfIndex,
+      enable: true,
+      ...LOOKUP_FEATURE,
+    });
+  }
+
+  /** Whether cnat's session lookup is on the interface's IPv4 input. */
+  async lookupEnabled(swIfIndex: number): Promise<boolean> {
+    const r = await this.api.request('feature_is_enabled', { sw_if_index: swIfIndex, ...LOOKUP_FEATURE });
+    return r['is_enabled'] === true;
   }
 
   /** Puts an interface in (or takes it out of) the `k8s` policy's pod table. */

@@ -17,7 +17,9 @@
 // - [cidr…] → TWICE_NAT too. A mapping has no source match, so "masquerade unless the source is
 //   in cidr" cannot be said; masquerading everyone is the side where replies always come back
 //   (the cost: such clients' addresses are hidden from the backend).
-// The twice-NAT address is the uplink's, in VPP's twice-NAT pool (kept apart from source NAT's).
+// The twice-NAT address is the last host of the node's pod block, put in VPP's twice-NAT pool
+// (kept apart from source NAT's) by the node's source NAT item (snat.ts): a remote backend's
+// reply comes back to it through the tunnels, NAT44 inside interfaces (tunnel.ts).
 //
 // noBackends: a frontend without backends has no mapping, and a /32 route on its VIP answers
 // what NAT44-ED did not translate (its nodes run on ip4-unicast, before the FIB lookup, so the
@@ -136,10 +138,7 @@ const isVerdictRoute = (r: VppRoute): boolean =>
 const sameMapping = (a: NatMapping, b: NatMapping): boolean => JSON.stringify(a) === JSON.stringify(b);
 
 type Ports = {
-  nat: Pick<
-    NatCalls,
-    'enable' | 'addMapping' | 'deleteMapping' | 'mappings' | 'addTwiceNatAddress' | 'twiceNatAddresses'
-  >;
+  nat: Pick<NatCalls, 'enable' | 'addMapping' | 'deleteMapping' | 'mappings'>;
   fib: Pick<FibCalls, 'addRoute' | 'deleteRoute' | 'routes'>;
   /** Absent: pods are not served (NAT44-ED only, as on a VPP without cnat's feature arc). */
   cnat?: Pick<CnatCalls, 'available' | 'update' | 'delete' | 'translations' | 'ensureSnat' | 'snatAddress'>;
@@ -213,7 +212,6 @@ export function serviceDescriptor(
     else if (before !== null && cnatOn()) await cnat!.delete(before);
     if (m === undefined) return { mapping: null, translation };
     await nat.enable();
-    await nat.addTwiceNatAddress(uplink!.address, true);
     await nat.addMapping(m);
     return { mapping: m, translation };
   };
@@ -297,8 +295,9 @@ export function serviceDescriptor(
       // left over) is repaired by reporting those frontends as not applied as desired.
       const routeRight = (v: Service): boolean =>
         v.vip === 'node' || held.get(vipId(v.vrf, v.vip)) === vipRoute(wanted.get(vipId(v.vrf, v.vip)) ?? []);
-      // Without the twice-NAT address (VPP restarted its NAT, say) no mapping is as desired.
-      const poolRight = uplink !== undefined && (await nat.twiceNatAddresses()).includes(uplink.address);
+      // The twice-NAT address is the node's source NAT item's (snat.ts); mappings are as desired
+      // only with the uplink known (node ports) — the pool is that item's to keep.
+      const poolRight = uplink !== undefined;
 
       // cnat's translations carry no tag: each is the frontend (vip, protocol, port) it serves,
       // netloom's by construction (nothing else on a netloom node programs cnat).

@@ -11,13 +11,24 @@
 // overlay's UDP port on that address lets it through untranslated (found on a real VPP; the
 // fake models no packets). Delete leaves it, as it leaves the outside feature: the uplink
 // stays outside, and VXLAN must keep passing it.
+//
+// The item also puts the node's Service masquerade address (serviceMasqueradeAddress: the last
+// host of its block, `source`) in NAT44-ED's twice-NAT pool: Service mappings translate the
+// outside world's clients to it, and a remote backend's reply comes back to this node through
+// the tunnels (NAT44 inside interfaces, tunnel.ts), where NAT44-ED finds the session.
+//
+// And, where VPP has cnat's feature arc, cnat's session lookup on the uplink (no translation:
+// CnatCalls.enableLookup says why). The uplink is this item's to configure; it is always
+// rendered for VRF 0, and delete leaves the lookup as it leaves the outside feature.
 import { PREFIX, snatKey } from '../../../items/keys.ts';
 import { snatDependencies } from '../../../items/dependencies.ts';
 import type { SourceNat } from '../../../items/values.ts';
 import type { Descriptor, Retrieved } from '../../../scheduler/descriptor.ts';
 import { DataPlaneError } from '../../../scheduler/errors.ts';
 import type { InterfaceCalls } from '../calls/interfaces.ts';
+import type { CnatCalls } from '../calls/cnat.ts';
 import { NAT_IS_OUTSIDE, type NatCalls, type NatIdentity } from '../calls/nat.ts';
+import { serviceMasqueradeAddress } from '../naming.ts';
 import { check, isCidr, isIp4 } from '../validate.ts';
 
 /** The node's uplink in VPP: the interface traffic leaves the cluster through. */
@@ -44,9 +55,19 @@ export interface SnatMeta {
 type Ports = {
   nat: Pick<
     NatCalls,
-    'enable' | 'setInterface' | 'interfaces' | 'addAddress' | 'addresses' | 'addIdentity' | 'identities'
+    | 'enable'
+    | 'setInterface'
+    | 'interfaces'
+    | 'addAddress'
+    | 'addresses'
+    | 'addIdentity'
+    | 'identities'
+    | 'addTwiceNatAddress'
+    | 'twiceNatAddresses'
   >;
   interfaces: Pick<InterfaceCalls, 'list'>;
+  /** Absent when the driver runs without cnat. */
+  cnat?: Pick<CnatCalls, 'available' | 'enableLookup' | 'lookupEnabled'>;
 };
 
 const UDP = 17;
@@ -56,7 +77,8 @@ export function snatDescriptor(
   uplink: Uplink | undefined,
   vxlanPort = 4789,
 ): Descriptor<SourceNat, SnatMeta> {
-  const { nat, interfaces } = ports;
+  const { nat, interfaces, cnat } = ports;
+  const withCnat = (): boolean => cnat?.available() === true;
   // The node's VXLAN, as it arrives on the uplink (VRF 0, the underlay's table).
   const vxlanIdentity = (): NatIdentity | undefined =>
     uplink === undefined || uplink.address === ''
@@ -72,6 +94,8 @@ export function snatDescriptor(
     const identity = vxlanIdentity();
     if (identity !== undefined) await nat.addIdentity(identity, true);
     await nat.addAddress(addressOf(v), true);
+    await nat.addTwiceNatAddress(serviceMasqueradeAddress(v.source), true);
+    if (withCnat() && !(await cnat!.lookupEnabled(sw))) await cnat!.enableLookup(sw);
     return { address: addressOf(v), uplinkSwIfIndex: sw };
   };
   const uplinkIndex = async (): Promise<number> => {
@@ -99,6 +123,9 @@ export function snatDescriptor(
         v.vrf !== 0 &&
           "the vpp driver does source NAT in VRF 0 only: NAT44-ED cannot confine it to a custom network — its output feature cannot go on the uplink, already an in/out-feature outside interface for VRF 0 (VPP refuses both on one interface), and making the network's pods inside interfaces would masquerade them whether or not the network asks for it",
         !isCidr(v.source) && `source ${JSON.stringify(v.source)} is not a CIDR`,
+        isCidr(v.source) &&
+          !(isIp4(v.source.split('/')[0]!) && Number(v.source.split('/')[1]) <= 30) &&
+          `source ${v.source}: an IPv4 block of at least 4 addresses is needed (its last host masquerades Service clients)`,
         ...v.except.map((c) => !isCidr(c) && `except ${JSON.stringify(c)} is not a CIDR`),
         v.toAddress !== '' &&
           !isIp4(v.toAddress) &&
@@ -115,16 +142,19 @@ export function snatDescriptor(
 
     async update(_key, old, v, meta) {
       if (addressOf(old) !== addressOf(v)) await nat.addAddress(meta?.address ?? addressOf(old), false);
+      if (old.source !== v.source) await nat.addTwiceNatAddress(serviceMasqueradeAddress(old.source), false);
       return apply(v);
     },
 
     async delete(_key, v, meta) {
       await nat.addAddress(meta?.address ?? addressOf(v), false);
+      await nat.addTwiceNatAddress(serviceMasqueradeAddress(v.source), false);
     },
 
     async retrieve(ctx) {
       if (ctx.desired.size === 0) return [];
       const pool = new Set(await nat.addresses());
+      const twiceNat = new Set(await nat.twiceNatAddresses());
       const natIfs = await nat.interfaces();
       const sw =
         uplink === undefined
@@ -133,10 +163,14 @@ export function snatDescriptor(
       const identity = vxlanIdentity();
       const passes =
         identity === undefined || (await nat.identities()).some((i) => sameIdentity(i, identity));
-      const outside = passes && sw !== undefined && ((natIfs.get(sw) ?? 0) & NAT_IS_OUTSIDE) !== 0;
+      const outside =
+        passes &&
+        sw !== undefined &&
+        ((natIfs.get(sw) ?? 0) & NAT_IS_OUTSIDE) !== 0 &&
+        (!withCnat() || (await cnat!.lookupEnabled(sw)));
       const out: Retrieved<SourceNat, SnatMeta>[] = [];
       for (const [key, v] of ctx.desired) {
-        if (outside && pool.has(addressOf(v)))
+        if (outside && pool.has(addressOf(v)) && twiceNat.has(serviceMasqueradeAddress(v.source)))
           out.push({
             key,
             value: v,

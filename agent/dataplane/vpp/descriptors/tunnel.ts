@@ -15,8 +15,16 @@ import type { Descriptor, Retrieved } from '../../../scheduler/descriptor.ts';
 import type { FibCalls } from '../calls/fib.ts';
 import type { InterfaceCalls } from '../calls/interfaces.ts';
 import { UNDERLAY_VRF, type VxlanCalls, type VxlanSpec } from '../calls/vxlan.ts';
-import { keysByTag, MAX_OVERLAY_ID, overlayMac, overlayNextHop, tagOf } from '../naming.ts';
+import {
+  HAIRPIN_SNAT_ADDRESS,
+  keysByTag,
+  MAX_OVERLAY_ID,
+  overlayMac,
+  overlayNextHop,
+  tagOf,
+} from '../naming.ts';
 import { check, isIp4, isVrf } from '../validate.ts';
+import type { NatCalls } from '../calls/nat.ts';
 import type { CnatCalls } from '../calls/cnat.ts';
 import type { OverlayMeta } from './overlay.ts';
 
@@ -37,8 +45,18 @@ export interface TunnelPorts {
    * Absent when the driver runs without cnat. A VRF 0 tunnel gets cnat's feature: the replies
    * of remote backends to a pod's Service connection come in through it, and cnat must find
    * their session on input to reverse them on the pod's interface (docs/adr/0018, fact 3).
+   * It is also in the `k8s` policy's pod table: that policy source-NATs whatever goes from a
+   * non-pod interface to a non-pod interface, and a node port's connection from the uplink to
+   * a remote backend would leave masqueraded to 169.254.1.2 — an address the backend's node
+   * keeps for itself, so the reply never came back.
    */
-  cnat?: Pick<CnatCalls, 'available' | 'enableInterface' | 'setPodInterface'>;
+  cnat?: Pick<CnatCalls, 'available' | 'ensureSnat' | 'enableInterface' | 'setPodInterface'>;
+  /**
+   * Absent when the driver runs without NAT44. A VRF 0 tunnel is a NAT44-ED inside interface:
+   * a remote backend's reply to a Service client from the outside world comes in through it, to
+   * the node's twice-NAT address, and NAT44-ED reverses it only on an inside interface.
+   */
+  nat?: Pick<NatCalls, 'enable' | 'setInterface'>;
 }
 
 const specOf = (v: Tunnel): VxlanSpec => ({ src: v.localIp, dst: v.remoteIp, port: v.port, vni: v.vni });
@@ -47,8 +65,9 @@ export function tunnelDescriptor(ports: TunnelPorts): Descriptor<Tunnel, TunnelM
   const { vxlan, interfaces, fib } = ports;
   const joinCnat = async (v: Tunnel, sw: number): Promise<void> => {
     if (v.vrf !== 0 || ports.cnat?.available() !== true) return;
-    // VPP hands out a deleted pod interface's index again, and cnat's pod table keeps it.
-    await ports.cnat.setPodInterface(sw, false);
+    // The pod table exists once the source-NAT address does (pod-vpp-side.ts sets the same).
+    await ports.cnat.ensureSnat(HAIRPIN_SNAT_ADDRESS);
+    await ports.cnat.setPodInterface(sw, true);
     await ports.cnat.enableInterface(sw);
   };
   return {
@@ -80,6 +99,10 @@ export function tunnelDescriptor(ports: TunnelPorts): Descriptor<Tunnel, TunnelM
         }
         await fib.setNeighbor(sw, overlayNextHop(v.peerId), overlayMac(v.vni, v.peerId));
         await joinCnat(v, sw);
+        if (v.vrf === 0 && ports.nat !== undefined) {
+          await ports.nat.enable();
+          await ports.nat.setInterface(sw, 'inside', true);
+        }
         await interfaces.setUp(sw, true);
       } catch (err) {
         await vxlan.remove(specOf(v)).catch(() => undefined);
@@ -88,7 +111,10 @@ export function tunnelDescriptor(ports: TunnelPorts): Descriptor<Tunnel, TunnelM
       return { swIfIndex: sw, routeGateway: overlayNextHop(v.peerId) };
     },
 
-    async delete(_key, v) {
+    async delete(_key, v, meta) {
+      // VPP hands the index out again, and cnat's pod table keeps it.
+      if (meta !== undefined && v.vrf === 0 && ports.cnat?.available() === true)
+        await ports.cnat.setPodInterface(meta.swIfIndex, false);
       await vxlan.remove(specOf(v));
     },
 

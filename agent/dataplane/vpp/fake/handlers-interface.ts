@@ -6,6 +6,14 @@ import { IF_ADMIN_UP, IF_LINK_UP, type FakeInterface } from './state.ts';
 
 const ALL = 0xffffffff;
 
+/**
+ * The (arc, feature) pairs the fake knows, for feature_enable_disable: a real VPP answers
+ * INVALID_VALUE for a pair no node registered (vnet/feature/feature_api.c).
+ */
+const FEATURES = new Set(['ip4-unicast cnat-lookup-ip4', 'ip6-unicast cnat-lookup-ip6']);
+/** What feature_cnat_enable_disable turns on, of the pairs above. */
+const CNAT_ARC = FEATURES;
+
 function details(itf: FakeInterface): VppFields {
   return {
     sw_if_index: itf.swIfIndex,
@@ -51,6 +59,24 @@ function tapDetails(itf: FakeInterface): VppFields {
 let nextMac = 1;
 
 export const interfaceHandlers: Record<string, Handler> = {
+  feature_enable_disable: (msg, ctx) =>
+    withInterface(msg, ctx, (itf) => {
+      const name = `${msg['arc_name'] as string} ${msg['feature_name'] as string}`;
+      if (!FEATURES.has(name)) return fail(VNET.INVALID_VALUE);
+      const on = ctx.state.features.get(itf.swIfIndex) ?? [];
+      if (msg['enable'] === true) on.push(name);
+      // vnet removes one instance; disabling what is not there is a silent no-op.
+      else if (on.includes(name)) on.splice(on.indexOf(name), 1);
+      ctx.state.features.set(itf.swIfIndex, on);
+      return ok();
+    }),
+  feature_is_enabled: (msg, ctx) =>
+    withInterface(msg, ctx, (itf) => {
+      const name = `${msg['arc_name'] as string} ${msg['feature_name'] as string}`;
+      // cnat's own feature call enables its lookup among its other nodes (cnat_types.c).
+      const byCnat = ctx.state.cnat.features.has(itf.swIfIndex) && CNAT_ARC.has(name);
+      return ok({ is_enabled: byCnat || (ctx.state.features.get(itf.swIfIndex) ?? []).includes(name) });
+    }),
   control_ping: (_msg, ctx) => ok({ client_index: ctx.clientIndex, vpe_pid: process.pid }),
   show_version: () =>
     ok({ program: 'vpe', version: '25.10-netloom-fake', build_date: '', build_directory: '' }),

@@ -74,6 +74,7 @@ export function renderState(s: FakeVppState): string {
       `nat44 static ${key} -> ${ip4String(m['local_ip_address'] as Uint8Array)}:${m['local_port'] as number}${flagsText(m)} tag ${m['tag'] as string}`,
     );
   for (const key of s.nat.identity.keys()) lines.push(`nat44 identity ${key}`);
+  for (const [sw, on] of s.features) for (const f of on) lines.push(`feature ${f} ${name(sw)}`);
   for (const sw of s.cnat.features) lines.push(`cnat feature ${name(sw)}`);
   const snat = s.cnat.snat;
   if (snat !== null) {

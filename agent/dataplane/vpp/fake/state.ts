@@ -83,6 +83,11 @@ export class FakeVppState {
     /** `ip:port:proto/vrf` → identity mapping details fields. */
     identity: new Map<string, VppFields>(),
   };
+  /**
+   * Features enabled by vnet's generic API (feature_enable_disable), per interface, as
+   * `<arc> <feature>`, once per enable: vnet adds a feature again when asked again.
+   */
+  readonly features = new Map<number, string[]>();
   /** The cnat plugin (handlers-cnat.ts). */
   readonly cnat = {
     /** Interfaces with cnat's feature arc (feature_cnat_enable_disable). */
@@ -158,6 +163,7 @@ export class FakeVppState {
     this.nat.interfaces.delete(swIfIndex);
     // Its feature arcs go with it; cnat's pod table keeps the index (a bitmap nothing clears).
     this.cnat.features.delete(swIfIndex);
+    this.features.delete(swIfIndex);
     for (const [a, sw] of this.stnRules) if (sw === swIfIndex) this.stnRules.delete(a);
     for (const [k, n] of this.neighbors)
       if ((n['sw_if_index'] as number) === swIfIndex) this.removeNeighbor(k);
