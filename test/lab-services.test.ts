@@ -7,7 +7,6 @@
 // (200 where its endpoint is, 503 elsewhere), serves pods on every node, and honours
 // loadBalancerSourceRanges.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { get } from '../cli/lab/http.ts';
 import { sleep } from '../lib/timing.ts';
 import { skipUnless } from './harness/availability.ts';
 import { echoAnswers, labAvailable, serviceProbe, TestLab, waitFor } from './lab-support.ts';
@@ -29,17 +28,7 @@ describe.skipIf(skip)('netloom lab: Services without kube-proxy', () => {
   const answers = echoAnswers;
   const svc = async (name: string): Promise<Svc> =>
     JSON.parse(await lab.kubectl(['get', 'service', name, '-o', 'json'])) as Svc;
-  /** Backends of a frontend as every agent has applied them (agent API). */
-  const appliedBackends = async (key: string): Promise<(number | undefined)[]> =>
-    Promise.all(
-      lab.layout.nodes.map(async (n) => {
-        const res = await get(`http://agent/api/v1/items/applied?prefix=${encodeURIComponent(key)}`, {
-          socketPath: n.apiSocket,
-        });
-        const items = JSON.parse(res.body) as { key: string; value: { backends: unknown[] } }[];
-        return items.find((i) => i.key === key)?.value.backends.length;
-      }),
-    );
+  const appliedBackends = (key: string): Promise<(number | undefined)[]> => lab.appliedBackends(key);
   const timeUntil = async (what: string, cond: () => Promise<boolean>): Promise<number> => {
     const t0 = performance.now();
     await waitFor(what, async () => (await cond()) || undefined, 20_000);

@@ -216,6 +216,22 @@ export class TestLab {
     return readPidFile(join(this.layout.files.pids, `${component}.pid`))?.pid;
   }
 
+  /**
+   * How many backends each node's agent has applied for a Service item (`service/0/tcp/…`),
+   * from its API; undefined where the item is not applied.
+   */
+  async appliedBackends(key: string): Promise<(number | undefined)[]> {
+    return Promise.all(
+      this.layout.nodes.map(async (n) => {
+        const res = await get(`http://agent/api/v1/items/applied?prefix=${encodeURIComponent(key)}`, {
+          socketPath: n.apiSocket,
+        });
+        const items = JSON.parse(res.body) as { key: string; value: { backends: unknown[] } }[];
+        return items.find((i) => i.key === key)?.value.backends.length;
+      }),
+    );
+  }
+
   /** Pods as the API server reports them: name → {phase, ip, node}. */
   async pods(
     selector?: string,

@@ -7,8 +7,11 @@
 // allows, and its removal opens them again; a ClusterIP from pods on both nodes reaches every
 // endpoint through cnat (the pod's address kept, hairpin masqueraded), and a pod's egress policy
 // judges the backend, not the VIP; a node port answers the underlay (the outside world) on every
-// node through every endpoint, local and remote (NAT44-ED); `lab down` leaves nothing, VPP's
-// shared memory included.
+// node through every endpoint, local and remote (NAT44-ED), fresh and after scaling; the Local
+// policy keeps the client's address; ClientIP affinity sticks from outside and from pods; UDP
+// through a ClusterIP from pods on both nodes; a scale and a delete are followed within a
+// second, no new connection reaches a removed endpoint, a deleted Service stops answering;
+// `lab down` leaves nothing, VPP's shared memory included.
 // Skipped loudly where there is no VPP (CI keeps the fake).
 import { readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -277,4 +280,131 @@ spec:
     await lab.kubectl(['scale', 'deployment', 'echo', `--replicas=${PODS}`]);
     await everyEndpoint(PODS, 'scaled up');
   }, 420_000);
+
+  it('Local policy keeps the client address; ClientIP affinity sticks (outside and from pods); UDP from pods', async () => {
+    const port = Number(
+      (await lab.kubectl(['get', 'service', 'echo-np', '-o', 'jsonpath={.spec.ports[0].nodePort}'])).trim(),
+    );
+    const vip = (await lab.kubectl(['get', 'service', 'echo', '-o', 'jsonpath={.spec.clusterIP}'])).trim();
+    const echo = await lab.pods('app=echo');
+    const netns = await lab.podNetns();
+    const outside = lab.layout.underlayNetns;
+    const node = lab.layout.nodes[0]!;
+    const local = [...echo].filter(([, p]) => p.node === node.name).map(([name]) => name);
+
+    await lab.kubectl(['patch', 'service', 'echo-np', '-p', '{"spec":{"externalTrafficPolicy":"Local"}}']);
+    const kept = await waitFor(
+      'Local policy in place',
+      async () => {
+        const got = await echoAnswers(outside, node.vppIp, port, 12).catch(() => []);
+        return got.length === 12 && got.every((a) => local.includes(a.pod)) ? got : undefined;
+      },
+      30_000,
+      500,
+    );
+    // The underlay's own address, not a node's nor a twice-NAT one: nothing masqueraded it.
+    const clients = new Set(kept.map((a) => a.client));
+    expect(clients.size).toBe(1);
+    const [client] = [...clients];
+    expect(lab.layout.nodes.flatMap((n) => [n.ip, n.vppIp])).not.toContain(client);
+    expect(client).toMatch(/^192\.168\./);
+    process.stdout.write(
+      `[lab-vpp] Local policy: 12 of 12 from ${node.name}'s ${local.length} endpoints, client ${client}\n`,
+    );
+    await lab.kubectl(['patch', 'service', 'echo-np', '-p', '{"spec":{"externalTrafficPolicy":"Cluster"}}']);
+
+    // Affinity: the node port (NAT44-ED's affinity) and the ClusterIP from a pod (cnat's flow hash
+    // on the source address).
+    for (const svc of ['echo-np', 'echo'])
+      await lab.kubectl(['patch', 'service', svc, '-p', '{"spec":{"sessionAffinity":"ClientIP"}}']);
+    const [from] = [...echo].find(([, p]) => p.node === lab.layout.nodes[1]!.name)!;
+    for (const [what, ask] of [
+      ['outside → node port', () => echoAnswers(outside, node.vppIp, port, 20)],
+      ['pod → ClusterIP', () => echoAnswers(netns.get(from)!, vip, 80, 20)],
+    ] as const) {
+      const sticky = await waitFor(
+        `affinity in place (${what})`,
+        async () => {
+          const got = await ask().catch(() => []);
+          return got.length === 20 && new Set(got.map((a) => a.pod)).size === 1 ? got : undefined;
+        },
+        30_000,
+        500,
+      );
+      process.stdout.write(`[lab-vpp] affinity ${what}: 20 of 20 to ${sticky[0]!.pod}\n`);
+    }
+    for (const svc of ['echo-np', 'echo'])
+      await lab.kubectl(['patch', 'service', svc, '-p', '{"spec":{"sessionAffinity":"None"}}']);
+
+    await lab.kubectl([
+      'expose',
+      'deployment',
+      'echo',
+      '--name=echo-udp',
+      '--protocol=UDP',
+      '--port=53',
+      '--target-port=8080',
+    ]);
+    const udpVip = (
+      await lab.kubectl(['get', 'service', 'echo-udp', '-o', 'jsonpath={.spec.clusterIP}'])
+    ).trim();
+    await waitFor(
+      'echo-udp programmed',
+      async () =>
+        (await lab.appliedBackends(`service/0/udp/${udpVip}/53`)).every((n) => n === PODS) || undefined,
+      30_000,
+    );
+    for (const n of lab.layout.nodes) {
+      const [p] = [...echo].find(([, x]) => x.node === n.name)!;
+      const got = await serviceProbe(netns.get(p)!, ['udp', udpVip, '53', '20']);
+      expect(got, n.name).toEqual({ sent: 20, echoed: 20 });
+    }
+  }, 240_000);
+
+  it('scale and delete: VPP follows within a second (measured); no new connection to a removed endpoint; a deleted Service stops answering', async () => {
+    const vip = (await lab.kubectl(['get', 'service', 'echo', '-o', 'jsonpath={.spec.clusterIP}'])).trim();
+    const port = Number(
+      (await lab.kubectl(['get', 'service', 'echo-np', '-o', 'jsonpath={.spec.ports[0].nodePort}'])).trim(),
+    );
+    const key = `service/0/tcp/${vip}/80`;
+    const timeUntil = async (what: string, cond: () => Promise<boolean>): Promise<number> => {
+      const t0 = performance.now();
+      await waitFor(what, async () => (await cond()) || undefined, 20_000, 20);
+      return Math.round(performance.now() - t0);
+    };
+    await lab.kubectl(['scale', 'deployment', 'echo', '--replicas=2']);
+    const scaled = await timeUntil('scaled to 2 on every agent', async () =>
+      (await lab.appliedBackends(key)).every((n) => n === 2),
+    );
+    const left = [...(await lab.pods('app=echo')).entries()]
+      .filter(([, p]) => p.phase !== 'Terminating')
+      .map(([n]) => n);
+    const netns = await lab.podNetns();
+    const from = netns.get(left[0]!)!;
+    const fromPod = await echoAnswers(from, vip, 80, 30);
+    const fromOutside = await echoAnswers(lab.layout.underlayNetns, lab.layout.nodes[1]!.vppIp, port, 30);
+    for (const got of [fromPod, fromOutside])
+      expect(
+        got.map((a) => a.pod).filter((p) => !left.includes(p)),
+        'answered by a removed endpoint, or not at all',
+      ).toEqual([]);
+    await lab.kubectl(['delete', 'service', 'echo', 'echo-np']);
+    const deleted = await timeUntil('echo gone on every agent', async () =>
+      (await lab.appliedBackends(key)).every((n) => n === undefined),
+    );
+    process.stdout.write(
+      `[lab-vpp] scale 6 → 2: every agent's frontend updated ${scaled} ms after kubectl returned; delete: removed after ${deleted} ms\n`,
+    );
+    expect(scaled).toBeLessThan(5_000);
+    expect(deleted).toBeLessThan(5_000);
+    expect(((await serviceProbe(from, ['connect', vip, '80'])) as { result: string }).result).not.toBe('ok');
+    const np = (await serviceProbe(lab.layout.underlayNetns, [
+      'connect',
+      lab.layout.nodes[1]!.vppIp,
+      String(port),
+    ])) as {
+      result: string;
+    };
+    expect(np.result).not.toBe('ok');
+  }, 240_000);
 });

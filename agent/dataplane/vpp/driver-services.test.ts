@@ -367,6 +367,27 @@ describe('vpp driver: Services from pods, as cnat translations', () => {
     expect(translationOf(local)?.flowHash).toBe(0);
   });
 
+  it('makes the translation again when affinity changes (VPP keeps a flow hash from creation)', async () => {
+    const cluster = service('10.96.0.46', 80, [backend('10.1.1.11'), backend('10.1.2.7')]);
+    await lab.scheduler.commit([item(cluster)]);
+    const made = 'cnat translation 10.96.0.46:80:6 -> 10.1.1.11:8080 10.1.2.7:8080';
+    expect(lines('cnat translation')).toEqual([made]);
+    for (const [affinitySeconds, want] of [
+      [10800, `${made} hash ${FLOW_HASH_SRC_IP}`],
+      [10800, `${made} hash ${FLOW_HASH_SRC_IP}`],
+      [0, made],
+    ] as const) {
+      expect((await lab.scheduler.commit([item({ ...cluster, affinitySeconds })])).errors).toEqual([]);
+      expect(lines('cnat translation')).toEqual([want]);
+    }
+    // Backends change in place and keep the hash.
+    await lab.scheduler.commit([item({ ...cluster, affinitySeconds: 60 })]);
+    await lab.scheduler.commit([item({ ...cluster, affinitySeconds: 60, backends: [backend('10.1.1.11')] })]);
+    expect(lines('cnat translation')).toEqual([
+      `cnat translation 10.96.0.46:80:6 -> 10.1.1.11:8080 hash ${FLOW_HASH_SRC_IP}`,
+    ]);
+  });
+
   it('repairs a translation lost or changed by hand, and deletes one no Service wants', async () => {
     const cluster = service('10.96.0.45', 80, [backend('10.1.1.11'), backend('10.1.2.7')]);
     await lab.scheduler.commit([item(cluster)]);

@@ -251,7 +251,16 @@ export function serviceDescriptor(
       // What retrieve or apply recorded is what VPP holds; without it, what `old` implies.
       const before = meta !== undefined ? meta.mapping : mappingOf(key, old, uplink);
       if (before) await nat.deleteMapping(before);
-      return apply(key, v, meta?.translation ?? null);
+      // VPP takes a translation's flow hash when it makes it and ignores it in an update
+      // (cnat_translation.c): a changed affinity needs the translation made again.
+      let prior = meta?.translation ?? null;
+      const was = translationWanted(old);
+      const will = translationWanted(v);
+      if (prior !== null && was !== undefined && will !== undefined && was.flowHash !== will.flowHash) {
+        await cnat!.delete(prior);
+        prior = null;
+      }
+      return apply(key, v, prior);
     },
 
     async delete(key, v, meta) {

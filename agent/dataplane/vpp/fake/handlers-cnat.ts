@@ -1,8 +1,8 @@
 // Fake handlers for the cnat plugin, with the real plugin's answers for what the driver sends
 // (src/plugins/cnat/cnat_api.c, cnat_translation.c, cnat_snat_policy.c):
 // - a translation is found by (VIP, port, protocol): an update of one VPP holds keeps its id
-//   and replaces its paths; ids come from a pool (the last freed first); deleting a free id is
-//   NO_SUCH_ENTRY;
+//   and replaces its paths, not its flow hash (only a new translation takes that); ids come from
+//   a pool (the last freed first); deleting a free id is NO_SUCH_ENTRY;
 // - the details carry the VIP and the paths' endpoints (sw_if_index ~0, address family, port)
 //   and no flags, flow hash or is_real_ip (the handler leaves them zero);
 // - the source-NAT addresses make table 0's policy entry; before it exists the pod table, the
@@ -70,7 +70,10 @@ export const cnatHandlers: Record<string, Handler> = {
     const paths = t['paths'] as VppFields[];
     const frontend = frontendOf(t);
     let id = [...cnat.translations].find(([, d]) => frontendOf(d) === frontend)?.[0];
-    id ??= cnat.freeIds.pop() ?? cnat.nextId++;
+    if (id === undefined) {
+      id = cnat.freeIds.pop() ?? cnat.nextId++;
+      cnat.flowHash.set(id, t['flow_hash_config'] as number);
+    }
     for (const p of paths)
       ctx.state.trackAddress(fromAddress((p['dst_ep'] as VppFields)['addr'] as VppFields));
     cnat.translations.set(id, {
@@ -93,6 +96,7 @@ export const cnatHandlers: Record<string, Handler> = {
     const cnat = ctx.state.cnat;
     const id = msg['id'] as number;
     if (!cnat.translations.delete(id)) return fail(VNET.NO_SUCH_ENTRY);
+    cnat.flowHash.delete(id);
     cnat.freeIds.push(id);
     return ok();
   },

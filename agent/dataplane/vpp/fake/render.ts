@@ -81,11 +81,12 @@ export function renderState(s: FakeVppState): string {
     lines.push(`cnat snat ${ip4String(snat.ip4)} policy ${snat.policy}`);
     for (const sw of snat.pods) lines.push(`cnat pod ${name(sw)}`);
   }
-  for (const t of s.cnat.translations.values()) {
+  for (const [id, t] of s.cnat.translations) {
     const ep = (e: VppFields): string => `${fromAddress(e['addr'] as VppFields)}:${e['port'] as number}`;
     const paths = (t['paths'] as VppFields[]).map((p) => ep(p['dst_ep'] as VppFields)).sort();
+    const hash = s.cnat.flowHash.get(id) ?? 0;
     lines.push(
-      `cnat translation ${ep(t['vip'] as VppFields)}:${t['ip_proto'] as number} -> ${paths.join(' ')}`,
+      `cnat translation ${ep(t['vip'] as VppFields)}:${t['ip_proto'] as number} -> ${paths.join(' ')}${hash !== 0 ? ` hash ${hash}` : ''}`,
     );
   }
   for (const [index, a] of s.acls) lines.push(`acl ${index} ${a.tag} rules ${a.rules.length}`);

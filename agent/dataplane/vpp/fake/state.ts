@@ -96,6 +96,11 @@ export class FakeVppState {
     snat: null as null | { ip4: Uint8Array; ip6: Uint8Array; policy: number; pods: Set<number> },
     /** Translations by id, as cnat_translation_details carries them. */
     translations: new Map<number, VppFields>(),
+    /**
+     * Each translation's flow hash, as VPP keeps it: set when the translation is made, never by
+     * an update (cnat_translation.c), and left out of the dump.
+     */
+    flowHash: new Map<number, number>(),
     /** Freed translation ids: VPP's pool hands the last freed one out first. */
     freeIds: [] as number[],
     nextId: 0,
