@@ -1,7 +1,8 @@
 // The relay against the real /bin/sh, every answer compared with a direct spawn of the same
 // command (lib/iproute.ts runProcess): what the callers see must not depend on the runner.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -160,6 +161,24 @@ describe('process relay: stdin', () => {
     expect([fileMode, dirMode]).toEqual(['600', '700']);
     expect(file?.startsWith(join(tmpBase, 'netloom-relay-'))).toBe(true);
     expect(existsSync(file ?? '')).toBe(false);
+  });
+});
+
+describe('process relay: stdin directories', () => {
+  it("removes a dead process's stdin directory, keeps a live one's", async () => {
+    const dead = await new Promise<number>((resolve) => {
+      const c = spawn('true');
+      c.on('exit', () => resolve(c.pid!));
+    });
+    const deadDir = join(tmpBase, `netloom-relay-${dead}-abc123`);
+    const liveDir = join(tmpBase, `netloom-relay-${process.ppid}-def456`);
+    for (const d of [deadDir, liveDir]) mkdirSync(d, { mode: 0o700 });
+    writeFileSync(join(deadDir, 'in-1'), 'left behind');
+    pool();
+    await relay.run('cat', [], { stdin: 'no newline: through a file' });
+    expect(existsSync(deadDir)).toBe(false);
+    expect(existsSync(liveDir)).toBe(true);
+    rmSync(liveDir, { recursive: true });
   });
 });
 

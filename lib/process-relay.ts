@@ -8,6 +8,9 @@
 // line per request (lib/process-relay-protocol.ts): every word single-quoted, stdin from a
 // private 0600 file on tmpfs (or /dev/null), the end marked on stdout (with the exit status) and
 // on stderr by a token unique to the request, so both outputs come back separately and exactly.
+// The files' directory carries the process ID in its name: one left by a process that died
+// without closing its relay (SIGKILL) is removed by the next relay to make one. (A stdin passed
+// as a here-document instead of a file was tried: bench/spawn.ts showed no difference.)
 // A request that outlives its timeout kills the relay's whole process group (the relay is its
 // leader; a non-interactive shell keeps its children in it) and fails as a direct spawn's
 // timeout does (ToolError, `timedOut`, retriable); a relay that dies fails its request and is
@@ -22,7 +25,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { accessSync, constants, statSync } from 'node:fs';
-import { mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import {
@@ -71,6 +74,36 @@ interface Request {
 
 /** How a relayed request ended; `notStarted`: the relay was gone before it ran anything. */
 type Outcome = { result: ProcessResult } | { error: ToolError } | { notStarted: true };
+
+/** The stdin files' directory: `<prefix><pid>-<random>`. */
+const DIR_PREFIX = 'netloom-relay-';
+
+/**
+ * Removes the stdin directories of processes that are gone (killed before they could close their
+ * relay), this user's only; a process alive keeps its own.
+ */
+async function sweepDeadDirs(base: string): Promise<void> {
+  const names = await readdir(base).catch(() => [] as string[]);
+  await Promise.all(
+    names.map(async (name) => {
+      const pid = Number(/^netloom-relay-(\d+)-/.exec(name)?.[1] ?? NaN);
+      if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || alive(pid)) return;
+      const path = join(base, name);
+      const st = await stat(path).catch(() => undefined);
+      if (st?.isDirectory() === true && st.uid === process.getuid?.())
+        await rm(path, { recursive: true, force: true }).catch(() => undefined);
+    }),
+  );
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'; // another user's: alive
+  }
+}
 
 /** A relay that failed to start: the requests of the next while go straight to direct spawns. */
 const SPAWN_FAILURE_BACKOFF_MS = 30_000;
@@ -171,7 +204,9 @@ export class ProcessRelay implements ProcessRunner {
   private async stdinFile(command: string, stdin: string): Promise<string> {
     try {
       // mkdtemp makes the directory 0700; each file is created 0600 and never reused.
-      this.dir ??= mkdtemp(join(this.tmpBase, 'netloom-relay-'));
+      this.dir ??= sweepDeadDirs(this.tmpBase).then(() =>
+        mkdtemp(join(this.tmpBase, `${DIR_PREFIX}${process.pid}-`)),
+      );
       const file = join(await this.dir, `in-${++this.files}`);
       await writeFile(file, stdin, { mode: 0o600, flag: 'wx' });
       return file;
