@@ -253,6 +253,7 @@ function driverContext(config: AgentConfig, logger: Logger, stolen: StolenUplink
     logger,
     ...(config.linuxNetns ? { netns: config.linuxNetns } : {}),
     ...(config.processRelay ? { processRelay: { size: config.processRelaySize } } : {}),
+    podWiring: config.podWiring,
     vpp: {
       socketPath: config.vppSocket,
       apiDir: config.vppApiDir,

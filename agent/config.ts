@@ -68,6 +68,12 @@ export const agentConfigSchema = z.object({
   /** How many relays at most; requests beyond wait for a free one. */
   processRelaySize: int(1, 64).default(4),
   /**
+   * How the linux driver wires pod veths: `netlink` (rtnetlink requests from one long-lived
+   * helper: ADR 0019, docs/performance.md), `iproute2` (two `ip` processes per pod), or `auto`:
+   * the helper where one is found (dist/netloom-netlink, or Bun), else iproute2.
+   */
+  podWiring: z.enum(['auto', 'iproute2', 'netlink']).default('auto'),
+  /**
    * Where the CNI plugins named by NetworkAttachmentDefinitions are found, in order (the node's
    * /opt/cni/bin in the DaemonSet): extra interfaces of other types are delegated to them.
    */

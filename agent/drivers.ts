@@ -13,6 +13,11 @@ export interface DriverContext {
   netns?: string;
   /** The linux driver's processes through a pool of this many `/bin/sh` relays (unset: spawned directly). */
   processRelay?: { size: number };
+  /**
+   * How the linux driver wires pod veths (ADR 0019): `netlink` with its helper, `iproute2` with
+   * `ip`, `auto` (the default) the helper where one is found, else `ip`.
+   */
+  podWiring?: 'auto' | 'iproute2' | 'netlink';
   /** The vpp driver's connection: VPP's API socket, where its .api.json live ('server': ask VPP), the uplink. */
   vpp?: {
     socketPath: string;
@@ -31,11 +36,30 @@ export interface DriverContext {
 
 type Loader = (ctx: DriverContext) => Promise<Driver>;
 
+/** The linux driver's netlink helper, as the configuration and the machine allow. */
+async function podWiring(ctx: DriverContext): Promise<{ netlink?: { command: readonly string[] } }> {
+  const wanted = ctx.podWiring ?? 'auto';
+  if (wanted === 'iproute2') return {};
+  const { helperCommand } = await import('./dataplane/linux/netlink/locate.ts');
+  const command = helperCommand();
+  if (command !== undefined) return { netlink: { command } };
+  if (wanted === 'netlink')
+    throw new ConfigError(
+      'podWiring',
+      'netlink needs its helper: dist/netloom-netlink (scripts/build-netlink.ts) or Bun (the `bun` package `npm ci` installs), and neither is here',
+    );
+  ctx.logger.info('no netlink helper here (dist/netloom-netlink, Bun): pod veths are wired with iproute2');
+  return {};
+}
+
 const DRIVERS: Record<string, Loader> = {
   /** The kernel: veths, routes, VXLAN, nftables via iproute2 and nft (agent/dataplane/linux). */
   linux: async (ctx) => {
     const { createLinuxDriver } = await import('./dataplane/linux/driver.ts');
-    const netns = ctx.netns ? { hostNetns: ctx.netns } : {};
+    const netns = {
+      ...(ctx.netns ? { hostNetns: ctx.netns } : {}),
+      ...(await podWiring(ctx)),
+    };
     if (!ctx.processRelay) return createLinuxDriver(netns);
     // The relays live as long as the driver: closed (running commands finished) with it.
     const { ProcessRelay } = await import('../lib/process-relay.ts');

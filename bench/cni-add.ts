@@ -14,10 +14,12 @@
 // connect, gRPC, runner), and with `--churn N`, N netloom pairs at `--in-flight` followed by a count
 // of everything that could be left behind (links, routes, nft elements, IPAM keys, attachments).
 //
-// `--process-relay on|off` sets the agent's processRelay (lib/process-relay.ts; default: the
-// configuration's default); the header line says which ran and the load average.
+// `--process-relay on|off` sets the agent's processRelay (lib/process-relay.ts) and
+// `--pod-wiring auto|iproute2|netlink` its podWiring (agent/dataplane/linux/netlink/); default: the
+// configuration's; the header line says which ran and the load average.
 //
 // Usage: npm run bench:cni -- [--pods 100] [--in-flight 8] [--churn 10000] [--process-relay on|off]
+//                             [--pod-wiring auto|iproute2|netlink]
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -41,6 +43,12 @@ const inFlight = arg('--in-flight', 8);
 const churn = process.argv.includes('--churn') ? arg('--churn', 10_000) : 0;
 const relayArg = process.argv[process.argv.indexOf('--process-relay') + 1];
 const processRelay = process.argv.includes('--process-relay') ? relayArg === 'on' : undefined;
+const wiringArg = process.argv[process.argv.indexOf('--pod-wiring') + 1];
+const podWiring = process.argv.includes('--pod-wiring')
+  ? wiringArg === 'netlink' || wiringArg === 'auto'
+    ? wiringArg
+    : ('iproute2' as const)
+  : undefined;
 const REFERENCE_DIR = '/usr/lib/cni';
 
 const pct = (xs: readonly number[], p: number): number =>
@@ -96,7 +104,12 @@ async function main(): Promise<void> {
   try {
     const store = etcd.store();
     const node: LabNode = await singleLabNode(lab, tmp);
-    agent = await LabAgent.start({ node, store, ...(processRelay !== undefined ? { processRelay } : {}) });
+    agent = await LabAgent.start({
+      node,
+      store,
+      ...(processRelay !== undefined ? { processRelay } : {}),
+      ...(podWiring !== undefined ? { podWiring } : {}),
+    });
     const bin = join(tmp, 'bin');
     const shim = await buildCni(join(bin, 'netloom'));
     const runner = new CniRunner({ cniPath: [bin, REFERENCE_DIR], netns: node.netns });
@@ -210,6 +223,7 @@ async function main(): Promise<void> {
     console.log(
       `CNI plugin benchmark: ${pods} sequential pairs and ${rounds}×${perRound} concurrent pairs each` +
         `; process relay ${(processRelay ?? agentConfigSchema.shape.processRelay.parse(undefined)) ? 'on' : 'off'}` +
+        `; pod wiring ${podWiring ?? agentConfigSchema.shape.podWiring.parse(undefined)}` +
         `; load ${loadavg()
           .map((l) => l.toFixed(1))
           .join(' ')}`,

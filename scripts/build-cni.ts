@@ -14,18 +14,17 @@
 import { execFile } from 'node:child_process';
 import {
   chmodSync,
-  existsSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
   rmSync,
-  statSync,
   writeFileSync,
 } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
 import { descriptorsFromProto } from '../cni/proto.ts';
+import { findBun } from '../lib/bun.ts';
 import { ConfigError } from '../lib/errors.ts';
 
 const root = join(import.meta.dirname, '..');
@@ -51,24 +50,7 @@ export interface BuildCniOptions {
   cacheDir?: string;
 }
 
-/**
- * The Bun binary the `bun` devDependency installed: its postinstall moves the platform package's
- * binary to node_modules/bun/bin/bun.exe (a placeholder text file until it has run); without the
- * postinstall it stays in @oven/bun-<os>-<arch>. Undefined when neither is there.
- */
-export function findBun(): string | undefined {
-  const placeholderMax = 64 * 1024;
-  const candidates = [
-    join(root, 'node_modules/bun/bin/bun.exe'),
-    ...['', '-baseline', '-musl'].map((v) =>
-      join(
-        root,
-        `node_modules/@oven/bun-${process.platform}-${process.arch === 'arm64' ? 'aarch64' : process.arch}${v}/bin/bun`,
-      ),
-    ),
-  ];
-  return candidates.find((p) => existsSync(p) && statSync(p).size > placeholderMax);
-}
+export { findBun };
 
 /** The runtime NETLOOM_CNI_RUNTIME names, for the (out, nodePath, cacheDir) form of buildCni. */
 function runtimeFromEnv(): CniRuntime | undefined {

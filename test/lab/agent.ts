@@ -39,6 +39,8 @@ export interface LabAgentOptions {
   runner?: Runner;
   /** The agent's `processRelay` setting (unset: the configuration's default). */
   processRelay?: boolean;
+  /** The agent's `podWiring` setting (unset: the configuration's default). */
+  podWiring?: 'auto' | 'iproute2' | 'netlink';
   readyTimeoutMs?: number;
 }
 
@@ -92,6 +94,7 @@ export class LabAgent {
       managementIp: node.underlayIp,
       ...(opts.etcdEndpoint ? { etcdEndpoints: [opts.etcdEndpoint] } : {}),
       ...(opts.processRelay !== undefined ? { processRelay: opts.processRelay } : {}),
+      ...(opts.podWiring !== undefined ? { podWiring: opts.podWiring } : {}),
       // Quick to claim and to take over after a kill, as the lab needs; no periodic work.
       idSettleMs: 0,
       identityCheckMs: 500,

@@ -28,6 +28,7 @@ import { DEFAULT_NAMES, type LinuxNames } from './naming.ts';
 import { policyTableSpec } from './policy-plan.ts';
 import type { LinuxPorts } from './ports.ts';
 import { KernelTools } from './tools.ts';
+import { NetlinkPodLinks } from './netlink/client.ts';
 import type { IpSession } from '../../../lib/iproute.ts';
 
 export interface LinuxDriverOptions {
@@ -44,6 +45,11 @@ export interface LinuxDriverOptions {
    * by someone else (a repair after a hand wipe) leaves stale (ADR 0007).
    */
   session?: IpSession | false;
+  /**
+   * Pod veths wired by the netlink helper started with this command (netlink/locate.ts, ADR 0019)
+   * instead of two `ip` processes per pod; unset: iproute2.
+   */
+  netlink?: { command: readonly string[] };
 }
 
 /** The kernel ports, for the driver and for tests that inspect the data plane. */
@@ -56,8 +62,17 @@ export function kernelPorts(opts: LinuxDriverOptions = {}): LinuxPorts {
     session ? { netns: ns, ip: session } : undefined,
     opts.timeoutMs,
   );
+  const kernelLinks = new KernelPodLinks(tools, ns, names);
   return {
-    links: new KernelPodLinks(tools, ns, names),
+    links: opts.netlink
+      ? new NetlinkPodLinks({
+          command: opts.netlink.command,
+          ...(ns !== undefined ? { hostNetns: ns } : {}),
+          names,
+          reader: kernelLinks,
+          ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+        })
+      : kernelLinks,
     routes: new KernelRoutes(tools, ns, names),
     rules: new KernelRules(tools, ns, names),
     addresses: new KernelAddresses(tools, ns, names),
@@ -94,6 +109,13 @@ export function linuxDriverWith(ports: LinuxPorts, names: Partial<LinuxNames> = 
 
 export function createLinuxDriver(opts: LinuxDriverOptions = {}): Driver {
   const session = opts.session === false ? undefined : opts.session;
-  const driver = linuxDriverWith(kernelPorts({ ...opts, session: session ?? false }), opts.names);
-  return { ...driver, close: () => Promise.resolve(session?.close()) };
+  const ports = kernelPorts({ ...opts, session: session ?? false });
+  const driver = linuxDriverWith(ports, opts.names);
+  return {
+    ...driver,
+    close: async () => {
+      await session?.close();
+      if (ports.links instanceof NetlinkPodLinks) await ports.links.close();
+    },
+  };
 }
