@@ -12,14 +12,7 @@
 //                             [--node /path/to/node] [--bun /path/to/bun] [--cache-dir DIR]
 // (`--node` without `--runtime` builds for that Node, as before runtimes existed.)
 import { execFile } from 'node:child_process';
-import {
-  chmodSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';

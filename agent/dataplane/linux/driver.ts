@@ -114,7 +114,7 @@ export function createLinuxDriver(opts: LinuxDriverOptions = {}): Driver {
   return {
     ...driver,
     close: async () => {
-      await session?.close();
+      session?.close();
       if (ports.links instanceof NetlinkPodLinks) await ports.links.close();
     },
   };
