@@ -12,6 +12,7 @@ import type { Item } from '../agent/scheduler/descriptor.ts';
 import { KvScheduler } from '../agent/scheduler/scheduler.ts';
 import { IpSession } from '../lib/iproute.ts';
 import { echoMesh, echoOnce, startEchoServer, ECHO_PORT } from './lab/echo.ts';
+import { twoNodesTwoPods } from './lab/linux-nodes.ts';
 import { Lab } from './lab/netns.ts';
 import { allOf, netnsAvailable, nftablesAvailable, skipUnless } from './harness/availability.ts';
 
@@ -39,27 +40,9 @@ function agent(n: TestNode & { netns: string }): KvScheduler {
 const allPods = (): (TestPod & { node: string })[] => [...pods.values()].flat();
 
 beforeAll(async () => {
-  const names = [await lab.netns('n1'), await lab.netns('n2')];
-  const ul = await lab.underlay(names);
-  for (const [i, u] of ul.entries())
-    nodes.push({ name: `n${i + 1}`, id: i + 1, underlayIp: u.ip, netns: u.netns });
-  for (const n of nodes) {
-    const list: (TestPod & { node: string })[] = [];
-    for (let j = 0; j < 2; j++) {
-      // One pod per node in a namespace held only by a process, as runtimes pass /proc paths.
-      const netns = j === 0 ? `/run/netns/${await lab.netns(`${n.name}-p${j}`)}` : await lab.pidNetns();
-      list.push({
-        node: n.name,
-        namespace: 'default',
-        name: `${n.name}-p${j}`,
-        containerId: `c${n.id}${j}`,
-        netns,
-        ip: `10.1.${n.id}.${10 + j}`,
-        hostIfName: `${lab.prefix}${n.id}${j}`,
-      });
-    }
-    pods.set(n.name, list);
-  }
+  const made = await twoNodesTwoPods(lab);
+  nodes.push(...made.nodes);
+  for (const [k, v] of made.pods) pods.set(k, v);
 });
 
 afterAll(async () => {

@@ -21,6 +21,7 @@ import { nodeItems, podItems, type TestNode, type TestPod } from '../agent/datap
 import type { Item } from '../agent/scheduler/descriptor.ts';
 import { KvScheduler } from '../agent/scheduler/scheduler.ts';
 import { echoMesh, startEchoServer } from './lab/echo.ts';
+import { twoNodesTwoPods } from './lab/linux-nodes.ts';
 import { Lab } from './lab/netns.ts';
 import {
   allOf,
@@ -225,27 +226,9 @@ describe.skipIf(skip)('the linux driver on the netlink helper', () => {
   };
 
   beforeAll(async () => {
-    const names = [await lab.netns('dn1'), await lab.netns('dn2')];
-    const ul = await lab.underlay(names);
-    for (const [i, u] of ul.entries())
-      nodes.push({ name: `n${i + 1}`, id: i + 1, underlayIp: u.ip, netns: u.netns });
-    for (const n of nodes) {
-      const list: (TestPod & { node: string })[] = [];
-      for (let j = 0; j < 2; j++) {
-        // One pod per node in a namespace held only by a process, as runtimes pass /proc paths.
-        const netns = j === 0 ? `/run/netns/${await lab.netns(`d${n.name}-p${j}`)}` : await lab.pidNetns();
-        list.push({
-          node: n.name,
-          namespace: 'default',
-          name: `${n.name}-p${j}`,
-          containerId: `c${n.id}${j}`,
-          netns,
-          ip: `10.1.${n.id}.${10 + j}`,
-          hostIfName: `${lab.prefix}d${n.id}${j}`,
-        });
-      }
-      pods.set(n.name, list);
-    }
+    const made = await twoNodesTwoPods(lab, 'd');
+    nodes.push(...made.nodes);
+    for (const [k, v] of made.pods) pods.set(k, v);
   });
 
   afterAll(async () => {
