@@ -47,9 +47,11 @@ afterAll(async () => {
 async function view(netns: string): Promise<unknown> {
   const json = async (args: string[]): Promise<Record<string, unknown>[]> =>
     JSON.parse((await lab.ip(netns, ['-j', ...args])) || '[]') as Record<string, unknown>[];
+  // Flags as set, not the carrier the kernel reports a moment later (NO-CARRIER, LOWER_UP).
+  const operational = new Set(['NO-CARRIER', 'LOWER_UP']);
   const links = (await json(['-d', 'link', 'show'])).map((l) => ({
     ifname: l['ifname'],
-    flags: l['flags'],
+    flags: ((l['flags'] as string[] | undefined) ?? []).filter((f) => !operational.has(f)),
     mtu: l['mtu'],
     address: l['address'],
     ifalias: l['ifalias'],
