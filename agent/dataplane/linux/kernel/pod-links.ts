@@ -52,38 +52,65 @@ export function hostWiringLines(w: PodWiring, names: LinuxNames): BatchLine[] {
   ];
 }
 
+/** One step inside the pod: what both wiring paths do there (this file's `ip`, netlink/helper.ts). */
+export type PodStep =
+  | { op: 'address'; cidr: string }
+  | { op: 'up' }
+  | { op: 'neighbour'; ip: string; mac: string }
+  | { op: 'route'; dst: string; gateway?: string; onlink?: boolean };
+
 /**
- * The pod-side batch of a wiring (pure, for golden tests). Extra prefixes (`routes`) go via the
- * link-local gateway `onlink`: the gateway's host route `169.254.1.1 dev <if> scope link` is the
- * default route's, on eth0, and an extra interface must not take it over (a second `route
- * replace 169.254.1.1` would move eth0's next hop to net1). Each interface gets its own
- * permanent neighbour for the gateway: neighbours are per device.
+ * The pod side of a wiring, in order (pure). Extra prefixes (`routes`) go via the link-local
+ * gateway `onlink`: the gateway's host route `169.254.1.1 dev <if> scope link` is the default
+ * route's, on eth0, and an extra interface must not take it over (a second `route replace
+ * 169.254.1.1` would move eth0's next hop to net1). Each interface gets its own permanent
+ * neighbour for the gateway: neighbours are per device.
  */
-export function podWiringLines(w: PodWiring): BatchLine[] {
-  const i = w.ifname;
-  const lines: BatchLine[] = w.addresses.map((a) => ({
-    cmd: `addr add ${a} dev ${i}${isV6(a) ? ' nodad' : ''}`,
-  }));
-  lines.push({ cmd: `link set ${i} up` });
-  const gatewayMac = w.gatewayMac ?? HOST_VETH_MAC;
+export function podSteps(
+  w: Pick<PodWiring, 'addresses' | 'defaultRoute' | 'routes' | 'gatewayMac'>,
+): PodStep[] {
+  const steps: PodStep[] = w.addresses.map((cidr) => ({ op: 'address', cidr }));
+  steps.push({ op: 'up' });
+  const mac = w.gatewayMac ?? HOST_VETH_MAC;
   const v4 = w.addresses.some((a) => !isV6(a));
   const routes = v4 ? (w.routes ?? []) : [];
-  if (v4 && (w.defaultRoute || routes.length > 0))
-    lines.push({ cmd: `neigh replace ${POD_GATEWAY_V4} lladdr ${gatewayMac} dev ${i} nud permanent` });
+  if (v4 && (w.defaultRoute || routes.length > 0)) steps.push({ op: 'neighbour', ip: POD_GATEWAY_V4, mac });
   if (w.defaultRoute && v4) {
-    lines.push(
-      { cmd: `route replace ${POD_GATEWAY_V4} dev ${i} scope link` },
-      { cmd: `route replace default via ${POD_GATEWAY_V4} dev ${i}` },
+    steps.push(
+      { op: 'route', dst: POD_GATEWAY_V4 },
+      { op: 'route', dst: 'default', gateway: POD_GATEWAY_V4 },
     );
   }
-  for (const dst of routes) lines.push({ cmd: `route replace ${dst} via ${POD_GATEWAY_V4} dev ${i} onlink` });
+  for (const dst of routes) steps.push({ op: 'route', dst, gateway: POD_GATEWAY_V4, onlink: true });
   if (w.defaultRoute && w.addresses.some(isV6)) {
-    lines.push(
-      { cmd: `neigh replace ${POD_GATEWAY_V6} lladdr ${gatewayMac} dev ${i} nud permanent` },
-      { cmd: `route replace ::/0 via ${POD_GATEWAY_V6} dev ${i}` },
+    steps.push(
+      { op: 'neighbour', ip: POD_GATEWAY_V6, mac },
+      { op: 'route', dst: '::/0', gateway: POD_GATEWAY_V6 },
     );
   }
-  return lines;
+  return steps;
+}
+
+/** The pod-side batch of a wiring: `podSteps` as `ip` lines (pure, for golden tests). */
+export function podWiringLines(w: PodWiring): BatchLine[] {
+  const i = w.ifname;
+  return podSteps(w).map((s) => {
+    switch (s.op) {
+      case 'address':
+        return { cmd: `addr add ${s.cidr} dev ${i}${isV6(s.cidr) ? ' nodad' : ''}` };
+      case 'up':
+        return { cmd: `link set ${i} up` };
+      case 'neighbour':
+        return { cmd: `neigh replace ${s.ip} lladdr ${s.mac} dev ${i} nud permanent` };
+      case 'route':
+        return {
+          cmd:
+            s.gateway === undefined
+              ? `route replace ${s.dst} dev ${i} scope link`
+              : `route replace ${s.dst} via ${s.gateway} dev ${i}${s.onlink === true ? ' onlink' : ''}`,
+        };
+    }
+  });
 }
 
 export class KernelPodLinks implements PodLinkPort {

@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { netnsPath } from '../../../../lib/iproute.ts';
 import { LinuxCommandError, type Condition } from '../errors.ts';
+import { podSteps } from '../kernel/pod-links.ts';
 import { HOST_VETH_MAC, type LinuxNames } from '../naming.ts';
 import type { HostVeth, PodLinkPort, PodSide, PodWiring } from '../ports.ts';
 import type { HelperAnswer, HelperCall, HelperRequest, WireRequest } from './protocol.ts';
@@ -79,9 +80,7 @@ export class NetlinkPodLinks implements PodLinkPort {
       ifname: w.ifname,
       mtu: w.mtu,
       mac: w.mac,
-      addresses: w.addresses,
-      defaultRoute: w.defaultRoute,
-      routes: w.routes ?? [],
+      pod: podSteps(w),
       hostRoutes: w.hostRoutes,
       hostTable:
         w.hostTable === undefined || w.hostTable === 'main'
@@ -90,7 +89,6 @@ export class NetlinkPodLinks implements PodLinkPort {
             ? 255
             : w.hostTable,
       routeProto: this.opts.names.routeProto,
-      gatewayMac: w.gatewayMac ?? HOST_VETH_MAC,
     };
     await this.call({ op: 'wire', wiring }, `wire ${w.hostIfName} (${w.key})`);
   }

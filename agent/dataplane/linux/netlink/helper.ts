@@ -141,9 +141,6 @@ function socketIn(path: string | undefined): NlSocket {
 
 const node = socketIn(process.argv[2]);
 
-const GATEWAY_V4 = '169.254.1.1';
-const GATEWAY_V6 = 'fe80::ecee:eeff:feee:eeee';
-
 function wire(w: WireRequest): void {
   const h = w.hostIfName;
   try {
@@ -178,36 +175,22 @@ function wire(w: WireRequest): void {
     const pod = socketIn(w.netns);
     try {
       const i = pod.index(w.ifname);
-      for (const a of w.addresses)
-        pod.request(`ip addr add ${a} dev ${w.ifname}`, (s) => addAddress(s, i, a));
-      pod.request(`ip link set ${w.ifname} up`, (s) => setLinkUp(s, i));
-      const v4 = w.addresses.some((a) => !a.includes(':'));
-      const routes = v4 ? w.routes : [];
-      if (v4 && (w.defaultRoute || routes.length > 0))
-        pod.request(`ip neigh replace ${GATEWAY_V4}`, (s) =>
-          replaceNeighbour(s, i, GATEWAY_V4, w.gatewayMac),
-        );
-      const route = (dst: string, gateway?: string, onlink?: boolean): void =>
-        void pod.request(`ip route replace ${dst} dev ${w.ifname}`, (s) =>
-          replaceRoute(s, {
-            dst,
-            index: i,
-            table: 'main',
-            protocol: RTPROT_BOOT,
-            ...(gateway !== undefined ? { gateway } : {}),
-            ...(onlink === true ? { onlink } : {}),
-          }),
-        );
-      if (w.defaultRoute && v4) {
-        route(`${GATEWAY_V4}/32`);
-        route('default', GATEWAY_V4);
-      }
-      for (const dst of routes) route(dst, GATEWAY_V4, true);
-      if (w.defaultRoute && w.addresses.some((a) => a.includes(':'))) {
-        pod.request(`ip neigh replace ${GATEWAY_V6}`, (s) =>
-          replaceNeighbour(s, i, GATEWAY_V6, w.gatewayMac),
-        );
-        route('::/0', GATEWAY_V6);
+      for (const step of w.pod) {
+        const what = `${step.op} ${JSON.stringify(step)} on ${w.ifname}`;
+        if (step.op === 'address') pod.request(what, (s) => addAddress(s, i, step.cidr));
+        else if (step.op === 'up') pod.request(what, (s) => setLinkUp(s, i));
+        else if (step.op === 'neighbour') pod.request(what, (s) => replaceNeighbour(s, i, step.ip, step.mac));
+        else
+          pod.request(what, (s) =>
+            replaceRoute(s, {
+              dst: step.dst,
+              index: i,
+              table: 'main',
+              protocol: RTPROT_BOOT,
+              ...(step.gateway !== undefined ? { gateway: step.gateway } : {}),
+              ...(step.onlink === true ? { onlink: true } : {}),
+            }),
+          );
       }
     } finally {
       pod.close();

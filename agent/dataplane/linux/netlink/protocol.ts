@@ -1,5 +1,6 @@
 // What the agent (client.ts) and the netlink helper (helper.ts) say to each other: one JSON line
 // per request, one per answer, matched by `id`. The helper's first line is `{ "id": 0 }`: ready.
+import type { PodStep } from '../kernel/pod-links.ts';
 
 /** A pod's wiring as the helper takes it: PodWiring with every default filled in. */
 export interface WireRequest {
@@ -13,15 +14,12 @@ export interface WireRequest {
   ifname: string;
   mtu: number;
   mac: string;
-  addresses: string[];
-  defaultRoute: boolean;
-  routes: string[];
+  /** What to do inside the pod, in order (kernel/pod-links.ts podSteps: both paths share it). */
+  pod: PodStep[];
   hostRoutes: string[];
   hostTable: 'main' | number;
   /** Marks the host routes as netloom's. */
   routeProto: number;
-  /** The MAC the pod's permanent neighbour for the gateway gets. */
-  gatewayMac: string;
 }
 
 /** A request without its `id`, which the client adds. */
