@@ -11,9 +11,9 @@ import type { ApplyContext } from '../../../scheduler/descriptor.ts';
 import { DataPlaneError } from '../../../scheduler/errors.ts';
 import type { FibCalls } from '../calls/fib.ts';
 import type { InterfaceCalls } from '../calls/interfaces.ts';
-import type { CnatCalls } from '../calls/cnat.ts';
 import type { NatCalls } from '../calls/nat.ts';
-import { HAIRPIN_SNAT_ADDRESS, podMac } from '../naming.ts';
+import { podMac } from '../naming.ts';
+import { joinCnat, type CnatMemberPort } from './cnat-member.ts';
 import type { AddressMeta } from './address.ts';
 import type { VrfMeta } from './vrf.ts';
 import { addressOf } from '../../../../lib/cidr.ts';
@@ -32,38 +32,10 @@ export interface VppSidePorts {
   /** Absent when the driver runs without NAT44. */
   nat?: Pick<NatCalls, 'enable' | 'setInterface'>;
   /** Absent when the driver runs without cnat. */
-  cnat?: Pick<CnatCalls, 'available' | 'enableInterface' | 'setPodInterface' | 'ensureSnat'>;
+  cnat?: CnatMemberPort;
 }
 
-/** Whether a pod interface takes part in cnat (VRF 0, on a VPP with cnat's feature arc). */
-export const inCnat = (ports: Pick<VppSidePorts, 'cnat'>, v: Pick<PodInterface, 'vrf'>): boolean =>
-  ports.cnat !== undefined && v.vrf === 0 && ports.cnat.available();
-
-/**
- * Puts a pod interface in cnat: the pod table (after the source-NAT address, which makes it)
- * and the feature arc. VPP's API reads neither back, so retrieve cannot see them: a pod
- * interface made by an agent older than this (before cnat) joins when it is made again.
- */
-async function joinCnat(
-  ports: Pick<VppSidePorts, 'cnat'>,
-  v: Pick<PodInterface, 'vrf'>,
-  sw: number,
-): Promise<void> {
-  if (!inCnat(ports, v)) return;
-  const cnat = ports.cnat!;
-  await cnat.ensureSnat(HAIRPIN_SNAT_ADDRESS);
-  await cnat.setPodInterface(sw, true);
-  await cnat.enableInterface(sw);
-}
-
-/** Takes a pod interface out of cnat's pod table before it goes (VPP keeps the index). */
-export async function leaveCnat(
-  ports: Pick<VppSidePorts, 'cnat'>,
-  v: Pick<PodInterface, 'vrf'>,
-  sw: number | undefined,
-): Promise<void> {
-  if (sw !== undefined && inCnat(ports, v)) await ports.cnat!.setPodInterface(sw, false);
-}
+export { inCnat, joinCnat, leaveCnat } from './cnat-member.ts';
 
 /** The pod side's MAC: the item's, else derived from its address (as the Linux driver). */
 export const podMacOf = (v: PodInterface): string =>

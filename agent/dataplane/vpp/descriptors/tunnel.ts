@@ -15,17 +15,10 @@ import type { Descriptor, Retrieved } from '../../../scheduler/descriptor.ts';
 import type { FibCalls } from '../calls/fib.ts';
 import type { InterfaceCalls } from '../calls/interfaces.ts';
 import { UNDERLAY_VRF, type VxlanCalls, type VxlanSpec } from '../calls/vxlan.ts';
-import {
-  HAIRPIN_SNAT_ADDRESS,
-  keysByTag,
-  MAX_OVERLAY_ID,
-  overlayMac,
-  overlayNextHop,
-  tagOf,
-} from '../naming.ts';
+import { keysByTag, MAX_OVERLAY_ID, overlayMac, overlayNextHop, tagOf } from '../naming.ts';
 import { check, isIp4, isVrf } from '../validate.ts';
 import type { NatCalls } from '../calls/nat.ts';
-import type { CnatCalls } from '../calls/cnat.ts';
+import { joinCnat, leaveCnat, type CnatMemberPort } from './cnat-member.ts';
 import type { OverlayMeta } from './overlay.ts';
 
 export interface TunnelMeta {
@@ -50,7 +43,7 @@ export interface TunnelPorts {
    * a remote backend would leave masqueraded to 169.254.1.2 — an address the backend's node
    * keeps for itself, so the reply never came back.
    */
-  cnat?: Pick<CnatCalls, 'available' | 'ensureSnat' | 'enableInterface' | 'setPodInterface'>;
+  cnat?: CnatMemberPort;
   /**
    * Absent when the driver runs without NAT44. A VRF 0 tunnel is a NAT44-ED inside interface:
    * a remote backend's reply to a Service client from the outside world comes in through it, to
@@ -63,13 +56,6 @@ const specOf = (v: Tunnel): VxlanSpec => ({ src: v.localIp, dst: v.remoteIp, por
 
 export function tunnelDescriptor(ports: TunnelPorts): Descriptor<Tunnel, TunnelMeta> {
   const { vxlan, interfaces, fib } = ports;
-  const joinCnat = async (v: Tunnel, sw: number): Promise<void> => {
-    if (v.vrf !== 0 || ports.cnat?.available() !== true) return;
-    // The pod table exists once the source-NAT address does (pod-vpp-side.ts sets the same).
-    await ports.cnat.ensureSnat(HAIRPIN_SNAT_ADDRESS);
-    await ports.cnat.setPodInterface(sw, true);
-    await ports.cnat.enableInterface(sw);
-  };
   return {
     name: 'tunnel',
     keyPrefix: PREFIX.tunnel,
@@ -98,7 +84,7 @@ export function tunnelDescriptor(ports: TunnelPorts): Descriptor<Tunnel, TunnelM
           if (overlay.mtu > 0) await interfaces.setMtu(sw, overlay.mtu);
         }
         await fib.setNeighbor(sw, overlayNextHop(v.peerId), overlayMac(v.vni, v.peerId));
-        await joinCnat(v, sw);
+        await joinCnat(ports, v, sw);
         if (v.vrf === 0 && ports.nat !== undefined) {
           await ports.nat.enable();
           await ports.nat.setInterface(sw, 'inside', true);
@@ -112,9 +98,7 @@ export function tunnelDescriptor(ports: TunnelPorts): Descriptor<Tunnel, TunnelM
     },
 
     async delete(_key, v, meta) {
-      // VPP hands the index out again, and cnat's pod table keeps it.
-      if (meta !== undefined && v.vrf === 0 && ports.cnat?.available() === true)
-        await ports.cnat.setPodInterface(meta.swIfIndex, false);
+      await leaveCnat(ports, v, meta?.swIfIndex);
       await vxlan.remove(specOf(v));
     },
 
